@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# Blog Poster image: one binary, several roles (api | worker | scheduler | all).
+# Node 24 runs the TypeScript sources directly (built-in type stripping): there is no build step.
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev also leaves out the devDependency `node` (the Node 24 used by npm scripts on the hosts).
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+COPY queues ./queues
+COPY processors ./processors
+COPY migrations ./migrations
+COPY bin ./bin
+COPY samples ./samples
+# Static output (OUTPUT_DIR); a named volume mounted here starts with this ownership.
+RUN mkdir -p /data/output && chown node:node /data/output
+USER node
+EXPOSE 3000
+ENTRYPOINT ["node", "src/cli.ts"]
+CMD ["all"]
