@@ -1,0 +1,114 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { createFilesPublisher } from '../../src/providers/files-publisher.ts';
+import type { PublishablePost } from '../../src/providers/types.ts';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'blog-poster-files-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const post: PublishablePost = {
+  id: 'post-42',
+  tenantId: 'acme',
+  title: 'Heat pumps & "cold" <winters>',
+  slug: 'heat-pumps-cold-winters',
+  markdown: `Heat pumps work below freezing. [1]\n\n<script>alert("x")</script>\n\n<img src="x" onerror="alert(1)">\n\n## Sources\n\n1. [Energy Desk](<https://energy.example/a>)\n`,
+  metaDescription: 'Why "modern" heat pumps <still> work & save money.',
+  tags: ['heat pumps', 'energy'],
+  citations: [
+    { sourceId: 's1', title: 'Energy Desk', url: 'https://energy.example/a' },
+    { sourceId: 's2', title: 'Notes: a "quoted" title', url: null },
+  ],
+  publishedAt: new Date('2024-03-05T10:20:30.000Z'),
+};
+
+describe('createFilesPublisher', () => {
+  it('writes Markdown with front matter and an HTML page, and reports where', async () => {
+    const publisher = createFilesPublisher({ dir, baseUrl: 'https://blog.example/' });
+    const result = await publisher.publish(post);
+
+    const htmlPath = path.join(dir, 'acme', 'heat-pumps-cold-winters.html');
+    const markdownPath = path.join(dir, 'acme', 'heat-pumps-cold-winters.md');
+    expect(result).toEqual({
+      location: htmlPath,
+      url: 'https://blog.example/acme/heat-pumps-cold-winters.html',
+      externalId: 'post-42',
+      details: { markdownPath, htmlPath },
+    });
+    expect(path.isAbsolute(result.location)).toBe(true);
+
+    const md = await readFile(markdownPath, 'utf8');
+    const match = /^---\n([\s\S]*?)\n---\n\n([\s\S]*)$/.exec(md)!;
+    expect(match).not.toBeNull();
+    expect(parseYaml(match[1]!)).toEqual({
+      title: post.title,
+      slug: post.slug,
+      date: '2024-03-05T10:20:30.000Z',
+      description: post.metaDescription,
+      tags: post.tags,
+      sources: [
+        { title: 'Energy Desk', url: 'https://energy.example/a' },
+        { title: 'Notes: a "quoted" title', url: null },
+      ],
+      id: 'post-42',
+    });
+    expect(match[2]).toBe(post.markdown);
+
+    const html = await readFile(htmlPath, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<title>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</title>');
+    expect(html).toContain('<h1>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</h1>');
+    expect(html).toContain('<meta name="description" content="Why &quot;modern&quot; heat pumps &lt;still&gt; work &amp; save money.">');
+    expect(html).toContain('<link rel="canonical" href="https://blog.example/acme/heat-pumps-cold-winters.html">');
+    expect(html).toContain('<p>Heat pumps work below freezing. [1]</p>');
+    expect(html).toContain('<a href="https://energy.example/a" rel="noopener noreferrer nofollow">Energy Desk</a>');
+    expect(html).not.toMatch(/<script|onerror|alert/i);
+    expect(html.trimEnd().endsWith('</html>')).toBe(true);
+  });
+
+  it('has no url or canonical link without a base URL', async () => {
+    const result = await createFilesPublisher({ dir }).publish(post);
+    expect(result.url).toBeNull();
+    expect(await readFile(result.location, 'utf8')).not.toContain('canonical');
+    expect((await createFilesPublisher({ dir, baseUrl: null }).publish(post)).url).toBeNull();
+  });
+
+  it('is idempotent and leaves no temporary files', async () => {
+    const publisher = createFilesPublisher({ dir: path.relative(process.cwd(), dir) });
+    const first = await publisher.publish(post);
+    const files = async (): Promise<Record<string, string>> => {
+      const names = (await readdir(path.join(dir, 'acme'))).sort();
+      return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await readFile(path.join(dir, 'acme', n), 'utf8')] as const)));
+    };
+    const before = await files();
+    const second = await publisher.publish(post);
+    expect(second).toEqual(first);
+    expect(await files()).toEqual(before);
+    expect(Object.keys(before)).toEqual(['heat-pumps-cold-winters.html', 'heat-pumps-cold-winters.md']);
+  });
+
+  it('replaces the files when the post changes', async () => {
+    const publisher = createFilesPublisher({ dir });
+    await publisher.publish(post);
+    const result = await publisher.publish({ ...post, markdown: 'Updated body.' });
+    expect(await readFile(result.details.markdownPath as string, 'utf8')).toMatch(/\n\nUpdated body\.\n$/);
+    expect(await readFile(result.location, 'utf8')).toContain('<p>Updated body.</p>');
+  });
+
+  it('refuses tenant ids and slugs that could escape the directory', async () => {
+    const publisher = createFilesPublisher({ dir });
+    await expect(publisher.publish({ ...post, tenantId: '../etc' })).rejects.toThrow(/tenant id/);
+    await expect(publisher.publish({ ...post, slug: '../../x' })).rejects.toThrow(/slug/);
+    await expect(publisher.publish({ ...post, slug: 'Upper Case' })).rejects.toThrow(/slug/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});

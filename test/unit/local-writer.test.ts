@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { createLocalWriter, splitSentences } from '../../src/providers/local-writer.ts';
+import type { Draft, SourceDoc } from '../../src/providers/types.ts';
+
+const HEAT_PUMPS: SourceDoc = {
+  id: 'src-heat',
+  kind: 'url',
+  title: 'How Heat Pumps Work in Cold Climates | The Energy Desk',
+  url: 'https://energy.example/heat-pumps',
+  text: `# How Heat Pumps Work in Cold Climates
+
+Heat pumps move heat instead of making it, which is why they can deliver three units of heat for every unit of electricity they use. For years, installers warned that the technology struggled once the outdoor temperature fell below freezing.
+
+That advice is now out of date. Modern cold-climate models use variable-speed compressors and improved refrigerants that keep extracting heat from outdoor air at minus twenty degrees Celsius.
+
+## What changed in the hardware
+
+The biggest change is the inverter-driven compressor. Instead of switching on and off at full power, it ramps up and down to match the heat the house needs, which saves energy and reduces wear.
+
+- Vapour injection raises the capacity of a heat pump at low temperatures.
+- Better defrost controls waste less energy melting ice from the outdoor coil.
+
+## Installing one well
+
+Sizing matters more than the brand of the heat pump. An installer should calculate the heat loss of each room rather than copying the size of the old boiler. An oversized heat pump cycles more often and runs less efficiently.
+
+Good insulation and larger radiators let the system run at a lower flow temperature, which is where heat pumps are most efficient.`,
+};
+
+const GRANTS: SourceDoc = {
+  id: 'src-grants',
+  kind: 'text',
+  title: 'Heat pump grants in 2024',
+  url: null,
+  text: `Government grants now cover a large part of the cost of installing a heat pump in many European countries. In the United Kingdom, the Boiler Upgrade Scheme pays seven thousand five hundred pounds towards an air source heat pump. Households usually need a valid energy performance certificate before they can apply for the grant. The installer applies for the grant on behalf of the household and deducts it from the final invoice.`,
+};
+
+const BAKING: SourceDoc = {
+  id: 'src-bread',
+  kind: 'markdown',
+  title: 'Sourdough basics',
+  url: 'https://bread.example/sourdough',
+  text: `A sourdough starter is a mixture of flour and water that hosts wild yeast and lactic acid bacteria. Feed the starter twice a day with equal weights of flour and water to keep the yeast active. The dough needs a long, slow fermentation, often twelve hours or more, to develop flavour.`,
+};
+
+/** Body paragraphs and bullets with headings, the Sources list and citation markers removed. */
+function bodyTexts(draft: Draft): string[] {
+  const beforeSources = draft.markdown.split('\n## Sources\n')[0]!;
+  return beforeSources
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.replace(/^- /, ''))
+    .flatMap((line) => line.split(/\s*\[\d+\]\s*/))
+    .map((segment) => segment.trim())
+    .filter(Boolean);
+}
+
+const normalise = (text: string): string => text.replace(/\s+/g, ' ');
+
+function expectVerbatim(draft: Draft, sources: SourceDoc[]): void {
+  // Sentences are compared with whitespace normalised and list markers dropped, as the writer reads them.
+  const haystacks = sources.map((s) => normalise(s.text.replace(/^\s*(?:[-*+]|\d+[.)])\s+/gm, '')));
+  const texts = bodyTexts(draft);
+  expect(texts.length).toBeGreaterThan(0);
+  for (const segment of texts) {
+    for (const sentence of splitSentences(segment)) {
+      expect(haystacks.some((h) => h.includes(sentence)), `not in any source: ${sentence}`).toBe(true);
+    }
+  }
+}
+
+function citedNumbers(draft: Draft): Set<number> {
+  const body = draft.markdown.split('\n## Sources\n')[0]!;
+  return new Set([...body.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])));
+}
+
+function sourcesList(draft: Draft): string[] {
+  return draft.markdown.split('\n## Sources\n')[1]!.trim().split('\n');
+}
+
+describe('createLocalWriter', () => {
+  const writer = createLocalWriter();
+
+  it('describes itself', () => {
+    expect(writer.provider).toBe('local');
+    expect(writer.model).toBe('extractive-v1');
+  });
+
+  it('writes an attributed, extractive draft from several sources', async () => {
+    const sources = [HEAT_PUMPS, GRANTS];
+    const draft = await writer.write({ sources });
+    expectVerbatim(draft, sources);
+
+    expect(draft.markdown).not.toMatch(/^# /m);
+    const sections = draft.markdown.match(/^## .+$/gm)!;
+    expect(sections.at(-2)).toBe('## Key takeaways');
+    expect(sections.at(-1)).toBe('## Sources');
+    expect(sections.length - 2).toBeGreaterThanOrEqual(2);
+    expect(sections.length - 2).toBeLessThanOrEqual(4);
+    // The source's own headings name sections when they have been used.
+    expect(sections.some((s) => s === '## What changed in the hardware' || s === '## Installing one well')).toBe(true);
+
+    const takeaways = draft.markdown.split('## Key takeaways\n\n')[1]!.split('\n\n')[0]!.split('\n');
+    expect(takeaways.length).toBeGreaterThanOrEqual(3);
+    expect(takeaways.length).toBeLessThanOrEqual(5);
+    for (const line of takeaways) expect(line).toMatch(/^- .+ \[\d\]$/);
+
+    // Every paragraph ends with a citation marker.
+    const paragraphs = draft.markdown.split('\n## Sources\n')[0]!.split('\n\n').filter((p) => !p.startsWith('#') && !p.startsWith('- '));
+    for (const p of paragraphs) expect(p).toMatch(/\[\d+\]$/);
+
+    expect(draft.citations).toEqual([
+      { sourceId: 'src-heat', title: 'How Heat Pumps Work in Cold Climates | The Energy Desk', url: 'https://energy.example/heat-pumps' },
+      { sourceId: 'src-grants', title: 'Heat pump grants in 2024', url: null },
+    ]);
+    expect(sourcesList(draft)).toEqual([
+      '1. [How Heat Pumps Work in Cold Climates | The Energy Desk](<https://energy.example/heat-pumps>)',
+      '2. Heat pump grants in 2024',
+    ]);
+    expect(citedNumbers(draft)).toEqual(new Set([1, 2]));
+  });
+
+  it('fills the SEO fields', async () => {
+    const draft = await writer.write({ sources: [HEAT_PUMPS, GRANTS] });
+    expect(draft.title).toBe('How Heat Pumps Work in Cold Climates');
+    expect(draft.slug).toBe('how-heat-pumps-work-in-cold-climates');
+    expect(draft.metaDescription.length).toBeGreaterThanOrEqual(140);
+    expect(draft.metaDescription.length).toBeLessThanOrEqual(160);
+    expect(draft.metaDescription).not.toMatch(/\[\d+\]|\s$/);
+    expect(draft.tags.length).toBeGreaterThan(0);
+    expect(draft.tags.length).toBeLessThanOrEqual(5);
+    expect(draft.tags).toContain('heat');
+    for (const tag of draft.tags) expect(['the', 'and', 'of', 'for', 'with', 'that', 'which']).not.toContain(tag);
+    expect(draft.wordCount).toBe(draft.markdown.match(/[\p{L}\p{N}]+/gu)!.length);
+  });
+
+  it('uses the keywords for the title and tags', async () => {
+    const draft = await writer.write({ sources: [GRANTS], keywords: ['boiler upgrade scheme'] });
+    expect(draft.title).toBe('Boiler Upgrade Scheme: Heat pump grants in 2024');
+    expect(draft.tags[0]).toBe('boiler upgrade scheme');
+    expect(draft.title.length).toBeLessThanOrEqual(70);
+  });
+
+  it('cites only the sources it used', async () => {
+    const sources = [HEAT_PUMPS, GRANTS, BAKING, { id: 'empty', kind: 'text', title: 'Nothing', url: null, text: '   ' } satisfies SourceDoc];
+    const draft = await writer.write({ sources });
+    expectVerbatim(draft, sources);
+    const usedIds = draft.citations.map((c) => c.sourceId);
+    expect(usedIds).not.toContain('empty');
+    expect(sourcesList(draft)).toHaveLength(draft.citations.length);
+    expect(citedNumbers(draft)).toEqual(new Set(draft.citations.map((_, i) => i + 1)));
+    // Each cited number's sentences really come from that source.
+    const body = draft.markdown.split('\n## Sources\n')[0]!;
+    for (const [k, citation] of draft.citations.entries()) {
+      const source = sources.find((s) => s.id === citation.sourceId)!;
+      const text = normalise(source.text.replace(/^\s*[-*+]\s+/gm, ''));
+      for (const m of body.matchAll(new RegExp(`([^\\]\\n]+?) \\[${k + 1}\\]`, 'g'))) {
+        const last = splitSentences(m[1]!.replace(/^- /, '')).at(-1)!;
+        expect(text).toContain(last);
+      }
+    }
+  });
+
+  it('handles a single very short source', async () => {
+    const sources: SourceDoc[] = [{ id: 'tiny', kind: 'text', title: null, url: null, text: 'Solar panels work on cloudy days' }];
+    const draft = await writer.write({ sources });
+    expectVerbatim(draft, sources);
+    expect(draft.markdown).toContain('Solar panels work on cloudy days [1]');
+    expect(draft.markdown).toContain('## Key takeaways\n\n- Solar panels work on cloudy days [1]');
+    expect(sourcesList(draft)).toEqual(['1. Source 1']);
+    expect(draft.title.length).toBeGreaterThan(0);
+    expect(draft.slug).toMatch(/^[a-z0-9-]+$/);
+    expect(draft.metaDescription).toBe('Solar panels work on cloudy days');
+    expect(draft.citations).toEqual([{ sourceId: 'tiny', title: 'Source 1', url: null }]);
+  });
+
+  it('handles many sources and stays within its shape', async () => {
+    const topics = ['solar', 'wind', 'hydro', 'nuclear', 'geothermal', 'biomass', 'tidal', 'hydrogen', 'battery', 'grid', 'coal', 'gas'];
+    const sources: SourceDoc[] = topics.map((topic, i) => ({
+      id: `s${i}`,
+      kind: 'text',
+      title: `${topic} power explained`,
+      url: `https://example.org/${topic}`,
+      text: Array.from(
+        { length: 8 },
+        (_, j) => `Fact ${j + 1} about ${topic} power is that ${topic} plants supply electricity to the grid in region ${j + i}.`,
+      ).join(' '),
+    }));
+    const draft = await writer.write({ sources });
+    expectVerbatim(draft, sources);
+    const headings = draft.markdown.match(/^## .+$/gm)!;
+    expect(headings.length - 2).toBeLessThanOrEqual(4);
+    expect(draft.citations.length).toBeLessThanOrEqual(sources.length);
+    expect(citedNumbers(draft)).toEqual(new Set(draft.citations.map((_, i) => i + 1)));
+    expect(draft.title.length).toBeLessThanOrEqual(70);
+  });
+
+  it('is deterministic', async () => {
+    const a = await writer.write({ sources: [HEAT_PUMPS, GRANTS, BAKING] });
+    const b = await createLocalWriter().write({ sources: [HEAT_PUMPS, GRANTS, BAKING] });
+    expect(a).toEqual(b);
+  });
+
+  it('refuses to write from nothing', async () => {
+    await expect(writer.write({ sources: [] })).rejects.toThrow(/at least one source/);
+    await expect(writer.write({ sources: [{ id: 'x', kind: 'text', title: null, url: null, text: ' \n ' }] })).rejects.toThrow(/no sentences/);
+  });
+});
+
+describe('splitSentences', () => {
+  it('splits at sentence ends but not at abbreviations or initials', () => {
+    expect(splitSentences('Dr. Smith met J. R. Tolkien in the U.S. on Monday. It rained! Did it? Yes, e.g. twice.')).toEqual([
+      'Dr. Smith met J. R. Tolkien in the U.S. on Monday.',
+      'It rained!',
+      'Did it?',
+      'Yes, e.g. twice.',
+    ]);
+    expect(splitSentences('He said "stop." Then he left.')).toEqual(['He said "stop."', 'Then he left.']);
+  });
+});
