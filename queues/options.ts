@@ -1,0 +1,37 @@
+import type { JobsOptions, WorkerOptions } from 'bullmq';
+import type { Config } from '../src/config.ts';
+import type { Stage } from './stages.ts';
+
+// Queue and worker tuning, kept apart from the processors so it can change without touching them.
+
+export function defaultJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.STAGE_ATTEMPTS,
+    // Exponential backoff with jitter so a recovering dependency is not hit by every retry at once.
+    backoff: { type: 'exponential', delay: config.STAGE_BACKOFF_MS, jitter: 0.5 },
+    // Completed jobs are kept for a day so the deterministic job id still deduplicates late retries.
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    // Failed jobs stay for operators to inspect (and replay) for two weeks.
+    removeOnFail: { age: 14 * 24 * 3600 },
+  };
+}
+
+type StageWorkerOptions = Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'maxStalledCount' | 'stalledInterval' | 'limiter'>;
+
+/** Per-stage worker options; concurrency scales from WORKER_CONCURRENCY. */
+export function workerOptions(stage: Stage, config: Config): StageWorkerOptions {
+  const base = config.WORKER_CONCURRENCY;
+  const byStage: Record<Stage, StageWorkerOptions> = {
+    // Fetching is I/O-bound: more in flight.
+    ingest: { concurrency: base * 2, lockDuration: 60_000 },
+    // LLM calls are slow; a longer lock keeps a long generation from being taken for stalled.
+    generate: { concurrency: base, lockDuration: 120_000 },
+    embed: { concurrency: base, lockDuration: 60_000 },
+    index: { concurrency: base, lockDuration: 30_000 },
+    publish: { concurrency: base, lockDuration: 60_000 },
+  };
+  // A job whose worker died is retried by another worker (stalled check) rather than failed.
+  const options: StageWorkerOptions = { maxStalledCount: 2, stalledInterval: config.STALLED_INTERVAL_MS, ...byStage[stage] };
+  if (config.LOCK_DURATION_MS) options.lockDuration = config.LOCK_DURATION_MS;
+  return options;
+}

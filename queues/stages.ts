@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+// What flows where: the five stages in order, the payload every stage job carries, and the
+// deterministic job id that makes handing a post on idempotent.
+
+export const stages = ['ingest', 'generate', 'embed', 'index', 'publish'] as const;
+export type Stage = (typeof stages)[number];
+
+export const stageSchema = z.enum(stages);
+
+/** The stage after this one, or null after publish. */
+export function nextStage(stage: Stage): Stage | null {
+  return stages[stages.indexOf(stage) + 1] ?? null;
+}
+
+/** Post status while a stage is working on it. */
+export const stageStatus = {
+  ingest: 'ingesting',
+  generate: 'generating',
+  embed: 'embedding',
+  index: 'indexing',
+  publish: 'publishing',
+} as const satisfies Record<Stage, string>;
+
+/**
+ * Job data: ids only. Job data sits in Redis in clear text, so content and secrets stay in
+ * PostgreSQL; the row is the state and the job is only the signal.
+ */
+export const stageJobSchema = z
+  .object({
+    postId: z.uuid(),
+    correlationId: z.string().min(1).max(200),
+  })
+  .strict();
+export type StageJob = z.infer<typeof stageJobSchema>;
+
+/** One job per post and stage: a retried stage that enqueues its successor twice adds nothing. */
+export function stageJobId(postId: string, stage: Stage): string {
+  return `post-${postId}-${stage}`;
+}
+
+/** Queue names equal stage names; the Redis prefix (a cluster hash tag) comes from config. */
+export function queueName(stage: Stage): string {
+  return stage;
+}

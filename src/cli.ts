@@ -1,0 +1,232 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { connectDb } from './db/pool.ts';
+import { createLogger } from './logger.ts';
+import { startApi, startMetricsServer, startScheduler, startWorkers, type Role } from './roles.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { acceptSubmission, submissionSchema, type SubmissionInput } from './submissions.ts';
+import { stages, type Stage } from '../queues/stages.ts';
+import { randomUUID } from 'node:crypto';
+
+const usage = `Usage: blog-poster <command>
+
+Process roles (run until SIGTERM or SIGINT):
+  api                         the HTTP API (webhooks, status, /metrics, /healthz, /readyz)
+  worker [--queues a,b]       stage workers; all five stages unless --queues names some of
+                              ${stages.join(', ')}
+  scheduler                   periodic maintenance (re-enqueues stranded submissions)
+  all                         api, every worker and the scheduler in one process
+
+Commands:
+  migrate                     apply pending database migrations and exit
+  submit <file|url>           accept a Markdown/text file or a URL as a submission and print its id
+  demo                        run the whole pipeline once on a bundled sample and print the post
+
+Configuration comes from environment variables; see the README.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { queues: { type: 'string' }, help: { type: 'boolean', short: 'h' }, title: { type: 'string' } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command || command === 'help') {
+    console.log(usage);
+    return command || values.help ? 0 : 2;
+  }
+
+  const config = loadConfig();
+  switch (command) {
+    case 'migrate': {
+      const logger = createLogger(config.LOG_LEVEL);
+      const db = await connectDb(config, logger); // creates the database when missing
+      await db.close();
+      const applied = await migrate(config.DATABASE_URL, logger);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return 0;
+    }
+    case 'api':
+    case 'worker':
+    case 'scheduler':
+    case 'all':
+      return runRoles(config, command, parseQueues(values.queues));
+    case 'submit':
+      return submit(config, rest[0], values.title);
+    case 'demo':
+      return demo(config);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+class UsageError extends Error {}
+
+function parseQueues(option: string | undefined): Stage[] {
+  if (!option) return [...stages];
+  const names = option.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(stages as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UsageError(`--queues: unknown stage ${unknown.join(', ') || '(none given)'}; choose from ${stages.join(', ')}`);
+  }
+  return names as Stage[];
+}
+
+async function runRoles(config: Config, command: string, queues: Stage[]): Promise<number> {
+  const rt = await createRuntime(config);
+  const roles: Role[] = [];
+  if (command === 'worker' || command === 'all') roles.push(await startWorkers(rt, queues));
+  if (command === 'scheduler' || command === 'all') roles.push(await startScheduler(rt));
+  if (command === 'api' || command === 'all') roles.push(await startApi(rt));
+  else if (config.METRICS_PORT !== undefined) roles.push(await startMetricsServer(rt, config.METRICS_PORT));
+  rt.logger.info({ role: command, pid: process.pid }, 'started');
+  await waitForSignal();
+  rt.logger.info({ role: command }, 'shutting down');
+  await stopAll(rt, roles);
+  rt.logger.info({ role: command }, 'stopped');
+  return 0;
+}
+
+/** Stops the API first (no new work), then workers (in-flight jobs finish), then connections. */
+async function stopAll(rt: Runtime, roles: Role[]): Promise<void> {
+  const order = ['api', 'metrics', 'scheduler', 'worker'];
+  for (const role of [...roles].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))) await role.stop();
+  await rt.close();
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function sourceFromArgument(target: string | undefined, title: string | undefined): Promise<SubmissionInput> {
+  if (!target) throw new UsageError('submit needs a file path or an http(s) URL, e.g. blog-poster submit samples/sample-article.md');
+  const candidate = /^https?:\/\//i.test(target)
+    ? { source: { type: 'url', url: target, ...(title ? { title } : {}) } }
+    : {
+        source: {
+          type: ['.md', '.markdown'].includes(extname(target).toLowerCase()) ? 'markdown' : 'text',
+          text: await readFile(target, 'utf8').catch((err: NodeJS.ErrnoException) => {
+            throw new UsageError(`cannot read ${target}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+          }),
+          ...(title ? { title } : {}),
+        },
+      };
+  const parsed = submissionSchema.safeParse(candidate);
+  if (!parsed.success) {
+    throw new UsageError(`${target}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+async function submit(config: Config, target: string | undefined, title: string | undefined): Promise<number> {
+  const body = await sourceFromArgument(target, title);
+  const rt = await createRuntime(config);
+  try {
+    const tenant = await rt.db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'default'`);
+    const accepted = await acceptSubmission(rt.db, rt.queues, {
+      tenantId: tenant.rows[0]!.id,
+      body,
+      idempotencyKey: null,
+      correlationId: randomUUID(),
+    });
+    console.log(JSON.stringify({ submissionId: accepted.submissionId, postId: accepted.postId, status: 'accepted' }));
+    return 0;
+  } finally {
+    await rt.close();
+  }
+}
+
+/** The whole pipeline once, in one process, on the offline providers. */
+async function demo(config: Config): Promise<number> {
+  const samplePath = fileURLToPath(new URL('../samples/sample-article.md', import.meta.url));
+  const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const rt = await createRuntime(config, { logger });
+  const roles: Role[] = [await startWorkers(rt), await startScheduler(rt)];
+  let api: Awaited<ReturnType<typeof startApi>>;
+  try {
+    api = await startApi(rt);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    api = await startApi(rt, 0); // the usual port is taken: any free one will do for a demo
+  }
+  roles.push(api);
+  try {
+    console.log(`Blog Poster demo: API at ${api.url}, output in ${resolve(config.OUTPUT_DIR)}`);
+    console.log(`Submitting ${basename(samplePath)} …`);
+    const headers = { authorization: `Bearer ${config.DEV_API_KEY}`, 'content-type': 'application/json' };
+    const response = await fetch(`${api.url}/api/v1/submissions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ source: { type: 'markdown', text: await readFile(samplePath, 'utf8') } }),
+    });
+    const accepted = (await response.json()) as { id: string; postId: string; links: { self: string; post: string } };
+    if (response.status !== 202) throw new Error(`submission refused: ${response.status} ${JSON.stringify(accepted)}`);
+    console.log(`  202 accepted: submission ${accepted.id}`);
+
+    const postUrl = `${api.url}${accepted.links.post}`;
+    const seen = new Set<number>();
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const post = (await (await fetch(postUrl, { headers })).json()) as PostView;
+      post.stages.forEach((run, i) => {
+        if (run.outcome === 'running' || seen.has(i)) return;
+        seen.add(i);
+        const ms = run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : 0;
+        console.log(`  ${run.stage.padEnd(8)} ${run.outcome} in ${ms} ms${run.error ? `: ${run.error}` : ''}`);
+      });
+      if (post.status === 'published') {
+        const file = post.publications[0];
+        console.log(`\nPublished: "${post.title}"`);
+        console.log(`  file:   ${file?.location}`);
+        console.log(`  status: ${postUrl}`);
+        return 0;
+      }
+      if (post.status === 'failed') {
+        console.error(`\nThe post failed at ${post.failure?.stage}: ${post.failure?.reason}`);
+        return 1;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.error('The post was not published within 120 s; see the log above.');
+    return 1;
+  } finally {
+    await stopAll(rt, roles);
+  }
+}
+
+type PostView = {
+  status: string;
+  title: string | null;
+  failure: { stage: string; reason: string } | null;
+  stages: { stage: string; outcome: string; startedAt: string; finishedAt: string | null; error: string | null }[];
+  publications: { location: string; url: string | null }[];
+};
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      console.error(`blog-poster: ${err.message}`);
+      if (err instanceof UsageError) console.error("Run 'blog-poster --help' for usage.");
+      process.exit(2);
+    }
+    if (err instanceof TypeError && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`blog-poster: ${err.message}`);
+      process.exit(2);
+    }
+    console.error('blog-poster: failed:', err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,89 @@
+import pg from 'pg';
+import pRetry from 'p-retry';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+
+export type Db = {
+  pool: pg.Pool;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs fn in one transaction on one client; rolls back when it throws. */
+  tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+};
+
+// Timestamps come back as Date, bigints (counts) as numbers: every count here fits.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+/** Creates the database named in the URL when it does not exist yet (first start on a new host). */
+export async function ensureDatabase(databaseUrl: string, logger: Logger): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!name) return;
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+        logger.info({ database: name }, 'created database');
+      } catch (err) {
+        // Another process created it between our check and our CREATE: that is the outcome we wanted.
+        const code = (err as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function connectDb(config: Config, logger: Logger): Promise<Db> {
+  const log = logger.child({ component: 'db' });
+  await pRetry(() => ensureDatabase(config.DATABASE_URL, log), {
+    retries: config.DATABASE_CONNECT_RETRIES,
+    minTimeout: 250,
+    maxTimeout: 5000,
+    randomize: true,
+    onFailedAttempt: ({ error, attemptNumber, retriesLeft }) =>
+      log.warn({ err: error.message, attemptNumber, retriesLeft }, 'PostgreSQL not reachable yet; retrying'),
+  });
+
+  const pool = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.DATABASE_POOL_MAX,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client failed'));
+
+  const slowMs = config.DATABASE_SLOW_QUERY_MS;
+  async function query<R extends pg.QueryResultRow>(text: string, params?: unknown[]) {
+    const started = performance.now();
+    try {
+      return await pool.query<R>(text, params);
+    } finally {
+      const ms = performance.now() - started;
+      if (ms >= slowMs) log.warn({ durationMs: Math.round(ms), query: text.slice(0, 200) }, 'slow query');
+    }
+  }
+
+  async function tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  return { pool, query, tx, close: () => pool.end() };
+}

@@ -1,0 +1,51 @@
+import type { Db } from './pool.ts';
+import type { Stage } from '../../queues/stages.ts';
+
+// Reads and writes of post state and stage history that the stage runner and the API share.
+
+export type StageOutcome = 'completed' | 'retrying' | 'failed';
+
+export async function postExists(db: Db, postId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM posts WHERE id = $1', [postId]);
+  return rowCount === 1;
+}
+
+/** Opens a stage run. Runs of the same stage still marked running belong to a process that died. */
+export async function startStageRun(
+  db: Db,
+  run: { postId: string; stage: Stage; attempt: number; jobId: string | undefined; worker: string; status: string },
+): Promise<number> {
+  return db.tx(async (client) => {
+    await client.query(
+      `UPDATE stage_runs SET outcome = 'abandoned', finished_at = now(), error = 'worker stopped during the run'
+        WHERE post_id = $1 AND stage = $2 AND outcome = 'running'`,
+      [run.postId, run.stage],
+    );
+    // A post that reached a later stage keeps its status: this run is a late duplicate.
+    await client.query(`UPDATE posts SET status = $2, updated_at = now() WHERE id = $1 AND status <> 'published'`, [
+      run.postId,
+      run.status,
+    ]);
+    const { rows } = await client.query<{ id: number }>(
+      `INSERT INTO stage_runs (post_id, stage, attempt, job_id, worker) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [run.postId, run.stage, run.attempt, run.jobId ?? null, run.worker],
+    );
+    return rows[0]!.id;
+  });
+}
+
+export async function finishStageRun(db: Db, runId: number, outcome: StageOutcome, error?: string): Promise<void> {
+  await db.query(`UPDATE stage_runs SET outcome = $2, error = $3, finished_at = now() WHERE id = $1`, [
+    runId,
+    outcome,
+    error ?? null,
+  ]);
+}
+
+export async function markPostFailed(db: Db, postId: string, stage: Stage, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE posts SET status = 'failed', failed_stage = $2, failure_reason = $3, updated_at = now()
+      WHERE id = $1 AND status <> 'published'`,
+    [postId, stage, reason.slice(0, 2000)],
+  );
+}

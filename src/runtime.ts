@@ -1,0 +1,43 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { connectDb, type Db } from './db/pool.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createPipelineQueues, type PipelineQueues } from './pipeline-queues.ts';
+import { createProviders, type Providers } from './providers/index.ts';
+import { createRedis } from './redis.ts';
+
+/** The shared pieces every process role is built from. */
+export type Runtime = {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  /** Fail-fast connection for the HTTP edge and queue producers. */
+  redis: Redis;
+  queues: PipelineQueues;
+  providers: Providers;
+  close(): Promise<void>;
+};
+
+export async function createRuntime(config: Config, opts: { logger?: Logger } = {}): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const db = await connectDb(config, logger);
+  if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
+  const redis = createRedis(config.REDIS_URL, 'client');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
+  const queues = createPipelineQueues(config, redis);
+  const providers = createProviders(config, db);
+  return {
+    config,
+    logger,
+    db,
+    redis,
+    queues,
+    providers,
+    async close() {
+      await queues.close().catch(() => undefined);
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}

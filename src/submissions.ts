@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from './db/pool.ts';
+import type { PipelineQueues } from './pipeline-queues.ts';
+
+// Accepting a submission: the one piece of work the HTTP layer and the CLI share.
+
+const title = z.string().trim().min(1).max(300);
+const body = z.string().trim().min(1, 'must not be empty').max(500_000);
+
+export const sourceSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), title: title.optional(), text: body }).strict(),
+  z.object({ type: z.literal('markdown'), title: title.optional(), text: body }).strict(),
+  z
+    .object({
+      type: z.literal('url'),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
+      title: title.optional(),
+    })
+    .strict(),
+]);
+
+/** Unknown fields are refused everywhere (a typo should not be silently ignored). */
+export const submissionSchema = z.object({ source: sourceSchema }).strict();
+export type SubmissionInput = z.infer<typeof submissionSchema>;
+
+export class IdempotencyConflictError extends Error {}
+
+export type Accepted = { submissionId: string; postId: string; replayed: boolean };
+
+/**
+ * Records the submission, its source and its post, then signals ingest. The job is added after the
+ * commit so a worker never sees a post that is not there yet; if Redis refuses it, the records are
+ * removed again and the caller answers 503, so nothing is half-accepted.
+ */
+export async function acceptSubmission(
+  db: Db,
+  queues: PipelineQueues,
+  input: { tenantId: string; body: SubmissionInput; idempotencyKey: string | null; correlationId: string },
+): Promise<Accepted> {
+  const requestHash = createHash('sha256').update(JSON.stringify(input.body)).digest('hex');
+  const accepted = await db.tx(async (client) => {
+    // Concurrent requests with one key block here on the unique index until the first commits.
+    const inserted = await client.query<{ id: string }>(
+      `INSERT INTO submissions (tenant_id, idempotency_key, request_hash, correlation_id)
+       VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+      [input.tenantId, input.idempotencyKey, requestHash, input.correlationId],
+    );
+    if (inserted.rows[0]) {
+      const submissionId = inserted.rows[0].id;
+      const { source } = input.body;
+      await client.query(
+        `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [input.tenantId, submissionId, source.type, source.type === 'url' ? source.url : null, source.title ?? null, source.type === 'url' ? null : source.text],
+      );
+      const post = await client.query<{ id: string }>(
+        `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, $3) RETURNING id`,
+        [input.tenantId, submissionId, input.correlationId],
+      );
+      return { submissionId, postId: post.rows[0]!.id, replayed: false, status: 'queued', correlationId: input.correlationId };
+    }
+    const existing = await client.query<{ id: string; request_hash: string; post_id: string; status: string; correlation_id: string }>(
+      `SELECT s.id, s.request_hash, p.id AS post_id, p.status, s.correlation_id
+         FROM submissions s JOIN posts p ON p.submission_id = s.id
+        WHERE s.tenant_id = $1 AND s.idempotency_key = $2`,
+      [input.tenantId, input.idempotencyKey],
+    );
+    const row = existing.rows[0]!;
+    if (row.request_hash !== requestHash) {
+      throw new IdempotencyConflictError('this Idempotency-Key was already used with a different body');
+    }
+    return { submissionId: row.id, postId: row.post_id, replayed: true, status: row.status, correlationId: row.correlation_id };
+  });
+
+  // A replay of a submission whose first answer never got its job onto the queue finishes the job.
+  if (accepted.status === 'queued') {
+    try {
+      await queues.enqueue('ingest', { postId: accepted.postId, correlationId: accepted.correlationId });
+    } catch (err) {
+      if (!accepted.replayed) {
+        await db.query(`DELETE FROM submissions WHERE id = $1`, [accepted.submissionId]).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+  return { submissionId: accepted.submissionId, postId: accepted.postId, replayed: accepted.replayed };
+}
