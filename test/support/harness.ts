@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startApi, startWorkers } from '../../src/roles.ts';
+import { createRuntime, type Runtime } from '../../src/runtime.ts';
+
+export const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+/**
+ * An isolated environment on the real local Redis and PostgreSQL: its own database, its own queue
+ * prefix and its own output folder, all removed by cleanup().
+ */
+export async function createTestEnv(overrides: Record<string, string> = {}) {
+  const id = randomBytes(4).toString('hex');
+  const outputDir = await mkdtemp(join(tmpdir(), `bp-test-${id}-`));
+  const env: Record<string, string> = {
+    DATABASE_URL: `${postgresUrl}/bp_test_${id}`,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: `{bp-test-${id}}`,
+    OUTPUT_DIR: outputDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    STAGE_BACKOFF_MS: '50',
+    DEV_API_KEY: 'test-key-0123456789abcdef',
+    PORT: '0',
+    ...overrides,
+  };
+  const config = loadConfig(env);
+  return {
+    id,
+    env,
+    config,
+    outputDir,
+    async cleanup() {
+      await rm(outputDir, { recursive: true, force: true });
+      await deleteKeys(redisUrl, `${config.QUEUE_PREFIX}:*`);
+      const admin = new pg.Client({ connectionString: `${postgresUrl}/postgres` });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS bp_test_${id} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export type TestEnv = Awaited<ReturnType<typeof createTestEnv>>;
+
+/** Runtime, every stage worker and the API in this process, as the `all` role runs them. */
+export async function startPipeline(t: TestEnv, opts: { workers?: boolean } = {}) {
+  const rt: Runtime = await createRuntime(t.config, { logger: createLogger(t.config.LOG_LEVEL) });
+  const workers = opts.workers === false ? null : await startWorkers(rt);
+  const api = await startApi(rt, 0);
+  const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };
+  return {
+    rt,
+    api,
+    headers,
+    async post(path: string, body: unknown, extra: Record<string, string> = {}) {
+      const res = await fetch(`${api.url}${path}`, {
+        method: 'POST',
+        headers: { ...headers, ...extra },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+    },
+    async get(path: string) {
+      const res = await fetch(`${api.url}${path}`, { headers });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
+    },
+    async stop() {
+      await api.stop();
+      await workers?.stop();
+      await rt.close();
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check();
+    if (result) return result;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function deleteKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
