@@ -10,7 +10,8 @@ import type { PipelineQueues } from '../src/pipeline-queues.ts';
 export async function sweepStranded(deps: { db: Db; queues: PipelineQueues; log: Logger; strandedAfterMs: number }): Promise<number> {
   const { rows } = await deps.db.query<{ id: string; correlation_id: string }>(
     `SELECT id, correlation_id FROM posts
-      WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+      WHERE status = 'queued' AND run_generation = 0 AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+        AND NOT EXISTS (SELECT 1 FROM stage_runs r WHERE r.post_id = posts.id)
       ORDER BY created_at LIMIT 500`,
     [deps.strandedAfterMs],
   );

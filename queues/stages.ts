@@ -30,13 +30,18 @@ export const stageJobSchema = z
   .object({
     postId: z.uuid(),
     correlationId: z.string().min(1).max(200),
+    /** Which run of the post this is: 0 at first, bumped when a held post resumes or a post is replayed. */
+    generation: z.number().int().min(0).optional(),
   })
   .strict();
 export type StageJob = z.infer<typeof stageJobSchema>;
 
-/** One job per post and stage: a retried stage that enqueues its successor twice adds nothing. */
-export function stageJobId(postId: string, stage: Stage): string {
-  return `post-${postId}-${stage}`;
+/**
+ * One job per post, stage and run: a retried stage that enqueues its successor twice adds nothing,
+ * while a resumed or replayed post (a new generation) gets fresh ids.
+ */
+export function stageJobId(postId: string, stage: Stage, generation = 0): string {
+  return generation > 0 ? `post-${postId}-${stage}-g${generation}` : `post-${postId}-${stage}`;
 }
 
 /** Queue names equal stage names; the Redis prefix (a cluster hash tag) comes from config. */

@@ -23,7 +23,7 @@ export function createPipelineQueues(config: Config, connection: Redis): Pipelin
   return {
     queues,
     async enqueue(stage, data) {
-      await queues[stage].add(stage, data, { jobId: stageJobId(data.postId, stage) });
+      await queues[stage].add(stage, data, { jobId: stageJobId(data.postId, stage, data.generation) });
     },
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));

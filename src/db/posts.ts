@@ -49,3 +49,20 @@ export async function markPostFailed(db: Db, postId: string, stage: Stage, reaso
     [postId, stage, reason.slice(0, 2000)],
   );
 }
+
+export type HoldStatus = 'needs_review' | 'duplicate_of' | 'awaiting_approval' | 'scheduled';
+
+/**
+ * Stops a post after `stage` without failing it: it waits for an operator (or a schedule) and is
+ * continued later by resumePost(). The processor returns `{ handOff: false }` after calling this.
+ */
+export async function holdPost(
+  db: Db,
+  postId: string,
+  hold: { status: HoldStatus; stage: Stage; reason: string; details?: unknown },
+): Promise<void> {
+  await db.query(
+    `UPDATE posts SET status = $2, held_stage = $3, held_reason = $4, held_details = $5, updated_at = now() WHERE id = $1`,
+    [postId, hold.status, hold.stage, hold.reason, hold.details === undefined ? null : JSON.stringify(hold.details)],
+  );
+}
