@@ -20,7 +20,10 @@ export const sourceSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-/** Unknown fields are refused everywhere (a typo should not be silently ignored). */
+/**
+ * Unknown fields are refused everywhere (a typo should not be silently ignored). Everything beside
+ * `source` is stored as the submission's options for the later stages to read.
+ */
 export const submissionSchema = z.object({ source: sourceSchema }).strict();
 export type SubmissionInput = z.infer<typeof submissionSchema>;
 
@@ -41,14 +44,14 @@ export async function acceptSubmission(
   const requestHash = createHash('sha256').update(JSON.stringify(input.body)).digest('hex');
   const accepted = await db.tx(async (client) => {
     // Concurrent requests with one key block here on the unique index until the first commits.
+    const { source, ...options } = input.body;
     const inserted = await client.query<{ id: string }>(
-      `INSERT INTO submissions (tenant_id, idempotency_key, request_hash, correlation_id)
-       VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
-      [input.tenantId, input.idempotencyKey, requestHash, input.correlationId],
+      `INSERT INTO submissions (tenant_id, idempotency_key, request_hash, correlation_id, options)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+      [input.tenantId, input.idempotencyKey, requestHash, input.correlationId, JSON.stringify(options)],
     );
     if (inserted.rows[0]) {
       const submissionId = inserted.rows[0].id;
-      const { source } = input.body;
       await client.query(
         `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text) VALUES ($1, $2, $3, $4, $5, $6)`,
         [input.tenantId, submissionId, source.type, source.type === 'url' ? source.url : null, source.title ?? null, source.type === 'url' ? null : source.text],

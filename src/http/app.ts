@@ -1,15 +1,14 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
-import { readPost, readSubmission } from '../db/read-models.ts';
 import type { Logger } from '../logger.ts';
 import { httpRequestDurationSeconds, registry } from '../metrics.ts';
 import type { PipelineQueues } from '../pipeline-queues.ts';
-import { acceptSubmission, IdempotencyConflictError, submissionSchema } from '../submissions.ts';
-import { sendProblem, zodFieldErrors } from './problem.ts';
+import { sendProblem } from './problem.ts';
+import { postRoutes } from './routes/posts.ts';
+import { submissionRoutes } from './routes/submissions.ts';
 
 export type AppDeps = { config: Config; db: Db; redis: Redis; queues: PipelineQueues; logger: Logger };
 
@@ -22,8 +21,6 @@ declare module 'express-serve-static-core' {
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
-const uuid = z.uuid();
 
 /**
  * The thin HTTP layer: it validates, authenticates, records, enqueues and answers. It never
@@ -70,58 +67,8 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(authenticate(config, db));
   api.use(express.json({ limit: config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
 
-  api.post('/submissions', async (req, res) => {
-    if (!req.is(['application/json', 'application/*+json'])) {
-      return sendProblem(res, 415, 'Unsupported Media Type', {
-        detail: 'send the body as application/json',
-        errors: [{ field: 'Content-Type', message: 'must be application/json' }],
-      });
-    }
-    const idempotencyKey = req.get('idempotency-key') ?? null;
-    if (idempotencyKey !== null && !idempotencyKeyPattern.test(idempotencyKey)) {
-      return sendProblem(res, 400, 'Invalid Idempotency-Key', {
-        errors: [{ field: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' }],
-      });
-    }
-    const parsed = submissionSchema.safeParse(req.body);
-    if (!parsed.success) {
-      return sendProblem(res, 422, 'Invalid submission', { errors: zodFieldErrors(parsed.error) });
-    }
-    try {
-      const accepted = await acceptSubmission(db, deps.queues, {
-        tenantId: req.tenantId,
-        body: parsed.data,
-        idempotencyKey,
-        correlationId: req.id,
-      });
-      req.log.info({ submissionId: accepted.submissionId, postId: accepted.postId, replayed: accepted.replayed }, 'submission accepted');
-      const self = `/api/v1/submissions/${accepted.submissionId}`;
-      if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
-      res
-        .status(202)
-        .location(self)
-        .json({ id: accepted.submissionId, status: 'accepted', postId: accepted.postId, links: { self, post: `/api/v1/posts/${accepted.postId}` } });
-    } catch (err) {
-      if (err instanceof IdempotencyConflictError) {
-        return sendProblem(res, 422, 'Idempotency-Key reused', { detail: err.message, errors: [{ field: 'Idempotency-Key', message: err.message }] });
-      }
-      throw err;
-    }
-  });
-
-  api.get('/submissions/:id', async (req, res) => {
-    const id = String(req.params.id);
-    const submission = uuid.safeParse(id).success ? await readSubmission(db, req.tenantId, id) : null;
-    if (!submission) return sendProblem(res, 404, 'Not Found', { detail: `no submission ${id}` });
-    res.json({ ...submission, links: { self: `/api/v1/submissions/${submission.id}` } });
-  });
-
-  api.get('/posts/:id', async (req, res) => {
-    const id = String(req.params.id);
-    const post = uuid.safeParse(id).success ? await readPost(db, req.tenantId, id) : null;
-    if (!post) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
-    res.json(post);
-  });
+  // Each area of the API is one router in ./routes; add new ones to this list.
+  for (const routes of [submissionRoutes, postRoutes]) api.use(routes(deps));
 
   app.use('/api/v1', api);
 

@@ -1,0 +1,20 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AppDeps } from '../app.ts';
+import { readPost } from '../../db/read-models.ts';
+import { sendProblem } from '../problem.ts';
+
+const uuid = z.uuid();
+
+export function postRoutes({ db }: AppDeps): Router {
+  const router = Router();
+
+  router.get('/posts/:id', async (req, res) => {
+    const id = String(req.params.id);
+    const post = uuid.safeParse(id).success ? await readPost(db, req.tenantId, id) : null;
+    if (!post) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
+    res.json(post);
+  });
+
+  return router;
+}
