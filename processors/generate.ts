@@ -1,16 +1,39 @@
-import { PermanentError } from '../src/errors.ts';
-import { markdownToSafeHtml } from '../src/text/html.ts';
-import type { SourceDoc } from '../src/providers/types.ts';
-import type { StageProcessor } from '../src/stage-runner.ts';
+import { z } from 'zod';
+import { holdPost } from '../src/db/posts.ts';
 import type { Db } from '../src/db/pool.ts';
+import { PermanentError } from '../src/errors.ts';
+import { applyDisclaimers, checkGrounding } from '../src/grounding/gate.ts';
+import { briefKeywords, briefSchema, resolveBrief } from '../src/llm/brief.ts';
+import { stopForBudget } from '../src/llm/budget.ts';
+import { BudgetExceededError, LlmRateLimitedError, LlmWaitError } from '../src/llm/errors.ts';
+import { createGateway } from '../src/llm/gateway.ts';
+import { openAIProviderFor, writeLocally } from '../src/llm/index.ts';
+import { writeWithModel } from '../src/llm/model-writer.ts';
+import { countWords, readableBody, type GeneratedPost } from '../src/llm/post.ts';
+import type { SourceDoc } from '../src/providers/types.ts';
+import { lintSeo, type SeoReport } from '../src/seo/lint.ts';
+import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
+import { loadTenantSettings } from '../src/tenant-settings.ts';
+import { markdownToSafeHtml } from '../src/text/html.ts';
 
 type SourceRow = { id: string; kind: SourceDoc['kind']; title: string | null; url: string | null; content: string | null };
+type PostRow = { tenant_id: string; approved_at: Date | null; options: unknown };
+
+// Only the brief matters here; other stages read their own options.
+const optionsSchema = z.object({ brief: briefSchema.optional() }).loose();
 
 /**
- * Generate: writes the post from its ingested sources with the configured writer, renders
- * sanitised HTML, and gives it a slug unique within the tenant (kept on a re-run).
+ * Generate: writes the post from its ingested sources with the tenant's writer (the offline extractive writer,
+ * or a model through the gateway: outline → draft → metadata → expansion), appends the policy's disclaimers,
+ * lints its SEO, and runs the grounding gate. A post that fails the gate is saved and held as `needs_review`
+ * (an approved post passes); one whose next model call would break the budget stops as `budget_exceeded`.
  */
 export const generate: StageProcessor = async (job, ctx) => {
+  const post = (await ctx.db.query<PostRow>(
+    `SELECT p.tenant_id, p.approved_at, s.options FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
+    [job.postId],
+  )).rows[0];
+  if (!post) throw new PermanentError(`post ${job.postId} does not exist`);
   const { rows } = await ctx.db.query<SourceRow>(
     `SELECT s.id, s.kind, s.title, s.url, s.content
        FROM sources s JOIN posts p ON p.submission_id = s.submission_id
@@ -23,19 +46,98 @@ export const generate: StageProcessor = async (job, ctx) => {
   // Ingest completed before this stage was enqueued, so missing content means the data is gone.
   if (sources.length === 0) throw new PermanentError('no ingested source text to write from');
 
-  const { writer } = ctx.providers;
-  const draft = await writer.write({ sources });
-  const html = markdownToSafeHtml(draft.markdown);
+  const settings = await loadTenantSettings(ctx.db, post.tenant_id);
+  const options = optionsSchema.safeParse(post.options ?? {});
+  const brief = resolveBrief(settings.brief, options.success ? options.data.brief : undefined);
+  const providerName = settings.llmProvider ?? ctx.config.LLM_PROVIDER;
 
-  await ctx.db.query(
-    `UPDATE posts SET title = $2, markdown = $3, html = $4, meta_description = $5, tags = $6, citations = $7,
-            word_count = $8, writer = $9, updated_at = now()
-      WHERE id = $1`,
-    [job.postId, draft.title, draft.markdown, html, draft.metaDescription, draft.tags, JSON.stringify(draft.citations), draft.wordCount, `${writer.provider}/${writer.model}`],
-  );
-  const slug = await claimSlug(ctx.db, job.postId, draft.slug);
-  ctx.log.debug({ slug, words: draft.wordCount }, 'post written');
+  let written: GeneratedPost;
+  try {
+    written = providerName === 'local' ? await writeLocally(ctx.providers.writer, sources, brief) : await writeWithGateway(ctx, post.tenant_id, job.postId, sources, brief, settings);
+  } catch (err) {
+    if (err instanceof BudgetExceededError) {
+      await stopForBudget(ctx.db, job.postId, err);
+      ctx.log.warn({ ...err.details }, 'post stopped: budget exceeded');
+      return { handOff: false };
+    }
+    if ((err instanceof LlmRateLimitedError || err instanceof LlmWaitError) && ctx.pauseStage) {
+      throw await ctx.pauseStage(err.waitMs, err.message);
+    }
+    throw err;
+  }
+
+  const grounding = checkGrounding({
+    markdown: written.markdown,
+    citationCount: written.citations.length,
+    sources,
+    policy: settings.grounding,
+    allowedTerms: briefKeywords(brief),
+  });
+  const { markdown, added: disclaimers } = applyDisclaimers(written.markdown, settings.grounding);
+  const final = { ...written, markdown, wordCount: countWords(readableBody(markdown)) };
+  const seo = lintSeo({ ...final, brief, siteUrl: ctx.config.PUBLIC_SITE_URL ?? null });
+
+  await savePost(ctx.db, job.postId, final, { seo, grounding: { ...grounding, disclaimers } });
+  const slug = await claimSlug(ctx.db, job.postId, final.slug);
+  ctx.log.debug({ slug, words: final.wordCount, seoScore: seo.score, grounded: grounding.passed }, 'post written');
+
+  if (!grounding.passed && !post.approved_at) {
+    const count = grounding.failingSentences.length + grounding.problems.length;
+    await holdPost(ctx.db, job.postId, {
+      status: 'needs_review',
+      stage: 'generate',
+      reason: `grounding: ${count} finding${count === 1 ? '' : 's'} to review`,
+      details: { failingSentences: grounding.failingSentences, problems: grounding.problems },
+    });
+    ctx.log.info({ findings: count }, 'post held for review: grounding failed');
+    return { handOff: false };
+  }
 };
+
+async function writeWithGateway(
+  ctx: StageContext,
+  tenantId: string,
+  postId: string,
+  sources: SourceDoc[],
+  brief: ReturnType<typeof resolveBrief>,
+  settings: Awaited<ReturnType<typeof loadTenantSettings>>,
+): Promise<GeneratedPost> {
+  if (!ctx.redis) throw new Error('the generate stage needs Redis for the model cache and rate limits');
+  const gateway = createGateway({ db: ctx.db, redis: ctx.redis, config: ctx.config, log: ctx.log }, openAIProviderFor(ctx.config));
+  return writeWithModel(
+    gateway,
+    { tenantId, postId, limits: { monthlyBudgetUsd: settings.monthlyBudgetUsd, perPostCostCapUsd: settings.perPostCostCapUsd } },
+    { sources, brief, temperature: ctx.config.LLM_TEMPERATURE },
+  );
+}
+
+async function savePost(db: Db, postId: string, post: GeneratedPost, reports: { seo: SeoReport; grounding: unknown }): Promise<void> {
+  await db.query(
+    `UPDATE posts SET title = $2, markdown = $3, html = $4, meta_description = $5, tags = $6, citations = $7,
+            word_count = $8, writer = $9, meta_title = $10, category = $11, reading_time_minutes = $12, json_ld = $13,
+            hero_image = $14, seo_score = $15, seo_report = $16, grounding = $17, updated_at = now()
+      WHERE id = $1`,
+    [
+      postId,
+      post.title,
+      post.markdown,
+      markdownToSafeHtml(post.markdown),
+      post.metaDescription,
+      post.tags,
+      JSON.stringify(post.citations),
+      post.wordCount,
+      post.writer,
+      post.metaTitle,
+      post.category,
+      post.readingTimeMinutes,
+      JSON.stringify(post.jsonLd),
+      JSON.stringify(post.heroImage),
+      reports.seo.score,
+      JSON.stringify(reports.seo),
+      JSON.stringify(reports.grounding),
+    ],
+  );
+}
 
 /** Keeps the slug the post already has; otherwise takes the first free one of base, base-2, base-3… */
 async function claimSlug(db: Db, postId: string, base: string): Promise<string> {

@@ -1,8 +1,72 @@
+import { holdPost } from '../src/db/posts.ts';
+import { duplicatePostsHeldTotal } from '../src/metrics.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
+import { loadTenantSettings } from '../src/tenant-settings.ts';
+import { markdownToSafeHtml } from '../src/text/html.ts';
+import { relatedHref, withRelatedLinks } from '../src/vector/internal-links.ts';
+import { indexPost, vectorDeps } from '../src/vector/post-index.ts';
+import { postSummaries, similarPosts } from '../src/vector/similarity.ts';
 
-/** Index: makes the post's embedded chunks searchable in the configured vector index. */
+/** Posts a new post must not duplicate: published ones and those only waiting for their publish time. */
+const settledStatuses = ['published', 'scheduled'] as const;
+
+type PostRow = { tenant_id: string; markdown: string | null; approved_at: Date | null };
+
+/**
+ * Index: makes the post's chunks searchable, then compares the post with the tenant's published posts.
+ * The most similar ones (below the duplicate threshold) are stored as internal-link suggestions and, when
+ * the tenant enables it, linked from the post's body. A post at or above DUPLICATE_THRESHOLD to a published
+ * post is held as `duplicate_of` naming that post, unless an operator approved it.
+ */
 export const index: StageProcessor = async (job, ctx) => {
-  const { vectorIndex, embeddingModel, embedder } = ctx.providers;
-  const chunks = await vectorIndex.upsertPost(job.postId, embeddingModel, embedder.dimension);
-  ctx.log.debug({ chunks, index: vectorIndex.name }, 'post indexed');
+  const { rows } = await ctx.db.query<PostRow>('SELECT tenant_id, markdown, approved_at FROM posts WHERE id = $1', [job.postId]);
+  const post = rows[0]!;
+  const deps = vectorDeps(ctx.db, ctx.providers, ctx.config);
+  const { indexed, embedded } = await indexPost(deps, { id: job.postId, tenantId: post.tenant_id });
+
+  const threshold = ctx.config.DUPLICATE_THRESHOLD;
+  const scores = await similarPosts(deps, { id: job.postId, tenantId: post.tenant_id }, { statuses: settledStatuses });
+  const duplicate = scores.find((s) => s.score >= threshold);
+
+  const settings = (await loadTenantSettings(ctx.db, post.tenant_id)).internalLinks;
+  const limit = settings.max ?? ctx.config.RELATED_POSTS_LIMIT;
+  const related = scores
+    .filter((s) => s.status === 'published' && s.score < threshold && s.score >= ctx.config.RELATED_MIN_SCORE)
+    .slice(0, limit);
+  const summaries = await postSummaries(ctx.db, post.tenant_id, related.map((r) => r.postId));
+  const link = settings.enabled && related.length > 0;
+
+  await ctx.db.tx(async (client) => {
+    await client.query('DELETE FROM post_links WHERE post_id = $1', [job.postId]);
+    if (related.length > 0) {
+      await client.query(
+        `INSERT INTO post_links (post_id, related_post_id, rank, score, embedding_model, linked)
+         SELECT $1, u.id, u.rank, u.score, $2, $3 FROM unnest($4::uuid[], $5::int[], $6::real[]) AS u(id, rank, score)`,
+        [job.postId, deps.space.model, link, related.map((r) => r.postId), related.map((_, i) => i + 1), related.map((r) => r.score)],
+      );
+    }
+    // The block is rewritten (or removed, when the tenant turned links off) so a re-run leaves one copy.
+    const markdown = withRelatedLinks(
+      post.markdown ?? '',
+      link ? related.map((r) => { const s = summaries.get(r.postId)!; return { title: s.title ?? s.slug ?? 'Related post', href: relatedHref(s) }; }) : [],
+      settings.heading,
+    );
+    if (post.markdown !== null && markdown !== post.markdown) {
+      await client.query('UPDATE posts SET markdown = $2, html = $3, updated_at = now() WHERE id = $1', [job.postId, markdown, markdownToSafeHtml(markdown)]);
+    }
+  });
+  ctx.log.debug({ indexed, embedded, index: deps.index.name, related: related.length, linked: link }, 'post indexed');
+
+  if (duplicate && ctx.config.DUPLICATE_GUARD && !post.approved_at) {
+    const [other] = (await postSummaries(ctx.db, post.tenant_id, [duplicate.postId])).values();
+    await holdPost(ctx.db, job.postId, {
+      status: 'duplicate_of',
+      stage: 'index',
+      reason: `too similar (${duplicate.score.toFixed(3)} ≥ ${threshold}) to ${duplicate.status} post ${duplicate.postId}${other?.title ? ` "${other.title}"` : ''}`,
+      details: { postId: duplicate.postId, score: duplicate.score, threshold, title: other?.title ?? null },
+    });
+    duplicatePostsHeldTotal.inc();
+    ctx.log.info({ duplicateOf: duplicate.postId, score: duplicate.score }, 'post held as a near-duplicate');
+    return { handOff: false };
+  }
 };

@@ -1,56 +1,203 @@
 import { createHash } from 'node:crypto';
 import { PermanentError } from '../src/errors.ts';
-import { extractArticle, extractFromText } from '../src/providers/extract.ts';
-import { fetchPage, FetchError } from '../src/providers/fetch-page.ts';
+import { createConfiguredFetcher, FetchError, type SafeFetcher } from '../src/fetch/index.ts';
+import { collect, fanOut, type CollectorKind } from '../src/ingest/collect.ts';
+import { fingerprintSource, type DuplicateMatch } from '../src/ingest/dedup.ts';
+import { coverage, extractKeywords, keywordTerms } from '../src/ingest/keywords.ts';
+import { extractArticle, extractFromText, type ExtractedArticle } from '../src/providers/extract.ts';
+import { fetchPage } from '../src/providers/fetch-page.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 
-type SourceRow = { id: string; kind: 'text' | 'markdown' | 'url'; url: string | null; title: string | null; input_text: string | null };
+type SourceKind = 'text' | 'markdown' | 'url' | 'feed_entry' | CollectorKind;
+type SourceRow = { id: string; kind: SourceKind; url: string | null; title: string | null; input_text: string | null; metadata: Record<string, unknown> };
+type PostRow = { tenant_id: string; submission_id: string; topic_brief: { keywords?: string[] } | null; options: Record<string, unknown> };
 type Ingested = { title: string | null; markdown: string; metadata: Record<string, unknown> };
+
+const COLLECTORS = new Set<SourceKind>(['feed', 'sitemap', 'site']);
+/** A feed entry shorter than this is a teaser: its page is fetched for the full text. */
+const FULL_ENTRY_WORDS = 120;
 
 /**
  * Ingest: turns each source of the post's submission into clean text. Text and Markdown are
- * normalised; a URL is fetched and its main content extracted. Running it again rewrites the same rows.
+ * normalised; a page is fetched safely and its main content extracted; a feed entry uses the content
+ * the feed carried (or its page, for a teaser). A feed, sitemap or site fans out into one post per
+ * new entry and ends here as `expanded`. A source the tenant already has ends the post as
+ * `duplicate`, and a topic a published post already covers ends it as `skipped`; neither is an error.
+ * Running it again rewrites the same rows.
  */
 export const ingest: StageProcessor = async (job, ctx) => {
-  const { rows: sources } = await ctx.db.query<SourceRow>(
-    `SELECT s.id, s.kind, s.url, s.title, s.input_text
-       FROM sources s JOIN posts p ON p.submission_id = s.submission_id
-      WHERE p.id = $1 ORDER BY s.created_at, s.id`,
+  const { rows: posts } = await ctx.db.query<PostRow>(
+    `SELECT p.tenant_id, p.submission_id, p.topic_brief, s.options FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
     [job.postId],
   );
+  const post = posts[0]!;
+  const { rows: sources } = await ctx.db.query<SourceRow>(
+    `SELECT id, kind, url, title, input_text, metadata FROM sources WHERE submission_id = $1 ORDER BY created_at, id`,
+    [post.submission_id],
+  );
   if (sources.length === 0) throw new PermanentError('the submission has no sources');
+  const fetcher = createConfiguredFetcher(ctx.config, ctx.redis);
 
+  const collectors = sources.filter((s) => COLLECTORS.has(s.kind));
+  if (collectors.length > 0) {
+    await expand(job.postId, job.correlationId, post, collectors, fetcher, ctx);
+    return { handOff: false };
+  }
+
+  const texts: Array<{ source: SourceRow; markdown: string }> = [];
   for (const source of sources) {
-    const doc = source.kind === 'url' ? await ingestUrl(source, ctx) : ingestText(source);
+    const doc = await ingestSource(source, fetcher, ctx);
     if (!doc.markdown.trim()) throw new PermanentError(`source ${source.url ?? source.id} has no readable text`);
     await ctx.db.query(
-      `UPDATE sources SET content = $2, title = COALESCE(title, $3), content_hash = $4, metadata = $5, fetched_at = now()
+      `UPDATE sources SET content = $2, title = COALESCE(title, $3), content_hash = $4, metadata = metadata || $5::jsonb, fetched_at = now()
         WHERE id = $1`,
-      [source.id, doc.markdown, doc.title, sha256(doc.markdown), doc.metadata],
+      [source.id, doc.markdown, doc.title, sha256(doc.markdown), JSON.stringify(doc.metadata)],
     );
+    texts.push({ source, markdown: doc.markdown });
+  }
+
+  const duplicates: DuplicateMatch[] = [];
+  for (const { source, markdown } of texts) {
+    const match = await fingerprintSource(ctx.db, {
+      tenantId: post.tenant_id,
+      sourceId: source.id,
+      submissionId: post.submission_id,
+      text: markdown,
+      mode: ctx.config.DEDUP_MODE,
+      maxDistance: ctx.config.DEDUP_NEAR_DISTANCE,
+    });
+    if (match) duplicates.push(match);
+  }
+  if (duplicates.length === texts.length) {
+    const first = duplicates[0]!;
+    const reason =
+      first.match === 'exact'
+        ? `the same text as post ${first.postId} (source ${first.sourceId})`
+        : `nearly the same text as post ${first.postId} (source ${first.sourceId}; SimHash distance ${first.distance} of 64 bits)`;
+    await stopPost(ctx, job.postId, 'duplicate', `duplicate: ${reason}`, { duplicates }, first.postId);
+    ctx.log.info({ duplicateOf: first.postId, match: first.match }, 'duplicate source; post stops here');
+    return { handOff: false };
+  }
+
+  if (post.topic_brief) {
+    const skipped = await topicAlreadyCovered(ctx, job.postId, post.tenant_id, texts.map((t) => t.markdown).join('\n\n'));
+    if (skipped) return { handOff: false };
   }
   ctx.log.debug({ sources: sources.length }, 'sources ingested');
 };
 
-function ingestText(source: SourceRow): Ingested {
-  const { title, markdown } = extractFromText(source.input_text ?? '', source.title);
-  return { title, markdown, metadata: {} };
+async function expand(postId: string, correlationId: string, post: PostRow, collectors: SourceRow[], fetcher: SafeFetcher, ctx: StageContext): Promise<void> {
+  if (!ctx.queues) throw new Error('ingest needs the pipeline queues to fan a feed out');
+  for (const source of collectors) {
+    const collected = await withPermanentFetchErrors(source.url!, () =>
+      collect({ db: ctx.db, fetcher, config: ctx.config, log: ctx.log }, { tenantId: post.tenant_id, kind: source.kind as CollectorKind, url: source.url! }),
+    );
+    const result = await fanOut(
+      { db: ctx.db, queues: ctx.queues, config: ctx.config, log: ctx.log },
+      { tenantId: post.tenant_id, parent: { submissionId: post.submission_id, correlationId, options: post.options }, collected },
+    );
+    const summary = { resolvedKind: collected.kind, resolvedUrl: collected.url, notModified: collected.notModified, entries: collected.entries.length, newEntries: result.newEntries, posts: result.created.length };
+    await ctx.db.query(`UPDATE sources SET metadata = metadata || $2::jsonb, fetched_at = now() WHERE id = $1`, [source.id, JSON.stringify(summary)]);
+    ctx.log.info({ url: source.url, ...summary }, 'collected');
+  }
+  await ctx.db.query(`UPDATE posts SET status = 'expanded', updated_at = now() WHERE id = $1`, [postId]);
 }
 
-async function ingestUrl(source: SourceRow, ctx: StageContext): Promise<Ingested> {
-  const url = source.url!;
+async function ingestSource(source: SourceRow, fetcher: SafeFetcher, ctx: StageContext): Promise<Ingested> {
+  switch (source.kind) {
+    case 'text':
+    case 'markdown': {
+      const { title, markdown } = extractFromText(source.input_text ?? '', source.title);
+      return { title, markdown, metadata: {} };
+    }
+    case 'feed_entry': {
+      const carried = source.input_text ?? '';
+      const words = carried.split(/\s+/).filter(Boolean).length;
+      if (words >= FULL_ENTRY_WORDS || !source.url) {
+        const { title, markdown } = extractFromText(carried, source.title);
+        return { title, markdown, metadata: { from: 'feed' } };
+      }
+      try {
+        return { ...(await ingestUrl(source.url, fetcher, ctx)), title: source.title };
+      } catch (err) {
+        // The page is gone or refused, but the feed gave us some text: write from that.
+        if (err instanceof PermanentError && words > 0) {
+          const { title, markdown } = extractFromText(carried, source.title);
+          return { title, markdown, metadata: { from: 'feed', pageError: err.message } };
+        }
+        throw err;
+      }
+    }
+    case 'url':
+      return ingestUrl(source.url!, fetcher, ctx);
+    default:
+      throw new PermanentError(`source kind ${source.kind} cannot be ingested as text`);
+  }
+}
+
+async function ingestUrl(url: string, fetcher: SafeFetcher, ctx: StageContext): Promise<Ingested> {
+  const page = await withPermanentFetchErrors(url, () => fetchPage(url, { fetcher }));
+  const article: ExtractedArticle = /html/.test(page.contentType) ? extractArticle(page.body, page.url) : extractFromText(page.body, null);
+  ctx.log.debug({ url: page.url, charset: page.charset }, 'page fetched');
+  return {
+    title: article.title,
+    markdown: article.markdown,
+    metadata: {
+      finalUrl: page.url,
+      contentType: page.contentType,
+      charset: page.charset,
+      byline: article.byline,
+      lang: article.lang,
+      excerpt: article.excerpt,
+      canonicalUrl: article.canonicalUrl ?? null,
+      publishedAt: article.publishedAt ?? null,
+      siteName: article.siteName ?? null,
+      headings: article.headings ?? [],
+      links: (article.links ?? []).slice(0, 200),
+    },
+  };
+}
+
+async function withPermanentFetchErrors<T>(url: string, fn: () => Promise<T>): Promise<T> {
   try {
-    const page = await fetchPage(url, { timeoutMs: ctx.config.FETCH_TIMEOUT_MS, maxBytes: ctx.config.FETCH_MAX_BYTES });
-    const article = page.contentType.includes('html') ? extractArticle(page.body, page.url) : { ...extractFromText(page.body, null), byline: null, lang: null, excerpt: null };
-    return {
-      title: article.title,
-      markdown: article.markdown,
-      metadata: { finalUrl: page.url, contentType: page.contentType, byline: article.byline, lang: article.lang, excerpt: article.excerpt },
-    };
+    return await fn();
   } catch (err) {
     if (err instanceof FetchError && err.permanent) throw new PermanentError(`fetching ${url} failed: ${err.message}`);
     throw err;
   }
+}
+
+/** Ends a post without an error. It is left resumable from generate, for an operator who wants it anyway. */
+async function stopPost(ctx: StageContext, postId: string, status: 'duplicate' | 'skipped', reason: string, details: unknown, duplicateOf: string | null): Promise<void> {
+  await ctx.db.query(
+    `UPDATE posts SET status = $2, held_stage = 'ingest', held_reason = $3, held_details = $4, duplicate_of_post = $5, updated_at = now() WHERE id = $1`,
+    [postId, status, reason, JSON.stringify(details), duplicateOf],
+  );
+}
+
+/** A post made from feed entries is skipped when a published post of the tenant already covers its keywords. */
+async function topicAlreadyCovered(ctx: StageContext, postId: string, tenantId: string, text: string): Promise<boolean> {
+  const keywords = extractKeywords(text, 8);
+  await ctx.db.query(`UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', $2::jsonb) WHERE id = $1`, [
+    postId,
+    JSON.stringify(keywords),
+  ]);
+  const terms = keywordTerms(keywords);
+  const { rows } = await ctx.db.query<{ id: string; title: string | null; meta_description: string | null; tags: string[] }>(
+    `SELECT id, title, meta_description, tags FROM posts WHERE tenant_id = $1 AND status = 'published' AND id <> $2 ORDER BY published_at DESC NULLS LAST LIMIT 1000`,
+    [tenantId, postId],
+  );
+  for (const published of rows) {
+    const covered = keywordTerms([...extractKeywords(`${published.title ?? ''}. ${published.meta_description ?? ''}`, 16), ...published.tags]);
+    const share = coverage(terms, covered);
+    if (share >= ctx.config.BRIEF_COVERED_THRESHOLD) {
+      const reason = `skipped: published post ${published.id} ("${published.title}") already covers ${Math.round(share * 100)}% of this brief's keywords`;
+      await stopPost(ctx, postId, 'skipped', reason, { keywords, coveredBy: published.id, coverage: share }, null);
+      ctx.log.info({ coveredBy: published.id }, 'topic already covered; post skipped');
+      return true;
+    }
+  }
+  return false;
 }
 
 function sha256(text: string): string {

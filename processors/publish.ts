@@ -1,56 +1,106 @@
+import { holdPost } from '../src/db/posts.ts';
 import { PermanentError } from '../src/errors.ts';
 import { submissionToPublishedSeconds } from '../src/metrics.ts';
-import type { Citation } from '../src/providers/types.ts';
+import { resolveTargets, UnknownDestinationError } from '../src/publish/destinations.ts';
+import { DestinationUnavailableError } from '../src/publish/http.ts';
+import { loadPostForPublishing } from '../src/publish/post-data.ts';
+import { publishToTarget, rebuildSite, type Outcome } from '../src/publish/publish-post.ts';
+import { requestSiteRebuild } from '../src/publish/site-rebuilds.ts';
+import { addScheduledJob } from '../src/publish/schedule.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
+import { loadTenantSettings } from '../src/tenant-settings.ts';
 
-type PostRow = {
-  id: string; tenant_id: string; title: string | null; slug: string | null; markdown: string | null;
-  meta_description: string | null; tags: string[]; citations: Citation[]; published_at: Date | null; created_at: Date;
-};
+/** A schedule this close is published now rather than held. */
+const SCHEDULE_SLACK_MS = 1000;
 
 /**
- * Publish: hands the post to its destination and records the publication. The publisher is
- * idempotent and the publication row is keyed by post and destination, so a retry publishes once.
+ * Publish: checks the post may go out (not stopped, approved when approval is required, its publishAt
+ * reached), then sends it to each of its destinations, exactly once per destination and run.
+ *
+ * - Approval required and not given: held as `awaiting_approval` after index, so approving it
+ *   (resumePost) runs this stage again.
+ * - publishAt ahead: held as `scheduled`, with a delayed publish job at that time (kept in Redis across restarts).
+ * - A destination whose circuit breaker is open is not called: the post waits for it in a delayed
+ *   job, which spends no attempt. Destinations already published are skipped on every retry.
  */
 export const publish: StageProcessor = async (job, ctx) => {
-  const { rows } = await ctx.db.query<PostRow>(
-    `SELECT id, tenant_id, title, slug, markdown, meta_description, tags, citations, published_at, created_at
-       FROM posts WHERE id = $1`,
-    [job.postId],
-  );
-  const post = rows[0];
+  const post = await loadPostForPublishing(ctx.db, job.postId);
   if (!post?.title || !post.slug || !post.markdown) throw new PermanentError('the post is not written yet');
+  const generation = job.generation ?? 0;
 
-  const publishedAt = post.published_at ?? new Date();
-  const { publisher } = ctx.providers;
-  const result = await publisher.publish({
-    id: post.id,
-    tenantId: post.tenant_id,
-    title: post.title,
-    slug: post.slug,
-    markdown: post.markdown,
-    metaDescription: post.meta_description ?? '',
-    tags: post.tags,
-    citations: post.citations,
-    publishedAt,
-  });
+  if (post.stopped) {
+    // A late job of a cancelled or rejected post: the stage run rewrote its status, put it back.
+    await ctx.db.query(`UPDATE posts SET status = $2, updated_at = now() WHERE id = $1`, [post.id, post.stopped]);
+    ctx.log.info({ stopped: post.stopped }, 'post was stopped by an operator; not publishing');
+    return { handOff: false };
+  }
 
-  const firstTime = await ctx.db.tx(async (client) => {
-    await client.query(
-      `INSERT INTO publications (post_id, destination, external_id, location, url, details, published_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (post_id, destination) DO UPDATE
-         SET external_id = EXCLUDED.external_id, location = EXCLUDED.location, url = EXCLUDED.url, details = EXCLUDED.details`,
-      [post.id, publisher.destination, result.externalId, result.location, result.url, result.details, publishedAt],
+  const settings = await loadTenantSettings(ctx.db, post.tenantId);
+  const requireApproval = post.options.requireApproval ?? settings.publishing.requireApproval;
+  if (requireApproval && !post.approvedAt) {
+    await holdPost(ctx.db, post.id, { status: 'awaiting_approval', stage: 'index', reason: 'approval is required before publishing' });
+    ctx.log.info('held for approval');
+    return { handOff: false };
+  }
+
+  if (post.publishAt && post.publishAt.getTime() > Date.now() + SCHEDULE_SLACK_MS) {
+    if (!ctx.queues) throw new Error('the publish stage needs the queues to schedule a post');
+    const jobId = await addScheduledJob(ctx.db, ctx.queues, { id: post.id, correlationId: post.correlationId, generation: post.generation }, post.publishAt, post.revision);
+    await holdPost(ctx.db, post.id, {
+      status: 'scheduled',
+      stage: 'index',
+      reason: `scheduled for ${post.publishAt.toISOString()}`,
+      details: { publishAt: post.publishAt.toISOString(), jobId },
+    });
+    ctx.log.info({ publishAt: post.publishAt.toISOString() }, 'scheduled');
+    return { handOff: false };
+  }
+
+  let targets;
+  try {
+    targets = await resolveTargets(ctx.db, post.tenantId, post.options.destinations);
+  } catch (err) {
+    if (err instanceof UnknownDestinationError) throw new PermanentError(err.message);
+    throw err;
+  }
+
+  const outcomes: Outcome[] = [];
+  for (const target of targets) outcomes.push(await publishToTarget(ctx, post, target, generation));
+
+  // The static site's index, feed and sitemap include every post published there, this one too:
+  // rebuilt within about a second, once for all the posts published in that second.
+  for (const [i, target] of targets.entries()) {
+    if (target.kind !== 'files' || (outcomes[i]!.kind !== 'published' && outcomes[i]!.kind !== 'skipped')) continue;
+    if (ctx.queues) await requestSiteRebuild(ctx.queues.site, post.tenantId, target.key);
+    else await rebuildSite(ctx, post.tenantId, target);
+  }
+
+  const permanent = outcomes.flatMap((o) => (o.kind === 'permanent' ? [o.reason] : []));
+  if (permanent.length > 0) throw new PermanentError(permanent.join('; '));
+  const transient = outcomes.flatMap((o) => (o.kind === 'transient' ? [o.reason] : []));
+  if (transient.length > 0) throw new DestinationUnavailableError(transient.join('; '));
+
+  const deferred = outcomes.flatMap((o) => (o.kind === 'deferred' ? [o] : []));
+  if (deferred.length > 0) {
+    if (!ctx.queues) throw new DestinationUnavailableError(deferred.map((d) => d.reason).join('; '));
+    const waitMs = Math.max(...deferred.map((d) => d.waitMs));
+    // A new job id each time: this run completes, and the post is tried again once the breaker lets a call through.
+    await ctx.queues.queues.publish.add(
+      'publish',
+      { postId: post.id, correlationId: post.correlationId, generation },
+      { jobId: `post-${post.id}-publish-g${generation}-wait-${Date.now()}`, delay: waitMs + Math.round(Math.random() * 100) },
     );
-    const updated = await client.query(
-      `UPDATE posts SET status = 'published', published_at = $2, failed_stage = NULL, failure_reason = NULL, updated_at = now()
-        WHERE id = $1 AND status <> 'published'`,
-      [post.id, publishedAt],
-    );
-    return updated.rowCount === 1;
-  });
-  if (firstTime) submissionToPublishedSeconds.observe((Date.now() - post.created_at.getTime()) / 1000);
-  ctx.log.info({ destination: publisher.destination, location: result.location }, 'post published');
+    ctx.log.warn({ waitMs, reasons: deferred.map((d) => d.reason) }, 'destination unavailable; publishing waits for it');
+    return { handOff: false };
+  }
+
+  const updated = await ctx.db.query(
+    `UPDATE posts SET status = 'published', published_at = COALESCE(published_at, now()), failed_stage = NULL, failure_reason = NULL,
+            held_stage = NULL, held_reason = NULL, held_details = NULL, updated_at = now()
+      WHERE id = $1 AND status <> 'published'`,
+    [post.id],
+  );
+  if (updated.rowCount === 1) submissionToPublishedSeconds.observe((Date.now() - post.createdAt.getTime()) / 1000);
+  ctx.log.info({ destinations: targets.map((t) => t.key) }, 'post published');
   return { handOff: false };
 };

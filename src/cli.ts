@@ -9,7 +9,12 @@ import { createLogger } from './logger.ts';
 import { startApi, startMetricsServer, startScheduler, startWorkers, type Role } from './roles.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { acceptSubmission, submissionSchema, type SubmissionInput } from './submissions.ts';
-import { stages, type Stage } from '../queues/stages.ts';
+import { reindexTenant, ReindexError } from './reindex.ts';
+import { adminCommands, adminUsage, runAdminCommand } from './auth/admin-cli.ts';
+import { stageSchema, stages, type Stage } from '../queues/stages.ts';
+import { z } from 'zod';
+import { backupDatabase, restoreDatabase } from './backup.ts';
+import { resumePost, ResumeError } from './pipeline-control.ts';
 import { randomUUID } from 'node:crypto';
 
 const usage = `Usage: blog-poster <command>
@@ -24,15 +29,29 @@ Process roles (run until SIGTERM or SIGINT):
 Commands:
   migrate                     apply pending database migrations and exit
   submit <file|url>           accept a Markdown/text file or a URL as a submission and print its id
+  replay <post-id> --from <stage>
+                              run a post again from a stage (a dead letter, or any settled post)
+  backup                      pg_dump the database into BACKUP_DIR (keeping BACKUP_KEEP dumps)
+  restore <file>              restore a dump made by backup (replaces the database's contents)
   demo                        run the whole pipeline once on a bundled sample and print the post
+  reindex [--tenant slug] [--restart]
+                              rebuild a tenant's vector index with the configured embedder and index
+                              (default tenant: default); resumes an interrupted run unless --restart
+
+${adminUsage}
 
 Configuration comes from environment variables; see the README.`;
 
 async function main(argv: string[]): Promise<number> {
+  // Admin commands (tenants, keys, destinations, secrets) take options of their own.
+  if (adminCommands.includes(argv[0] ?? '')) return runAdminCommand(loadConfig(), argv);
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { queues: { type: 'string' }, help: { type: 'boolean', short: 'h' }, title: { type: 'string' } },
+    options: {
+      queues: { type: 'string' }, help: { type: 'boolean', short: 'h' }, title: { type: 'string' },
+      tenant: { type: 'string' }, restart: { type: 'boolean' }, from: { type: 'string' },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help || !command || command === 'help') {
@@ -59,6 +78,22 @@ async function main(argv: string[]): Promise<number> {
       return submit(config, rest[0], values.title);
     case 'demo':
       return demo(config);
+    case 'replay':
+      return replay(config, rest[0], values.from);
+    case 'backup': {
+      if (!config.BACKUP_DIR) throw new UsageError('set BACKUP_DIR to the folder the dumps go to');
+      const file = await backupDatabase({ databaseUrl: config.DATABASE_URL, dir: config.BACKUP_DIR, keep: config.BACKUP_KEEP, log: createLogger(config.LOG_LEVEL) });
+      console.log(file);
+      return 0;
+    }
+    case 'restore': {
+      if (!rest[0]) throw new UsageError('restore needs the dump file, e.g. blog-poster restore backups/blog-poster-20261129T030000Z.dump');
+      await restoreDatabase({ databaseUrl: config.DATABASE_URL, file: rest[0] });
+      console.log(`restored ${rest[0]}`);
+      return 0;
+    }
+    case 'reindex':
+      return reindex(config, values.tenant ?? 'default', values.restart ?? false);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -77,14 +112,17 @@ function parseQueues(option: string | undefined): Stage[] {
 }
 
 async function runRoles(config: Config, command: string, queues: Stage[]): Promise<number> {
+  // Listen before starting: a SIGTERM that arrives during start-up still ends in a clean stop.
+  const signalled = waitForSignal();
   const rt = await createRuntime(config);
   const roles: Role[] = [];
   if (command === 'worker' || command === 'all') roles.push(await startWorkers(rt, queues));
   if (command === 'scheduler' || command === 'all') roles.push(await startScheduler(rt));
   if (command === 'api' || command === 'all') roles.push(await startApi(rt));
-  else if (config.METRICS_PORT !== undefined) roles.push(await startMetricsServer(rt, config.METRICS_PORT));
+  // Any role may also serve /metrics, /healthz and /readyz on a port of their own.
+  if (config.METRICS_PORT !== undefined) roles.push(await startMetricsServer(rt, config.METRICS_PORT));
   rt.logger.info({ role: command, pid: process.pid }, 'started');
-  await waitForSignal();
+  await signalled;
   rt.logger.info({ role: command }, 'shutting down');
   await stopAll(rt, roles);
   rt.logger.info({ role: command }, 'stopped');
@@ -130,6 +168,23 @@ async function sourceFromArgument(target: string | undefined, title: string | un
   return parsed.data;
 }
 
+async function replay(config: Config, postId: string | undefined, from: string | undefined): Promise<number> {
+  const stage = stageSchema.safeParse(from);
+  if (!postId || !z.uuid().safeParse(postId).success) throw new UsageError('replay needs a post id, e.g. blog-poster replay 3f2c… --from generate');
+  if (!stage.success) throw new UsageError(`--from: choose a stage from ${stages.join(', ')}`);
+  const rt = await createRuntime(config);
+  try {
+    const { generation } = await resumePost(rt.db, rt.queues, postId, { fromStage: stage.data });
+    console.log(JSON.stringify({ postId, fromStage: stage.data, generation, status: 'queued' }));
+    return 0;
+  } catch (err) {
+    if (err instanceof ResumeError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    await rt.close();
+  }
+}
+
 async function submit(config: Config, target: string | undefined, title: string | undefined): Promise<number> {
   const body = await sourceFromArgument(target, title);
   const rt = await createRuntime(config);
@@ -142,6 +197,33 @@ async function submit(config: Config, target: string | undefined, title: string 
       correlationId: randomUUID(),
     });
     console.log(JSON.stringify({ submissionId: accepted.submissionId, postId: accepted.postId, status: 'accepted' }));
+    return 0;
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Rebuilds a tenant's vector index, printing progress; an interrupted run continues where it stopped. */
+async function reindex(config: Config, tenant: string, restart: boolean): Promise<number> {
+  const rt = await createRuntime(config);
+  try {
+    const started = Date.now();
+    let first = true;
+    const result = await reindexTenant(rt, {
+      tenant,
+      restart,
+      onProgress: (p) => {
+        if (p.finished || !(first || p.done % 25 === 0 || p.done === p.total)) return;
+        const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
+        console.log(`reindex ${tenant}: ${p.done}/${p.total} posts (${pct}%), ${p.chunks} chunks, ${p.embedded} newly embedded${first && p.resumed ? ' (resuming)' : ''}`);
+        first = false;
+      },
+    }).catch((err: unknown) => {
+      if (err instanceof ReindexError) throw new UsageError(err.message);
+      throw err;
+    });
+    const index = rt.providers.vectorIndex.name;
+    console.log(`reindex ${tenant}: done, ${result.done} posts and ${result.chunks} chunks in ${index} (${rt.providers.embeddingModel}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   } finally {
     await rt.close();

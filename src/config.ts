@@ -46,15 +46,158 @@ const schema = z.object({
   STRANDED_AFTER_MS: positiveInt.default(60_000),
   SCHEDULER_TICK_MS: positiveInt.default(30_000),
 
+  /** Dead letters: posts failed on a transient error get another run after this long, this many times. */
+  SWEEP_FAILED_EVERY_MS: positiveInt.default(300_000),
+  SWEEP_FAILED_MIN_AGE_MS: positiveInt.default(600_000),
+  SWEEP_FAILED_MAX_RETRIES: z.coerce.number().int().min(0).default(3),
+  /** Scheduled pg_dump backups; off unless BACKUP_DIR is set. */
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_CRON: z.string().min(9).default('0 3 * * *'),
+  BACKUP_KEEP: positiveInt.default(7),
+
   FETCH_TIMEOUT_MS: positiveInt.default(15_000),
   FETCH_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
+
+  // Ingest: safe fetching, feeds and dedup (issue 3).
+  /** Hosts (as written in URLs) allowed to resolve to private/loopback addresses; for development and tests only. */
+  FETCH_ALLOW_PRIVATE_HOSTS: z.string().default(''),
+  FETCH_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  FETCH_USER_AGENT: z.string().min(1).max(300).optional(),
+  /** Requests in flight per host across all workers. */
+  FETCH_HOST_CONCURRENCY: positiveInt.default(2),
+  ROBOTS_CACHE_TTL_MS: positiveInt.default(3_600_000),
+  /** `near` (exact and near duplicates), `exact`, or `off`. */
+  DEDUP_MODE: z.enum(['near', 'exact', 'off']).default('near'),
+  /** Largest SimHash Hamming distance (of 64 bits) at which two texts count as near duplicates (0–3). */
+  DEDUP_NEAR_DISTANCE: z.coerce.number().int().min(0).max(3).default(3),
+  /** Most new entries one feed, sitemap or site poll turns into posts. */
+  INGEST_MAX_ENTRIES: positiveInt.default(50),
+  /** Keyword overlap (Jaccard, 0–1) at which entries arriving together are grouped into one brief. */
+  BRIEF_GROUP_SIMILARITY: z.coerce.number().min(0).max(1).default(0.5),
+  /** Share of a brief's keywords (0–1) a published post must already cover for the brief to be skipped. */
+  BRIEF_COVERED_THRESHOLD: z.coerce.number().min(0).max(1).default(0.8),
 
   EMBEDDING_DIMENSION: z.coerce.number().int().min(8).max(4096).default(384),
   HNSW_EF_SEARCH: positiveInt.default(40),
 
+  // Embeddings and the vector index (issue 5).
+  /** `local`: the offline hashing embedder; `openai`: any OpenAI-compatible /v1/embeddings endpoint. */
+  EMBEDDING_PROVIDER: z.enum(['local', 'openai']).default('local'),
+  /** Model name sent to the endpoint; defaults to text-embedding-3-small (openai) or local-hash-v1 (local). */
+  EMBEDDING_MODEL: z.string().min(1).max(200).optional(),
+  EMBEDDING_BASE_URL: z.url().optional(),
+  EMBEDDING_API_KEY: z.string().min(1).optional(),
+  /** Texts per embeddings request. */
+  EMBEDDING_BATCH_SIZE: z.coerce.number().int().min(1).max(2048).default(64),
+  /** Ask the endpoint for EMBEDDING_DIMENSION dimensions (models that can shorten, e.g. text-embedding-3-*). */
+  EMBEDDING_SEND_DIMENSIONS: bool.default(false),
+  EMBEDDING_TIMEOUT_MS: positiveInt.default(30_000),
+  VECTOR_INDEX: z.enum(['pgvector', 'qdrant']).default('pgvector'),
+  QDRANT_URL: z.url().optional(),
+  QDRANT_API_KEY: z.string().min(1).optional(),
+  /** Collections are named <prefix>_<model>_<dimension>. */
+  QDRANT_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only').default('blog_poster'),
+  /** Hold near-duplicates of published posts (index stage); off, they are published with their suggestions only. */
+  DUPLICATE_GUARD: bool.default(true),
+  /** Post similarity (0–1) at or above which a post is held as a near-duplicate of a published one. */
+  DUPLICATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.9),
+  /** Related posts suggested per post, and the least similarity a suggestion needs. */
+  RELATED_POSTS_LIMIT: z.coerce.number().int().min(0).max(20).default(3),
+  RELATED_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.4),
+
+  // Writing with an LLM (issue 4).
+  /** `local`: the offline extractive writer; `openai`: any OpenAI-compatible chat-completions endpoint. */
+  LLM_PROVIDER: z.enum(['local', 'openai']).default('local'),
+  /** OpenAI, Azure OpenAI (…/openai/v1), Ollama, vLLM or LM Studio; unset means api.openai.com. */
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_ORGANIZATION: z.string().min(1).optional(),
+  OPENAI_MODEL: z.string().min(1).max(200).default('gpt-4o-mini'),
+  LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.3),
+  /** Time allowed for one model call. */
+  LLM_TIMEOUT_MS: positiveInt.default(60_000),
+  /** In-job retries of a transient model error before the stage's own backoff takes over. */
+  LLM_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  /** Requests and tokens per window for each provider and model, shared by every worker; unset means no limit. */
+  LLM_RPM: positiveInt.optional(),
+  LLM_TPM: positiveInt.optional(),
+  LLM_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  /** How long identical model requests are answered from Redis; 0 turns the cache off. */
+  LLM_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  /** USD per million tokens by model, JSON: {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.6}}; "*" prices any other model. */
+  LLM_PRICES: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON: {"model": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().min(1), z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() }).strict())),
+  /** The provider's breaker opens when this share of calls fail (after LLM_BREAKER_VOLUME calls) and half-opens after the reset time. */
+  LLM_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
+  LLM_BREAKER_VOLUME: positiveInt.default(5),
+  LLM_BREAKER_RESET_MS: positiveInt.default(30_000),
+
   OUTPUT_DIR: z.string().min(1).default('./output'),
   /** Where the static output is served from, if anywhere; published links are built on it. */
   PUBLIC_SITE_URL: z.url().optional(),
+
+  // Publishing (issue 6): static site, destination breakers, notifications to tenants.
+  /** Title of each tenant's static site (index page and Atom feed). */
+  SITE_TITLE: z.string().trim().min(1).max(200).default('Blog'),
+  /** A destination's breaker opens when this share of calls in its window fails ... */
+  PUBLISH_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
+  /** ... once at least this many calls were made. */
+  PUBLISH_BREAKER_VOLUME: positiveInt.default(3),
+  /** How long an open breaker waits before one trial call; publish jobs for it wait as long. */
+  PUBLISH_BREAKER_RESET_MS: positiveInt.default(30_000),
+  /** Largest featured image sent to WordPress. */
+  PUBLISH_IMAGE_MAX_BYTES: positiveInt.default(10 * 1024 * 1024),
+  /** How often workers look for tenant notifications to deliver. */
+  NOTIFICATION_POLL_MS: positiveInt.default(1000),
+  /** Delivery attempts of one notification before it is marked failed. */
+  NOTIFICATION_ATTEMPTS: positiveInt.default(8),
+  /** First retry delay of a notification; doubles each attempt, with jitter. */
+  NOTIFICATION_BACKOFF_MS: positiveInt.default(2000),
+  NOTIFICATION_TIMEOUT_MS: positiveInt.default(10_000),
+
+  // Operator console and observability (issue 7).
+  /** Bearer token for /admin/queues (Bull Board); OPERATOR_USER/OPERATOR_PASSWORD give browsers basic auth. */
+  OPERATOR_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  OPERATOR_USER: z.string().min(1).max(100).regex(/^[^:]+$/, 'must not contain ":"').optional(),
+  OPERATOR_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  /** Bull Board shows the queues but refuses retries, cleans, removals and pauses. */
+  BULL_BOARD_READ_ONLY: bool.default(false),
+  /** Path prefix a reverse proxy serves this app under (and strips), e.g. /blog-poster; X-Forwarded-Prefix from a trusted proxy also works. */
+  BASE_PATH: z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /blog-poster, without a trailing slash').optional(),
+  /** When set, /metrics answers only requests with Authorization: Bearer <METRICS_TOKEN>. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Error tracking (Sentry SDK; any Sentry-compatible server): route 500s and stage failures that end a post. Off unless set. */
+  SENTRY_DSN: z.url({ protocol: /^https?$/, error: 'a Sentry DSN such as https://<public key>@<host>/<project id>' }).optional(),
+  /** Environment name on reported events; defaults to NODE_ENV. */
+  SENTRY_ENVIRONMENT: z.string().trim().min(1).max(64).optional(),
+  SENTRY_RELEASE: z.string().trim().min(1).max(200).optional(),
+
+  // Tenants, keys, secrets and limits (issue 8).
+  /** Master keys of secrets at rest: `<id>:<base64 of 32 bytes>`, comma-separated; the first encrypts, all decrypt. */
+  SECRETS_MASTER_KEYS: z
+    .string()
+    .refine((v) => {
+      const ids = v.split(',').map((part) => /^([A-Za-z0-9_-]{1,32}):[A-Za-z0-9+/]{43}=$/.exec(part.trim())?.[1]);
+      return ids.every(Boolean) && new Set(ids).size === ids.length;
+    }, 'a comma list of distinct <key id>:<base64 of 32 random bytes>, e.g. k1:$(openssl rand -base64 32)')
+    .optional(),
+  /** Browser origins allowed to call the API, comma-separated; empty keeps CORS closed. */
+  CORS_ORIGINS: z.string().regex(/^(https?:\/\/[^,\s/]+)?(,https?:\/\/[^,\s/]+)*$/, 'a comma list of origins such as https://app.example.com').default(''),
+  RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  /** Requests per window and API key (or signed-webhook tenant); a tenant's settings may set its own; 0 turns it off. */
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(600),
+  /** Requests per window and client address, counted before authentication; 0 turns it off. */
+  RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(0).default(1200),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -72,6 +215,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = parsed.data;
   if (config.NODE_ENV === 'production' && config.DEV_API_KEY === 'bp_dev_key_change_me') {
     throw new ConfigError('Invalid configuration; fix these environment variables:\n  DEV_API_KEY: must be set in production');
+  }
+  if ((config.OPERATOR_USER === undefined) !== (config.OPERATOR_PASSWORD === undefined)) {
+    const missing = config.OPERATOR_USER === undefined ? 'OPERATOR_USER' : 'OPERATOR_PASSWORD';
+    throw new ConfigError(`Invalid configuration; fix these environment variables:\n  ${missing}: set OPERATOR_USER and OPERATOR_PASSWORD together`);
   }
   return config;
 }

@@ -1,11 +1,21 @@
 import { hostname } from 'node:os';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
 import { finishStageRun, markPostFailed, postExists, startStageRun } from './db/posts.ts';
 import { errorMessage, PermanentError } from './errors.ts';
+import { captureStageFailure } from './error-tracking.ts';
+import { crashPoint } from './faults.ts';
 import type { Logger } from './logger.ts';
-import { stageProcessingSeconds, stageRunsTotal, stageWaitSeconds } from './metrics.ts';
+import { withCorrelationId } from './correlation.ts';
+import {
+  stageJobsCompletedTotal,
+  stageJobsFailedTotal,
+  stageJobsRetriedTotal,
+  stageProcessingSeconds,
+  stageWaitSeconds,
+} from './metrics.ts';
 import type { PipelineQueues } from './pipeline-queues.ts';
 import type { Providers } from './providers/index.ts';
 import { nextStage, stageJobSchema, stageStatus, type Stage, type StageJob } from '../queues/stages.ts';
@@ -16,6 +26,15 @@ export type StageContext = {
   config: Config;
   providers: Providers;
   log: Logger;
+  /** For processors that create posts of their own (ingest fanning a feed out into entries). */
+  queues?: PipelineQueues;
+  /** Shared state across workers (robots.txt cache, per-host fetch limits). */
+  redis?: Redis;
+  /**
+   * Puts this job back to wait `ms` without spending an attempt, pausing the whole stage queue for as long
+   * (BullMQ's manual rate limit): a provider's 429, a shared rate limit, an open breaker. Throw what it returns.
+   */
+  pauseStage?: (ms: number, reason: string) => Promise<Error>;
 };
 
 /** `handOff: false` stops the post here (it is held, or this was the last stage). */
@@ -23,7 +42,7 @@ export type StageResult = { handOff: boolean } | void;
 
 export type StageProcessor = (job: StageJob, ctx: StageContext) => Promise<StageResult>;
 
-type RunnerDeps = Omit<StageContext, 'log'> & { queues: PipelineQueues; logger: Logger };
+type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage'> & { queues: PipelineQueues; logger: Logger };
 
 const workerName = `${hostname()}:${process.pid}`;
 
@@ -33,7 +52,7 @@ const workerName = `${hostname()}:${process.pid}`;
  * reason on the post) from transient ones (BullMQ retries with backoff).
  */
 export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDeps) {
-  return async function processStageJob(job: Job): Promise<void> {
+  const processStageJob = async (job: Job): Promise<void> => {
     const parsed = stageJobSchema.safeParse(job.data);
     if (!parsed.success) {
       deps.logger.error({ stage, jobId: job.id, issues: parsed.error.issues }, 'invalid job payload');
@@ -41,7 +60,8 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
     }
     const data = parsed.data;
     const attempt = Math.max(1, job.attemptsStarted);
-    const log = deps.logger.child({ stage, postId: data.postId, correlationId: data.correlationId, jobId: job.id, attempt });
+    // correlationId comes from the logger's mixin (see withCorrelationId below), on every line.
+    const log = deps.logger.child({ stage, postId: data.postId, jobId: job.id, attempt });
 
     const queuedAt = job.timestamp + (job.delay ?? 0);
     stageWaitSeconds.observe({ stage }, Math.max(0, (job.processedOn ?? Date.now()) - queuedAt) / 1000);
@@ -61,30 +81,52 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
     log.debug('stage started');
 
     try {
-      const result = await processor(data, { db: deps.db, config: deps.config, providers: deps.providers, log });
+      crashPoint(stage, 'started');
+      const pauseStage = async (ms: number, why: string): Promise<Error> => {
+        await deps.queues.queues[stage].rateLimit(Math.max(1, Math.ceil(ms)));
+        return new RateLimitError(`waiting ${Math.ceil(ms)} ms: ${why}`);
+      };
+      const result = await processor(data, { db: deps.db, config: deps.config, providers: deps.providers, log, queues: deps.queues, ...(deps.redis ? { redis: deps.redis } : {}), pauseStage });
+      crashPoint(stage, 'processed');
       const next = nextStage(stage);
       if (next && (result?.handOff ?? true)) await deps.queues.enqueue(next, data);
+      crashPoint(stage, 'handed-off');
       await finishStageRun(deps.db, runId, 'completed');
       endTimer({ outcome: 'completed' });
-      stageRunsTotal.inc({ stage, outcome: 'completed' });
+      stageJobsCompletedTotal.inc({ stage });
       log.info({ next }, 'stage completed');
     } catch (err) {
       const reason = errorMessage(err);
+      if (err instanceof RateLimitError) {
+        // Not a failure: BullMQ puts the job back to wait and no attempt is spent.
+        endTimer({ outcome: 'deferred' });
+        await finishStageRun(deps.db, runId, 'retrying', reason).catch(() => undefined);
+        log.info({ reason }, 'stage paused');
+        throw Object.assign(new RateLimitError(), { cause: reason });
+      }
       const permanent = err instanceof PermanentError || err instanceof UnrecoverableError;
-      const outOfAttempts = attempt >= (job.opts.attempts ?? 1);
+      // attemptsMade (failures so far), not attemptsStarted: a job sent back by a rate limit started without failing.
+      const outOfAttempts = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const outcome = permanent || outOfAttempts ? 'failed' : 'retrying';
       endTimer({ outcome });
-      stageRunsTotal.inc({ stage, outcome });
+      (outcome === 'failed' ? stageJobsFailedTotal : stageJobsRetriedTotal).inc({ stage });
       // Recording must not hide the original error: if PostgreSQL is what failed, BullMQ still retries.
       try {
-        await finishStageRun(deps.db, runId, outcome, reason);
+        await finishStageRun(deps.db, runId, outcome, reason, permanent);
         if (outcome === 'failed') await markPostFailed(deps.db, data.postId, stage, reason);
       } catch (recordErr) {
         log.error({ err: errorMessage(recordErr) }, 'could not record the stage failure');
       }
       log[outcome === 'failed' ? 'error' : 'warn']({ err: reason, permanent }, `stage ${outcome}`);
+      if (outcome === 'failed') captureStageFailure(deps.config, err, { stage, postId: data.postId, correlationId: data.correlationId, jobId: job.id, attempt, permanent });
       if (permanent && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(reason);
       throw err;
     }
+  };
+  // Everything the job does (log lines from any logger, outbound calls through correlationHeaders())
+  // carries the correlation id of the submission, which is the X-Request-Id it arrived with.
+  return function runWithCorrelation(job: Job): Promise<void> {
+    const correlationId = (job.data as { correlationId?: unknown } | undefined)?.correlationId;
+    return typeof correlationId === 'string' && correlationId ? withCorrelationId(correlationId, () => processStageJob(job)) : processStageJob(job);
   };
 }

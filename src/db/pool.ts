@@ -2,6 +2,7 @@ import pg from 'pg';
 import pRetry from 'p-retry';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { dbSlowQueriesTotal } from '../metrics.ts';
 
 export type Db = {
   pool: pg.Pool;
@@ -66,12 +67,23 @@ export async function connectDb(config: Config, logger: Logger): Promise<Db> {
       return await pool.query<R>(text, params);
     } finally {
       const ms = performance.now() - started;
-      if (ms >= slowMs) log.warn({ durationMs: Math.round(ms), query: text.slice(0, 200) }, 'slow query');
+      if (ms >= slowMs) {
+        dbSlowQueriesTotal.inc();
+        log.warn({ durationMs: Math.round(ms), query: text.slice(0, 200) }, 'slow query');
+      }
     }
   }
 
   async function tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
+    // A connection that drops between two statements emits 'error' on the client itself; without a
+    // listener that would crash the process. The next statement fails and the transaction unwinds.
+    let lost = false;
+    const onError = (err: Error) => {
+      lost = true;
+      log.warn({ err: err.message }, 'PostgreSQL connection lost in a transaction');
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -81,9 +93,12 @@ export async function connectDb(config: Config, logger: Logger): Promise<Db> {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A lost connection is destroyed instead of going back to the pool.
+      client.release(lost || undefined);
     }
   }
 
   return { pool, query, tx, close: () => pool.end() };
 }
+

@@ -34,11 +34,12 @@ export async function startStageRun(
   });
 }
 
-export async function finishStageRun(db: Db, runId: number, outcome: StageOutcome, error?: string): Promise<void> {
-  await db.query(`UPDATE stage_runs SET outcome = $2, error = $3, finished_at = now() WHERE id = $1`, [
+export async function finishStageRun(db: Db, runId: number, outcome: StageOutcome, error?: string, permanent = false): Promise<void> {
+  await db.query(`UPDATE stage_runs SET outcome = $2, error = $3, permanent = $4, finished_at = now() WHERE id = $1`, [
     runId,
     outcome,
     error ?? null,
+    permanent,
   ]);
 }
 

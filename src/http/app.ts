@@ -1,16 +1,34 @@
-import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { authenticate } from '../auth/authenticate.ts';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { httpRequestDurationSeconds, registry } from '../metrics.ts';
+import { withCorrelationId } from '../correlation.ts';
+import { httpRequestDurationSeconds } from '../metrics.ts';
 import type { PipelineQueues } from '../pipeline-queues.ts';
+import type { Providers } from '../providers/index.ts';
+import { bullBoardRoutes } from './bull-board.ts';
+import { healthRoutes } from './health.ts';
+import { docsRoutes } from './docs.ts';
+import { captureRouteError, errorTracker, trackerLocal } from '../error-tracking.ts';
+import { cors, requireJsonBody } from './hardening.ts';
 import { sendProblem } from './problem.ts';
+import { addressRateLimit, keyRateLimit } from './rate-limit.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { inboundHookRoutes } from './routes/hooks.ts';
+import { destinationRoutes } from './routes/destinations.ts';
+import { feedRoutes } from './routes/feeds.ts';
+import { postActionRoutes } from './routes/post-actions.ts';
 import { postRoutes } from './routes/posts.ts';
+import { replayRoutes } from './routes/replay.ts';
+import { searchRoutes } from './routes/search.ts';
 import { submissionRoutes } from './routes/submissions.ts';
 
-export type AppDeps = { config: Config; db: Db; redis: Redis; queues: PipelineQueues; logger: Logger };
+export type AppDeps = { config: Config; db: Db; redis: Redis; queues: PipelineQueues; logger: Logger; providers?: Providers };
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -43,69 +61,41 @@ export function createApp(deps: AppDeps): express.Express {
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       end({ route, status_code: String(res.statusCode) });
     });
-    next();
+    // Log lines and outbound calls made for this request carry its id (see ../correlation.ts).
+    withCorrelationId(req.id, next);
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  // Security headers on every answer; CORS closed unless CORS_ORIGINS lists origins (./hardening.ts).
+  app.use(helmet());
+  app.use(cors(config));
 
-  app.get('/readyz', async (_req, res) => {
-    const [redis, postgres] = await Promise.all([
-      probe(() => deps.redis.ping()),
-      probe(() => db.query('SELECT 1')),
-    ]);
-    const ok = redis.status === 'up' && postgres.status === 'up';
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks: { redis, postgres } });
-  });
+  // /healthz, /readyz, /metrics (./health.ts) and the operator console at /admin/queues (./bull-board.ts).
+  app.use(healthRoutes(deps));
+  // The OpenAPI document (/openapi.json, /api/v1/openapi.json) and the docs page at /docs (./docs.ts).
+  app.use(docsRoutes(deps));
+  // Unhandled errors (the 500 below) go to error tracking when SENTRY_DSN is set (../error-tracking.ts).
+  app.locals[trackerLocal] = errorTracker(config);
+  app.use('/admin/queues', bullBoardRoutes(deps));
 
-  app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  // Per client address before any authentication; then signed webhook deliveries, which carry no key.
+  app.use('/api/v1', addressRateLimit(deps));
+  app.use('/api/v1/hooks', inboundHookRoutes(deps));
 
   const api = express.Router();
+  // API keys, scopes and the per-key limit (../auth/authenticate.ts, ./rate-limit.ts).
   api.use(authenticate(config, db));
+  api.use(keyRateLimit(deps));
+  api.use(requireJsonBody);
   api.use(express.json({ limit: config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // Each area of the API is one router in ./routes; add new ones to this list.
-  for (const routes of [submissionRoutes, postRoutes]) api.use(routes(deps));
+  for (const routes of [submissionRoutes, postRoutes, searchRoutes, destinationRoutes, postActionRoutes, feedRoutes, adminRoutes, replayRoutes]) api.use(routes(deps));
 
   app.use('/api/v1', api);
 
   app.use((req, res) => sendProblem(res, 404, 'Not Found', { detail: `no route ${req.method} ${req.path}` }));
   app.use(errorHandler);
   return app;
-}
-
-function authenticate(config: Config, db: Db) {
-  const expected = createHash('sha256').update(config.DEV_API_KEY).digest();
-  let defaultTenantId: string | undefined;
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const match = /^Bearer (\S+)$/i.exec(req.get('authorization') ?? '');
-    // Hashing both sides gives equal lengths, so the comparison time says nothing about the key.
-    const given = createHash('sha256').update(match?.[1] ?? '').digest();
-    if (!match || !timingSafeEqual(given, expected)) {
-      return sendProblem(res, 401, 'Unauthorized', {
-        detail: 'send Authorization: Bearer <api key>',
-        errors: [{ field: 'Authorization', message: match ? 'unknown API key' : 'missing bearer token' }],
-        headers: { 'WWW-Authenticate': 'Bearer realm="blog-poster"' },
-      });
-    }
-    defaultTenantId ??= (await db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'default'`)).rows[0]?.id;
-    if (!defaultTenantId) throw new Error('the default tenant is missing; run `blog-poster migrate`');
-    req.tenantId = defaultTenantId;
-    next();
-  };
-}
-
-async function probe(check: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; latencyMs: number; error?: string }> {
-  const started = performance.now();
-  try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref())]);
-    return { status: 'up', latencyMs: Math.round(performance.now() - started) };
-  } catch (err) {
-    return { status: 'down', latencyMs: Math.round(performance.now() - started), error: (err as Error).message };
-  }
 }
 
 type BodyParserError = Error & { type?: string; status?: number; limit?: number };
@@ -123,11 +113,16 @@ function errorHandler(err: BodyParserError, req: Request, res: Response, _next: 
     case 'request.size.invalid':
       return sendProblem(res, 400, 'Bad Request', { detail: err.message });
   }
+  // Other client errors Express raises itself, such as a broken %-escape in a path parameter (URIError, 400).
+  if (err.status !== undefined && err.status >= 400 && err.status < 500) {
+    return sendProblem(res, err.status, STATUS_CODES[err.status] ?? 'Bad Request', { detail: err.message, errors: [{ field: '(path)', message: err.message }] });
+  }
   if (isUnavailable(err)) {
     req.log.warn({ err: err.message }, 'a dependency is unavailable');
     return sendProblem(res, 503, 'Service Unavailable', { detail: 'the queue or database is unavailable; retry later', headers: { 'Retry-After': '5' } });
   }
   req.log.error({ err }, 'unhandled error');
+  captureRouteError(req, err);
   sendProblem(res, 500, 'Internal Server Error', { detail: 'an unexpected error; the request id identifies it in the logs' });
 }
 

@@ -1,5 +1,6 @@
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
+import { markdownWithoutMarkup } from '../text/html.ts';
 
 export interface ExtractedArticle {
   title: string | null;
@@ -8,6 +9,15 @@ export interface ExtractedArticle {
   excerpt: string | null;
   /** The article as simple Markdown: headings, paragraphs, `- ` lists, `> ` quotes, fenced code. */
   markdown: string;
+  /** `<link rel=canonical>` (or og:url), made absolute. */
+  canonicalUrl?: string | null;
+  /** ISO 8601, from the page's article metadata, when it has any. */
+  publishedAt?: string | null;
+  siteName?: string | null;
+  /** The article's headings, in order, without their `#` marks. */
+  headings?: string[];
+  /** Links inside the article, made absolute against the page (or its `<base href>`); http(s) only. */
+  links?: Array<{ url: string; text: string }>;
 }
 
 // The little of the DOM we walk. The project compiles without the DOM lib, so linkedom's and Readability's
@@ -17,34 +27,152 @@ interface DomNode {
   readonly nodeName: string;
   readonly textContent: string | null;
   readonly childNodes: ArrayLike<DomNode>;
+  getAttribute?(name: string): string | null;
+}
+interface DomElement extends DomNode {
+  getAttribute(name: string): string | null;
+  remove(): void;
 }
 interface DomDocument {
   readonly title?: string;
   readonly body: DomNode | null;
   readonly documentElement: { getAttribute(name: string): string | null } | null;
+  querySelector(selector: string): DomElement | null;
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
 }
 
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 
 /**
- * Extract the main article of an HTML page and render it as simple Markdown. The page URL is accepted for the
- * callers' convenience but unused: links keep only their text, so nothing needs resolving against it.
+ * Extract the main article of an HTML page and render it as simple Markdown, with its metadata. Links keep only
+ * their text in the Markdown; their targets, made absolute against the page URL, are listed in `links`.
  */
-export function extractArticle(html: string, _url: string): ExtractedArticle {
-  const article = readArticle(html);
-  if (article) return article;
+export function extractArticle(html: string, url: string): ExtractedArticle {
+  // One parse serves both: the metadata is read before Readability rearranges the document.
+  const parsed = parseDocument(html);
+  const meta = readPageMetadata(parsed, url);
+  const article = readArticle(parsed, meta.base);
+  if (article) {
+    // Titles often carry the site's name ("Story – Site"); the article's own H1, when the title starts with it, is the cleaner one.
+    const h1 = /^# (.+)$/m.exec(article.markdown)?.[1] ?? meta.h1;
+    const title = h1 && article.title && article.title !== h1 && article.title.startsWith(h1) ? h1 : article.title;
+    return {
+      ...article,
+      title,
+      byline: article.byline ?? meta.author,
+      canonicalUrl: meta.canonicalUrl,
+      publishedAt: normaliseDate(article.publishedAt) ?? meta.publishedAt,
+      siteName: article.siteName ?? meta.siteName,
+      headings: headingsOf(article.markdown),
+    };
+  }
 
-  // Readability found nothing usable: fall back to the whole body's text, still without scripts and styles.
+  // Readability found nothing usable: fall back to the whole body's text, still without scripts, styles and chrome.
   const document = parseDocument(html);
+  removeBoilerplate(document);
   const markdown = document.body ? toMarkdown(document.body) : '';
   return {
     title: clean(document.title),
-    byline: null,
+    byline: meta.author,
     lang: clean(document.documentElement?.getAttribute('lang')),
     excerpt: null,
     markdown,
+    canonicalUrl: meta.canonicalUrl,
+    publishedAt: meta.publishedAt,
+    siteName: meta.siteName,
+    headings: headingsOf(markdown),
+    links: document.body ? linksIn(document.body, meta.base) : [],
   };
+}
+
+/**
+ * An HTML fragment (a feed entry's content) as the same simple Markdown, with its links made absolute against
+ * `baseUrl`. Nothing of the HTML survives but its text and structure.
+ */
+export function htmlFragmentToMarkdown(html: string, baseUrl: string | null): { markdown: string; links: Array<{ url: string; text: string }> } {
+  const document = parseDocument(`<!doctype html><html><head></head><body>${html}</body></html>`);
+  removeBoilerplate(document);
+  if (!document.body) return { markdown: '', links: [] };
+  return { markdown: toMarkdown(document.body), links: baseUrl ? linksIn(document.body, baseUrl) : [] };
+}
+
+type PageMetadata = { base: string; h1: string | null; canonicalUrl: string | null; publishedAt: string | null; author: string | null; siteName: string | null };
+
+function readPageMetadata(document: DomDocument, url: string): PageMetadata {
+  const attr = (selector: string, name: string) => clean(document.querySelector(selector)?.getAttribute(name));
+  const base = absolute(attr('base[href]', 'href'), url) ?? url;
+  return {
+    base,
+    h1: clean(document.querySelector('h1')?.textContent),
+    canonicalUrl: absolute(attr('link[rel~="canonical"]', 'href') ?? attr('meta[property="og:url"]', 'content'), base),
+    publishedAt: normaliseDate(
+      attr('meta[property="article:published_time"]', 'content') ??
+        attr('meta[name="date"]', 'content') ??
+        attr('meta[itemprop="datePublished"]', 'content') ??
+        attr('time[datetime]', 'datetime'),
+    ),
+    author: attr('meta[name="author"]', 'content') ?? attr('meta[property="article:author"]', 'content'),
+    siteName: attr('meta[property="og:site_name"]', 'content'),
+  };
+}
+
+function absolute(href: string | null | undefined, base: string): string | null {
+  if (!href) return null;
+  try {
+    const resolved = new URL(href, base);
+    return resolved.protocol === 'http:' || resolved.protocol === 'https:' ? resolved.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function normaliseDate(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? null : new Date(time).toISOString();
+}
+
+function headingsOf(markdown: string): string[] {
+  return markdown
+    .split('\n')
+    .filter((line) => /^#{1,6} /.test(line))
+    .map((line) => line.replace(/^#{1,6} /, ''));
+}
+
+function linksIn(root: DomNode, base: string): Array<{ url: string; text: string }> {
+  const links = new Map<string, string>();
+  const walk = (node: DomNode): void => {
+    if (!isElement(node)) return;
+    if (node.nodeName === 'A') {
+      const url = absolute(node.getAttribute?.('href'), base);
+      if (url && !links.has(url) && links.size < 500) links.set(url, tidyInline(node.textContent ?? '').replace(/\n/g, ' '));
+    }
+    for (const child of children(node)) walk(child);
+  };
+  walk(root);
+  return [...links].map(([url, text]) => ({ url, text }));
+}
+
+// Page chrome that is never the article: consent banners, comment threads, ads, share bars, newsletter
+// boxes, related-story rails, dialogs. Readability drops most of it; removing it first means its sentences can
+// never end up in the text, even when a page is small enough that Readability keeps everything.
+const BOILERPLATE_SELECTOR = [
+  'script', 'style', 'noscript', 'template', 'iframe', 'nav', 'form', 'aside', 'dialog',
+  '[role="dialog"]', '[role="alertdialog"]', '[role="navigation"]', '[role="complementary"]', '[aria-modal="true"]',
+  '[hidden]', '[aria-hidden="true"]',
+].join(',');
+const BOILERPLATE_NAME =
+  /(?:^|[\s_-])(?:cookies?|consent|gdpr|cmp|comments?|disqus|respond|advert\w*|ads?|adsense|sponsor(?:ed)?|promo\w*|newsletter|subscribe|subscription|share|sharing|social|related|recommended|popular|trending|popup|modal|overlay|outbrain|taboola|paywall|breadcrumbs?)(?:[\s_-]|$)/i;
+const NEVER_REMOVED = new Set(['HTML', 'BODY', 'MAIN', 'ARTICLE']);
+
+function removeBoilerplate(document: DomDocument): void {
+  for (const element of Array.from(document.querySelectorAll(BOILERPLATE_SELECTOR))) element.remove();
+  for (const element of Array.from(document.querySelectorAll('[class],[id]'))) {
+    if (NEVER_REMOVED.has(element.nodeName)) continue;
+    const names = `${element.getAttribute('class') ?? ''} ${element.getAttribute('id') ?? ''}`;
+    if (BOILERPLATE_NAME.test(names)) element.remove();
+  }
 }
 
 function parseDocument(html: string): DomDocument {
@@ -69,8 +197,10 @@ function completeDocument(html: string): string {
   return `<!doctype html><html${lang ? ` lang="${lang}"` : ''}><head>${head}</head><body>${rest}</body></html>`;
 }
 
-function readArticle(html: string): ExtractedArticle | null {
-  const document = parseDocument(html);
+type ReadArticle = ExtractedArticle & { publishedAt: string | null; siteName: string | null };
+
+function readArticle(document: DomDocument, base: string): ReadArticle | null {
+  removeBoilerplate(document);
   let parsed;
   try {
     // The serializer hands back the content node itself, so we walk it instead of re-parsing its HTML.
@@ -88,6 +218,9 @@ function readArticle(html: string): ExtractedArticle | null {
     lang: clean(parsed.lang),
     excerpt: clean(parsed.excerpt),
     markdown,
+    publishedAt: clean(parsed.publishedTime),
+    siteName: clean(parsed.siteName),
+    links: linksIn(content, base),
   };
 }
 
@@ -257,7 +390,8 @@ function tidyInline(text: string): string {
  * the given one, else the first `# ` heading, else the first line.
  */
 export function extractFromText(text: string, title?: string | null): ExtractedArticle {
-  const markdown = normaliseText(text);
+  // Submitted Markdown may carry raw HTML; none of it (scripts, handlers, script URLs) is kept as text.
+  const markdown = markdownWithoutMarkup(normaliseText(text));
   const lines = markdown.split('\n');
   const given = clean(title);
   const heading = lines.find((line) => /^#\s+\S/.test(line));

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { generateAtomFeed } from 'feedsmith';
 import { stringify as toYaml } from 'yaml';
 import { PermanentError } from '../errors.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
@@ -10,39 +13,89 @@ export interface FilesPublisherOptions {
   dir: string;
   /** Public base URL the directory is served under; posts get a `url` and a canonical link only when set. */
   baseUrl?: string | null;
+  /** Title of each tenant's site (index page and feed). */
+  siteTitle?: string;
+}
+
+/** One folder of the output: `<dir>/<tenant>[/<subdir>]`, served at `siteUrl` when known. */
+export interface SiteOptions {
+  subdir?: string;
+  /** Overrides `<baseUrl>/<tenant>[/<subdir>]`. */
+  siteUrl?: string | null;
+}
+
+/** A published post as the index, the feed and the sitemap list it. */
+export interface SiteEntry {
+  id: string;
+  title: string;
+  slug: string;
+  description: string;
+  tags: string[];
+  publishedAt: Date;
+  updatedAt: Date;
 }
 
 export interface FilesPublisher {
-  publish(post: PublishablePost): Promise<PublishResult>;
+  publish(post: PublishablePost, site?: SiteOptions): Promise<PublishResult>;
+  /** Rewrites index.html, feed.xml (Atom) and sitemap.xml of a tenant's site from its published posts. */
+  buildSite(tenantId: string, entries: SiteEntry[], site?: SiteOptions): Promise<{ folder: string; files: string[] }>;
 }
 
 // Both end up as path segments, so they must not be able to climb out of the output directory.
 const SAFE_TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const SAFE_SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const FEED_ENTRIES = 50;
+
+const templates = {
+  post: readFileSync(new URL('../publish/templates/post.html', import.meta.url), 'utf8'),
+  index: readFileSync(new URL('../publish/templates/index.html', import.meta.url), 'utf8'),
+};
 
 /**
- * Publish posts as static files: `<dir>/<tenantId>/<slug>.md` (YAML front matter and the Markdown body) and
- * `<dir>/<tenantId>/<slug>.html` (a complete page). Files are replaced atomically; publishing the same post
- * again writes the same bytes.
+ * Publish posts as a static site: `<dir>/<tenantId>/<slug>.md` (YAML front matter and the Markdown body),
+ * `<dir>/<tenantId>/<slug>.html` (a page from the post template), and per tenant an index, an Atom feed and
+ * a sitemap. Every file is replaced atomically; publishing the same post again writes the same bytes.
  */
 export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublisher {
   const root = path.resolve(opts.dir);
   const baseUrl = opts.baseUrl ? opts.baseUrl.replace(/\/+$/, '') : null;
+  const siteTitle = opts.siteTitle ?? 'Blog';
+
+  function folderOf(tenantId: string, site: SiteOptions = {}) {
+    if (!SAFE_TENANT.test(tenantId)) throw new PermanentError(`tenant id ${JSON.stringify(tenantId)} cannot be used as a directory name`);
+    if (site.subdir !== undefined && !SAFE_SLUG.test(site.subdir)) throw new PermanentError(`subdir ${JSON.stringify(site.subdir)} is not a valid folder name`);
+    const folder = site.subdir ? path.join(root, tenantId, site.subdir) : path.join(root, tenantId);
+    const url = site.siteUrl !== undefined ? site.siteUrl?.replace(/\/+$/, '') ?? null : baseUrl ? `${baseUrl}/${tenantId}${site.subdir ? `/${site.subdir}` : ''}` : null;
+    return { folder, url };
+  }
 
   return {
-    async publish(post: PublishablePost): Promise<PublishResult> {
-      if (!SAFE_TENANT.test(post.tenantId)) throw new PermanentError(`tenant id ${JSON.stringify(post.tenantId)} cannot be used as a directory name`);
+    async publish(post, site) {
+      const { folder, url: siteUrl } = folderOf(post.tenantId, site);
       if (!SAFE_SLUG.test(post.slug)) throw new PermanentError(`slug ${JSON.stringify(post.slug)} is not a valid slug`);
+      const markdownPath = path.join(folder, `${post.slug}.md`);
+      const htmlPath = path.join(folder, `${post.slug}.html`);
+      const url = siteUrl ? `${siteUrl}/${post.slug}.html` : null;
 
-      const dir = path.join(root, post.tenantId);
-      const markdownPath = path.join(dir, `${post.slug}.md`);
-      const htmlPath = path.join(dir, `${post.slug}.html`);
-      const url = baseUrl ? `${baseUrl}/${post.tenantId}/${post.slug}.html` : null;
-
-      await mkdir(dir, { recursive: true });
+      await mkdir(folder, { recursive: true });
       await writeAtomic(markdownPath, renderMarkdown(post));
-      await writeAtomic(htmlPath, renderHtml(post, url));
+      await writeAtomic(htmlPath, renderHtml(post, url, siteTitle));
       return { location: htmlPath, url, externalId: post.id, details: { markdownPath, htmlPath } };
+    },
+
+    async buildSite(tenantId, entries, site) {
+      const { folder, url: siteUrl } = folderOf(tenantId, site);
+      // Links in the feed and the sitemap must be absolute: the public URL, else the files themselves.
+      const absolute = siteUrl ?? pathToFileURL(folder).href;
+      const sorted = [...entries].sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime() || a.slug.localeCompare(b.slug));
+      await mkdir(folder, { recursive: true });
+      const files = {
+        'index.html': renderIndex(sorted, siteTitle, siteUrl),
+        'feed.xml': renderFeed(sorted.slice(0, FEED_ENTRIES), siteTitle, absolute),
+        'sitemap.xml': renderSitemap(sorted, absolute),
+      };
+      for (const [name, content] of Object.entries(files)) await writeAtomic(path.join(folder, name), content);
+      return { folder, files: Object.keys(files).map((f) => path.join(folder, f)) };
     },
   };
 }
@@ -60,32 +113,79 @@ export function renderMarkdown(post: PublishablePost): string {
   return `---\n${frontMatter}---\n\n${post.markdown.trimEnd()}\n`;
 }
 
-export function renderHtml(post: PublishablePost, url: string | null): string {
+/** `{{name}}` is escaped text, `{{{name}}}` trusted HTML; unknown names are left empty. */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  return template
+    .replace(/\{\{\{(\w+)\}\}\}\n?/g, (_, key: string) => (values[key] ? `${values[key]}\n` : ''))
+    .replace(/\{\{(\w+)\}\}/g, (_, key: string) => escapeHtml(values[key] ?? ''));
+}
+
+export function renderHtml(post: PublishablePost, url: string | null, siteTitle = 'Blog'): string {
   const date = post.publishedAt.toISOString();
-  const head = [
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(post.title)}</title>`,
-    `<meta name="description" content="${escapeHtml(post.metaDescription)}">`,
+  const headExtra = [
     ...(post.tags.length ? [`<meta name="keywords" content="${escapeHtml(post.tags.join(', '))}">`] : []),
     ...(url ? [`<link rel="canonical" href="${escapeHtml(url)}">`] : []),
-  ];
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    ...head,
-    '</head>',
-    '<body>',
-    '<article>',
-    `<h1>${escapeHtml(post.title)}</h1>`,
-    `<p><time datetime="${escapeHtml(date)}">${escapeHtml(date.slice(0, 10))}</time></p>`,
-    markdownToSafeHtml(post.markdown).trim(),
-    '</article>',
-    '</body>',
-    '</html>',
-    '',
   ].join('\n');
+  // The title is the page's one h1: headings of the body start at h2.
+  const content = markdownToSafeHtml(post.markdown).trim().replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
+  return renderTemplate(templates.post, {
+    lang: 'en',
+    title: post.title,
+    description: post.metaDescription,
+    siteTitle,
+    headExtra,
+    date,
+    day: date.slice(0, 10),
+    content,
+  });
+}
+
+function renderIndex(entries: SiteEntry[], siteTitle: string, siteUrl: string | null): string {
+  const items = entries
+    .map((e) => {
+      const day = e.publishedAt.toISOString();
+      return `<li><a href="${escapeHtml(`${e.slug}.html`)}">${escapeHtml(e.title)}</a> <time datetime="${day}">${day.slice(0, 10)}</time><p>${escapeHtml(e.description)}</p></li>`;
+    })
+    .join('\n');
+  return renderTemplate(templates.index, {
+    lang: 'en',
+    siteTitle,
+    description: `${siteTitle}: ${entries.length} post${entries.length === 1 ? '' : 's'}`,
+    headExtra: siteUrl ? `<link rel="canonical" href="${escapeHtml(`${siteUrl}/`)}">` : '',
+    items,
+  });
+}
+
+function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string): string {
+  const updated = entries.reduce((latest, e) => (e.updatedAt > latest ? e.updatedAt : latest), new Date(0));
+  return generateAtomFeed({
+    id: `${siteUrl}/`,
+    title: { value: siteTitle },
+    updated: entries.length ? updated : new Date(0),
+    links: [
+      { href: `${siteUrl}/feed.xml`, rel: 'self', type: 'application/atom+xml' },
+      { href: `${siteUrl}/`, rel: 'alternate', type: 'text/html' },
+    ],
+    generator: { text: 'Blog Poster' },
+    entries: entries.map((e) => ({
+      // A URN, not the URL: the entry keeps its identity if the site moves.
+      id: `urn:uuid:${e.id}`,
+      title: { value: e.title },
+      updated: e.updatedAt,
+      published: e.publishedAt,
+      summary: { value: e.description },
+      links: [{ href: `${siteUrl}/${e.slug}.html`, rel: 'alternate', type: 'text/html' }],
+      categories: e.tags.map((term) => ({ term })),
+    })),
+  });
+}
+
+function renderSitemap(entries: SiteEntry[], siteUrl: string): string {
+  const urls = [
+    `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc></url>`,
+    ...entries.map((e) => `  <url><loc>${escapeXml(`${siteUrl}/${e.slug}.html`)}</loc><lastmod>${e.updatedAt.toISOString()}</lastmod></url>`),
+  ];
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n${urls.join('\n')}\n</urlset>\n`;
 }
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -94,8 +194,12 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
+function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => (c === "'" ? '&apos;' : ENTITIES[c]!));
+}
+
 /** Write to a temporary file beside the target, flush it to disk, then rename it over the target. */
-async function writeAtomic(target: string, content: string): Promise<void> {
+export async function writeAtomic(target: string, content: string): Promise<void> {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'w', 0o644);

@@ -1,12 +1,10 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
-import { createFilesPublisher } from './files-publisher.ts';
-import { createLocalEmbedder } from './local-embedder.ts';
+import type { HealthCheck } from '../health-checks.ts';
 import { createLocalWriter } from './local-writer.ts';
-import { createPgvectorIndex, type VectorIndex } from './pgvector-index.ts';
-import type { Embedder, PublishablePost, PublishResult, Writer } from './types.ts';
-
-export type Publisher = { readonly destination: string; publish(post: PublishablePost): Promise<PublishResult> };
+import { createEmbedding, createVectorIndex } from '../vector/providers.ts';
+import type { VectorIndex } from '../vector/types.ts';
+import type { Embedder, Writer } from './types.ts';
 
 export type Providers = {
   writer: Writer;
@@ -14,18 +12,22 @@ export type Providers = {
   /** Cache and index key of the embedder: model and dimension together. */
   embeddingModel: string;
   vectorIndex: VectorIndex;
-  publisher: Publisher;
+  /** Readiness checks of networked providers (a Qdrant index names its check `vectorIndex`), shown by /readyz. */
+  healthChecks?: HealthCheck[];
 };
 
-/** The offline defaults; networked alternatives plug in here behind the same interfaces. */
+/**
+ * The offline defaults; networked alternatives plug in here behind the same interfaces. (Publishing
+ * goes to each tenant's destinations instead: src/publish/destinations.ts.)
+ */
 export function createProviders(config: Config, db: Db): Providers {
-  const embedder = createLocalEmbedder(config.EMBEDDING_DIMENSION);
-  const files = createFilesPublisher({ dir: config.OUTPUT_DIR, baseUrl: config.PUBLIC_SITE_URL ?? null });
+  const { embedder, embeddingModel } = createEmbedding(config);
+  const { vectorIndex, healthChecks: vectorChecks } = createVectorIndex(config, db);
   return {
     writer: createLocalWriter(),
     embedder,
-    embeddingModel: `${embedder.model}/${embedder.dimension}`,
-    vectorIndex: createPgvectorIndex(db, { efSearch: config.HNSW_EF_SEARCH }),
-    publisher: { destination: 'files', publish: (post) => files.publish(post) },
+    embeddingModel,
+    vectorIndex,
+    healthChecks: [...vectorChecks],
   };
 }

@@ -449,7 +449,7 @@ function sourceLine(citation: Citation): string {
   return citation.url ? `[${title}](<${citation.url.replace(/[<>\s]/g, encodeURIComponent)}>)` : title;
 }
 
-const TITLE_MAX = 70;
+const TITLE_MAX = 60;
 
 /** The given keywords lead when there are any; otherwise the title of the source the post draws on most. */
 function makeTitle(sources: SourceDoc[], all: Sentence[], used: Sentence[], keywords: string[]): string {

@@ -75,3 +75,48 @@ export function slugify(text: string, maxLength = 80): string {
   }
   return slug === '' ? 'post' : slug;
 }
+
+// Markdown text with the markup taken out: for source text and written posts, before they are stored,
+// so the Markdown file, feed summaries and excerpts carry no HTML either (the HTML page is sanitised
+// by markdownToSafeHtml). Tags are dropped with their text kept, except script-like elements, which go
+// whole; links and images keep their text but lose URLs that are not http(s), mailto or relative.
+
+const TEXT_ONLY: sanitize.IOptions = {
+  allowedTags: [],
+  allowedAttributes: {},
+  disallowedTagsMode: 'discard',
+  nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'iframe', 'svg', 'math', 'object', 'embed', 'template', 'title', 'head'],
+  // `<circle/>` inside an SVG must close itself, or the text after the SVG would be taken for its content.
+  parser: { recognizeSelfClosing: true },
+};
+
+const SAFE_URL = /^(?:https?:|mailto:|[^:]*$)/i;
+
+function decodeEntities(text: string): string {
+  return text
+    .replace(/&#x([0-9a-f]+);?/gi, (_m, hex: string) => String.fromCodePoint(Math.min(Number.parseInt(hex, 16), 0x10ffff)))
+    .replace(/&#(\d+);?/g, (_m, dec: string) => String.fromCodePoint(Math.min(Number.parseInt(dec, 10), 0x10ffff)))
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;|&apos;/g, "'").replace(/&nbsp;/g, '\u00a0')
+    .replace(/&amp;/g, '&');
+}
+
+/** A URL as a Markdown renderer would read it: entities decoded, whitespace and control characters gone. */
+function urlIsSafe(url: string): boolean {
+  return SAFE_URL.test(decodeEntities(url).replace(/[\u0000-\u0020\u007f]+/g, ''));
+}
+
+export function markdownWithoutMarkup(markdown: string): string {
+  let text = markdown;
+  // Entities can spell a tag that only appears once decoded: repeat until nothing changes.
+  for (let pass = 0; pass < 3; pass += 1) {
+    const next = decodeEntities(sanitize(text, TEXT_ONLY))
+      // [text](url "title") and ![alt](url): keep the text when the URL is not a safe one.
+      .replace(/!?\[([^\]\n]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\s*\)/g, (whole, label: string, url: string) =>
+        urlIsSafe(url) ? whole : label)
+      // Reference definitions: [id]: url
+      .replace(/^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*<?(\S+?)>?(?:[ \t]+.*)?$/gm, (whole, url: string) => (urlIsSafe(url) ? whole : ''));
+    if (next === text) break;
+    text = next;
+  }
+  return text;
+}

@@ -30,7 +30,8 @@ describe('holding and resuming a post', () => {
     expect({ stage, generation }).toEqual({ stage: 'generate', generation: 1 });
     const replayed = await waitFor('replayed', async () => {
       const { body } = await app.get(`/api/v1/posts/${post.id}`);
-      return body.status === 'published' && body.stages.length === 9 ? body : null;
+      const done = body.stages.every((s: { outcome: string }) => s.outcome === 'completed');
+      return body.status === 'published' && body.stages.length === 9 && done ? body : null;
     });
     expect(replayed.stages.map((s: { stage: string }) => s.stage).slice(5)).toEqual(['generate', 'embed', 'index', 'publish']);
     expect(replayed.publications).toHaveLength(1);
@@ -43,7 +44,10 @@ describe('holding and resuming a post', () => {
     expect((await app.get(`/api/v1/posts/${post.id}`)).body.status).toBe('needs_review');
     const resumed = await resumePost(app.rt.db, app.rt.queues, post.id, { approve: true });
     expect(resumed.stage).toBe('embed');
-    await waitFor('published again', async () => (await app.get(`/api/v1/posts/${post.id}`)).body.stages.length === 8);
+    await waitFor('published again', async () => {
+      const { body } = await app.get(`/api/v1/posts/${post.id}`);
+      return body.status === 'published' && body.stages.length === 8 && body.stages.every((s: { outcome: string }) => s.outcome === 'completed');
+    });
     const approved = await app.rt.db.query('SELECT approved_at, status FROM posts WHERE id = $1', [post.id]);
     expect(approved.rows[0]).toMatchObject({ status: 'published', approved_at: expect.any(Date) });
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { startApi, startWorkers } from '../../src/roles.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 
@@ -28,6 +28,16 @@ export async function createTestEnv(overrides: Record<string, string> = {}) {
     STAGE_BACKOFF_MS: '50',
     DEV_API_KEY: 'test-key-0123456789abcdef',
     PORT: '0',
+    // Test sites listen on loopback, which the SSRF guard refuses unless allowlisted; and suites that
+    // submit near-identical texts on purpose must not see them end as duplicates (the ingest tests turn dedup on).
+    FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1,localhost',
+    DEDUP_MODE: 'off',
+    // Tenant secrets need a master key; rate limits stay off except in the suites that test them.
+    SECRETS_MASTER_KEYS: 'test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+    RATE_LIMIT_PER_KEY: '0',
+    RATE_LIMIT_PER_ADDRESS: '0',
+    // Likewise the index stage's near-duplicate guard; test/integration/similarity.test.ts turns it on.
+    DUPLICATE_GUARD: 'false',
     ...overrides,
   };
   const config = loadConfig(env);
@@ -50,8 +60,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}) {
 export type TestEnv = Awaited<ReturnType<typeof createTestEnv>>;
 
 /** Runtime, every stage worker and the API in this process, as the `all` role runs them. */
-export async function startPipeline(t: TestEnv, opts: { workers?: boolean } = {}) {
-  const rt: Runtime = await createRuntime(t.config, { logger: createLogger(t.config.LOG_LEVEL) });
+export async function startPipeline(t: TestEnv, opts: { workers?: boolean; logger?: Logger } = {}) {
+  const rt: Runtime = await createRuntime(t.config, { logger: opts.logger ?? createLogger(t.config.LOG_LEVEL) });
   const workers = opts.workers === false ? null : await startWorkers(rt);
   const api = await startApi(rt, 0);
   const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };

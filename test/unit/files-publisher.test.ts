@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { parseAtomFeed } from 'feedsmith';
+import { parseHTML } from 'linkedom';
 import { createFilesPublisher } from '../../src/providers/files-publisher.ts';
 import type { PublishablePost } from '../../src/providers/types.ts';
 
@@ -110,5 +112,47 @@ describe('createFilesPublisher', () => {
     await expect(publisher.publish({ ...post, slug: '../../x' })).rejects.toThrow(/slug/);
     await expect(publisher.publish({ ...post, slug: 'Upper Case' })).rejects.toThrow(/slug/);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('renders the page from the template with one h1: headings of the body start at h2', async () => {
+    const result = await createFilesPublisher({ dir }).publish({ ...post, markdown: '# A heading the writer left in\n\nText.\n\n## Sub\n\nMore.' });
+    const { document } = parseHTML(await readFile(result.location, 'utf8'));
+    expect(document.querySelectorAll('h1')).toHaveLength(1);
+    expect(document.querySelector('h1')!.textContent).toBe(post.title);
+    expect([...document.querySelectorAll('h2')].map((h) => h.textContent)).toEqual(['A heading the writer left in', 'Sub']);
+    expect(document.querySelector('meta[name="description"]')!.getAttribute('content')).toBe(post.metaDescription);
+  });
+
+  it('builds the index, an Atom feed and a sitemap of the published posts, atomically', async () => {
+    const publisher = createFilesPublisher({ dir, baseUrl: 'https://blog.example', siteTitle: 'Notes & news' });
+    const entries = [0, 1, 2].map((i) => ({
+      id: `00000000-0000-4000-8000-00000000000${i}`,
+      title: `Post <${i}> & more`,
+      slug: `post-${i}`,
+      description: `About post ${i}`,
+      tags: ['energy'],
+      publishedAt: new Date(Date.UTC(2024, 0, i + 1)),
+      updatedAt: new Date(Date.UTC(2024, 0, i + 2)),
+    }));
+    const built = await publisher.buildSite('acme', entries, { subdir: 'main' });
+    expect(built.folder).toBe(path.join(dir, 'acme', 'main'));
+
+    const feed = parseAtomFeed(await readFile(path.join(built.folder, 'feed.xml'), 'utf8'));
+    expect(feed.title?.value).toBe('Notes & news');
+    expect(feed.entries!.map((e) => e.title?.value)).toEqual(['Post <2> & more', 'Post <1> & more', 'Post <0> & more']);
+    expect(feed.entries![0]!.links![0]!.href).toBe('https://blog.example/acme/main/post-2.html');
+    expect(feed.entries![0]!.id).toBe('urn:uuid:00000000-0000-4000-8000-000000000002');
+
+    const sitemap = await readFile(path.join(built.folder, 'sitemap.xml'), 'utf8');
+    for (const e of entries) expect(sitemap).toContain(`<loc>https://blog.example/acme/main/${e.slug}.html</loc>`);
+    const { document } = parseHTML(await readFile(path.join(built.folder, 'index.html'), 'utf8'));
+    expect(document.querySelectorAll('h1')).toHaveLength(1);
+    expect(document.querySelectorAll('li')).toHaveLength(3);
+    expect((await readdir(built.folder)).sort()).toEqual(['feed.xml', 'index.html', 'sitemap.xml']);
+
+    // Without a public URL the feed and sitemap still carry absolute (file:) links.
+    const local = await createFilesPublisher({ dir }).buildSite('acme', entries);
+    expect(await readFile(path.join(local.folder, 'sitemap.xml'), 'utf8')).toContain(`<loc>file://${path.join(dir, 'acme')}/post-0.html</loc>`);
+    await expect(publisher.buildSite('acme', entries, { subdir: '../x' })).rejects.toThrow(/subdir/);
   });
 });

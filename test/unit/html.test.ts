@@ -79,3 +79,33 @@ describe('slugify', () => {
     for (const s of ['Ça va?', 'ØÆÅ', 'x'.repeat(300), '--a--b--']) expect(slugify(s)).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
   });
 });
+
+describe('markdownWithoutMarkup', () => {
+  const forbidden = /<script|<iframe|<svg|<img|<a\s|\bon[a-z]+\s*=|javascript:|vbscript:|data:text|style\s*=/i;
+
+  it('drops tags (script-like ones with their content) and unsafe link URLs, and keeps the words', async () => {
+    const { markdownWithoutMarkup } = await import('../../src/text/html.ts');
+    const out = markdownWithoutMarkup(
+      [
+        '# Title & more',
+        'Before <script>alert(1)</script> after. <img src=x onerror="alert(1)"> Images gone.',
+        'A [good link](https://example.com/a?b=1&c=2 "t") and a [bad one](javascript:alert(1)) and [spaced]( jav&#x61;script:alert(2) ).',
+        '<a href="javascript:void(0)" onclick="x()">anchor text</a> <div style="position:fixed">overlay words</div>',
+        '![pic](data:text/html,<script>alert(3)</script>) <svg onload="alert(4)"><circle/></svg>',
+        '[ref]: vbscript:msgbox(1)',
+        '&lt;script&gt;alert(5)&lt;/script&gt; is text that spells a tag. 3 < 4 and 5 > 2.',
+      ].join('\n\n'),
+    );
+    expect(out).not.toMatch(forbidden);
+    for (const kept of ['# Title & more', 'Before', 'after.', 'Images gone.', '[good link](https://example.com/a?b=1&c=2 "t")', 'bad one', 'anchor text', 'overlay words', '3 < 4 and 5 > 2']) {
+      expect(out).toContain(kept);
+    }
+    expect(out).not.toContain('alert(1)');
+  });
+
+  it('leaves ordinary Markdown as it is', async () => {
+    const { markdownWithoutMarkup } = await import('../../src/text/html.ts');
+    const md = '## Heading\n\n- a list item with `code` and **bold**\n- [relative](./other.html) and [mail](mailto:a@example.com)\n\n> a quote\n\n1. first\n2. second';
+    expect(markdownWithoutMarkup(md)).toBe(md);
+  });
+});

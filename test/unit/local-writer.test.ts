@@ -138,7 +138,7 @@ describe('createLocalWriter', () => {
     const draft = await writer.write({ sources: [GRANTS], keywords: ['boiler upgrade scheme'] });
     expect(draft.title).toBe('Boiler Upgrade Scheme: Heat pump grants in 2024');
     expect(draft.tags[0]).toBe('boiler upgrade scheme');
-    expect(draft.title.length).toBeLessThanOrEqual(70);
+    expect(draft.title.length).toBeLessThanOrEqual(60);
   });
 
   it('cites only the sources it used', async () => {
@@ -192,7 +192,7 @@ describe('createLocalWriter', () => {
     expect(headings.length - 2).toBeLessThanOrEqual(4);
     expect(draft.citations.length).toBeLessThanOrEqual(sources.length);
     expect(citedNumbers(draft)).toEqual(new Set(draft.citations.map((_, i) => i + 1)));
-    expect(draft.title.length).toBeLessThanOrEqual(70);
+    expect(draft.title.length).toBeLessThanOrEqual(60);
   });
 
   it('is deterministic', async () => {

@@ -1,0 +1,86 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const root = join(import.meta.dirname, '..');
+
+export type Row = { benchmark: string; measured: string; baseline: string; ratio: string };
+
+export function printTable(title: string, rows: Row[]): void {
+  console.log(`\n### ${title}\n`);
+  console.log('| benchmark | measured | baseline (same run) | ratio |');
+  console.log('| --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.benchmark} | ${r.measured} | ${r.baseline} | ${r.ratio} |`);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** Starts a Node child process running a TypeScript entry point, resolving once `ready` appears on stdout. */
+export function startNode(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not become ready`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      if (ready.test(buffer)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Peak (VmHWM) and current (VmRSS) resident memory of a process, in MiB. */
+export function memoryOf(pid: number): { peakMiB: number; rssMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
+  return { peakMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
+}
+
+/** Runs wrk against a POST endpoint; returns requests per second and the p99 latency in ms. */
+export async function wrkPost(url: string, body: string, headers: Record<string, string>, seconds: number, connections = 32) {
+  const dir = await mkdtemp(join(tmpdir(), 'bp-wrk-'));
+  const script = join(dir, 'post.lua');
+  const lines = [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(body)}`];
+  for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
+  await writeFile(script, lines.join('\n'));
+  const { stdout } = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], { maxBuffer: 1 << 20 });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
+  const p99ms = p99 ? Number(p99[1]) * (p99[2] === 'us' ? 0.001 : p99[2] === 's' ? 1000 : 1) : Number.NaN;
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+  return { rps, p99ms, non2xx };
+}
+
+export async function ensureWrk(): Promise<void> {
+  try {
+    await run('wrk', ['--version']).catch((err: { stdout?: string }) => {
+      if (!err.stdout?.includes('wrk')) throw err;
+    });
+  } catch {
+    console.error('bench: installing wrk from Debian (load generator)…');
+    await run('apt-get', ['install', '-y', '--no-install-recommends', 'wrk']).catch(async () => {
+      await run('apt-get', ['update']);
+      await run('apt-get', ['install', '-y', '--no-install-recommends', 'wrk']);
+    });
+  }
+}

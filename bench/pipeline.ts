@@ -1,0 +1,308 @@
+import { Queue, Worker } from 'bullmq';
+import type { ChildProcess } from 'node:child_process';
+import { createLogger } from '../src/logger.ts';
+import type { Embedder, Writer } from '../src/providers/types.ts';
+import { startApi, startWorkers } from '../src/roles.ts';
+import { createRedis } from '../src/redis.ts';
+import { createRuntime, type Runtime } from '../src/runtime.ts';
+import { acceptSubmission } from '../src/submissions.ts';
+import { startFakeOpenAI } from '../test/support/fake-openai.ts';
+import { modelWriter } from '../test/support/fake-model-writer.ts';
+import { createTestEnv, type TestEnv } from '../test/support/harness.ts';
+import { freePort } from '../test/support/redis-server.ts';
+import { fmt, memoryOf, percentile, startNode, stopChild, type Row } from './lib.ts';
+
+const topics = ['queues', 'retries', 'embeddings', 'publishing', 'observability', 'caching', 'budgets', 'feeds'];
+
+/** A distinct, realistic little source per post, so no cache or dedup short-cuts the work. */
+export function sourceText(i: number): string {
+  const topic = topics[i % topics.length]!;
+  return [
+    `# Field notes ${i}: ${topic} in production`,
+    `Team ${i} moved ${topic} into a stage of its own last spring. The change cut incident time by a third within two months.`,
+    `## What changed`,
+    `Before the move, ${topic} ran inside one long request. A slow dependency held every request open and work was lost on restarts.`,
+    `Each stage now records a row when it starts and when it ends. Operators read the history of post ${i} without touching Redis.`,
+    `## What it cost`,
+    `The team spent three weeks on the migration. Most of that time went into tests that kill workers in the middle of a stage.`,
+  ].join('\n\n');
+}
+
+async function tenantOf(rt: Runtime): Promise<string> {
+  return (await rt.db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'default'`)).rows[0]!.id;
+}
+
+async function submitDirect(rt: Runtime, tenantId: string, n: number, offset = 0): Promise<void> {
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+        acceptSubmission(rt.db, rt.queues, {
+          tenantId,
+          body: { source: { type: 'markdown', text: sourceText(offset + i + j) } },
+          idempotencyKey: null,
+          correlationId: `bench-${offset + i + j}`,
+        }),
+      ),
+    );
+  }
+}
+
+async function waitForCount(rt: Runtime, sql: string, n: number, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await rt.db.query<{ n: number }>(sql);
+    if (rows[0]!.n >= n) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n}: ${sql}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const instantWriter: Writer = {
+  provider: 'instant',
+  model: 'none',
+  async write({ sources }) {
+    const first = sources[0]!;
+    const title = `Post ${first.id.slice(0, 8)}`;
+    return {
+      title,
+      slug: `post-${first.id}`,
+      markdown: `Some text from the source. [1]\n\n## Sources\n\n1. ${first.title ?? 'source'}\n`,
+      metaDescription: 'A post written by a writer that does no work, to measure what the pipeline itself costs per post.',
+      tags: ['bench'],
+      citations: [{ sourceId: first.id, title: first.title ?? 'source', url: first.url }],
+      wordCount: 8,
+    };
+  },
+};
+
+function instantEmbedder(dimension: number): Embedder {
+  const unit = Array.from({ length: dimension }, (_, i) => (i === 0 ? 1 : 0));
+  return { model: 'instant', dimension, embed: async (texts) => texts.map(() => unit) };
+}
+
+/** Posts per second through all five stages, in one process with every stage's workers. */
+async function pipelineRate(t: TestEnv, n: number, instant: boolean): Promise<number> {
+  const rt = await createRuntime(t.config, { logger: createLogger('silent') });
+  if (instant) {
+    rt.providers.writer = instantWriter;
+    rt.providers.embedder = instantEmbedder(t.config.EMBEDDING_DIMENSION);
+    rt.providers.embeddingModel = `instant/${t.config.EMBEDDING_DIMENSION}`;
+  }
+  const workers = await startWorkers(rt);
+  try {
+    const tenantId = await tenantOf(rt);
+    await submitDirect(rt, tenantId, 20, 1_000_000); // warm-up
+    await waitForCount(rt, `SELECT count(*)::int AS n FROM posts WHERE status = 'published'`, 20);
+    const started = performance.now();
+    await submitDirect(rt, tenantId, n);
+    await waitForCount(rt, `SELECT count(*)::int AS n FROM posts WHERE status = 'published'`, n + 20);
+    return n / ((performance.now() - started) / 1000);
+  } finally {
+    await workers.stop();
+    await rt.close();
+  }
+}
+
+/** The baseline: five BullMQ queues chained by no-op workers with the same concurrency, on the same Redis. */
+async function rawChainRate(t: TestEnv, n: number): Promise<number> {
+  const names = ['raw-ingest', 'raw-generate', 'raw-embed', 'raw-index', 'raw-publish'];
+  const producer = createRedis(t.config.REDIS_URL, 'worker');
+  const queues = names.map((name) => new Queue(name, { connection: producer, prefix: t.config.QUEUE_PREFIX }));
+  let done = 0;
+  const workers = names.map(
+    (name, i) =>
+      new Worker(
+        name,
+        async (job) => {
+          const next = queues[i + 1];
+          if (next) await next.add(name, job.data, { jobId: `${job.data.id}-${i + 1}`, removeOnComplete: true });
+          else done++;
+        },
+        { connection: createRedis(t.config.REDIS_URL, 'worker'), prefix: t.config.QUEUE_PREFIX, concurrency: i === 0 ? t.config.WORKER_CONCURRENCY * 2 : t.config.WORKER_CONCURRENCY },
+      ),
+  );
+  try {
+    const started = performance.now();
+    for (let i = 0; i < n; i += 500) {
+      await queues[0]!.addBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => ({ name: 'raw', data: { id: `p${i + j}` }, opts: { jobId: `p${i + j}-0`, removeOnComplete: true } })));
+    }
+    while (done < n) await new Promise((r) => setTimeout(r, 20));
+    return n / ((performance.now() - started) / 1000);
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all(queues.map((q) => q.close()));
+    producer.disconnect();
+  }
+}
+
+/** Generate throughput with a model that takes 200 ms a call, in `processes` worker processes. */
+async function slowModelRate(processes: number, n: number) {
+  const fake = await startFakeOpenAI();
+  const answer = modelWriter();
+  fake.onChat(async (req) => ({ ...(await answer(req)), delayMs: 200 }));
+  const t = await createTestEnv({
+    LLM_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-bench', LLM_CACHE_TTL_SECONDS: '0',
+    LLM_RPM: '1000000', LLM_TPM: '1000000000', LOG_LEVEL: 'silent',
+  });
+  const rt = await createRuntime(t.config, { logger: createLogger('silent') });
+  const children: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < processes; i++) children.push(await startNode(['src/cli.ts', 'worker'], { ...t.env, LOG_LEVEL: 'info' }, /workers started/));
+    const tenantId = await tenantOf(rt);
+    const started = performance.now();
+    await submitDirect(rt, tenantId, n);
+    await waitForCount(rt, `SELECT count(*)::int AS n FROM stage_runs WHERE stage = 'generate' AND outcome = 'completed'`, n);
+    const seconds = (performance.now() - started) / 1000;
+    const calls = fake.chatRequests().length;
+    const callsPerPost = calls / n;
+    // Ideal: every generate slot busy all the time, each post needing callsPerPost sequential 200 ms calls.
+    const slots = processes * t.config.WORKER_CONCURRENCY;
+    const ideal = slots / (callsPerPost * 0.2);
+    return { rate: n / seconds, ideal, callsPerPost, slots };
+  } finally {
+    for (const c of children) await stopChild(c);
+    await rt.close();
+    await fake.close();
+    await t.cleanup();
+  }
+}
+
+/** Submission → published latency from the database's own timestamps (no polling error). */
+async function latencies(rt: Runtime, since: Date): Promise<number[]> {
+  const { rows } = await rt.db.query<{ ms: number }>(
+    `SELECT extract(epoch FROM (published_at - created_at)) * 1000 AS ms FROM posts WHERE status = 'published' AND created_at >= $1`,
+    [since],
+  );
+  return rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+}
+
+async function endToEndLatency(t: TestEnv, maxRate: number) {
+  const rt = await createRuntime(t.config, { logger: createLogger('silent') });
+  const workers = await startWorkers(rt);
+  const api = await startApi(rt, 0);
+  const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };
+  const post = (i: number) => fetch(`${api.url}/api/v1/submissions`, { method: 'POST', headers, body: JSON.stringify({ source: { type: 'markdown', text: sourceText(2_000_000 + i) } }) });
+  try {
+    // Unloaded: one at a time, each waited for.
+    let since = new Date();
+    for (let i = 0; i < 30; i++) {
+      const { postId } = (await (await post(i)).json()) as { postId: string };
+      await waitForCount(rt, `SELECT count(*)::int AS n FROM posts WHERE id = '${postId}' AND status = 'published'`, 1);
+    }
+    const unloaded = await latencies(rt, since);
+
+    // Half the measured maximum rate, for 10 seconds.
+    const rate = Math.max(1, maxRate / 2);
+    const total = Math.round(rate * 10);
+    since = new Date();
+    const started = performance.now();
+    const sends: Promise<Response>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = started + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      sends.push(post(100 + i));
+    }
+    await Promise.all(sends);
+    await waitForCount(rt, `SELECT count(*)::int AS n FROM posts WHERE status = 'published' AND created_at >= '${since.toISOString()}'`, total);
+    const loaded = await latencies(rt, since);
+    return { unloaded, loaded, rate };
+  } finally {
+    await api.stop();
+    await workers.stop();
+    await rt.close();
+  }
+}
+
+/** Peak resident memory of separate api, worker and scheduler processes during and after a burst. */
+async function burstMemory(t: TestEnv, burst: number) {
+  const port = await freePort();
+  const env = { ...t.env, PORT: String(port), LOG_LEVEL: 'info' };
+  const roles = {
+    api: await startNode(['src/cli.ts', 'api'], env, /API listening/),
+    worker: await startNode(['src/cli.ts', 'worker'], env, /workers started/),
+    scheduler: await startNode(['src/cli.ts', 'scheduler'], env, /scheduler started/),
+  };
+  const rt = await createRuntime(t.config, { logger: createLogger('silent') });
+  try {
+    const idle = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).rssMiB]));
+    const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < burst) {
+          const i = next++;
+          const res = await fetch(`http://127.0.0.1:${port}/api/v1/submissions`, { method: 'POST', headers, body: JSON.stringify({ source: { type: 'markdown', text: sourceText(3_000_000 + i) } }) });
+          if (res.status !== 202) throw new Error(`burst submission ${i}: ${res.status}`);
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    const acceptSeconds = (performance.now() - started) / 1000;
+    // The worker keeps draining the backlog; memory is read again after 30 s of it.
+    await new Promise((r) => setTimeout(r, 30_000));
+    const peak = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).peakMiB]));
+    const after = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).rssMiB]));
+    const { rows } = await rt.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM posts WHERE status = 'published'`);
+    return { idle, peak, after, acceptSeconds, publishedAfter30s: rows[0]!.n };
+  } finally {
+    for (const c of Object.values(roles)) await stopChild(c);
+    await rt.close();
+  }
+}
+
+export async function benchPipeline(opts: { posts: number; burst: number }): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const data: Record<string, unknown> = {};
+  const fresh = async <T>(fn: (t: TestEnv) => Promise<T>, env: Record<string, string> = {}) => {
+    const t = await createTestEnv({ LOG_LEVEL: 'silent', ...env });
+    try {
+      return await fn(t);
+    } finally {
+      await t.cleanup();
+    }
+  };
+
+  const raw = await fresh((t) => rawChainRate(t, opts.posts * 4));
+  const instant = await fresh((t) => pipelineRate(t, opts.posts, true));
+  rows.push({ benchmark: 'pipeline posts/s, instant providers', measured: fmt(instant), baseline: `${fmt(raw)} (raw 5-queue no-op BullMQ chain)`, ratio: `${fmt(instant / raw, 3)}×` });
+  const offline = await fresh((t) => pipelineRate(t, opts.posts, false));
+  rows.push({ benchmark: 'pipeline posts/s, offline default providers', measured: fmt(offline), baseline: `${fmt(instant)} (instant providers)`, ratio: `${fmt(offline / instant, 2)}×` });
+  Object.assign(data, { rawChainPostsPerSecond: raw, instantPostsPerSecond: instant, offlinePostsPerSecond: offline });
+
+  for (const processes of [1, 2]) {
+    const slow = await slowModelRate(processes, processes * 40);
+    rows.push({
+      benchmark: `generate posts/s with a 200 ms model, ${processes} worker process${processes > 1 ? 'es' : ''}`,
+      measured: fmt(slow.rate, 2),
+      baseline: `${fmt(slow.ideal, 2)} ideal (${slow.slots} slots ÷ ${fmt(slow.callsPerPost, 1)} calls × 0.2 s)`,
+      ratio: `${fmt(slow.rate / slow.ideal, 2)}×`,
+    });
+    data[`slowModel${processes}`] = slow;
+  }
+
+  const e2e = await fresh((t) => endToEndLatency(t, offline));
+  const u = e2e.unloaded;
+  const l = e2e.loaded;
+  rows.push({ benchmark: 'submission→published p50 / p99 (ms), unloaded', measured: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)}`, baseline: '—', ratio: '—' });
+  rows.push({
+    benchmark: `submission→published p50 / p99 (ms), at ${fmt(e2e.rate, 1)} posts/s (half the max)`,
+    measured: `${fmt(percentile(l, 50), 0)} / ${fmt(percentile(l, 99), 0)}`,
+    baseline: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)} (unloaded)`,
+    ratio: `${fmt(percentile(l, 50) / percentile(u, 50), 2)}× / ${fmt(percentile(l, 99) / percentile(u, 99), 2)}×`,
+  });
+  data.latency = { unloadedMs: u, loadedMs: l, rate: e2e.rate };
+
+  const mem = await fresh((t) => burstMemory(t, opts.burst));
+  for (const role of ['api', 'worker', 'scheduler'] as const) {
+    rows.push({
+      benchmark: `${role} resident memory (MiB): peak during a burst of ${opts.burst} submissions / 30 s after it`,
+      measured: `${fmt(mem.peak[role]!, 0)} peak / ${fmt(mem.after[role]!, 0)} after`,
+      baseline: `${fmt(mem.idle[role]!, 0)} idle`,
+      ratio: `${fmt(mem.peak[role]! / mem.idle[role]!, 2)}× / ${fmt(mem.after[role]! / mem.idle[role]!, 2)}×`,
+    });
+  }
+  data.memory = mem;
+  return { rows, data };
+}

@@ -1,0 +1,140 @@
+import { Queue } from 'bullmq';
+import { CronExpressionParser } from 'cron-parser';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { AppDeps } from '../app.ts';
+import { scheduleFeed, unscheduleFeed } from '../../../processors/poll-feeds.ts';
+import { maintenanceQueueName } from '../../operator-queues.ts';
+import { sendProblem, zodFieldErrors } from '../problem.ts';
+
+// Feeds, sitemaps and sites registered for polling, each on its own cron schedule. The API only
+// records the feed and its job scheduler; the scheduler role's worker does the polling.
+
+const cronExpression = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(200)
+  .superRefine((value, ctx) => {
+    const fields = value.split(/\s+/).length;
+    if (fields < 5 || fields > 6) {
+      ctx.addIssue({ code: 'custom', message: 'a cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first' });
+      return;
+    }
+    try {
+      CronExpressionParser.parse(value, { strict: false });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a valid cron expression: ${(err as Error).message}` });
+    }
+  });
+
+const timezone = z
+  .string()
+  .max(100)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not an IANA time zone (e.g. Europe/Paris)');
+
+export const feedInput = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
+    type: z.enum(['feed', 'sitemap', 'site']).default('feed'),
+    cron: cronExpression,
+    timezone: timezone.default('UTC'),
+  })
+  .strict();
+
+type FeedRow = {
+  id: string; kind: string; url: string; cron: string; timezone: string; created_at: Date;
+  last_polled_at: Date | null; last_outcome: string | null; last_error: string | null;
+};
+
+const uuid = z.uuid();
+
+function view(feed: FeedRow) {
+  return {
+    id: feed.id,
+    type: feed.kind,
+    url: feed.url,
+    cron: feed.cron,
+    timezone: feed.timezone,
+    createdAt: feed.created_at.toISOString(),
+    lastPolledAt: feed.last_polled_at?.toISOString() ?? null,
+    lastOutcome: feed.last_outcome,
+    lastError: feed.last_error,
+    links: { self: `/api/v1/feeds/${feed.id}` },
+  };
+}
+
+export function feedRoutes({ db, redis, config }: AppDeps): Router {
+  const router = Router();
+  let queue: Queue | undefined;
+  const maintenance = () => (queue ??= new Queue(maintenanceQueueName, { connection: redis, prefix: config.QUEUE_PREFIX }));
+  const columns = 'id, kind, url, cron, timezone, created_at, last_polled_at, last_outcome, last_error';
+
+  router.post('/feeds', async (req, res) => {
+    if (!req.is(['application/json', 'application/*+json'])) {
+      return sendProblem(res, 415, 'Unsupported Media Type', { errors: [{ field: 'Content-Type', message: 'must be application/json' }] });
+    }
+    const parsed = feedInput.safeParse(req.body);
+    if (!parsed.success) return sendProblem(res, 422, 'Invalid feed', { errors: zodFieldErrors(parsed.error) });
+    const input = parsed.data;
+    const inserted = await db.query<FeedRow>(
+      `INSERT INTO feeds (tenant_id, kind, url, cron, timezone) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (tenant_id, url) DO NOTHING RETURNING ${columns}`,
+      [req.tenantId, input.type, input.url, input.cron, input.timezone],
+    );
+    const feed = inserted.rows[0];
+    if (!feed) {
+      return sendProblem(res, 409, 'Feed already registered', { errors: [{ field: 'url', message: 'this URL is already registered; delete it first to change its schedule' }] });
+    }
+    try {
+      await scheduleFeed(maintenance(), feed);
+    } catch (err) {
+      // Without its scheduler the feed would never be polled: take the row back, the client retries.
+      await db.query('DELETE FROM feeds WHERE id = $1', [feed.id]).catch(() => undefined);
+      throw err;
+    }
+    req.log.info({ feedId: feed.id, cron: feed.cron }, 'feed registered');
+    res.status(201).location(`/api/v1/feeds/${feed.id}`).json(view(feed));
+  });
+
+  router.get('/feeds', async (req, res) => {
+    const { rows } = await db.query<FeedRow>(`SELECT ${columns} FROM feeds WHERE tenant_id = $1 ORDER BY created_at, id`, [req.tenantId]);
+    res.json({ feeds: rows.map(view) });
+  });
+
+  router.get('/feeds/:id', async (req, res) => {
+    const id = String(req.params.id);
+    const feed = uuid.safeParse(id).success
+      ? (await db.query<FeedRow>(`SELECT ${columns} FROM feeds WHERE id = $1 AND tenant_id = $2`, [id, req.tenantId])).rows[0]
+      : undefined;
+    if (!feed) return sendProblem(res, 404, 'Not Found', { detail: `no feed ${id}` });
+    const polls = await db.query<{ tick: string; started_at: Date; outcome: string | null; new_items: number; error: string | null }>(
+      'SELECT tick, started_at, outcome, new_items, error FROM feed_polls WHERE feed_id = $1 ORDER BY started_at DESC, id DESC LIMIT 20',
+      [id],
+    );
+    res.json({
+      ...view(feed),
+      recentPolls: polls.rows.map((p) => ({ startedAt: p.started_at.toISOString(), outcome: p.outcome, newEntries: p.new_items, error: p.error })),
+    });
+  });
+
+  router.delete('/feeds/:id', async (req, res) => {
+    const id = String(req.params.id);
+    const deleted = uuid.safeParse(id).success
+      ? (await db.query<{ id: string }>('DELETE FROM feeds WHERE id = $1 AND tenant_id = $2 RETURNING id', [id, req.tenantId])).rows[0]
+      : undefined;
+    if (!deleted) return sendProblem(res, 404, 'Not Found', { detail: `no feed ${id}` });
+    // If this fails the scheduler's start-up sync removes the orphan, and a poll of a deleted feed does nothing.
+    await unscheduleFeed(maintenance(), id).catch((err: Error) => req.log.warn({ err: err.message }, 'could not remove the feed scheduler'));
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,145 @@
+import type { Redis } from 'ioredis';
+import pRetry, { AbortError } from 'p-retry';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/pool.ts';
+import type { Logger } from '../logger.ts';
+import { llmCostUsdTotal, llmRequestDurationSeconds, llmRequestsTotal, llmTokensTotal, rateLimitedTotal } from '../metrics.ts';
+import { breakerWaitMs, isBreakerOpenError, throughBreaker } from './breaker.ts';
+import { checkBudget, recordLlmCall, type BudgetLimits } from './budget.ts';
+import { createLlmCache } from './cache.ts';
+import { LlmRateLimitedError, LlmRefusalError, LlmTransientError, LlmTruncatedError, LlmWaitError } from './errors.ts';
+import { createSharedLimits } from './limits.ts';
+import { costUsd, estimateTokens, priceFor } from './pricing.ts';
+import type { ChatProvider, ChatReply, ChatRequest } from './types.ts';
+
+export type GatewayDeps = { db: Db; redis: Redis; config: Config; log: Logger };
+export type CallScope = { tenantId: string; postId: string; limits: BudgetLimits };
+
+/** Checks a reply before it is used or cached; throw to have the call retried. */
+export type ReplyCheck = (content: string) => void;
+
+/**
+ * Every model call goes through here: the response cache, the tenant's budget, the shared request and token
+ * limits, the provider's breaker, in-job retries of transient errors, metrics, and a row in llm_calls.
+ *
+ * What it throws tells the stage what to do: LlmRateLimitedError and LlmWaitError mean "wait, spend no attempt",
+ * BudgetExceededError "stop the post", a PermanentError "fail now", anything else "retry with backoff".
+ */
+export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
+  const { config } = deps;
+  const cache = createLlmCache(deps.redis, { prefix: config.QUEUE_PREFIX, ttlSeconds: config.LLM_CACHE_TTL_SECONDS });
+  const limits = createSharedLimits(deps.redis, { prefix: config.QUEUE_PREFIX, rpm: config.LLM_RPM, tpm: config.LLM_TPM, windowMs: config.LLM_LIMIT_WINDOW_MS });
+  const price = priceFor(config.LLM_PRICES, provider.model);
+  const labels = { provider: provider.name, model: provider.model };
+  const breakerOptions = {
+    errorThresholdPercentage: config.LLM_BREAKER_ERROR_PERCENT,
+    volumeThreshold: config.LLM_BREAKER_VOLUME,
+    resetTimeoutMs: config.LLM_BREAKER_RESET_MS,
+  };
+
+  async function attempt(request: ChatRequest, scope: CallScope, check: ReplyCheck | undefined): Promise<ChatReply> {
+    const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
+    // The worst case: the whole prompt and every completion token the call may use.
+    await checkBudget(deps.db, { tenantId: scope.tenantId, postId: scope.postId, step: request.step, estimateUsd: costUsd(price, promptTokens, request.maxTokens) }, scope.limits);
+
+    // Checked before taking from the shared limits, so a job that cannot call anyway uses none of them.
+    const waitForBreaker = breakerWaitMs(provider.name, provider.endpoint);
+    if (waitForBreaker > 0) throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, waitForBreaker, 'breaker');
+    const decision = await limits.acquire(provider.name, provider.model, promptTokens + request.maxTokens);
+    if (decision.waitMs > 0 && 'limit' in decision) {
+      rateLimitedTotal.inc({ scope: decision.limit });
+      throw new LlmWaitError(`the shared ${decision.limit === 'rpm' ? 'requests' : 'tokens'}-per-window limit is reached`, decision.waitMs, 'limit');
+    }
+
+    const endTimer = llmRequestDurationSeconds.startTimer(labels);
+    let reply: ChatReply;
+    try {
+      reply = await throughBreaker(provider.name, provider.endpoint, breakerOptions, () => provider.chat(request));
+    } catch (err) {
+      endTimer();
+      if (isBreakerOpenError(err)) {
+        // Half-open with its one trial call in flight: wait briefly for its verdict.
+        throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, breakerWaitMs(provider.name, provider.endpoint) || 1000, 'breaker');
+      }
+      llmRequestsTotal.inc({ ...labels, outcome: err instanceof LlmRateLimitedError ? 'rate_limited' : 'error' });
+      if (err instanceof LlmRateLimitedError) rateLimitedTotal.inc({ scope: 'provider' });
+      throw err;
+    }
+    endTimer();
+
+    const cost = costUsd(price, reply.promptTokens, reply.completionTokens);
+    llmTokensTotal.inc({ ...labels, kind: 'prompt' }, reply.promptTokens);
+    llmTokensTotal.inc({ ...labels, kind: 'completion' }, reply.completionTokens);
+    llmCostUsdTotal.inc(labels, cost);
+    await recordLlmCall(deps.db, {
+      tenantId: scope.tenantId,
+      postId: scope.postId,
+      provider: provider.name,
+      model: reply.model || provider.model,
+      step: request.step,
+      promptTokens: reply.promptTokens,
+      completionTokens: reply.completionTokens,
+      costUsd: cost,
+      cached: false,
+    });
+
+    if (reply.finishReason === 'refusal' || reply.finishReason === 'content_filter') {
+      llmRequestsTotal.inc({ ...labels, outcome: 'refused' });
+      throw new LlmRefusalError(`the model refused the ${request.step} step${reply.refusal ? `: ${reply.refusal.slice(0, 300)}` : ''}`);
+    }
+    if (reply.finishReason === 'length') {
+      llmRequestsTotal.inc({ ...labels, outcome: 'truncated' });
+      throw new LlmTruncatedError(`the ${request.step} step was cut off at ${request.maxTokens} tokens (finish_reason "length")`);
+    }
+    llmRequestsTotal.inc({ ...labels, outcome: 'ok' });
+    try {
+      check?.(reply.content);
+    } catch (err) {
+      throw new LlmTransientError(`the ${request.step} reply did not validate: ${(err as Error).message}`);
+    }
+    return reply;
+  }
+
+  return {
+    provider,
+    async chat(request: ChatRequest, scope: CallScope, check?: ReplyCheck): Promise<ChatReply & { cached: boolean }> {
+      const hit = await cache.get(provider, request);
+      if (hit) {
+        try {
+          check?.(hit.content);
+          await recordLlmCall(deps.db, { ...scope, provider: provider.name, model: hit.model, step: request.step, promptTokens: 0, completionTokens: 0, costUsd: 0, cached: true });
+          return { ...hit, cached: true };
+        } catch {
+          // A cached reply the current check rejects is asked for again.
+        }
+      }
+      const reply = await pRetry(
+        async () => {
+          try {
+            return await attempt(request, scope, check);
+          } catch (err) {
+            // Only transient provider errors are worth another try inside the job; the rest go to the stage.
+            if (err instanceof LlmTransientError) throw err;
+            throw new AbortError(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+        {
+          retries: config.LLM_RETRIES,
+          minTimeout: 250,
+          factor: 2,
+          randomize: true,
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            deps.log.warn({ step: request.step, attemptNumber, retriesLeft, err: error.message }, 'model call failed');
+          },
+        },
+      ).catch((err: unknown) => {
+        // p-retry rethrows the original error of an AbortError.
+        throw err instanceof AbortError ? err.originalError : err;
+      });
+      await cache.set(provider, request, reply);
+      return { ...reply, cached: false };
+    },
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

@@ -1,0 +1,43 @@
+import type { Config } from '../config.ts';
+import type { Writer, SourceDoc } from '../providers/types.ts';
+import { briefKeywords, type Brief } from './brief.ts';
+import { createOpenAIProvider } from './openai-provider.ts';
+import { finalizePost, leadSentences, type GeneratedPost } from './post.ts';
+import type { ChatProvider } from './types.ts';
+
+export type LlmProviderName = 'local' | 'openai';
+
+// One SDK client per configuration for the whole process (it pools its connections).
+const chatProviders = new Map<string, ChatProvider>();
+
+export function openAIProviderFor(config: Config): ChatProvider {
+  const key = JSON.stringify([config.OPENAI_BASE_URL, config.OPENAI_API_KEY, config.OPENAI_ORGANIZATION, config.OPENAI_MODEL, config.LLM_TIMEOUT_MS]);
+  let provider = chatProviders.get(key);
+  if (!provider) {
+    provider = createOpenAIProvider({
+      baseURL: config.OPENAI_BASE_URL,
+      apiKey: config.OPENAI_API_KEY,
+      organization: config.OPENAI_ORGANIZATION,
+      model: config.OPENAI_MODEL,
+      timeoutMs: config.LLM_TIMEOUT_MS,
+    });
+    chatProviders.set(key, provider);
+  }
+  return provider;
+}
+
+/** The offline path: the extractive writer's draft, held to the same SEO bounds as a model's. */
+export async function writeLocally(writer: Writer, sources: SourceDoc[], brief: Brief): Promise<GeneratedPost> {
+  const draft = await writer.write({ sources, keywords: briefKeywords(brief) });
+  return finalizePost({
+    title: draft.title,
+    markdown: draft.markdown,
+    metaDescription: draft.metaDescription,
+    slug: draft.slug,
+    tags: draft.tags,
+    citations: draft.citations,
+    brief,
+    writer: `${writer.provider}/${writer.model}`,
+    leadSentences: leadSentences(draft.markdown),
+  });
+}

@@ -1,0 +1,35 @@
+// One interface for every chat model: the gateway (./gateway.ts) adds budgets, limits, caching and
+// retries around it, so a provider only has to turn a request into one HTTP call.
+
+export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+
+/** The generation steps; each model call is recorded under one of them. */
+export type LlmStep = 'outline' | 'draft' | 'metadata' | 'expansion';
+
+export type ChatRequest = {
+  step: LlmStep;
+  messages: ChatMessage[];
+  /** Structured output: the reply must be JSON matching this schema. */
+  jsonSchema?: { name: string; schema: Record<string, unknown> };
+  maxTokens: number;
+  temperature?: number;
+};
+
+export type ChatReply = {
+  content: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** `refusal` and `length` replies are still paid for, so the gateway records them before refusing them. */
+  finishReason: 'stop' | 'length' | 'refusal' | 'content_filter';
+  refusal?: string;
+};
+
+export interface ChatProvider {
+  /** Label for metrics, breakers and the llm_calls table, e.g. `openai`. */
+  readonly name: string;
+  readonly model: string;
+  /** Distinguishes endpoints in cache keys (two base URLs may serve different models under one name). */
+  readonly endpoint: string;
+  chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply>;
+}

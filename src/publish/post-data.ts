@@ -1,0 +1,85 @@
+import type { Db } from '../db/pool.ts';
+import type { Citation } from '../providers/types.ts';
+import { storedPublishOptionsSchema, type PublishOptions } from './options.ts';
+
+// What the publish stage and the post actions read of a post: its content, its state and its plan.
+
+export type PostForPublishing = {
+  id: string;
+  tenantId: string;
+  submissionId: string;
+  status: string;
+  correlationId: string;
+  generation: number;
+  title: string | null;
+  slug: string | null;
+  markdown: string | null;
+  metaDescription: string;
+  tags: string[];
+  citations: Citation[];
+  publishedAt: Date | null;
+  createdAt: Date;
+  approvedAt: Date | null;
+  heldStage: string | null;
+  heroImage: { url?: string; alt?: string } | null;
+  category: string | null;
+  options: PublishOptions;
+  /** A reschedule wins over the submission's publishAt. */
+  publishAt: Date | null;
+  revision: number;
+  scheduledJobId: string | null;
+  stopped: 'cancelled' | 'rejected' | null;
+  stopReason: string | null;
+};
+
+type Row = {
+  id: string; tenant_id: string; submission_id: string; status: string; correlation_id: string; run_generation: number;
+  title: string | null; slug: string | null; markdown: string | null; meta_description: string | null; tags: string[];
+  citations: Citation[]; published_at: Date | null; created_at: Date; approved_at: Date | null; held_stage: string | null;
+  hero_image: { url?: string; alt?: string } | null; category: string | null; options: { publish?: unknown } | null;
+  pp_publish_at: Date | null; revision: number | null; scheduled_job_id: string | null; stopped: 'cancelled' | 'rejected' | null; stop_reason: string | null;
+};
+
+export async function loadPostForPublishing(db: Db, postId: string, tenantId?: string): Promise<PostForPublishing | null> {
+  const { rows } = await db.query<Row>(
+    `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug, p.markdown,
+            p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
+            p.hero_image, p.category, s.options, pp.publish_at AS pp_publish_at, pp.revision, pp.scheduled_job_id, pp.stopped, pp.stop_reason
+       FROM posts p
+       JOIN submissions s ON s.id = p.submission_id
+       LEFT JOIN post_publishing pp ON pp.post_id = p.id
+      WHERE p.id = $1 AND ($2::uuid IS NULL OR p.tenant_id = $2)`,
+    [postId, tenantId ?? null],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const parsed = storedPublishOptionsSchema.safeParse(r.options?.publish ?? {});
+  const options = parsed.success ? parsed.data : {};
+  const publishAt = r.pp_publish_at ?? (options.publishAt ? new Date(options.publishAt) : null);
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    submissionId: r.submission_id,
+    status: r.status,
+    correlationId: r.correlation_id,
+    generation: r.run_generation,
+    title: r.title,
+    slug: r.slug,
+    markdown: r.markdown,
+    metaDescription: r.meta_description ?? '',
+    tags: r.tags,
+    citations: r.citations,
+    publishedAt: r.published_at,
+    createdAt: r.created_at,
+    approvedAt: r.approved_at,
+    heldStage: r.held_stage,
+    heroImage: r.hero_image,
+    category: r.category,
+    options,
+    publishAt,
+    revision: r.revision ?? 0,
+    scheduledJobId: r.scheduled_job_id,
+    stopped: r.stopped,
+    stopReason: r.stop_reason,
+  };
+}

@@ -1,0 +1,237 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/pool.ts';
+import { errorMessage, PermanentError } from '../errors.ts';
+import { createDestinationFetcher } from '../fetch/index.ts';
+import type { SafeFetcher } from '../fetch/safe-fetch.ts';
+import type { Logger } from '../logger.ts';
+import { publishRequestsTotal } from '../metrics.ts';
+import { createFilesPublisher, type SiteEntry, type SiteOptions } from '../providers/files-publisher.ts';
+import type { PublishablePost, PublishResult } from '../providers/types.ts';
+import { markdownToSafeHtml } from '../text/html.ts';
+import { destinationWaitMs, isBreakerOpenError, throughDestinationBreaker } from './breakers.ts';
+import type { FilesConfig, Target, WebhookConfig, WordPressConfig } from './destinations.ts';
+import { destinationError } from './http.ts';
+import type { PostForPublishing } from './post-data.ts';
+import { afterRemotePublish } from './test-hooks.ts';
+import { secretFromEnv, sendWebhook } from './webhook.ts';
+import { createWordPressClient, type WordPressImage } from './wordpress.ts';
+
+// Publishing one post to one destination, exactly once per run generation: the publication row is
+// locked while the destination is called and marked published in the same transaction, so a retry
+// skips a destination that already has the post, and a crash before the commit leaves the row
+// pending for the retry to heal (WordPress finds its post again by the external id).
+
+export type Outcome =
+  | { kind: 'published'; result: PublishResult }
+  | { kind: 'skipped' }
+  | { kind: 'deferred'; waitMs: number; reason: string }
+  | { kind: 'transient'; reason: string }
+  | { kind: 'permanent'; reason: string };
+
+export type PublishDeps = {
+  db: Db;
+  config: Config;
+  log: Logger;
+  /** The guarded fetcher for destinations and images; built from config when absent (tests inject one). */
+  fetcher?: SafeFetcher;
+};
+
+type PublicationRow = { id: string; status: string; generation: number };
+
+export async function publishToTarget(deps: PublishDeps, post: PostForPublishing, target: Target, generation: number): Promise<Outcome> {
+  const { db, config, log } = deps;
+  const label = `${target.kind} "${target.name}"`;
+  await db.query(
+    `INSERT INTO publications (post_id, destination, destination_id, kind, external_id, status, generation)
+     VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (post_id, destination) DO NOTHING`,
+    [post.id, target.key, target.destinationId, target.kind, externalIdOf(post), generation],
+  );
+  const breakerOptions = {
+    errorThresholdPercentage: config.PUBLISH_BREAKER_ERROR_PERCENT,
+    volumeThreshold: config.PUBLISH_BREAKER_VOLUME,
+    resetTimeoutMs: config.PUBLISH_BREAKER_RESET_MS,
+  };
+  try {
+    const outcome = await db.tx(async (client): Promise<Outcome> => {
+      // Serialises publishers of this post and destination (a retry racing a stalled job's takeover).
+      const { rows } = await client.query<PublicationRow>(
+        `SELECT id, status, generation FROM publications WHERE post_id = $1 AND destination = $2 FOR UPDATE`,
+        [post.id, target.key],
+      );
+      const row = rows[0]!;
+      if (row.status === 'published' && row.generation >= generation) return { kind: 'skipped' };
+      const waitMs = destinationWaitMs(target.key);
+      if (waitMs > 0) return { kind: 'deferred', waitMs, reason: `${label} is unavailable (circuit open)` };
+
+      const fetcher = deps.fetcher ?? createDestinationFetcher(config);
+      const result = await throughDestinationBreaker(target.key, target.kind, breakerOptions, () => send(deps, fetcher, post, target, row, generation));
+      afterRemotePublish(target.kind);
+      await client.query(
+        `UPDATE publications
+            SET status = 'published', generation = $2, external_id = $3, location = $4, url = $5, details = $6,
+                attempts = attempts + 1, last_error = NULL, published_at = now(), updated_at = now()
+          WHERE id = $1`,
+        [row.id, generation, result.externalId, result.location, result.url, JSON.stringify(result.details)],
+      );
+      return { kind: 'published', result };
+    });
+    publishRequestsTotal.inc({ destination_kind: target.kind, outcome: outcome.kind === 'published' ? 'published' : outcome.kind });
+    return outcome;
+  } catch (err) {
+    const reason = `${label}: ${errorMessage(err)}`;
+    let outcome: Outcome;
+    if (err instanceof PermanentError) outcome = { kind: 'permanent', reason };
+    else if (isBreakerOpenError(err) || destinationWaitMs(target.key) > 0) {
+      // This failure opened the breaker (or it opened meanwhile): wait for the site instead of retrying.
+      outcome = { kind: 'deferred', waitMs: Math.max(destinationWaitMs(target.key), 100), reason: `${label} is unavailable (circuit open): ${errorMessage(err)}` };
+    } else outcome = { kind: 'transient', reason };
+    publishRequestsTotal.inc({ destination_kind: target.kind, outcome: outcome.kind === 'transient' ? 'retrying' : outcome.kind === 'permanent' ? 'failed' : 'deferred' });
+    await db
+      .query(
+        `UPDATE publications SET attempts = attempts + 1, last_error = $3, updated_at = now(),
+                status = CASE WHEN $4 AND status <> 'published' THEN 'failed' ELSE status END
+          WHERE post_id = $1 AND destination = $2`,
+        [post.id, target.key, reason.slice(0, 2000), outcome.kind === 'permanent'],
+      )
+      .catch((recordErr: unknown) => log.warn({ err: errorMessage(recordErr) }, 'could not record the publication error'));
+    return outcome;
+  }
+}
+
+/** The id a destination knows the post by: WordPress keeps it in post meta, the files name it in front matter. */
+export function externalIdOf(post: { id: string }): string {
+  return `bp-${post.id}`;
+}
+
+function publishable(post: PostForPublishing): PublishablePost {
+  return {
+    id: post.id,
+    tenantId: post.tenantId,
+    title: post.title!,
+    slug: post.slug!,
+    markdown: post.markdown!,
+    metaDescription: post.metaDescription,
+    tags: post.tags,
+    citations: post.citations,
+    publishedAt: post.publishedAt ?? new Date(),
+  };
+}
+
+async function send(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublishing, target: Target, row: PublicationRow, generation: number): Promise<PublishResult> {
+  switch (target.kind) {
+    case 'files': {
+      const cfg = target.config as FilesConfig;
+      return filesPublisher(deps.config).publish(publishable(post), siteOptions(cfg));
+    }
+    case 'wordpress':
+      return publishToWordPress(deps.config, fetcher, post, target.config as WordPressConfig);
+    case 'webhook': {
+      const cfg = target.config as WebhookConfig;
+      // One id per publication and run: every retry of this delivery carries it, so receivers deduplicate.
+      const id = `msg_${row.id.replaceAll('-', '')}_g${generation}`;
+      const answer = await sendWebhook(fetcher, { url: cfg.url, secret: secretFromEnv(cfg.secretEnv), timeoutMs: cfg.timeoutMs }, { id, type: 'post.published', data: postPayload(post) });
+      return { location: cfg.url, url: null, externalId: id, details: { webhookId: id, status: answer.status } };
+    }
+  }
+}
+
+async function publishToWordPress(config: Config, fetcher: SafeFetcher, post: PostForPublishing, cfg: WordPressConfig): Promise<PublishResult> {
+  const client = createWordPressClient({ url: cfg.url, username: cfg.username, password: secretFromEnv(cfg.passwordEnv), timeoutMs: cfg.timeoutMs, fetcher });
+  const image = post.options.featuredImage ?? (post.heroImage?.url ? { url: post.heroImage.url, alt: post.heroImage.alt ?? post.title! } : null);
+  const saved = await client.upsertPost({
+    externalId: externalIdOf(post),
+    title: post.title!,
+    contentHtml: bodyHtml(post.markdown!),
+    excerpt: post.metaDescription,
+    slug: post.slug!,
+    status: cfg.status,
+    tags: post.tags,
+    categories: [...cfg.categories, ...(post.category ? [post.category] : [])],
+    metaDescription: post.metaDescription,
+    ...(image ? { featuredImage: () => downloadImage(fetcher, image.url, image.alt, config.PUBLISH_IMAGE_MAX_BYTES) } : {}),
+  });
+  return {
+    location: saved.link,
+    url: saved.link,
+    externalId: externalIdOf(post),
+    details: { wordpressId: saved.id, slug: saved.slug, status: saved.status, featuredMedia: saved.featuredMedia, created: saved.created },
+  };
+}
+
+/** The post body as HTML; the destination shows the title itself, so the body's headings start at h2. */
+export function bodyHtml(markdown: string): string {
+  return markdownToSafeHtml(markdown).trim().replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
+}
+
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+
+/**
+ * The featured image, through the guarded GET: every address (redirects too, at most 5) is checked
+ * before it is dialled, only image types are read, and the body is capped while it streams.
+ */
+export async function downloadImage(fetcher: SafeFetcher, url: string, alt: string, maxBytes: number): Promise<WordPressImage> {
+  const what = `featured image ${url}`;
+  let image;
+  try {
+    image = await fetcher.fetch(url, { allowedTypes: IMAGE_TYPES, accept: IMAGE_TYPES.join(', '), maxBytes, timeoutMs: 15_000 });
+  } catch (err) {
+    throw destinationError(what, err);
+  }
+  const contentType = image.mediaType;
+  const name = new URL(url).pathname.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '') || 'image';
+  const ext = contentType.split('/')[1] === 'jpeg' ? 'jpg' : contentType.split('/')[1]!;
+  return { data: image.bytes, contentType, filename: name.includes('.') ? name : `${name}.${ext}`, alt };
+}
+
+function siteOptions(cfg: FilesConfig): SiteOptions {
+  return { ...(cfg.subdir ? { subdir: cfg.subdir } : {}), ...(cfg.baseUrl ? { siteUrl: cfg.baseUrl } : {}) };
+}
+
+let files: { key: string; publisher: ReturnType<typeof createFilesPublisher> } | null = null;
+function filesPublisher(config: Config) {
+  const key = `${config.OUTPUT_DIR}\n${config.PUBLIC_SITE_URL ?? ''}\n${config.SITE_TITLE}`;
+  if (files?.key !== key) files = { key, publisher: createFilesPublisher({ dir: config.OUTPUT_DIR, baseUrl: config.PUBLIC_SITE_URL ?? null, siteTitle: config.SITE_TITLE }) };
+  return files.publisher;
+}
+
+/**
+ * Rewrites the index, feed and sitemap of a static site from every post published there. An advisory
+ * lock per site orders the rebuilds, so the last one to run has read every committed publication.
+ */
+export async function rebuildSite(deps: PublishDeps, tenantId: string, target: Target): Promise<void> {
+  await deps.db.tx(async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blog-poster:site:${tenantId}:${target.key}`]);
+    const { rows } = await client.query<{ id: string; title: string; slug: string; meta_description: string | null; tags: string[]; published_at: Date; updated_at: Date }>(
+      `SELECT p.id, p.title, p.slug, p.meta_description, p.tags, pub.published_at, pub.updated_at
+         FROM publications pub JOIN posts p ON p.id = pub.post_id
+        WHERE pub.destination = $1 AND p.tenant_id = $2 AND pub.status = 'published' AND p.title IS NOT NULL AND p.slug IS NOT NULL`,
+      [target.key, tenantId],
+    );
+    const entries: SiteEntry[] = rows.map((r) => ({
+      id: r.id,
+      title: r.title,
+      slug: r.slug,
+      description: r.meta_description ?? '',
+      tags: r.tags,
+      publishedAt: r.published_at,
+      updatedAt: r.updated_at,
+    }));
+    await filesPublisher(deps.config).buildSite(tenantId, entries, siteOptions(target.config as FilesConfig));
+  });
+}
+
+/** The post as webhooks and callbacks carry it. */
+export function postPayload(post: PostForPublishing) {
+  return {
+    id: post.id,
+    submissionId: post.submissionId,
+    title: post.title,
+    slug: post.slug,
+    metaDescription: post.metaDescription,
+    tags: post.tags,
+    citations: post.citations,
+    markdown: post.markdown,
+    html: post.markdown ? bodyHtml(post.markdown) : null,
+    publishedAt: (post.publishedAt ?? new Date()).toISOString(),
+  };
+}

@@ -1,0 +1,60 @@
+import { Worker, type Queue } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/pool.ts';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { createRedis } from '../redis.ts';
+import { BUILTIN_FILES_KEY, getDestination, type Target } from './destinations.ts';
+import { rebuildSite } from './publish-post.ts';
+import { siteQueueName } from '../../queues/stages.ts';
+
+// A static site's index, feed and sitemap list every post, so rebuilding them costs more as the
+// site grows. Publishing asks for a rebuild instead of doing one: every request within the same
+// second shares one job (its id names the second), which runs once that second is over, so all the
+// publications that asked for it are committed and a burst of N posts costs about one rebuild a second.
+
+const bucketMs = 1000;
+const jobSchema = z.object({ tenantId: z.uuid(), targetKey: z.string().min(1) }).strict();
+
+export async function requestSiteRebuild(queue: Queue, tenantId: string, targetKey: string): Promise<void> {
+  const now = Date.now();
+  const bucket = Math.floor(now / bucketMs);
+  await queue.add('rebuild', { tenantId, targetKey }, {
+    jobId: `site-${tenantId}-${targetKey}-${bucket}`,
+    delay: (bucket + 1) * bucketMs - now,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+}
+
+/** Runs the rebuild jobs in a worker process (started beside the publish stage's workers). */
+export function startSiteRebuilds(deps: { db: Db; config: Config; logger: Logger }): { stop(): Promise<void> } {
+  const log = deps.logger.child({ component: 'site-rebuilds' });
+  const worker = new Worker(
+    siteQueueName,
+    async (job) => {
+      const { tenantId, targetKey } = jobSchema.parse(job.data);
+      const target = await targetFor(deps.db, tenantId, targetKey);
+      if (!target) return log.info({ targetKey }, 'destination gone; nothing to rebuild');
+      await rebuildSite({ db: deps.db, config: deps.config, log }, tenantId, target);
+    },
+    { connection: createRedis(deps.config.REDIS_URL, 'worker'), prefix: deps.config.QUEUE_PREFIX, concurrency: 2 },
+  );
+  worker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'site rebuild worker error'));
+  return {
+    async stop() {
+      await worker.close();
+      await worker.disconnect();
+    },
+  };
+}
+
+async function targetFor(db: Db, tenantId: string, key: string): Promise<Target | null> {
+  if (key === BUILTIN_FILES_KEY) return { key, destinationId: null, name: 'static site', kind: 'files', config: {} };
+  const destination = await getDestination(db, tenantId, key);
+  if (!destination || destination.kind !== 'files') return null;
+  return { key: destination.id, destinationId: destination.id, name: destination.name, kind: destination.kind, config: destination.config };
+}

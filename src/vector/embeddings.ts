@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import pgvector from 'pgvector';
+import type { Db } from '../db/pool.ts';
+import { embeddedTextsTotal, embeddingCacheLookupsTotal, embeddingRequestsTotal } from '../metrics.ts';
+import type { Chunk, Embedder } from '../providers/types.ts';
+
+// The embedding cache (embedding_cache: model key + text hash → vector). Every path that needs a vector goes
+// through ensureEmbeddings, so a text is embedded once per model, whoever asks for it first.
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** What is embedded for a chunk: its section heading gives the text its context (and the title the lead). */
+export function embeddingInput(chunk: Pick<Chunk, 'heading' | 'text'>): string {
+  return chunk.heading ? `${chunk.heading}\n\n${chunk.text}` : chunk.text;
+}
+
+/** Counts embedder calls and embedded texts by provider (a bounded label). */
+export function instrumentEmbedder(embedder: Embedder, provider: string): Embedder {
+  return {
+    model: embedder.model,
+    dimension: embedder.dimension,
+    async embed(texts) {
+      embeddingRequestsTotal.inc({ provider });
+      embeddedTextsTotal.inc({ provider }, texts.length);
+      return embedder.embed(texts);
+    },
+  };
+}
+
+/**
+ * Vectors for the given texts (by hash), embedding only those the cache does not have, in batches.
+ * `model` is the cache key of the embedder (model and dimension).
+ */
+export async function ensureEmbeddings(
+  db: Db,
+  embedder: Embedder,
+  model: string,
+  texts: { hash: string; text: string }[],
+  opts: { batchSize?: number } = {},
+): Promise<{ vectors: Map<string, number[]>; embedded: number }> {
+  const unique = [...new Map(texts.map((t) => [t.hash, t])).values()];
+  const vectors = new Map<string, number[]>();
+  if (unique.length === 0) return { vectors, embedded: 0 };
+  const cached = await db.query<{ content_hash: string; embedding: number[] }>(
+    'SELECT content_hash, embedding::real[] AS embedding FROM embedding_cache WHERE model = $1 AND content_hash = ANY($2::text[])',
+    [model, unique.map((t) => t.hash)],
+  );
+  for (const row of cached.rows) vectors.set(row.content_hash, row.embedding);
+  const todo = unique.filter((t) => !vectors.has(t.hash));
+  embeddingCacheLookupsTotal.inc({ result: 'hit' }, unique.length - todo.length);
+  embeddingCacheLookupsTotal.inc({ result: 'miss' }, todo.length);
+
+  const batchSize = opts.batchSize ?? 64;
+  for (let i = 0; i < todo.length; i += batchSize) {
+    const batch = todo.slice(i, i + batchSize);
+    const embedded = await embedder.embed(batch.map((t) => t.text));
+    if (embedded.length !== batch.length) throw new Error(`the embedder returned ${embedded.length} vectors for ${batch.length} texts`);
+    await db.query(
+      `INSERT INTO embedding_cache (model, content_hash, dimension, embedding)
+       SELECT $1, u.hash, $2, u.embedding::vector FROM unnest($3::text[], $4::text[]) AS u(hash, embedding)
+       ON CONFLICT (model, content_hash) DO NOTHING`,
+      [model, embedder.dimension, batch.map((t) => t.hash), embedded.map((v) => pgvector.toSql(v))],
+    );
+    batch.forEach((t, j) => vectors.set(t.hash, embedded[j]!));
+  }
+  return { vectors, embedded: todo.length };
+}
+
+export type StoredChunkVector = { postId: string; position: number; tokenCount: number; vector: number[] };
+
+/** The cached vectors of the posts' chunks (chunks without a cached vector are left out). */
+export async function loadChunkVectors(db: Db, model: string, postIds: string[]): Promise<StoredChunkVector[]> {
+  if (postIds.length === 0) return [];
+  const { rows } = await db.query<{ post_id: string; position: number; token_count: number; embedding: number[] }>(
+    `SELECT c.post_id, c.position, c.token_count, e.embedding::real[] AS embedding
+       FROM post_chunks c JOIN embedding_cache e ON e.model = $1 AND e.content_hash = c.content_hash
+      WHERE c.post_id = ANY($2::uuid[])
+      ORDER BY c.post_id, c.position`,
+    [model, postIds],
+  );
+  return rows.map((r) => ({ postId: r.post_id, position: r.position, tokenCount: r.token_count, vector: r.embedding }));
+}
+
+export function norm(v: number[]): number {
+  let s = 0;
+  for (const x of v) s += x * x;
+  return Math.sqrt(s);
+}
+
+export function cosine(a: number[], b: number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}

@@ -1,0 +1,33 @@
+// Internal links written into a post's Markdown by the index stage. The block is fenced by HTML comments so a
+// re-run replaces it instead of adding a second one, and so the embed stage can leave it out of the chunks.
+
+const START = '<!-- related-posts:start -->';
+const END = '<!-- related-posts:end -->';
+const BLOCK = /\n*<!-- related-posts:start -->[\s\S]*?<!-- related-posts:end -->\n*/g;
+/** A closing references section stays last: links go in front of it. */
+const SOURCES_HEADING = /^#{2,3}[ \t]+(sources|references)[ \t]*#*[ \t]*$/im;
+
+export type InternalLink = { title: string; href: string };
+
+export function stripRelatedLinks(markdown: string): string {
+  if (!markdown.includes(START)) return markdown;
+  return markdown.replace(BLOCK, '\n\n').replace(/^\n+/, '').trimEnd() + '\n';
+}
+
+export function withRelatedLinks(markdown: string, links: InternalLink[], heading = 'Related posts'): string {
+  if (links.length === 0) return stripRelatedLinks(markdown);
+  const body = stripRelatedLinks(markdown).trimEnd();
+  const block = [START, `## ${escapeText(heading)}`, '', ...links.map((l) => `- [${escapeText(l.title)}](<${l.href.replace(/[<>\s]/g, encodeURIComponent)}>)`), END].join('\n');
+  const sources = SOURCES_HEADING.exec(body);
+  if (!sources) return `${body}\n\n${block}\n`;
+  return `${body.slice(0, sources.index).trimEnd()}\n\n${block}\n\n${body.slice(sources.index)}\n`;
+}
+
+/** The href of a related post: its published URL, else its slug page beside this one (the files layout). */
+export function relatedHref(post: { url: string | null; slug: string | null; postId: string }): string {
+  return post.url ?? `./${post.slug ?? post.postId}.html`;
+}
+
+function escapeText(text: string): string {
+  return text.replace(/[\\[\]*_`<>]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim();
+}

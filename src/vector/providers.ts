@@ -1,0 +1,54 @@
+import { ConfigError, type Config } from '../config.ts';
+import type { Db } from '../db/pool.ts';
+import type { HealthCheck } from '../health-checks.ts';
+import { createLocalEmbedder } from '../providers/local-embedder.ts';
+import type { Embedder } from '../providers/types.ts';
+import { instrumentEmbedder } from './embeddings.ts';
+import { createOpenAIEmbedder } from './openai-embedder.ts';
+import { createPgvectorIndex } from './pgvector-index.ts';
+import { createQdrantIndex } from './qdrant-index.ts';
+import type { VectorIndex } from './types.ts';
+
+function invalid(variable: string, message: string): ConfigError {
+  return new ConfigError(`Invalid configuration; fix these environment variables:\n  ${variable}: ${message}`);
+}
+
+/** The configured embedder (counted by provider) and its cache/index key: model and dimension together. */
+export function createEmbedding(config: Config): { embedder: Embedder; embeddingModel: string } {
+  let embedder: Embedder;
+  if (config.EMBEDDING_PROVIDER === 'openai') {
+    if (!config.EMBEDDING_API_KEY && !config.EMBEDDING_BASE_URL) {
+      throw invalid('EMBEDDING_API_KEY', 'required with EMBEDDING_PROVIDER=openai unless EMBEDDING_BASE_URL names a server that needs no key');
+    }
+    embedder = createOpenAIEmbedder({
+      model: config.EMBEDDING_MODEL ?? 'text-embedding-3-small',
+      dimension: config.EMBEDDING_DIMENSION,
+      ...(config.EMBEDDING_API_KEY ? { apiKey: config.EMBEDDING_API_KEY } : {}),
+      ...(config.EMBEDDING_BASE_URL ? { baseURL: config.EMBEDDING_BASE_URL } : {}),
+      batchSize: config.EMBEDDING_BATCH_SIZE,
+      sendDimensions: config.EMBEDDING_SEND_DIMENSIONS,
+      timeoutMs: config.EMBEDDING_TIMEOUT_MS,
+    });
+  } else {
+    if (config.EMBEDDING_MODEL && config.EMBEDDING_MODEL !== 'local-hash-v1') {
+      throw invalid('EMBEDDING_MODEL', 'the local embedder is local-hash-v1; set EMBEDDING_PROVIDER=openai for another model');
+    }
+    embedder = createLocalEmbedder(config.EMBEDDING_DIMENSION);
+  }
+  return { embedder: instrumentEmbedder(embedder, config.EMBEDDING_PROVIDER), embeddingModel: `${embedder.model}/${embedder.dimension}` };
+}
+
+/** The configured vector index, and for Qdrant a (non-critical) readiness check: only search depends on it. */
+export function createVectorIndex(config: Config, db: Db): { vectorIndex: VectorIndex; healthChecks: HealthCheck[] } {
+  if (config.VECTOR_INDEX === 'qdrant') {
+    if (!config.QDRANT_URL) throw invalid('QDRANT_URL', 'required with VECTOR_INDEX=qdrant');
+    const vectorIndex = createQdrantIndex({
+      url: config.QDRANT_URL,
+      ...(config.QDRANT_API_KEY ? { apiKey: config.QDRANT_API_KEY } : {}),
+      collectionPrefix: config.QDRANT_COLLECTION_PREFIX,
+      efSearch: config.HNSW_EF_SEARCH,
+    });
+    return { vectorIndex, healthChecks: [{ name: 'vectorIndex', critical: false, check: () => vectorIndex.ping!() }] };
+  }
+  return { vectorIndex: createPgvectorIndex(db, { efSearch: config.HNSW_EF_SEARCH }), healthChecks: [] };
+}
