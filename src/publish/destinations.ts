@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/pool.ts';
-import { secretEnvName } from './options.ts';
+import { credentialFields, exactlyOneCredential } from './credentials.ts';
 
 // A tenant's destinations: what each kind's config holds, the table's repository, and which
 // destinations a post goes to.
@@ -25,22 +25,24 @@ export const configSchemas = {
       /** The site's address (its REST API is at <url>/wp-json/). */
       url: httpUrl,
       username: z.string().trim().min(1).max(200),
-      /** Environment variable holding the user's application password. */
-      passwordEnv: secretEnvName,
+      /** The user's application password: a stored tenant secret, or an environment variable. */
+      ...credentialFields('passwordEnv', 'passwordSecret'),
       status: z.enum(['publish', 'draft']).default('publish'),
       /** Category names, looked up or created on the site. */
       categories: z.array(z.string().trim().min(1).max(100)).max(10).default([]),
       timeoutMs,
     })
-    .strict(),
+    .strict()
+    .refine(...exactlyOneCredential('passwordEnv', 'passwordSecret')),
   webhook: z
     .object({
       url: httpUrl,
-      /** Environment variable holding the Standard Webhooks signing secret (whsec_…). */
-      secretEnv: secretEnvName,
+      /** The Standard Webhooks signing secret (whsec_…): a stored tenant secret, or an environment variable. */
+      ...credentialFields('secretEnv', 'secretName'),
       timeoutMs,
     })
-    .strict(),
+    .strict()
+    .refine(...exactlyOneCredential('secretEnv', 'secretName')),
 } as const;
 
 export type FilesConfig = z.infer<typeof configSchemas.files>;

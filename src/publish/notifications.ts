@@ -9,7 +9,8 @@ import { notificationDeliveriesTotal } from '../metrics.ts';
 import { loadTenantSettings } from '../tenant-settings.ts';
 import { loadPostForPublishing } from './post-data.ts';
 import { postPayload } from './publish-post.ts';
-import { secretFromEnv, sendWebhook } from './webhook.ts';
+import { readCredential } from './credentials.ts';
+import { sendWebhook } from './webhook.ts';
 
 // Delivers the tenant's signed callbacks from the notifications outbox (filled by a trigger on
 // posts.status, see migrations/0006). Any number of workers poll it: a claim takes due rows with
@@ -45,7 +46,9 @@ export async function deliverDueNotifications(deps: { db: Db; config: Config; lo
         const settings = await loadTenantSettings(db, row.tenant_id);
         if (!settings.notifications) throw new PermanentError('the tenant has no notification callback any more');
         const payload = row.payload ?? (await freezePayload(db, row));
-        const target = { url: settings.notifications.url, secret: secretFromEnv(settings.notifications.secretEnv), timeoutMs: config.NOTIFICATION_TIMEOUT_MS };
+        const { url, secretEnv, secretName } = settings.notifications;
+        const secret = await readCredential(deps, row.tenant_id, { env: secretEnv, secret: secretName }, 'the notification signing secret');
+        const target = { url, secret, timeoutMs: config.NOTIFICATION_TIMEOUT_MS };
         const deliver = () => sendWebhook(fetcher, target, { id: notificationWebhookId(row.id), type: row.event, data: payload });
         await (row.correlation_id ? withCorrelationId(row.correlation_id, deliver) : deliver());
         await db.query(`UPDATE notifications SET status = 'delivered', delivered_at = now(), last_error = NULL WHERE id = $1`, [row.id]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretNameSchema } from '../security/secrets.ts';
 
 // Publishing options a submission may carry and the tenant's publishing settings. Kept here so the
 // submission schema (src/submissions.ts) and tenant settings (src/tenant-settings.ts) share them.
@@ -44,7 +45,12 @@ export const notificationSettingsSchema = z
   .object({
     /** The tenant's callback URL; receives post.published, post.failed, post.needs_review, post.awaiting_approval. */
     url: httpUrl,
-    /** Environment variable holding the Standard Webhooks signing secret (whsec_…). */
-    secretEnv: secretEnvName,
+    /** The Standard Webhooks signing secret (whsec_…): a stored tenant secret, or an environment variable. */
+    secretEnv: secretEnvName.optional(),
+    secretName: secretNameSchema.optional(),
   })
-  .strip();
+  .strip()
+  .refine((c) => Boolean(c.secretEnv) !== Boolean(c.secretName), {
+    message: 'set exactly one of secretName (a stored tenant secret) or secretEnv (an environment variable)',
+    path: ['secretName'],
+  });

@@ -6,8 +6,8 @@ import { addScheduledJob, removeScheduledJob } from './schedule.ts';
 
 // What operators do to a post before it is published: approve, reject, reschedule, cancel.
 
-/** Statuses an operator approves or rejects: held by a guard of some stage. */
-export const APPROVABLE = ['awaiting_approval', 'needs_review', 'duplicate_of'] as const;
+/** Statuses an operator approves or rejects: held by a guard of some stage (ingest's dedup included). */
+export const APPROVABLE = ['awaiting_approval', 'needs_review', 'duplicate_of', 'duplicate', 'skipped'] as const;
 const NOT_RESCHEDULABLE = ['published', 'publishing', 'cancelled', 'rejected', 'failed'];
 const NOT_CANCELLABLE = ['published', 'publishing', 'cancelled', 'rejected'];
 

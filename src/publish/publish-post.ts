@@ -13,7 +13,8 @@ import type { FilesConfig, Target, WebhookConfig, WordPressConfig } from './dest
 import { destinationError } from './http.ts';
 import type { PostForPublishing } from './post-data.ts';
 import { afterRemotePublish } from './test-hooks.ts';
-import { secretFromEnv, sendWebhook } from './webhook.ts';
+import { readCredential } from './credentials.ts';
+import { sendWebhook } from './webhook.ts';
 import { createWordPressClient, type WordPressImage } from './wordpress.ts';
 
 // Publishing one post to one destination, exactly once per run generation: the publication row is
@@ -124,19 +125,22 @@ async function send(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublis
       return filesPublisher(deps.config).publish(publishable(post), siteOptions(cfg));
     }
     case 'wordpress':
-      return publishToWordPress(deps.config, fetcher, post, target.config as WordPressConfig);
+      return publishToWordPress(deps, fetcher, post, target.config as WordPressConfig);
     case 'webhook': {
       const cfg = target.config as WebhookConfig;
       // One id per publication and run: every retry of this delivery carries it, so receivers deduplicate.
       const id = `msg_${row.id.replaceAll('-', '')}_g${generation}`;
-      const answer = await sendWebhook(fetcher, { url: cfg.url, secret: secretFromEnv(cfg.secretEnv), timeoutMs: cfg.timeoutMs }, { id, type: 'post.published', data: postPayload(post) });
+      const secret = await readCredential(deps, post.tenantId, { env: cfg.secretEnv, secret: cfg.secretName }, 'the webhook signing secret');
+      const answer = await sendWebhook(fetcher, { url: cfg.url, secret, timeoutMs: cfg.timeoutMs }, { id, type: 'post.published', data: postPayload(post) });
       return { location: cfg.url, url: null, externalId: id, details: { webhookId: id, status: answer.status } };
     }
   }
 }
 
-async function publishToWordPress(config: Config, fetcher: SafeFetcher, post: PostForPublishing, cfg: WordPressConfig): Promise<PublishResult> {
-  const client = createWordPressClient({ url: cfg.url, username: cfg.username, password: secretFromEnv(cfg.passwordEnv), timeoutMs: cfg.timeoutMs, fetcher });
+async function publishToWordPress(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublishing, cfg: WordPressConfig): Promise<PublishResult> {
+  const { config } = deps;
+  const password = await readCredential(deps, post.tenantId, { env: cfg.passwordEnv, secret: cfg.passwordSecret }, 'the WordPress application password');
+  const client = createWordPressClient({ url: cfg.url, username: cfg.username, password, timeoutMs: cfg.timeoutMs, fetcher });
   const image = post.options.featuredImage ?? (post.heroImage?.url ? { url: post.heroImage.url, alt: post.heroImage.alt ?? post.title! } : null);
   const saved = await client.upsertPost({
     externalId: externalIdOf(post),
