@@ -1,4 +1,9 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Fault tests append their rows here (inherited by the worker processes); the summary reporter prints them.
+process.env.BP_FAULT_REPORT ??= join(tmpdir(), `bp-fault-report-${process.pid}.jsonl`);
 
 export default defineConfig({
   test: {

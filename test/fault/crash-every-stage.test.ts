@@ -5,6 +5,7 @@ import { stages } from '../../queues/stages.ts';
 import type { CrashPoint } from '../../src/faults.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 import { spawnRole, type WorkerProcess } from '../support/worker-process.ts';
+import { tallyPosts } from '../support/fault-report.ts';
 
 const points: CrashPoint[] = ['started', 'processed', 'handed-off'];
 // Short locks: a killed worker's job is taken over within about a second.
@@ -14,6 +15,7 @@ describe('a worker SIGKILLed at every point of every stage', () => {
   let t: TestEnv;
   let app: Awaited<ReturnType<typeof startPipeline>>;
   const running: WorkerProcess[] = [];
+  const postIds: string[] = [];
 
   beforeAll(async () => {
     t = await createTestEnv();
@@ -34,6 +36,7 @@ describe('a worker SIGKILLed at every point of every stage', () => {
           source: { type: 'text', title: `Crash at ${stage} ${point}`, text: `A post that survives a crash at ${stage} (${point}). Work that was accepted is never lost and never done twice.` },
         });
         expect(res.status).toBe(202);
+        postIds.push(res.body.postId);
         const death = await crashing.exited;
         expect(death.signal).toBe('SIGKILL');
 
@@ -68,5 +71,7 @@ describe('a worker SIGKILLed at every point of every stage', () => {
       `SELECT count(*)::int AS posts, (SELECT count(*)::int FROM publications) AS publications FROM posts`,
     );
     expect(rows[0]).toEqual({ posts: 15, publications: 15 });
+    const report = await tallyPosts(app.rt.db, 'worker SIGKILLed mid-stage (5 stages × 3 points)', postIds);
+    expect(report).toMatchObject({ accepted: 15, published: 15, lost: 0, duplicated: 0 });
   });
 });

@@ -3,6 +3,7 @@ import { stages } from '../../queues/stages.ts';
 import { createTestEnv, postgresUrl, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
+import { tallyPosts } from '../support/fault-report.ts';
 
 type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
 
@@ -62,6 +63,7 @@ describe('dependency outages while work flows', () => {
 
     const settled = await expectSettled(app, accepted.map((r) => r.body.postId));
     expect(settled.filter((p) => p.status === 'published')).toHaveLength(30);
+    expect(await tallyPosts(app.rt.db, 'Redis restarted (AOF) while work flows', accepted.map((r) => r.body.postId))).toMatchObject({ lost: 0, duplicated: 0 });
   }, 120_000);
 
   it('PostgreSQL unreachable for 15 seconds: posts wait and retry, then all publish once', async () => {
@@ -87,6 +89,7 @@ describe('dependency outages while work flows', () => {
 
     const settled = await expectSettled(app, accepted.map((r) => r.body.postId));
     expect(settled.filter((p) => p.status === 'published')).toHaveLength(20);
+    expect(await tallyPosts(app.rt.db, 'PostgreSQL unreachable for 15 s', accepted.map((r) => r.body.postId))).toMatchObject({ lost: 0, duplicated: 0 });
     for (const stage of stages) expect(await app.rt.queues.queues[stage].getFailedCount()).toBe(0);
   }, 150_000);
 });

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 import { spawnRole, type WorkerProcess } from '../support/worker-process.ts';
+import { tallyPosts } from '../support/fault-report.ts';
 
 describe('graceful shutdown and a rolling restart under load', () => {
   let t: TestEnv;
@@ -65,6 +66,7 @@ describe('graceful shutdown and a rolling restart under load', () => {
               (SELECT count(*)::int FROM stage_runs) AS runs`,
     );
     expect(rows[0]).toEqual({ publications: 60, unfinished: 0, runs: 300 });
+    expect(await tallyPosts(app.rt.db, 'rolling restart of both workers (SIGTERM) under load', accepted.map((r) => r.body.postId))).toMatchObject({ accepted: 60, published: 60, lost: 0, duplicated: 0 });
     for (const w of workers.slice(2)) expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 150_000);
 });

@@ -1,8 +1,18 @@
 import type { Reporter, TestModule } from 'vitest/node';
+import { readFaultReport } from './fault-report.ts';
 
-/** Prints one plain closing line, `Tests: N passed, N failed, N skipped`, that any CI can read. */
+/**
+ * Prints the fault suite's report (when fault tests ran) and one plain closing line,
+ * `Tests: N passed, N failed, N skipped`, that any CI can read.
+ */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
+    const faults = process.env.BP_FAULT_REPORT ? readFaultReport(process.env.BP_FAULT_REPORT) : [];
+    if (faults.length > 0) {
+      const lines = ['', 'Fault suite report', '', '| fault | accepted | published | failed with reason | lost | duplicated |', '| --- | --- | --- | --- | --- | --- |'];
+      for (const f of faults) lines.push(`| ${f.fault} | ${f.accepted} | ${f.published} | ${f.failedWithReason} | ${f.lost} | ${f.duplicated} |`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
     const counts = { passed: 0, failed: 0, skipped: 0, pending: 0 };
     for (const mod of modules) {
       for (const test of mod.children.allTests()) counts[test.result().state] += 1;
