@@ -1,4 +1,4 @@
-import { defaultStackParser, linkedErrorsIntegration, makeNodeTransport, NodeClient, Scope, type ErrorEvent } from '@sentry/node';
+import type { ErrorEvent } from '@sentry/node';
 import type { Request } from 'express';
 import type { Config } from './config.ts';
 import { currentCorrelationId } from './correlation.ts';
@@ -41,35 +41,41 @@ export function errorTracker(config: TrackingConfig): ErrorTracker {
 
 function createTracker(config: TrackingConfig, dsn: string): ErrorTracker {
   const scrub = scrubber(config);
-  const client = new NodeClient({
-    dsn,
-    environment: config.SENTRY_ENVIRONMENT ?? config.NODE_ENV,
-    ...(config.SENTRY_RELEASE ? { release: config.SENTRY_RELEASE } : {}),
-    transport: makeNodeTransport,
-    stackParser: defaultStackParser,
-    integrations: [linkedErrorsIntegration()],
-    sendClientReports: false,
-    tracesSampleRate: 0,
-    beforeSend: (event: ErrorEvent) => scrub(event),
+  // The SDK is loaded only once a DSN is set: it is large (about 30 MB resident) and most
+  // deployments leave tracking off.
+  const ready = import('@sentry/node').then(({ defaultStackParser, linkedErrorsIntegration, makeNodeTransport, NodeClient, Scope }) => {
+    const client = new NodeClient({
+      dsn,
+      environment: config.SENTRY_ENVIRONMENT ?? config.NODE_ENV,
+      ...(config.SENTRY_RELEASE ? { release: config.SENTRY_RELEASE } : {}),
+      transport: makeNodeTransport,
+      stackParser: defaultStackParser,
+      integrations: [linkedErrorsIntegration()],
+      sendClientReports: false,
+      tracesSampleRate: 0,
+      beforeSend: (event: ErrorEvent) => scrub(event),
+    });
+    const scope = new Scope();
+    scope.setClient(client);
+    client.init();
+    return { client, scope };
   });
-  const scope = new Scope();
-  scope.setClient(client);
-  client.init();
   return {
     enabled: true,
     capture(err, tags) {
-      try {
-        const event = scope.clone();
-        for (const [key, value] of Object.entries(tags)) if (value !== undefined && value !== '') event.setTag(key, String(value));
-        event.captureException(err instanceof Error ? err : new Error(String(err)));
-      } catch {
+      void ready
+        .then(({ scope }) => {
+          const event = scope.clone();
+          for (const [key, value] of Object.entries(tags)) if (value !== undefined && value !== '') event.setTag(key, String(value));
+          event.captureException(err instanceof Error ? err : new Error(String(err)));
+        })
         // Reporting must never break the request or the job it reports on.
-      }
+        .catch(() => undefined);
     },
-    flush: async (timeoutMs = 2000) => client.flush(timeoutMs),
+    flush: async (timeoutMs = 2000) => (await ready).client.flush(timeoutMs),
     async close(timeoutMs = 2000) {
       trackers.delete(dsn);
-      return client.close(timeoutMs);
+      return (await ready).client.close(timeoutMs);
     },
   };
 }
