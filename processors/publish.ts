@@ -94,11 +94,14 @@ export const publish: StageProcessor = async (job, ctx) => {
     return { handOff: false };
   }
 
+  // The post turns published in the same statement that completes this run, so nobody reads a
+  // published post whose last stage still looks in flight.
   const updated = await ctx.db.query(
-    `UPDATE posts SET status = 'published', published_at = COALESCE(published_at, now()), failed_stage = NULL, failure_reason = NULL,
+    `WITH run AS (UPDATE stage_runs SET outcome = 'completed', finished_at = now() WHERE id = $2 AND outcome = 'running')
+     UPDATE posts SET status = 'published', published_at = COALESCE(published_at, now()), failed_stage = NULL, failure_reason = NULL,
             held_stage = NULL, held_reason = NULL, held_details = NULL, updated_at = now()
       WHERE id = $1 AND status <> 'published'`,
-    [post.id],
+    [post.id, ctx.runId ?? null],
   );
   if (updated.rowCount === 1) submissionToPublishedSeconds.observe((Date.now() - post.createdAt.getTime()) / 1000);
   ctx.log.info({ destinations: targets.map((t) => t.key) }, 'post published');

@@ -35,6 +35,8 @@ export type StageContext = {
    * (BullMQ's manual rate limit): a provider's 429, a shared rate limit, an open breaker. Throw what it returns.
    */
   pauseStage?: (ms: number, reason: string) => Promise<Error>;
+  /** This run's stage_runs row, for a last stage that completes it in the same statement as its result. */
+  runId?: number;
 };
 
 /** `handOff: false` stops the post here (it is held, or this was the last stage). */
@@ -42,7 +44,7 @@ export type StageResult = { handOff: boolean } | void;
 
 export type StageProcessor = (job: StageJob, ctx: StageContext) => Promise<StageResult>;
 
-type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage'> & { queues: PipelineQueues; logger: Logger };
+type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage' | 'runId'> & { queues: PipelineQueues; logger: Logger };
 
 const workerName = `${hostname()}:${process.pid}`;
 
@@ -86,7 +88,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         await deps.queues.queues[stage].rateLimit(Math.max(1, Math.ceil(ms)));
         return new RateLimitError(`waiting ${Math.ceil(ms)} ms: ${why}`);
       };
-      const result = await processor(data, { db: deps.db, config: deps.config, providers: deps.providers, log, queues: deps.queues, ...(deps.redis ? { redis: deps.redis } : {}), pauseStage });
+      const result = await processor(data, { db: deps.db, config: deps.config, providers: deps.providers, log, queues: deps.queues, ...(deps.redis ? { redis: deps.redis } : {}), pauseStage, runId });
       crashPoint(stage, 'processed');
       const next = nextStage(stage);
       if (next && (result?.handOff ?? true)) await deps.queues.enqueue(next, data);
