@@ -10,6 +10,7 @@ import { createGateway } from '../src/llm/gateway.ts';
 import { openAIProviderFor, writeLocally } from '../src/llm/index.ts';
 import { writeWithModel } from '../src/llm/model-writer.ts';
 import { countWords, readableBody, type GeneratedPost } from '../src/llm/post.ts';
+import { withLengthBounds } from '../src/providers/local-writer.ts';
 import type { SourceDoc } from '../src/providers/types.ts';
 import { lintSeo, type SeoReport } from '../src/seo/lint.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
@@ -53,7 +54,10 @@ export const generate: StageProcessor = async (job, ctx) => {
 
   let written: GeneratedPost;
   try {
-    written = providerName === 'local' ? await writeLocally(ctx.providers.writer, sources, brief) : await writeWithGateway(ctx, post.tenant_id, job.postId, sources, brief, settings);
+    // The offline writer expands towards the brief's minimum word count and keeps under its maximum.
+    written = providerName === 'local'
+      ? await writeLocally(withLengthBounds(ctx.providers.writer, brief), sources, brief)
+      : await writeWithGateway(ctx, post.tenant_id, job.postId, sources, brief, settings);
   } catch (err) {
     if (err instanceof BudgetExceededError) {
       await stopForBudget(ctx.db, job.postId, err);

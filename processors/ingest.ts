@@ -96,7 +96,7 @@ async function expand(postId: string, correlationId: string, post: PostRow, coll
       { db: ctx.db, queues: ctx.queues, config: ctx.config, log: ctx.log },
       { tenantId: post.tenant_id, parent: { submissionId: post.submission_id, correlationId, options: post.options }, collected },
     );
-    const summary = { resolvedKind: collected.kind, resolvedUrl: collected.url, notModified: collected.notModified, entries: collected.entries.length, newEntries: result.newEntries, posts: result.created.length };
+    const summary = { resolvedKind: collected.kind, resolvedUrl: collected.url, notModified: collected.notModified, entries: collected.entries.length, newEntries: result.newEntries, posts: result.created.length, joinedBriefs: result.joined.length };
     await ctx.db.query(`UPDATE sources SET metadata = metadata || $2::jsonb, fetched_at = now() WHERE id = $1`, [source.id, JSON.stringify(summary)]);
     ctx.log.info({ url: source.url, ...summary }, 'collected');
   }

@@ -12,6 +12,8 @@ export async function sweepStranded(deps: { db: Db; queues: PipelineQueues; log:
     `SELECT id, correlation_id FROM posts
       WHERE status = 'queued' AND run_generation = 0 AND created_at < now() - make_interval(secs => $1::double precision / 1000)
         AND NOT EXISTS (SELECT 1 FROM stage_runs r WHERE r.post_id = posts.id)
+        -- A feed entry's post waiting out its topic window has its (delayed) job already.
+        AND (topic_open_until IS NULL OR topic_open_until < now())
       ORDER BY created_at LIMIT 500`,
     [deps.strandedAfterMs],
   );

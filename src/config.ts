@@ -76,6 +76,11 @@ const schema = z.object({
   BRIEF_GROUP_SIMILARITY: z.coerce.number().min(0).max(1).default(0.5),
   /** Share of a brief's keywords (0–1) a published post must already cover for the brief to be skipped. */
   BRIEF_COVERED_THRESHOLD: z.coerce.number().min(0).max(1).default(0.8),
+  /**
+   * How long a post made from feed, sitemap or site entries stays open: it waits this long before ingest, and a
+   * similar entry of a later poll joins its brief instead of becoming a post of its own; 0 turns it off.
+   */
+  TOPIC_WINDOW_MS: z.coerce.number().int().min(0).default(180_000),
 
   EMBEDDING_DIMENSION: z.coerce.number().int().min(8).max(4096).default(384),
   HNSW_EF_SEARCH: positiveInt.default(40),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type pg from 'pg';
 import { parseHTML } from 'linkedom';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
@@ -10,7 +11,8 @@ import type { PipelineQueues } from '../pipeline-queues.ts';
 import { htmlFragmentToMarkdown } from '../providers/extract.ts';
 import { PAGE_TYPES } from '../providers/fetch-page.ts';
 import { FeedParseError, parseFeedDocument, type FeedEntry } from './feeds.ts';
-import { extractKeywords, groupBySimilarity, keywordTerms } from './keywords.ts';
+import { stageJobId } from '../../queues/stages.ts';
+import { assignToGroups, extractKeywords, keywordTerms, type OpenGroup } from './keywords.ts';
 import { gunzipIfNeeded, parseSitemap, SitemapParseError, SITEMAP_TYPES, type SitemapUrl } from './sitemaps.ts';
 
 // Collecting: a feed, sitemap or site is read (conditionally, so an unchanged one costs a 304),
@@ -215,13 +217,27 @@ export type FanOutParent =
   | { submissionId: string; correlationId: string; options: Record<string, unknown> }
   | { feedId: string; kind: CollectorKind; url: string; correlationId: string };
 
-export type FanOutResult = { parentSubmissionId: string | null; created: Array<{ submissionId: string; postId: string; entries: number }>; newEntries: number };
+export type FanOutResult = {
+  parentSubmissionId: string | null;
+  created: Array<{ submissionId: string; postId: string; entries: number }>;
+  /** Briefs created by earlier polls, still inside their topic window, that entries of this one joined. */
+  joined: Array<{ submissionId: string; postId: string; entries: number }>;
+  newEntries: number;
+};
+
+type OpenBrief = { id: string; submission_id: string; topic_terms: string[]; topic_brief: Record<string, unknown> | null; entries: number };
 
 /**
  * Claims the entries the tenant has not seen (or whose lastmod moved on), groups those that arrived
  * together by topic, and records one child submission, its sources and its post per group, all in
  * one transaction with the feed's new validators. The ingest jobs are added after the commit; a
  * post whose job never got added is picked up by the stranded-post sweep.
+ *
+ * With a topic window (TOPIC_WINDOW_MS > 0) a new post's ingest waits out the window, and an entry
+ * similar to a brief of the tenant still inside its window joins that brief first (the same rule as
+ * grouping within one poll). Joining locks the brief's post row and only takes it while the post is
+ * `queued`: the ingest job's start sets `ingesting` on the same row, so an entry either joins before
+ * ingest reads the sources or finds the brief closed and becomes a post of its own.
  */
 export async function fanOut(
   deps: { db: Db; queues: PipelineQueues; config: Config; log: Logger },
@@ -266,7 +282,7 @@ export async function fanOut(
         [tenantId, collected.validators.url, collected.validators.etag, collected.validators.lastModified],
       );
     }
-    if (entries.length === 0) return { parentSubmissionId: 'submissionId' in parent ? parent.submissionId : null, created: [], newEntries: 0, correlationId: parent.correlationId };
+    if (entries.length === 0) return { parentSubmissionId: 'submissionId' in parent ? parent.submissionId : null, created: [], joined: [], newEntries: 0, correlationId: parent.correlationId };
 
     let parentId: string;
     let options: Record<string, unknown> = {};
@@ -289,44 +305,107 @@ export async function fanOut(
       ]);
     }
 
+    const window = config.TOPIC_WINDOW_MS;
     const termsOf = new Map(entries.map((e) => [e, keywordTerms(extractKeywords(entryText(e), 12))]));
-    const groups = groupBySimilarity(entries, (e) => termsOf.get(e)!, config.BRIEF_GROUP_SIMILARITY);
+    const open = window > 0 ? await openBriefs(client, tenantId, options) : [];
+    const assigned = assignToGroups(
+      open.map((b): OpenGroup<OpenBrief> => ({ key: b, terms: new Set(b.topic_terms), size: b.entries })),
+      entries,
+      (e) => termsOf.get(e)!,
+      config.BRIEF_GROUP_SIMILARITY,
+    );
+    const addSources = async (submissionId: string, group: CollectedEntry[]) => {
+      for (const entry of group) {
+        await client.query(
+          `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [tenantId, submissionId, entry.markdown ? 'feed_entry' : 'url', entry.url, entry.title, entry.markdown, JSON.stringify({ itemKey: entry.itemKey, ...entry.metadata })],
+        );
+      }
+      await client.query(`UPDATE ingest_items SET submission_id = $3 WHERE tenant_id = $1 AND item_key = ANY($2::text[])`, [
+        tenantId,
+        group.map((e) => e.itemKey),
+        submissionId,
+      ]);
+    };
+
+    const joined: FanOutResult['joined'] = [];
+    for (const [brief, group] of assigned.joined) {
+      await addSources(brief.submission_id, group);
+      // The brief is rewritten from all its entries, as if they had arrived together.
+      const { rows: members } = await client.query<{ url: string | null; title: string | null; input_text: string | null; metadata: Record<string, unknown> }>(
+        `SELECT url, title, input_text, metadata FROM sources WHERE submission_id = $1 ORDER BY created_at, id`,
+        [brief.submission_id],
+      );
+      const texts = members.map((m) => entryText({ itemKey: '', lastmod: null, url: m.url, title: m.title, markdown: m.input_text, metadata: m.metadata }));
+      const terms = new Set(brief.topic_terms);
+      for (const e of group) for (const t of termsOf.get(e)!) terms.add(t);
+      const before = brief.topic_brief ?? {};
+      const urls = new Set([...(Array.isArray(before.urls) ? before.urls : [before.url]).filter((u): u is string => typeof u === 'string'), collected.url]);
+      const topicBrief = {
+        ...before,
+        keywords: extractKeywords(texts.join('\n'), 8),
+        entries: members.length,
+        urls: [...urls],
+        joinedLater: Number(before.joinedLater ?? 0) + group.length,
+      };
+      await client.query(`UPDATE posts SET topic_brief = $2, topic_terms = $3, updated_at = now() WHERE id = $1`, [brief.id, JSON.stringify(topicBrief), [...terms]]);
+      joined.push({ submissionId: brief.submission_id, postId: brief.id, entries: group.length });
+    }
+
     const created: FanOutResult['created'] = [];
-    for (const group of groups) {
+    for (const group of assigned.groups) {
       const keywords = extractKeywords(group.map(entryText).join('\n'), 8);
       const child = await client.query<{ id: string }>(
         `INSERT INTO submissions (tenant_id, request_hash, correlation_id, options, parent_id, feed_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
         [tenantId, sha256(group.map((e) => e.itemKey).join('\n')), parent.correlationId, JSON.stringify(options), parentId, 'feedId' in parent ? parent.feedId : null],
       );
       const childId = child.rows[0]!.id;
-      for (const entry of group) {
-        await client.query(
-          `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [tenantId, childId, entry.markdown ? 'feed_entry' : 'url', entry.url, entry.title, entry.markdown, JSON.stringify({ itemKey: entry.itemKey, ...entry.metadata })],
-        );
-      }
-      await client.query(`UPDATE ingest_items SET submission_id = $3 WHERE tenant_id = $1 AND item_key = ANY($2::text[])`, [
-        tenantId,
-        group.map((e) => e.itemKey),
-        childId,
-      ]);
+      await addSources(childId, group);
+      const terms = window > 0 ? [...new Set(group.flatMap((e) => [...termsOf.get(e)!]))] : null;
       const post = await client.query<{ id: string }>(
-        `INSERT INTO posts (tenant_id, submission_id, correlation_id, topic_brief) VALUES ($1, $2, $3, $4) RETURNING id`,
-        [tenantId, childId, parent.correlationId, JSON.stringify({ keywords, entries: group.length, from: collected.kind, url: collected.url })],
+        `INSERT INTO posts (tenant_id, submission_id, correlation_id, topic_brief, topic_terms, topic_open_until)
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::int > 0 THEN now() + make_interval(secs => $6::double precision / 1000) END) RETURNING id`,
+        [tenantId, childId, parent.correlationId, JSON.stringify({ keywords, entries: group.length, from: collected.kind, url: collected.url }), terms, window],
       );
       created.push({ submissionId: childId, postId: post.rows[0]!.id, entries: group.length });
     }
-    return { parentSubmissionId: parentId, created, newEntries: entries.length, correlationId: parent.correlationId };
+    return { parentSubmissionId: parentId, created, joined, newEntries: entries.length, correlationId: parent.correlationId };
   });
 
   for (const child of result.created) {
     try {
-      await deps.queues.enqueue('ingest', { postId: child.postId, correlationId: result.correlationId });
+      const data = { postId: child.postId, correlationId: result.correlationId };
+      // Inside a topic window the post's ingest waits it out, so that similar entries of later polls can still join.
+      if (config.TOPIC_WINDOW_MS > 0) await deps.queues.queues.ingest.add('ingest', data, { jobId: stageJobId(child.postId, 'ingest'), delay: config.TOPIC_WINDOW_MS });
+      else await deps.queues.enqueue('ingest', data);
     } catch (err) {
       deps.log.warn({ postId: child.postId, err: (err as Error).message }, 'could not enqueue an entry; the stranded sweep will');
     }
   }
-  return { parentSubmissionId: result.parentSubmissionId, created: result.created, newEntries: result.newEntries };
+  return { parentSubmissionId: result.parentSubmissionId, created: result.created, joined: result.joined, newEntries: result.newEntries };
+}
+
+/**
+ * The tenant's briefs still inside their topic window whose posts have not started (`queued`), made
+ * with the same options, oldest first, their post rows locked. A transaction-scoped advisory lock
+ * per tenant comes first, so two polls of the tenant finishing together take turns: the later one
+ * sees the briefs the earlier one created.
+ */
+async function openBriefs(client: pg.PoolClient, tenantId: string, options: Record<string, unknown>): Promise<OpenBrief[]> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('topic-window:' || $1::text, 0))`, [tenantId]);
+  const { rows } = await client.query<OpenBrief>(
+    `SELECT p.id, p.submission_id, p.topic_terms, p.topic_brief,
+            (SELECT count(*)::int FROM sources x WHERE x.submission_id = p.submission_id) AS entries
+       FROM posts p JOIN submissions s ON s.id = p.submission_id
+      WHERE p.tenant_id = $1 AND p.status = 'queued' AND p.topic_open_until > now() AND p.topic_terms IS NOT NULL
+        AND s.options = $2::jsonb
+        -- Queued again by a resume or replay is not open: its ingest has run.
+        AND p.run_generation = 0 AND NOT EXISTS (SELECT 1 FROM stage_runs r WHERE r.post_id = p.id)
+      ORDER BY p.created_at, p.id
+      FOR UPDATE OF p`,
+    [tenantId, JSON.stringify(options)],
+  );
+  return rows;
 }
 
 function entryText(entry: CollectedEntry): string {

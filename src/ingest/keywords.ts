@@ -82,16 +82,45 @@ export function coverage(brief: ReadonlySet<string>, other: ReadonlySet<string>)
  * so items that arrive together about one topic become one brief.
  */
 export function groupBySimilarity<T>(items: readonly T[], termsOf: (item: T) => ReadonlySet<string>, threshold: number, maxGroupSize = 5): T[][] {
-  const groups: Array<{ members: T[]; terms: Set<string> }> = [];
+  return assignToGroups([], items, termsOf, threshold, maxGroupSize).groups;
+}
+
+/** A group formed earlier (a brief still open for entries), with its terms and how many items it holds. */
+export type OpenGroup<K> = { key: K; terms: ReadonlySet<string>; size: number };
+
+/**
+ * The same rule as groupBySimilarity, with groups formed earlier tried first (in the order given):
+ * an item joins the first open group or new group it overlaps by at least `threshold`, while that
+ * group holds fewer than `maxGroupSize` items; an item joining a group widens its terms.
+ */
+export function assignToGroups<T, K>(
+  open: ReadonlyArray<OpenGroup<K>>,
+  items: readonly T[],
+  termsOf: (item: T) => ReadonlySet<string>,
+  threshold: number,
+  maxGroupSize = 5,
+): { joined: Map<K, T[]>; groups: T[][] } {
+  type Group = { open: K | null; size: number; members: T[]; terms: Set<string> };
+  const all: Group[] = open.map((g) => ({ open: g.key, size: g.size, members: [], terms: new Set(g.terms) }));
   for (const item of items) {
     const terms = termsOf(item);
-    const home = groups.find((g) => g.members.length < maxGroupSize && jaccard(g.terms, terms) >= threshold);
+    const home = all.find((g) => g.size < maxGroupSize && jaccard(g.terms, terms) >= threshold);
     if (home) {
       home.members.push(item);
+      home.size++;
       for (const t of terms) home.terms.add(t);
     } else {
-      groups.push({ members: [item], terms: new Set(terms) });
+      all.push({ open: null, size: 1, members: [item], terms: new Set(terms) });
     }
   }
-  return groups.map((g) => g.members);
+  const joined = new Map<K, T[]>();
+  const groups: T[][] = [];
+  for (const g of all) {
+    if (g.open !== null) {
+      if (g.members.length > 0) joined.set(g.open, g.members);
+    } else {
+      groups.push(g.members);
+    }
+  }
+  return { joined, groups };
 }

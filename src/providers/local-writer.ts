@@ -1,5 +1,6 @@
 import { PermanentError } from '../errors.ts';
 import { slugify } from '../text/html.ts';
+import { countWords, readableBody } from '../llm/post.ts';
 import type { Citation, Draft, SourceDoc, Writer, WriterInput } from './types.ts';
 
 /**
@@ -12,7 +13,7 @@ export function createLocalWriter(): Writer {
   return {
     provider: 'local',
     model: 'extractive-v1',
-    async write(input: WriterInput): Promise<Draft> {
+    async write(input: LocalWriterInput): Promise<Draft> {
       return writeDraft(input);
     },
   };
@@ -263,26 +264,42 @@ function jaccard(a: Set<string>, b: Set<string>): number {
   return inter / (a.size + b.size - inter);
 }
 
-/** Ranked sentences with near-duplicates of better-ranked ones dropped. */
-function diverse(ranked: Sentence[], limit: number): Sentence[] {
+/** Ranked sentences with near-duplicates of better-ranked ones dropped, one at a time (the rest is rarely needed). */
+function diverseStream(ranked: Sentence[]): () => Sentence | undefined {
   const picked: Sentence[] = [];
-  for (const s of ranked) {
-    if (picked.length >= limit) break;
-    if (picked.some((p) => jaccard(p.identity, s.identity) >= 0.8)) continue;
-    picked.push(s);
-  }
-  return picked;
+  let i = 0;
+  return () => {
+    while (i < ranked.length) {
+      const s = ranked[i++]!;
+      if (picked.some((p) => jaccard(p.identity, s.identity) >= 0.8)) continue;
+      picked.push(s);
+      return s;
+    }
+    return undefined;
+  };
 }
 
 // --- terms ---------------------------------------------------------------------------------------------------
+
+const frequencies = new WeakMap<Sentence[], Map<string, number>>();
+
+/** In how many sentences each term occurs; computed once per set of sentences (sections are renamed often). */
+function documentFrequencies(all: Sentence[]): Map<string, number> {
+  let df = frequencies.get(all);
+  if (!df) {
+    df = new Map<string, number>();
+    for (const s of all) for (const t of s.terms) df.set(t, (df.get(t) ?? 0) + 1);
+    frequencies.set(all, df);
+  }
+  return df;
+}
 
 /**
  * Content terms of some sentences, most characteristic first: frequency in the group times inverse sentence
  * frequency over all sentences. Each term is reported in its most frequent surface form.
  */
 function topTerms(group: Sentence[], all: Sentence[], limit: number): string[] {
-  const df = new Map<string, number>();
-  for (const s of all) for (const t of s.terms) df.set(t, (df.get(t) ?? 0) + 1);
+  const df = documentFrequencies(all);
   const tf = new Map<string, number>();
   const surface = new Map<string, Map<string, number>>();
   for (const s of group) {
@@ -305,14 +322,94 @@ function topTerms(group: Sentence[], all: Sentence[], limit: number): string[] {
 
 // --- composing -----------------------------------------------------------------------------------------------
 
-interface Group {
-  name: string | null;
-  sentences: Sentence[];
+/** The writer's input; `minWords` and `maxWords` (the brief's) bound the body, see {@link withLengthBounds}. */
+export interface LocalWriterInput extends WriterInput {
+  /** Expand with further ranked source sentences until the body has this many words or the sources run out. */
+  minWords?: number;
+  /** Stop expanding below this, and trim the lowest-ranked sentences of a draft above it. */
+  maxWords?: number;
 }
 
-const RESERVED_HEADINGS = new Set(['key takeaways', 'sources', 'introduction']);
+/**
+ * A writer that passes the brief's word bounds to the local writer on every call (the `Writer` contract carries
+ * only sources and keywords). Writers that do not know the bounds ignore them.
+ */
+export function withLengthBounds(writer: Writer, bounds: { minWords?: number; maxWords?: number }): Writer {
+  return {
+    provider: writer.provider,
+    model: writer.model,
+    write(input: WriterInput): Promise<Draft> {
+      const bounded: LocalWriterInput = { ...input, minWords: bounds.minWords, maxWords: bounds.maxWords };
+      return writer.write(bounded);
+    },
+  };
+}
 
-function writeDraft(input: WriterInput): Draft {
+interface Group {
+  /** The source heading the section is named after, when its sentences share one. */
+  heading: string | null;
+  /** Where its sentences come from: `h:<heading>` or `s:<source>`; expansion adds sentences of the same origin. */
+  keys: Set<string>;
+  sentences: Sentence[];
+  name: string;
+}
+
+interface Layout {
+  intro: Sentence[];
+  groups: Group[];
+  takeaways: Sentence[];
+  conclusion: Sentence[];
+}
+
+const RESERVED_HEADINGS = new Set(['key takeaways', 'sources', 'introduction', 'conclusion']);
+/** Sections the expansion may grow the post to; beyond that, sentences join the closest existing section. */
+const MAX_SECTIONS = 8;
+/** Sentences of one source in one paragraph before a new paragraph starts. */
+const PARAGRAPH_SENTENCES = 4;
+const CONCLUSION_SENTENCES = 2;
+const CONCLUSION_CANDIDATES = 8;
+
+function groupKey(s: Sentence): string {
+  return s.heading ? `h:${s.heading.toLowerCase()}` : `s:${s.source}`;
+}
+
+const sentenceWords = new WeakMap<Sentence, { prose: number; raw: number }>();
+
+/**
+ * Words of the composed body, summed over its sentences and headings instead of composing the Markdown on every
+ * step. `prose` counts as the SEO lint's length rule does (no headings, Sources list, citation markers or link
+ * targets); `all` counts as the post's stored word count does (`countWords(readableBody(markdown))`, headings
+ * included). Expansion aims `prose` at minWords and keeps `all` under maxWords, so both end up within the brief.
+ */
+function bodyWords(layout: Layout): { prose: number; all: number } {
+  let prose = 0;
+  let all = 0;
+  const add = (list: Sentence[]): void => {
+    for (const s of list) {
+      let count = sentenceWords.get(s);
+      if (!count) {
+        const raw = readableBody(s.text);
+        const text = raw.replace(/!\[[^\]]*\]\([^)]*\)/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[*_`>]/g, '');
+        sentenceWords.set(s, (count = { prose: countWords(text), raw: countWords(raw) }));
+      }
+      prose += count.prose;
+      all += count.raw;
+    }
+  };
+  add(layout.intro);
+  for (const g of layout.groups) {
+    if (g.sentences.length === 0) continue;
+    add(g.sentences);
+    all += countWords(g.name);
+  }
+  add(layout.takeaways);
+  if (layout.takeaways.length) all += countWords('Key takeaways');
+  add(layout.conclusion);
+  if (layout.conclusion.length) all += countWords('Conclusion');
+  return { prose, all };
+}
+
+function writeDraft(input: LocalWriterInput): Draft {
   const sources = input.sources;
   if (sources.length === 0) throw new PermanentError('the local writer needs at least one source');
   const keywords = (input.keywords ?? []).map((k) => k.trim()).filter(Boolean);
@@ -322,7 +419,9 @@ function writeDraft(input: WriterInput): Draft {
 
   // The best sentences open the post, the next best become the takeaways and the rest fill the sections, so no
   // sentence is printed twice unless there is too little material for all three.
-  const ranked = diverse([...sentences].sort(byScore), 20);
+  const stream = diverseStream([...sentences].sort(byScore));
+  const ranked: Sentence[] = [];
+  for (let s = stream(); s; s = ranked.length < 20 ? stream() : undefined) ranked.push(s);
   const n = ranked.length;
   const introCount = n >= 9 ? 3 : n >= 3 ? 2 : n;
   let intro = ranked.slice(0, introCount);
@@ -336,37 +435,163 @@ function writeDraft(input: WriterInput): Draft {
     body = [];
   }
   const groups = makeGroups(body.slice(0, 12), sentences);
+  const core = [...intro, ...takeaways, ...groups.flatMap((g) => g.sentences)];
 
-  // Sources are numbered in input order among those actually cited.
-  const used = new Set<number>([...intro, ...takeaways, ...groups.flatMap((g) => g.sentences)].map((s) => s.source));
+  // Sentences not printed yet, best first: the ranked ones left over, then the rest of the sources.
+  const used = new Set(core);
+  const spare = ranked.filter((s) => !used.has(s));
+  const next = (): Sentence | undefined => spare.shift() ?? stream();
+
+  const layout: Layout = { intro, groups, takeaways, conclusion: [] };
+  layout.conclusion = pickConclusion(next, spare, sentences, layout);
+  const measure = (): { prose: number; all: number } => {
+    nameGroups(layout.groups, sentences);
+    return bodyWords(layout);
+  };
+  if (input.maxWords !== undefined) trimTo(layout, input.maxWords, measure);
+  if (input.minWords !== undefined) expandTo(layout, input.minWords, input.maxWords ?? Infinity, next, measure);
+
+  nameGroups(layout.groups, sentences);
+  const { markdown, citations } = compose(layout, sources);
+  const title = makeTitle(sources, sentences, [...intro, ...body, ...takeaways], keywords);
+  const printed = [...layout.takeaways, ...layout.groups.flatMap((g) => g.sentences), ...layout.conclusion];
+  return {
+    title,
+    slug: slugify(title),
+    markdown,
+    // The post's own sentences first; the core selection only when a trimmed post is too short for a description.
+    metaDescription: metaDescription([...layout.intro].sort(byOrder), [...printed, ...core]),
+    tags: makeTags(keywords, ranked, sentences),
+    citations,
+    wordCount: (markdown.match(/[\p{L}\p{N}]+/gu) ?? []).length,
+  };
+}
+
+/**
+ * One or two sentences to close the post: the best of the next unused ranked sentences, preferring those late in
+ * their source (where sources sum up). The candidates not chosen go back, in rank order, for the expansion. With
+ * nothing unused left, a sentence moves from a section that keeps others (or from more than three takeaways);
+ * only when there is none is a printed sentence repeated.
+ */
+function pickConclusion(next: () => Sentence | undefined, spare: Sentence[], all: Sentence[], layout: Omit<Layout, 'conclusion'>): Sentence[] {
+  const last = new Map<number, number>();
+  for (const s of all) last.set(s.source, Math.max(last.get(s.source) ?? 0, s.position));
+  const closing = (s: Sentence): number => s.score * (0.6 + 0.8 * (s.position / Math.max(1, last.get(s.source)!)));
+  const byClosing = (a: Sentence, b: Sentence): number => closing(b) - closing(a) || byOrder(a, b);
+
+  const candidates: Sentence[] = [];
+  for (let s = next(); s; s = candidates.length < CONCLUSION_CANDIDATES ? next() : undefined) candidates.push(s);
+  if (candidates.length > 0) {
+    const chosen = [...candidates].sort(byClosing).slice(0, CONCLUSION_SENTENCES);
+    spare.unshift(...candidates.filter((s) => !chosen.includes(s)));
+    return chosen.sort(byOrder);
+  }
+  const movable = [
+    ...layout.groups.filter((g) => g.sentences.length > 1).flatMap((g) => g.sentences),
+    ...(layout.takeaways.length > 3 ? layout.takeaways : []),
+  ].filter((s) => !layout.intro.includes(s));
+  const moved = [...movable].sort(byClosing)[0];
+  if (moved) {
+    for (const g of layout.groups) g.sentences = g.sentences.filter((s) => s !== moved);
+    layout.takeaways = layout.takeaways.filter((s) => s !== moved);
+    return [moved];
+  }
+  const printed = [...layout.takeaways, ...layout.groups.flatMap((g) => g.sentences)].filter((s) => !layout.intro.includes(s));
+  return [...(printed.length ? printed : layout.intro)].sort(byClosing).slice(0, 1);
+}
+
+/**
+ * Above `maxWords`: drop the lowest-ranked section sentences, then takeaways, then the extra conclusion and
+ * introduction sentences, until the body fits. The introduction and conclusion keep one sentence each.
+ */
+function trimTo(layout: Layout, maxWords: number, measure: () => { all: number }): void {
+  const lowest = (list: Sentence[]): Sentence => [...list].sort(byScore).at(-1)!;
+  while (measure().all > maxWords) {
+    const inSections = layout.groups.flatMap((g) => g.sentences);
+    if (inSections.length > 0) {
+      const drop = lowest(inSections);
+      for (const g of layout.groups) g.sentences = g.sentences.filter((s) => s !== drop);
+      layout.groups = layout.groups.filter((g) => g.sentences.length > 0);
+    } else if (layout.takeaways.length > 0) {
+      const drop = lowest(layout.takeaways);
+      layout.takeaways = layout.takeaways.filter((s) => s !== drop);
+    } else if (layout.conclusion.length > 1) {
+      const drop = lowest(layout.conclusion);
+      layout.conclusion = layout.conclusion.filter((s) => s !== drop);
+    } else if (layout.intro.length > 1) {
+      const drop = lowest(layout.intro);
+      layout.intro = layout.intro.filter((s) => s !== drop);
+    } else {
+      return; // As short as it gets; the SEO lint reports the length.
+    }
+  }
+}
+
+/**
+ * Below `minWords`: add the next ranked unused sentences, each to the section of its origin (its source heading,
+ * or its source), a new section for a new origin, or the closest section once there are {@link MAX_SECTIONS} —
+ * until the body reaches `minWords` or the sources run out. A sentence that would pass `maxWords` is skipped.
+ */
+function expandTo(layout: Layout, minWords: number, maxWords: number, next: () => Sentence | undefined, measure: () => { prose: number; all: number }): void {
+  let words = measure().prose;
+  for (let s = words < minWords ? next() : undefined; s; s = words < minWords ? next() : undefined) {
+    const undo = place(layout, s);
+    const after = measure();
+    if (after.all > maxWords) undo();
+    else words = after.prose;
+  }
+}
+
+/** Adds a sentence to the layout's sections; returns how to take it out again. */
+function place(layout: Layout, s: Sentence): () => void {
+  const key = groupKey(s);
+  const same = layout.groups.filter((g) => g.keys.has(key)).sort((a, b) => byOrder(earliest(a), earliest(b)));
+  let group: Group;
+  if (same.length > 0) {
+    // A source split into parts: the part whose material comes before the sentence.
+    group = same.filter((g) => byOrder(earliest(g), s) <= 0).at(-1) ?? same[0]!;
+  } else if (layout.groups.length < MAX_SECTIONS) {
+    group = { heading: s.heading, keys: new Set([key]), sentences: [], name: '' };
+    layout.groups.push(group);
+  } else {
+    // The closest section among those already drawing on the same source, else among all.
+    const overlap = (g: Group): number => g.sentences.reduce((sum, t) => sum + [...s.terms].filter((w) => t.terms.has(w)).length, 0);
+    const near = layout.groups.filter((g) => g.sentences.some((t) => t.source === s.source));
+    group = (near.length ? near : layout.groups).reduce((best, g) => (overlap(g) > overlap(best) ? g : best));
+  }
+  group.sentences.push(s);
+  return () => {
+    group.sentences = group.sentences.filter((t) => t !== s);
+    layout.groups = layout.groups.filter((g) => g.sentences.length > 0);
+  };
+}
+
+/** The Markdown of a layout and the citations it uses; sources are numbered in input order among those cited. */
+function compose(layout: Layout, sources: SourceDoc[]): { markdown: string; citations: Citation[] } {
+  const { intro, groups, takeaways, conclusion } = layout;
+  const used = new Set<number>([...intro, ...takeaways, ...conclusion, ...groups.flatMap((g) => g.sentences)].map((s) => s.source));
   const order = sources.map((_, i) => i).filter((i) => used.has(i));
   const number = new Map(order.map((sourceIndex, k) => [sourceIndex, k + 1]));
   const cite = (s: Sentence): string => `[${number.get(s.source)}]`;
   const citations: Citation[] = order.map((i) => ({ sourceId: sources[i]!.id, title: sourceTitle(sources[i]!, i), url: sources[i]!.url }));
 
-  const parts: string[] = [paragraph([...intro].sort(byOrder), cite)];
-  for (const group of groups) {
+  const parts: string[] = [];
+  if (intro.length) parts.push(paragraph([...intro].sort(byOrder), cite));
+  // Sections follow the order of the material in the sources.
+  for (const group of [...groups].sort((a, b) => byOrder(earliest(a), earliest(b)))) {
+    if (group.sentences.length === 0) continue;
     parts.push(`## ${group.name}`);
     const sorted = [...group.sentences].sort(byOrder);
-    // One paragraph per source within a section.
+    // One paragraph per source within a section, split when it grows long.
     for (const sourceIndex of [...new Set(sorted.map((s) => s.source))]) {
-      parts.push(paragraph(sorted.filter((s) => s.source === sourceIndex), cite));
+      const own = sorted.filter((s) => s.source === sourceIndex);
+      for (let i = 0; i < own.length; i += PARAGRAPH_SENTENCES) parts.push(paragraph(own.slice(i, i + PARAGRAPH_SENTENCES), cite));
     }
   }
-  parts.push('## Key takeaways', takeaways.map((s) => `- ${s.text} ${cite(s)}`).join('\n'));
+  if (takeaways.length) parts.push('## Key takeaways', takeaways.map((s) => `- ${s.text} ${cite(s)}`).join('\n'));
+  if (conclusion.length) parts.push('## Conclusion', paragraph([...conclusion].sort(byOrder), cite));
   parts.push('## Sources', citations.map((c, k) => `${k + 1}. ${sourceLine(c)}`).join('\n'));
-  const markdown = `${parts.join('\n\n')}\n`;
-
-  const title = makeTitle(sources, sentences, [...intro, ...body, ...takeaways], keywords);
-  return {
-    title,
-    slug: slugify(title),
-    markdown,
-    metaDescription: metaDescription([...intro].sort(byOrder), [...takeaways, ...groups.flatMap((g) => g.sentences)]),
-    tags: makeTags(keywords, ranked, sentences),
-    citations,
-    wordCount: (markdown.match(/[\p{L}\p{N}]+/gu) ?? []).length,
-  };
+  return { markdown: `${parts.join('\n\n')}\n`, citations };
 }
 
 /** Sentences in order, each run from one source followed by that source's citation marker. */
@@ -380,17 +605,21 @@ function paragraph(sentences: Sentence[], cite: (s: Sentence) => string): string
   return out;
 }
 
+function earliest(g: Group): Sentence {
+  return g.sentences.reduce((a, b) => (byOrder(a, b) <= 0 ? a : b));
+}
+
 /**
  * Two to four sections: the sources' own headings when the sentences have them, otherwise one section per source,
- * and a single group is split in source order so that the post still has sections. Unnamed groups are named after
- * their top terms.
+ * and a single group is split in source order so that the post still has sections. They are named by
+ * {@link nameGroups}.
  */
 function makeGroups(body: Sentence[], all: Sentence[]): Group[] {
   if (body.length === 0) return [];
   const byKey = new Map<string, Group>();
   for (const s of body) {
-    const key = s.heading ? `h:${s.heading.toLowerCase()}` : `s:${s.source}`;
-    const group = byKey.get(key) ?? { name: s.heading, sentences: [] };
+    const key = groupKey(s);
+    const group = byKey.get(key) ?? { heading: s.heading, keys: new Set([key]), sentences: [], name: '' };
     group.sentences.push(s);
     byKey.set(key, group);
   }
@@ -399,19 +628,23 @@ function makeGroups(body: Sentence[], all: Sentence[]): Group[] {
   for (const g of groups) g.sentences = [...g.sentences].sort(byScore).slice(0, 4);
 
   if (groups.length === 1) {
-    const only = [...groups[0]!.sentences].sort(byOrder);
-    const parts = only.length >= 6 ? 3 : 2;
-    const size = Math.ceil(only.length / parts);
+    const only = groups[0]!;
+    const ordered = [...only.sentences].sort(byOrder);
+    const parts = ordered.length >= 6 ? 3 : 2;
+    const size = Math.ceil(ordered.length / parts);
     groups = [];
-    for (let i = 0; i < only.length; i += size) groups.push({ name: null, sentences: only.slice(i, i + size) });
+    for (let i = 0; i < ordered.length; i += size) groups.push({ heading: null, keys: only.keys, sentences: ordered.slice(i, i + size), name: '' });
   }
-  // Sections follow the order of the material in the sources.
-  const earliest = (g: Group): Sentence => [...g.sentences].sort(byOrder)[0]!;
   groups.sort((a, b) => byOrder(earliest(a), earliest(b)));
+  nameGroups(groups, all);
+  return groups;
+}
 
+/** Sections keep their source heading when it is free; the others are named after their top terms. */
+function nameGroups(groups: Group[], all: Sentence[]): void {
   const taken = new Set<string>(RESERVED_HEADINGS);
-  groups.forEach((group, i) => {
-    let name = group.name && !taken.has(group.name.toLowerCase()) ? group.name : null;
+  [...groups].sort((a, b) => byOrder(earliest(a), earliest(b))).forEach((group, i) => {
+    let name = group.heading && !taken.has(group.heading.toLowerCase()) ? group.heading : null;
     if (!name) {
       const terms = topTerms(group.sentences, all, 4).map(titleCase);
       for (let k = Math.min(2, terms.length); k <= terms.length && !name; k++) {
@@ -423,7 +656,6 @@ function makeGroups(body: Sentence[], all: Sentence[]): Group[] {
     taken.add(name.toLowerCase());
     group.name = name;
   });
-  return groups;
 }
 
 function joinTerms(terms: string[]): string {

@@ -48,6 +48,11 @@ describe('a worker SIGKILLed at every point of every stage', () => {
           const settled = body.stages.every((r: { outcome: string }) => r.outcome !== 'running');
           return body.status === 'published' && settled ? body : null;
         }, 30_000);
+        // The killed worker's job itself is taken over and finished, not just the post's state.
+        await waitFor('the queues to drain', async () => {
+          const counts = await Promise.all(stages.map((s) => app.rt.queues.queues[s].getJobCounts('active', 'waiting', 'delayed')));
+          return counts.every((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.delayed ?? 0) === 0);
+        }, 30_000);
         expect((await recovery.stop()).code).toBe(0);
 
         const runs = post.stages as { stage: string; outcome: string }[];

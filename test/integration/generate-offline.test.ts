@@ -138,6 +138,42 @@ describe('generate with the offline writer', () => {
     }
   }, 60_000);
 
+  it('expands to the brief\'s minWords with source sentences only, and keeps the length warning when the sources fall short', async () => {
+    const sets = sourceSets();
+    const checkCopied = (set: Article[], markdown: string): void => {
+      const haystack = set.map((a) => normalise(a.text.replace(/^\s*(?:[-*+]|\d+[.)])\s+/gm, ''))).join('\n');
+      for (const sentence of bodySentences(markdown)) expect(haystack.includes(normalise(sentence)), `not in the sources: ${sentence}`).toBe(true);
+    };
+    const lengthWarnings = (post: Record<string, any>) => (post.seo_report.violations as { rule: string }[]).filter((v) => v.rule === 'length');
+
+    // Three articles: the unexpanded draft has under 400 words, the sources over 500.
+    const set = sets[17]!;
+    const unexpanded = await generated(await generateFrom(set, { brief: { minWords: 50, maxWords: 2500 } }));
+    expect(unexpanded.word_count).toBeLessThan(450);
+    const expanded = await generated(await generateFrom(set, { brief: { minWords: 450, maxWords: 900 } }));
+    expect(expanded.status).not.toMatch(/failed|needs_review/);
+    expect(expanded.word_count).toBeGreaterThanOrEqual(450);
+    expect(expanded.word_count).toBeLessThanOrEqual(900);
+    expect(lengthWarnings(expanded)).toEqual([]);
+    expect(expanded.grounding).toMatchObject({ passed: true, failingSentences: [], problems: [] });
+    expect(expanded.markdown).toMatch(/\n## Conclusion\n\n.+ \[\d+\]\n\n## Sources\n/);
+    checkCopied(set, expanded.markdown);
+
+    // A small maximum: trimmed to fit.
+    const trimmed = await generated(await generateFrom(set, { brief: { minWords: 50, maxWords: 120 } }));
+    expect(trimmed.word_count).toBeLessThanOrEqual(120);
+    expect(trimmed.grounding).toMatchObject({ passed: true });
+    checkCopied(set, trimmed.markdown);
+
+    // One short article cannot reach 1000 words: the post is written anyway, with the lint's length warning.
+    const short = await generated(await generateFrom(sets[1]!, { brief: { minWords: 1000 } }));
+    expect(short.status).not.toMatch(/failed|needs_review/);
+    expect(short.word_count).toBeLessThan(1000);
+    expect(lengthWarnings(short)).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('at least 1000') })]);
+    expect(short.grounding).toMatchObject({ passed: true });
+    checkCopied(sets[1]!, short.markdown);
+  }, 60_000);
+
   it('validates the brief of a submission and names the offending field', async () => {
     const bad = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'Some text to write about.' }, brief: { minWords: 800, maxWords: 200, tone: 'loud' } });
     expect(bad.status).toBe(422);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createLocalWriter, splitSentences } from '../../src/providers/local-writer.ts';
+import { countWords, readableBody } from '../../src/llm/post.ts';
+import { createLocalWriter, splitSentences, withLengthBounds, type LocalWriterInput } from '../../src/providers/local-writer.ts';
 import type { Draft, SourceDoc } from '../../src/providers/types.ts';
+import { articles } from '../support/source-articles.ts';
 
 const HEAT_PUMPS: SourceDoc = {
   id: 'src-heat',
@@ -93,10 +95,9 @@ describe('createLocalWriter', () => {
 
     expect(draft.markdown).not.toMatch(/^# /m);
     const sections = draft.markdown.match(/^## .+$/gm)!;
-    expect(sections.at(-2)).toBe('## Key takeaways');
-    expect(sections.at(-1)).toBe('## Sources');
-    expect(sections.length - 2).toBeGreaterThanOrEqual(2);
-    expect(sections.length - 2).toBeLessThanOrEqual(4);
+    expect(sections.slice(-3)).toEqual(['## Key takeaways', '## Conclusion', '## Sources']);
+    expect(sections.length - 3).toBeGreaterThanOrEqual(2);
+    expect(sections.length - 3).toBeLessThanOrEqual(4);
     // The source's own headings name sections when they have been used.
     expect(sections.some((s) => s === '## What changed in the hardware' || s === '## Installing one well')).toBe(true);
 
@@ -106,7 +107,7 @@ describe('createLocalWriter', () => {
     for (const line of takeaways) expect(line).toMatch(/^- .+ \[\d\]$/);
 
     // Every paragraph ends with a citation marker.
-    const paragraphs = draft.markdown.split('\n## Sources\n')[0]!.split('\n\n').filter((p) => !p.startsWith('#') && !p.startsWith('- '));
+    const paragraphs = draft.markdown.split('\n## Sources\n')[0]!.trim().split('\n\n').filter((p) => !p.startsWith('#') && !p.startsWith('- '));
     for (const p of paragraphs) expect(p).toMatch(/\[\d+\]$/);
 
     expect(draft.citations).toEqual([
@@ -189,7 +190,7 @@ describe('createLocalWriter', () => {
     const draft = await writer.write({ sources });
     expectVerbatim(draft, sources);
     const headings = draft.markdown.match(/^## .+$/gm)!;
-    expect(headings.length - 2).toBeLessThanOrEqual(4);
+    expect(headings.length - 3).toBeLessThanOrEqual(4);
     expect(draft.citations.length).toBeLessThanOrEqual(sources.length);
     expect(citedNumbers(draft)).toEqual(new Set(draft.citations.map((_, i) => i + 1)));
     expect(draft.title.length).toBeLessThanOrEqual(60);
@@ -204,6 +205,98 @@ describe('createLocalWriter', () => {
   it('refuses to write from nothing', async () => {
     await expect(writer.write({ sources: [] })).rejects.toThrow(/at least one source/);
     await expect(writer.write({ sources: [{ id: 'x', kind: 'text', title: null, url: null, text: ' \n ' }] })).rejects.toThrow(/no sentences/);
+  });
+});
+
+describe('the conclusion and the brief\'s word bounds', () => {
+  const writer = createLocalWriter();
+  const write = (input: LocalWriterInput): Promise<Draft> => writer.write(input);
+  /** Words as the post's word count has them: no Sources list, no citation markers. */
+  const words = (draft: Draft): number => countWords(readableBody(draft.markdown));
+  /** Words as the SEO lint's length rule counts them: the same without headings. */
+  const proseWords = (draft: Draft): number => countWords(readableBody(draft.markdown).replace(/^#{1,6}\s+.*$/gm, ''));
+  const section = (draft: Draft, heading: string): string => draft.markdown.split(`\n## ${heading}\n\n`)[1]!.split('\n\n')[0]!;
+  /** Every sentence of the body outside the given section. */
+  const sentencesOutside = (draft: Draft, heading: string): string[] =>
+    draft.markdown
+      .split('\n## Sources\n')[0]!
+      .split(/\n\n(?=## )/)
+      .filter((part) => !part.startsWith(`## ${heading}\n`))
+      .flatMap((part) => part.split('\n').filter((line) => line.trim() && !line.startsWith('#')))
+      .flatMap((line) => splitSentences(line.replace(/^- /, '').replace(/\s*\[\d+\]/g, '')));
+  const many: SourceDoc[] = articles.slice(0, 6).map((a, i) => ({ id: `a${i}`, kind: 'markdown', title: a.title, url: a.url, text: a.text }));
+
+  it('ends with a conclusion of source sentences, cited, that the post has not already used', async () => {
+    for (const sources of [[HEAT_PUMPS, GRANTS], [HEAT_PUMPS, GRANTS, BAKING], many]) {
+      const draft = await write({ sources });
+      expectVerbatim(draft, sources);
+      expect(draft.markdown).toMatch(/\n## Key takeaways\n[\s\S]+\n## Conclusion\n\n.+\n\n## Sources\n/);
+      const conclusion = section(draft, 'Conclusion');
+      expect(conclusion).toMatch(/\[\d+\]$/);
+      const sentences = splitSentences(conclusion.replace(/\s*\[\d+\]/g, ''));
+      expect(sentences.length).toBeGreaterThanOrEqual(1);
+      // Each cited number's sentences come from that source.
+      for (const m of conclusion.matchAll(/([^\]]+?) \[(\d+)\]/g)) {
+        const source = sources.find((s) => s.id === draft.citations[Number(m[2]) - 1]!.sourceId)!;
+        for (const sentence of splitSentences(m[1]!)) expect(normalise(source.text.replace(/^\s*[-*+]\s+/gm, ''))).toContain(sentence);
+      }
+      const elsewhere = sentencesOutside(draft, 'Conclusion');
+      for (const sentence of sentences) expect(elsewhere, sentence).not.toContain(sentence);
+    }
+  });
+
+  it('expands a draft under minWords with further source sentences, cited, until it reaches minWords', async () => {
+    const base = await write({ sources: many });
+    expect(words(base)).toBeLessThan(700);
+    const draft = await write({ sources: many, minWords: 700, maxWords: 2500 });
+    expect(proseWords(draft)).toBeGreaterThanOrEqual(700);
+    expect(proseWords(draft)).toBeLessThan(700 + 60); // it stops once it is there
+    expectVerbatim(draft, many);
+    // Every paragraph still ends with a citation marker, and no body sentence is printed twice.
+    const paragraphs = draft.markdown.split('\n## Sources\n')[0]!.trim().split('\n\n').filter((p) => !p.startsWith('#') && !p.startsWith('- '));
+    for (const p of paragraphs) expect(p).toMatch(/\[\d+\]$/);
+    const all = sentencesOutside(draft, 'none');
+    expect(new Set(all).size).toBe(all.length);
+    expect(citedNumbers(draft)).toEqual(new Set(draft.citations.map((_, i) => i + 1)));
+    // The unexpanded draft's sections are still there; new material gets sections of its own.
+    const headings = (d: Draft): string[] => d.markdown.match(/^## .+$/gm)!;
+    expect(headings(draft).slice(-3)).toEqual(['## Key takeaways', '## Conclusion', '## Sources']);
+    expect(headings(draft).length).toBeGreaterThan(headings(base).length);
+    expect(await write({ sources: many, minWords: 700, maxWords: 2500 })).toEqual(draft);
+  });
+
+  it('keeps the body under maxWords, trimming the lowest-ranked sentences first', async () => {
+    for (const maxWords of [80, 150, 250]) {
+      const draft = await write({ sources: many, minWords: 50, maxWords });
+      expect(words(draft), `maxWords ${maxWords}`).toBeLessThanOrEqual(maxWords);
+      expectVerbatim(draft, many);
+      expect(draft.markdown).toContain('\n## Conclusion\n');
+      expect(section(draft, 'Conclusion')).toMatch(/\[\d+\]$/);
+      expect(citedNumbers(draft)).toEqual(new Set(draft.citations.map((_, i) => i + 1)));
+      expect(sourcesList(draft)).toHaveLength(draft.citations.length);
+    }
+    // Expansion stops short of maxWords even when minWords is out of reach below it.
+    const capped = await write({ sources: many, minWords: 2000, maxWords: 500 });
+    expect(words(capped)).toBeLessThanOrEqual(500);
+    expect(words(capped)).toBeGreaterThan(400);
+  });
+
+  it('stops when the sources run out: no loop, no invented text, the rest left to the SEO lint', async () => {
+    const base = await write({ sources: [BAKING] });
+    const draft = await write({ sources: [BAKING], minWords: 5000, maxWords: 20_000 });
+    expect(draft).toEqual(base);
+    expect(words(draft)).toBeLessThan(5000);
+    expectVerbatim(draft, [BAKING]);
+    const tiny: SourceDoc[] = [{ id: 'tiny', kind: 'text', title: null, url: null, text: 'Solar panels work on cloudy days' }];
+    const short = await write({ sources: tiny, minWords: 1000 });
+    expectVerbatim(short, tiny);
+    expect(section(short, 'Conclusion')).toBe('Solar panels work on cloudy days [1]');
+  });
+
+  it('takes the bounds from withLengthBounds, which the generate stage wraps around the writer', async () => {
+    const bounded = withLengthBounds(writer, { minWords: 700, maxWords: 2500 });
+    expect([bounded.provider, bounded.model]).toEqual(['local', 'extractive-v1']);
+    expect(await bounded.write({ sources: many })).toEqual(await write({ sources: many, minWords: 700, maxWords: 2500 }));
   });
 });
 
