@@ -131,7 +131,8 @@ function str(value: unknown): string | null {
   return text ? text : null;
 }
 
-function absolute(href: string | null, base: string): string | null {
+/** An http(s) URL resolved against the document's own address, or null. */
+export function absolute(href: string | null | undefined, base: string): string | null {
   if (!href) return null;
   try {
     const url = new URL(href, base);
@@ -141,7 +142,8 @@ function absolute(href: string | null, base: string): string | null {
   }
 }
 
-function date(value: string | null): string | null {
+/** An ISO date from whatever date format a feed or sitemap used, or null. */
+export function date(value: string | null | undefined): string | null {
   if (!value) return null;
   const time = Date.parse(value);
   return Number.isNaN(time) ? null : new Date(time).toISOString();

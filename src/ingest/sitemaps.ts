@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { DOMParser } from 'linkedom';
+import { absolute, date } from './feeds.ts';
 
 // sitemap.xml (a <urlset>) and sitemap indexes (a <sitemapindex> of further sitemaps), plain or
 // gzipped, per sitemaps.org. linkedom's XML mode handles entities and CDATA.
@@ -53,20 +54,4 @@ export function parseSitemap(xml: string, sitemapUrl: string): ParsedSitemap {
   return rootName === 'urlset'
     ? { kind: 'urlset', urls: entries('url'), sitemaps: [] }
     : { kind: 'index', urls: [], sitemaps: entries('sitemap') };
-}
-
-function absolute(href: string | undefined, base: string): string | null {
-  if (!href) return null;
-  try {
-    const url = new URL(href, base);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-  } catch {
-    return null;
-  }
-}
-
-function date(value: string | undefined): string | null {
-  if (!value) return null;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? null : new Date(time).toISOString();
 }

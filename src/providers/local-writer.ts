@@ -1,6 +1,6 @@
 import { PermanentError } from '../errors.ts';
 import { slugify } from '../text/html.ts';
-import { countWords, readableBody } from '../llm/post.ts';
+import { countWords, readableBody, sourceTitle } from '../llm/post.ts';
 import type { Citation, Draft, SourceDoc, Writer, WriterInput } from './types.ts';
 
 /**
@@ -661,19 +661,6 @@ function nameGroups(groups: Group[], all: Sentence[]): void {
 function joinTerms(terms: string[]): string {
   if (terms.length <= 1) return terms[0] ?? '';
   return `${terms.slice(0, -1).join(', ')} and ${terms[terms.length - 1]}`;
-}
-
-function sourceTitle(source: SourceDoc, index: number): string {
-  const title = source.title?.replace(/\s+/g, ' ').trim();
-  if (title) return title;
-  if (source.url) {
-    try {
-      return new URL(source.url).hostname;
-    } catch {
-      return source.url;
-    }
-  }
-  return `Source ${index + 1}`;
 }
 
 function sourceLine(citation: Citation): string {
