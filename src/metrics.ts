@@ -242,6 +242,11 @@ export const publishRequestsTotal = new Counter({
   registers: [registry],
 });
 
+// Every series exists from the start (at 0), so rate() has samples before the first publication.
+for (const kind of ['files', 'wordpress', 'webhook']) {
+  for (const outcome of ['published', 'skipped', 'deferred', 'retrying', 'failed']) publishRequestsTotal.inc({ destination_kind: kind, outcome }, 0);
+}
+
 export const notificationDeliveriesTotal = new Counter({
   name: 'blog_poster_notification_deliveries_total',
   help: 'Signed callback deliveries to tenants by event and outcome: delivered, retrying, failed.',
