@@ -3,7 +3,7 @@ import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
-import { finishStageRun, markPostFailed, postExists, startStageRun } from './db/posts.ts';
+import { finishStageRun, markPostFailed, startStageRun } from './db/posts.ts';
 import { errorMessage, PermanentError } from './errors.ts';
 import { captureStageFailure } from './error-tracking.ts';
 import { crashPoint } from './faults.ts';
@@ -68,9 +68,6 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
     const queuedAt = job.timestamp + (job.delay ?? 0);
     stageWaitSeconds.observe({ stage }, Math.max(0, (job.processedOn ?? Date.now()) - queuedAt) / 1000);
 
-    if (!(await postExists(deps.db, data.postId))) {
-      throw new UnrecoverableError(`post ${data.postId} does not exist`);
-    }
     const runId = await startStageRun(deps.db, {
       postId: data.postId,
       stage,
@@ -79,6 +76,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       worker: workerName,
       status: stageStatus[stage],
     });
+    if (runId === null) throw new UnrecoverableError(`post ${data.postId} does not exist`);
     const endTimer = stageProcessingSeconds.startTimer({ stage });
     log.debug('stage started');
 

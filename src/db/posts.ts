@@ -5,33 +5,26 @@ import type { Stage } from '../../queues/stages.ts';
 
 export type StageOutcome = 'completed' | 'retrying' | 'failed';
 
-export async function postExists(db: Db, postId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM posts WHERE id = $1', [postId]);
-  return rowCount === 1;
-}
-
-/** Opens a stage run. Runs of the same stage still marked running belong to a process that died. */
+/**
+ * Opens a stage run, in one statement: runs of the same stage still marked running belong to a
+ * process that died and are closed as abandoned; the post shows the stage's status (a post that
+ * reached publication keeps it: this run is a late duplicate). Null when the post does not exist.
+ */
 export async function startStageRun(
   db: Db,
   run: { postId: string; stage: Stage; attempt: number; jobId: string | undefined; worker: string; status: string },
-): Promise<number> {
-  return db.tx(async (client) => {
-    await client.query(
-      `UPDATE stage_runs SET outcome = 'abandoned', finished_at = now(), error = 'worker stopped during the run'
-        WHERE post_id = $1 AND stage = $2 AND outcome = 'running'`,
-      [run.postId, run.stage],
-    );
-    // A post that reached a later stage keeps its status: this run is a late duplicate.
-    await client.query(`UPDATE posts SET status = $2, updated_at = now() WHERE id = $1 AND status <> 'published'`, [
-      run.postId,
-      run.status,
-    ]);
-    const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO stage_runs (post_id, stage, attempt, job_id, worker) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-      [run.postId, run.stage, run.attempt, run.jobId ?? null, run.worker],
-    );
-    return rows[0]!.id;
-  });
+): Promise<number | null> {
+  const { rows } = await db.query<{ id: number }>(
+    `WITH post AS (SELECT id FROM posts WHERE id = $1),
+          abandoned AS (
+            UPDATE stage_runs SET outcome = 'abandoned', finished_at = now(), error = 'worker stopped during the run'
+             WHERE post_id = $1 AND stage = $2 AND outcome = 'running'),
+          shown AS (UPDATE posts SET status = $6, updated_at = now() WHERE id = $1 AND status <> 'published')
+     INSERT INTO stage_runs (post_id, stage, attempt, job_id, worker)
+     SELECT id, $2, $3, $4, $5 FROM post RETURNING id`,
+    [run.postId, run.stage, run.attempt, run.jobId ?? null, run.worker, run.status],
+  );
+  return rows[0]?.id ?? null;
 }
 
 export async function finishStageRun(db: Db, runId: number, outcome: StageOutcome, error?: string, permanent = false): Promise<void> {
