@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { createRedisPoliteness } from './politeness.ts';
-import { createSafeFetcher, type SafeFetcher } from './safe-fetch.ts';
+import { createSafeFetcher, type SafeFetcher, type SafeFetcherOptions } from './safe-fetch.ts';
 
 export { createSafeFetcher, FetchError, type SafeFetcher, type SendRequest } from './safe-fetch.ts';
 
@@ -10,24 +10,17 @@ export { createSafeFetcher, FetchError, type SafeFetcher, type SendRequest } fro
  * cached and the per-host limits hold across every worker process.
  */
 export function createConfiguredFetcher(config: Config, redis?: Redis): SafeFetcher {
+  if (!redis) return createSafeFetcher(baseOptions(config));
   return createSafeFetcher({
-    allowPrivateHosts: config.FETCH_ALLOW_PRIVATE_HOSTS,
-    timeoutMs: config.FETCH_TIMEOUT_MS,
-    connectTimeoutMs: config.FETCH_CONNECT_TIMEOUT_MS,
-    maxBytes: config.FETCH_MAX_BYTES,
-    ...(config.FETCH_USER_AGENT ? { userAgent: config.FETCH_USER_AGENT } : {}),
-    ...(redis
-      ? {
-          politeness: createRedisPoliteness({
-            redis,
-            keyPrefix: config.QUEUE_PREFIX,
-            hostConcurrency: config.FETCH_HOST_CONCURRENCY,
-            robotsTtlMs: config.ROBOTS_CACHE_TTL_MS,
-            // A slot outlives the longest fetch, so a worker that died holding one frees it soon after.
-            leaseMs: config.FETCH_TIMEOUT_MS + 5_000,
-          }),
-        }
-      : {}),
+    ...baseOptions(config),
+    politeness: createRedisPoliteness({
+      redis,
+      keyPrefix: config.QUEUE_PREFIX,
+      hostConcurrency: config.FETCH_HOST_CONCURRENCY,
+      robotsTtlMs: config.ROBOTS_CACHE_TTL_MS,
+      // A slot outlives the longest fetch, so a worker that died holding one frees it soon after.
+      leaseMs: config.FETCH_TIMEOUT_MS + 5_000,
+    }),
   });
 }
 
@@ -37,11 +30,16 @@ export function createConfiguredFetcher(config: Config, redis?: Redis): SafeFetc
  * crawl limits (a destination is not crawled). Cheap to build: each request makes its own agent.
  */
 export function createDestinationFetcher(config: Config): SafeFetcher {
-  return createSafeFetcher({
+  return createSafeFetcher(baseOptions(config));
+}
+
+/** The address guard, time and size limits every fetcher shares. */
+function baseOptions(config: Config): SafeFetcherOptions {
+  return {
     allowPrivateHosts: config.FETCH_ALLOW_PRIVATE_HOSTS,
     timeoutMs: config.FETCH_TIMEOUT_MS,
     connectTimeoutMs: config.FETCH_CONNECT_TIMEOUT_MS,
     maxBytes: config.FETCH_MAX_BYTES,
     ...(config.FETCH_USER_AGENT ? { userAgent: config.FETCH_USER_AGENT } : {}),
-  });
+  };
 }
