@@ -6,7 +6,10 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { submissionSchema } from '../src/submissions.ts';
 
-const queue = new Queue('ingest', { connection: new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 }), prefix: process.env.QUEUE_PREFIX! });
+const queue = new Queue('ingest', {
+  connection: new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 }),
+  prefix: process.env.QUEUE_PREFIX!,
+});
 const app = express();
 app.use(express.json({ limit: '1mb' }));
 app.post('/api/v1/submissions', async (req, res) => {

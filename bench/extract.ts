@@ -9,16 +9,30 @@ import { extractArticle } from '../src/providers/extract.ts';
 const PAGES = Number(process.env.BENCH_PAGES ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-const topics = ['tidal power', 'wave farms', 'subsea cables', 'harbour grids', 'kelp forests', 'hydrogen ferries', 'salt marshes', 'offshore wind'];
+const topics = [
+  'tidal power',
+  'wave farms',
+  'subsea cables',
+  'harbour grids',
+  'kelp forests',
+  'hydrogen ferries',
+  'salt marshes',
+  'offshore wind',
+];
 const template = readFileSync(join(import.meta.dirname, '../test/fixtures/ingest/article.html'), 'utf8');
 
 /** A page per index: the fixture's chrome around an article of varying length and topic. */
 function page(i: number): string {
   const topic = topics[i % topics.length]!;
-  const paragraphs = Array.from({ length: 6 + (i % 14) }, (_, p) =>
-    `<p>Report ${i}, part ${p}: engineers working on ${topic} found that maintenance windows, vessel costs and weather shaped the results of season ${p + 1} more than any single component. Their notes on ${topic} list ${p + 3} lessons for operators.</p>`,
+  const paragraphs = Array.from(
+    { length: 6 + (i % 14) },
+    (_, p) =>
+      `<p>Report ${i}, part ${p}: engineers working on ${topic} found that maintenance windows, vessel costs and weather shaped the results of season ${p + 1} more than any single component. Their notes on ${topic} list ${p + 3} lessons for operators.</p>`,
   ).join('\n');
-  const comments = Array.from({ length: i % 20 }, (_, c) => `<div class="comment"><p>Comment ${c} on ${topic}: I disagree with point ${c}.</p></div>`).join('');
+  const comments = Array.from(
+    { length: i % 20 },
+    (_, c) => `<div class="comment"><p>Comment ${c} on ${topic}: I disagree with point ${c}.</p></div>`,
+  ).join('');
   return template
     .replace('<h1>Why Tidal Power Is Finally Getting Cheaper</h1>', `<h1>${topic} report ${i}</h1>${paragraphs}`)
     .replace('<h2>42 comments</h2>', `<h2>${i % 20} comments</h2>${comments}`);
@@ -50,7 +64,9 @@ const extractMs = time((html, i) => {
 
 const row = (name: string, ms: number) =>
   `| ${name} | ${PAGES} | ${ms.toFixed(0)} | ${(PAGES / (ms / 1000)).toFixed(1)} | ${(ms / PAGES).toFixed(2)} | ${(ms / parseMs).toFixed(2)}× |`;
-console.log(`Corpus: ${PAGES} pages, ${(bytes / 1024 / 1024).toFixed(1)} MB of HTML; best of ${ROUNDS} rounds; Node ${process.versions.node}.\n`);
+console.log(
+  `Corpus: ${PAGES} pages, ${(bytes / 1024 / 1024).toFixed(1)} MB of HTML; best of ${ROUNDS} rounds; Node ${process.versions.node}.\n`,
+);
 console.log('| step | pages | total ms | pages/s | ms/page | time vs bare parse |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 console.log(row('bare parse (linkedom DOM only, baseline)', parseMs));

@@ -27,7 +27,11 @@ export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(di
 /** Starts a Node child process running a TypeScript entry point, resolving once `ready` appears on stdout. */
 export function startNode(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let buffer = '';
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not become ready`)), 30_000);
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -57,13 +61,21 @@ export function memoryOf(pid: number): { peakMiB: number; rssMiB: number } {
 }
 
 /** Runs wrk against a POST endpoint; returns requests per second and the p99 latency in ms. */
-export async function wrkPost(url: string, body: string, headers: Record<string, string>, seconds: number, connections = 32) {
+export async function wrkPost(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  seconds: number,
+  connections = 32,
+) {
   const dir = await mkdtemp(join(tmpdir(), 'bp-wrk-'));
   const script = join(dir, 'post.lua');
   const lines = [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(body)}`];
   for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
   await writeFile(script, lines.join('\n'));
-  const { stdout } = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], { maxBuffer: 1 << 20 });
+  const { stdout } = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], {
+    maxBuffer: 1 << 20,
+  });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
   const p99ms = p99 ? Number(p99[1]) * (p99[2] === 'us' ? 0.001 : p99[2] === 's' ? 1000 : 1) : Number.NaN;

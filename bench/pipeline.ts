@@ -67,7 +67,8 @@ const instantWriter: Writer = {
       title,
       slug: `post-${first.id}`,
       markdown: `Some text from the source. [1]\n\n## Sources\n\n1. ${first.title ?? 'source'}\n`,
-      metaDescription: 'A post written by a writer that does no work, to measure what the pipeline itself costs per post.',
+      metaDescription:
+        'A post written by a writer that does no work, to measure what the pipeline itself costs per post.',
       tags: ['bench'],
       citations: [{ sourceId: first.id, title: first.title ?? 'source', url: first.url }],
       wordCount: 8,
@@ -118,13 +119,23 @@ async function rawChainRate(t: TestEnv, n: number): Promise<number> {
           if (next) await next.add(name, job.data, { jobId: `${job.data.id}-${i + 1}`, removeOnComplete: true });
           else done++;
         },
-        { connection: createRedis(t.config.REDIS_URL, 'worker'), prefix: t.config.QUEUE_PREFIX, concurrency: i === 0 ? t.config.WORKER_CONCURRENCY * 2 : t.config.WORKER_CONCURRENCY },
+        {
+          connection: createRedis(t.config.REDIS_URL, 'worker'),
+          prefix: t.config.QUEUE_PREFIX,
+          concurrency: i === 0 ? t.config.WORKER_CONCURRENCY * 2 : t.config.WORKER_CONCURRENCY,
+        },
       ),
   );
   try {
     const started = performance.now();
     for (let i = 0; i < n; i += 500) {
-      await queues[0]!.addBulk(Array.from({ length: Math.min(500, n - i) }, (_, j) => ({ name: 'raw', data: { id: `p${i + j}` }, opts: { jobId: `p${i + j}-0`, removeOnComplete: true } })));
+      await queues[0]!.addBulk(
+        Array.from({ length: Math.min(500, n - i) }, (_, j) => ({
+          name: 'raw',
+          data: { id: `p${i + j}` },
+          opts: { jobId: `p${i + j}-0`, removeOnComplete: true },
+        })),
+      );
     }
     while (done < n) await new Promise((r) => setTimeout(r, 20));
     return n / ((performance.now() - started) / 1000);
@@ -141,17 +152,27 @@ async function slowModelRate(processes: number, n: number) {
   const answer = modelWriter();
   fake.onChat(async (req) => ({ ...(await answer(req)), delayMs: 200 }));
   const t = await createTestEnv({
-    LLM_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-bench', LLM_CACHE_TTL_SECONDS: '0',
-    LLM_RPM: '1000000', LLM_TPM: '1000000000', LOG_LEVEL: 'silent',
+    LLM_PROVIDER: 'openai',
+    OPENAI_BASE_URL: fake.url,
+    OPENAI_API_KEY: 'sk-bench',
+    LLM_CACHE_TTL_SECONDS: '0',
+    LLM_RPM: '1000000',
+    LLM_TPM: '1000000000',
+    LOG_LEVEL: 'silent',
   });
   const rt = await createRuntime(t.config, { logger: createLogger('silent') });
   const children: ChildProcess[] = [];
   try {
-    for (let i = 0; i < processes; i++) children.push(await startNode(['src/cli.ts', 'worker'], { ...t.env, LOG_LEVEL: 'info' }, /workers started/));
+    for (let i = 0; i < processes; i++)
+      children.push(await startNode(['src/cli.ts', 'worker'], { ...t.env, LOG_LEVEL: 'info' }, /workers started/));
     const tenantId = await tenantOf(rt);
     const started = performance.now();
     await submitDirect(rt, tenantId, n);
-    await waitForCount(rt, `SELECT count(*)::int AS n FROM stage_runs WHERE stage = 'generate' AND outcome = 'completed'`, n);
+    await waitForCount(
+      rt,
+      `SELECT count(*)::int AS n FROM stage_runs WHERE stage = 'generate' AND outcome = 'completed'`,
+      n,
+    );
     const seconds = (performance.now() - started) / 1000;
     const calls = fake.chatRequests().length;
     const callsPerPost = calls / n;
@@ -181,7 +202,12 @@ async function endToEndLatency(t: TestEnv, maxRate: number) {
   const workers = await startWorkers(rt);
   const api = await startApi(rt, 0);
   const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };
-  const post = (i: number) => fetch(`${api.url}/api/v1/submissions`, { method: 'POST', headers, body: JSON.stringify({ source: { type: 'markdown', text: sourceText(2_000_000 + i) } }) });
+  const post = (i: number) =>
+    fetch(`${api.url}/api/v1/submissions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ source: { type: 'markdown', text: sourceText(2_000_000 + i) } }),
+    });
   try {
     // Unloaded: one at a time, each waited for.
     let since = new Date();
@@ -204,7 +230,11 @@ async function endToEndLatency(t: TestEnv, maxRate: number) {
       sends.push(post(100 + i));
     }
     await Promise.all(sends);
-    await waitForCount(rt, `SELECT count(*)::int AS n FROM posts WHERE status = 'published' AND created_at >= '${since.toISOString()}'`, total);
+    await waitForCount(
+      rt,
+      `SELECT count(*)::int AS n FROM posts WHERE status = 'published' AND created_at >= '${since.toISOString()}'`,
+      total,
+    );
     const loaded = await latencies(rt, since);
     return { unloaded, loaded, rate };
   } finally {
@@ -233,7 +263,11 @@ async function burstMemory(t: TestEnv, burst: number) {
       Array.from({ length: 32 }, async () => {
         while (next < burst) {
           const i = next++;
-          const res = await fetch(`http://127.0.0.1:${port}/api/v1/submissions`, { method: 'POST', headers, body: JSON.stringify({ source: { type: 'markdown', text: sourceText(3_000_000 + i) } }) });
+          const res = await fetch(`http://127.0.0.1:${port}/api/v1/submissions`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ source: { type: 'markdown', text: sourceText(3_000_000 + i) } }),
+          });
           if (res.status !== 202) throw new Error(`burst submission ${i}: ${res.status}`);
           await res.arrayBuffer();
         }
@@ -244,7 +278,9 @@ async function burstMemory(t: TestEnv, burst: number) {
     await new Promise((r) => setTimeout(r, 30_000));
     const peak = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).peakMiB]));
     const after = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).rssMiB]));
-    const { rows } = await rt.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM posts WHERE status = 'published'`);
+    const { rows } = await rt.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts WHERE status = 'published'`,
+    );
     return { idle, peak, after, acceptSeconds, publishedAfter30s: rows[0]!.n };
   } finally {
     for (const c of Object.values(roles)) await stopChild(c);
@@ -252,7 +288,10 @@ async function burstMemory(t: TestEnv, burst: number) {
   }
 }
 
-export async function benchPipeline(opts: { posts: number; burst: number }): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
+export async function benchPipeline(opts: {
+  posts: number;
+  burst: number;
+}): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
   const fresh = async <T>(fn: (t: TestEnv) => Promise<T>, env: Record<string, string> = {}) => {
@@ -266,9 +305,19 @@ export async function benchPipeline(opts: { posts: number; burst: number }): Pro
 
   const raw = await fresh((t) => rawChainRate(t, opts.posts * 4));
   const instant = await fresh((t) => pipelineRate(t, opts.posts, true));
-  rows.push({ benchmark: 'pipeline posts/s, instant providers', measured: fmt(instant), baseline: `${fmt(raw)} (raw 5-queue no-op BullMQ chain)`, ratio: `${fmt(instant / raw, 3)}×` });
+  rows.push({
+    benchmark: 'pipeline posts/s, instant providers',
+    measured: fmt(instant),
+    baseline: `${fmt(raw)} (raw 5-queue no-op BullMQ chain)`,
+    ratio: `${fmt(instant / raw, 3)}×`,
+  });
   const offline = await fresh((t) => pipelineRate(t, opts.posts, false));
-  rows.push({ benchmark: 'pipeline posts/s, offline default providers', measured: fmt(offline), baseline: `${fmt(instant)} (instant providers)`, ratio: `${fmt(offline / instant, 2)}×` });
+  rows.push({
+    benchmark: 'pipeline posts/s, offline default providers',
+    measured: fmt(offline),
+    baseline: `${fmt(instant)} (instant providers)`,
+    ratio: `${fmt(offline / instant, 2)}×`,
+  });
   Object.assign(data, { rawChainPostsPerSecond: raw, instantPostsPerSecond: instant, offlinePostsPerSecond: offline });
 
   for (const processes of [1, 2]) {
@@ -285,7 +334,12 @@ export async function benchPipeline(opts: { posts: number; burst: number }): Pro
   const e2e = await fresh((t) => endToEndLatency(t, offline));
   const u = e2e.unloaded;
   const l = e2e.loaded;
-  rows.push({ benchmark: 'submission→published p50 / p99 (ms), unloaded', measured: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)}`, baseline: '—', ratio: '—' });
+  rows.push({
+    benchmark: 'submission→published p50 / p99 (ms), unloaded',
+    measured: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)}`,
+    baseline: '—',
+    ratio: '—',
+  });
   rows.push({
     benchmark: `submission→published p50 / p99 (ms), at ${fmt(e2e.rate, 1)} posts/s (half the max)`,
     measured: `${fmt(percentile(l, 50), 0)} / ${fmt(percentile(l, 99), 0)}`,

@@ -12,7 +12,13 @@ const posts = Number(process.env.BENCH_POSTS ?? 300);
 const burst = Number(process.env.BENCH_BURST ?? 10_000);
 const started = new Date();
 const rows: Row[] = [];
-const data: Record<string, unknown> = { startedAt: started.toISOString(), cpus: cpus().length, node: process.version, posts, burst };
+const data: Record<string, unknown> = {
+  startedAt: started.toISOString(),
+  cpus: cpus().length,
+  node: process.version,
+  posts,
+  burst,
+};
 
 const webhook = await benchWebhook();
 rows.push(...webhook.rows);

@@ -51,7 +51,12 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig({ DATABASE_URL: `${base}/${dbName}`, LOG_LEVEL: 'silent', DATABASE_POOL_MAX: '4', DATABASE_SLOW_QUERY_MS: '600000' });
+  const config = loadConfig({
+    DATABASE_URL: `${base}/${dbName}`,
+    LOG_LEVEL: 'silent',
+    DATABASE_POOL_MAX: '4',
+    DATABASE_SLOW_QUERY_MS: '600000',
+  });
   const db = await connectDb(config, logger);
   const admin = new pg.Client({ connectionString: `${base}/postgres` });
   await admin.connect();
@@ -77,8 +82,15 @@ async function run(db: Db): Promise<void> {
   const centers = Array.from({ length: CLUSTERS }, () => randomUnit(next, DIM));
   const clustered = () => near(next, centers[Math.floor(next() * CLUSTERS)]!, SPREAD);
 
-  const tenantId = (await db.query<{ id: string }>(`INSERT INTO tenants (slug, name) VALUES ('bench', 'bench') RETURNING id`)).rows[0]!.id;
-  const submissionId = (await db.query<{ id: string }>(`INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'bench') RETURNING id`, [tenantId])).rows[0]!.id;
+  const tenantId = (
+    await db.query<{ id: string }>(`INSERT INTO tenants (slug, name) VALUES ('bench', 'bench') RETURNING id`)
+  ).rows[0]!.id;
+  const submissionId = (
+    await db.query<{ id: string }>(
+      `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'bench') RETURNING id`,
+      [tenantId],
+    )
+  ).rows[0]!.id;
 
   async function createPosts(count: number): Promise<string[]> {
     const ids = Array.from({ length: count }, () => randomUUID());
@@ -98,12 +110,20 @@ async function run(db: Db): Promise<void> {
   const corpusPosts = await createPosts(loadPosts);
   for (let i = 0; i < corpusPosts.length; i += 100) {
     const posts = corpusPosts.slice(i, i + 100);
-    const rows = posts.flatMap((postId) => Array.from({ length: CHUNKS_PER_POST }, (_, position) => ({ postId, position, vector: clustered() })));
+    const rows = posts.flatMap((postId) =>
+      Array.from({ length: CHUNKS_PER_POST }, (_, position) => ({ postId, position, vector: clustered() })),
+    );
     await db.query(
       `INSERT INTO post_chunks (post_id, position, tenant_id, content, token_count, content_hash, embedding_model, embedding)
        SELECT u.post_id, u.position, $1, 'bench', 10, md5(u.post_id::text || u.position), $2, u.embedding::vector
          FROM unnest($3::uuid[], $4::int[], $5::text[]) AS u(post_id, position, embedding)`,
-      [tenantId, space.model, rows.map((r) => r.postId), rows.map((r) => r.position), rows.map((r) => pgvector.toSql(r.vector))],
+      [
+        tenantId,
+        space.model,
+        rows.map((r) => r.postId),
+        rows.map((r) => r.position),
+        rows.map((r) => pgvector.toSql(r.vector)),
+      ],
     );
   }
   log('building the HNSW index …');
@@ -116,13 +136,16 @@ async function run(db: Db): Promise<void> {
      SELECT p, g, $1, 'bench', 10, md5(p::text || g) FROM unnest($2::uuid[]) AS p, generate_series(0, ${CHUNKS_PER_POST - 1}) AS g`,
     [tenantId, upsertPosts],
   );
-  const upsertVectors = upsertPosts.map(() => Array.from({ length: CHUNKS_PER_POST }, (_, position) => ({ position, vector: clustered() })));
+  const upsertVectors = upsertPosts.map(() =>
+    Array.from({ length: CHUNKS_PER_POST }, (_, position) => ({ position, vector: clustered() })),
+  );
   const pgIndex = createPgvectorIndex(db, { efSearch: 40 });
   const upsertChunks = UPSERT_POSTS * CHUNKS_PER_POST;
 
   log(`upserting ${upsertChunks} chunks through the pgvector backend …`);
   const [, upsertMs] = await timed(async () => {
-    for (let i = 0; i < upsertPosts.length; i++) await pgIndex.upsertPost({ postId: upsertPosts[i]!, tenantId }, space, upsertVectors[i]!);
+    for (let i = 0; i < upsertPosts.length; i++)
+      await pgIndex.upsertPost({ postId: upsertPosts[i]!, tenantId }, space, upsertVectors[i]!);
   });
 
   await db.query(`CREATE TABLE bench_plain (post_id uuid, position int, embedding vector(${DIM}))`);
@@ -133,7 +156,8 @@ async function run(db: Db): Promise<void> {
     );
   const allRows = upsertPosts.flatMap((postId, i) => upsertVectors[i]!.map((c) => ({ postId, ...c })));
   const [, plainPerPostMs] = await timed(async () => {
-    for (let i = 0; i < upsertPosts.length; i++) await plainInsert(allRows.slice(i * CHUNKS_PER_POST, (i + 1) * CHUNKS_PER_POST));
+    for (let i = 0; i < upsertPosts.length; i++)
+      await plainInsert(allRows.slice(i * CHUNKS_PER_POST, (i + 1) * CHUNKS_PER_POST));
   });
   await db.query('TRUNCATE bench_plain');
   const [, plainBatchMs] = await timed(async () => {
@@ -142,17 +166,27 @@ async function run(db: Db): Promise<void> {
 
   let qdrant: { index: VectorIndex; upsertMs: number } | null = null;
   if (process.env.QDRANT_URL) {
-    const index = createQdrantIndex({ url: process.env.QDRANT_URL, apiKey: process.env.QDRANT_API_KEY, collectionPrefix: `bench_${randomBytes(3).toString('hex')}`, efSearch: 40 });
+    const index = createQdrantIndex({
+      url: process.env.QDRANT_URL,
+      apiKey: process.env.QDRANT_API_KEY,
+      collectionPrefix: `bench_${randomBytes(3).toString('hex')}`,
+      efSearch: 40,
+    });
     log('upserting the corpus into Qdrant …');
     const vectors = await db.query<{ post_id: string; position: number; embedding: number[] }>(
       `SELECT post_id, position, embedding::real[] AS embedding FROM post_chunks WHERE embedding IS NOT NULL AND post_id <> ALL($1::uuid[]) ORDER BY post_id, position`,
       [upsertPosts],
     );
     for (const [postId, rows] of Map.groupBy(vectors.rows, (r) => r.post_id)) {
-      await index.upsertPost({ postId, tenantId }, space, rows.map((r) => ({ position: r.position, vector: r.embedding })));
+      await index.upsertPost(
+        { postId, tenantId },
+        space,
+        rows.map((r) => ({ position: r.position, vector: r.embedding })),
+      );
     }
     const [, ms] = await timed(async () => {
-      for (let i = 0; i < upsertPosts.length; i++) await index.upsertPost({ postId: upsertPosts[i]!, tenantId }, space, upsertVectors[i]!);
+      for (let i = 0; i < upsertPosts.length; i++)
+        await index.upsertPost({ postId: upsertPosts[i]!, tenantId }, space, upsertVectors[i]!);
     });
     qdrant = { index, upsertMs: ms };
   }
@@ -207,7 +241,9 @@ async function run(db: Db): Promise<void> {
   if (qdrant) await measure('Qdrant (QDRANT_URL), hnsw_ef=40', qdrant.index);
   exactMs.sort((a, b) => a - b);
 
-  const total = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM post_chunks WHERE embedding IS NOT NULL')).rows[0]!.n;
+  const total = (
+    await db.query<{ n: number }>('SELECT count(*)::int AS n FROM post_chunks WHERE embedding IS NOT NULL')
+  ).rows[0]!.n;
   const rate = (chunks: number, ms: number) => chunks / (ms / 1000);
   const plainRate = rate(upsertChunks, plainPerPostMs);
   const fmt = (x: number, d = 1) => x.toFixed(d);
@@ -225,14 +261,21 @@ async function run(db: Db): Promise<void> {
     `| plain multi-row INSERT, 10 rows per statement (baseline) | ${upsertChunks} | ${fmt(plainPerPostMs / 1000, 2)} | ${fmt(plainRate, 0)} | 1.00× |`,
     `| plain multi-row INSERT, 1,000 rows per statement | ${upsertChunks} | ${fmt(plainBatchMs / 1000, 2)} | ${fmt(rate(upsertChunks, plainBatchMs), 0)} | ${fmt(rate(upsertChunks, plainBatchMs) / plainRate, 2)}× |`,
     `| pgvector backend upsertPost (10 chunks per call, HNSW maintained) | ${upsertChunks} | ${fmt(upsertMs / 1000, 2)} | ${fmt(rate(upsertChunks, upsertMs), 0)} | ${fmt(rate(upsertChunks, upsertMs) / plainRate, 2)}× |`,
-    ...(qdrant ? [`| Qdrant backend upsertPost (QDRANT_URL, wait=true) | ${upsertChunks} | ${fmt(qdrant.upsertMs / 1000, 2)} | ${fmt(rate(upsertChunks, qdrant.upsertMs), 0)} | ${fmt(rate(upsertChunks, qdrant.upsertMs) / plainRate, 2)}× |`] : []),
+    ...(qdrant
+      ? [
+          `| Qdrant backend upsertPost (QDRANT_URL, wait=true) | ${upsertChunks} | ${fmt(qdrant.upsertMs / 1000, 2)} | ${fmt(rate(upsertChunks, qdrant.upsertMs), 0)} | ${fmt(rate(upsertChunks, qdrant.upsertMs) / plainRate, 2)}× |`,
+        ]
+      : []),
     '',
     `### Search (${QUERIES} queries, top 10)`,
     '',
     `| search | p50 (ms) | p99 (ms) | p50 vs exact | recall@10 |`,
     `| --- | ---: | ---: | ---: | ---: |`,
     `| exact (sequential scan; baseline) | ${fmt(percentile(exactMs, 50), 2)} | ${fmt(percentile(exactMs, 99), 2)} | 1.00× | 1.000 |`,
-    ...searchRows.map((r) => `| ${r.name} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.p50 / percentile(exactMs, 50), 3)}× | ${fmt(r.recall, 3)} |`),
+    ...searchRows.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.p50 / percentile(exactMs, 50), 3)}× | ${fmt(r.recall, 3)} |`,
+    ),
     '',
   ];
   console.log(out.join('\n'));

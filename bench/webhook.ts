@@ -2,7 +2,13 @@ import { createTestEnv } from '../test/support/harness.ts';
 import { freePort } from '../test/support/redis-server.ts';
 import { ensureWrk, fmt, startNode, stopChild, wrkPost, type Row } from './lib.ts';
 
-const body = JSON.stringify({ source: { type: 'text', title: 'Bench', text: 'A webhook body of ordinary size. It carries one short source to write about.' } });
+const body = JSON.stringify({
+  source: {
+    type: 'text',
+    title: 'Bench',
+    text: 'A webhook body of ordinary size. It carries one short source to write about.',
+  },
+});
 
 /** 1. Webhook accepts per second and p99 latency, against a bare Express + zod + Queue.add app. */
 export async function benchWebhook(seconds = 8): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
@@ -17,15 +23,29 @@ export async function benchWebhook(seconds = 8): Promise<{ rows: Row[]; data: Re
     await stopChild(api);
 
     const basePort = await freePort();
-    const base = await startNode(['bench/baseline-webhook-app.ts'], { ...t.env, PORT: String(basePort) }, /baseline ready/);
+    const base = await startNode(
+      ['bench/baseline-webhook-app.ts'],
+      { ...t.env, PORT: String(basePort) },
+      /baseline ready/,
+    );
     await wrkPost(`http://127.0.0.1:${basePort}/api/v1/submissions`, body, headers, 2);
     const bare = await wrkPost(`http://127.0.0.1:${basePort}/api/v1/submissions`, body, headers, seconds);
     await stopChild(base);
 
     return {
       rows: [
-        { benchmark: 'webhook accepts/s', measured: fmt(ours.rps, 0), baseline: fmt(bare.rps, 0), ratio: `${fmt(ours.rps / bare.rps, 2)}×` },
-        { benchmark: 'webhook p99 latency (ms)', measured: fmt(ours.p99ms, 1), baseline: fmt(bare.p99ms, 1), ratio: `${fmt(ours.p99ms / bare.p99ms, 2)}×` },
+        {
+          benchmark: 'webhook accepts/s',
+          measured: fmt(ours.rps, 0),
+          baseline: fmt(bare.rps, 0),
+          ratio: `${fmt(ours.rps / bare.rps, 2)}×`,
+        },
+        {
+          benchmark: 'webhook p99 latency (ms)',
+          measured: fmt(ours.p99ms, 1),
+          baseline: fmt(bare.p99ms, 1),
+          ratio: `${fmt(ours.p99ms / bare.p99ms, 2)}×`,
+        },
       ],
       data: { ours, bare, seconds, connections: 32 },
     };

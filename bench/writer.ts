@@ -20,12 +20,23 @@ function sourceOfSize(kb: number): SourceDoc {
   for (let copy = 0; size < kb * 1024; copy++) {
     const article = articles[copy % articles.length]!;
     const round = Math.floor(copy / articles.length);
-    const text = round === 0 ? article.text : article.text.replace(/\.(\s|$)/g, ` in case ${round}.$1`).replace(/^# .*$/m, `## ${article.title} (${round})`);
+    const text =
+      round === 0
+        ? article.text
+        : article.text
+            .replace(/\.(\s|$)/g, ` in case ${round}.$1`)
+            .replace(/^# .*$/m, `## ${article.title} (${round})`);
     const piece = text.slice(0, kb * 1024 - size + 200);
     parts.push(piece);
     size += piece.length;
   }
-  return { id: `bench-${kb}`, kind: 'markdown', title: `Benchmark source of ${kb} KB`, url: 'https://bench.example/source', text: parts.join('\n\n').slice(0, kb * 1024) };
+  return {
+    id: `bench-${kb}`,
+    kind: 'markdown',
+    title: `Benchmark source of ${kb} KB`,
+    url: 'https://bench.example/source',
+    text: parts.join('\n\n').slice(0, kb * 1024),
+  };
 }
 
 async function measure(run: () => Promise<unknown>): Promise<{ perSecond: number; runs: number }> {
@@ -50,7 +61,12 @@ for (const kb of SIZES_KB) {
   const writerOnly = await measure(() => writer.write({ sources }));
   const stage = await measure(async () => {
     const post = await writeLocally(writer, sources, brief);
-    checkGrounding({ markdown: post.markdown, citationCount: post.citations.length, sources, policy: defaultGroundingPolicy });
+    checkGrounding({
+      markdown: post.markdown,
+      citationCount: post.citations.length,
+      sources,
+      policy: defaultGroundingPolicy,
+    });
     lintSeo({ ...post, brief });
   });
   baseline ??= { writer: writerOnly.perSecond, stage: stage.perSecond };

@@ -17,7 +17,13 @@ import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
 import { markdownToSafeHtml } from '../src/text/html.ts';
 
-type SourceRow = { id: string; kind: SourceDoc['kind']; title: string | null; url: string | null; content: string | null };
+type SourceRow = {
+  id: string;
+  kind: SourceDoc['kind'];
+  title: string | null;
+  url: string | null;
+  content: string | null;
+};
 type PostRow = { tenant_id: string; approved_at: Date | null; options: unknown };
 
 // Only the brief matters here; other stages read their own options.
@@ -30,10 +36,12 @@ const optionsSchema = z.object({ brief: briefSchema.optional() }).loose();
  * (an approved post passes); one whose next model call would break the budget stops as `budget_exceeded`.
  */
 export const generate: StageProcessor = async (job, ctx) => {
-  const post = (await ctx.db.query<PostRow>(
-    `SELECT p.tenant_id, p.approved_at, s.options FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
-    [job.postId],
-  )).rows[0];
+  const post = (
+    await ctx.db.query<PostRow>(
+      `SELECT p.tenant_id, p.approved_at, s.options FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
+      [job.postId],
+    )
+  ).rows[0];
   if (!post) throw new PermanentError(`post ${job.postId} does not exist`);
   const { rows } = await ctx.db.query<SourceRow>(
     `SELECT s.id, s.kind, s.title, s.url, s.content
@@ -55,9 +63,10 @@ export const generate: StageProcessor = async (job, ctx) => {
   let written: GeneratedPost;
   try {
     // The offline writer expands towards the brief's minimum word count and keeps under its maximum.
-    written = providerName === 'local'
-      ? await writeLocally(withLengthBounds(ctx.providers.writer, brief), sources, brief)
-      : await writeWithGateway(ctx, post.tenant_id, job.postId, sources, brief, settings);
+    written =
+      providerName === 'local'
+        ? await writeLocally(withLengthBounds(ctx.providers.writer, brief), sources, brief)
+        : await writeWithGateway(ctx, post.tenant_id, job.postId, sources, brief, settings);
   } catch (err) {
     if (err instanceof BudgetExceededError) {
       await stopForBudget(ctx.db, job.postId, err);
@@ -107,15 +116,27 @@ async function writeWithGateway(
   settings: Awaited<ReturnType<typeof loadTenantSettings>>,
 ): Promise<GeneratedPost> {
   if (!ctx.redis) throw new Error('the generate stage needs Redis for the model cache and rate limits');
-  const gateway = createGateway({ db: ctx.db, redis: ctx.redis, config: ctx.config, log: ctx.log }, openAIProviderFor(ctx.config));
+  const gateway = createGateway(
+    { db: ctx.db, redis: ctx.redis, config: ctx.config, log: ctx.log },
+    openAIProviderFor(ctx.config),
+  );
   return writeWithModel(
     gateway,
-    { tenantId, postId, limits: { monthlyBudgetUsd: settings.monthlyBudgetUsd, perPostCostCapUsd: settings.perPostCostCapUsd } },
+    {
+      tenantId,
+      postId,
+      limits: { monthlyBudgetUsd: settings.monthlyBudgetUsd, perPostCostCapUsd: settings.perPostCostCapUsd },
+    },
     { sources, brief, temperature: ctx.config.LLM_TEMPERATURE },
   );
 }
 
-async function savePost(db: Db, postId: string, post: GeneratedPost, reports: { seo: SeoReport; grounding: unknown }): Promise<void> {
+async function savePost(
+  db: Db,
+  postId: string,
+  post: GeneratedPost,
+  reports: { seo: SeoReport; grounding: unknown },
+): Promise<void> {
   await db.query(
     `UPDATE posts SET title = $2, markdown = $3, html = $4, meta_description = $5, tags = $6, citations = $7,
             word_count = $8, writer = $9, meta_title = $10, category = $11, reading_time_minutes = $12, json_ld = $13,

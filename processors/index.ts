@@ -19,7 +19,9 @@ type PostRow = { tenant_id: string; markdown: string | null; approved_at: Date |
  * post is held as `duplicate_of` naming that post, unless an operator approved it.
  */
 export const index: StageProcessor = async (job, ctx) => {
-  const { rows } = await ctx.db.query<PostRow>('SELECT tenant_id, markdown, approved_at FROM posts WHERE id = $1', [job.postId]);
+  const { rows } = await ctx.db.query<PostRow>('SELECT tenant_id, markdown, approved_at FROM posts WHERE id = $1', [
+    job.postId,
+  ]);
   const post = rows[0]!;
   const deps = vectorDeps(ctx.db, ctx.providers, ctx.config);
   const { indexed, embedded } = await indexPost(deps, { id: job.postId, tenantId: post.tenant_id });
@@ -33,7 +35,11 @@ export const index: StageProcessor = async (job, ctx) => {
   const related = scores
     .filter((s) => s.status === 'published' && s.score < threshold && s.score >= ctx.config.RELATED_MIN_SCORE)
     .slice(0, limit);
-  const summaries = await postSummaries(ctx.db, post.tenant_id, related.map((r) => r.postId));
+  const summaries = await postSummaries(
+    ctx.db,
+    post.tenant_id,
+    related.map((r) => r.postId),
+  );
   const link = settings.enabled && related.length > 0;
 
   await ctx.db.tx(async (client) => {
@@ -42,17 +48,33 @@ export const index: StageProcessor = async (job, ctx) => {
       await client.query(
         `INSERT INTO post_links (post_id, related_post_id, rank, score, embedding_model, linked)
          SELECT $1, u.id, u.rank, u.score, $2, $3 FROM unnest($4::uuid[], $5::int[], $6::real[]) AS u(id, rank, score)`,
-        [job.postId, deps.space.model, link, related.map((r) => r.postId), related.map((_, i) => i + 1), related.map((r) => r.score)],
+        [
+          job.postId,
+          deps.space.model,
+          link,
+          related.map((r) => r.postId),
+          related.map((_, i) => i + 1),
+          related.map((r) => r.score),
+        ],
       );
     }
     // The block is rewritten (or removed, when the tenant turned links off) so a re-run leaves one copy.
     const markdown = withRelatedLinks(
       post.markdown ?? '',
-      link ? related.map((r) => { const s = summaries.get(r.postId)!; return { title: s.title ?? s.slug ?? 'Related post', href: relatedHref(s) }; }) : [],
+      link
+        ? related.map((r) => {
+            const s = summaries.get(r.postId)!;
+            return { title: s.title ?? s.slug ?? 'Related post', href: relatedHref(s) };
+          })
+        : [],
       settings.heading,
     );
     if (post.markdown !== null && markdown !== post.markdown) {
-      await client.query('UPDATE posts SET markdown = $2, html = $3, updated_at = now() WHERE id = $1', [job.postId, markdown, markdownToSafeHtml(markdown)]);
+      await client.query('UPDATE posts SET markdown = $2, html = $3, updated_at = now() WHERE id = $1', [
+        job.postId,
+        markdown,
+        markdownToSafeHtml(markdown),
+      ]);
     }
   });
   ctx.log.debug({ indexed, embedded, index: deps.index.name, related: related.length, linked: link }, 'post indexed');

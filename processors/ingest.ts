@@ -9,8 +9,20 @@ import { fetchPage } from '../src/providers/fetch-page.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 
 type SourceKind = 'text' | 'markdown' | 'url' | 'feed_entry' | CollectorKind;
-type SourceRow = { id: string; kind: SourceKind; url: string | null; title: string | null; input_text: string | null; metadata: Record<string, unknown> };
-type PostRow = { tenant_id: string; submission_id: string; topic_brief: { keywords?: string[] } | null; options: Record<string, unknown> };
+type SourceRow = {
+  id: string;
+  kind: SourceKind;
+  url: string | null;
+  title: string | null;
+  input_text: string | null;
+  metadata: Record<string, unknown>;
+};
+type PostRow = {
+  tenant_id: string;
+  submission_id: string;
+  topic_brief: { keywords?: string[] } | null;
+  options: Record<string, unknown>;
+};
 type Ingested = { title: string | null; markdown: string; metadata: Record<string, unknown> };
 
 const COLLECTORS = new Set<SourceKind>(['feed', 'sitemap', 'site']);
@@ -80,24 +92,54 @@ export const ingest: StageProcessor = async (job, ctx) => {
   }
 
   if (post.topic_brief) {
-    const skipped = await topicAlreadyCovered(ctx, job.postId, post.tenant_id, texts.map((t) => t.markdown).join('\n\n'));
+    const skipped = await topicAlreadyCovered(
+      ctx,
+      job.postId,
+      post.tenant_id,
+      texts.map((t) => t.markdown).join('\n\n'),
+    );
     if (skipped) return { handOff: false };
   }
   ctx.log.debug({ sources: sources.length }, 'sources ingested');
 };
 
-async function expand(postId: string, correlationId: string, post: PostRow, collectors: SourceRow[], fetcher: SafeFetcher, ctx: StageContext): Promise<void> {
+async function expand(
+  postId: string,
+  correlationId: string,
+  post: PostRow,
+  collectors: SourceRow[],
+  fetcher: SafeFetcher,
+  ctx: StageContext,
+): Promise<void> {
   if (!ctx.queues) throw new Error('ingest needs the pipeline queues to fan a feed out');
   for (const source of collectors) {
     const collected = await withPermanentFetchErrors(source.url!, () =>
-      collect({ db: ctx.db, fetcher, config: ctx.config, log: ctx.log }, { tenantId: post.tenant_id, kind: source.kind as CollectorKind, url: source.url! }),
+      collect(
+        { db: ctx.db, fetcher, config: ctx.config, log: ctx.log },
+        { tenantId: post.tenant_id, kind: source.kind as CollectorKind, url: source.url! },
+      ),
     );
     const result = await fanOut(
       { db: ctx.db, queues: ctx.queues, config: ctx.config, log: ctx.log },
-      { tenantId: post.tenant_id, parent: { submissionId: post.submission_id, correlationId, options: post.options }, collected },
+      {
+        tenantId: post.tenant_id,
+        parent: { submissionId: post.submission_id, correlationId, options: post.options },
+        collected,
+      },
     );
-    const summary = { resolvedKind: collected.kind, resolvedUrl: collected.url, notModified: collected.notModified, entries: collected.entries.length, newEntries: result.newEntries, posts: result.created.length, joinedBriefs: result.joined.length };
-    await ctx.db.query(`UPDATE sources SET metadata = metadata || $2::jsonb, fetched_at = now() WHERE id = $1`, [source.id, JSON.stringify(summary)]);
+    const summary = {
+      resolvedKind: collected.kind,
+      resolvedUrl: collected.url,
+      notModified: collected.notModified,
+      entries: collected.entries.length,
+      newEntries: result.newEntries,
+      posts: result.created.length,
+      joinedBriefs: result.joined.length,
+    };
+    await ctx.db.query(`UPDATE sources SET metadata = metadata || $2::jsonb, fetched_at = now() WHERE id = $1`, [
+      source.id,
+      JSON.stringify(summary),
+    ]);
     ctx.log.info({ url: source.url, ...summary }, 'collected');
   }
   await ctx.db.query(`UPDATE posts SET status = 'expanded', updated_at = now() WHERE id = $1`, [postId]);
@@ -137,7 +179,9 @@ async function ingestSource(source: SourceRow, fetcher: SafeFetcher, ctx: StageC
 
 async function ingestUrl(url: string, fetcher: SafeFetcher, ctx: StageContext): Promise<Ingested> {
   const page = await withPermanentFetchErrors(url, () => fetchPage(url, { fetcher }));
-  const article: ExtractedArticle = /html/.test(page.contentType) ? extractArticle(page.body, page.url) : extractFromText(page.body, null);
+  const article: ExtractedArticle = /html/.test(page.contentType)
+    ? extractArticle(page.body, page.url)
+    : extractFromText(page.body, null);
   ctx.log.debug({ url: page.url, charset: page.charset }, 'page fetched');
   return {
     title: article.title,
@@ -168,7 +212,14 @@ async function withPermanentFetchErrors<T>(url: string, fn: () => Promise<T>): P
 }
 
 /** Ends a post without an error. It is left resumable from generate, for an operator who wants it anyway. */
-async function stopPost(ctx: StageContext, postId: string, status: 'duplicate' | 'skipped', reason: string, details: unknown, duplicateOf: string | null): Promise<void> {
+async function stopPost(
+  ctx: StageContext,
+  postId: string,
+  status: 'duplicate' | 'skipped',
+  reason: string,
+  details: unknown,
+  duplicateOf: string | null,
+): Promise<void> {
   await ctx.db.query(
     `UPDATE posts SET status = $2, held_stage = 'ingest', held_reason = $3, held_details = $4, duplicate_of_post = $5, updated_at = now() WHERE id = $1`,
     [postId, status, reason, JSON.stringify(details), duplicateOf],
@@ -176,19 +227,32 @@ async function stopPost(ctx: StageContext, postId: string, status: 'duplicate' |
 }
 
 /** A post made from feed entries is skipped when a published post of the tenant already covers its keywords. */
-async function topicAlreadyCovered(ctx: StageContext, postId: string, tenantId: string, text: string): Promise<boolean> {
+async function topicAlreadyCovered(
+  ctx: StageContext,
+  postId: string,
+  tenantId: string,
+  text: string,
+): Promise<boolean> {
   const keywords = extractKeywords(text, 8);
-  await ctx.db.query(`UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', $2::jsonb) WHERE id = $1`, [
-    postId,
-    JSON.stringify(keywords),
-  ]);
+  await ctx.db.query(
+    `UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', $2::jsonb) WHERE id = $1`,
+    [postId, JSON.stringify(keywords)],
+  );
   const terms = keywordTerms(keywords);
-  const { rows } = await ctx.db.query<{ id: string; title: string | null; meta_description: string | null; tags: string[] }>(
+  const { rows } = await ctx.db.query<{
+    id: string;
+    title: string | null;
+    meta_description: string | null;
+    tags: string[];
+  }>(
     `SELECT id, title, meta_description, tags FROM posts WHERE tenant_id = $1 AND status = 'published' AND id <> $2 ORDER BY published_at DESC NULLS LAST LIMIT 1000`,
     [tenantId, postId],
   );
   for (const published of rows) {
-    const covered = keywordTerms([...extractKeywords(`${published.title ?? ''}. ${published.meta_description ?? ''}`, 16), ...published.tags]);
+    const covered = keywordTerms([
+      ...extractKeywords(`${published.title ?? ''}. ${published.meta_description ?? ''}`, 16),
+      ...published.tags,
+    ]);
     const share = coverage(terms, covered);
     if (share >= ctx.config.BRIEF_COVERED_THRESHOLD) {
       const reason = `skipped: published post ${published.id} ("${published.title}") already covers ${Math.round(share * 100)}% of this brief's keywords`;

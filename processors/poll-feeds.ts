@@ -26,11 +26,17 @@ type FeedRow = { id: string; tenant_id: string; kind: CollectorKind; url: string
 type PollDeps = { db: Db; queues: PipelineQueues; redis: Redis; config: Config; log: Logger };
 export type PollOutcome = 'not_modified' | 'new_entries' | 'nothing_new' | 'already_polled' | 'gone' | 'failed';
 
-export async function pollFeed(deps: PollDeps, job: { id?: string | undefined; data: unknown }): Promise<{ outcome: PollOutcome; newEntries: number }> {
+export async function pollFeed(
+  deps: PollDeps,
+  job: { id?: string | undefined; data: unknown },
+): Promise<{ outcome: PollOutcome; newEntries: number }> {
   const { feedId } = pollFeedJobSchema.parse(job.data);
   const tick = job.id ?? `manual-${Date.now()}`;
   const log = deps.log.child({ feedId, tick });
-  const { rows } = await deps.db.query<FeedRow>('SELECT id, tenant_id, kind, url, cron, timezone FROM feeds WHERE id = $1', [feedId]);
+  const { rows } = await deps.db.query<FeedRow>(
+    'SELECT id, tenant_id, kind, url, cron, timezone FROM feeds WHERE id = $1',
+    [feedId],
+  );
   const feed = rows[0];
   if (!feed) return { outcome: 'gone', newEntries: 0 };
 
@@ -49,7 +55,10 @@ export async function pollFeed(deps: PollDeps, job: { id?: string | undefined; d
   let error: string | null = null;
   try {
     const fetcher = createConfiguredFetcher(deps.config, deps.redis);
-    const collected = await collect({ db: deps.db, fetcher, config: deps.config, log }, { tenantId: feed.tenant_id, kind: feed.kind, url: feed.url });
+    const collected = await collect(
+      { db: deps.db, fetcher, config: deps.config, log },
+      { tenantId: feed.tenant_id, kind: feed.kind, url: feed.url },
+    );
     if (collected.notModified) {
       outcome = 'not_modified';
     } else {
@@ -67,8 +76,15 @@ export async function pollFeed(deps: PollDeps, job: { id?: string | undefined; d
     error = errorMessage(err).slice(0, 2000);
     log.warn({ err: error }, 'feed poll failed');
   }
-  await deps.db.query(`UPDATE feed_polls SET finished_at = now(), outcome = $2, new_items = $3, error = $4 WHERE id = $1`, [pollId, outcome, newEntries, error]);
-  await deps.db.query(`UPDATE feeds SET last_polled_at = now(), last_outcome = $2, last_error = $3 WHERE id = $1`, [feedId, outcome, error]);
+  await deps.db.query(
+    `UPDATE feed_polls SET finished_at = now(), outcome = $2, new_items = $3, error = $4 WHERE id = $1`,
+    [pollId, outcome, newEntries, error],
+  );
+  await deps.db.query(`UPDATE feeds SET last_polled_at = now(), last_outcome = $2, last_error = $3 WHERE id = $1`, [
+    feedId,
+    outcome,
+    error,
+  ]);
   feedPollsTotal.inc({ outcome });
   log.info({ outcome, newEntries }, 'feed polled');
   return { outcome, newEntries };
@@ -79,7 +95,11 @@ export async function scheduleFeed(queue: Queue, feed: { id: string; cron: strin
   await queue.upsertJobScheduler(
     feedSchedulerId(feed.id),
     { pattern: feed.cron, tz: feed.timezone },
-    { name: pollFeedJobName, data: { feedId: feed.id }, opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    {
+      name: pollFeedJobName,
+      data: { feedId: feed.id },
+      opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    },
   );
 }
 
@@ -92,7 +112,9 @@ export async function unscheduleFeed(queue: Queue, feedId: string): Promise<void
  * deleted one. Idempotent, so every scheduler process may run it at start.
  */
 export async function syncFeedSchedulers(db: Db, queue: Queue): Promise<{ scheduled: number; removed: number }> {
-  const { rows } = await db.query<{ id: string; cron: string; timezone: string }>('SELECT id, cron, timezone FROM feeds');
+  const { rows } = await db.query<{ id: string; cron: string; timezone: string }>(
+    'SELECT id, cron, timezone FROM feeds',
+  );
   for (const feed of rows) await scheduleFeed(queue, feed);
   const ids = new Set(rows.map((f) => feedSchedulerId(f.id)));
   let removed = 0;

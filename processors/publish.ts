@@ -38,14 +38,24 @@ export const publish: StageProcessor = async (job, ctx) => {
   const settings = await loadTenantSettings(ctx.db, post.tenantId);
   const requireApproval = post.options.requireApproval ?? settings.publishing.requireApproval;
   if (requireApproval && !post.approvedAt) {
-    await holdPost(ctx.db, post.id, { status: 'awaiting_approval', stage: 'index', reason: 'approval is required before publishing' });
+    await holdPost(ctx.db, post.id, {
+      status: 'awaiting_approval',
+      stage: 'index',
+      reason: 'approval is required before publishing',
+    });
     ctx.log.info('held for approval');
     return { handOff: false };
   }
 
   if (post.publishAt && post.publishAt.getTime() > Date.now() + SCHEDULE_SLACK_MS) {
     if (!ctx.queues) throw new Error('the publish stage needs the queues to schedule a post');
-    const jobId = await addScheduledJob(ctx.db, ctx.queues, { id: post.id, correlationId: post.correlationId, generation: post.generation }, post.publishAt, post.revision);
+    const jobId = await addScheduledJob(
+      ctx.db,
+      ctx.queues,
+      { id: post.id, correlationId: post.correlationId, generation: post.generation },
+      post.publishAt,
+      post.revision,
+    );
     await holdPost(ctx.db, post.id, {
       status: 'scheduled',
       stage: 'index',
@@ -88,9 +98,15 @@ export const publish: StageProcessor = async (job, ctx) => {
     await ctx.queues.queues.publish.add(
       'publish',
       { postId: post.id, correlationId: post.correlationId, generation },
-      { jobId: `post-${post.id}-publish-g${generation}-wait-${Date.now()}`, delay: waitMs + Math.round(Math.random() * 100) },
+      {
+        jobId: `post-${post.id}-publish-g${generation}-wait-${Date.now()}`,
+        delay: waitMs + Math.round(Math.random() * 100),
+      },
     );
-    ctx.log.warn({ waitMs, reasons: deferred.map((d) => d.reason) }, 'destination unavailable; publishing waits for it');
+    ctx.log.warn(
+      { waitMs, reasons: deferred.map((d) => d.reason) },
+      'destination unavailable; publishing waits for it',
+    );
     return { handOff: false };
   }
 

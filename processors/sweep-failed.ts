@@ -9,7 +9,13 @@ import { stageSchema } from '../queues/stages.ts';
  * dependency was down) another run from the stage that failed. Permanent failures are left alone,
  * and each post gets at most `maxRetries` such runs.
  */
-export async function sweepFailed(deps: { db: Db; queues: PipelineQueues; log: Logger; minAgeMs: number; maxRetries: number }): Promise<number> {
+export async function sweepFailed(deps: {
+  db: Db;
+  queues: PipelineQueues;
+  log: Logger;
+  minAgeMs: number;
+  maxRetries: number;
+}): Promise<number> {
   const { rows } = await deps.db.query<{ id: string; failed_stage: string }>(
     `SELECT p.id, p.failed_stage FROM posts p
       WHERE p.status = 'failed' AND p.sweep_retries < $2

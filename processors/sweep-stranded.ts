@@ -7,7 +7,12 @@ import type { PipelineQueues } from '../src/pipeline-queues.ts';
  * died between its commit and its enqueue) and enqueues them. Adding is keyed by the deterministic
  * job id, so a post whose job is in fact waiting is not enqueued twice.
  */
-export async function sweepStranded(deps: { db: Db; queues: PipelineQueues; log: Logger; strandedAfterMs: number }): Promise<number> {
+export async function sweepStranded(deps: {
+  db: Db;
+  queues: PipelineQueues;
+  log: Logger;
+  strandedAfterMs: number;
+}): Promise<number> {
   const { rows } = await deps.db.query<{ id: string; correlation_id: string }>(
     `SELECT id, correlation_id FROM posts
       WHERE status = 'queued' AND run_generation = 0 AND created_at < now() - make_interval(secs => $1::double precision / 1000)

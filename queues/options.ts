@@ -16,7 +16,10 @@ export function defaultJobOptions(config: Config): JobsOptions {
   };
 }
 
-type StageWorkerOptions = Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'maxStalledCount' | 'stalledInterval' | 'limiter'>;
+type StageWorkerOptions = Pick<
+  WorkerOptions,
+  'concurrency' | 'lockDuration' | 'maxStalledCount' | 'stalledInterval' | 'limiter'
+>;
 
 /** Per-stage worker options; concurrency scales from WORKER_CONCURRENCY. */
 export function workerOptions(stage: Stage, config: Config): StageWorkerOptions {
@@ -33,7 +36,11 @@ export function workerOptions(stage: Stage, config: Config): StageWorkerOptions 
     publish: { concurrency: base, lockDuration: 60_000 },
   };
   // A job whose worker died is retried by another worker (stalled check) rather than failed.
-  const options: StageWorkerOptions = { maxStalledCount: 2, stalledInterval: config.STALLED_INTERVAL_MS, ...byStage[stage] };
+  const options: StageWorkerOptions = {
+    maxStalledCount: 2,
+    stalledInterval: config.STALLED_INTERVAL_MS,
+    ...byStage[stage],
+  };
   if (config.LOCK_DURATION_MS) options.lockDuration = config.LOCK_DURATION_MS;
   return options;
 }

@@ -11,10 +11,18 @@ const prefix = 'blog-poster-';
  * Dumps the database with pg_dump (custom format, restorable with pg_restore) into `dir`, then
  * deletes all but the newest `keep` dumps. Returns the new dump's path.
  */
-export async function backupDatabase(opts: { databaseUrl: string; dir: string; keep: number; log: Logger }): Promise<string> {
+export async function backupDatabase(opts: {
+  databaseUrl: string;
+  dir: string;
+  keep: number;
+  log: Logger;
+}): Promise<string> {
   const dir = resolve(opts.dir);
   await mkdir(dir, { recursive: true });
-  const stamp = new Date().toISOString().replaceAll(':', '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replaceAll(':', '')
+    .replace(/\.\d+Z$/, 'Z');
   const file = join(dir, `${prefix}${stamp}.dump`);
   const partial = `${file}.partial`;
   // Written under a temporary name so a crash mid-dump never leaves a file that looks complete.
@@ -28,5 +36,12 @@ export async function backupDatabase(opts: { databaseUrl: string; dir: string; k
 
 /** Restores a dump into the database (objects are dropped and recreated). */
 export async function restoreDatabase(opts: { databaseUrl: string; file: string }): Promise<void> {
-  await run('pg_restore', ['--clean', '--if-exists', '--no-owner', '--single-transaction', `--dbname=${opts.databaseUrl}`, resolve(opts.file)]);
+  await run('pg_restore', [
+    '--clean',
+    '--if-exists',
+    '--no-owner',
+    '--single-transaction',
+    `--dbname=${opts.databaseUrl}`,
+    resolve(opts.file),
+  ]);
 }

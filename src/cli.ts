@@ -49,8 +49,12 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      queues: { type: 'string' }, help: { type: 'boolean', short: 'h' }, title: { type: 'string' },
-      tenant: { type: 'string' }, restart: { type: 'boolean' }, from: { type: 'string' },
+      queues: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      title: { type: 'string' },
+      tenant: { type: 'string' },
+      restart: { type: 'boolean' },
+      from: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -82,12 +86,20 @@ async function main(argv: string[]): Promise<number> {
       return replay(config, rest[0], values.from);
     case 'backup': {
       if (!config.BACKUP_DIR) throw new UsageError('set BACKUP_DIR to the folder the dumps go to');
-      const file = await backupDatabase({ databaseUrl: config.DATABASE_URL, dir: config.BACKUP_DIR, keep: config.BACKUP_KEEP, log: createLogger(config.LOG_LEVEL) });
+      const file = await backupDatabase({
+        databaseUrl: config.DATABASE_URL,
+        dir: config.BACKUP_DIR,
+        keep: config.BACKUP_KEEP,
+        log: createLogger(config.LOG_LEVEL),
+      });
       console.log(file);
       return 0;
     }
     case 'restore': {
-      if (!rest[0]) throw new UsageError('restore needs the dump file, e.g. blog-poster restore backups/blog-poster-20261129T030000Z.dump');
+      if (!rest[0])
+        throw new UsageError(
+          'restore needs the dump file, e.g. blog-poster restore backups/blog-poster-20261129T030000Z.dump',
+        );
       await restoreDatabase({ databaseUrl: config.DATABASE_URL, file: rest[0] });
       console.log(`restored ${rest[0]}`);
       return 0;
@@ -103,10 +115,15 @@ class UsageError extends Error {}
 
 function parseQueues(option: string | undefined): Stage[] {
   if (!option) return [...stages];
-  const names = option.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = option
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(stages as readonly string[]).includes(n));
   if (unknown.length > 0 || names.length === 0) {
-    throw new UsageError(`--queues: unknown stage ${unknown.join(', ') || '(none given)'}; choose from ${stages.join(', ')}`);
+    throw new UsageError(
+      `--queues: unknown stage ${unknown.join(', ') || '(none given)'}; choose from ${stages.join(', ')}`,
+    );
   }
   return names as Stage[];
 }
@@ -149,7 +166,10 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 }
 
 async function sourceFromArgument(target: string | undefined, title: string | undefined): Promise<SubmissionInput> {
-  if (!target) throw new UsageError('submit needs a file path or an http(s) URL, e.g. blog-poster submit samples/sample-article.md');
+  if (!target)
+    throw new UsageError(
+      'submit needs a file path or an http(s) URL, e.g. blog-poster submit samples/sample-article.md',
+    );
   const candidate = /^https?:\/\//i.test(target)
     ? { source: { type: 'url', url: target, ...(title ? { title } : {}) } }
     : {
@@ -163,14 +183,17 @@ async function sourceFromArgument(target: string | undefined, title: string | un
       };
   const parsed = submissionSchema.safeParse(candidate);
   if (!parsed.success) {
-    throw new UsageError(`${target}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new UsageError(
+      `${target}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
 
 async function replay(config: Config, postId: string | undefined, from: string | undefined): Promise<number> {
   const stage = stageSchema.safeParse(from);
-  if (!postId || !z.uuid().safeParse(postId).success) throw new UsageError('replay needs a post id, e.g. blog-poster replay 3f2c… --from generate');
+  if (!postId || !z.uuid().safeParse(postId).success)
+    throw new UsageError('replay needs a post id, e.g. blog-poster replay 3f2c… --from generate');
   if (!stage.success) throw new UsageError(`--from: choose a stage from ${stages.join(', ')}`);
   const rt = await createRuntime(config);
   try {
@@ -215,7 +238,9 @@ async function reindex(config: Config, tenant: string, restart: boolean): Promis
       onProgress: (p) => {
         if (p.finished || !(first || p.done % 25 === 0 || p.done === p.total)) return;
         const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
-        console.log(`reindex ${tenant}: ${p.done}/${p.total} posts (${pct}%), ${p.chunks} chunks, ${p.embedded} newly embedded${first && p.resumed ? ' (resuming)' : ''}`);
+        console.log(
+          `reindex ${tenant}: ${p.done}/${p.total} posts (${pct}%), ${p.chunks} chunks, ${p.embedded} newly embedded${first && p.resumed ? ' (resuming)' : ''}`,
+        );
         first = false;
       },
     }).catch((err: unknown) => {
@@ -223,7 +248,9 @@ async function reindex(config: Config, tenant: string, restart: boolean): Promis
       throw err;
     });
     const index = rt.providers.vectorIndex.name;
-    console.log(`reindex ${tenant}: done, ${result.done} posts and ${result.chunks} chunks in ${index} (${rt.providers.embeddingModel}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `reindex ${tenant}: done, ${result.done} posts and ${result.chunks} chunks in ${index} (${rt.providers.embeddingModel}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     return 0;
   } finally {
     await rt.close();
@@ -282,10 +309,14 @@ async function demo(config: Config): Promise<number> {
       }
       // Run the demo twice and the second post is a near-duplicate of the first: show the hold,
       // then approve it as an operator would.
-      if (['duplicate', 'skipped', 'duplicate_of', 'needs_review', 'awaiting_approval'].includes(post.status) && !approved) {
+      if (
+        ['duplicate', 'skipped', 'duplicate_of', 'needs_review', 'awaiting_approval'].includes(post.status) &&
+        !approved
+      ) {
         console.log(`  held: ${post.hold?.reason ?? post.status}`);
         const approval = await fetch(`${postUrl}/approve`, { method: 'POST', headers, body: '{}' });
-        if (approval.status >= 300) throw new Error(`approving the held post failed: ${approval.status} ${await approval.text()}`);
+        if (approval.status >= 300)
+          throw new Error(`approving the held post failed: ${approval.status} ${await approval.text()}`);
         console.log('  approved by the operator; publishing');
         approved = true;
       }

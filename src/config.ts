@@ -17,7 +17,10 @@ const schema = z.object({
   PORT: port.default(3000),
   /** The address clients use to reach the API; used in links. Defaults to http://HOST:PORT. */
   PUBLIC_API_URL: z.url().optional(),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 1mb').default('1mb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 512kb or 1mb')
+    .default('1mb'),
   /** Development bearer key for the default tenant. Per-tenant keys come with the tenants issue. */
   DEV_API_KEY: z.string().min(16, 'at least 16 characters').default('bp_dev_key_change_me'),
 
@@ -101,7 +104,10 @@ const schema = z.object({
   QDRANT_URL: z.url().optional(),
   QDRANT_API_KEY: z.string().min(1).optional(),
   /** Collections are named <prefix>_<model>_<dimension>. */
-  QDRANT_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only').default('blog_poster'),
+  QDRANT_COLLECTION_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, _ and - only')
+    .default('blog_poster'),
   /** Hold near-duplicates of published posts (index stage); off, they are published with their suggestions only. */
   DUPLICATE_GUARD: bool.default(true),
   /** Post similarity (0–1) at or above which a post is held as a near-duplicate of a published one. */
@@ -128,7 +134,11 @@ const schema = z.object({
   LLM_TPM: positiveInt.optional(),
   LLM_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   /** How long identical model requests are answered from Redis; 0 turns the cache off. */
-  LLM_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(7 * 24 * 3600),
+  LLM_CACHE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(7 * 24 * 3600),
   /** USD per million tokens by model, JSON: {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.6}}; "*" prices any other model. */
   LLM_PRICES: z
     .string()
@@ -137,11 +147,19 @@ const schema = z.object({
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON: {"model": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}}' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be JSON: {"model": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}}',
+        });
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.string().min(1), z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() }).strict())),
+    .pipe(
+      z.record(
+        z.string().min(1),
+        z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() }).strict(),
+      ),
+    ),
   /** The provider's breaker opens when this share of calls fail (after LLM_BREAKER_VOLUME calls) and half-opens after the reset time. */
   LLM_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
   LLM_BREAKER_VOLUME: positiveInt.default(5),
@@ -173,16 +191,26 @@ const schema = z.object({
   // Operator console and observability (issue 7).
   /** Bearer token for /admin/queues (Bull Board); OPERATOR_USER/OPERATOR_PASSWORD give browsers basic auth. */
   OPERATOR_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  OPERATOR_USER: z.string().min(1).max(100).regex(/^[^:]+$/, 'must not contain ":"').optional(),
+  OPERATOR_USER: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[^:]+$/, 'must not contain ":"')
+    .optional(),
   OPERATOR_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   /** Bull Board shows the queues but refuses retries, cleans, removals and pauses. */
   BULL_BOARD_READ_ONLY: bool.default(false),
   /** Path prefix a reverse proxy serves this app under (and strips), e.g. /blog-poster; X-Forwarded-Prefix from a trusted proxy also works. */
-  BASE_PATH: z.string().regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /blog-poster, without a trailing slash').optional(),
+  BASE_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /blog-poster, without a trailing slash')
+    .optional(),
   /** When set, /metrics answers only requests with Authorization: Bearer <METRICS_TOKEN>. */
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Error tracking (Sentry SDK; any Sentry-compatible server): route 500s and stage failures that end a post. Off unless set. */
-  SENTRY_DSN: z.url({ protocol: /^https?$/, error: 'a Sentry DSN such as https://<public key>@<host>/<project id>' }).optional(),
+  SENTRY_DSN: z
+    .url({ protocol: /^https?$/, error: 'a Sentry DSN such as https://<public key>@<host>/<project id>' })
+    .optional(),
   /** Environment name on reported events; defaults to NODE_ENV. */
   SENTRY_ENVIRONMENT: z.string().trim().min(1).max(64).optional(),
   SENTRY_RELEASE: z.string().trim().min(1).max(200).optional(),
@@ -197,7 +225,10 @@ const schema = z.object({
     }, 'a comma list of distinct <key id>:<base64 of 32 random bytes>, e.g. k1:$(openssl rand -base64 32)')
     .optional(),
   /** Browser origins allowed to call the API, comma-separated; empty keeps CORS closed. */
-  CORS_ORIGINS: z.string().regex(/^(https?:\/\/[^,\s/]+)?(,https?:\/\/[^,\s/]+)*$/, 'a comma list of origins such as https://app.example.com').default(''),
+  CORS_ORIGINS: z
+    .string()
+    .regex(/^(https?:\/\/[^,\s/]+)?(,https?:\/\/[^,\s/]+)*$/, 'a comma list of origins such as https://app.example.com')
+    .default(''),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   /** Requests per window and API key (or signed-webhook tenant); a tenant's settings may set its own; 0 turns it off. */
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(600),
@@ -219,11 +250,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const config = parsed.data;
   if (config.NODE_ENV === 'production' && config.DEV_API_KEY === 'bp_dev_key_change_me') {
-    throw new ConfigError('Invalid configuration; fix these environment variables:\n  DEV_API_KEY: must be set in production');
+    throw new ConfigError(
+      'Invalid configuration; fix these environment variables:\n  DEV_API_KEY: must be set in production',
+    );
   }
   if ((config.OPERATOR_USER === undefined) !== (config.OPERATOR_PASSWORD === undefined)) {
     const missing = config.OPERATOR_USER === undefined ? 'OPERATOR_USER' : 'OPERATOR_PASSWORD';
-    throw new ConfigError(`Invalid configuration; fix these environment variables:\n  ${missing}: set OPERATOR_USER and OPERATOR_PASSWORD together`);
+    throw new ConfigError(
+      `Invalid configuration; fix these environment variables:\n  ${missing}: set OPERATOR_USER and OPERATOR_PASSWORD together`,
+    );
   }
   return config;
 }

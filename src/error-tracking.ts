@@ -23,12 +23,18 @@ export type ErrorTracker = {
   close(timeoutMs?: number): Promise<boolean>;
 };
 
-const disabled: ErrorTracker = { enabled: false, capture: () => undefined, flush: async () => true, close: async () => true };
+const disabled: ErrorTracker = {
+  enabled: false,
+  capture: () => undefined,
+  flush: async () => true,
+  close: async () => true,
+};
 
 // One client per DSN and process: the API and the workers of an `all` process share it.
 const trackers = new Map<string, ErrorTracker>();
 
-type TrackingConfig = Pick<Config, 'SENTRY_DSN' | 'SENTRY_ENVIRONMENT' | 'SENTRY_RELEASE' | 'NODE_ENV'> & Partial<Config>;
+type TrackingConfig = Pick<Config, 'SENTRY_DSN' | 'SENTRY_ENVIRONMENT' | 'SENTRY_RELEASE' | 'NODE_ENV'> &
+  Partial<Config>;
 
 /** The tracker for a configuration; a no-op when SENTRY_DSN is unset. */
 export function errorTracker(config: TrackingConfig): ErrorTracker {
@@ -43,30 +49,33 @@ function createTracker(config: TrackingConfig, dsn: string): ErrorTracker {
   const scrub = scrubber(config);
   // The SDK is loaded only once a DSN is set: it is large (about 30 MB resident) and most
   // deployments leave tracking off.
-  const ready = import('@sentry/node').then(({ defaultStackParser, linkedErrorsIntegration, makeNodeTransport, NodeClient, Scope }) => {
-    const client = new NodeClient({
-      dsn,
-      environment: config.SENTRY_ENVIRONMENT ?? config.NODE_ENV,
-      ...(config.SENTRY_RELEASE ? { release: config.SENTRY_RELEASE } : {}),
-      transport: makeNodeTransport,
-      stackParser: defaultStackParser,
-      integrations: [linkedErrorsIntegration()],
-      sendClientReports: false,
-      tracesSampleRate: 0,
-      beforeSend: (event: ErrorEvent) => scrub(event),
-    });
-    const scope = new Scope();
-    scope.setClient(client);
-    client.init();
-    return { client, scope };
-  });
+  const ready = import('@sentry/node').then(
+    ({ defaultStackParser, linkedErrorsIntegration, makeNodeTransport, NodeClient, Scope }) => {
+      const client = new NodeClient({
+        dsn,
+        environment: config.SENTRY_ENVIRONMENT ?? config.NODE_ENV,
+        ...(config.SENTRY_RELEASE ? { release: config.SENTRY_RELEASE } : {}),
+        transport: makeNodeTransport,
+        stackParser: defaultStackParser,
+        integrations: [linkedErrorsIntegration()],
+        sendClientReports: false,
+        tracesSampleRate: 0,
+        beforeSend: (event: ErrorEvent) => scrub(event),
+      });
+      const scope = new Scope();
+      scope.setClient(client);
+      client.init();
+      return { client, scope };
+    },
+  );
   return {
     enabled: true,
     capture(err, tags) {
       void ready
         .then(({ scope }) => {
           const event = scope.clone();
-          for (const [key, value] of Object.entries(tags)) if (value !== undefined && value !== '') event.setTag(key, String(value));
+          for (const [key, value] of Object.entries(tags))
+            if (value !== undefined && value !== '') event.setTag(key, String(value));
           event.captureException(err instanceof Error ? err : new Error(String(err)));
         })
         // Reporting must never break the request or the job it reports on.
@@ -101,7 +110,14 @@ export function captureRouteError(req: Request, err: unknown): void {
 export function captureStageFailure(
   config: TrackingConfig,
   err: unknown,
-  context: { stage: string; postId: string; correlationId?: string | undefined; jobId?: string | undefined; attempt: number; permanent: boolean },
+  context: {
+    stage: string;
+    postId: string;
+    correlationId?: string | undefined;
+    jobId?: string | undefined;
+    attempt: number;
+    permanent: boolean;
+  },
 ): void {
   const tracker = errorTracker(config);
   if (!tracker.enabled) return;
@@ -140,19 +156,35 @@ const credentialPatterns: RegExp[] = [
   /(?<=[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+(?=@)/gi,
 ];
 
-const secretKeys = ['DEV_API_KEY', 'OPENAI_API_KEY', 'EMBEDDING_API_KEY', 'QDRANT_API_KEY', 'OPERATOR_TOKEN', 'OPERATOR_PASSWORD', 'METRICS_TOKEN', 'SECRETS_MASTER_KEYS'] as const;
+const secretKeys = [
+  'DEV_API_KEY',
+  'OPENAI_API_KEY',
+  'EMBEDDING_API_KEY',
+  'QDRANT_API_KEY',
+  'OPERATOR_TOKEN',
+  'OPERATOR_PASSWORD',
+  'METRICS_TOKEN',
+  'SECRETS_MASTER_KEYS',
+] as const;
 
 function scrubber(config: TrackingConfig): (event: ErrorEvent) => ErrorEvent {
   const known = secretKeys
     .flatMap((key) => {
       const value = (config as Partial<Record<string, unknown>>)[key];
-      return typeof value === 'string' ? (key === 'SECRETS_MASTER_KEYS' ? [value, ...value.split(',').map((k) => k.split(':')[1] ?? '')] : [value]) : [];
+      return typeof value === 'string'
+        ? key === 'SECRETS_MASTER_KEYS'
+          ? [value, ...value.split(',').map((k) => k.split(':')[1] ?? '')]
+          : [value]
+        : [];
     })
     .filter((v) => v.length >= 8);
   const clean = (text: string): string => {
     let out = text;
     for (const secret of known) out = out.split(secret).join('[redacted]');
-    for (const pattern of credentialPatterns) out = out.replace(pattern, (m) => (/^(Bearer|Basic)\s/i.test(m) ? `${m.split(/\s+/)[0]} [redacted]` : '[redacted]'));
+    for (const pattern of credentialPatterns)
+      out = out.replace(pattern, (m) =>
+        /^(Bearer|Basic)\s/i.test(m) ? `${m.split(/\s+/)[0]} [redacted]` : '[redacted]',
+      );
     return out;
   };
   const walk = (value: unknown, depth: number): unknown => {

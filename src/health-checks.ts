@@ -13,7 +13,10 @@ export type HealthCheck = {
   check(): Promise<unknown>;
 };
 
-export type CheckResult = { status: 'up' | 'down'; latencyMs: number; critical: boolean; error?: string } & Record<string, unknown>;
+export type CheckResult = { status: 'up' | 'down'; latencyMs: number; critical: boolean; error?: string } & Record<
+  string,
+  unknown
+>;
 
 export type Readiness = { status: 'ready' | 'degraded' | 'not ready'; checks: Record<string, CheckResult> };
 
@@ -33,7 +36,13 @@ export async function runCheck(check: HealthCheck): Promise<CheckResult> {
   } catch (err) {
     // A check may attach what it found to its error (which queues lack a worker) for the report.
     const details = (err as { details?: unknown }).details;
-    return { ...(isRecord(details) ? details : {}), status: 'down', latencyMs: elapsed(started), critical: check.critical, error: (err as Error).message };
+    return {
+      ...(isRecord(details) ? details : {}),
+      status: 'down',
+      latencyMs: elapsed(started),
+      critical: check.critical,
+      error: (err as Error).message,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -79,9 +88,12 @@ export function workersCheck(queues: readonly Queue[]): HealthCheck {
     critical: false,
     async check() {
       const counts = await Promise.all(queues.map((q) => q.getWorkersCount()));
-      const byQueue = Object.fromEntries(queues.map((q, i) => [q.name, { status: counts[i]! > 0 ? 'up' : 'down', workers: counts[i]! }]));
+      const byQueue = Object.fromEntries(
+        queues.map((q, i) => [q.name, { status: counts[i]! > 0 ? 'up' : 'down', workers: counts[i]! }]),
+      );
       const idle = queues.filter((_, i) => counts[i] === 0).map((q) => q.name);
-      if (idle.length > 0) throw Object.assign(new Error(`no live worker for ${idle.join(', ')}`), { details: { queues: byQueue } });
+      if (idle.length > 0)
+        throw Object.assign(new Error(`no live worker for ${idle.join(', ')}`), { details: { queues: byQueue } });
       return { queues: byQueue };
     },
   };
@@ -92,5 +104,10 @@ function elapsed(started: number): number {
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
 }

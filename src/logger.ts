@@ -17,7 +17,14 @@ export function createLogger(level: string, name = 'blog-poster', destination?: 
     },
     // Keys that may carry credentials never reach a log line.
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.password', '*.secret', 'authorization'],
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        '*.apiKey',
+        '*.password',
+        '*.secret',
+        'authorization',
+      ],
       censor: '[redacted]',
     },
   };

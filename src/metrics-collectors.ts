@@ -43,7 +43,9 @@ async function readAll({ db, queues }: ScrapeSources): Promise<void> {
 
 async function readQueues(queues: readonly Queue[]): Promise<void> {
   try {
-    const read = await Promise.all(queues.map(async (q) => [q, await q.getJobCounts(...queueStates), await q.getWorkersCount()] as const));
+    const read = await Promise.all(
+      queues.map(async (q) => [q, await q.getJobCounts(...queueStates), await q.getWorkersCount()] as const),
+    );
     for (const [queue, counts, workers] of read) {
       for (const state of queueStates) queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
       queueWorkers.set({ queue: queue.name }, workers);

@@ -49,7 +49,8 @@ export const stageJobsRetriedTotal = new Counter({
 
 // Every stage exports its series from the start, so rates and ratios are 0 rather than missing.
 for (const stage of stages) {
-  for (const counter of [stageJobsCompletedTotal, stageJobsFailedTotal, stageJobsRetriedTotal]) counter.inc({ stage }, 0);
+  for (const counter of [stageJobsCompletedTotal, stageJobsFailedTotal, stageJobsRetriedTotal])
+    counter.inc({ stage }, 0);
   stageWaitSeconds.zero({ stage });
   for (const outcome of ['completed', 'retrying', 'failed']) stageProcessingSeconds.zero({ stage, outcome });
 }
@@ -106,7 +107,7 @@ export const queueWorkers = new Gauge({
 
 export const dbPoolConnections = new Gauge({
   name: 'blog_poster_db_pool_connections',
-  help: 'This process\'s PostgreSQL pool: total and idle clients, and requests waiting for one.',
+  help: "This process's PostgreSQL pool: total and idle clients, and requests waiting for one.",
   labelNames: ['state'] as const,
   collect: refreshOnScrape,
   registers: [registry],
@@ -244,7 +245,8 @@ export const publishRequestsTotal = new Counter({
 
 // Every series exists from the start (at 0), so rate() has samples before the first publication.
 for (const kind of ['files', 'wordpress', 'webhook']) {
-  for (const outcome of ['published', 'skipped', 'deferred', 'retrying', 'failed']) publishRequestsTotal.inc({ destination_kind: kind, outcome }, 0);
+  for (const outcome of ['published', 'skipped', 'deferred', 'retrying', 'failed'])
+    publishRequestsTotal.inc({ destination_kind: kind, outcome }, 0);
 }
 
 export const notificationDeliveriesTotal = new Counter({

@@ -13,7 +13,11 @@ const made = new WeakMap<PipelineQueues, Queue[]>();
 export function operatorQueues(config: Config, redis: Redis, pipeline: PipelineQueues): Queue[] {
   let queues = made.get(pipeline);
   if (!queues) {
-    queues = [...Object.values(pipeline.queues), pipeline.site, new Queue(maintenanceQueueName, { connection: redis, prefix: config.QUEUE_PREFIX })];
+    queues = [
+      ...Object.values(pipeline.queues),
+      pipeline.site,
+      new Queue(maintenanceQueueName, { connection: redis, prefix: config.QUEUE_PREFIX }),
+    ];
     made.set(pipeline, queues);
   }
   return queues;

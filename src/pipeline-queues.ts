@@ -13,7 +13,11 @@ export type PipelineQueues = {
   close(): Promise<void>;
 };
 
-export function createPipelineQueues(config: Config, connection: Redis, onError: (err: Error) => void = () => undefined): PipelineQueues {
+export function createPipelineQueues(
+  config: Config,
+  connection: Redis,
+  onError: (err: Error) => void = () => undefined,
+): PipelineQueues {
   const jobOptions = defaultJobOptions(config);
   const queues = Object.fromEntries(
     stages.map((stage) => [

@@ -3,7 +3,15 @@ import type { Db } from './db/pool.ts';
 import type { Providers } from './providers/index.ts';
 import { indexPost, vectorDeps } from './vector/post-index.ts';
 
-export type ReindexProgress = { tenantId: string; done: number; total: number; chunks: number; embedded: number; resumed: boolean; finished: boolean };
+export type ReindexProgress = {
+  tenantId: string;
+  done: number;
+  total: number;
+  chunks: number;
+  embedded: number;
+  resumed: boolean;
+  finished: boolean;
+};
 
 export class ReindexError extends Error {}
 
@@ -15,23 +23,35 @@ export class ReindexError extends Error {}
  */
 export async function reindexTenant(
   deps: { db: Db; providers: Providers; config: Pick<Config, 'EMBEDDING_BATCH_SIZE'> },
-  opts: { tenant: string; restart?: boolean; batchSize?: number; stopAfter?: number; onProgress?: (p: ReindexProgress) => void },
+  opts: {
+    tenant: string;
+    restart?: boolean;
+    batchSize?: number;
+    stopAfter?: number;
+    onProgress?: (p: ReindexProgress) => void;
+  },
 ): Promise<ReindexProgress> {
   const { db } = deps;
   const v = vectorDeps(db, deps.providers, deps.config);
-  const tenant = await db.query<{ id: string }>(
-    `SELECT id FROM tenants WHERE slug = $1 OR id::text = $1`,
-    [opts.tenant],
-  );
+  const tenant = await db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = $1 OR id::text = $1`, [
+    opts.tenant,
+  ]);
   const tenantId = tenant.rows[0]?.id;
   if (!tenantId) throw new ReindexError(`no tenant "${opts.tenant}"`);
   const key = [tenantId, v.index.name, v.space.model];
 
-  const total = (await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM posts p WHERE p.tenant_id = $1 AND EXISTS (SELECT 1 FROM post_chunks c WHERE c.post_id = p.id)`,
-    [tenantId],
-  )).rows[0]!.n;
-  const { rows } = await db.query<{ last_post_id: string | null; posts_done: number; chunks_indexed: number; finished_at: Date | null }>(
+  const total = (
+    await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts p WHERE p.tenant_id = $1 AND EXISTS (SELECT 1 FROM post_chunks c WHERE c.post_id = p.id)`,
+      [tenantId],
+    )
+  ).rows[0]!.n;
+  const { rows } = await db.query<{
+    last_post_id: string | null;
+    posts_done: number;
+    chunks_indexed: number;
+    finished_at: Date | null;
+  }>(
     `INSERT INTO reindex_runs (tenant_id, vector_index, embedding_model, posts_total) VALUES ($1, $2, $3, $4)
      ON CONFLICT (tenant_id, vector_index, embedding_model) DO UPDATE SET
        last_post_id = CASE WHEN $5 OR reindex_runs.finished_at IS NOT NULL THEN NULL ELSE reindex_runs.last_post_id END,
@@ -43,7 +63,15 @@ export async function reindexTenant(
     [...key, total, opts.restart ?? false],
   );
   let last = rows[0]!.last_post_id;
-  const progress: ReindexProgress = { tenantId, done: rows[0]!.posts_done, total, chunks: rows[0]!.chunks_indexed, embedded: 0, resumed: last !== null, finished: false };
+  const progress: ReindexProgress = {
+    tenantId,
+    done: rows[0]!.posts_done,
+    total,
+    chunks: rows[0]!.chunks_indexed,
+    embedded: 0,
+    resumed: last !== null,
+    finished: false,
+  };
   opts.onProgress?.({ ...progress });
 
   const batchSize = opts.batchSize ?? 100;
@@ -73,7 +101,10 @@ export async function reindexTenant(
       opts.onProgress?.({ ...progress });
     }
   }
-  await db.query(`UPDATE reindex_runs SET finished_at = now() WHERE tenant_id = $1 AND vector_index = $2 AND embedding_model = $3`, key);
+  await db.query(
+    `UPDATE reindex_runs SET finished_at = now() WHERE tenant_id = $1 AND vector_index = $2 AND embedding_model = $3`,
+    key,
+  );
   progress.finished = true;
   opts.onProgress?.({ ...progress });
   return progress;

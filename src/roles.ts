@@ -25,7 +25,14 @@ export type Role = { name: string; stop(): Promise<void> };
 const processors: Record<Stage, StageProcessor> = { ingest, generate, embed, index, publish };
 
 export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role & { server: Server; url: string }> {
-  const app = createApp({ config: rt.config, db: rt.db, redis: rt.redis, queues: rt.queues, logger: rt.logger, providers: rt.providers });
+  const app = createApp({
+    config: rt.config,
+    db: rt.db,
+    redis: rt.redis,
+    queues: rt.queues,
+    logger: rt.logger,
+    providers: rt.providers,
+  });
   const server = app.listen(port, rt.config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -33,7 +40,8 @@ export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  const url = rt.config.PUBLIC_API_URL ?? `http://${rt.config.HOST === '0.0.0.0' ? '127.0.0.1' : rt.config.HOST}:${actualPort}`;
+  const url =
+    rt.config.PUBLIC_API_URL ?? `http://${rt.config.HOST === '0.0.0.0' ? '127.0.0.1' : rt.config.HOST}:${actualPort}`;
   rt.logger.info({ url }, 'API listening');
   return {
     name: 'api',
@@ -48,7 +56,10 @@ export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role
 }
 
 /** One BullMQ worker per selected stage, each on its own blocking connection. */
-export async function startWorkers(rt: Runtime, selected: readonly Stage[] = stages): Promise<Role & { workers: Worker[] }> {
+export async function startWorkers(
+  rt: Runtime,
+  selected: readonly Stage[] = stages,
+): Promise<Role & { workers: Worker[] }> {
   const workers = selected.map((stage) => {
     const connection = createRedis(rt.config.REDIS_URL, 'worker');
     const worker = new Worker(queueName(stage), runStage(stage, processors[stage], rt), {
@@ -78,7 +89,10 @@ export async function startWorkers(rt: Runtime, selected: readonly Stage[] = sta
         new Promise<boolean>((r) => setTimeout(() => r(true), rt.config.SHUTDOWN_GRACE_MS).unref()),
       ]);
       if (timedOut) {
-        rt.logger.warn({ graceMs: rt.config.SHUTDOWN_GRACE_MS }, 'grace period over; leaving in-flight jobs to be retried');
+        rt.logger.warn(
+          { graceMs: rt.config.SHUTDOWN_GRACE_MS },
+          'grace period over; leaving in-flight jobs to be retried',
+        );
         await Promise.all(workers.map((w) => w.close(true)));
       }
       await Promise.all(workers.map((w) => w.disconnect()));
@@ -95,19 +109,31 @@ export async function startScheduler(rt: Runtime): Promise<Role> {
   const connection = createRedis(rt.config.REDIS_URL, 'worker');
   const queue = new Queue(name, { connection, prefix: rt.config.QUEUE_PREFIX });
   queue.on('error', (err) => rt.logger.debug({ err: err.message }, 'maintenance queue connection error'));
-  await queue.upsertJobScheduler('sweep-stranded', { every: rt.config.SCHEDULER_TICK_MS }, {
-    name: 'sweep-stranded',
-    opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-  });
-  await queue.upsertJobScheduler('sweep-failed', { every: rt.config.SWEEP_FAILED_EVERY_MS }, {
-    name: 'sweep-failed',
-    opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-  });
+  await queue.upsertJobScheduler(
+    'sweep-stranded',
+    { every: rt.config.SCHEDULER_TICK_MS },
+    {
+      name: 'sweep-stranded',
+      opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    },
+  );
+  await queue.upsertJobScheduler(
+    'sweep-failed',
+    { every: rt.config.SWEEP_FAILED_EVERY_MS },
+    {
+      name: 'sweep-failed',
+      opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    },
+  );
   if (rt.config.BACKUP_DIR) {
-    await queue.upsertJobScheduler('backup', { pattern: rt.config.BACKUP_CRON }, {
-      name: 'backup',
-      opts: { removeOnComplete: { count: 30 }, removeOnFail: { count: 30 } },
-    });
+    await queue.upsertJobScheduler(
+      'backup',
+      { pattern: rt.config.BACKUP_CRON },
+      {
+        name: 'backup',
+        opts: { removeOnComplete: { count: 30 }, removeOnFail: { count: 30 } },
+      },
+    );
   } else {
     await queue.removeJobScheduler('backup');
   }
@@ -125,7 +151,12 @@ export async function startScheduler(rt: Runtime): Promise<Role> {
         return sweepFailed({ db: rt.db, queues: rt.queues, log, minAgeMs, maxRetries });
       }
       if (job.name === 'backup' && rt.config.BACKUP_DIR) {
-        return backupDatabase({ databaseUrl: rt.config.DATABASE_URL, dir: rt.config.BACKUP_DIR, keep: rt.config.BACKUP_KEEP, log });
+        return backupDatabase({
+          databaseUrl: rt.config.DATABASE_URL,
+          dir: rt.config.BACKUP_DIR,
+          keep: rt.config.BACKUP_KEEP,
+          log,
+        });
       }
       if (job.name === pollFeedJobName) {
         return pollFeed({ db: rt.db, queues: rt.queues, redis: rt.redis, config: rt.config, log }, job);

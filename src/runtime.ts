@@ -25,7 +25,9 @@ export async function createRuntime(config: Config, opts: { logger?: Logger } = 
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
   const redis = createRedis(config.REDIS_URL, 'client');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
-  const queues = createPipelineQueues(config, redis, (err) => logger.debug({ err: err.message }, 'queue connection error'));
+  const queues = createPipelineQueues(config, redis, (err) =>
+    logger.debug({ err: err.message }, 'queue connection error'),
+  );
   const providers = createProviders(config, db);
   return {
     config,

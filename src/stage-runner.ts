@@ -58,7 +58,9 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
     const parsed = stageJobSchema.safeParse(job.data);
     if (!parsed.success) {
       deps.logger.error({ stage, jobId: job.id, issues: parsed.error.issues }, 'invalid job payload');
-      throw new UnrecoverableError(`invalid ${stage} payload: ${parsed.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`);
+      throw new UnrecoverableError(
+        `invalid ${stage} payload: ${parsed.error.issues.map((i) => i.path.join('.') || i.message).join(', ')}`,
+      );
     }
     const data = parsed.data;
     const attempt = Math.max(1, job.attemptsStarted);
@@ -86,7 +88,16 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         await deps.queues.queues[stage].rateLimit(Math.max(1, Math.ceil(ms)));
         return new RateLimitError(`waiting ${Math.ceil(ms)} ms: ${why}`);
       };
-      const result = await processor(data, { db: deps.db, config: deps.config, providers: deps.providers, log, queues: deps.queues, ...(deps.redis ? { redis: deps.redis } : {}), pauseStage, runId });
+      const result = await processor(data, {
+        db: deps.db,
+        config: deps.config,
+        providers: deps.providers,
+        log,
+        queues: deps.queues,
+        ...(deps.redis ? { redis: deps.redis } : {}),
+        pauseStage,
+        runId,
+      });
       crashPoint(stage, 'processed');
       const next = nextStage(stage);
       if (next && (result?.handOff ?? true)) await deps.queues.enqueue(next, data);
@@ -118,7 +129,15 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         log.error({ err: errorMessage(recordErr) }, 'could not record the stage failure');
       }
       log[outcome === 'failed' ? 'error' : 'warn']({ err: reason, permanent }, `stage ${outcome}`);
-      if (outcome === 'failed') captureStageFailure(deps.config, err, { stage, postId: data.postId, correlationId: data.correlationId, jobId: job.id, attempt, permanent });
+      if (outcome === 'failed')
+        captureStageFailure(deps.config, err, {
+          stage,
+          postId: data.postId,
+          correlationId: data.correlationId,
+          jobId: job.id,
+          attempt,
+          permanent,
+        });
       if (permanent && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(reason);
       throw err;
     }
@@ -127,6 +146,8 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
   // carries the correlation id of the submission, which is the X-Request-Id it arrived with.
   return function runWithCorrelation(job: Job): Promise<void> {
     const correlationId = (job.data as { correlationId?: unknown } | undefined)?.correlationId;
-    return typeof correlationId === 'string' && correlationId ? withCorrelationId(correlationId, () => processStageJob(job)) : processStageJob(job);
+    return typeof correlationId === 'string' && correlationId
+      ? withCorrelationId(correlationId, () => processStageJob(job))
+      : processStageJob(job);
   };
 }

@@ -21,9 +21,24 @@ export const sourceSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   // A feed, sitemap or site fans out: each new entry becomes a post of its own (issue 3).
-  z.object({ type: z.literal('feed'), url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048) }).strict(),
-  z.object({ type: z.literal('sitemap'), url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048) }).strict(),
-  z.object({ type: z.literal('site'), url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048) }).strict(),
+  z
+    .object({
+      type: z.literal('feed'),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('sitemap'),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('site'),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
+    })
+    .strict(),
 ]);
 
 /**
@@ -71,15 +86,34 @@ export async function acceptSubmission(
      )
      SELECT submission_id, id AS post_id FROM p`,
     [
-      input.tenantId, input.idempotencyKey, requestHash, input.correlationId, JSON.stringify(options),
-      source.type, 'url' in source ? source.url : null, 'title' in source ? (source.title ?? null) : null, 'text' in source ? source.text : null,
+      input.tenantId,
+      input.idempotencyKey,
+      requestHash,
+      input.correlationId,
+      JSON.stringify(options),
+      source.type,
+      'url' in source ? source.url : null,
+      'title' in source ? (source.title ?? null) : null,
+      'text' in source ? source.text : null,
     ],
   );
   let accepted: { submissionId: string; postId: string; replayed: boolean; status: string; correlationId: string };
   if (inserted.rows[0]) {
-    accepted = { submissionId: inserted.rows[0].submission_id, postId: inserted.rows[0].post_id, replayed: false, status: 'queued', correlationId: input.correlationId };
+    accepted = {
+      submissionId: inserted.rows[0].submission_id,
+      postId: inserted.rows[0].post_id,
+      replayed: false,
+      status: 'queued',
+      correlationId: input.correlationId,
+    };
   } else {
-    const existing = await db.query<{ id: string; request_hash: string; post_id: string; status: string; correlation_id: string }>(
+    const existing = await db.query<{
+      id: string;
+      request_hash: string;
+      post_id: string;
+      status: string;
+      correlation_id: string;
+    }>(
       `SELECT s.id, s.request_hash, p.id AS post_id, p.status, s.correlation_id
          FROM submissions s JOIN posts p ON p.submission_id = s.id
         WHERE s.tenant_id = $1 AND s.idempotency_key = $2`,
@@ -89,7 +123,13 @@ export async function acceptSubmission(
     if (row.request_hash !== requestHash) {
       throw new IdempotencyConflictError('this Idempotency-Key was already used with a different body');
     }
-    accepted = { submissionId: row.id, postId: row.post_id, replayed: true, status: row.status, correlationId: row.correlation_id };
+    accepted = {
+      submissionId: row.id,
+      postId: row.post_id,
+      replayed: true,
+      status: row.status,
+      correlationId: row.correlation_id,
+    };
   }
 
   // A replay of a submission whose first answer never got its job onto the queue finishes the job.

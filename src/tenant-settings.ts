@@ -34,7 +34,10 @@ export const tenantSettingsSchema = z
     /** Callback for post.published, post.failed, post.needs_review, post.awaiting_approval; unset means none. */
     notifications: notificationSettingsSchema.optional(),
     // Limits (issue 8): requests per RATE_LIMIT_WINDOW_MS for each of the tenant's keys; unset means RATE_LIMIT_PER_KEY, 0 none.
-    rateLimit: z.object({ perKey: z.number().int().min(0).max(1_000_000).optional() }).strip().prefault({}),
+    rateLimit: z
+      .object({ perKey: z.number().int().min(0).max(1_000_000).optional() })
+      .strip()
+      .prefault({}),
   })
   .strip();
 

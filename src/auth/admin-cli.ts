@@ -33,8 +33,13 @@ export async function runAdminCommand(config: Config, argv: string[]): Promise<n
     args: argv,
     allowPositionals: true,
     options: {
-      tenant: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, kind: { type: 'string' },
-      config: { type: 'string' }, default: { type: 'boolean' }, operator: { type: 'boolean' },
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      kind: { type: 'string' },
+      config: { type: 'string' },
+      default: { type: 'boolean' },
+      operator: { type: 'boolean' },
     },
   });
   const [group, action, arg] = positionals;
@@ -51,18 +56,41 @@ export async function runAdminCommand(config: Config, argv: string[]): Promise<n
     switch (`${group} ${action}`) {
       case 'tenant create': {
         const slug = check(tenantSlugSchema, arg, '<slug>');
-        const tenant = await createTenant(db, { slug, name: check(tenantNameSchema, values.name ?? slug, '--name'), operator: values.operator ?? false });
+        const tenant = await createTenant(db, {
+          slug,
+          name: check(tenantNameSchema, values.name ?? slug, '--name'),
+          operator: values.operator ?? false,
+        });
         print({ id: tenant.id, slug: tenant.slug, name: tenant.name, operator: tenant.operator });
         return 0;
       }
       case 'tenant list':
-        for (const t of await listTenants(db)) console.log(`${t.slug}\t${t.id}\t${t.operator ? 'operator' : 'tenant'}\t${t.name}`);
+        for (const t of await listTenants(db))
+          console.log(`${t.slug}\t${t.id}\t${t.operator ? 'operator' : 'tenant'}\t${t.name}`);
         return 0;
       case 'key create': {
         const tenant = await tenantOf();
-        const scopes = check(scopesSchema, (values.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean), '--scopes');
-        const key = await createApiKey(db, { tenantId: tenant.id, name: check(keyNameSchema, values.name ?? 'cli', '--name'), scopes });
-        print({ key: key.key, id: key.id, prefix: key.prefix, tenant: tenant.slug, scopes: key.scopes, note: 'the key is shown only now; store it safely' });
+        const scopes = check(
+          scopesSchema,
+          (values.scopes ?? '')
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          '--scopes',
+        );
+        const key = await createApiKey(db, {
+          tenantId: tenant.id,
+          name: check(keyNameSchema, values.name ?? 'cli', '--name'),
+          scopes,
+        });
+        print({
+          key: key.key,
+          id: key.id,
+          prefix: key.prefix,
+          tenant: tenant.slug,
+          scopes: key.scopes,
+          note: 'the key is shown only now; store it safely',
+        });
         return 0;
       }
       case 'key revoke': {
@@ -80,9 +108,19 @@ export async function runAdminCommand(config: Config, argv: string[]): Promise<n
         } catch {
           throw new AdminUsageError('--config must be JSON');
         }
-        const input = check(createDestinationSchema, { name: values.name, kind: values.kind, config: destinationConfig, isDefault: values.default ?? false }, 'destination');
+        const input = check(
+          createDestinationSchema,
+          { name: values.name, kind: values.kind, config: destinationConfig, isDefault: values.default ?? false },
+          'destination',
+        );
         const destination = await createDestination(db, tenant.id, input);
-        print({ id: destination.id, tenant: tenant.slug, name: destination.name, kind: destination.kind, isDefault: destination.isDefault });
+        print({
+          id: destination.id,
+          tenant: tenant.slug,
+          name: destination.name,
+          kind: destination.kind,
+          isDefault: destination.isDefault,
+        });
         return 0;
       }
       case 'secret set': {
@@ -113,10 +151,20 @@ export async function runAdminCommand(config: Config, argv: string[]): Promise<n
   }
 }
 
-function check<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, value: unknown, what: string): T {
+function check<T>(
+  schema: {
+    safeParse(
+      v: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  value: unknown,
+  what: string,
+): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new AdminUsageError(`${what}: ${parsed.error.issues.map((i) => [i.path.map(String).join('.'), i.message].filter(Boolean).join(': ')).join('; ')}`);
+  throw new AdminUsageError(
+    `${what}: ${parsed.error.issues.map((i) => [i.path.map(String).join('.'), i.message].filter(Boolean).join(': ')).join('; ')}`,
+  );
 }
 
 function print(value: unknown): void {
@@ -124,9 +172,11 @@ function print(value: unknown): void {
 }
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new AdminUsageError('pipe the secret into standard input, e.g. printf %s "$PASSWORD" | blog-poster secret set …');
+  if (process.stdin.isTTY)
+    throw new AdminUsageError(
+      'pipe the secret into standard input, e.g. printf %s "$PASSWORD" | blog-poster secret set …',
+    );
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
-

@@ -9,7 +9,11 @@ import type { Db } from '../db/pool.ts';
 export const scopes = ['submit', 'read', 'admin'] as const;
 export type Scope = (typeof scopes)[number];
 export const scopeSchema = z.enum(scopes);
-export const scopesSchema = z.array(scopeSchema).min(1).max(3).transform((list) => [...new Set(list)]);
+export const scopesSchema = z
+  .array(scopeSchema)
+  .min(1)
+  .max(3)
+  .transform((list) => [...new Set(list)]);
 
 export const keyNameSchema = z.string().trim().min(1).max(100);
 
@@ -26,7 +30,16 @@ export type ApiKeyView = {
   revokedAt: string | null;
 };
 
-type Row = { id: string; key_id: string; name: string; scopes: Scope[]; hint: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null };
+type Row = {
+  id: string;
+  key_id: string;
+  name: string;
+  scopes: Scope[];
+  hint: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+};
 const columns = 'id, key_id, name, scopes, hint, created_at, last_used_at, revoked_at';
 
 export function apiKeyView(r: Row): ApiKeyView {
@@ -45,7 +58,10 @@ export function apiKeyView(r: Row): ApiKeyView {
 const digest = (key: string) => createHash('sha256').update(key, 'utf8').digest();
 
 /** Creates a key; the returned `key` is the only time its secret exists outside the caller. */
-export async function createApiKey(db: Db, input: { tenantId: string; name: string; scopes: Scope[] }): Promise<ApiKeyView & { key: string }> {
+export async function createApiKey(
+  db: Db,
+  input: { tenantId: string; name: string; scopes: Scope[] },
+): Promise<ApiKeyView & { key: string }> {
   const keyId = randomBytes(8).toString('hex');
   const key = `bpk_${keyId}_${randomBytes(32).toString('base64url')}`;
   const { rows } = await db.query<Row>(
@@ -56,7 +72,9 @@ export async function createApiKey(db: Db, input: { tenantId: string; name: stri
 }
 
 export async function listApiKeys(db: Db, tenantId: string): Promise<ApiKeyView[]> {
-  const { rows } = await db.query<Row>(`SELECT ${columns} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId]);
+  const { rows } = await db.query<Row>(`SELECT ${columns} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, [
+    tenantId,
+  ]);
   return rows.map(apiKeyView);
 }
 
@@ -80,10 +98,14 @@ export type KeyCheck =
 export async function verifyApiKey(db: Db, presented: string): Promise<KeyCheck> {
   const match = keyPattern.exec(presented);
   if (!match) return { ok: false, reason: 'malformed' };
-  const { rows } = await db.query<{ id: string; tenant_id: string; key_hash: Buffer; scopes: Scope[]; revoked_at: Date | null; last_used_at: Date | null }>(
-    'SELECT id, tenant_id, key_hash, scopes, revoked_at, last_used_at FROM api_keys WHERE key_id = $1',
-    [match[1]],
-  );
+  const { rows } = await db.query<{
+    id: string;
+    tenant_id: string;
+    key_hash: Buffer;
+    scopes: Scope[];
+    revoked_at: Date | null;
+    last_used_at: Date | null;
+  }>('SELECT id, tenant_id, key_hash, scopes, revoked_at, last_used_at FROM api_keys WHERE key_id = $1', [match[1]]);
   const row = rows[0];
   if (!row || !timingSafeEqual(row.key_hash, digest(presented))) return { ok: false, reason: 'unknown' };
   if (row.revoked_at) return { ok: false, reason: 'revoked' };

@@ -44,7 +44,9 @@ export function tenantLookup(db: Db, ttlMs = 5_000) {
       ['id' in where ? where.id : where.slug],
     );
     const row = rows[0];
-    const info = row ? { id: row.id, slug: row.slug, operator: row.operator, rateLimit: rateLimitOf(row.settings) } : null;
+    const info = row
+      ? { id: row.id, slug: row.slug, operator: row.operator, rateLimit: rateLimitOf(row.settings) }
+      : null;
     if (cache.size > 10_000) cache.clear();
     cache.set(cacheKey, { info, at: Date.now() });
     return info;
@@ -52,7 +54,9 @@ export function tenantLookup(db: Db, ttlMs = 5_000) {
 }
 
 function rateLimitOf(settings: unknown): number | undefined {
-  const parsed = tenantSettingsSchema.shape.rateLimit.safeParse((settings as { rateLimit?: unknown } | null)?.rateLimit ?? {});
+  const parsed = tenantSettingsSchema.shape.rateLimit.safeParse(
+    (settings as { rateLimit?: unknown } | null)?.rateLimit ?? {},
+  );
   return parsed.success ? parsed.data.perKey : undefined;
 }
 
@@ -67,7 +71,10 @@ export function unauthorized(res: Response, reason: keyof typeof reasons): void 
   sendProblem(res, 401, 'Unauthorized', {
     detail: 'send Authorization: Bearer <api key>',
     errors: [{ field: 'Authorization', message: reasons[reason] }],
-    headers: { 'WWW-Authenticate': reason === 'missing' ? 'Bearer realm="blog-poster"' : 'Bearer realm="blog-poster", error="invalid_token"' },
+    headers: {
+      'WWW-Authenticate':
+        reason === 'missing' ? 'Bearer realm="blog-poster"' : 'Bearer realm="blog-poster", error="invalid_token"',
+    },
   });
 }
 
@@ -90,13 +97,29 @@ export function authenticate(config: Config, db: Db) {
     if (timingSafeEqual(createHash('sha256').update(token).digest(), devKey)) {
       const tenant = await tenants({ slug: 'default' });
       if (!tenant) throw new Error('the default tenant is missing; run `blog-poster migrate`');
-      auth = { tenantId: tenant.id, tenantSlug: tenant.slug, operator: tenant.operator, via: 'dev-key', principal: 'dev', scopes: allScopes, rateLimit: tenant.rateLimit };
+      auth = {
+        tenantId: tenant.id,
+        tenantSlug: tenant.slug,
+        operator: tenant.operator,
+        via: 'dev-key',
+        principal: 'dev',
+        scopes: allScopes,
+        rateLimit: tenant.rateLimit,
+      };
     } else {
       const check = await verifyApiKey(db, token);
       if (!check.ok) return unauthorized(res, check.reason);
       const tenant = await tenants({ id: check.tenantId });
       if (!tenant) return unauthorized(res, 'unknown');
-      auth = { tenantId: tenant.id, tenantSlug: tenant.slug, operator: tenant.operator, via: 'api-key', principal: check.keyId, scopes: check.scopes, rateLimit: tenant.rateLimit };
+      auth = {
+        tenantId: tenant.id,
+        tenantSlug: tenant.slug,
+        operator: tenant.operator,
+        via: 'api-key',
+        principal: check.keyId,
+        scopes: check.scopes,
+        rateLimit: tenant.rateLimit,
+      };
     }
 
     const scope = requiredScope(req.method, req.path);

@@ -4,12 +4,22 @@ import { tenantSettingsSchema, type TenantSettings } from '../tenant-settings.ts
 
 // Tenants: each has its own keys, secrets, settings (budget, defaults, policy, limits) and posts.
 
-export const tenantSlugSchema = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and single dashes').max(60);
+export const tenantSlugSchema = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and single dashes')
+  .max(60);
 export const tenantNameSchema = z.string().trim().min(1).max(200);
 
 export class TenantConflictError extends Error {}
 
-export type Tenant = { id: string; slug: string; name: string; operator: boolean; settings: TenantSettings; createdAt: Date };
+export type Tenant = {
+  id: string;
+  slug: string;
+  name: string;
+  operator: boolean;
+  settings: TenantSettings;
+  createdAt: Date;
+};
 
 type Row = { id: string; slug: string; name: string; operator: boolean; settings: unknown; created_at: Date };
 const columns = 'id, slug, name, operator, settings, created_at';
@@ -17,14 +27,31 @@ const columns = 'id, slug, name, operator, settings, created_at';
 function fromRow(r: Row): Tenant {
   // An old or hand-edited row still reads: every settings field has a default.
   const settings = tenantSettingsSchema.safeParse(r.settings ?? {});
-  return { id: r.id, slug: r.slug, name: r.name, operator: r.operator, settings: settings.success ? settings.data : tenantSettingsSchema.parse({}), createdAt: r.created_at };
+  return {
+    id: r.id,
+    slug: r.slug,
+    name: r.name,
+    operator: r.operator,
+    settings: settings.success ? settings.data : tenantSettingsSchema.parse({}),
+    createdAt: r.created_at,
+  };
 }
 
 export function tenantView(t: Tenant) {
-  return { id: t.id, slug: t.slug, name: t.name, operator: t.operator, settings: t.settings, createdAt: t.createdAt.toISOString() };
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    operator: t.operator,
+    settings: t.settings,
+    createdAt: t.createdAt.toISOString(),
+  };
 }
 
-export async function createTenant(db: Db, input: { slug: string; name: string; settings?: unknown; operator?: boolean }): Promise<Tenant> {
+export async function createTenant(
+  db: Db,
+  input: { slug: string; name: string; settings?: unknown; operator?: boolean },
+): Promise<Tenant> {
   try {
     const { rows } = await db.query<Row>(
       `INSERT INTO tenants (slug, name, settings, operator) VALUES ($1, $2, $3, $4) RETURNING ${columns}`,
@@ -32,7 +59,8 @@ export async function createTenant(db: Db, input: { slug: string; name: string; 
     );
     return fromRow(rows[0]!);
   } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw new TenantConflictError(`a tenant "${input.slug}" exists already`);
+    if ((err as { code?: string }).code === '23505')
+      throw new TenantConflictError(`a tenant "${input.slug}" exists already`);
     throw err;
   }
 }

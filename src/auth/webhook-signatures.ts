@@ -17,7 +17,12 @@ export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
 export type InboundSecretView = { id: string; hint: string; createdAt: string; expiresAt: string | null };
 
 type Row = { id: string; hint: string; created_at: Date; expires_at: Date | null };
-const view = (r: Row): InboundSecretView => ({ id: r.id, hint: r.hint, createdAt: r.created_at.toISOString(), expiresAt: r.expires_at?.toISOString() ?? null });
+const view = (r: Row): InboundSecretView => ({
+  id: r.id,
+  hint: r.hint,
+  createdAt: r.created_at.toISOString(),
+  expiresAt: r.expires_at?.toISOString() ?? null,
+});
 
 /**
  * Adds a new signing secret (returned once, `whsec_…`); secrets still current now expire after
@@ -71,9 +76,15 @@ export async function verifyDelivery(
     const v = input.headers[name];
     return typeof v === 'string' ? v : undefined;
   };
-  const headers = { 'webhook-id': header('webhook-id'), 'webhook-timestamp': header('webhook-timestamp'), 'webhook-signature': header('webhook-signature') };
-  for (const [name, value] of Object.entries(headers)) if (!value) return { ok: false, reason: 'missing-headers', field: name };
-  if (!messageIdPattern.test(headers['webhook-id']!)) return { ok: false, reason: 'missing-headers', field: 'webhook-id' };
+  const headers = {
+    'webhook-id': header('webhook-id'),
+    'webhook-timestamp': header('webhook-timestamp'),
+    'webhook-signature': header('webhook-signature'),
+  };
+  for (const [name, value] of Object.entries(headers))
+    if (!value) return { ok: false, reason: 'missing-headers', field: name };
+  if (!messageIdPattern.test(headers['webhook-id']!))
+    return { ok: false, reason: 'missing-headers', field: 'webhook-id' };
 
   const { rows } = await deps.db.query<{ id: string; key_id: string; envelope: Buffer }>(
     `SELECT id, key_id, envelope FROM inbound_webhook_secrets WHERE tenant_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC`,
@@ -84,7 +95,11 @@ export async function verifyDelivery(
   let stale = false;
   let verified = false;
   for (const row of rows) {
-    const secret = decryptSecret(deps.keyring, { tenantId: input.tenantId, name: inboundSecretName(row.id), envelope: { keyId: row.key_id, data: row.envelope } });
+    const secret = decryptSecret(deps.keyring, {
+      tenantId: input.tenantId,
+      name: inboundSecretName(row.id),
+      envelope: { keyId: row.key_id, data: row.envelope },
+    });
     try {
       new Webhook(secret).verify(input.body, headers as Record<string, string>, { jsonParse: false });
       verified = true;
@@ -94,7 +109,10 @@ export async function verifyDelivery(
       if (/timestamp|Invalid Signature Headers/i.test(err.message)) stale = true;
     }
   }
-  if (!verified) return stale ? { ok: false, reason: 'stale', field: 'webhook-timestamp' } : { ok: false, reason: 'bad-signature', field: 'webhook-signature' };
+  if (!verified)
+    return stale
+      ? { ok: false, reason: 'stale', field: 'webhook-timestamp' }
+      : { ok: false, reason: 'bad-signature', field: 'webhook-signature' };
 
   // Only a verified id is recorded, so nobody can burn a sender's ids without its secret.
   const messageId = headers['webhook-id']!;

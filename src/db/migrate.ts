@@ -18,7 +18,12 @@ export async function migrate(databaseUrl: string, logger: Logger): Promise<stri
     advisoryLockMode: 'wait',
     checkOrder: true,
     singleTransaction: true,
-    logger: { info: () => undefined, warn: (m: string) => log.warn(m), error: (m: string) => log.error(m), debug: () => undefined },
+    logger: {
+      info: () => undefined,
+      warn: (m: string) => log.warn(m),
+      error: (m: string) => log.error(m),
+      debug: () => undefined,
+    },
   });
   const names = applied.map((m) => m.name);
   if (names.length > 0) log.info({ migrations: names }, 'applied migrations');

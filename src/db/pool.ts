@@ -101,4 +101,3 @@ export async function connectDb(config: Config, logger: Logger): Promise<Db> {
 
   return { pool, query, tx, close: () => pool.end() };
 }
-

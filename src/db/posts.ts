@@ -27,7 +27,13 @@ export async function startStageRun(
   return rows[0]?.id ?? null;
 }
 
-export async function finishStageRun(db: Db, runId: number, outcome: StageOutcome, error?: string, permanent = false): Promise<void> {
+export async function finishStageRun(
+  db: Db,
+  runId: number,
+  outcome: StageOutcome,
+  error?: string,
+  permanent = false,
+): Promise<void> {
   await db.query(`UPDATE stage_runs SET outcome = $2, error = $3, permanent = $4, finished_at = now() WHERE id = $1`, [
     runId,
     outcome,

@@ -10,7 +10,13 @@ export async function readSubmission(db: Db, tenantId: string, id: string) {
   const submission = rows[0];
   if (!submission) return null;
   // A feed, sitemap or site submission fans out into child submissions, one per entry (issue 3): their posts are its posts.
-  const posts = await db.query<{ id: string; submission_id: string; status: string; title: string | null; failure_reason: string | null }>(
+  const posts = await db.query<{
+    id: string;
+    submission_id: string;
+    status: string;
+    title: string | null;
+    failure_reason: string | null;
+  }>(
     `SELECT id, submission_id, status, title, failure_reason FROM posts
       WHERE submission_id = $1 OR submission_id IN (SELECT id FROM submissions WHERE parent_id = $1) ORDER BY created_at, id`,
     [id],
@@ -20,7 +26,14 @@ export async function readSubmission(db: Db, tenantId: string, id: string) {
     status: submissionStatus(posts.rows.map((p) => p.status)),
     correlationId: submission.correlation_id,
     createdAt: submission.created_at.toISOString(),
-    posts: posts.rows.map((p) => ({ id: p.id, status: p.status, title: p.title, failureReason: p.failure_reason, ...(p.submission_id !== id ? { submissionId: p.submission_id } : {}), links: { self: `/api/v1/posts/${p.id}` } })),
+    posts: posts.rows.map((p) => ({
+      id: p.id,
+      status: p.status,
+      title: p.title,
+      failureReason: p.failure_reason,
+      ...(p.submission_id !== id ? { submissionId: p.submission_id } : {}),
+      links: { self: `/api/v1/posts/${p.id}` },
+    })),
   };
 }
 
@@ -39,9 +52,22 @@ function submissionStatus(statuses: string[]): string {
 }
 
 type PostRow = {
-  id: string; submission_id: string; status: string; title: string | null; slug: string | null; meta_description: string | null;
-  tags: string[]; citations: unknown[]; word_count: number | null; writer: string | null; failed_stage: string | null;
-  failure_reason: string | null; correlation_id: string; published_at: Date | null; created_at: Date; updated_at: Date;
+  id: string;
+  submission_id: string;
+  status: string;
+  title: string | null;
+  slug: string | null;
+  meta_description: string | null;
+  tags: string[];
+  citations: unknown[];
+  word_count: number | null;
+  writer: string | null;
+  failed_stage: string | null;
+  failure_reason: string | null;
+  correlation_id: string;
+  published_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
 };
 
 export async function readPost(db: Db, tenantId: string, id: string) {
@@ -54,11 +80,28 @@ export async function readPost(db: Db, tenantId: string, id: string) {
   const post = rows[0];
   if (!post) return null;
   const [runs, publications, related, hold] = await Promise.all([
-    db.query<{ stage: string; attempt: number; outcome: string; started_at: Date; finished_at: Date | null; error: string | null }>(
+    db.query<{
+      stage: string;
+      attempt: number;
+      outcome: string;
+      started_at: Date;
+      finished_at: Date | null;
+      error: string | null;
+    }>(
       'SELECT stage, attempt, outcome, started_at, finished_at, error FROM stage_runs WHERE post_id = $1 ORDER BY started_at, id',
       [id],
     ),
-    db.query<{ destination: string; location: string; url: string | null; external_id: string; published_at: Date; kind: string; status: string; last_error: string | null; destination_id: string | null }>(
+    db.query<{
+      destination: string;
+      location: string;
+      url: string | null;
+      external_id: string;
+      published_at: Date;
+      kind: string;
+      status: string;
+      last_error: string | null;
+      destination_id: string | null;
+    }>(
       'SELECT destination, location, url, external_id, published_at, kind, status, last_error, destination_id FROM publications WHERE post_id = $1 ORDER BY published_at',
       [id],
     ),
@@ -74,20 +117,33 @@ export async function readPost(db: Db, tenantId: string, id: string) {
     ),
   ]);
   // Ingest's view (issue 3): the topic brief of a post made from feed entries, and the post it duplicates.
-  const ingested = (await db.query<{ topic_brief: unknown; duplicate_of_post: string | null }>(
-    'SELECT topic_brief, duplicate_of_post FROM posts WHERE id = $1',
-    [id],
-  )).rows[0];
+  const ingested = (
+    await db.query<{ topic_brief: unknown; duplicate_of_post: string | null }>(
+      'SELECT topic_brief, duplicate_of_post FROM posts WHERE id = $1',
+      [id],
+    )
+  ).rows[0];
   // Writing (issue 4): SEO fields and lint report, the grounding verdict, and what the post's model calls cost.
-  const written = (await db.query<{
-    meta_title: string | null; category: string | null; reading_time_minutes: number | null; json_ld: unknown; hero_image: unknown;
-    seo_score: number | null; seo_report: unknown; grounding: unknown; held_reason: string | null; held_details: unknown; cost_usd: number;
-  }>(
-    `SELECT meta_title, category, reading_time_minutes, json_ld, hero_image, seo_score, seo_report, grounding, held_reason, held_details,
+  const written = (
+    await db.query<{
+      meta_title: string | null;
+      category: string | null;
+      reading_time_minutes: number | null;
+      json_ld: unknown;
+      hero_image: unknown;
+      seo_score: number | null;
+      seo_report: unknown;
+      grounding: unknown;
+      held_reason: string | null;
+      held_details: unknown;
+      cost_usd: number;
+    }>(
+      `SELECT meta_title, category, reading_time_minutes, json_ld, hero_image, seo_score, seo_report, grounding, held_reason, held_details,
             (SELECT COALESCE(sum(cost_usd), 0)::float FROM llm_calls WHERE post_id = $1) AS cost_usd
        FROM posts WHERE id = $1`,
-    [id],
-  )).rows[0];
+      [id],
+    )
+  ).rows[0];
   return {
     id: post.id,
     submissionId: post.submission_id,
@@ -126,8 +182,12 @@ export async function readPost(db: Db, tenantId: string, id: string) {
     })),
     publishing: await readPublishing(db, id),
     topicBrief: ingested?.topic_brief ?? null,
-    duplicateOf: ingested?.duplicate_of_post ? { postId: ingested.duplicate_of_post, links: { post: `/api/v1/posts/${ingested.duplicate_of_post}` } } : null,
-    hold: hold.rows[0]?.held_stage ? { stage: hold.rows[0].held_stage, reason: hold.rows[0].held_reason, details: hold.rows[0].held_details } : null,
+    duplicateOf: ingested?.duplicate_of_post
+      ? { postId: ingested.duplicate_of_post, links: { post: `/api/v1/posts/${ingested.duplicate_of_post}` } }
+      : null,
+    hold: hold.rows[0]?.held_stage
+      ? { stage: hold.rows[0].held_stage, reason: hold.rows[0].held_reason, details: hold.rows[0].held_details }
+      : null,
     internalLinks: related.rows.map((r) => ({
       postId: r.related_post_id,
       title: r.title,
@@ -144,14 +204,22 @@ export async function readPost(db: Db, tenantId: string, id: string) {
     seo: written?.seo_report ?? null,
     grounding: written?.grounding ?? null,
     costUsd: written?.cost_usd ?? 0,
-    budget: post.status === 'budget_exceeded' ? { reason: written?.held_reason ?? null, details: written?.held_details ?? null } : null,
+    budget:
+      post.status === 'budget_exceeded'
+        ? { reason: written?.held_reason ?? null, details: written?.held_details ?? null }
+        : null,
     links: { self: `/api/v1/posts/${post.id}`, submission: `/api/v1/submissions/${post.submission_id}` },
   };
 }
 
 /** The post's publishing plan (issue 6): when it is due, and whether an operator stopped it. */
 async function readPublishing(db: Db, postId: string) {
-  const { rows } = await db.query<{ publish_at: string | null; stopped: string | null; stop_reason: string | null; approved_at: Date | null }>(
+  const { rows } = await db.query<{
+    publish_at: string | null;
+    stopped: string | null;
+    stop_reason: string | null;
+    approved_at: Date | null;
+  }>(
     `SELECT COALESCE(pp.publish_at::text, s.options #>> '{publish,publishAt}') AS publish_at, pp.stopped, pp.stop_reason, p.approved_at
        FROM posts p JOIN submissions s ON s.id = p.submission_id LEFT JOIN post_publishing pp ON pp.post_id = p.id WHERE p.id = $1`,
     [postId],

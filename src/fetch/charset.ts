@@ -11,7 +11,8 @@ const boms: Array<[number[], string]> = [
 
 export function decodeBody(bytes: Uint8Array, contentType: string): { text: string; charset: string } {
   for (const [mark, charset] of boms) {
-    if (mark.every((b, i) => bytes[i] === b)) return { text: decodeWith(charset, bytes.subarray(mark.length))!, charset };
+    if (mark.every((b, i) => bytes[i] === b))
+      return { text: decodeWith(charset, bytes.subarray(mark.length))!, charset };
   }
   const declared = headerCharset(contentType) ?? sniffDocumentCharset(bytes);
   if (declared) {

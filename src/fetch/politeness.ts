@@ -78,7 +78,16 @@ export function createRedisPoliteness(opts: {
       const slots = key('slots', host);
       for (;;) {
         const wait = Number(
-          await opts.redis.eval(acquireScript, 2, slots, key('next', host), opts.hostConcurrency, slot, opts.leaseMs, Math.round(crawlDelayMs)),
+          await opts.redis.eval(
+            acquireScript,
+            2,
+            slots,
+            key('next', host),
+            opts.hostConcurrency,
+            slot,
+            opts.leaseMs,
+            Math.round(crawlDelayMs),
+          ),
         );
         if (wait === 0) {
           return async () => {

@@ -25,7 +25,10 @@ export class FetchError extends Error {
   readonly status?: number;
   readonly kind: 'refused' | 'dns' | 'other';
 
-  constructor(message: string, opts: { permanent: boolean; status?: number; cause?: unknown; kind?: 'refused' | 'dns' }) {
+  constructor(
+    message: string,
+    opts: { permanent: boolean; status?: number; cause?: unknown; kind?: 'refused' | 'dns' },
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'FetchError';
     this.permanent = opts.permanent;
@@ -41,7 +44,8 @@ export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 export type FetchDecision = { url: string; host: string; addresses: string[]; allowed: boolean; reason?: string };
 export type ConnectAttempt = { host: string; address: string; port: string };
 
-export const DEFAULT_USER_AGENT = 'Mozilla/5.0 (compatible; BlogPoster/0.1; +https://github.com/blog-poster/blog-poster)';
+export const DEFAULT_USER_AGENT =
+  'Mozilla/5.0 (compatible; BlogPoster/0.1; +https://github.com/blog-poster/blog-poster)';
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -129,7 +133,11 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const permanent = (opts.dnsPermanent ?? true) && (code === 'ENOTFOUND' || code === 'ENODATA');
-        throw new FetchError(`cannot resolve ${host}: ${code ?? (err as Error).message}`, { permanent, cause: err, kind: 'dns' });
+        throw new FetchError(`cannot resolve ${host}: ${code ?? (err as Error).message}`, {
+          permanent,
+          cause: err,
+          kind: 'dns',
+        });
       }
     }
     const decide = (allowed: boolean, reason?: string) => {
@@ -167,7 +175,10 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         const host = normaliseHost(connectOpts.hostname);
         const address = pins.get(host);
         if (!address) {
-          callback(new FetchError(`refused to connect to unchecked host ${host}`, { permanent: true, kind: 'refused' }), null);
+          callback(
+            new FetchError(`refused to connect to unchecked host ${host}`, { permanent: true, kind: 'refused' }),
+            null,
+          );
           return;
         }
         options.onConnect?.({ host, address, port: connectOpts.port });
@@ -205,18 +216,33 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         if (options.politeness && !request.skipPoliteness) {
           const verdict = await robotsVerdict(current);
           if (!verdict.allowed) fetchRefusedTotal.inc({ reason: 'robots' });
-          if (!verdict.allowed) throw new FetchError(`robots.txt of ${current.host} disallows ${current.href}`, { permanent: true });
+          if (!verdict.allowed)
+            throw new FetchError(`robots.txt of ${current.host} disallows ${current.href}`, { permanent: true });
           release = await options.politeness.acquire(current.host, verdict.crawlDelayMs, deadline, signal);
         }
         try {
           phase = 'connect';
-          const response = await undiciFetch(current, { method: 'GET', headers, redirect: 'manual', signal, dispatcher: agent });
+          const response = await undiciFetch(current, {
+            method: 'GET',
+            headers,
+            redirect: 'manual',
+            signal,
+            dispatcher: agent,
+          });
 
           if (REDIRECT_STATUSES.has(response.status)) {
             await response.body?.cancel();
             const location = response.headers.get('location');
-            if (!location) throw new FetchError(`redirect ${response.status} without Location from ${current.href}`, { permanent: true, status: response.status });
-            if (redirects >= MAX_REDIRECTS) throw new FetchError(`more than ${MAX_REDIRECTS} redirects from ${url}`, { permanent: true, status: response.status });
+            if (!location)
+              throw new FetchError(`redirect ${response.status} without Location from ${current.href}`, {
+                permanent: true,
+                status: response.status,
+              });
+            if (redirects >= MAX_REDIRECTS)
+              throw new FetchError(`more than ${MAX_REDIRECTS} redirects from ${url}`, {
+                permanent: true,
+                status: response.status,
+              });
             current = parseHttpUrl(location, current);
             continue;
           }
@@ -225,7 +251,15 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
           if (response.status === 304) {
             await response.body?.cancel();
-            return { url: current.href, status: 304, contentType, mediaType, headers: response.headers as unknown as Headers, notModified: true, bytes: new Uint8Array(0) };
+            return {
+              url: current.href,
+              status: 304,
+              contentType,
+              mediaType,
+              headers: response.headers as unknown as Headers,
+              notModified: true,
+              bytes: new Uint8Array(0),
+            };
           }
           if (!response.ok) {
             await response.body?.cancel();
@@ -235,7 +269,10 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           }
           if (!request.allowedTypes.includes('*') && !request.allowedTypes.includes(mediaType)) {
             await response.body?.cancel();
-            throw new FetchError(`content type "${contentType || '(none)'}" is not allowed (${current.href})`, { permanent: true, status: response.status });
+            throw new FetchError(`content type "${contentType || '(none)'}" is not allowed (${current.href})`, {
+              permanent: true,
+              status: response.status,
+            });
           }
           // A declared length is only a hint (it counts compressed bytes); the streamed count decides.
           const declared = Number(response.headers.get('content-length'));
@@ -246,7 +283,15 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           }
           phase = 'body';
           const bytes = await readCapped(response.body, maxBytes, () => tooLarge(current, maxBytes, response.status));
-          return { url: current.href, status: response.status, contentType, mediaType, headers: response.headers as unknown as Headers, notModified: false, bytes };
+          return {
+            url: current.href,
+            status: response.status,
+            contentType,
+            mediaType,
+            headers: response.headers as unknown as Headers,
+            notModified: false,
+            bytes,
+          };
         } finally {
           await release?.();
         }
@@ -258,11 +303,18 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         // Headers that never come may be a bad moment; a body still arriving at the deadline is a
         // server that trickles, and will trickle again.
         if (phase === 'body') {
-          throw new FetchError(`the body of ${current.href} was still arriving after ${timeoutMs} ms (limit FETCH_TIMEOUT_MS)`, { permanent: true, cause: err });
+          throw new FetchError(
+            `the body of ${current.href} was still arriving after ${timeoutMs} ms (limit FETCH_TIMEOUT_MS)`,
+            { permanent: true, cause: err },
+          );
         }
-        throw new FetchError(`timed out after ${timeoutMs} ms fetching ${current.href}`, { permanent: false, cause: err });
+        throw new FetchError(`timed out after ${timeoutMs} ms fetching ${current.href}`, {
+          permanent: false,
+          cause: err,
+        });
       }
-      if (request.signal?.aborted) throw new FetchError(`fetch of ${current.href} aborted`, { permanent: false, cause: err });
+      if (request.signal?.aborted)
+        throw new FetchError(`fetch of ${current.href} aborted`, { permanent: false, cause: err });
       const cause = err instanceof Error ? err.cause : undefined;
       if (cause instanceof FetchError) throw cause;
       // fetch() reports DNS failures, refused connections and resets as a TypeError with a cause.
@@ -277,13 +329,22 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     if (!options.politeness) return { allowed: true, crawlDelayMs: 0, sitemaps: [] as string[] };
     return options.politeness.robots(url, async (robotsUrl) => {
       try {
-        const file = await fetchResource(robotsUrl, { allowedTypes: ['*'], skipPoliteness: true, maxBytes: 512 * 1024, timeoutMs: Math.min(options.timeoutMs ?? 15_000, 10_000) });
+        const file = await fetchResource(robotsUrl, {
+          allowedTypes: ['*'],
+          skipPoliteness: true,
+          maxBytes: 512 * 1024,
+          timeoutMs: Math.min(options.timeoutMs ?? 15_000, 10_000),
+        });
         return { status: file.status, body: new TextDecoder().decode(file.bytes) };
       } catch (err) {
         // No robots.txt (4xx) means no rules; a server error or no answer means "not now".
-        if (err instanceof FetchError && err.status !== undefined && err.status >= 400 && err.status < 500) return { status: err.status, body: '' };
+        if (err instanceof FetchError && err.status !== undefined && err.status >= 400 && err.status < 500)
+          return { status: err.status, body: '' };
         if (err instanceof FetchError && err.message.startsWith('refused')) throw err;
-        throw new FetchError(`robots.txt of ${url.host} is unavailable: ${(err as Error).message}`, { permanent: false, cause: err });
+        throw new FetchError(`robots.txt of ${url.host} is unavailable: ${(err as Error).message}`, {
+          permanent: false,
+          cause: err,
+        });
       }
     });
   }
@@ -320,27 +381,44 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       const bytes = await readCapped(
         response.body,
         maxBytes,
-        () => new FetchError(`the answer of ${label} (HTTP ${status}) exceeds ${maxBytes} bytes`, { permanent: true, status }),
+        () =>
+          new FetchError(`the answer of ${label} (HTTP ${status}) exceeds ${maxBytes} bytes`, {
+            permanent: true,
+            status,
+          }),
       );
-      if (status < 200 || status > 599) throw new FetchError(`${label} answered with status ${status}`, { permanent: false, status });
+      if (status < 200 || status > 599)
+        throw new FetchError(`${label} answered with status ${status}`, { permanent: false, status });
       // The body was decoded and read whole: how it was encoded, framed and its length no longer apply.
       const answerHeaders = new Headers();
       response.headers.forEach((value, name) => {
-        if (name !== 'content-encoding' && name !== 'content-length' && name !== 'transfer-encoding') answerHeaders.append(name, value);
+        if (name !== 'content-encoding' && name !== 'content-length' && name !== 'transfer-encoding')
+          answerHeaders.append(name, value);
       });
       const nullBody = status === 204 || status === 205 || status === 304;
       return new Response(nullBody ? null : bytes, { status, statusText: response.statusText, headers: answerHeaders });
     } catch (err) {
       if (err instanceof FetchError) throw err;
       if (timeout.aborted) {
-        const what = phase === 'body' ? `the answer of ${label} was still arriving after ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`;
+        const what =
+          phase === 'body'
+            ? `the answer of ${label} was still arriving after ${timeoutMs} ms`
+            : `no answer within ${timeoutMs} ms`;
         throw new FetchError(what, { permanent: false, cause: err });
       }
-      if (request.signal?.aborted) throw new FetchError(`request to ${label} aborted`, { permanent: false, cause: err });
+      if (request.signal?.aborted)
+        throw new FetchError(`request to ${label} aborted`, { permanent: false, cause: err });
       const cause = err instanceof Error ? err.cause : undefined;
       if (cause instanceof FetchError) throw cause;
       const code = (cause as { code?: unknown } | undefined)?.code;
-      const reason = typeof code === 'string' ? code : cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+      const reason =
+        typeof code === 'string'
+          ? code
+          : cause instanceof Error
+            ? cause.message
+            : err instanceof Error
+              ? err.message
+              : String(err);
       throw new FetchError(reason, { permanent: false, cause: err });
     } finally {
       agent.destroy().catch(() => undefined);
@@ -367,10 +445,16 @@ export function parseHttpUrl(raw: string, base?: URL): URL {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     fetchRefusedTotal.inc({ reason: 'scheme' });
-    throw new FetchError(`refused ${raw.slice(0, 100)}: only http and https URLs can be fetched, not ${parsed.protocol}`, { permanent: true, kind: 'refused' });
+    throw new FetchError(
+      `refused ${raw.slice(0, 100)}: only http and https URLs can be fetched, not ${parsed.protocol}`,
+      { permanent: true, kind: 'refused' },
+    );
   }
   if (parsed.username || parsed.password) {
-    throw new FetchError(`refused ${parsed.host}: URLs with credentials are not fetched`, { permanent: true, kind: 'refused' });
+    throw new FetchError(`refused ${parsed.host}: URLs with credentials are not fetched`, {
+      permanent: true,
+      kind: 'refused',
+    });
   }
   return parsed;
 }
@@ -380,10 +464,17 @@ function lowerKeys(headers: Record<string, string>): Record<string, string> {
 }
 
 function tooLarge(url: URL, maxBytes: number, status: number): FetchError {
-  return new FetchError(`the body of ${url.href} exceeds ${maxBytes} bytes (limit FETCH_MAX_BYTES)`, { permanent: true, status });
+  return new FetchError(`the body of ${url.href} exceeds ${maxBytes} bytes (limit FETCH_MAX_BYTES)`, {
+    permanent: true,
+    status,
+  });
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number, overLimit: () => FetchError): Promise<Uint8Array<ArrayBuffer>> {
+async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  overLimit: () => FetchError,
+): Promise<Uint8Array<ArrayBuffer>> {
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
   const parts: Uint8Array[] = [];

@@ -94,7 +94,8 @@ export function checkGrounding(input: {
   const allowed = [...input.policy.allowedTerms, ...(input.allowedTerms ?? [])].map(normalise);
   const banned = input.policy.bannedClaims.map((claim) => ({ claim, matches: bannedMatcher(claim) }));
   // Whole words only: "Ford" is not found in "Oxford".
-  const inText = (text: string, phrase: string): boolean => new RegExp(`(^|[^\\p{L}\\p{N}])${escape(phrase)}([^\\p{L}\\p{N}]|$)`, 'u').test(text);
+  const inText = (text: string, phrase: string): boolean =>
+    new RegExp(`(^|[^\\p{L}\\p{N}])${escape(phrase)}([^\\p{L}\\p{N}]|$)`, 'u').test(text);
   const known = (phrase: string): boolean => {
     const p = normalise(phrase);
     return inText(haystack, p) || allowed.some((a) => a === p || inText(a, p));
@@ -118,11 +119,13 @@ export function checkGrounding(input: {
       checked++;
 
       for (const n of numbersIn(sentence)) {
-        if (!sourceNumbers.has(n) && !allowed.some((a) => numbersIn(a).includes(n))) reasons.push(`the figure "${n}" is not in any source`);
+        if (!sourceNumbers.has(n) && !allowed.some((a) => numbersIn(a).includes(n)))
+          reasons.push(`the figure "${n}" is not in any source`);
       }
       for (const q of sentence.matchAll(/["“]([^"“”]+)["”]/g)) {
         const quoted = q[1]!.trim();
-        if (quoted.split(/\s+/).length >= 3 && !known(quoted)) reasons.push(`the quotation "${quoted}" is not in any source`);
+        if (quoted.split(/\s+/).length >= 3 && !known(quoted))
+          reasons.push(`the quotation "${quoted}" is not in any source`);
       }
       for (const name of namesIn(sentence, lowercaseInSources)) {
         if (!known(name)) reasons.push(`the name "${name}" is not in any source`);
@@ -135,18 +138,33 @@ export function checkGrounding(input: {
   }
   for (const section of sections) {
     for (const { claim, matches } of banned) {
-      if (section.heading && matches(section.heading)) failing.push({ sentence: section.heading, section: section.heading, reasons: [`makes a banned claim (${claim})`] });
+      if (section.heading && matches(section.heading))
+        failing.push({
+          sentence: section.heading,
+          section: section.heading,
+          reasons: [`makes a banned claim (${claim})`],
+        });
     }
     const hasText = parts.some((p) => p.section === section.heading);
     if (hasText && !section.cites.some((n) => n >= 1 && n <= input.citationCount)) {
-      problems.push(section.heading ? `the section "${section.heading}" cites no source` : 'the introduction cites no source');
+      problems.push(
+        section.heading ? `the section "${section.heading}" cites no source` : 'the introduction cites no source',
+      );
     }
   }
   const cited = new Set(sections.flatMap((s) => s.cites).filter((n) => n >= 1 && n <= input.citationCount));
   if (cited.size < input.policy.minCitations) {
-    problems.push(`the post cites ${cited.size} source${cited.size === 1 ? '' : 's'}; the policy asks for at least ${input.policy.minCitations}`);
+    problems.push(
+      `the post cites ${cited.size} source${cited.size === 1 ? '' : 's'}; the policy asks for at least ${input.policy.minCitations}`,
+    );
   }
-  return { passed: failing.length === 0 && problems.length === 0, failingSentences: failing, problems, citedSources: cited.size, checkedSentences: checked };
+  return {
+    passed: failing.length === 0 && problems.length === 0,
+    failingSentences: failing,
+    problems,
+    citedSources: cited.size,
+    checkedSentences: checked,
+  };
 }
 
 /**
@@ -154,7 +172,10 @@ export function checkGrounding(input: {
  * opener and the sources never use it in lower case.
  */
 export function namesIn(sentence: string, lowercaseInSources: (word: string) => boolean): string[] {
-  const tokens = [...sentence.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.&-]*/gu)].map((m) => ({ word: m[0].replace(/['’]s$|[.'’-]+$/u, ''), index: m.index! }));
+  const tokens = [...sentence.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.&-]*/gu)].map((m) => ({
+    word: m[0].replace(/['’]s$|[.'’-]+$/u, ''),
+    index: m.index!,
+  }));
   const names: string[] = [];
   let run: { word: string; index: number }[] = [];
   const flush = (): void => {
@@ -168,7 +189,11 @@ export function namesIn(sentence: string, lowercaseInSources: (word: string) => 
       const first = i === 0 || /[:;"“(]\s*$/.test(sentence.slice(0, token.index));
       // A sentence's first word is capitalised anyway; it is taken for a name only when it does not look like
       // an ordinary word (a common opener, a word the sources use in lower case, a usual English ending).
-      const ordinary = first && (COMMON_OPENERS.has(token.word.toLowerCase()) || lowercaseInSources(token.word) || ORDINARY_ENDING.test(token.word));
+      const ordinary =
+        first &&
+        (COMMON_OPENERS.has(token.word.toLowerCase()) ||
+          lowercaseInSources(token.word) ||
+          ORDINARY_ENDING.test(token.word));
       if (ordinary) {
         flush();
         return;
@@ -190,7 +215,9 @@ export function applyDisclaimers(markdown: string, policy: GroundingPolicy): { m
   const added: string[] = [];
   let out = markdown;
   for (const disclaimer of policy.disclaimers) {
-    const hit = disclaimer.keywords.some((k) => new RegExp(`(^|[^\\p{L}\\p{N}])${escape(normalise(k))}([^\\p{L}\\p{N}]|$)`, 'u').test(body));
+    const hit = disclaimer.keywords.some((k) =>
+      new RegExp(`(^|[^\\p{L}\\p{N}])${escape(normalise(k))}([^\\p{L}\\p{N}]|$)`, 'u').test(body),
+    );
     if (hit && !added.includes(disclaimer.text)) {
       added.push(disclaimer.text);
       out = insertBeforeSources(out, `*${disclaimer.text}*`);

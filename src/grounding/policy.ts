@@ -7,9 +7,19 @@ import { z } from 'zod';
  */
 export const groundingPolicySchema = z
   .object({
-    bannedClaims: z.array(z.string().trim().min(1).max(500).refine(compiles, 'is not a valid /regular expression/')).max(200).default([]),
+    bannedClaims: z
+      .array(z.string().trim().min(1).max(500).refine(compiles, 'is not a valid /regular expression/'))
+      .max(200)
+      .default([]),
     disclaimers: z
-      .array(z.object({ keywords: z.array(z.string().trim().min(1).max(100)).min(1).max(50), text: z.string().trim().min(1).max(2000) }).strict())
+      .array(
+        z
+          .object({
+            keywords: z.array(z.string().trim().min(1).max(100)).min(1).max(50),
+            text: z.string().trim().min(1).max(2000),
+          })
+          .strict(),
+      )
       .max(50)
       .default([]),
     /** Distinct sources the post must cite. */

@@ -28,7 +28,14 @@ import { replayRoutes } from './routes/replay.ts';
 import { searchRoutes } from './routes/search.ts';
 import { submissionRoutes } from './routes/submissions.ts';
 
-export type AppDeps = { config: Config; db: Db; redis: Redis; queues: PipelineQueues; logger: Logger; providers?: Providers };
+export type AppDeps = {
+  config: Config;
+  db: Db;
+  redis: Redis;
+  queues: PipelineQueues;
+  logger: Logger;
+  providers?: Providers;
+};
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -89,7 +96,17 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(express.json({ limit: config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
 
   // Each area of the API is one router in ./routes; add new ones to this list.
-  for (const routes of [submissionRoutes, postRoutes, searchRoutes, destinationRoutes, postActionRoutes, feedRoutes, adminRoutes, replayRoutes]) api.use(routes(deps));
+  for (const routes of [
+    submissionRoutes,
+    postRoutes,
+    searchRoutes,
+    destinationRoutes,
+    postActionRoutes,
+    feedRoutes,
+    adminRoutes,
+    replayRoutes,
+  ])
+    api.use(routes(deps));
 
   app.use('/api/v1', api);
 
@@ -103,33 +120,51 @@ type BodyParserError = Error & { type?: string; status?: number; limit?: number 
 function errorHandler(err: BodyParserError, req: Request, res: Response, _next: NextFunction): void {
   switch (err.type) {
     case 'entity.too.large':
-      return sendProblem(res, 413, 'Payload Too Large', { detail: `the body is over the ${err.limit} byte limit`, errors: [{ field: '(body)', message: 'too large' }] });
+      return sendProblem(res, 413, 'Payload Too Large', {
+        detail: `the body is over the ${err.limit} byte limit`,
+        errors: [{ field: '(body)', message: 'too large' }],
+      });
     case 'entity.parse.failed':
-      return sendProblem(res, 400, 'Malformed JSON', { detail: err.message, errors: [{ field: '(body)', message: 'is not valid JSON' }] });
+      return sendProblem(res, 400, 'Malformed JSON', {
+        detail: err.message,
+        errors: [{ field: '(body)', message: 'is not valid JSON' }],
+      });
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return sendProblem(res, 415, 'Unsupported Media Type', { detail: err.message, errors: [{ field: 'Content-Type', message: err.message }] });
+      return sendProblem(res, 415, 'Unsupported Media Type', {
+        detail: err.message,
+        errors: [{ field: 'Content-Type', message: err.message }],
+      });
     case 'request.aborted':
     case 'request.size.invalid':
       return sendProblem(res, 400, 'Bad Request', { detail: err.message });
   }
   // Other client errors Express raises itself, such as a broken %-escape in a path parameter (URIError, 400).
   if (err.status !== undefined && err.status >= 400 && err.status < 500) {
-    return sendProblem(res, err.status, STATUS_CODES[err.status] ?? 'Bad Request', { detail: err.message, errors: [{ field: '(path)', message: err.message }] });
+    return sendProblem(res, err.status, STATUS_CODES[err.status] ?? 'Bad Request', {
+      detail: err.message,
+      errors: [{ field: '(path)', message: err.message }],
+    });
   }
   if (isUnavailable(err)) {
     req.log.warn({ err: err.message }, 'a dependency is unavailable');
-    return sendProblem(res, 503, 'Service Unavailable', { detail: 'the queue or database is unavailable; retry later', headers: { 'Retry-After': '5' } });
+    return sendProblem(res, 503, 'Service Unavailable', {
+      detail: 'the queue or database is unavailable; retry later',
+      headers: { 'Retry-After': '5' },
+    });
   }
   req.log.error({ err }, 'unhandled error');
   captureRouteError(req, err);
-  sendProblem(res, 500, 'Internal Server Error', { detail: 'an unexpected error; the request id identifies it in the logs' });
+  sendProblem(res, 500, 'Internal Server Error', {
+    detail: 'an unexpected error; the request id identifies it in the logs',
+  });
 }
 
 /** Redis or PostgreSQL out of reach: the client should retry, not treat it as a bug. */
 function isUnavailable(err: Error & { code?: string }): boolean {
   return (
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect/i.test(err.message) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(err.code ?? '')
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect/i.test(
+      err.message,
+    ) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(err.code ?? '')
   );
 }

@@ -29,7 +29,9 @@ export function bullBoardRoutes(deps: AppDeps): Router {
   if (access === 'disabled') {
     logger.warn('Bull Board (/admin/queues) is not mounted: set OPERATOR_TOKEN or OPERATOR_USER and OPERATOR_PASSWORD');
     router.use((req, res) =>
-      sendProblem(res, 404, 'Not Found', { detail: 'the operator console is disabled: no operator credentials are configured' }),
+      sendProblem(res, 404, 'Not Found', {
+        detail: 'the operator console is disabled: no operator credentials are configured',
+      }),
     );
     return router;
   }
@@ -40,7 +42,11 @@ export function bullBoardRoutes(deps: AppDeps): Router {
   const serverAdapter = new PrefixAwareExpressAdapter();
   createBullBoard({
     queues: operatorQueues(config, deps.redis, deps.queues).map(
-      (queue) => new BullMQAdapter(queue, { readOnlyMode: config.BULL_BOARD_READ_ONLY, allowRetries: !config.BULL_BOARD_READ_ONLY }),
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: config.BULL_BOARD_READ_ONLY,
+          allowRetries: !config.BULL_BOARD_READ_ONLY,
+        }),
     ),
     // @bull-board/express pins its own copy of @bull-board/api's types (one patch version behind);
     // at run time the adapter only needs the routes and queues it is handed.
@@ -95,7 +101,10 @@ function operatorAuth(config: Config, logger: Logger) {
     if (colon < 0) return false;
     const [givenUser, givenPassword] = [digest(decoded.slice(0, colon)), digest(decoded.slice(colon + 1))];
     // Both comparisons always run, so timing does not tell which half was wrong.
-    const asUser = user !== null && password !== null && and(timingSafeEqual(givenUser, user), timingSafeEqual(givenPassword, password));
+    const asUser =
+      user !== null &&
+      password !== null &&
+      and(timingSafeEqual(givenUser, user), timingSafeEqual(givenPassword, password));
     const asToken = token !== null && timingSafeEqual(givenPassword, token);
     return asUser || asToken;
   }
@@ -106,7 +115,9 @@ function operatorAuth(config: Config, logger: Logger) {
     if (header) logger.warn({ path: req.originalUrl, ip: req.ip }, 'operator console: refused credentials');
     sendProblem(res, 401, 'Unauthorized', {
       detail: 'operator credentials required',
-      errors: [{ field: 'Authorization', message: header ? 'wrong operator credentials' : 'missing operator credentials' }],
+      errors: [
+        { field: 'Authorization', message: header ? 'wrong operator credentials' : 'missing operator credentials' },
+      ],
       // Basic first: browsers show their login prompt for it.
       headers: { 'WWW-Authenticate': 'Basic realm="blog-poster operators", charset="UTF-8"' },
     });

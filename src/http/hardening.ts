@@ -4,20 +4,35 @@ import { sendProblem } from './problem.ts';
 
 // CORS and the body policy of the API. Security headers come from helmet (see app.ts).
 
-const exposed = ['Location', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'X-Request-Id', 'Idempotent-Replayed'].join(', ');
+const exposed = [
+  'Location',
+  'Retry-After',
+  'RateLimit',
+  'RateLimit-Policy',
+  'X-Request-Id',
+  'Idempotent-Replayed',
+].join(', ');
 
 /**
  * CORS is closed unless CORS_ORIGINS names origins: without a listed Origin no CORS header is sent
  * (browsers then refuse to hand the answer to the page) and a preflight is refused with 403.
  */
 export function cors(config: Config): RequestHandler {
-  const allowed = new Set(config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean));
+  const allowed = new Set(
+    config.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  );
   return (req: Request, res: Response, next: NextFunction) => {
     const origin = req.get('origin');
     res.vary('Origin');
     const preflight = req.method === 'OPTIONS' && req.get('access-control-request-method') !== undefined;
     if (!origin || !allowed.has(origin)) {
-      if (preflight) return sendProblem(res, 403, 'Forbidden', { detail: 'cross-origin requests are not allowed from this origin', errors: [{ field: 'Origin', message: 'not allowed' }] });
+      if (preflight)
+        return sendProblem(res, 403, 'Forbidden', {
+          detail: 'cross-origin requests are not allowed from this origin',
+          errors: [{ field: 'Origin', message: 'not allowed' }],
+        });
       return next();
     }
     res.setHeader('Access-Control-Allow-Origin', origin);

@@ -1,6 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router } from 'express';
-import { pgvectorCheck, postgresCheck, readiness, redisCheck, workersCheck, type HealthCheck } from '../health-checks.ts';
+import {
+  pgvectorCheck,
+  postgresCheck,
+  readiness,
+  redisCheck,
+  workersCheck,
+  type HealthCheck,
+} from '../health-checks.ts';
 import { installScrapeCollectors } from '../metrics-collectors.ts';
 import { registry } from '../metrics.ts';
 import { operatorQueues } from '../operator-queues.ts';

@@ -4,7 +4,13 @@ import type { Config } from '../config.ts';
 import { createDestinationSchema, destinationKinds, updateDestinationSchema } from '../publish/destinations.ts';
 import { submissionSchema } from '../submissions.ts';
 import { stageSchema } from '../../queues/stages.ts';
-import { createKeySchema, createTenantSchema, patchTenantSchema, putSecretSchema, rotateSchema } from './routes/admin.ts';
+import {
+  createKeySchema,
+  createTenantSchema,
+  patchTenantSchema,
+  putSecretSchema,
+  rotateSchema,
+} from './routes/admin.ts';
 import { feedInput } from './routes/feeds.ts';
 import { approveSchema, cancelSchema, rejectSchema, rescheduleSchema } from './routes/post-actions.ts';
 import { replaySchema } from './routes/replay.ts';
@@ -40,10 +46,18 @@ export const problemSchema = z
   .meta({ description: 'An RFC 9457 problem document; `errors` names each offending field.' });
 
 const acceptedSchema = z
-  .object({ id: uuid, status: z.literal('accepted'), postId: uuid, links: z.object({ self: link, post: link }).strict() })
+  .object({
+    id: uuid,
+    status: z.literal('accepted'),
+    postId: uuid,
+    links: z.object({ self: link, post: link }).strict(),
+  })
   .strict();
 
-const postStatus = z.string().meta({ description: 'queued, ingesting, generating, embedding, indexing, publishing, published, failed, awaiting_approval, needs_review, duplicate_of, scheduled, rejected, cancelled, …' });
+const postStatus = z.string().meta({
+  description:
+    'queued, ingesting, generating, embedding, indexing, publishing, published, failed, awaiting_approval, needs_review, duplicate_of, scheduled, rejected, cancelled, …',
+});
 
 const submissionViewSchema = z
   .object({
@@ -113,7 +127,16 @@ const searchResultsSchema = z
     model: z.string(),
     index: z.string(),
     results: z.array(
-      z.object({ ...postSummary, score: z.number(), heading: z.string().nullable(), snippet: z.string(), position: z.number().int(), links: z.object({ post: link }).strict() }).strict(),
+      z
+        .object({
+          ...postSummary,
+          score: z.number(),
+          heading: z.string().nullable(),
+          snippet: z.string(),
+          position: z.number().int(),
+          links: z.object({ post: link }).strict(),
+        })
+        .strict(),
     ),
   })
   .strict();
@@ -122,14 +145,29 @@ const relatedPostsSchema = z
   .object({
     postId: uuid,
     model: z.string(),
-    results: z.array(z.object({ ...postSummary, score: z.number(), nearDuplicate: z.boolean(), links: z.object({ post: link }).strict() }).strict()),
+    results: z.array(
+      z
+        .object({
+          ...postSummary,
+          score: z.number(),
+          nearDuplicate: z.boolean(),
+          links: z.object({ post: link }).strict(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 
 const postActionSchema = postViewSchema.meta({ description: 'The post after the action' });
 
 const replayAnswerSchema = z
-  .object({ id: uuid, status: z.literal('queued'), fromStage: stageSchema, generation: z.number().int(), links: z.object({ post: link }).strict() })
+  .object({
+    id: uuid,
+    status: z.literal('queued'),
+    fromStage: stageSchema,
+    generation: z.number().int(),
+    links: z.object({ post: link }).strict(),
+  })
   .strict();
 
 const destinationViewSchema = z
@@ -137,7 +175,9 @@ const destinationViewSchema = z
     id: uuid,
     name: z.string(),
     kind: z.enum(destinationKinds),
-    config: z.record(z.string(), z.unknown()).meta({ description: 'The kind’s config; secrets appear only as the names of their variables.' }),
+    config: z
+      .record(z.string(), z.unknown())
+      .meta({ description: 'The kind’s config; secrets appear only as the names of their variables.' }),
     isDefault: z.boolean(),
     createdAt: timestamp,
     updatedAt: timestamp,
@@ -161,7 +201,16 @@ const feedViewSchema = z.object(feedViewShape).strict();
 const feedDetailSchema = z
   .object({
     ...feedViewShape,
-    recentPolls: z.array(z.object({ startedAt: timestamp, outcome: z.string().nullable(), newEntries: z.number().int(), error: z.string().nullable() }).strict()),
+    recentPolls: z.array(
+      z
+        .object({
+          startedAt: timestamp,
+          outcome: z.string().nullable(),
+          newEntries: z.number().int(),
+          error: z.string().nullable(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 
@@ -185,17 +234,35 @@ const apiKeyShape = {
   revokedAt: timestamp.nullable(),
 };
 const apiKeyViewSchema = z.object(apiKeyShape).strict();
-const createdKeySchema = z.object({ ...apiKeyShape, key: z.string().meta({ description: 'The key itself, shown in this answer only.' }) }).strict();
+const createdKeySchema = z
+  .object({ ...apiKeyShape, key: z.string().meta({ description: 'The key itself, shown in this answer only.' }) })
+  .strict();
 const createdTenantSchema = z.object({ ...tenantShape, key: createdKeySchema.optional() }).strict();
-const secretInfoSchema = z.object({ name: z.string(), hint: z.string(), keyId: z.string(), createdAt: timestamp, updatedAt: timestamp }).strict();
+const secretInfoSchema = z
+  .object({ name: z.string(), hint: z.string(), keyId: z.string(), createdAt: timestamp, updatedAt: timestamp })
+  .strict();
 const inboundSecretShape = { id: uuid, hint: z.string(), createdAt: timestamp, expiresAt: timestamp.nullable() };
 const inboundSecretSchema = z.object(inboundSecretShape).strict();
 const rotatedSecretSchema = z
-  .object({ ...inboundSecretShape, secret: z.string().regex(/^whsec_/).meta({ description: 'The signing secret, shown in this answer only.' }), links: z.object({ deliver: link }).strict() })
+  .object({
+    ...inboundSecretShape,
+    secret: z
+      .string()
+      .regex(/^whsec_/)
+      .meta({ description: 'The signing secret, shown in this answer only.' }),
+    links: z.object({ deliver: link }).strict(),
+  })
   .strict();
 
-const checkSchema = z.looseObject({ status: z.enum(['up', 'down']), latencyMs: z.number(), critical: z.boolean(), error: z.string().optional() });
-const readinessSchema = z.object({ status: z.enum(['ready', 'degraded', 'not ready']), checks: z.record(z.string(), checkSchema) }).strict();
+const checkSchema = z.looseObject({
+  status: z.enum(['up', 'down']),
+  latencyMs: z.number(),
+  critical: z.boolean(),
+  error: z.string().optional(),
+});
+const readinessSchema = z
+  .object({ status: z.enum(['ready', 'degraded', 'not ready']), checks: z.record(z.string(), checkSchema) })
+  .strict();
 
 // ---------------------------------------------------------------- operations
 
@@ -216,8 +283,16 @@ export type OperationSpec = {
   responses: Record<number, Answer>;
 };
 
-const problem = (description: string): Answer => ({ description, schema: problemSchema, type: 'application/problem+json' });
-const json = (description: string, schema: z.ZodType, headers?: Record<string, string>): Answer => ({ description, schema, ...(headers ? { headers } : {}) });
+const problem = (description: string): Answer => ({
+  description,
+  schema: problemSchema,
+  type: 'application/problem+json',
+});
+const json = (description: string, schema: z.ZodType, headers?: Record<string, string>): Answer => ({
+  description,
+  schema,
+  ...(headers ? { headers } : {}),
+});
 const noContent: Answer = { description: 'Done; no body' };
 
 /** What any key-authenticated route may answer besides its own statuses. */
@@ -241,46 +316,138 @@ const future = '2030-01-02T03:04:05Z';
 
 export const operations: OperationSpec[] = [
   // Probes, metrics and docs.
-  { method: 'get', path: '/healthz', summary: 'Liveness: 200 while the process runs', tag: 'operations', security: 'none', responses: { 200: json('Alive', z.object({ status: z.literal('ok') }).strict()) } },
   {
-    method: 'get', path: '/readyz', summary: 'Readiness: each dependency with its status and latency, and each queue’s live workers', tag: 'operations', security: 'none',
-    responses: { 200: json('Ready, or degraded (a queue without a worker)', readinessSchema), 503: json('A critical dependency (Redis, PostgreSQL, the vector index) is down', readinessSchema) },
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: 200 while the process runs',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: json('Alive', z.object({ status: z.literal('ok') }).strict()) },
   },
   {
-    method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'operations', security: 'metrics',
-    responses: { 200: { description: 'The Prometheus text exposition format', type: 'text/plain', schema: z.string() }, 401: problem('METRICS_TOKEN is set and the request does not carry it') },
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: each dependency with its status and latency, and each queue’s live workers',
+    tag: 'operations',
+    security: 'none',
+    responses: {
+      200: json('Ready, or degraded (a queue without a worker)', readinessSchema),
+      503: json('A critical dependency (Redis, PostgreSQL, the vector index) is down', readinessSchema),
+    },
   },
-  { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', security: 'none', responses: { 200: json('The OpenAPI 3.1 document', z.record(z.string(), z.unknown())) } },
-  { method: 'get', path: '/api/v1/openapi.json', summary: 'This document (under the API prefix)', tag: 'operations', security: 'none', responses: { 200: json('The OpenAPI 3.1 document', z.record(z.string(), z.unknown())) } },
-  { method: 'get', path: '/docs', summary: 'Interactive API documentation (Swagger UI, served by this app; works offline)', tag: 'operations', security: 'none', responses: { 200: { description: 'The docs page', type: 'text/html', schema: z.string() } } },
   {
-    method: 'get', path: '/docs/assets/:file', summary: 'The docs page’s scripts and styles', tag: 'operations', security: 'none',
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    tag: 'operations',
+    security: 'metrics',
+    responses: {
+      200: { description: 'The Prometheus text exposition format', type: 'text/plain', schema: z.string() },
+      401: problem('METRICS_TOKEN is set and the request does not carry it'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: json('The OpenAPI 3.1 document', z.record(z.string(), z.unknown())) },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/openapi.json',
+    summary: 'This document (under the API prefix)',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: json('The OpenAPI 3.1 document', z.record(z.string(), z.unknown())) },
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    summary: 'Interactive API documentation (Swagger UI, served by this app; works offline)',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: { description: 'The docs page', type: 'text/html', schema: z.string() } },
+  },
+  {
+    method: 'get',
+    path: '/docs/assets/:file',
+    summary: 'The docs page’s scripts and styles',
+    tag: 'operations',
+    security: 'none',
     responses: { 200: { description: 'A static file of the docs page', type: '*/*' }, 404: problem('No such file') },
   },
   {
-    method: 'get', path: '/admin/queues', summary: 'Bull Board, the operator console (its own page and JSON API live below this path)', tag: 'operations', security: 'operator',
-    responses: { 200: { description: 'The console page', type: 'text/html', schema: z.string() }, 401: problem('No or wrong operator credentials'), 404: problem('No operator credentials are configured: the console is off') },
+    method: 'get',
+    path: '/admin/queues',
+    summary: 'Bull Board, the operator console (its own page and JSON API live below this path)',
+    tag: 'operations',
+    security: 'operator',
+    responses: {
+      200: { description: 'The console page', type: 'text/html', schema: z.string() },
+      401: problem('No or wrong operator credentials'),
+      404: problem('No operator credentials are configured: the console is off'),
+    },
   },
 
   // Submissions.
   {
-    method: 'post', path: '/api/v1/submissions', summary: 'Submit a source; the pipeline runs asynchronously', tag: 'submissions', security: 'apiKey', scope: 'submit',
-    headers: [{ name: 'Idempotency-Key', description: 'Makes a retried request return the first answer and run the pipeline once (1 to 255 visible ASCII characters)', schema: z.string().min(1).max(255) }],
-    body: { schema: submissionSchema, example: { source: { type: 'markdown', title: 'A title', text: '# A title\n\nSome text to write about.' } } },
+    method: 'post',
+    path: '/api/v1/submissions',
+    summary: 'Submit a source; the pipeline runs asynchronously',
+    tag: 'submissions',
+    security: 'apiKey',
+    scope: 'submit',
+    headers: [
+      {
+        name: 'Idempotency-Key',
+        description:
+          'Makes a retried request return the first answer and run the pipeline once (1 to 255 visible ASCII characters)',
+        schema: z.string().min(1).max(255),
+      },
+    ],
+    body: {
+      schema: submissionSchema,
+      example: { source: { type: 'markdown', title: 'A title', text: '# A title\n\nSome text to write about.' } },
+    },
     responses: {
-      202: json('Accepted: recorded and enqueued', acceptedSchema, { Location: 'The submission', 'Idempotent-Replayed': '`true` when this is the first answer replayed' }),
+      202: json('Accepted: recorded and enqueued', acceptedSchema, {
+        Location: 'The submission',
+        'Idempotent-Replayed': '`true` when this is the first answer replayed',
+      }),
       ...bodyProblems,
       400: problem('Malformed JSON, or a bad Idempotency-Key'),
       422: problem('An invalid field, or an Idempotency-Key reused with another body'),
       ...apiProblems,
     },
   },
-  { method: 'get', path: '/api/v1/submissions/:id', summary: 'A submission, its overall status and its posts', tag: 'submissions', security: 'apiKey', scope: 'read', responses: { 200: json('The submission', submissionViewSchema), ...notFound, ...apiProblems } },
   {
-    method: 'post', path: '/api/v1/hooks/:tenant/submissions', summary: 'A submission signed per Standard Webhooks with one of the tenant’s inbound secrets (no API key)', tag: 'submissions', security: 'webhook',
+    method: 'get',
+    path: '/api/v1/submissions/:id',
+    summary: 'A submission, its overall status and its posts',
+    tag: 'submissions',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('The submission', submissionViewSchema), ...notFound, ...apiProblems },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/hooks/:tenant/submissions',
+    summary: 'A submission signed per Standard Webhooks with one of the tenant’s inbound secrets (no API key)',
+    tag: 'submissions',
+    security: 'webhook',
     headers: [
-      { name: 'webhook-id', description: 'The delivery id; a redelivery is refused (409) for 11 minutes', schema: z.string() },
-      { name: 'webhook-timestamp', description: 'Seconds since the epoch, within 5 minutes of now', schema: z.string() },
+      {
+        name: 'webhook-id',
+        description: 'The delivery id; a redelivery is refused (409) for 11 minutes',
+        schema: z.string(),
+      },
+      {
+        name: 'webhook-timestamp',
+        description: 'Seconds since the epoch, within 5 minutes of now',
+        schema: z.string(),
+      },
       { name: 'webhook-signature', description: '`v1,<base64 HMAC-SHA256 of id.timestamp.body>`', schema: z.string() },
     ],
     body: { schema: submissionSchema, example: { source: { type: 'text', text: 'Some text to write about.' } } },
@@ -289,103 +456,375 @@ export const operations: OperationSpec[] = [
       ...bodyProblems,
       401: problem('A missing or bad signature, a stale timestamp or an unknown tenant'),
       409: problem('This webhook-id was delivered already'),
-      429: apiProblems[429]!, 503: apiProblems[503]!, 500: apiProblems[500]!,
+      429: apiProblems[429]!,
+      503: apiProblems[503]!,
+      500: apiProblems[500]!,
     },
   },
 
   // Posts.
-  { method: 'get', path: '/api/v1/posts/:id', summary: 'A post: status, SEO fields, citations, stage history, publications, hold or failure', tag: 'posts', security: 'apiKey', scope: 'read', responses: { 200: json('The post', postViewSchema), ...notFound, ...apiProblems } },
   {
-    method: 'post', path: '/api/v1/posts/:id/approve', summary: 'Continue a post held as awaiting_approval, needs_review or duplicate_of', tag: 'posts', security: 'apiKey', scope: 'admin',
+    method: 'get',
+    path: '/api/v1/posts/:id',
+    summary: 'A post: status, SEO fields, citations, stage history, publications, hold or failure',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('The post', postViewSchema), ...notFound, ...apiProblems },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/posts/:id/approve',
+    summary: 'Continue a post held as awaiting_approval, needs_review or duplicate_of',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: approveSchema, example: {} },
-    responses: { 202: json('Approved; the post runs on', postActionSchema), ...bodyProblems, ...notFound, ...conflict('The post is not held'), ...apiProblems },
+    responses: {
+      202: json('Approved; the post runs on', postActionSchema),
+      ...bodyProblems,
+      ...notFound,
+      ...conflict('The post is not held'),
+      ...apiProblems,
+    },
   },
   {
-    method: 'post', path: '/api/v1/posts/:id/reject', summary: 'Stop a held or scheduled post as rejected', tag: 'posts', security: 'apiKey', scope: 'admin',
+    method: 'post',
+    path: '/api/v1/posts/:id/reject',
+    summary: 'Stop a held or scheduled post as rejected',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: rejectSchema, example: { reason: 'off-topic' } },
-    responses: { 200: json('Rejected', postActionSchema), ...bodyProblems, ...notFound, ...conflict('The post is neither held nor scheduled'), ...apiProblems },
+    responses: {
+      200: json('Rejected', postActionSchema),
+      ...bodyProblems,
+      ...notFound,
+      ...conflict('The post is neither held nor scheduled'),
+      ...apiProblems,
+    },
   },
   {
-    method: 'post', path: '/api/v1/posts/:id/cancel', summary: 'Stop a post as cancelled; it is never published', tag: 'posts', security: 'apiKey', scope: 'admin',
+    method: 'post',
+    path: '/api/v1/posts/:id/cancel',
+    summary: 'Stop a post as cancelled; it is never published',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: cancelSchema, example: { reason: 'no longer needed' } },
-    responses: { 200: json('Cancelled', postActionSchema), ...bodyProblems, ...notFound, ...conflict('The post is published or stopped already'), ...apiProblems },
+    responses: {
+      200: json('Cancelled', postActionSchema),
+      ...bodyProblems,
+      ...notFound,
+      ...conflict('The post is published or stopped already'),
+      ...apiProblems,
+    },
   },
   {
-    method: 'post', path: '/api/v1/posts/:id/reschedule', summary: 'Move a post’s publishing time', tag: 'posts', security: 'apiKey', scope: 'admin',
+    method: 'post',
+    path: '/api/v1/posts/:id/reschedule',
+    summary: 'Move a post’s publishing time',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: rescheduleSchema, example: { publishAt: future } },
-    responses: { 200: json('Rescheduled', postActionSchema), ...bodyProblems, ...notFound, ...conflict('The post can no longer be rescheduled'), ...apiProblems },
+    responses: {
+      200: json('Rescheduled', postActionSchema),
+      ...bodyProblems,
+      ...notFound,
+      ...conflict('The post can no longer be rescheduled'),
+      ...apiProblems,
+    },
   },
   {
-    method: 'post', path: '/api/v1/posts/:id/replay', summary: 'Run a settled post again from a stage (a new run)', tag: 'posts', security: 'apiKey', scope: 'admin',
+    method: 'post',
+    path: '/api/v1/posts/:id/replay',
+    summary: 'Run a settled post again from a stage (a new run)',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: replaySchema, example: { fromStage: 'generate' } },
-    responses: { 202: json('Queued from the stage', replayAnswerSchema), ...bodyProblems, ...notFound, ...conflict('A stage is working on the post now'), ...apiProblems },
+    responses: {
+      202: json('Queued from the stage', replayAnswerSchema),
+      ...bodyProblems,
+      ...notFound,
+      ...conflict('A stage is working on the post now'),
+      ...apiProblems,
+    },
   },
   {
-    method: 'get', path: '/api/v1/posts/:id/related', summary: 'The tenant’s published posts most similar to this one', tag: 'search', security: 'apiKey', scope: 'read', query: relatedQuery,
-    responses: { 200: json('Related posts, best first', relatedPostsSchema), 422: problem('A bad query parameter'), ...notFound, ...apiProblems },
+    method: 'get',
+    path: '/api/v1/posts/:id/related',
+    summary: 'The tenant’s published posts most similar to this one',
+    tag: 'search',
+    security: 'apiKey',
+    scope: 'read',
+    query: relatedQuery,
+    responses: {
+      200: json('Related posts, best first', relatedPostsSchema),
+      422: problem('A bad query parameter'),
+      ...notFound,
+      ...apiProblems,
+    },
   },
   {
-    method: 'get', path: '/api/v1/search', summary: 'Semantic search over the tenant’s indexed posts', tag: 'search', security: 'apiKey', scope: 'read', query: searchQuery,
-    responses: { 200: json('Hits, best first', searchResultsSchema), 422: problem('A missing or bad query parameter'), ...apiProblems },
+    method: 'get',
+    path: '/api/v1/search',
+    summary: 'Semantic search over the tenant’s indexed posts',
+    tag: 'search',
+    security: 'apiKey',
+    scope: 'read',
+    query: searchQuery,
+    responses: {
+      200: json('Hits, best first', searchResultsSchema),
+      422: problem('A missing or bad query parameter'),
+      ...apiProblems,
+    },
   },
 
   // Destinations.
-  { method: 'get', path: '/api/v1/destinations', summary: 'The tenant’s publishing destinations', tag: 'destinations', security: 'apiKey', scope: 'read', responses: { 200: json('Destinations', z.object({ items: z.array(destinationViewSchema) }).strict()), ...apiProblems } },
   {
-    method: 'post', path: '/api/v1/destinations', summary: 'Add a destination (files, wordpress or webhook)', tag: 'destinations', security: 'apiKey', scope: 'admin',
-    body: { schema: createDestinationSchema, example: { name: 'static site', kind: 'files', config: { subdir: 'blog' } } },
-    responses: { 201: json('Created', destinationViewSchema, { Location: 'The destination' }), ...bodyProblems, ...conflict('A destination of that name exists'), ...apiProblems },
+    method: 'get',
+    path: '/api/v1/destinations',
+    summary: 'The tenant’s publishing destinations',
+    tag: 'destinations',
+    security: 'apiKey',
+    scope: 'read',
+    responses: {
+      200: json('Destinations', z.object({ items: z.array(destinationViewSchema) }).strict()),
+      ...apiProblems,
+    },
   },
-  { method: 'get', path: '/api/v1/destinations/:id', summary: 'One destination', tag: 'destinations', security: 'apiKey', scope: 'read', responses: { 200: json('The destination', destinationViewSchema), ...notFound, ...apiProblems } },
   {
-    method: 'patch', path: '/api/v1/destinations/:id', summary: 'Change a destination; `config` is replaced whole and checked against its kind', tag: 'destinations', security: 'apiKey', scope: 'admin',
+    method: 'post',
+    path: '/api/v1/destinations',
+    summary: 'Add a destination (files, wordpress or webhook)',
+    tag: 'destinations',
+    security: 'apiKey',
+    scope: 'admin',
+    body: {
+      schema: createDestinationSchema,
+      example: { name: 'static site', kind: 'files', config: { subdir: 'blog' } },
+    },
+    responses: {
+      201: json('Created', destinationViewSchema, { Location: 'The destination' }),
+      ...bodyProblems,
+      ...conflict('A destination of that name exists'),
+      ...apiProblems,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/destinations/:id',
+    summary: 'One destination',
+    tag: 'destinations',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('The destination', destinationViewSchema), ...notFound, ...apiProblems },
+  },
+  {
+    method: 'patch',
+    path: '/api/v1/destinations/:id',
+    summary: 'Change a destination; `config` is replaced whole and checked against its kind',
+    tag: 'destinations',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: updateDestinationSchema, example: { name: 'renamed site', isDefault: true } },
-    responses: { 200: json('Updated', destinationViewSchema), ...bodyProblems, ...notFound, ...conflict('A destination of that name exists'), ...apiProblems },
+    responses: {
+      200: json('Updated', destinationViewSchema),
+      ...bodyProblems,
+      ...notFound,
+      ...conflict('A destination of that name exists'),
+      ...apiProblems,
+    },
   },
-  { method: 'delete', path: '/api/v1/destinations/:id', summary: 'Remove a destination', tag: 'destinations', security: 'apiKey', scope: 'admin', responses: { 204: noContent, ...notFound, ...apiProblems } },
+  {
+    method: 'delete',
+    path: '/api/v1/destinations/:id',
+    summary: 'Remove a destination',
+    tag: 'destinations',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 204: noContent, ...notFound, ...apiProblems },
+  },
 
   // Feeds.
   {
-    method: 'post', path: '/api/v1/feeds', summary: 'Register a feed, sitemap or site for polling on a cron schedule', tag: 'feeds', security: 'apiKey', scope: 'submit',
+    method: 'post',
+    path: '/api/v1/feeds',
+    summary: 'Register a feed, sitemap or site for polling on a cron schedule',
+    tag: 'feeds',
+    security: 'apiKey',
+    scope: 'submit',
     body: { schema: feedInput, example: { url: 'https://example.com/feed.xml', cron: '*/30 * * * *' } },
-    responses: { 201: json('Registered', feedViewSchema, { Location: 'The feed' }), ...bodyProblems, 422: problem('An invalid field (a bad cron expression or time zone is named)'), ...conflict('The URL is registered already'), ...apiProblems },
+    responses: {
+      201: json('Registered', feedViewSchema, { Location: 'The feed' }),
+      ...bodyProblems,
+      422: problem('An invalid field (a bad cron expression or time zone is named)'),
+      ...conflict('The URL is registered already'),
+      ...apiProblems,
+    },
   },
-  { method: 'get', path: '/api/v1/feeds', summary: 'The registered feeds', tag: 'feeds', security: 'apiKey', scope: 'read', responses: { 200: json('Feeds', z.object({ feeds: z.array(feedViewSchema) }).strict()), ...apiProblems } },
-  { method: 'get', path: '/api/v1/feeds/:id', summary: 'One feed with its last 20 polls', tag: 'feeds', security: 'apiKey', scope: 'read', responses: { 200: json('The feed', feedDetailSchema), ...notFound, ...apiProblems } },
-  { method: 'delete', path: '/api/v1/feeds/:id', summary: 'Unregister a feed', tag: 'feeds', security: 'apiKey', scope: 'admin', responses: { 204: noContent, ...notFound, ...apiProblems } },
+  {
+    method: 'get',
+    path: '/api/v1/feeds',
+    summary: 'The registered feeds',
+    tag: 'feeds',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('Feeds', z.object({ feeds: z.array(feedViewSchema) }).strict()), ...apiProblems },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/feeds/:id',
+    summary: 'One feed with its last 20 polls',
+    tag: 'feeds',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('The feed', feedDetailSchema), ...notFound, ...apiProblems },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/feeds/:id',
+    summary: 'Unregister a feed',
+    tag: 'feeds',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 204: noContent, ...notFound, ...apiProblems },
+  },
 
   // Admin.
-  { method: 'get', path: '/api/v1/admin/tenant', summary: 'The caller’s tenant', tag: 'admin', security: 'apiKey', scope: 'admin', responses: { 200: json('The tenant', tenantViewSchema), ...apiProblems } },
   {
-    method: 'patch', path: '/api/v1/admin/tenant', summary: 'Rename the tenant or replace its settings whole', tag: 'admin', security: 'apiKey', scope: 'admin',
+    method: 'get',
+    path: '/api/v1/admin/tenant',
+    summary: 'The caller’s tenant',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 200: json('The tenant', tenantViewSchema), ...apiProblems },
+  },
+  {
+    method: 'patch',
+    path: '/api/v1/admin/tenant',
+    summary: 'Rename the tenant or replace its settings whole',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: patchTenantSchema, example: { name: 'Acme Inc.' } },
     responses: { 200: json('The tenant', tenantViewSchema), ...bodyProblems, ...apiProblems },
   },
-  { method: 'get', path: '/api/v1/admin/tenants', summary: 'Every tenant (operator tenants only)', tag: 'admin', security: 'apiKey', scope: 'admin (operator tenant)', responses: { 200: json('Tenants', z.object({ tenants: z.array(tenantViewSchema) }).strict()), ...apiProblems } },
   {
-    method: 'post', path: '/api/v1/admin/tenants', summary: 'Create a tenant, optionally with its first key (operator tenants only)', tag: 'admin', security: 'apiKey', scope: 'admin (operator tenant)',
-    body: { schema: createTenantSchema, example: { slug: 'acme', name: 'Acme Inc.', key: { name: 'ci', scopes: ['submit', 'read'] } } },
-    responses: { 201: json('Created; `key` is shown this once', createdTenantSchema, { Location: 'The tenant' }), ...bodyProblems, ...conflict('The slug is taken'), ...apiProblems },
+    method: 'get',
+    path: '/api/v1/admin/tenants',
+    summary: 'Every tenant (operator tenants only)',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin (operator tenant)',
+    responses: { 200: json('Tenants', z.object({ tenants: z.array(tenantViewSchema) }).strict()), ...apiProblems },
   },
-  { method: 'get', path: '/api/v1/admin/keys', summary: 'The tenant’s API keys (hints only)', tag: 'admin', security: 'apiKey', scope: 'admin', responses: { 200: json('Keys', z.object({ keys: z.array(apiKeyViewSchema) }).strict()), ...apiProblems } },
   {
-    method: 'post', path: '/api/v1/admin/keys', summary: 'Create an API key; the key is in this answer only', tag: 'admin', security: 'apiKey', scope: 'admin',
+    method: 'post',
+    path: '/api/v1/admin/tenants',
+    summary: 'Create a tenant, optionally with its first key (operator tenants only)',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin (operator tenant)',
+    body: {
+      schema: createTenantSchema,
+      example: { slug: 'acme', name: 'Acme Inc.', key: { name: 'ci', scopes: ['submit', 'read'] } },
+    },
+    responses: {
+      201: json('Created; `key` is shown this once', createdTenantSchema, { Location: 'The tenant' }),
+      ...bodyProblems,
+      ...conflict('The slug is taken'),
+      ...apiProblems,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/keys',
+    summary: 'The tenant’s API keys (hints only)',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 200: json('Keys', z.object({ keys: z.array(apiKeyViewSchema) }).strict()), ...apiProblems },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/admin/keys',
+    summary: 'Create an API key; the key is in this answer only',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: createKeySchema, example: { name: 'ci', scopes: ['submit', 'read'] } },
     responses: { 201: json('Created', createdKeySchema), ...bodyProblems, ...apiProblems },
   },
-  { method: 'delete', path: '/api/v1/admin/keys/:id', summary: 'Revoke a key (by id or `bpk_<key id>` prefix)', tag: 'admin', security: 'apiKey', scope: 'admin', responses: { 200: json('The revoked key', apiKeyViewSchema), ...notFound, ...apiProblems } },
-  { method: 'get', path: '/api/v1/admin/secrets', summary: 'The tenant’s secrets (hints only)', tag: 'admin', security: 'apiKey', scope: 'admin', responses: { 200: json('Secrets', z.object({ secrets: z.array(secretInfoSchema) }).strict()), ...apiProblems } },
   {
-    method: 'put', path: '/api/v1/admin/secrets/:name', summary: 'Store or replace a secret, encrypted at rest', tag: 'admin', security: 'apiKey', scope: 'admin',
-    body: { schema: putSecretSchema, example: { value: 'an application password' } },
-    responses: { 200: json('Stored (a hint of the value only)', secretInfoSchema), ...bodyProblems, 422: problem('A bad secret name or body'), ...apiProblems, 503: problem('No SECRETS_MASTER_KEYS, or Redis or PostgreSQL unavailable') },
+    method: 'delete',
+    path: '/api/v1/admin/keys/:id',
+    summary: 'Revoke a key (by id or `bpk_<key id>` prefix)',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 200: json('The revoked key', apiKeyViewSchema), ...notFound, ...apiProblems },
   },
-  { method: 'delete', path: '/api/v1/admin/secrets/:name', summary: 'Delete a secret', tag: 'admin', security: 'apiKey', scope: 'admin', responses: { 204: noContent, ...notFound, ...apiProblems } },
-  { method: 'get', path: '/api/v1/admin/webhook-secrets', summary: 'Current inbound signing secrets (hints only)', tag: 'admin', security: 'apiKey', scope: 'admin', responses: { 200: json('Secrets', z.object({ secrets: z.array(inboundSecretSchema) }).strict()), ...apiProblems } },
   {
-    method: 'post', path: '/api/v1/admin/webhook-secrets', summary: 'Add an inbound signing secret; the current ones expire after `overlapSeconds`', tag: 'admin', security: 'apiKey', scope: 'admin',
+    method: 'get',
+    path: '/api/v1/admin/secrets',
+    summary: 'The tenant’s secrets (hints only)',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 200: json('Secrets', z.object({ secrets: z.array(secretInfoSchema) }).strict()), ...apiProblems },
+  },
+  {
+    method: 'put',
+    path: '/api/v1/admin/secrets/:name',
+    summary: 'Store or replace a secret, encrypted at rest',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
+    body: { schema: putSecretSchema, example: { value: 'an application password' } },
+    responses: {
+      200: json('Stored (a hint of the value only)', secretInfoSchema),
+      ...bodyProblems,
+      422: problem('A bad secret name or body'),
+      ...apiProblems,
+      503: problem('No SECRETS_MASTER_KEYS, or Redis or PostgreSQL unavailable'),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/admin/secrets/:name',
+    summary: 'Delete a secret',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 204: noContent, ...notFound, ...apiProblems },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/admin/webhook-secrets',
+    summary: 'Current inbound signing secrets (hints only)',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
+    responses: { 200: json('Secrets', z.object({ secrets: z.array(inboundSecretSchema) }).strict()), ...apiProblems },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/admin/webhook-secrets',
+    summary: 'Add an inbound signing secret; the current ones expire after `overlapSeconds`',
+    tag: 'admin',
+    security: 'apiKey',
+    scope: 'admin',
     body: { schema: rotateSchema, example: { overlapSeconds: 3600 } },
-    responses: { 201: json('Created; `secret` is shown this once', rotatedSecretSchema), ...bodyProblems, ...apiProblems, 503: problem('No SECRETS_MASTER_KEYS, or Redis or PostgreSQL unavailable') },
+    responses: {
+      201: json('Created; `secret` is shown this once', rotatedSecretSchema),
+      ...bodyProblems,
+      ...apiProblems,
+      503: problem('No SECRETS_MASTER_KEYS, or Redis or PostgreSQL unavailable'),
+    },
   },
 ];
 
@@ -397,16 +836,29 @@ export function openApiPath(expressPath: string): string {
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  }) as JsonSchema;
   return rest;
 }
 
 const securitySchemes = {
   apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key (`bpk_…`) or DEV_API_KEY' },
   operatorToken: { type: 'http', scheme: 'bearer', description: 'OPERATOR_TOKEN' },
-  operatorBasic: { type: 'http', scheme: 'basic', description: 'OPERATOR_USER / OPERATOR_PASSWORD (or any user with OPERATOR_TOKEN as the password)' },
+  operatorBasic: {
+    type: 'http',
+    scheme: 'basic',
+    description: 'OPERATOR_USER / OPERATOR_PASSWORD (or any user with OPERATOR_TOKEN as the password)',
+  },
   metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when it is set' },
-  webhookSignature: { type: 'apiKey', in: 'header', name: 'webhook-signature', description: 'Standard Webhooks signature with webhook-id and webhook-timestamp' },
+  webhookSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'webhook-signature',
+    description: 'Standard Webhooks signature with webhook-id and webhook-timestamp',
+  },
 };
 
 function security(op: OperationSpec): Record<string, string[]>[] {
@@ -424,7 +876,13 @@ function security(op: OperationSpec): Record<string, string[]>[] {
   }
 }
 
-export type OpenApiDocument = { openapi: string; info: Record<string, unknown>; paths: Record<string, Record<string, any>>; components: Record<string, any>; [k: string]: unknown };
+export type OpenApiDocument = {
+  openapi: string;
+  info: Record<string, unknown>;
+  paths: Record<string, Record<string, any>>;
+  components: Record<string, any>;
+  [k: string]: unknown;
+};
 
 /** The OpenAPI 3.1 document for this deployment (servers follow PUBLIC_API_URL or BASE_PATH). */
 export function buildOpenApiDocument(config?: Pick<Config, 'PUBLIC_API_URL' | 'BASE_PATH'>): OpenApiDocument {
@@ -441,16 +899,38 @@ export function buildOpenApiDocument(config?: Pick<Config, 'PUBLIC_API_URL' | 'B
         parameters.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema });
       }
     }
-    for (const h of op.headers ?? []) parameters.push({ name: h.name, in: 'header', required: op.security === 'webhook', description: h.description, schema: jsonSchema(h.schema, 'input') });
+    for (const h of op.headers ?? [])
+      parameters.push({
+        name: h.name,
+        in: 'header',
+        required: op.security === 'webhook',
+        description: h.description,
+        schema: jsonSchema(h.schema, 'input'),
+      });
 
     const responses: Record<string, unknown> = {};
     for (const [status, answer] of Object.entries(op.responses).sort(([a], [b]) => Number(a) - Number(b))) {
-      const schema = answer.schema === problemSchema ? { $ref: '#/components/schemas/Problem' } : answer.schema ? jsonSchema(answer.schema, 'output') : undefined;
-      const content = schema ? { [answer.type ?? 'application/json']: { schema } } : answer.type ? { [answer.type]: {} } : undefined;
+      const schema =
+        answer.schema === problemSchema
+          ? { $ref: '#/components/schemas/Problem' }
+          : answer.schema
+            ? jsonSchema(answer.schema, 'output')
+            : undefined;
+      const content = schema
+        ? { [answer.type ?? 'application/json']: { schema } }
+        : answer.type
+          ? { [answer.type]: {} }
+          : undefined;
       responses[status] = {
         description: answer.description,
         ...(content ? { content } : {}),
-        ...(answer.headers ? { headers: Object.fromEntries(Object.entries(answer.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
+        ...(answer.headers
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(answer.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }]),
+              ),
+            }
+          : {}),
       };
     }
     const description = op.scope ? `Needs an API key with the \`${op.scope}\` scope.` : undefined;
@@ -462,7 +942,17 @@ export function buildOpenApiDocument(config?: Pick<Config, 'PUBLIC_API_URL' | 'B
       security: security(op),
       ...(parameters.length ? { parameters } : {}),
       ...(op.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body.schema, 'input'), ...(op.body.example !== undefined ? { example: op.body.example } : {}) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: jsonSchema(op.body.schema, 'input'),
+                  ...(op.body.example !== undefined ? { example: op.body.example } : {}),
+                },
+              },
+            },
+          }
         : {}),
       responses,
     };

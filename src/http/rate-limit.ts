@@ -36,7 +36,10 @@ function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHa
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: name,
-    store: new RedisStore({ sendCommand: sendCommand(deps.redis), prefix: `${deps.config.QUEUE_PREFIX}:rate-limit:${name}:` }),
+    store: new RedisStore({
+      sendCommand: sendCommand(deps.redis),
+      prefix: `${deps.config.QUEUE_PREFIX}:rate-limit:${name}:`,
+    }),
     // Redis down: serve without limiting rather than refusing every read; submissions still get
     // their 503 from the queue, and the warning says limits are not enforced.
     passOnStoreError: true,

@@ -46,13 +46,23 @@ export type Collected = {
 type CollectDeps = { db: Db; fetcher: SafeFetcher; config: Config; log: Logger };
 
 const FEED_TYPES = [
-  'application/rss+xml', 'application/atom+xml', 'application/rdf+xml', 'application/feed+json', 'application/json',
-  'application/xml', 'text/xml', 'text/plain',
+  'application/rss+xml',
+  'application/atom+xml',
+  'application/rdf+xml',
+  'application/feed+json',
+  'application/json',
+  'application/xml',
+  'text/xml',
+  'text/plain',
 ];
-const FEED_ACCEPT = 'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1';
+const FEED_ACCEPT =
+  'application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1';
 const MAX_CHILD_SITEMAPS = 10;
 
-export async function collect(deps: CollectDeps, input: { tenantId: string; kind: CollectorKind; url: string }): Promise<Collected> {
+export async function collect(
+  deps: CollectDeps,
+  input: { tenantId: string; kind: CollectorKind; url: string },
+): Promise<Collected> {
   switch (input.kind) {
     case 'feed':
       return collectFeed(deps, input.tenantId, input.url);
@@ -109,7 +119,9 @@ export function feedEntry(feedUrl: string, format: string, entry: FeedEntry): Co
     ? `guid:${feedUrl}#${entry.guid}`
     : entry.link
       ? `link:${normaliseUrl(entry.link)}`
-      : `hash:${createHash('sha256').update(`${entry.title ?? ''}\n${markdown}`).digest('hex')}`;
+      : `hash:${createHash('sha256')
+          .update(`${entry.title ?? ''}\n${markdown}`)
+          .digest('hex')}`;
   return {
     itemKey,
     lastmod: null,
@@ -122,7 +134,9 @@ export function feedEntry(feedUrl: string, format: string, entry: FeedEntry): Co
       guid: entry.guid,
       author: entry.author,
       publishedAt: entry.publishedAt,
-      summary: entry.summary ? htmlFragmentToMarkdown(entry.summary, entry.link ?? feedUrl).markdown.slice(0, 1000) : null,
+      summary: entry.summary
+        ? htmlFragmentToMarkdown(entry.summary, entry.link ?? feedUrl).markdown.slice(0, 1000)
+        : null,
       links: body?.links.slice(0, 100) ?? [],
     },
   };
@@ -133,19 +147,32 @@ async function collectSitemap(deps: CollectDeps, tenantId: string, url: string):
   if (first.notModified) return { notModified: true, kind: 'sitemap', url, entries: [], validators: null };
   const urls: SitemapUrl[] = [...first.sitemap!.urls];
   // An index lists further sitemaps; the most recently changed ones are read first.
-  const children = [...first.sitemap!.sitemaps].sort((a, b) => (b.lastmod ?? '').localeCompare(a.lastmod ?? '')).slice(0, MAX_CHILD_SITEMAPS);
+  const children = [...first.sitemap!.sitemaps]
+    .sort((a, b) => (b.lastmod ?? '').localeCompare(a.lastmod ?? ''))
+    .slice(0, MAX_CHILD_SITEMAPS);
   for (const child of children) {
     const fetched = await fetchSitemap(deps, child.url, {});
     urls.push(...(fetched.sitemap?.urls ?? []));
   }
   const entries = urls
     .sort((a, b) => (b.lastmod ?? '').localeCompare(a.lastmod ?? ''))
-    .map((u) => ({ itemKey: `url:${normaliseUrl(u.url)}`, lastmod: u.lastmod, url: u.url, title: null, markdown: null, metadata: { sitemapUrl: url, lastmod: u.lastmod } }));
+    .map((u) => ({
+      itemKey: `url:${normaliseUrl(u.url)}`,
+      lastmod: u.lastmod,
+      url: u.url,
+      title: null,
+      markdown: null,
+      metadata: { sitemapUrl: url, lastmod: u.lastmod },
+    }));
   return { notModified: false, kind: 'sitemap', url, entries, validators: first.validators };
 }
 
 async function fetchSitemap(deps: CollectDeps, url: string, headers: Record<string, string>) {
-  const fetched = await deps.fetcher.fetch(url, { allowedTypes: SITEMAP_TYPES, accept: 'application/xml, text/xml;q=0.9, */*;q=0.1', headers });
+  const fetched = await deps.fetcher.fetch(url, {
+    allowedTypes: SITEMAP_TYPES,
+    accept: 'application/xml, text/xml;q=0.9, */*;q=0.1',
+    headers,
+  });
   if (fetched.notModified) return { notModified: true, sitemap: null, validators: null };
   try {
     const bytes = gunzipIfNeeded(fetched.bytes, deps.config.FETCH_MAX_BYTES * 10);
@@ -182,18 +209,27 @@ async function collectSite(deps: CollectDeps, tenantId: string, url: string): Pr
   throw new PermanentError(`${url}: no feed (link rel=alternate) or sitemap (robots.txt Sitemap:, /sitemap.xml) found`);
 }
 
-const ALTERNATE_FEED_TYPES = new Set(['application/rss+xml', 'application/atom+xml', 'application/rdf+xml', 'application/feed+json', 'application/json']);
+const ALTERNATE_FEED_TYPES = new Set([
+  'application/rss+xml',
+  'application/atom+xml',
+  'application/rdf+xml',
+  'application/feed+json',
+  'application/json',
+]);
 
 /** Feeds a page announces with `<link rel="alternate" type="…" href="…">`, absolute, in page order. */
 export function discoverFeeds(html: string, pageUrl: string): string[] {
   const { document } = parseHTML(html);
   const found: string[] = [];
-  for (const link of Array.from(document.querySelectorAll('link[rel~="alternate"][href]')) as Array<{ getAttribute(n: string): string | null }>) {
+  for (const link of Array.from(document.querySelectorAll('link[rel~="alternate"][href]')) as Array<{
+    getAttribute(n: string): string | null;
+  }>) {
     const type = (link.getAttribute('type') ?? '').toLowerCase().split(';')[0]!.trim();
     if (!ALTERNATE_FEED_TYPES.has(type)) continue;
     try {
       const href = new URL(link.getAttribute('href')!, pageUrl);
-      if ((href.protocol === 'http:' || href.protocol === 'https:') && !found.includes(href.href)) found.push(href.href);
+      if ((href.protocol === 'http:' || href.protocol === 'https:') && !found.includes(href.href))
+        found.push(href.href);
     } catch {
       // An unparsable href is skipped.
     }
@@ -225,7 +261,13 @@ export type FanOutResult = {
   newEntries: number;
 };
 
-type OpenBrief = { id: string; submission_id: string; topic_terms: string[]; topic_brief: Record<string, unknown> | null; entries: number };
+type OpenBrief = {
+  id: string;
+  submission_id: string;
+  topic_terms: string[];
+  topic_brief: Record<string, unknown> | null;
+  entries: number;
+};
 
 /**
  * Claims the entries the tenant has not seen (or whose lastmod moved on), groups those that arrived
@@ -258,7 +300,9 @@ export async function fanOut(
       taken.add(e.itemKey);
       if (!seen.has(e.itemKey)) return true;
       const before = seen.get(e.itemKey);
-      return e.lastmod !== null && (before === null || before === undefined || Date.parse(e.lastmod) > before.getTime());
+      return (
+        e.lastmod !== null && (before === null || before === undefined || Date.parse(e.lastmod) > before.getTime())
+      );
     });
     const candidates = fresh.slice(0, config.INGEST_MAX_ENTRIES);
     // Claiming is the insert itself: of two collectors racing for one entry, one gets the row back.
@@ -282,7 +326,14 @@ export async function fanOut(
         [tenantId, collected.validators.url, collected.validators.etag, collected.validators.lastModified],
       );
     }
-    if (entries.length === 0) return { parentSubmissionId: 'submissionId' in parent ? parent.submissionId : null, created: [], joined: [], newEntries: 0, correlationId: parent.correlationId };
+    if (entries.length === 0)
+      return {
+        parentSubmissionId: 'submissionId' in parent ? parent.submissionId : null,
+        created: [],
+        joined: [],
+        newEntries: 0,
+        correlationId: parent.correlationId,
+      };
 
     let parentId: string;
     let options: Record<string, unknown> = {};
@@ -296,13 +347,16 @@ export async function fanOut(
         [tenantId, sha256(`poll:${parent.feedId}:${parent.correlationId}`), parent.correlationId, parent.feedId],
       );
       parentId = inserted.rows[0]!.id;
-      await client.query(`INSERT INTO sources (tenant_id, submission_id, kind, url, metadata) VALUES ($1, $2, $3, $4, $5)`, [
-        tenantId,
-        parentId,
-        parent.kind,
-        parent.url,
-        JSON.stringify({ feedId: parent.feedId, resolvedUrl: collected.url, newEntries: entries.length }),
-      ]);
+      await client.query(
+        `INSERT INTO sources (tenant_id, submission_id, kind, url, metadata) VALUES ($1, $2, $3, $4, $5)`,
+        [
+          tenantId,
+          parentId,
+          parent.kind,
+          parent.url,
+          JSON.stringify({ feedId: parent.feedId, resolvedUrl: collected.url, newEntries: entries.length }),
+        ],
+      );
     }
 
     const window = config.TOPIC_WINDOW_MS;
@@ -318,29 +372,52 @@ export async function fanOut(
       for (const entry of group) {
         await client.query(
           `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [tenantId, submissionId, entry.markdown ? 'feed_entry' : 'url', entry.url, entry.title, entry.markdown, JSON.stringify({ itemKey: entry.itemKey, ...entry.metadata })],
+          [
+            tenantId,
+            submissionId,
+            entry.markdown ? 'feed_entry' : 'url',
+            entry.url,
+            entry.title,
+            entry.markdown,
+            JSON.stringify({ itemKey: entry.itemKey, ...entry.metadata }),
+          ],
         );
       }
-      await client.query(`UPDATE ingest_items SET submission_id = $3 WHERE tenant_id = $1 AND item_key = ANY($2::text[])`, [
-        tenantId,
-        group.map((e) => e.itemKey),
-        submissionId,
-      ]);
+      await client.query(
+        `UPDATE ingest_items SET submission_id = $3 WHERE tenant_id = $1 AND item_key = ANY($2::text[])`,
+        [tenantId, group.map((e) => e.itemKey), submissionId],
+      );
     };
 
     const joined: FanOutResult['joined'] = [];
     for (const [brief, group] of assigned.joined) {
       await addSources(brief.submission_id, group);
       // The brief is rewritten from all its entries, as if they had arrived together.
-      const { rows: members } = await client.query<{ url: string | null; title: string | null; input_text: string | null; metadata: Record<string, unknown> }>(
-        `SELECT url, title, input_text, metadata FROM sources WHERE submission_id = $1 ORDER BY created_at, id`,
-        [brief.submission_id],
+      const { rows: members } = await client.query<{
+        url: string | null;
+        title: string | null;
+        input_text: string | null;
+        metadata: Record<string, unknown>;
+      }>(`SELECT url, title, input_text, metadata FROM sources WHERE submission_id = $1 ORDER BY created_at, id`, [
+        brief.submission_id,
+      ]);
+      const texts = members.map((m) =>
+        entryText({
+          itemKey: '',
+          lastmod: null,
+          url: m.url,
+          title: m.title,
+          markdown: m.input_text,
+          metadata: m.metadata,
+        }),
       );
-      const texts = members.map((m) => entryText({ itemKey: '', lastmod: null, url: m.url, title: m.title, markdown: m.input_text, metadata: m.metadata }));
       const terms = new Set(brief.topic_terms);
       for (const e of group) for (const t of termsOf.get(e)!) terms.add(t);
       const before = brief.topic_brief ?? {};
-      const urls = new Set([...(Array.isArray(before.urls) ? before.urls : [before.url]).filter((u): u is string => typeof u === 'string'), collected.url]);
+      const urls = new Set([
+        ...(Array.isArray(before.urls) ? before.urls : [before.url]).filter((u): u is string => typeof u === 'string'),
+        collected.url,
+      ]);
       const topicBrief = {
         ...before,
         keywords: extractKeywords(texts.join('\n'), 8),
@@ -348,7 +425,11 @@ export async function fanOut(
         urls: [...urls],
         joinedLater: Number(before.joinedLater ?? 0) + group.length,
       };
-      await client.query(`UPDATE posts SET topic_brief = $2, topic_terms = $3, updated_at = now() WHERE id = $1`, [brief.id, JSON.stringify(topicBrief), [...terms]]);
+      await client.query(`UPDATE posts SET topic_brief = $2, topic_terms = $3, updated_at = now() WHERE id = $1`, [
+        brief.id,
+        JSON.stringify(topicBrief),
+        [...terms],
+      ]);
       joined.push({ submissionId: brief.submission_id, postId: brief.id, entries: group.length });
     }
 
@@ -357,7 +438,14 @@ export async function fanOut(
       const keywords = extractKeywords(group.map(entryText).join('\n'), 8);
       const child = await client.query<{ id: string }>(
         `INSERT INTO submissions (tenant_id, request_hash, correlation_id, options, parent_id, feed_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-        [tenantId, sha256(group.map((e) => e.itemKey).join('\n')), parent.correlationId, JSON.stringify(options), parentId, 'feedId' in parent ? parent.feedId : null],
+        [
+          tenantId,
+          sha256(group.map((e) => e.itemKey).join('\n')),
+          parent.correlationId,
+          JSON.stringify(options),
+          parentId,
+          'feedId' in parent ? parent.feedId : null,
+        ],
       );
       const childId = child.rows[0]!.id;
       await addSources(childId, group);
@@ -365,24 +453,49 @@ export async function fanOut(
       const post = await client.query<{ id: string }>(
         `INSERT INTO posts (tenant_id, submission_id, correlation_id, topic_brief, topic_terms, topic_open_until)
          VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::int > 0 THEN now() + make_interval(secs => $6::double precision / 1000) END) RETURNING id`,
-        [tenantId, childId, parent.correlationId, JSON.stringify({ keywords, entries: group.length, from: collected.kind, url: collected.url }), terms, window],
+        [
+          tenantId,
+          childId,
+          parent.correlationId,
+          JSON.stringify({ keywords, entries: group.length, from: collected.kind, url: collected.url }),
+          terms,
+          window,
+        ],
       );
       created.push({ submissionId: childId, postId: post.rows[0]!.id, entries: group.length });
     }
-    return { parentSubmissionId: parentId, created, joined, newEntries: entries.length, correlationId: parent.correlationId };
+    return {
+      parentSubmissionId: parentId,
+      created,
+      joined,
+      newEntries: entries.length,
+      correlationId: parent.correlationId,
+    };
   });
 
   for (const child of result.created) {
     try {
       const data = { postId: child.postId, correlationId: result.correlationId };
       // Inside a topic window the post's ingest waits it out, so that similar entries of later polls can still join.
-      if (config.TOPIC_WINDOW_MS > 0) await deps.queues.queues.ingest.add('ingest', data, { jobId: stageJobId(child.postId, 'ingest'), delay: config.TOPIC_WINDOW_MS });
+      if (config.TOPIC_WINDOW_MS > 0)
+        await deps.queues.queues.ingest.add('ingest', data, {
+          jobId: stageJobId(child.postId, 'ingest'),
+          delay: config.TOPIC_WINDOW_MS,
+        });
       else await deps.queues.enqueue('ingest', data);
     } catch (err) {
-      deps.log.warn({ postId: child.postId, err: (err as Error).message }, 'could not enqueue an entry; the stranded sweep will');
+      deps.log.warn(
+        { postId: child.postId, err: (err as Error).message },
+        'could not enqueue an entry; the stranded sweep will',
+      );
     }
   }
-  return { parentSubmissionId: result.parentSubmissionId, created: result.created, joined: result.joined, newEntries: result.newEntries };
+  return {
+    parentSubmissionId: result.parentSubmissionId,
+    created: result.created,
+    joined: result.joined,
+    newEntries: result.newEntries,
+  };
 }
 
 /**
@@ -391,7 +504,11 @@ export async function fanOut(
  * per tenant comes first, so two polls of the tenant finishing together take turns: the later one
  * sees the briefs the earlier one created.
  */
-async function openBriefs(client: pg.PoolClient, tenantId: string, options: Record<string, unknown>): Promise<OpenBrief[]> {
+async function openBriefs(
+  client: pg.PoolClient,
+  tenantId: string,
+  options: Record<string, unknown>,
+): Promise<OpenBrief[]> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('topic-window:' || $1::text, 0))`, [tenantId]);
   const { rows } = await client.query<OpenBrief>(
     `SELECT p.id, p.submission_id, p.topic_terms, p.topic_brief,
@@ -409,7 +526,12 @@ async function openBriefs(client: pg.PoolClient, tenantId: string, options: Reco
 }
 
 function entryText(entry: CollectedEntry): string {
-  return [entry.title, entry.metadata.summary, entry.markdown?.slice(0, 2000), entry.url && !entry.title ? new URL(entry.url).pathname.replace(/[/_-]+/g, ' ') : null]
+  return [
+    entry.title,
+    entry.metadata.summary,
+    entry.markdown?.slice(0, 2000),
+    entry.url && !entry.title ? new URL(entry.url).pathname.replace(/[/_-]+/g, ' ') : null,
+  ]
     .filter(Boolean)
     .join('\n');
 }

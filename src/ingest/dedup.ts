@@ -14,7 +14,14 @@ const NOT_ORIGINAL = ['failed', 'cancelled', 'rejected'];
 
 export async function fingerprintSource(
   db: Db,
-  input: { tenantId: string; sourceId: string; submissionId: string; text: string; mode: DedupMode; maxDistance: number },
+  input: {
+    tenantId: string;
+    sourceId: string;
+    submissionId: string;
+    text: string;
+    mode: DedupMode;
+    maxDistance: number;
+  },
 ): Promise<DuplicateMatch | null> {
   const fingerprint = exactFingerprint(input.text);
   const simhash = simhash64(input.text);
@@ -35,7 +42,8 @@ export async function fingerprintSource(
         ORDER BY s.fetched_at NULLS LAST, s.created_at LIMIT 1`,
       [input.tenantId, fingerprint, input.submissionId, NOT_ORIGINAL],
     );
-    if (exact.rows[0]) match = { sourceId: exact.rows[0].id, postId: exact.rows[0].post_id, match: 'exact', distance: 0 };
+    if (exact.rows[0])
+      match = { sourceId: exact.rows[0].id, postId: exact.rows[0].post_id, match: 'exact', distance: 0 };
 
     if (!match && input.mode === 'near' && input.maxDistance > 0) {
       const candidates = await client.query<{ id: string; post_id: string; simhash: string }>(
@@ -53,7 +61,11 @@ export async function fingerprintSource(
       }
     }
     if (match) {
-      await client.query(`UPDATE sources SET duplicate_of = $2, duplicate_distance = $3 WHERE id = $1`, [input.sourceId, match.sourceId, match.distance]);
+      await client.query(`UPDATE sources SET duplicate_of = $2, duplicate_distance = $3 WHERE id = $1`, [
+        input.sourceId,
+        match.sourceId,
+        match.distance,
+      ]);
     }
     return match;
   });

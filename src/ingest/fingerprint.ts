@@ -39,7 +39,8 @@ function hash64(text: string): bigint {
 /** SimHash of the text, as a signed 64-bit integer (what a PostgreSQL bigint holds). */
 export function simhash64(text: string): bigint {
   const words = normaliseForFingerprint(text).split(' ').filter(Boolean);
-  const shingles = words.length < 2 ? [words.join(' ')] : words.slice(0, -1).map((_, i) => `${words[i]} ${words[i + 1]}`);
+  const shingles =
+    words.length < 2 ? [words.join(' ')] : words.slice(0, -1).map((_, i) => `${words[i]} ${words[i + 1]}`);
   const weights = new Array<number>(64).fill(0);
   for (const shingle of shingles) {
     const hash = hash64(shingle);

@@ -59,7 +59,9 @@ function candidatePhrases(text: string): string[][] {
 
 /** The set of single words in some keywords, for overlap measures. */
 export function keywordTerms(keywords: readonly string[]): Set<string> {
-  return new Set(keywords.flatMap((k) => k.toLowerCase().split(/[\s-]+/)).filter((w) => w.length >= 3 && !STOP_WORDS.has(w)));
+  return new Set(
+    keywords.flatMap((k) => k.toLowerCase().split(/[\s-]+/)).filter((w) => w.length >= 3 && !STOP_WORDS.has(w)),
+  );
 }
 
 export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
@@ -81,7 +83,12 @@ export function coverage(brief: ReadonlySet<string>, other: ReadonlySet<string>)
  * Groups items whose keyword terms overlap by at least `threshold` (Jaccard), greedily and in order,
  * so items that arrive together about one topic become one brief.
  */
-export function groupBySimilarity<T>(items: readonly T[], termsOf: (item: T) => ReadonlySet<string>, threshold: number, maxGroupSize = 5): T[][] {
+export function groupBySimilarity<T>(
+  items: readonly T[],
+  termsOf: (item: T) => ReadonlySet<string>,
+  threshold: number,
+  maxGroupSize = 5,
+): T[][] {
   return assignToGroups([], items, termsOf, threshold, maxGroupSize).groups;
 }
 

@@ -20,7 +20,13 @@ export interface ParsedSitemap {
 
 export class SitemapParseError extends Error {}
 
-export const SITEMAP_TYPES = ['application/xml', 'text/xml', 'application/gzip', 'application/x-gzip', 'application/octet-stream'] as const;
+export const SITEMAP_TYPES = [
+  'application/xml',
+  'text/xml',
+  'application/gzip',
+  'application/x-gzip',
+  'application/octet-stream',
+] as const;
 
 /** Gunzips a body that is still gzipped (a .xml.gz served as a file), never to more than `maxBytes`. */
 export function gunzipIfNeeded(bytes: Uint8Array, maxBytes: number): Uint8Array {
@@ -29,14 +35,22 @@ export function gunzipIfNeeded(bytes: Uint8Array, maxBytes: number): Uint8Array 
     return gunzipSync(bytes, { maxOutputLength: maxBytes });
   } catch (err) {
     const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-    throw new SitemapParseError(tooBig ? `the gzipped sitemap expands past ${maxBytes} bytes` : `invalid gzip: ${(err as Error).message}`);
+    throw new SitemapParseError(
+      tooBig ? `the gzipped sitemap expands past ${maxBytes} bytes` : `invalid gzip: ${(err as Error).message}`,
+    );
   }
 }
 
-type XmlElement = { localName: string; textContent: string | null; getElementsByTagName(name: string): ArrayLike<XmlElement> };
+type XmlElement = {
+  localName: string;
+  textContent: string | null;
+  getElementsByTagName(name: string): ArrayLike<XmlElement>;
+};
 
 export function parseSitemap(xml: string, sitemapUrl: string): ParsedSitemap {
-  const document = new DOMParser().parseFromString(xml.replace(/^\ufeff/, ''), 'text/xml') as unknown as { documentElement: XmlElement | null };
+  const document = new DOMParser().parseFromString(xml.replace(/^\ufeff/, ''), 'text/xml') as unknown as {
+    documentElement: XmlElement | null;
+  };
   const root = document.documentElement;
   const rootName = root?.localName?.replace(/^.*:/, '');
   if (!root || (rootName !== 'urlset' && rootName !== 'sitemapindex')) {

@@ -14,7 +14,12 @@ const breakers = new Map<string, Breaker>();
  * Runs `call` through the provider's breaker. Only the provider's own health counts against it: 5xx, timeouts
  * and broken connections do; a 429, a refusal or a rejected request do not (the endpoint is up and answering).
  */
-export async function throughBreaker<T>(name: string, endpoint: string, opts: BreakerOptions, call: () => Promise<T>): Promise<T> {
+export async function throughBreaker<T>(
+  name: string,
+  endpoint: string,
+  opts: BreakerOptions,
+  call: () => Promise<T>,
+): Promise<T> {
   const entry = breakerFor(name, endpoint, opts);
   return (await entry.breaker.fire(call)) as T;
 }

@@ -16,7 +16,10 @@ export async function monthSpendUsd(db: Db, tenantId: string): Promise<number> {
 }
 
 export async function postSpendUsd(db: Db, postId: string): Promise<number> {
-  const { rows } = await db.query<{ spent: string }>('SELECT COALESCE(sum(cost_usd), 0) AS spent FROM llm_calls WHERE post_id = $1', [postId]);
+  const { rows } = await db.query<{ spent: string }>(
+    'SELECT COALESCE(sum(cost_usd), 0) AS spent FROM llm_calls WHERE post_id = $1',
+    [postId],
+  );
   return Number(rows[0]?.spent ?? 0);
 }
 
@@ -31,7 +34,13 @@ export async function checkBudget(
     if (spent + call.estimateUsd > limits.monthlyBudgetUsd) {
       throw new BudgetExceededError(
         `the ${call.step} call (up to $${call.estimateUsd.toFixed(4)}) would pass the tenant's monthly budget of $${limits.monthlyBudgetUsd} ($${spent.toFixed(4)} spent)`,
-        { scope: 'month', limitUsd: limits.monthlyBudgetUsd, spentUsd: spent, estimateUsd: call.estimateUsd, step: call.step },
+        {
+          scope: 'month',
+          limitUsd: limits.monthlyBudgetUsd,
+          spentUsd: spent,
+          estimateUsd: call.estimateUsd,
+          step: call.step,
+        },
       );
     }
   }
@@ -40,7 +49,13 @@ export async function checkBudget(
     if (spent + call.estimateUsd > limits.perPostCostCapUsd) {
       throw new BudgetExceededError(
         `the ${call.step} call (up to $${call.estimateUsd.toFixed(4)}) would pass the per-post cap of $${limits.perPostCostCapUsd} ($${spent.toFixed(4)} spent)`,
-        { scope: 'post', limitUsd: limits.perPostCostCapUsd, spentUsd: spent, estimateUsd: call.estimateUsd, step: call.step },
+        {
+          scope: 'post',
+          limitUsd: limits.perPostCostCapUsd,
+          spentUsd: spent,
+          estimateUsd: call.estimateUsd,
+          step: call.step,
+        },
       );
     }
   }
@@ -62,7 +77,17 @@ export async function recordLlmCall(db: Db, call: LlmCallRecord): Promise<void> 
   await db.query(
     `INSERT INTO llm_calls (tenant_id, post_id, provider, model, step, prompt_tokens, completion_tokens, cost_usd, cached)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [call.tenantId, call.postId, call.provider, call.model, call.step, call.promptTokens, call.completionTokens, call.costUsd, call.cached],
+    [
+      call.tenantId,
+      call.postId,
+      call.provider,
+      call.model,
+      call.step,
+      call.promptTokens,
+      call.completionTokens,
+      call.costUsd,
+      call.cached,
+    ],
   );
 }
 

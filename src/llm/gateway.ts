@@ -3,7 +3,13 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { llmCostUsdTotal, llmRequestDurationSeconds, llmRequestsTotal, llmTokensTotal, rateLimitedTotal } from '../metrics.ts';
+import {
+  llmCostUsdTotal,
+  llmRequestDurationSeconds,
+  llmRequestsTotal,
+  llmTokensTotal,
+  rateLimitedTotal,
+} from '../metrics.ts';
 import { breakerWaitMs, isBreakerOpenError, throughBreaker } from './breaker.ts';
 import { checkBudget, recordLlmCall, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
@@ -28,7 +34,12 @@ export type ReplyCheck = (content: string) => void;
 export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
   const { config } = deps;
   const cache = createLlmCache(deps.redis, { prefix: config.QUEUE_PREFIX, ttlSeconds: config.LLM_CACHE_TTL_SECONDS });
-  const limits = createSharedLimits(deps.redis, { prefix: config.QUEUE_PREFIX, rpm: config.LLM_RPM, tpm: config.LLM_TPM, windowMs: config.LLM_LIMIT_WINDOW_MS });
+  const limits = createSharedLimits(deps.redis, {
+    prefix: config.QUEUE_PREFIX,
+    rpm: config.LLM_RPM,
+    tpm: config.LLM_TPM,
+    windowMs: config.LLM_LIMIT_WINDOW_MS,
+  });
   const price = priceFor(config.LLM_PRICES, provider.model);
   const labels = { provider: provider.name, model: provider.model };
   const breakerOptions = {
@@ -40,15 +51,29 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
   async function attempt(request: ChatRequest, scope: CallScope, check: ReplyCheck | undefined): Promise<ChatReply> {
     const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
     // The worst case: the whole prompt and every completion token the call may use.
-    await checkBudget(deps.db, { tenantId: scope.tenantId, postId: scope.postId, step: request.step, estimateUsd: costUsd(price, promptTokens, request.maxTokens) }, scope.limits);
+    await checkBudget(
+      deps.db,
+      {
+        tenantId: scope.tenantId,
+        postId: scope.postId,
+        step: request.step,
+        estimateUsd: costUsd(price, promptTokens, request.maxTokens),
+      },
+      scope.limits,
+    );
 
     // Checked before taking from the shared limits, so a job that cannot call anyway uses none of them.
     const waitForBreaker = breakerWaitMs(provider.name, provider.endpoint);
-    if (waitForBreaker > 0) throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, waitForBreaker, 'breaker');
+    if (waitForBreaker > 0)
+      throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, waitForBreaker, 'breaker');
     const decision = await limits.acquire(provider.name, provider.model, promptTokens + request.maxTokens);
     if (decision.waitMs > 0 && 'limit' in decision) {
       rateLimitedTotal.inc({ scope: decision.limit });
-      throw new LlmWaitError(`the shared ${decision.limit === 'rpm' ? 'requests' : 'tokens'}-per-window limit is reached`, decision.waitMs, 'limit');
+      throw new LlmWaitError(
+        `the shared ${decision.limit === 'rpm' ? 'requests' : 'tokens'}-per-window limit is reached`,
+        decision.waitMs,
+        'limit',
+      );
     }
 
     const endTimer = llmRequestDurationSeconds.startTimer(labels);
@@ -59,7 +84,11 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
       endTimer();
       if (isBreakerOpenError(err)) {
         // Half-open with its one trial call in flight: wait briefly for its verdict.
-        throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, breakerWaitMs(provider.name, provider.endpoint) || 1000, 'breaker');
+        throw new LlmWaitError(
+          `the ${provider.name} circuit breaker is open`,
+          breakerWaitMs(provider.name, provider.endpoint) || 1000,
+          'breaker',
+        );
       }
       llmRequestsTotal.inc({ ...labels, outcome: err instanceof LlmRateLimitedError ? 'rate_limited' : 'error' });
       if (err instanceof LlmRateLimitedError) rateLimitedTotal.inc({ scope: 'provider' });
@@ -85,11 +114,15 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
 
     if (reply.finishReason === 'refusal' || reply.finishReason === 'content_filter') {
       llmRequestsTotal.inc({ ...labels, outcome: 'refused' });
-      throw new LlmRefusalError(`the model refused the ${request.step} step${reply.refusal ? `: ${reply.refusal.slice(0, 300)}` : ''}`);
+      throw new LlmRefusalError(
+        `the model refused the ${request.step} step${reply.refusal ? `: ${reply.refusal.slice(0, 300)}` : ''}`,
+      );
     }
     if (reply.finishReason === 'length') {
       llmRequestsTotal.inc({ ...labels, outcome: 'truncated' });
-      throw new LlmTruncatedError(`the ${request.step} step was cut off at ${request.maxTokens} tokens (finish_reason "length")`);
+      throw new LlmTruncatedError(
+        `the ${request.step} step was cut off at ${request.maxTokens} tokens (finish_reason "length")`,
+      );
     }
     llmRequestsTotal.inc({ ...labels, outcome: 'ok' });
     try {
@@ -107,7 +140,16 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
       if (hit) {
         try {
           check?.(hit.content);
-          await recordLlmCall(deps.db, { ...scope, provider: provider.name, model: hit.model, step: request.step, promptTokens: 0, completionTokens: 0, costUsd: 0, cached: true });
+          await recordLlmCall(deps.db, {
+            ...scope,
+            provider: provider.name,
+            model: hit.model,
+            step: request.step,
+            promptTokens: 0,
+            completionTokens: 0,
+            costUsd: 0,
+            cached: true,
+          });
           return { ...hit, cached: true };
         } catch {
           // A cached reply the current check rejects is asked for again.

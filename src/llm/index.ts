@@ -11,7 +11,13 @@ export type LlmProviderName = 'local' | 'openai';
 const chatProviders = new Map<string, ChatProvider>();
 
 export function openAIProviderFor(config: Config): ChatProvider {
-  const key = JSON.stringify([config.OPENAI_BASE_URL, config.OPENAI_API_KEY, config.OPENAI_ORGANIZATION, config.OPENAI_MODEL, config.LLM_TIMEOUT_MS]);
+  const key = JSON.stringify([
+    config.OPENAI_BASE_URL,
+    config.OPENAI_API_KEY,
+    config.OPENAI_ORGANIZATION,
+    config.OPENAI_MODEL,
+    config.LLM_TIMEOUT_MS,
+  ]);
   let provider = chatProviders.get(key);
   if (!provider) {
     provider = createOpenAIProvider({

@@ -54,7 +54,10 @@ return {0, 1}
 
 export type LimitDecision = { waitMs: 0 } | { waitMs: number; limit: 'rpm' | 'tpm' };
 
-export function createSharedLimits(redis: Redis, opts: { prefix: string; rpm?: number | undefined; tpm?: number | undefined; windowMs: number }) {
+export function createSharedLimits(
+  redis: Redis,
+  opts: { prefix: string; rpm?: number | undefined; tpm?: number | undefined; windowMs: number },
+) {
   return {
     enabled: Boolean(opts.rpm || opts.tpm),
     /** Takes one request and `tokens` tokens from the provider's allowance, or says how long to wait. */

@@ -2,7 +2,16 @@ import { z } from 'zod';
 import type { Citation, SourceDoc } from '../providers/types.ts';
 import { briefKeywords, type Brief } from './brief.ts';
 import type { CallScope, Gateway } from './gateway.ts';
-import { countWords, finalizePost, leadSentences, readableBody, sourcesSection, sourceTitle, stripSources, type GeneratedPost } from './post.ts';
+import {
+  countWords,
+  finalizePost,
+  leadSentences,
+  readableBody,
+  sourcesSection,
+  sourceTitle,
+  stripSources,
+  type GeneratedPost,
+} from './post.ts';
 import type { ChatMessage } from './types.ts';
 
 // The model writes in steps: outline (JSON) → draft (Markdown) → metadata (JSON) → expansion while the draft
@@ -14,7 +23,9 @@ const MAX_EXPANSIONS = 2;
 
 const outlineSchema = z.object({
   title: z.string().min(1),
-  sections: z.array(z.object({ heading: z.string().min(1), points: z.array(z.string()), sources: z.array(z.number().int()) })).min(1),
+  sections: z
+    .array(z.object({ heading: z.string().min(1), points: z.array(z.string()), sources: z.array(z.number().int()) }))
+    .min(1),
   keyTakeaways: z.array(z.string()),
 });
 type Outline = z.infer<typeof outlineSchema>;
@@ -39,7 +50,11 @@ const outlineJsonSchema = strictObject({
   title: str,
   sections: {
     type: 'array',
-    items: strictObject({ heading: str, points: { type: 'array', items: str }, sources: { type: 'array', items: { type: 'integer' } } }),
+    items: strictObject({
+      heading: str,
+      points: { type: 'array', items: str },
+      sources: { type: 'array', items: { type: 'integer' } },
+    }),
   },
   keyTakeaways: { type: 'array', items: str },
 });
@@ -69,8 +84,17 @@ function system(brief: Brief): ChatMessage {
   if (brief.brandVoice) lines.push(`Brand voice: ${brief.brandVoice}`);
   if (brief.audience) lines.push(`Audience: ${brief.audience}`);
   const keywords = briefKeywords(brief);
-  if (brief.primaryKeyword) lines.push(`Primary keyword: "${brief.primaryKeyword}" — use it in the title, the first paragraph and the meta description.`);
-  if (keywords.length > 1) lines.push(`Secondary keywords: ${keywords.slice(1).map((k) => `"${k}"`).join(', ')}.`);
+  if (brief.primaryKeyword)
+    lines.push(
+      `Primary keyword: "${brief.primaryKeyword}" — use it in the title, the first paragraph and the meta description.`,
+    );
+  if (keywords.length > 1)
+    lines.push(
+      `Secondary keywords: ${keywords
+        .slice(1)
+        .map((k) => `"${k}"`)
+        .join(', ')}.`,
+    );
   return { role: 'system', content: lines.join('\n') };
 }
 

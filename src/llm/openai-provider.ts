@@ -40,7 +40,12 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider 
             max_completion_tokens: request.maxTokens,
             temperature: request.temperature ?? null,
             ...(request.jsonSchema
-              ? { response_format: { type: 'json_schema', json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema, strict: true } } }
+              ? {
+                  response_format: {
+                    type: 'json_schema',
+                    json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema, strict: true },
+                  },
+                }
               : {}),
           },
           // The submission's id as X-Request-Id, so the endpoint's logs (a gateway, vLLM, a proxy) join ours.
@@ -62,7 +67,8 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider 
         return { ...base, content: message?.content ?? '', finishReason: choice.finish_reason };
       }
       const content = message?.content;
-      if (!content || !content.trim()) throw new LlmTransientError(`the model returned no content for the ${request.step} step`);
+      if (!content || !content.trim())
+        throw new LlmTransientError(`the model returned no content for the ${request.step} step`);
       return { ...base, content, finishReason: 'stop' };
     },
   };
@@ -73,17 +79,21 @@ function classify(err: unknown): Error {
   if (err instanceof OpenAI.RateLimitError) {
     return new LlmRateLimitedError(`rate limited by the provider: ${err.message}`, retryAfterMs(err.headers) ?? 1000);
   }
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return new LlmTransientError(`the model call timed out: ${err.message}`);
+  if (err instanceof OpenAI.APIConnectionTimeoutError)
+    return new LlmTransientError(`the model call timed out: ${err.message}`);
   if (err instanceof OpenAI.APIUserAbortError) return new LlmTransientError('the model call was aborted');
-  if (err instanceof OpenAI.APIConnectionError) return new LlmTransientError(`could not reach the model: ${err.message}`);
+  if (err instanceof OpenAI.APIConnectionError)
+    return new LlmTransientError(`could not reach the model: ${err.message}`);
   if (err instanceof OpenAI.APIError) {
     const status = err.status ?? 0;
-    if (status >= 500 || status === 408 || status === 409) return new LlmTransientError(`the model endpoint answered ${status}: ${err.message}`);
+    if (status >= 500 || status === 408 || status === 409)
+      return new LlmTransientError(`the model endpoint answered ${status}: ${err.message}`);
     // 400, 401, 403, 404, 422: the request or the configuration is wrong; retrying repeats it.
     return new PermanentError(`the model endpoint refused the request (${status}): ${err.message}`);
   }
   // A body that is not JSON (a proxy's error page, a truncated response) is worth another try.
-  if (err instanceof SyntaxError) return new LlmTransientError(`the model endpoint sent malformed JSON: ${err.message}`);
+  if (err instanceof SyntaxError)
+    return new LlmTransientError(`the model endpoint sent malformed JSON: ${err.message}`);
   return err instanceof Error ? err : new Error(String(err));
 }
 

@@ -84,7 +84,10 @@ export function fitMetaDescription(candidate: string | null, sentences: string[]
   let text = given.length > META_DESCRIPTION_MAX ? '' : given;
   for (const sentence of sentences) {
     if (text.length >= META_DESCRIPTION_MIN) break;
-    const clean = sentence.replace(/\s?\[\d+\]/g, '').replace(/\s+/g, ' ').trim();
+    const clean = sentence
+      .replace(/\s?\[\d+\]/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     if (!clean || text.includes(clean)) continue;
     text = text ? `${text} ${clean}` : clean;
   }
@@ -95,7 +98,8 @@ export function fitMetaDescription(candidate: string | null, sentences: string[]
 }
 
 export function fitSlug(candidate: string | null, title: string): string {
-  const slug = candidate && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(candidate) && candidate.length <= 80 ? candidate : slugify(title, 80);
+  const slug =
+    candidate && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(candidate) && candidate.length <= 80 ? candidate : slugify(title, 80);
   return slug;
 }
 
@@ -130,7 +134,9 @@ export function blogPostingJsonLd(post: {
     keywords: post.tags.join(', '),
     wordCount: post.wordCount,
     image: { '@type': 'ImageObject', caption: post.heroImage.alt },
-    citation: post.citations.map((c) => (c.url ? { '@type': 'CreativeWork', name: c.title, url: c.url } : { '@type': 'CreativeWork', name: c.title })),
+    citation: post.citations.map((c) =>
+      c.url ? { '@type': 'CreativeWork', name: c.title, url: c.url } : { '@type': 'CreativeWork', name: c.title },
+    ),
   };
 }
 
@@ -155,12 +161,13 @@ export function finalizePost(input: {
   const category = (input.category?.trim() || (input.brief.primaryKeyword ?? tags[0] ?? 'General')).slice(0, 80);
   const wordCount = countWords(readableBody(input.markdown));
   const metaDescription = fitMetaDescription(input.metaDescription ?? null, input.leadSentences);
-  const heroImage = input.heroImage?.prompt && input.heroImage.alt
-    ? { prompt: input.heroImage.prompt.trim().slice(0, 1000), alt: input.heroImage.alt.trim().slice(0, 250) }
-    : {
-        prompt: `An editorial illustration for a blog post titled "${title}"${tags.length ? `, showing ${tags.slice(0, 3).join(', ')}` : ''}; no text in the image.`,
-        alt: truncateAtWord(`Illustration for ${title}`, 125),
-      };
+  const heroImage =
+    input.heroImage?.prompt && input.heroImage.alt
+      ? { prompt: input.heroImage.prompt.trim().slice(0, 1000), alt: input.heroImage.alt.trim().slice(0, 250) }
+      : {
+          prompt: `An editorial illustration for a blog post titled "${title}"${tags.length ? `, showing ${tags.slice(0, 3).join(', ')}` : ''}; no text in the image.`,
+          alt: truncateAtWord(`Illustration for ${title}`, 125),
+        };
   const post = {
     title,
     metaTitle: fitMetaTitle(input.metaTitle ?? null, title, [category, ...tags]),
@@ -212,5 +219,11 @@ export function leadSentences(markdown: string): string[] {
   return stripSources(markdown)
     .split(/\n{2,}/)
     .filter((p) => p.trim() && !/^(#|- |\* |\d+\. |>)/.test(p.trim()))
-    .flatMap((p) => p.replace(/\s?\[\d+\]/g, '').replace(/\s+/g, ' ').trim().split(/(?<=[.!?])\s+/));
+    .flatMap((p) =>
+      p
+        .replace(/\s?\[\d+\]/g, '')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .split(/(?<=[.!?])\s+/),
+    );
 }

@@ -90,14 +90,24 @@ export function extractArticle(html: string, url: string): ExtractedArticle {
  * An HTML fragment (a feed entry's content) as the same simple Markdown, with its links made absolute against
  * `baseUrl`. Nothing of the HTML survives but its text and structure.
  */
-export function htmlFragmentToMarkdown(html: string, baseUrl: string | null): { markdown: string; links: Array<{ url: string; text: string }> } {
+export function htmlFragmentToMarkdown(
+  html: string,
+  baseUrl: string | null,
+): { markdown: string; links: Array<{ url: string; text: string }> } {
   const document = parseDocument(`<!doctype html><html><head></head><body>${html}</body></html>`);
   removeBoilerplate(document);
   if (!document.body) return { markdown: '', links: [] };
   return { markdown: toMarkdown(document.body), links: baseUrl ? linksIn(document.body, baseUrl) : [] };
 }
 
-type PageMetadata = { base: string; h1: string | null; canonicalUrl: string | null; publishedAt: string | null; author: string | null; siteName: string | null };
+type PageMetadata = {
+  base: string;
+  h1: string | null;
+  canonicalUrl: string | null;
+  publishedAt: string | null;
+  author: string | null;
+  siteName: string | null;
+};
 
 function readPageMetadata(document: DomDocument, url: string): PageMetadata {
   const attr = (selector: string, name: string) => clean(document.querySelector(selector)?.getAttribute(name));
@@ -146,7 +156,8 @@ function linksIn(root: DomNode, base: string): Array<{ url: string; text: string
     if (!isElement(node)) return;
     if (node.nodeName === 'A') {
       const url = absolute(node.getAttribute?.('href'), base);
-      if (url && !links.has(url) && links.size < 500) links.set(url, tidyInline(node.textContent ?? '').replace(/\n/g, ' '));
+      if (url && !links.has(url) && links.size < 500)
+        links.set(url, tidyInline(node.textContent ?? '').replace(/\n/g, ' '));
     }
     for (const child of children(node)) walk(child);
   };
@@ -158,9 +169,22 @@ function linksIn(root: DomNode, base: string): Array<{ url: string; text: string
 // boxes, related-story rails, dialogs. Readability drops most of it; removing it first means its sentences can
 // never end up in the text, even when a page is small enough that Readability keeps everything.
 const BOILERPLATE_SELECTOR = [
-  'script', 'style', 'noscript', 'template', 'iframe', 'nav', 'form', 'aside', 'dialog',
-  '[role="dialog"]', '[role="alertdialog"]', '[role="navigation"]', '[role="complementary"]', '[aria-modal="true"]',
-  '[hidden]', '[aria-hidden="true"]',
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'iframe',
+  'nav',
+  'form',
+  'aside',
+  'dialog',
+  '[role="dialog"]',
+  '[role="alertdialog"]',
+  '[role="navigation"]',
+  '[role="complementary"]',
+  '[aria-modal="true"]',
+  '[hidden]',
+  '[aria-hidden="true"]',
 ].join(',');
 const BOILERPLATE_NAME =
   /(?:^|[\s_-])(?:cookies?|consent|gdpr|cmp|comments?|disqus|respond|advert\w*|ads?|adsense|sponsor(?:ed)?|promo\w*|newsletter|subscribe|subscription|share|sharing|social|related|recommended|popular|trending|popup|modal|overlay|outbrain|taboola|paywall|breadcrumbs?)(?:[\s_-]|$)/i;
@@ -230,13 +254,64 @@ function clean(value: string | null | undefined): string | null {
 }
 
 const SKIP = new Set([
-  'SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'IFRAME', 'OBJECT', 'EMBED', 'SVG', 'CANVAS', 'VIDEO', 'AUDIO',
-  'BUTTON', 'INPUT', 'SELECT', 'TEXTAREA', 'IMG', 'PICTURE', 'HEAD', 'NAV',
+  'SCRIPT',
+  'STYLE',
+  'NOSCRIPT',
+  'TEMPLATE',
+  'IFRAME',
+  'OBJECT',
+  'EMBED',
+  'SVG',
+  'CANVAS',
+  'VIDEO',
+  'AUDIO',
+  'BUTTON',
+  'INPUT',
+  'SELECT',
+  'TEXTAREA',
+  'IMG',
+  'PICTURE',
+  'HEAD',
+  'NAV',
 ]);
 const BLOCK = new Set([
-  'P', 'DIV', 'SECTION', 'ARTICLE', 'MAIN', 'HEADER', 'FOOTER', 'ASIDE', 'FIGURE', 'FIGCAPTION',
-  'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'UL', 'OL', 'LI', 'DL', 'DT', 'DD', 'BLOCKQUOTE', 'PRE', 'TABLE',
-  'THEAD', 'TBODY', 'TFOOT', 'TR', 'TD', 'TH', 'CAPTION', 'HR', 'ADDRESS', 'DETAILS', 'SUMMARY', 'BODY',
+  'P',
+  'DIV',
+  'SECTION',
+  'ARTICLE',
+  'MAIN',
+  'HEADER',
+  'FOOTER',
+  'ASIDE',
+  'FIGURE',
+  'FIGCAPTION',
+  'H1',
+  'H2',
+  'H3',
+  'H4',
+  'H5',
+  'H6',
+  'UL',
+  'OL',
+  'LI',
+  'DL',
+  'DT',
+  'DD',
+  'BLOCKQUOTE',
+  'PRE',
+  'TABLE',
+  'THEAD',
+  'TBODY',
+  'TFOOT',
+  'TR',
+  'TD',
+  'TH',
+  'CAPTION',
+  'HR',
+  'ADDRESS',
+  'DETAILS',
+  'SUMMARY',
+  'BODY',
 ]);
 
 function children(node: DomNode): DomNode[] {
@@ -292,7 +367,13 @@ function block(node: DomNode): string[] {
     case 'BLOCKQUOTE': {
       const inner = blocks(node);
       if (!inner.length) return [];
-      return [inner.join('\n\n').split('\n').map((line) => (line ? `> ${line}` : '>')).join('\n')];
+      return [
+        inner
+          .join('\n\n')
+          .split('\n')
+          .map((line) => (line ? `> ${line}` : '>'))
+          .join('\n'),
+      ];
     }
     case 'PRE': {
       const code = (node.textContent ?? '').replace(/\r\n?/g, '\n').replace(/^\n+|\s+$/g, '');
@@ -330,7 +411,8 @@ function listItems(list: DomNode, depth: number): string[] {
     let own = '';
     const nested: string[] = [];
     for (const part of children(child)) {
-      if (isElement(part) && (part.nodeName === 'UL' || part.nodeName === 'OL')) nested.push(...listItems(part, depth + 1));
+      if (isElement(part) && (part.nodeName === 'UL' || part.nodeName === 'OL'))
+        nested.push(...listItems(part, depth + 1));
       else if (part.nodeType === TEXT_NODE) own += part.textContent ?? '';
       else if (isElement(part) && !SKIP.has(part.nodeName)) own += ' ' + inlineText(part) + ' ';
     }
@@ -411,7 +493,10 @@ export function extractFromText(text: string, title?: string | null): ExtractedA
 function normaliseText(text: string): string {
   const out: string[] = [];
   let inFence = false;
-  for (const raw of text.replace(/\r\n?/g, '\n').replace(/^\ufeff/, '').split('\n')) {
+  for (const raw of text
+    .replace(/\r\n?/g, '\n')
+    .replace(/^\ufeff/, '')
+    .split('\n')) {
     // Control characters other than tab and newline never belong in text.
     const line = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u200b]/g, '').replace(/\s+$/, '');
     if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
@@ -428,7 +513,10 @@ function normaliseText(text: string): string {
     if (startsParagraph && indent.length < 4 && !/^([-*+]|\d+[.)])\s/.test(rest)) indent = '';
     out.push(rest === '' ? '' : indent + rest);
   }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').replace(/^\n+|\n+$/g, '');
+  return out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .replace(/^\n+|\n+$/g, '');
 }
 
 function firstParagraph(markdown: string): string | null {

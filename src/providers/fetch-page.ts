@@ -1,12 +1,24 @@
 import { decodeBody } from '../fetch/charset.ts';
-import { createSafeFetcher, DEFAULT_USER_AGENT, FetchError, type SafeFetcher, type SafeFetcherOptions } from '../fetch/safe-fetch.ts';
+import {
+  createSafeFetcher,
+  DEFAULT_USER_AGENT,
+  FetchError,
+  type SafeFetcher,
+  type SafeFetcherOptions,
+} from '../fetch/safe-fetch.ts';
 
 // Fetching a page as text, through the safe fetcher in src/fetch (the one module every fetch of a
 // user-supplied URL goes through).
 
 export { DEFAULT_USER_AGENT, FetchError };
 
-export const PAGE_TYPES = ['text/html', 'application/xhtml+xml', 'text/plain', 'text/markdown', 'text/x-markdown'] as const;
+export const PAGE_TYPES = [
+  'text/html',
+  'application/xhtml+xml',
+  'text/plain',
+  'text/markdown',
+  'text/x-markdown',
+] as const;
 const ACCEPT = 'text/html,application/xhtml+xml;q=0.9,text/markdown;q=0.9,text/plain;q=0.8';
 
 export interface FetchPageOptions extends SafeFetcherOptions {

@@ -62,10 +62,17 @@ export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublishe
   const siteTitle = opts.siteTitle ?? 'Blog';
 
   function folderOf(tenantId: string, site: SiteOptions = {}) {
-    if (!SAFE_TENANT.test(tenantId)) throw new PermanentError(`tenant id ${JSON.stringify(tenantId)} cannot be used as a directory name`);
-    if (site.subdir !== undefined && !SAFE_SLUG.test(site.subdir)) throw new PermanentError(`subdir ${JSON.stringify(site.subdir)} is not a valid folder name`);
+    if (!SAFE_TENANT.test(tenantId))
+      throw new PermanentError(`tenant id ${JSON.stringify(tenantId)} cannot be used as a directory name`);
+    if (site.subdir !== undefined && !SAFE_SLUG.test(site.subdir))
+      throw new PermanentError(`subdir ${JSON.stringify(site.subdir)} is not a valid folder name`);
     const folder = site.subdir ? path.join(root, tenantId, site.subdir) : path.join(root, tenantId);
-    const url = site.siteUrl !== undefined ? site.siteUrl?.replace(/\/+$/, '') ?? null : baseUrl ? `${baseUrl}/${tenantId}${site.subdir ? `/${site.subdir}` : ''}` : null;
+    const url =
+      site.siteUrl !== undefined
+        ? (site.siteUrl?.replace(/\/+$/, '') ?? null)
+        : baseUrl
+          ? `${baseUrl}/${tenantId}${site.subdir ? `/${site.subdir}` : ''}`
+          : null;
     return { folder, url };
   }
 
@@ -87,7 +94,9 @@ export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublishe
       const { folder, url: siteUrl } = folderOf(tenantId, site);
       // Links in the feed and the sitemap must be absolute: the public URL, else the files themselves.
       const absolute = siteUrl ?? pathToFileURL(folder).href;
-      const sorted = [...entries].sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime() || a.slug.localeCompare(b.slug));
+      const sorted = [...entries].sort(
+        (a, b) => b.publishedAt.getTime() - a.publishedAt.getTime() || a.slug.localeCompare(b.slug),
+      );
       await mkdir(folder, { recursive: true });
       const files = {
         'index.html': renderIndex(sorted, siteTitle, siteUrl),
@@ -127,7 +136,9 @@ export function renderHtml(post: PublishablePost, url: string | null, siteTitle 
     ...(url ? [`<link rel="canonical" href="${escapeHtml(url)}">`] : []),
   ].join('\n');
   // The title is the page's one h1: headings of the body start at h2.
-  const content = markdownToSafeHtml(post.markdown).trim().replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
+  const content = markdownToSafeHtml(post.markdown)
+    .trim()
+    .replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
   return renderTemplate(templates.post, {
     lang: 'en',
     title: post.title,
@@ -183,7 +194,10 @@ function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string): s
 function renderSitemap(entries: SiteEntry[], siteUrl: string): string {
   const urls = [
     `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc></url>`,
-    ...entries.map((e) => `  <url><loc>${escapeXml(`${siteUrl}/${e.slug}.html`)}</loc><lastmod>${e.updatedAt.toISOString()}</lastmod></url>`),
+    ...entries.map(
+      (e) =>
+        `  <url><loc>${escapeXml(`${siteUrl}/${e.slug}.html`)}</loc><lastmod>${e.updatedAt.toISOString()}</lastmod></url>`,
+    ),
   ];
   return `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n${urls.join('\n')}\n</urlset>\n`;
 }
@@ -200,7 +214,10 @@ function escapeXml(text: string): string {
 
 /** Write to a temporary file beside the target, flush it to disk, then rename it over the target. */
 export async function writeAtomic(target: string, content: string): Promise<void> {
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   try {
     const handle = await open(temp, 'w', 0o644);
     try {

@@ -9,7 +9,8 @@ const TRIGRAM_WEIGHT = 0.5;
  * normalisation. Similar wording gives similar vectors; it knows nothing of synonyms.
  */
 export function createLocalEmbedder(dimension = 384): Embedder {
-  if (!Number.isInteger(dimension) || dimension < 1) throw new RangeError(`embedding dimension must be a positive integer, got ${dimension}`);
+  if (!Number.isInteger(dimension) || dimension < 1)
+    throw new RangeError(`embedding dimension must be a positive integer, got ${dimension}`);
   return {
     model: 'local-hash-v1',
     dimension,

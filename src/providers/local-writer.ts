@@ -46,7 +46,8 @@ function contentWords(text: string): string[] {
 /** A crude stem so that "pump" and "pumps" count as the same word in the similarity graph. */
 function stem(word: string): string {
   if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss') && !word.endsWith('us') && !word.endsWith('is')) return word.slice(0, -1);
+  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss') && !word.endsWith('us') && !word.endsWith('is'))
+    return word.slice(0, -1);
   return word;
 }
 
@@ -71,9 +72,49 @@ function plainText(markdown: string): string {
 }
 
 const ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'vs', 'etc', 'e.g', 'i.e', 'inc', 'ltd', 'co', 'corp', 'no',
-  'fig', 'approx', 'dept', 'est', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
-  'u.s', 'u.k', 'a.m', 'p.m', 'cf', 'al', 'vol', 'p', 'pp', 'ch',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'prof',
+  'sr',
+  'jr',
+  'st',
+  'vs',
+  'etc',
+  'e.g',
+  'i.e',
+  'inc',
+  'ltd',
+  'co',
+  'corp',
+  'no',
+  'fig',
+  'approx',
+  'dept',
+  'est',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+  'u.s',
+  'u.k',
+  'a.m',
+  'p.m',
+  'cf',
+  'al',
+  'vol',
+  'p',
+  'pp',
+  'ch',
 ]);
 
 /** Split a paragraph into sentences at `.`, `!` or `?` followed by a space, not after common abbreviations. */
@@ -88,7 +129,11 @@ export function splitSentences(paragraph: string): string[] {
     const before = /(\S+)$/.exec(text.slice(start, match.index))?.[1] ?? '';
     const token = before.toLowerCase().replace(/^[("'“‘[]+/, '');
     // Not a boundary: an abbreviation, an initial ("J. Smith"), or a continuation in lower case ("approx. five").
-    if (text.charAt(match.index) === '.' && (ABBREVIATIONS.has(token) || /^\p{Lu}$/u.test(before) || /^\p{Ll}/u.test(next))) continue;
+    if (
+      text.charAt(match.index) === '.' &&
+      (ABBREVIATIONS.has(token) || /^\p{Lu}$/u.test(before) || /^\p{Ll}/u.test(next))
+    )
+      continue;
     sentences.push(text.slice(start, end));
     start = match.index + match[0].length;
   }
@@ -389,7 +434,10 @@ function bodyWords(layout: Layout): { prose: number; all: number } {
       let count = sentenceWords.get(s);
       if (!count) {
         const raw = readableBody(s.text);
-        const text = raw.replace(/!\[[^\]]*\]\([^)]*\)/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[*_`>]/g, '');
+        const text = raw
+          .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
+          .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+          .replace(/[*_`>]/g, '');
         sentenceWords.set(s, (count = { prose: countWords(text), raw: countWords(raw) }));
       }
       prose += count.prose;
@@ -473,7 +521,12 @@ function writeDraft(input: LocalWriterInput): Draft {
  * nothing unused left, a sentence moves from a section that keeps others (or from more than three takeaways);
  * only when there is none is a printed sentence repeated.
  */
-function pickConclusion(next: () => Sentence | undefined, spare: Sentence[], all: Sentence[], layout: Omit<Layout, 'conclusion'>): Sentence[] {
+function pickConclusion(
+  next: () => Sentence | undefined,
+  spare: Sentence[],
+  all: Sentence[],
+  layout: Omit<Layout, 'conclusion'>,
+): Sentence[] {
   const last = new Map<number, number>();
   for (const s of all) last.set(s.source, Math.max(last.get(s.source) ?? 0, s.position));
   const closing = (s: Sentence): number => s.score * (0.6 + 0.8 * (s.position / Math.max(1, last.get(s.source)!)));
@@ -496,7 +549,9 @@ function pickConclusion(next: () => Sentence | undefined, spare: Sentence[], all
     layout.takeaways = layout.takeaways.filter((s) => s !== moved);
     return [moved];
   }
-  const printed = [...layout.takeaways, ...layout.groups.flatMap((g) => g.sentences)].filter((s) => !layout.intro.includes(s));
+  const printed = [...layout.takeaways, ...layout.groups.flatMap((g) => g.sentences)].filter(
+    (s) => !layout.intro.includes(s),
+  );
   return [...(printed.length ? printed : layout.intro)].sort(byClosing).slice(0, 1);
 }
 
@@ -532,7 +587,13 @@ function trimTo(layout: Layout, maxWords: number, measure: () => { all: number }
  * or its source), a new section for a new origin, or the closest section once there are {@link MAX_SECTIONS} —
  * until the body reaches `minWords` or the sources run out. A sentence that would pass `maxWords` is skipped.
  */
-function expandTo(layout: Layout, minWords: number, maxWords: number, next: () => Sentence | undefined, measure: () => { prose: number; all: number }): void {
+function expandTo(
+  layout: Layout,
+  minWords: number,
+  maxWords: number,
+  next: () => Sentence | undefined,
+  measure: () => { prose: number; all: number },
+): void {
   let words = measure().prose;
   for (let s = words < minWords ? next() : undefined; s; s = words < minWords ? next() : undefined) {
     const undo = place(layout, s);
@@ -555,7 +616,8 @@ function place(layout: Layout, s: Sentence): () => void {
     layout.groups.push(group);
   } else {
     // The closest section among those already drawing on the same source, else among all.
-    const overlap = (g: Group): number => g.sentences.reduce((sum, t) => sum + [...s.terms].filter((w) => t.terms.has(w)).length, 0);
+    const overlap = (g: Group): number =>
+      g.sentences.reduce((sum, t) => sum + [...s.terms].filter((w) => t.terms.has(w)).length, 0);
     const near = layout.groups.filter((g) => g.sentences.some((t) => t.source === s.source));
     group = (near.length ? near : layout.groups).reduce((best, g) => (overlap(g) > overlap(best) ? g : best));
   }
@@ -569,11 +631,17 @@ function place(layout: Layout, s: Sentence): () => void {
 /** The Markdown of a layout and the citations it uses; sources are numbered in input order among those cited. */
 function compose(layout: Layout, sources: SourceDoc[]): { markdown: string; citations: Citation[] } {
   const { intro, groups, takeaways, conclusion } = layout;
-  const used = new Set<number>([...intro, ...takeaways, ...conclusion, ...groups.flatMap((g) => g.sentences)].map((s) => s.source));
+  const used = new Set<number>(
+    [...intro, ...takeaways, ...conclusion, ...groups.flatMap((g) => g.sentences)].map((s) => s.source),
+  );
   const order = sources.map((_, i) => i).filter((i) => used.has(i));
   const number = new Map(order.map((sourceIndex, k) => [sourceIndex, k + 1]));
   const cite = (s: Sentence): string => `[${number.get(s.source)}]`;
-  const citations: Citation[] = order.map((i) => ({ sourceId: sources[i]!.id, title: sourceTitle(sources[i]!, i), url: sources[i]!.url }));
+  const citations: Citation[] = order.map((i) => ({
+    sourceId: sources[i]!.id,
+    title: sourceTitle(sources[i]!, i),
+    url: sources[i]!.url,
+  }));
 
   const parts: string[] = [];
   if (intro.length) parts.push(paragraph([...intro].sort(byOrder), cite));
@@ -585,7 +653,8 @@ function compose(layout: Layout, sources: SourceDoc[]): { markdown: string; cita
     // One paragraph per source within a section, split when it grows long.
     for (const sourceIndex of [...new Set(sorted.map((s) => s.source))]) {
       const own = sorted.filter((s) => s.source === sourceIndex);
-      for (let i = 0; i < own.length; i += PARAGRAPH_SENTENCES) parts.push(paragraph(own.slice(i, i + PARAGRAPH_SENTENCES), cite));
+      for (let i = 0; i < own.length; i += PARAGRAPH_SENTENCES)
+        parts.push(paragraph(own.slice(i, i + PARAGRAPH_SENTENCES), cite));
     }
   }
   if (takeaways.length) parts.push('## Key takeaways', takeaways.map((s) => `- ${s.text} ${cite(s)}`).join('\n'));
@@ -624,7 +693,9 @@ function makeGroups(body: Sentence[], all: Sentence[]): Group[] {
     byKey.set(key, group);
   }
   const total = (g: Group): number => g.sentences.reduce((sum, s) => sum + s.score, 0);
-  let groups = [...byKey.values()].sort((a, b) => total(b) - total(a) || byOrder(a.sentences[0]!, b.sentences[0]!)).slice(0, 4);
+  let groups = [...byKey.values()]
+    .sort((a, b) => total(b) - total(a) || byOrder(a.sentences[0]!, b.sentences[0]!))
+    .slice(0, 4);
   for (const g of groups) g.sentences = [...g.sentences].sort(byScore).slice(0, 4);
 
   if (groups.length === 1) {
@@ -633,7 +704,8 @@ function makeGroups(body: Sentence[], all: Sentence[]): Group[] {
     const parts = ordered.length >= 6 ? 3 : 2;
     const size = Math.ceil(ordered.length / parts);
     groups = [];
-    for (let i = 0; i < ordered.length; i += size) groups.push({ heading: null, keys: only.keys, sentences: ordered.slice(i, i + size), name: '' });
+    for (let i = 0; i < ordered.length; i += size)
+      groups.push({ heading: null, keys: only.keys, sentences: ordered.slice(i, i + size), name: '' });
   }
   groups.sort((a, b) => byOrder(earliest(a), earliest(b)));
   nameGroups(groups, all);
@@ -643,19 +715,21 @@ function makeGroups(body: Sentence[], all: Sentence[]): Group[] {
 /** Sections keep their source heading when it is free; the others are named after their top terms. */
 function nameGroups(groups: Group[], all: Sentence[]): void {
   const taken = new Set<string>(RESERVED_HEADINGS);
-  [...groups].sort((a, b) => byOrder(earliest(a), earliest(b))).forEach((group, i) => {
-    let name = group.heading && !taken.has(group.heading.toLowerCase()) ? group.heading : null;
-    if (!name) {
-      const terms = topTerms(group.sentences, all, 4).map(titleCase);
-      for (let k = Math.min(2, terms.length); k <= terms.length && !name; k++) {
-        const candidate = joinTerms(terms.slice(0, k));
-        if (candidate && !taken.has(candidate.toLowerCase())) name = candidate;
+  [...groups]
+    .sort((a, b) => byOrder(earliest(a), earliest(b)))
+    .forEach((group, i) => {
+      let name = group.heading && !taken.has(group.heading.toLowerCase()) ? group.heading : null;
+      if (!name) {
+        const terms = topTerms(group.sentences, all, 4).map(titleCase);
+        for (let k = Math.min(2, terms.length); k <= terms.length && !name; k++) {
+          const candidate = joinTerms(terms.slice(0, k));
+          if (candidate && !taken.has(candidate.toLowerCase())) name = candidate;
+        }
+        name ??= `Part ${i + 1}`;
       }
-      name ??= `Part ${i + 1}`;
-    }
-    taken.add(name.toLowerCase());
-    group.name = name;
-  });
+      taken.add(name.toLowerCase());
+      group.name = name;
+    });
 }
 
 function joinTerms(terms: string[]): string {
@@ -681,7 +755,9 @@ function makeTitle(sources: SourceDoc[], all: Sentence[], used: Sentence[], keyw
   let title: string;
   const keyword = keywords[0];
   if (keyword && sourceTitle) {
-    title = sourceTitle.toLowerCase().includes(keyword.toLowerCase()) ? sourceTitle : `${keyword.split(/\s+/).map(titleCase).join(' ')}: ${sourceTitle}`;
+    title = sourceTitle.toLowerCase().includes(keyword.toLowerCase())
+      ? sourceTitle
+      : `${keyword.split(/\s+/).map(titleCase).join(' ')}: ${sourceTitle}`;
   } else if (sourceTitle) {
     title = sourceTitle;
   } else if (keywords.length) {

@@ -6,9 +6,18 @@ import type { DestinationKind } from './destinations.ts';
 // One circuit breaker per destination and process. While a site is down its breaker is open and
 // publish jobs for it wait (a delayed job, no attempt spent) instead of failing their retries.
 
-export type DestinationBreakerOptions = { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number };
+export type DestinationBreakerOptions = {
+  errorThresholdPercentage: number;
+  volumeThreshold: number;
+  resetTimeoutMs: number;
+};
 
-type Entry = { breaker: CircuitBreaker<[() => Promise<unknown>], unknown>; kind: DestinationKind; openedAt: number; resetTimeoutMs: number };
+type Entry = {
+  breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  kind: DestinationKind;
+  openedAt: number;
+  resetTimeoutMs: number;
+};
 
 const breakers = new Map<string, Entry>();
 
@@ -45,7 +54,12 @@ function entryFor(key: string, kind: DestinationKind, opts: DestinationBreakerOp
   return entry;
 }
 
-export function throughDestinationBreaker<T>(key: string, kind: DestinationKind, opts: DestinationBreakerOptions, call: () => Promise<T>): Promise<T> {
+export function throughDestinationBreaker<T>(
+  key: string,
+  kind: DestinationKind,
+  opts: DestinationBreakerOptions,
+  call: () => Promise<T>,
+): Promise<T> {
   return entryFor(key, kind, opts).breaker.fire(call) as Promise<T>;
 }
 

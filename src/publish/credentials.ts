@@ -12,15 +12,23 @@ import { secretFromEnv } from './webhook.ts';
 // single-tenant deployments, an environment variable BP_SECRET_<NAME>.
 
 export const credentialFields = <E extends string, S extends string>(envKey: E, secretKey: S) =>
-  ({ [envKey]: secretEnvName.optional(), [secretKey]: secretNameSchema.optional() }) as { [K in E]: z.ZodOptional<typeof secretEnvName> } & {
+  ({ [envKey]: secretEnvName.optional(), [secretKey]: secretNameSchema.optional() }) as {
+    [K in E]: z.ZodOptional<typeof secretEnvName>;
+  } & {
     [K in S]: z.ZodOptional<typeof secretNameSchema>;
   };
 
 /** Exactly one of the two ways must be given; the error names the stored-secret field. */
-export function exactlyOneCredential(envKey: string, secretKey: string): [(c: Record<string, unknown>) => boolean, { message: string; path: string[] }] {
+export function exactlyOneCredential(
+  envKey: string,
+  secretKey: string,
+): [(c: Record<string, unknown>) => boolean, { message: string; path: string[] }] {
   return [
     (c) => Boolean(c[envKey]) !== Boolean(c[secretKey]),
-    { message: `set exactly one of ${secretKey} (a stored tenant secret) or ${envKey} (an environment variable)`, path: [secretKey] },
+    {
+      message: `set exactly one of ${secretKey} (a stored tenant secret) or ${envKey} (an environment variable)`,
+      path: [secretKey],
+    },
   ];
 }
 
@@ -34,7 +42,11 @@ export async function readCredential(
     try {
       return await readTenantSecret(deps.db, keyringOf(deps.config), { tenantId, name: ref.secret });
     } catch (err) {
-      if (err instanceof SecretNotFoundError || err instanceof SecretDecryptError || err instanceof SecretsUnavailableError) {
+      if (
+        err instanceof SecretNotFoundError ||
+        err instanceof SecretDecryptError ||
+        err instanceof SecretsUnavailableError
+      ) {
         throw new PermanentError(`${what}: ${err.message}`);
       }
       throw err;

@@ -17,7 +17,11 @@ export const configSchemas = {
       /** Public URL the tenant's folder is served under; pages, feed and sitemap link to it. */
       baseUrl: httpUrl.optional(),
       /** A sub-folder of OUTPUT_DIR/<tenant> for this destination. */
-      subdir: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and dashes').max(60).optional(),
+      subdir: z
+        .string()
+        .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and dashes')
+        .max(60)
+        .optional(),
     })
     .strict(),
   wordpress: z
@@ -52,34 +56,105 @@ export type WebhookConfig = z.infer<typeof configSchemas.webhook>;
 const name = z.string().trim().min(1).max(100);
 
 export const createDestinationSchema = z.discriminatedUnion('kind', [
-  z.object({ name, kind: z.literal('files'), config: configSchemas.files.prefault({}), isDefault: z.boolean().default(false) }).strict(),
-  z.object({ name, kind: z.literal('wordpress'), config: configSchemas.wordpress, isDefault: z.boolean().default(false) }).strict(),
-  z.object({ name, kind: z.literal('webhook'), config: configSchemas.webhook, isDefault: z.boolean().default(false) }).strict(),
+  z
+    .object({
+      name,
+      kind: z.literal('files'),
+      config: configSchemas.files.prefault({}),
+      isDefault: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      name,
+      kind: z.literal('wordpress'),
+      config: configSchemas.wordpress,
+      isDefault: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({ name, kind: z.literal('webhook'), config: configSchemas.webhook, isDefault: z.boolean().default(false) })
+    .strict(),
 ]);
 export type CreateDestination = z.infer<typeof createDestinationSchema>;
 
 /** A PATCH replaces the config whole (validated against the destination's kind, which cannot change). */
 export const updateDestinationSchema = z
-  .object({ name: name.optional(), config: z.record(z.string(), z.unknown()).optional(), isDefault: z.boolean().optional() })
+  .object({
+    name: name.optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+    isDefault: z.boolean().optional(),
+  })
   .strict();
 
 export type Destination =
-  | { id: string; tenantId: string; name: string; kind: 'files'; config: FilesConfig; isDefault: boolean; createdAt: Date; updatedAt: Date }
-  | { id: string; tenantId: string; name: string; kind: 'wordpress'; config: WordPressConfig; isDefault: boolean; createdAt: Date; updatedAt: Date }
-  | { id: string; tenantId: string; name: string; kind: 'webhook'; config: WebhookConfig; isDefault: boolean; createdAt: Date; updatedAt: Date };
+  | {
+      id: string;
+      tenantId: string;
+      name: string;
+      kind: 'files';
+      config: FilesConfig;
+      isDefault: boolean;
+      createdAt: Date;
+      updatedAt: Date;
+    }
+  | {
+      id: string;
+      tenantId: string;
+      name: string;
+      kind: 'wordpress';
+      config: WordPressConfig;
+      isDefault: boolean;
+      createdAt: Date;
+      updatedAt: Date;
+    }
+  | {
+      id: string;
+      tenantId: string;
+      name: string;
+      kind: 'webhook';
+      config: WebhookConfig;
+      isDefault: boolean;
+      createdAt: Date;
+      updatedAt: Date;
+    };
 
 /** The built-in static site every tenant publishes to when it has chosen no destination. */
 export const BUILTIN_FILES_KEY = 'files';
 
 /** Where a post goes: the publications row is keyed by `key` (a destination id, or `files`). */
-export type Target = { key: string; destinationId: string | null; name: string; kind: DestinationKind; config: FilesConfig | WordPressConfig | WebhookConfig };
+export type Target = {
+  key: string;
+  destinationId: string | null;
+  name: string;
+  kind: DestinationKind;
+  config: FilesConfig | WordPressConfig | WebhookConfig;
+};
 
-type Row = { id: string; tenant_id: string; name: string; kind: DestinationKind; config: unknown; is_default: boolean; created_at: Date; updated_at: Date };
+type Row = {
+  id: string;
+  tenant_id: string;
+  name: string;
+  kind: DestinationKind;
+  config: unknown;
+  is_default: boolean;
+  created_at: Date;
+  updated_at: Date;
+};
 
 function fromRow(row: Row): Destination {
   // Rows were validated on the way in; parsing again applies defaults added since.
   const config = configSchemas[row.kind].parse(row.config);
-  return { id: row.id, tenantId: row.tenant_id, name: row.name, kind: row.kind, config, isDefault: row.is_default, createdAt: row.created_at, updatedAt: row.updated_at } as Destination;
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    kind: row.kind,
+    config,
+    isDefault: row.is_default,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  } as Destination;
 }
 
 const columns = 'id, tenant_id, name, kind, config, is_default, created_at, updated_at';
@@ -98,7 +173,8 @@ export async function createDestination(db: Db, tenantId: string, input: CreateD
     );
     return fromRow(rows[0]!);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new DestinationConflictError(`a destination named "${input.name}" exists already`);
+    if (isUniqueViolation(err))
+      throw new DestinationConflictError(`a destination named "${input.name}" exists already`);
     throw err;
   }
 }
@@ -129,11 +205,18 @@ export async function updateDestination(
     const { rows } = await db.query<Row>(
       `UPDATE destinations SET name = COALESCE($3, name), config = COALESCE($4, config), is_default = COALESCE($5, is_default), updated_at = now()
         WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${columns}`,
-      [tenantId, id, patch.name ?? null, patch.config === undefined ? null : JSON.stringify(patch.config), patch.isDefault ?? null],
+      [
+        tenantId,
+        id,
+        patch.name ?? null,
+        patch.config === undefined ? null : JSON.stringify(patch.config),
+        patch.isDefault ?? null,
+      ],
     );
     return rows[0] ? fromRow(rows[0]) : null;
   } catch (err) {
-    if (isUniqueViolation(err)) throw new DestinationConflictError(`a destination named "${patch.name}" exists already`);
+    if (isUniqueViolation(err))
+      throw new DestinationConflictError(`a destination named "${patch.name}" exists already`);
     throw err;
   }
 }
@@ -174,7 +257,8 @@ export async function resolveTargets(db: Db, tenantId: string, named: string[] |
     );
     const found = new Map(rows.map((r) => [r.id, fromRow(r)]));
     const missing = named.filter((id) => !found.has(id));
-    if (missing.length > 0) throw new UnknownDestinationError(`destination ${missing.join(', ')} does not exist (or was deleted)`);
+    if (missing.length > 0)
+      throw new UnknownDestinationError(`destination ${missing.join(', ')} does not exist (or was deleted)`);
     return [...new Set(named)].map((id) => toTarget(found.get(id)!));
   }
   const { rows } = await db.query<Row>(

@@ -42,7 +42,9 @@ export async function sendToDestination(
 export function destinationError(what: string, err: unknown): Error {
   if (err instanceof FetchError) {
     if (err.kind === 'refused') {
-      const hint = /address/.test(err.message) ? ' (a destination must have a public address; FETCH_ALLOW_PRIVATE_HOSTS lists exceptions)' : '';
+      const hint = /address/.test(err.message)
+        ? ' (a destination must have a public address; FETCH_ALLOW_PRIVATE_HOSTS lists exceptions)'
+        : '';
       return new PermanentError(`${what}: ${err.message}${hint}`);
     }
     if (err.permanent && err.kind !== 'dns') return new PermanentError(`${what}: ${err.message}`);

@@ -21,14 +21,28 @@ import { sendWebhook } from './webhook.ts';
 const LEASE_SECONDS = 60;
 const BATCH = 20;
 
-type Claimed = { id: number; tenant_id: string; post_id: string; event: string; attempts: number; payload: unknown; created_at: Date; correlation_id: string | null };
+type Claimed = {
+  id: number;
+  tenant_id: string;
+  post_id: string;
+  event: string;
+  attempts: number;
+  payload: unknown;
+  created_at: Date;
+  correlation_id: string | null;
+};
 
 export function notificationWebhookId(id: number): string {
   return `msg_notification_${id}`;
 }
 
 /** One pass: delivers what is due; returns how many deliveries were attempted. */
-export async function deliverDueNotifications(deps: { db: Db; config: Config; log: Logger; fetcher?: SafeFetcher }): Promise<number> {
+export async function deliverDueNotifications(deps: {
+  db: Db;
+  config: Config;
+  log: Logger;
+  fetcher?: SafeFetcher;
+}): Promise<number> {
   const { db, config, log } = deps;
   const fetcher = deps.fetcher ?? createDestinationFetcher(config);
   const { rows } = await db.query<Claimed>(
@@ -47,15 +61,25 @@ export async function deliverDueNotifications(deps: { db: Db; config: Config; lo
         if (!settings.notifications) throw new PermanentError('the tenant has no notification callback any more');
         const payload = row.payload ?? (await freezePayload(db, row));
         const { url, secretEnv, secretName } = settings.notifications;
-        const secret = await readCredential(deps, row.tenant_id, { env: secretEnv, secret: secretName }, 'the notification signing secret');
+        const secret = await readCredential(
+          deps,
+          row.tenant_id,
+          { env: secretEnv, secret: secretName },
+          'the notification signing secret',
+        );
         const target = { url, secret, timeoutMs: config.NOTIFICATION_TIMEOUT_MS };
-        const deliver = () => sendWebhook(fetcher, target, { id: notificationWebhookId(row.id), type: row.event, data: payload });
+        const deliver = () =>
+          sendWebhook(fetcher, target, { id: notificationWebhookId(row.id), type: row.event, data: payload });
         await (row.correlation_id ? withCorrelationId(row.correlation_id, deliver) : deliver());
-        await db.query(`UPDATE notifications SET status = 'delivered', delivered_at = now(), last_error = NULL WHERE id = $1`, [row.id]);
+        await db.query(
+          `UPDATE notifications SET status = 'delivered', delivered_at = now(), last_error = NULL WHERE id = $1`,
+          [row.id],
+        );
         notificationDeliveriesTotal.inc({ event: row.event, outcome: 'delivered' });
       } catch (err) {
         const final = err instanceof PermanentError || row.attempts >= config.NOTIFICATION_ATTEMPTS;
-        const delayMs = Math.min(config.NOTIFICATION_BACKOFF_MS * 2 ** (row.attempts - 1), 3_600_000) * (0.5 + Math.random() / 2);
+        const delayMs =
+          Math.min(config.NOTIFICATION_BACKOFF_MS * 2 ** (row.attempts - 1), 3_600_000) * (0.5 + Math.random() / 2);
         await db
           .query(
             `UPDATE notifications SET status = CASE WHEN $2 THEN 'failed' ELSE 'pending' END, last_error = $3,
@@ -64,7 +88,10 @@ export async function deliverDueNotifications(deps: { db: Db; config: Config; lo
           )
           .catch(() => undefined);
         notificationDeliveriesTotal.inc({ event: row.event, outcome: final ? 'failed' : 'retrying' });
-        log.warn({ notificationId: row.id, event: row.event, attempts: row.attempts, err: errorMessage(err), final }, 'notification delivery failed');
+        log.warn(
+          { notificationId: row.id, event: row.event, attempts: row.attempts, err: errorMessage(err), final },
+          'notification delivery failed',
+        );
       }
     }),
   );
@@ -74,10 +101,12 @@ export async function deliverDueNotifications(deps: { db: Db; config: Config; lo
 /** The body is built once, at the first attempt, and reused by every retry. */
 async function freezePayload(db: Db, row: Claimed): Promise<unknown> {
   const post = await loadPostForPublishing(db, row.post_id);
-  const extra = await db.query<{ status: string; held_reason: string | null; failed_stage: string | null; failure_reason: string | null }>(
-    'SELECT status, held_reason, failed_stage, failure_reason FROM posts WHERE id = $1',
-    [row.post_id],
-  );
+  const extra = await db.query<{
+    status: string;
+    held_reason: string | null;
+    failed_stage: string | null;
+    failure_reason: string | null;
+  }>('SELECT status, held_reason, failed_stage, failure_reason FROM posts WHERE id = $1', [row.post_id]);
   const pubs = await db.query<{ destination: string; kind: string; url: string | null; location: string | null }>(
     `SELECT destination, kind, url, location FROM publications WHERE post_id = $1 AND status = 'published' ORDER BY published_at`,
     [row.post_id],
@@ -85,13 +114,28 @@ async function freezePayload(db: Db, row: Claimed): Promise<unknown> {
   const state = extra.rows[0];
   const payload = {
     post: post ? { ...postPayload(post), status: row.event.slice('post.'.length) } : { id: row.post_id },
-    ...(row.event === 'post.failed' ? { failure: { stage: state?.failed_stage ?? null, reason: state?.failure_reason ?? null } } : {}),
-    ...(row.event === 'post.needs_review' || row.event === 'post.awaiting_approval' ? { hold: { reason: state?.held_reason ?? null } } : {}),
-    ...(row.event === 'post.published' ? { publications: pubs.rows.map((p) => ({ destination: p.destination, kind: p.kind, url: p.url ?? (p.kind === 'files' ? null : p.location) })) } : {}),
+    ...(row.event === 'post.failed'
+      ? { failure: { stage: state?.failed_stage ?? null, reason: state?.failure_reason ?? null } }
+      : {}),
+    ...(row.event === 'post.needs_review' || row.event === 'post.awaiting_approval'
+      ? { hold: { reason: state?.held_reason ?? null } }
+      : {}),
+    ...(row.event === 'post.published'
+      ? {
+          publications: pubs.rows.map((p) => ({
+            destination: p.destination,
+            kind: p.kind,
+            url: p.url ?? (p.kind === 'files' ? null : p.location),
+          })),
+        }
+      : {}),
     occurredAt: row.created_at.toISOString(),
     links: { post: `/api/v1/posts/${row.post_id}` },
   };
-  await db.query(`UPDATE notifications SET payload = $2 WHERE id = $1 AND payload IS NULL`, [row.id, JSON.stringify(payload)]);
+  await db.query(`UPDATE notifications SET payload = $2 WHERE id = $1 AND payload IS NULL`, [
+    row.id,
+    JSON.stringify(payload),
+  ]);
   const stored = await db.query<{ payload: unknown }>('SELECT payload FROM notifications WHERE id = $1', [row.id]);
   return stored.rows[0]?.payload ?? payload;
 }

@@ -15,18 +15,26 @@ const publishOptionsShape = {
   /** Destination ids of the tenant; without them the tenant's default destinations apply. */
   destinations: z.array(z.uuid()).min(1).max(10).optional(),
   /** Publish at this time (ISO 8601 with an offset or Z). */
-  publishAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2030-01-02T03:04:05Z' }).optional(),
+  publishAt: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2030-01-02T03:04:05Z' })
+    .optional(),
   /** Hold the post as awaiting_approval until an operator approves it. */
   requireApproval: z.boolean().optional(),
   /** A featured image for destinations that show one (WordPress). */
-  featuredImage: z.object({ url: httpUrl, alt: z.string().trim().min(1).max(300) }).strict().optional(),
+  featuredImage: z
+    .object({ url: httpUrl, alt: z.string().trim().min(1).max(300) })
+    .strict()
+    .optional(),
 };
 
 /** What a submission may ask for; publishAt must lie ahead when it arrives. */
 export const publishOptionsSchema = z
   .object({
     ...publishOptionsShape,
-    publishAt: publishOptionsShape.publishAt.refine((v) => v === undefined || Date.parse(v) > Date.now(), 'must be in the future'),
+    publishAt: publishOptionsShape.publishAt.refine(
+      (v) => v === undefined || Date.parse(v) > Date.now(),
+      'must be in the future',
+    ),
   })
   .strict();
 

@@ -35,11 +35,17 @@ export async function approvePost(db: Db, queues: PipelineQueues, tenantId: stri
     `UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1 AND status = ANY($2::text[]) AND held_stage IS NOT NULL`,
     [postId, APPROVABLE],
   );
-  if (claimed.rowCount !== 1) throw new PostActionError(409, `the post is ${post.status}; only posts that are ${APPROVABLE.join(', ')} can be approved`);
+  if (claimed.rowCount !== 1)
+    throw new PostActionError(
+      409,
+      `the post is ${post.status}; only posts that are ${APPROVABLE.join(', ')} can be approved`,
+    );
   try {
     return await resumePost(db, queues, postId, { approve: true });
   } catch (err) {
-    await db.query(`UPDATE posts SET status = $2 WHERE id = $1 AND status = 'queued'`, [postId, post.status]).catch(() => undefined);
+    await db
+      .query(`UPDATE posts SET status = $2 WHERE id = $1 AND status = 'queued'`, [postId, post.status])
+      .catch(() => undefined);
     throw err;
   }
 }
@@ -61,11 +67,21 @@ export async function rejectPost(db: Db, queues: PipelineQueues, tenantId: strin
     );
     return true;
   });
-  if (!done) throw new PostActionError(409, `the post is ${post.status}; only posts that are ${allowed.join(', ')} can be rejected`);
+  if (!done)
+    throw new PostActionError(
+      409,
+      `the post is ${post.status}; only posts that are ${allowed.join(', ')} can be rejected`,
+    );
   await removeScheduledJob(queues, post.scheduledJobId);
 }
 
-export async function cancelPost(db: Db, queues: PipelineQueues, tenantId: string, postId: string, reason: string | undefined) {
+export async function cancelPost(
+  db: Db,
+  queues: PipelineQueues,
+  tenantId: string,
+  postId: string,
+  reason: string | undefined,
+) {
   const post = await loadOwned(db, tenantId, postId);
   const done = await db.tx(async (client) => {
     const updated = await client.query(
@@ -89,9 +105,16 @@ export async function cancelPost(db: Db, queues: PipelineQueues, tenantId: strin
  * Sets a new publishAt. A post already waiting on its schedule gets a new delayed job (the old one is
  * removed); a post still on its way through the pipeline is scheduled when it reaches publish.
  */
-export async function reschedulePost(db: Db, queues: PipelineQueues, tenantId: string, postId: string, publishAt: Date) {
+export async function reschedulePost(
+  db: Db,
+  queues: PipelineQueues,
+  tenantId: string,
+  postId: string,
+  publishAt: Date,
+) {
   const post = await loadOwned(db, tenantId, postId);
-  if (NOT_RESCHEDULABLE.includes(post.status) || post.stopped) throw new PostActionError(409, `the post is ${post.status}; it can no longer be rescheduled`);
+  if (NOT_RESCHEDULABLE.includes(post.status) || post.stopped)
+    throw new PostActionError(409, `the post is ${post.status}; it can no longer be rescheduled`);
   const { rows } = await db.query<{ revision: number }>(
     `INSERT INTO post_publishing (post_id, publish_at, revision) VALUES ($1, $2, 1)
      ON CONFLICT (post_id) DO UPDATE SET publish_at = $2, revision = post_publishing.revision + 1, updated_at = now()
@@ -99,10 +122,20 @@ export async function reschedulePost(db: Db, queues: PipelineQueues, tenantId: s
     [postId, publishAt],
   );
   if (post.status === 'scheduled') {
-    const jobId = await addScheduledJob(db, queues, { id: post.id, correlationId: post.correlationId, generation: post.generation }, publishAt, rows[0]!.revision);
+    const jobId = await addScheduledJob(
+      db,
+      queues,
+      { id: post.id, correlationId: post.correlationId, generation: post.generation },
+      publishAt,
+      rows[0]!.revision,
+    );
     await db.query(
       `UPDATE posts SET held_reason = $2, held_details = $3, updated_at = now() WHERE id = $1 AND status = 'scheduled'`,
-      [postId, `scheduled for ${publishAt.toISOString()}`, JSON.stringify({ publishAt: publishAt.toISOString(), jobId })],
+      [
+        postId,
+        `scheduled for ${publishAt.toISOString()}`,
+        JSON.stringify({ publishAt: publishAt.toISOString(), jobId }),
+      ],
     );
     await removeScheduledJob(queues, post.scheduledJobId);
   }

@@ -33,14 +33,37 @@ export type PostForPublishing = {
 };
 
 type Row = {
-  id: string; tenant_id: string; submission_id: string; status: string; correlation_id: string; run_generation: number;
-  title: string | null; slug: string | null; markdown: string | null; meta_description: string | null; tags: string[];
-  citations: Citation[]; published_at: Date | null; created_at: Date; approved_at: Date | null; held_stage: string | null;
-  hero_image: { url?: string; alt?: string } | null; category: string | null; options: { publish?: unknown } | null;
-  pp_publish_at: Date | null; revision: number | null; scheduled_job_id: string | null; stopped: 'cancelled' | 'rejected' | null; stop_reason: string | null;
+  id: string;
+  tenant_id: string;
+  submission_id: string;
+  status: string;
+  correlation_id: string;
+  run_generation: number;
+  title: string | null;
+  slug: string | null;
+  markdown: string | null;
+  meta_description: string | null;
+  tags: string[];
+  citations: Citation[];
+  published_at: Date | null;
+  created_at: Date;
+  approved_at: Date | null;
+  held_stage: string | null;
+  hero_image: { url?: string; alt?: string } | null;
+  category: string | null;
+  options: { publish?: unknown } | null;
+  pp_publish_at: Date | null;
+  revision: number | null;
+  scheduled_job_id: string | null;
+  stopped: 'cancelled' | 'rejected' | null;
+  stop_reason: string | null;
 };
 
-export async function loadPostForPublishing(db: Db, postId: string, tenantId?: string): Promise<PostForPublishing | null> {
+export async function loadPostForPublishing(
+  db: Db,
+  postId: string,
+  tenantId?: string,
+): Promise<PostForPublishing | null> {
   const { rows } = await db.query<Row>(
     `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug, p.markdown,
             p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,

@@ -39,7 +39,12 @@ export type PublishDeps = {
 
 type PublicationRow = { id: string; status: string; generation: number };
 
-export async function publishToTarget(deps: PublishDeps, post: PostForPublishing, target: Target, generation: number): Promise<Outcome> {
+export async function publishToTarget(
+  deps: PublishDeps,
+  post: PostForPublishing,
+  target: Target,
+  generation: number,
+): Promise<Outcome> {
   const { db, config, log } = deps;
   const label = `${target.kind} "${target.name}"`;
   await db.query(
@@ -65,7 +70,9 @@ export async function publishToTarget(deps: PublishDeps, post: PostForPublishing
       if (waitMs > 0) return { kind: 'deferred', waitMs, reason: `${label} is unavailable (circuit open)` };
 
       const fetcher = deps.fetcher ?? createDestinationFetcher(config);
-      const result = await throughDestinationBreaker(target.key, target.kind, breakerOptions, () => send(deps, fetcher, post, target, row, generation));
+      const result = await throughDestinationBreaker(target.key, target.kind, breakerOptions, () =>
+        send(deps, fetcher, post, target, row, generation),
+      );
       afterRemotePublish(target.kind);
       await client.query(
         `UPDATE publications
@@ -76,7 +83,10 @@ export async function publishToTarget(deps: PublishDeps, post: PostForPublishing
       );
       return { kind: 'published', result };
     });
-    publishRequestsTotal.inc({ destination_kind: target.kind, outcome: outcome.kind === 'published' ? 'published' : outcome.kind });
+    publishRequestsTotal.inc({
+      destination_kind: target.kind,
+      outcome: outcome.kind === 'published' ? 'published' : outcome.kind,
+    });
     return outcome;
   } catch (err) {
     const reason = `${label}: ${errorMessage(err)}`;
@@ -84,9 +94,16 @@ export async function publishToTarget(deps: PublishDeps, post: PostForPublishing
     if (err instanceof PermanentError) outcome = { kind: 'permanent', reason };
     else if (isBreakerOpenError(err) || destinationWaitMs(target.key) > 0) {
       // This failure opened the breaker (or it opened meanwhile): wait for the site instead of retrying.
-      outcome = { kind: 'deferred', waitMs: Math.max(destinationWaitMs(target.key), 100), reason: `${label} is unavailable (circuit open): ${errorMessage(err)}` };
+      outcome = {
+        kind: 'deferred',
+        waitMs: Math.max(destinationWaitMs(target.key), 100),
+        reason: `${label} is unavailable (circuit open): ${errorMessage(err)}`,
+      };
     } else outcome = { kind: 'transient', reason };
-    publishRequestsTotal.inc({ destination_kind: target.kind, outcome: outcome.kind === 'transient' ? 'retrying' : outcome.kind === 'permanent' ? 'failed' : 'deferred' });
+    publishRequestsTotal.inc({
+      destination_kind: target.kind,
+      outcome: outcome.kind === 'transient' ? 'retrying' : outcome.kind === 'permanent' ? 'failed' : 'deferred',
+    });
     await db
       .query(
         `UPDATE publications SET attempts = attempts + 1, last_error = $3, updated_at = now(),
@@ -94,7 +111,9 @@ export async function publishToTarget(deps: PublishDeps, post: PostForPublishing
           WHERE post_id = $1 AND destination = $2`,
         [post.id, target.key, reason.slice(0, 2000), outcome.kind === 'permanent'],
       )
-      .catch((recordErr: unknown) => log.warn({ err: errorMessage(recordErr) }, 'could not record the publication error'));
+      .catch((recordErr: unknown) =>
+        log.warn({ err: errorMessage(recordErr) }, 'could not record the publication error'),
+      );
     return outcome;
   }
 }
@@ -118,7 +137,14 @@ function publishable(post: PostForPublishing): PublishablePost {
   };
 }
 
-async function send(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublishing, target: Target, row: PublicationRow, generation: number): Promise<PublishResult> {
+async function send(
+  deps: PublishDeps,
+  fetcher: SafeFetcher,
+  post: PostForPublishing,
+  target: Target,
+  row: PublicationRow,
+  generation: number,
+): Promise<PublishResult> {
   switch (target.kind) {
     case 'files': {
       const cfg = target.config as FilesConfig;
@@ -130,18 +156,45 @@ async function send(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublis
       const cfg = target.config as WebhookConfig;
       // One id per publication and run: every retry of this delivery carries it, so receivers deduplicate.
       const id = `msg_${row.id.replaceAll('-', '')}_g${generation}`;
-      const secret = await readCredential(deps, post.tenantId, { env: cfg.secretEnv, secret: cfg.secretName }, 'the webhook signing secret');
-      const answer = await sendWebhook(fetcher, { url: cfg.url, secret, timeoutMs: cfg.timeoutMs }, { id, type: 'post.published', data: postPayload(post) });
+      const secret = await readCredential(
+        deps,
+        post.tenantId,
+        { env: cfg.secretEnv, secret: cfg.secretName },
+        'the webhook signing secret',
+      );
+      const answer = await sendWebhook(
+        fetcher,
+        { url: cfg.url, secret, timeoutMs: cfg.timeoutMs },
+        { id, type: 'post.published', data: postPayload(post) },
+      );
       return { location: cfg.url, url: null, externalId: id, details: { webhookId: id, status: answer.status } };
     }
   }
 }
 
-async function publishToWordPress(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublishing, cfg: WordPressConfig): Promise<PublishResult> {
+async function publishToWordPress(
+  deps: PublishDeps,
+  fetcher: SafeFetcher,
+  post: PostForPublishing,
+  cfg: WordPressConfig,
+): Promise<PublishResult> {
   const { config } = deps;
-  const password = await readCredential(deps, post.tenantId, { env: cfg.passwordEnv, secret: cfg.passwordSecret }, 'the WordPress application password');
-  const client = createWordPressClient({ url: cfg.url, username: cfg.username, password, timeoutMs: cfg.timeoutMs, fetcher });
-  const image = post.options.featuredImage ?? (post.heroImage?.url ? { url: post.heroImage.url, alt: post.heroImage.alt ?? post.title! } : null);
+  const password = await readCredential(
+    deps,
+    post.tenantId,
+    { env: cfg.passwordEnv, secret: cfg.passwordSecret },
+    'the WordPress application password',
+  );
+  const client = createWordPressClient({
+    url: cfg.url,
+    username: cfg.username,
+    password,
+    timeoutMs: cfg.timeoutMs,
+    fetcher,
+  });
+  const image =
+    post.options.featuredImage ??
+    (post.heroImage?.url ? { url: post.heroImage.url, alt: post.heroImage.alt ?? post.title! } : null);
   const saved = await client.upsertPost({
     externalId: externalIdOf(post),
     title: post.title!,
@@ -152,19 +205,29 @@ async function publishToWordPress(deps: PublishDeps, fetcher: SafeFetcher, post:
     tags: post.tags,
     categories: [...cfg.categories, ...(post.category ? [post.category] : [])],
     metaDescription: post.metaDescription,
-    ...(image ? { featuredImage: () => downloadImage(fetcher, image.url, image.alt, config.PUBLISH_IMAGE_MAX_BYTES) } : {}),
+    ...(image
+      ? { featuredImage: () => downloadImage(fetcher, image.url, image.alt, config.PUBLISH_IMAGE_MAX_BYTES) }
+      : {}),
   });
   return {
     location: saved.link,
     url: saved.link,
     externalId: externalIdOf(post),
-    details: { wordpressId: saved.id, slug: saved.slug, status: saved.status, featuredMedia: saved.featuredMedia, created: saved.created },
+    details: {
+      wordpressId: saved.id,
+      slug: saved.slug,
+      status: saved.status,
+      featuredMedia: saved.featuredMedia,
+      created: saved.created,
+    },
   };
 }
 
 /** The post body as HTML; the destination shows the title itself, so the body's headings start at h2. */
 export function bodyHtml(markdown: string): string {
-  return markdownToSafeHtml(markdown).trim().replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
+  return markdownToSafeHtml(markdown)
+    .trim()
+    .replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
 }
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
@@ -173,16 +236,30 @@ const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
  * The featured image, through the guarded GET: every address (redirects too, at most 5) is checked
  * before it is dialled, only image types are read, and the body is capped while it streams.
  */
-export async function downloadImage(fetcher: SafeFetcher, url: string, alt: string, maxBytes: number): Promise<WordPressImage> {
+export async function downloadImage(
+  fetcher: SafeFetcher,
+  url: string,
+  alt: string,
+  maxBytes: number,
+): Promise<WordPressImage> {
   const what = `featured image ${url}`;
   let image;
   try {
-    image = await fetcher.fetch(url, { allowedTypes: IMAGE_TYPES, accept: IMAGE_TYPES.join(', '), maxBytes, timeoutMs: 15_000 });
+    image = await fetcher.fetch(url, {
+      allowedTypes: IMAGE_TYPES,
+      accept: IMAGE_TYPES.join(', '),
+      maxBytes,
+      timeoutMs: 15_000,
+    });
   } catch (err) {
     throw destinationError(what, err);
   }
   const contentType = image.mediaType;
-  const name = new URL(url).pathname.split('/').pop()?.replace(/[^A-Za-z0-9._-]/g, '') || 'image';
+  const name =
+    new URL(url).pathname
+      .split('/')
+      .pop()
+      ?.replace(/[^A-Za-z0-9._-]/g, '') || 'image';
   const ext = contentType.split('/')[1] === 'jpeg' ? 'jpg' : contentType.split('/')[1]!;
   return { data: image.bytes, contentType, filename: name.includes('.') ? name : `${name}.${ext}`, alt };
 }
@@ -194,7 +271,15 @@ function siteOptions(cfg: FilesConfig): SiteOptions {
 let files: { key: string; publisher: ReturnType<typeof createFilesPublisher> } | null = null;
 function filesPublisher(config: Config) {
   const key = `${config.OUTPUT_DIR}\n${config.PUBLIC_SITE_URL ?? ''}\n${config.SITE_TITLE}`;
-  if (files?.key !== key) files = { key, publisher: createFilesPublisher({ dir: config.OUTPUT_DIR, baseUrl: config.PUBLIC_SITE_URL ?? null, siteTitle: config.SITE_TITLE }) };
+  if (files?.key !== key)
+    files = {
+      key,
+      publisher: createFilesPublisher({
+        dir: config.OUTPUT_DIR,
+        baseUrl: config.PUBLIC_SITE_URL ?? null,
+        siteTitle: config.SITE_TITLE,
+      }),
+    };
   return files.publisher;
 }
 
@@ -205,7 +290,15 @@ function filesPublisher(config: Config) {
 export async function rebuildSite(deps: PublishDeps, tenantId: string, target: Target): Promise<void> {
   await deps.db.tx(async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blog-poster:site:${tenantId}:${target.key}`]);
-    const { rows } = await client.query<{ id: string; title: string; slug: string; meta_description: string | null; tags: string[]; published_at: Date; updated_at: Date }>(
+    const { rows } = await client.query<{
+      id: string;
+      title: string;
+      slug: string;
+      meta_description: string | null;
+      tags: string[];
+      published_at: Date;
+      updated_at: Date;
+    }>(
       `SELECT p.id, p.title, p.slug, p.meta_description, p.tags, pub.published_at, pub.updated_at
          FROM publications pub JOIN posts p ON p.id = pub.post_id
         WHERE pub.destination = $1 AND p.tenant_id = $2 AND pub.status = 'published' AND p.title IS NOT NULL AND p.slug IS NOT NULL`,

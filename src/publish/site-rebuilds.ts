@@ -20,14 +20,18 @@ const jobSchema = z.object({ tenantId: z.uuid(), targetKey: z.string().min(1) })
 export async function requestSiteRebuild(queue: Queue, tenantId: string, targetKey: string): Promise<void> {
   const now = Date.now();
   const bucket = Math.floor(now / bucketMs);
-  await queue.add('rebuild', { tenantId, targetKey }, {
-    jobId: `site-${tenantId}-${targetKey}-${bucket}`,
-    delay: (bucket + 1) * bucketMs - now,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: { age: 3600 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  });
+  await queue.add(
+    'rebuild',
+    { tenantId, targetKey },
+    {
+      jobId: `site-${tenantId}-${targetKey}-${bucket}`,
+      delay: (bucket + 1) * bucketMs - now,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  );
 }
 
 /** Runs the rebuild jobs in a worker process (started beside the publish stage's workers). */
@@ -56,5 +60,11 @@ async function targetFor(db: Db, tenantId: string, key: string): Promise<Target 
   if (key === BUILTIN_FILES_KEY) return { key, destinationId: null, name: 'static site', kind: 'files', config: {} };
   const destination = await getDestination(db, tenantId, key);
   if (!destination || destination.kind !== 'files') return null;
-  return { key: destination.id, destinationId: destination.id, name: destination.name, kind: destination.kind, config: destination.config };
+  return {
+    key: destination.id,
+    destinationId: destination.id,
+    name: destination.name,
+    kind: destination.kind,
+    config: destination.config,
+  };
 }

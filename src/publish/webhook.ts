@@ -13,7 +13,8 @@ export type WebhookMessage = { id: string; type: string; data: unknown };
 /** Reads the signing secret from the environment variable a destination or tenant names. */
 export function secretFromEnv(variable: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[variable];
-  if (!value) throw new PermanentError(`the environment variable ${variable} (the signing secret or password) is not set`);
+  if (!value)
+    throw new PermanentError(`the environment variable ${variable} (the signing secret or password) is not set`);
   return value;
 }
 
@@ -38,9 +39,17 @@ export async function sendWebhook(
     'webhook-signature': signer.sign(message.id, now, payload),
   };
   const what = `webhook POST ${new URL(target.url).origin}`;
-  const res = await sendToDestination(fetcher, what, target.url, { method: 'POST', headers, body: payload }, target.timeoutMs);
+  const res = await sendToDestination(
+    fetcher,
+    what,
+    target.url,
+    { method: 'POST', headers, body: payload },
+    target.timeoutMs,
+  );
   if (res.status >= 200 && res.status < 300) return { status: res.status };
-  if (isRetryableStatus(res.status)) throw new DestinationUnavailableError(`${what} answered ${res.status}`, res.status);
-  if (res.status >= 300 && res.status < 400) throw new PermanentError(`${what} answered ${res.status}: redirects are not followed; use the final URL`);
+  if (isRetryableStatus(res.status))
+    throw new DestinationUnavailableError(`${what} answered ${res.status}`, res.status);
+  if (res.status >= 300 && res.status < 400)
+    throw new PermanentError(`${what} answered ${res.status}: redirects are not followed; use the final URL`);
   throw new PermanentError(`${what} answered ${res.status}: the receiver refused the delivery`);
 }

@@ -10,7 +10,11 @@ import { DestinationUnavailableError, isRetryableStatus, sendToDestination } fro
 
 export const EXTERNAL_ID_META = 'blog_poster_external_id';
 /** Meta keys that hold a meta description, set when the site exposes them (our plugin, Yoast, Rank Math). */
-export const DESCRIPTION_META_KEYS = ['blog_poster_meta_description', '_yoast_wpseo_metadesc', 'rank_math_description'] as const;
+export const DESCRIPTION_META_KEYS = [
+  'blog_poster_meta_description',
+  '_yoast_wpseo_metadesc',
+  'rank_math_description',
+] as const;
 
 export type WordPressImage = { data: Uint8Array; contentType: string; filename: string; alt: string };
 
@@ -30,9 +34,22 @@ export type WordPressPostInput = {
   featuredImage?: () => Promise<WordPressImage>;
 };
 
-export type WordPressPost = { id: number; slug: string; link: string; status: string; featuredMedia: number; created: boolean };
+export type WordPressPost = {
+  id: number;
+  slug: string;
+  link: string;
+  status: string;
+  featuredMedia: number;
+  created: boolean;
+};
 
-export type WordPressClientOptions = { url: string; username: string; password: string; timeoutMs?: number; fetcher: SafeFetcher };
+export type WordPressClientOptions = {
+  url: string;
+  username: string;
+  password: string;
+  timeoutMs?: number;
+  fetcher: SafeFetcher;
+};
 
 type WpError = { code?: string; message?: string; data?: { status?: number; term_id?: number } };
 
@@ -61,7 +78,11 @@ export function createWordPressClient(opts: WordPressClientOptions) {
     return `${site}/?${params.toString().replace(/%2F/g, '/')}`;
   }
 
-  async function call<T>(method: string, route: string, init: { query?: Record<string, string>; json?: unknown; body?: Uint8Array; headers?: Record<string, string> } = {}): Promise<T> {
+  async function call<T>(
+    method: string,
+    route: string,
+    init: { query?: Record<string, string>; json?: unknown; body?: Uint8Array; headers?: Record<string, string> } = {},
+  ): Promise<T> {
     const what = `WordPress ${method} ${route}`;
     const headers: Record<string, string> = { authorization, accept: 'application/json', ...init.headers };
     let body: string | Uint8Array | undefined;
@@ -71,7 +92,13 @@ export function createWordPressClient(opts: WordPressClientOptions) {
     } else if (init.body) {
       body = init.body;
     }
-    const res = await sendToDestination(opts.fetcher, what, endpoint(route, init.query), { method, headers, ...(body !== undefined ? { body } : {}) }, timeoutMs);
+    const res = await sendToDestination(
+      opts.fetcher,
+      what,
+      endpoint(route, init.query),
+      { method, headers, ...(body !== undefined ? { body } : {}) },
+      timeoutMs,
+    );
     const text = await res.text();
     let parsed: unknown = null;
     try {
@@ -96,7 +123,8 @@ export function createWordPressClient(opts: WordPressClientOptions) {
       if (err.status === 401 || err.status === 403) {
         throw new PermanentError(`${err.message} (check the user and application password of ${site})`);
       }
-      if (err.code === 'rest_no_route') throw new PermanentError(`${err.message} (is the REST API enabled on ${site}?)`);
+      if (err.code === 'rest_no_route')
+        throw new PermanentError(`${err.message} (is the REST API enabled on ${site}?)`);
       if (err.status === 400 || err.status === 413 || err.status === 415) throw new PermanentError(err.message);
     }
     throw err;
@@ -104,12 +132,17 @@ export function createWordPressClient(opts: WordPressClientOptions) {
 
   async function checkCredentials(): Promise<{ id: number; name: string }> {
     try {
-      const me = await call<{ id?: number; name?: string }>('GET', '/wp/v2/users/me', { query: { context: 'edit', _fields: 'id,name' } });
-      if (typeof me.id !== 'number') throw new PermanentError(`WordPress ${site} did not identify the user ${opts.username}`);
+      const me = await call<{ id?: number; name?: string }>('GET', '/wp/v2/users/me', {
+        query: { context: 'edit', _fields: 'id,name' },
+      });
+      if (typeof me.id !== 'number')
+        throw new PermanentError(`WordPress ${site} did not identify the user ${opts.username}`);
       return { id: me.id, name: me.name ?? opts.username };
     } catch (err) {
       if (err instanceof WordPressError && err.status === 401) {
-        throw new PermanentError(`WordPress ${site} refused the application password of user "${opts.username}" (401 ${err.code} from /wp/v2/users/me)`);
+        throw new PermanentError(
+          `WordPress ${site} refused the application password of user "${opts.username}" (401 ${err.code} from /wp/v2/users/me)`,
+        );
       }
       return permanentWhenFinal(err);
     }
@@ -117,7 +150,10 @@ export function createWordPressClient(opts: WordPressClientOptions) {
 
   /** Registered meta keys of posts, from the route's schema. */
   function registeredMeta(): Promise<Set<string>> {
-    metaKeys ??= call<{ schema?: { properties?: { meta?: { properties?: Record<string, unknown> } } } }>('OPTIONS', '/wp/v2/posts')
+    metaKeys ??= call<{ schema?: { properties?: { meta?: { properties?: Record<string, unknown> } } } }>(
+      'OPTIONS',
+      '/wp/v2/posts',
+    )
       .then((answer) => new Set(Object.keys(answer.schema?.properties?.meta?.properties ?? {})))
       .catch((err: unknown) => {
         metaKeys = null;
@@ -128,10 +164,18 @@ export function createWordPressClient(opts: WordPressClientOptions) {
 
   async function findByExternalId(externalId: string): Promise<{ id: number; featured_media: number } | null> {
     const found = await call<{ id: number; featured_media: number }[]>('GET', '/wp/v2/posts', {
-      query: { [EXTERNAL_ID_META]: externalId, status: 'any', context: 'edit', _fields: 'id,featured_media', per_page: '10' },
+      query: {
+        [EXTERNAL_ID_META]: externalId,
+        status: 'any',
+        context: 'edit',
+        _fields: 'id,featured_media',
+        per_page: '10',
+      },
     });
     if (found.length > 1) {
-      throw new PermanentError(`WordPress ${site} has ${found.length} posts with ${EXTERNAL_ID_META} ${externalId} (ids ${found.map((p) => p.id).join(', ')}); remove the extra ones`);
+      throw new PermanentError(
+        `WordPress ${site} has ${found.length} posts with ${EXTERNAL_ID_META} ${externalId} (ids ${found.map((p) => p.id).join(', ')}); remove the extra ones`,
+      );
     }
     return found[0] ?? null;
   }
@@ -142,7 +186,8 @@ export function createWordPressClient(opts: WordPressClientOptions) {
       const created = await call<{ id: number }>('POST', `/wp/v2/${taxonomy}`, { json: { name } });
       return created.id;
     } catch (err) {
-      if (err instanceof WordPressError && err.code === 'term_exists' && typeof err.termId === 'number') return err.termId;
+      if (err instanceof WordPressError && err.code === 'term_exists' && typeof err.termId === 'number')
+        return err.termId;
       return permanentWhenFinal(err);
     }
   }
@@ -150,7 +195,10 @@ export function createWordPressClient(opts: WordPressClientOptions) {
   async function uploadImage(image: WordPressImage): Promise<number> {
     const media = await call<{ id: number }>('POST', '/wp/v2/media', {
       body: image.data,
-      headers: { 'content-type': image.contentType, 'content-disposition': `attachment; filename="${image.filename.replace(/["\\\r\n]/g, '')}"` },
+      headers: {
+        'content-type': image.contentType,
+        'content-disposition': `attachment; filename="${image.filename.replace(/["\\\r\n]/g, '')}"`,
+      },
     });
     await call('POST', `/wp/v2/media/${media.id}`, { json: { alt_text: image.alt } });
     return media.id;
@@ -165,7 +213,9 @@ export function createWordPressClient(opts: WordPressClientOptions) {
       await checkCredentials();
       const meta = await registeredMeta();
       if (!meta.has(EXTERNAL_ID_META)) {
-        throw new PermanentError(`WordPress ${site} does not expose the ${EXTERNAL_ID_META} meta: install the Blog Poster connector (integrations/wordpress/blog-poster.php) as a must-use plugin`);
+        throw new PermanentError(
+          `WordPress ${site} does not expose the ${EXTERNAL_ID_META} meta: install the Blog Poster connector (integrations/wordpress/blog-poster.php) as a must-use plugin`,
+        );
       }
       const existing = await findByExternalId(input.externalId);
       const tags = await Promise.all([...new Set(input.tags)].map((t) => termId('tags', t)));
@@ -193,7 +243,14 @@ export function createWordPressClient(opts: WordPressClientOptions) {
         { json: body },
       );
       // WordPress renames a clashing slug (-2): what it answers is what readers see.
-      return { id: saved.id, slug: saved.slug, link: saved.link, status: saved.status, featuredMedia: saved.featured_media, created: !existing };
+      return {
+        id: saved.id,
+        slug: saved.slug,
+        link: saved.link,
+        status: saved.status,
+        featuredMedia: saved.featured_media,
+        created: !existing,
+      };
     } catch (err) {
       return permanentWhenFinal(err);
     }

@@ -73,9 +73,13 @@ export function encryptSecret(keyring: Keyring | undefined, input: SecretRef & {
 export function decryptSecret(keyring: Keyring | undefined, input: SecretRef & { envelope: Envelope }): string {
   const ring = requireKeyring(keyring);
   const master = ring.byId.get(input.envelope.keyId);
-  if (!master) throw new SecretDecryptError(`secret "${input.name}" is sealed under master key "${input.envelope.keyId}", which SECRETS_MASTER_KEYS no longer holds`);
+  if (!master)
+    throw new SecretDecryptError(
+      `secret "${input.name}" is sealed under master key "${input.envelope.keyId}", which SECRETS_MASTER_KEYS no longer holds`,
+    );
   const data = input.envelope.data;
-  if (data[0] !== VERSION || data.length < 2) throw new SecretDecryptError(`secret "${input.name}" has an unknown envelope format`);
+  if (data[0] !== VERSION || data.length < 2)
+    throw new SecretDecryptError(`secret "${input.name}" has an unknown envelope format`);
   const wrappedLength = data[1]!;
   try {
     const dataKey = open(master.key, data.subarray(2, 2 + wrappedLength), associatedData(input, master.id));
@@ -86,7 +90,9 @@ export function decryptSecret(keyring: Keyring | undefined, input: SecretRef & {
     }
   } catch {
     // GCM says only "unable to authenticate": wrong key, wrong tenant or name, or tampered bytes.
-    throw new SecretDecryptError(`secret "${input.name}" does not decrypt for this tenant and name (tampered, moved, or a wrong master key)`);
+    throw new SecretDecryptError(
+      `secret "${input.name}" does not decrypt for this tenant and name (tampered, moved, or a wrong master key)`,
+    );
   }
 }
 

@@ -8,7 +8,10 @@ import { decryptSecret, encryptSecret, parseKeyring, requireKeyring, secretHint,
 
 export const secretNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'lower-case letters, digits, ".", "_" and "-" (at most 100), e.g. wordpress-main');
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,99}$/,
+    'lower-case letters, digits, ".", "_" and "-" (at most 100), e.g. wordpress-main',
+  );
 
 export class SecretNotFoundError extends Error {}
 
@@ -24,10 +27,20 @@ export function keyringOf(config: Pick<Config, 'SECRETS_MASTER_KEYS'>): Keyring 
 export type SecretInfo = { name: string; hint: string; keyId: string; createdAt: string; updatedAt: string };
 
 type Row = { name: string; hint: string; key_id: string; created_at: Date; updated_at: Date };
-const view = (r: Row): SecretInfo => ({ name: r.name, hint: r.hint, keyId: r.key_id, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() });
+const view = (r: Row): SecretInfo => ({
+  name: r.name,
+  hint: r.hint,
+  keyId: r.key_id,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
 
 /** Stores (or replaces) a tenant's secret. */
-export async function putTenantSecret(db: Db, keyring: Keyring | undefined, input: { tenantId: string; name: string; plaintext: string }): Promise<SecretInfo> {
+export async function putTenantSecret(
+  db: Db,
+  keyring: Keyring | undefined,
+  input: { tenantId: string; name: string; plaintext: string },
+): Promise<SecretInfo> {
   const envelope = encryptSecret(keyring, input);
   const { rows } = await db.query<Row>(
     `INSERT INTO tenant_secrets (tenant_id, name, key_id, envelope, hint) VALUES ($1, $2, $3, $4, $5)
@@ -42,7 +55,11 @@ export async function putTenantSecret(db: Db, keyring: Keyring | undefined, inpu
  * The plaintext of a tenant's secret, for the code that uses it (a publisher, an LLM client).
  * Throws SecretNotFoundError when the tenant has no secret of that name.
  */
-export async function readTenantSecret(db: Db, keyring: Keyring | undefined, ref: { tenantId: string; name: string }): Promise<string> {
+export async function readTenantSecret(
+  db: Db,
+  keyring: Keyring | undefined,
+  ref: { tenantId: string; name: string },
+): Promise<string> {
   const { rows } = await db.query<{ key_id: string; envelope: Buffer }>(
     'SELECT key_id, envelope FROM tenant_secrets WHERE tenant_id = $1 AND name = $2',
     [ref.tenantId, ref.name],
@@ -60,7 +77,10 @@ export async function listTenantSecrets(db: Db, tenantId: string): Promise<Secre
 }
 
 export async function deleteTenantSecret(db: Db, tenantId: string, name: string): Promise<boolean> {
-  const { rowCount } = await db.query('DELETE FROM tenant_secrets WHERE tenant_id = $1 AND name = $2', [tenantId, name]);
+  const { rowCount } = await db.query('DELETE FROM tenant_secrets WHERE tenant_id = $1 AND name = $2', [
+    tenantId,
+    name,
+  ]);
   return rowCount === 1;
 }
 
@@ -72,7 +92,10 @@ export const inboundSecretName = (id: string) => `inbound-webhook:${id}`;
  * each with a fresh data key, in one transaction. Run it after putting a new key first; once it
  * finished, the old key can be removed from the list.
  */
-export async function rotateSecrets(db: Db, keyring: Keyring | undefined): Promise<{ tenantSecrets: number; inboundWebhookSecrets: number; keyId: string }> {
+export async function rotateSecrets(
+  db: Db,
+  keyring: Keyring | undefined,
+): Promise<{ tenantSecrets: number; inboundWebhookSecrets: number; keyId: string }> {
   const ring = requireKeyring(keyring);
   return db.tx(async (client) => {
     let tenantSecrets = 0;
@@ -84,7 +107,12 @@ export async function rotateSecrets(db: Db, keyring: Keyring | undefined): Promi
       const ref = { tenantId: row.tenant_id, name: row.name };
       const plaintext = decryptSecret(ring, { ...ref, envelope: { keyId: row.key_id, data: row.envelope } });
       const sealed = encryptSecret(ring, { ...ref, plaintext });
-      await client.query('UPDATE tenant_secrets SET key_id = $3, envelope = $4 WHERE tenant_id = $1 AND name = $2', [row.tenant_id, row.name, sealed.keyId, sealed.data]);
+      await client.query('UPDATE tenant_secrets SET key_id = $3, envelope = $4 WHERE tenant_id = $1 AND name = $2', [
+        row.tenant_id,
+        row.name,
+        sealed.keyId,
+        sealed.data,
+      ]);
       tenantSecrets += 1;
     }
     const inbound = await client.query<{ id: string; tenant_id: string; key_id: string; envelope: Buffer }>(
@@ -94,7 +122,11 @@ export async function rotateSecrets(db: Db, keyring: Keyring | undefined): Promi
       const ref = { tenantId: row.tenant_id, name: inboundSecretName(row.id) };
       const plaintext = decryptSecret(ring, { ...ref, envelope: { keyId: row.key_id, data: row.envelope } });
       const sealed = encryptSecret(ring, { ...ref, plaintext });
-      await client.query('UPDATE inbound_webhook_secrets SET key_id = $2, envelope = $3 WHERE id = $1', [row.id, sealed.keyId, sealed.data]);
+      await client.query('UPDATE inbound_webhook_secrets SET key_id = $2, envelope = $3 WHERE id = $1', [
+        row.id,
+        sealed.keyId,
+        sealed.data,
+      ]);
       inboundWebhookSecrets += 1;
     }
     return { tenantSecrets, inboundWebhookSecrets, keyId: ring.active.id };

@@ -47,7 +47,6 @@ export const KEYWORD_DENSITY_MAX = 0.025;
 export const READING_EASE_MIN = 30;
 export const GRADE_MAX = 14;
 
-
 function occurrences(haystack: string, needle: string): number {
   const words = needle.toLowerCase().match(/[\p{L}\p{N}]+/gu);
   if (!words?.length) return 0;
@@ -76,19 +75,33 @@ export function lintSeo(post: SeoInput): SeoReport {
   if (h1Count !== 1) add('single-h1', 'error', `the page has ${h1Count} H1 headings; it needs exactly one (the title)`);
   for (let i = 1; i < headings.length; i++) {
     if (headings[i]!.level > headings[i - 1]!.level + 1) {
-      add('heading-order', 'warning', `"${headings[i]!.text}" (H${headings[i]!.level}) follows an H${headings[i - 1]!.level}; heading levels should not skip`);
+      add(
+        'heading-order',
+        'warning',
+        `"${headings[i]!.text}" (H${headings[i]!.level}) follows an H${headings[i - 1]!.level}; heading levels should not skip`,
+      );
     }
   }
 
   if (!post.title.trim()) add('title-length', 'error', 'the title is empty');
-  else if (post.title.length > TITLE_MAX) add('title-length', 'error', `the title has ${post.title.length} characters; at most ${TITLE_MAX}`);
+  else if (post.title.length > TITLE_MAX)
+    add('title-length', 'error', `the title has ${post.title.length} characters; at most ${TITLE_MAX}`);
   if (post.metaTitle.length < META_TITLE_MIN || post.metaTitle.length > META_TITLE_MAX) {
-    add('meta-title-length', 'error', `the meta title has ${post.metaTitle.length} characters; ${META_TITLE_MIN}–${META_TITLE_MAX} wanted`);
+    add(
+      'meta-title-length',
+      'error',
+      `the meta title has ${post.metaTitle.length} characters; ${META_TITLE_MIN}–${META_TITLE_MAX} wanted`,
+    );
   }
   if (post.metaDescription.length < META_DESCRIPTION_MIN || post.metaDescription.length > META_DESCRIPTION_MAX) {
-    add('meta-description-length', 'error', `the meta description has ${post.metaDescription.length} characters; ${META_DESCRIPTION_MIN}–${META_DESCRIPTION_MAX} wanted`);
+    add(
+      'meta-description-length',
+      'error',
+      `the meta description has ${post.metaDescription.length} characters; ${META_DESCRIPTION_MIN}–${META_DESCRIPTION_MAX} wanted`,
+    );
   }
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(post.slug)) add('slug-format', 'error', `the slug "${post.slug}" must be lowercase letters, digits and single hyphens`);
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(post.slug))
+    add('slug-format', 'error', `the slug "${post.slug}" must be lowercase letters, digits and single hyphens`);
   if (post.tags.length > TAGS_MAX) add('tag-count', 'warning', `${post.tags.length} tags; at most ${TAGS_MAX}`);
 
   const text = readableBody(body)
@@ -97,8 +110,10 @@ export function lintSeo(post: SeoInput): SeoReport {
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/[*_`>]/g, '');
   const words = countWords(text);
-  if (words < post.brief.minWords) add('length', 'warning', `${words} words; the brief asks for at least ${post.brief.minWords}`);
-  if (words > post.brief.maxWords) add('length', 'warning', `${words} words; the brief asks for at most ${post.brief.maxWords}`);
+  if (words < post.brief.minWords)
+    add('length', 'warning', `${words} words; the brief asks for at least ${post.brief.minWords}`);
+  if (words > post.brief.maxWords)
+    add('length', 'warning', `${words} words; the brief asks for at most ${post.brief.maxWords}`);
 
   let keywordDensity: number | null = null;
   const keyword = post.brief.primaryKeyword;
@@ -108,11 +123,18 @@ export function lintSeo(post: SeoInput): SeoReport {
     keywordDensity = words ? Math.round(((count * kwWords) / words) * 10_000) / 10_000 : 0;
     if (!occurrences(post.title, keyword)) add('keyword-in-title', 'error', `the title does not contain "${keyword}"`);
     const firstParagraph = body.split(/\n{2,}/).find((p) => p.trim() && !p.trim().startsWith('#')) ?? '';
-    if (!occurrences(firstParagraph, keyword)) add('keyword-in-first-paragraph', 'warning', `the first paragraph does not contain "${keyword}"`);
-    if (!occurrences(post.metaDescription, keyword)) add('keyword-in-meta-description', 'warning', `the meta description does not contain "${keyword}"`);
-    if (!occurrences(post.metaTitle, keyword)) add('keyword-in-meta-title', 'warning', `the meta title does not contain "${keyword}"`);
+    if (!occurrences(firstParagraph, keyword))
+      add('keyword-in-first-paragraph', 'warning', `the first paragraph does not contain "${keyword}"`);
+    if (!occurrences(post.metaDescription, keyword))
+      add('keyword-in-meta-description', 'warning', `the meta description does not contain "${keyword}"`);
+    if (!occurrences(post.metaTitle, keyword))
+      add('keyword-in-meta-title', 'warning', `the meta title does not contain "${keyword}"`);
     if (keywordDensity < KEYWORD_DENSITY_MIN || keywordDensity > KEYWORD_DENSITY_MAX) {
-      add('keyword-density', 'warning', `"${keyword}" makes up ${(keywordDensity * 100).toFixed(2)}% of the words; ${KEYWORD_DENSITY_MIN * 100}–${KEYWORD_DENSITY_MAX * 100}% wanted`);
+      add(
+        'keyword-density',
+        'warning',
+        `"${keyword}" makes up ${(keywordDensity * 100).toFixed(2)}% of the words; ${KEYWORD_DENSITY_MIN * 100}–${KEYWORD_DENSITY_MAX * 100}% wanted`,
+      );
     }
   }
 
@@ -132,8 +154,14 @@ export function lintSeo(post: SeoInput): SeoReport {
   if (post.heroImage && !post.heroImage.alt.trim()) add('image-alt', 'error', 'the hero image has no alt text');
 
   const r = readability(text);
-  if (r.fleschReadingEase < READING_EASE_MIN) add('reading-ease', 'warning', `Flesch reading ease ${r.fleschReadingEase}; ${READING_EASE_MIN} or more reads comfortably`);
-  if (r.fleschKincaidGrade > GRADE_MAX) add('reading-grade', 'warning', `Flesch–Kincaid grade ${r.fleschKincaidGrade}; ${GRADE_MAX} or lower wanted`);
+  if (r.fleschReadingEase < READING_EASE_MIN)
+    add(
+      'reading-ease',
+      'warning',
+      `Flesch reading ease ${r.fleschReadingEase}; ${READING_EASE_MIN} or more reads comfortably`,
+    );
+  if (r.fleschKincaidGrade > GRADE_MAX)
+    add('reading-grade', 'warning', `Flesch–Kincaid grade ${r.fleschKincaidGrade}; ${GRADE_MAX} or lower wanted`);
 
   return {
     score: Math.max(0, 100 - violations.reduce((n, v) => n + v.penalty, 0)),

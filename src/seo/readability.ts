@@ -1,7 +1,13 @@
 // Flesch reading ease and Flesch–Kincaid grade, with a vowel-group syllable count: close enough for a lint
 // that flags hard prose, and deterministic.
 
-export type Readability = { sentences: number; words: number; syllables: number; fleschReadingEase: number; fleschKincaidGrade: number };
+export type Readability = {
+  sentences: number;
+  words: number;
+  syllables: number;
+  fleschReadingEase: number;
+  fleschKincaidGrade: number;
+};
 
 export function syllables(word: string): number {
   const w = word.toLowerCase().replace(/[^a-z]/g, '');
@@ -13,7 +19,10 @@ export function syllables(word: string): number {
 }
 
 export function readability(text: string): Readability {
-  const sentences = Math.max(1, (text.match(/[^.!?\n]+[.!?]+/g) ?? []).length || text.split(/\n+/).filter((l) => l.trim()).length);
+  const sentences = Math.max(
+    1,
+    (text.match(/[^.!?\n]+[.!?]+/g) ?? []).length || text.split(/\n+/).filter((l) => l.trim()).length,
+  );
   const words = text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu) ?? [];
   const wordCount = Math.max(1, words.length);
   const syllableCount = words.reduce((n, w) => n + (/\d/.test(w) ? 1 : syllables(w)), 0);

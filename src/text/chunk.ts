@@ -37,7 +37,10 @@ export function chunkMarkdown(markdown: string, opts: ChunkOptions = {}): Chunk[
   const maxTokens = Math.max(2, Math.floor(opts.maxTokens ?? 256));
   const maxWords = Math.max(1, wordsWithin(maxTokens));
   // The overlap must leave room for new words in every chunk, or chunking would never advance.
-  const overlapWords = Math.min(wordsWithin(Math.max(0, Math.floor(opts.overlapTokens ?? 32))), Math.floor(maxWords / 2));
+  const overlapWords = Math.min(
+    wordsWithin(Math.max(0, Math.floor(opts.overlapTokens ?? 32))),
+    Math.floor(maxWords / 2),
+  );
   const unitWords = maxWords - overlapWords;
 
   const chunks: Chunk[] = [];

@@ -6,13 +6,55 @@ const LINK_REL = 'noopener noreferrer nofollow';
 
 const SANITIZE_OPTIONS: sanitize.IOptions = {
   allowedTags: [
-    'h1', 'h2', 'h3', 'h4', 'h5', 'h6',
-    'p', 'br', 'hr', 'div', 'span',
-    'ul', 'ol', 'li', 'dl', 'dt', 'dd',
-    'blockquote', 'pre', 'code', 'kbd', 'samp',
-    'a', 'img', 'figure', 'figcaption',
-    'table', 'caption', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td',
-    'em', 'strong', 'b', 'i', 'u', 's', 'del', 'ins', 'mark', 'small', 'sub', 'sup', 'abbr', 'cite', 'q',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'p',
+    'br',
+    'hr',
+    'div',
+    'span',
+    'ul',
+    'ol',
+    'li',
+    'dl',
+    'dt',
+    'dd',
+    'blockquote',
+    'pre',
+    'code',
+    'kbd',
+    'samp',
+    'a',
+    'img',
+    'figure',
+    'figcaption',
+    'table',
+    'caption',
+    'thead',
+    'tbody',
+    'tfoot',
+    'tr',
+    'th',
+    'td',
+    'em',
+    'strong',
+    'b',
+    'i',
+    'u',
+    's',
+    'del',
+    'ins',
+    'mark',
+    'small',
+    'sub',
+    'sup',
+    'abbr',
+    'cite',
+    'q',
   ],
   allowedAttributes: {
     a: ['href', 'title', 'rel'],
@@ -56,7 +98,17 @@ export function markdownToSafeHtml(source: string): string {
 
 // Letters that NFKD does not decompose into an ASCII base letter plus combining marks.
 const SPECIAL_FOLDS: Record<string, string> = {
-  ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ð: 'd', ł: 'l', þ: 'th', ı: 'i', ŧ: 't', ħ: 'h',
+  ß: 'ss',
+  æ: 'ae',
+  œ: 'oe',
+  ø: 'o',
+  đ: 'd',
+  ð: 'd',
+  ł: 'l',
+  þ: 'th',
+  ı: 'i',
+  ŧ: 't',
+  ħ: 'h',
 };
 
 /** A URL-safe slug: lowercase ASCII letters, digits and single dashes, at most `maxLength`, never empty. */
@@ -85,7 +137,21 @@ const TEXT_ONLY: sanitize.IOptions = {
   allowedTags: [],
   allowedAttributes: {},
   disallowedTagsMode: 'discard',
-  nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'iframe', 'svg', 'math', 'object', 'embed', 'template', 'title', 'head'],
+  nonTextTags: [
+    'script',
+    'style',
+    'textarea',
+    'option',
+    'noscript',
+    'iframe',
+    'svg',
+    'math',
+    'object',
+    'embed',
+    'template',
+    'title',
+    'head',
+  ],
   // `<circle/>` inside an SVG must close itself, or the text after the SVG would be taken for its content.
   parser: { recognizeSelfClosing: true },
 };
@@ -94,9 +160,15 @@ const SAFE_URL = /^(?:https?:|mailto:|[^:]*$)/i;
 
 function decodeEntities(text: string): string {
   return text
-    .replace(/&#x([0-9a-f]+);?/gi, (_m, hex: string) => String.fromCodePoint(Math.min(Number.parseInt(hex, 16), 0x10ffff)))
+    .replace(/&#x([0-9a-f]+);?/gi, (_m, hex: string) =>
+      String.fromCodePoint(Math.min(Number.parseInt(hex, 16), 0x10ffff)),
+    )
     .replace(/&#(\d+);?/g, (_m, dec: string) => String.fromCodePoint(Math.min(Number.parseInt(dec, 10), 0x10ffff)))
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;|&apos;/g, "'").replace(/&nbsp;/g, '\u00a0')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;|&apos;/g, "'")
+    .replace(/&nbsp;/g, '\u00a0')
     .replace(/&amp;/g, '&');
 }
 
@@ -111,10 +183,14 @@ export function markdownWithoutMarkup(markdown: string): string {
   for (let pass = 0; pass < 3; pass += 1) {
     const next = decodeEntities(sanitize(text, TEXT_ONLY))
       // [text](url "title") and ![alt](url): keep the text when the URL is not a safe one.
-      .replace(/!?\[([^\]\n]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\s*\)/g, (whole, label: string, url: string) =>
-        urlIsSafe(url) ? whole : label)
+      .replace(
+        /!?\[([^\]\n]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\s*\)/g,
+        (whole, label: string, url: string) => (urlIsSafe(url) ? whole : label),
+      )
       // Reference definitions: [id]: url
-      .replace(/^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*<?(\S+?)>?(?:[ \t]+.*)?$/gm, (whole, url: string) => (urlIsSafe(url) ? whole : ''));
+      .replace(/^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*<?(\S+?)>?(?:[ \t]+.*)?$/gm, (whole, url: string) =>
+        urlIsSafe(url) ? whole : '',
+      );
     if (next === text) break;
     text = next;
   }

@@ -56,7 +56,8 @@ export async function ensureEmbeddings(
   for (let i = 0; i < todo.length; i += batchSize) {
     const batch = todo.slice(i, i + batchSize);
     const embedded = await embedder.embed(batch.map((t) => t.text));
-    if (embedded.length !== batch.length) throw new Error(`the embedder returned ${embedded.length} vectors for ${batch.length} texts`);
+    if (embedded.length !== batch.length)
+      throw new Error(`the embedder returned ${embedded.length} vectors for ${batch.length} texts`);
     await db.query(
       `INSERT INTO embedding_cache (model, content_hash, dimension, embedding)
        SELECT $1, u.hash, $2, u.embedding::vector FROM unnest($3::text[], $4::text[]) AS u(hash, embedding)

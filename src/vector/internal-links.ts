@@ -17,7 +17,13 @@ export function stripRelatedLinks(markdown: string): string {
 export function withRelatedLinks(markdown: string, links: InternalLink[], heading = 'Related posts'): string {
   if (links.length === 0) return stripRelatedLinks(markdown);
   const body = stripRelatedLinks(markdown).trimEnd();
-  const block = [START, `## ${escapeText(heading)}`, '', ...links.map((l) => `- [${escapeText(l.title)}](<${l.href.replace(/[<>\s]/g, encodeURIComponent)}>)`), END].join('\n');
+  const block = [
+    START,
+    `## ${escapeText(heading)}`,
+    '',
+    ...links.map((l) => `- [${escapeText(l.title)}](<${l.href.replace(/[<>\s]/g, encodeURIComponent)}>)`),
+    END,
+  ].join('\n');
   const sources = SOURCES_HEADING.exec(body);
   if (!sources) return `${body}\n\n${block}\n`;
   return `${body.slice(0, sources.index).trimEnd()}\n\n${block}\n\n${body.slice(sources.index)}\n`;
@@ -29,5 +35,8 @@ export function relatedHref(post: { url: string | null; slug: string | null; pos
 }
 
 function escapeText(text: string): string {
-  return text.replace(/[\\[\]*_`<>]/g, (c) => `\\${c}`).replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/[\\[\]*_`<>]/g, (c) => `\\${c}`)
+    .replace(/\s+/g, ' ')
+    .trim();
 }

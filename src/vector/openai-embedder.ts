@@ -65,7 +65,9 @@ export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
     return Array.from(vectors, (v, i) => {
       if (!v) throw new Error(`embeddings reply has no vector for input ${i}`);
       if (v.length !== opts.dimension) {
-        throw new PermanentError(`model ${opts.model} returned ${v.length}-dimensional vectors; EMBEDDING_DIMENSION is ${opts.dimension}`);
+        throw new PermanentError(
+          `model ${opts.model} returned ${v.length}-dimensional vectors; EMBEDDING_DIMENSION is ${opts.dimension}`,
+        );
       }
       return v;
     });
@@ -76,7 +78,8 @@ export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
     dimension: opts.dimension,
     async embed(texts) {
       const out: number[][] = [];
-      for (let i = 0; i < texts.length; i += opts.batchSize) out.push(...(await embedBatch(texts.slice(i, i + opts.batchSize))));
+      for (let i = 0; i < texts.length; i += opts.batchSize)
+        out.push(...(await embedBatch(texts.slice(i, i + opts.batchSize))));
       return out;
     },
   };

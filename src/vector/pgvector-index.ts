@@ -25,7 +25,11 @@ export function pgvectorIndexName(space: VectorSpace): string {
  * so each model gets its own index over `embedding::vector(dimension)` restricted to its rows: a new model adds
  * an index instead of breaking the old one.
  */
-export async function ensurePgvectorIndex(db: Db, space: VectorSpace, opts: { m?: number; efConstruction?: number } = {}): Promise<string> {
+export async function ensurePgvectorIndex(
+  db: Db,
+  space: VectorSpace,
+  opts: { m?: number; efConstruction?: number } = {},
+): Promise<string> {
   const name = pgvectorIndexName(space);
   const m = opts.m ?? pgvectorDefaults.m;
   const efConstruction = opts.efConstruction ?? pgvectorDefaults.efConstruction;
@@ -70,7 +74,9 @@ export function createPgvectorIndex(db: Db, opts: PgvectorOptions): VectorIndex 
           [postId, tenantId, space.model, chunks.map((c) => c.position), chunks.map((c) => pgvector.toSql(c.vector))],
         );
         if ((updated.rowCount ?? 0) !== chunks.length) {
-          throw new Error(`post ${postId} of tenant ${tenantId} has ${updated.rowCount} of ${chunks.length} chunk rows to index`);
+          throw new Error(
+            `post ${postId} of tenant ${tenantId} has ${updated.rowCount} of ${chunks.length} chunk rows to index`,
+          );
         }
         await client.query(
           `UPDATE post_chunks SET embedding = NULL, embedding_model = NULL
@@ -82,7 +88,10 @@ export function createPgvectorIndex(db: Db, opts: PgvectorOptions): VectorIndex 
     },
 
     async deletePost(postId, space) {
-      await db.query(`UPDATE post_chunks SET embedding = NULL, embedding_model = NULL WHERE post_id = $1 AND embedding_model = $2`, [postId, space.model]);
+      await db.query(
+        `UPDATE post_chunks SET embedding = NULL, embedding_model = NULL WHERE post_id = $1 AND embedding_model = $2`,
+        [postId, space.model],
+      );
     },
 
     async search(tenantId, space, vector, { limit, excludePostId }) {
@@ -116,10 +125,14 @@ export function createPgvectorIndex(db: Db, opts: PgvectorOptions): VectorIndex 
 }
 
 function dim(space: VectorSpace): number {
-  if (!Number.isInteger(space.dimension) || space.dimension < 1 || space.dimension > 16000) throw new RangeError(`bad dimension ${space.dimension}`);
+  if (!Number.isInteger(space.dimension) || space.dimension < 1 || space.dimension > 16000)
+    throw new RangeError(`bad dimension ${space.dimension}`);
   return space.dimension;
 }
 
 function checkDimension(vector: number[], space: VectorSpace): void {
-  if (vector.length !== space.dimension) throw new RangeError(`a vector of ${vector.length} dimensions does not fit the ${space.model} space (${space.dimension})`);
+  if (vector.length !== space.dimension)
+    throw new RangeError(
+      `a vector of ${vector.length} dimensions does not fit the ${space.model} space (${space.dimension})`,
+    );
 }

@@ -37,20 +37,38 @@ export async function storePostChunks(db: Db, postId: string): Promise<{ tenantI
        SELECT $1, u.position, $2, u.heading, u.content, u.token_count, u.content_hash
          FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::text[])
            AS u(position, heading, content, token_count, content_hash)`,
-      [postId, post.tenant_id, chunks.map((c) => c.position), chunks.map((c) => c.heading), chunks.map((c) => c.text), chunks.map((c) => c.tokenCount), chunks.map((c) => sha256(embeddingInput(c)))],
+      [
+        postId,
+        post.tenant_id,
+        chunks.map((c) => c.position),
+        chunks.map((c) => c.heading),
+        chunks.map((c) => c.text),
+        chunks.map((c) => c.tokenCount),
+        chunks.map((c) => sha256(embeddingInput(c))),
+      ],
     );
   });
   return { tenantId: post.tenant_id, chunks: chunks.length };
 }
 
 /** Embeds the post's stored chunks that the cache lacks; returns their vectors by position. */
-export async function embedPostChunks(deps: VectorDeps, postId: string): Promise<{ vectors: Map<number, number[]>; embedded: number }> {
-  const { rows } = await deps.db.query<{ position: number; heading: string | null; content: string; content_hash: string }>(
-    'SELECT position, heading, content, content_hash FROM post_chunks WHERE post_id = $1 ORDER BY position',
-    [postId],
-  );
-  const texts = rows.map((r) => ({ hash: r.content_hash, text: embeddingInput({ heading: r.heading, text: r.content }) }));
-  const { vectors, embedded } = await ensureEmbeddings(deps.db, deps.embedder, deps.space.model, texts, { batchSize: deps.batchSize });
+export async function embedPostChunks(
+  deps: VectorDeps,
+  postId: string,
+): Promise<{ vectors: Map<number, number[]>; embedded: number }> {
+  const { rows } = await deps.db.query<{
+    position: number;
+    heading: string | null;
+    content: string;
+    content_hash: string;
+  }>('SELECT position, heading, content, content_hash FROM post_chunks WHERE post_id = $1 ORDER BY position', [postId]);
+  const texts = rows.map((r) => ({
+    hash: r.content_hash,
+    text: embeddingInput({ heading: r.heading, text: r.content }),
+  }));
+  const { vectors, embedded } = await ensureEmbeddings(deps.db, deps.embedder, deps.space.model, texts, {
+    batchSize: deps.batchSize,
+  });
   return { vectors: new Map(rows.map((r) => [r.position, vectors.get(r.content_hash)!])), embedded };
 }
 
@@ -59,9 +77,14 @@ export async function embedPostChunks(deps: VectorDeps, postId: string): Promise
  * lacks (the embedder changed between the stages) is embedded here, once. Chunks without any word (zero
  * vectors) cannot be found by cosine similarity and are left out.
  */
-export async function indexPost(deps: VectorDeps, post: { id: string; tenantId: string }): Promise<{ indexed: number; embedded: number }> {
+export async function indexPost(
+  deps: VectorDeps,
+  post: { id: string; tenantId: string },
+): Promise<{ indexed: number; embedded: number }> {
   const { vectors, embedded } = await embedPostChunks(deps, post.id);
-  const chunks = [...vectors.entries()].filter(([, v]) => norm(v) > 0).map(([position, vector]) => ({ position, vector }));
+  const chunks = [...vectors.entries()]
+    .filter(([, v]) => norm(v) > 0)
+    .map(([position, vector]) => ({ position, vector }));
   const indexed = await deps.index.upsertPost({ postId: post.id, tenantId: post.tenantId }, deps.space, chunks);
   return { indexed, embedded };
 }

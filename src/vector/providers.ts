@@ -18,7 +18,10 @@ export function createEmbedding(config: Config): { embedder: Embedder; embedding
   let embedder: Embedder;
   if (config.EMBEDDING_PROVIDER === 'openai') {
     if (!config.EMBEDDING_API_KEY && !config.EMBEDDING_BASE_URL) {
-      throw invalid('EMBEDDING_API_KEY', 'required with EMBEDDING_PROVIDER=openai unless EMBEDDING_BASE_URL names a server that needs no key');
+      throw invalid(
+        'EMBEDDING_API_KEY',
+        'required with EMBEDDING_PROVIDER=openai unless EMBEDDING_BASE_URL names a server that needs no key',
+      );
     }
     embedder = createOpenAIEmbedder({
       model: config.EMBEDDING_MODEL ?? 'text-embedding-3-small',
@@ -31,11 +34,17 @@ export function createEmbedding(config: Config): { embedder: Embedder; embedding
     });
   } else {
     if (config.EMBEDDING_MODEL && config.EMBEDDING_MODEL !== 'local-hash-v1') {
-      throw invalid('EMBEDDING_MODEL', 'the local embedder is local-hash-v1; set EMBEDDING_PROVIDER=openai for another model');
+      throw invalid(
+        'EMBEDDING_MODEL',
+        'the local embedder is local-hash-v1; set EMBEDDING_PROVIDER=openai for another model',
+      );
     }
     embedder = createLocalEmbedder(config.EMBEDDING_DIMENSION);
   }
-  return { embedder: instrumentEmbedder(embedder, config.EMBEDDING_PROVIDER), embeddingModel: `${embedder.model}/${embedder.dimension}` };
+  return {
+    embedder: instrumentEmbedder(embedder, config.EMBEDDING_PROVIDER),
+    embeddingModel: `${embedder.model}/${embedder.dimension}`,
+  };
 }
 
 /** The configured vector index, and for Qdrant a (non-critical) readiness check: only search depends on it. */

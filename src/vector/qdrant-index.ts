@@ -56,7 +56,11 @@ export function createQdrantIndex(opts: QdrantOptions): VectorIndex {
         if (!(await client.collectionExists(name)).exists) throw err;
       }
     }
-    await client.createPayloadIndex(name, { field_name: 'tenant_id', field_schema: { type: 'keyword', is_tenant: true }, wait: true });
+    await client.createPayloadIndex(name, {
+      field_name: 'tenant_id',
+      field_schema: { type: 'keyword', is_tenant: true },
+      wait: true,
+    });
     await client.createPayloadIndex(name, { field_name: 'post_id', field_schema: 'keyword', wait: true });
   }
 
@@ -89,8 +93,13 @@ export function createQdrantIndex(opts: QdrantOptions): VectorIndex {
       await ensure(space);
       const collection = qdrantCollectionName(opts.collectionPrefix, space);
       const points = chunks.map((c) => {
-        if (c.vector.length !== space.dimension) throw new RangeError(`a vector of ${c.vector.length} dimensions does not fit the ${space.model} space`);
-        return { id: qdrantPointId(postId, c.position), vector: c.vector, payload: { tenant_id: tenantId, post_id: postId, position: c.position } };
+        if (c.vector.length !== space.dimension)
+          throw new RangeError(`a vector of ${c.vector.length} dimensions does not fit the ${space.model} space`);
+        return {
+          id: qdrantPointId(postId, c.position),
+          vector: c.vector,
+          payload: { tenant_id: tenantId, post_id: postId, position: c.position },
+        };
       });
       for (let i = 0; i < points.length; i += batchSize) {
         await client.upsert(collection, { wait: true, points: points.slice(i, i + batchSize) });
@@ -115,7 +124,8 @@ export function createQdrantIndex(opts: QdrantOptions): VectorIndex {
     },
 
     async search(tenantId, space, vector, { limit, excludePostId }) {
-      if (vector.length !== space.dimension) throw new RangeError(`a vector of ${vector.length} dimensions does not fit the ${space.model} space`);
+      if (vector.length !== space.dimension)
+        throw new RangeError(`a vector of ${vector.length} dimensions does not fit the ${space.model} space`);
       if (!(await exists(space))) return [];
       const end = vectorSearchSeconds.startTimer({ backend: 'qdrant' });
       try {

@@ -45,29 +45,54 @@ export async function similarPosts(
   if (own.length === 0) return [];
   const best = new Map<string, number>();
   for (const chunk of own) {
-    const hits = await deps.index.search(post.tenantId, deps.space, chunk.vector, { limit: opts.perChunk ?? 10, excludePostId: post.id });
+    const hits = await deps.index.search(post.tenantId, deps.space, chunk.vector, {
+      limit: opts.perChunk ?? 10,
+      excludePostId: post.id,
+    });
     for (const hit of hits) best.set(hit.postId, Math.max(best.get(hit.postId) ?? -1, hit.score));
   }
-  const candidateIds = [...best.entries()].sort((a, b) => b[1] - a[1]).slice(0, opts.maxCandidates ?? 50).map(([id]) => id);
+  const candidateIds = [...best.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, opts.maxCandidates ?? 50)
+    .map(([id]) => id);
   if (candidateIds.length === 0) return [];
   // The row is the state: status and tenant are checked in PostgreSQL, whatever the index holds.
   const { rows } = await deps.db.query<{ id: string; status: string }>(
     'SELECT id, status FROM posts WHERE id = ANY($1::uuid[]) AND tenant_id = $2 AND status = ANY($3::text[])',
     [candidateIds, post.tenantId, [...opts.statuses]],
   );
-  const vectors = await loadChunkVectors(deps.db, deps.space.model, rows.map((r) => r.id));
-  const byPost = Map.groupBy(vectors.filter((c) => norm(c.vector) > 0), (c) => c.postId);
+  const vectors = await loadChunkVectors(
+    deps.db,
+    deps.space.model,
+    rows.map((r) => r.id),
+  );
+  const byPost = Map.groupBy(
+    vectors.filter((c) => norm(c.vector) > 0),
+    (c) => c.postId,
+  );
   const statusOf = new Map(rows.map((r) => [r.id, r.status]));
   return [...byPost.entries()]
     .map(([postId, chunks]) => ({ postId, score: round(postSimilarity(own, chunks)), status: statusOf.get(postId)! }))
     .sort((a, b) => b.score - a.score || a.postId.localeCompare(b.postId));
 }
 
-export type PostSummary = { postId: string; title: string | null; slug: string | null; status: string; url: string | null };
+export type PostSummary = {
+  postId: string;
+  title: string | null;
+  slug: string | null;
+  status: string;
+  url: string | null;
+};
 
 /** Title, slug, status and public URL of the tenant's posts (other tenants' ids yield nothing). */
 export async function postSummaries(db: Db, tenantId: string, postIds: string[]): Promise<Map<string, PostSummary>> {
-  const { rows } = await db.query<{ id: string; title: string | null; slug: string | null; status: string; url: string | null }>(
+  const { rows } = await db.query<{
+    id: string;
+    title: string | null;
+    slug: string | null;
+    status: string;
+    url: string | null;
+  }>(
     `SELECT p.id, p.title, p.slug, p.status,
             (SELECT url FROM publications WHERE post_id = p.id AND url IS NOT NULL ORDER BY published_at DESC LIMIT 1) AS url
        FROM posts p WHERE p.id = ANY($1::uuid[]) AND p.tenant_id = $2`,
@@ -82,10 +107,17 @@ export type SearchResult = PostSummary & { score: number; heading: string | null
  * Semantic search over one tenant's indexed posts: the query is embedded (through the cache), the nearest
  * chunks are grouped by post, and each post is scored by its best chunk, which also gives the snippet.
  */
-export async function searchPosts(deps: VectorDeps, tenantId: string, query: string, limit: number): Promise<SearchResult[]> {
+export async function searchPosts(
+  deps: VectorDeps,
+  tenantId: string,
+  query: string,
+  limit: number,
+): Promise<SearchResult[]> {
   const text = query.trim();
   const hash = sha256(text);
-  const { vectors } = await ensureEmbeddings(deps.db, deps.embedder, deps.space.model, [{ hash, text }], { batchSize: deps.batchSize });
+  const { vectors } = await ensureEmbeddings(deps.db, deps.embedder, deps.space.model, [{ hash, text }], {
+    batchSize: deps.batchSize,
+  });
   const vector = vectors.get(hash)!;
   if (norm(vector) === 0) return [];
   const hits = await deps.index.search(tenantId, deps.space, vector, { limit: Math.min(500, limit * 5) });
@@ -97,7 +129,11 @@ export async function searchPosts(deps: VectorDeps, tenantId: string, query: str
   }
   const top = [...bestByPost.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, limit);
   if (top.length === 0) return [];
-  const summaries = await postSummaries(deps.db, tenantId, top.map(([id]) => id));
+  const summaries = await postSummaries(
+    deps.db,
+    tenantId,
+    top.map(([id]) => id),
+  );
   const chunks = await deps.db.query<{ post_id: string; position: number; heading: string | null; content: string }>(
     `SELECT c.post_id, c.position, c.heading, c.content
        FROM post_chunks c JOIN unnest($1::uuid[], $2::int[]) AS u(post_id, position) USING (post_id, position)
@@ -109,7 +145,15 @@ export async function searchPosts(deps: VectorDeps, tenantId: string, query: str
     const summary = summaries.get(postId);
     if (!summary) return [];
     const chunk = chunkOf.get(`${postId}:${hit.position}`);
-    return [{ ...summary, score: round(hit.score), position: hit.position, heading: chunk?.heading ?? null, snippet: snippet(chunk?.content ?? '') }];
+    return [
+      {
+        ...summary,
+        score: round(hit.score),
+        position: hit.position,
+        heading: chunk?.heading ?? null,
+        snippet: snippet(chunk?.content ?? ''),
+      },
+    ];
   });
 }
 

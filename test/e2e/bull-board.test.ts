@@ -38,7 +38,11 @@ describe('Bull Board in a real browser', () => {
   beforeAll(async () => {
     await ensureTestPeers('chromium');
     tmp = await mkdtemp(join(tmpdir(), 'bp-bull-board-'));
-    t = await createTestEnv({ OPERATOR_USER: operator.username, OPERATOR_PASSWORD: operator.password, OPERATOR_TOKEN: token });
+    t = await createTestEnv({
+      OPERATOR_USER: operator.username,
+      OPERATOR_PASSWORD: operator.password,
+      OPERATOR_TOKEN: token,
+    });
     app = await startPipeline(t);
 
     // The source is down (404, a permanent failure) until the test brings it back.
@@ -62,7 +66,13 @@ describe('Bull Board in a real browser', () => {
         return res.end();
       }
       const upstream = httpRequest(
-        { host: api.hostname, port: api.port, method: req.method, path: req.url.slice('/ops'.length), headers: { ...req.headers, 'x-forwarded-prefix': '/ops' } },
+        {
+          host: api.hostname,
+          port: api.port,
+          method: req.method,
+          path: req.url.slice('/ops'.length),
+          headers: { ...req.headers, 'x-forwarded-prefix': '/ops' },
+        },
         (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
@@ -91,7 +101,9 @@ describe('Bull Board in a real browser', () => {
       ...(credentials ? { httpCredentials: credentials } : {}),
     });
     // Second guard: the page may only talk to loopback.
-    await context.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
+    await context.route('**/*', (route) =>
+      new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
+    );
     return context;
   }
 
@@ -113,18 +125,31 @@ describe('Bull Board in a real browser', () => {
       headers: { authorization: `Basic ${Buffer.from('ops:not-the-password').toString('base64')}` },
     });
     expect(wrong.status).toBe(401);
-    expect((await fetch(`${app.api.url}/admin/queues/api/queues`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${app.api.url}/admin/queues/api/queues`, {
+          headers: { authorization: 'Bearer wrong-token-0123456789' },
+        })
+      ).status,
+    ).toBe(401);
     // The operator token works for tools.
-    const tool = await fetch(`${app.api.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${token}` } });
+    const tool = await fetch(`${app.api.url}/admin/queues/api/queues`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(tool.status).toBe(200);
   });
 
   it('lists every queue with counts, opens a failed job, retries it, and the job then completes', async () => {
-    const res = await app.post('/api/v1/submissions', { source: { type: 'url', url: `http://127.0.0.1:${(site.address() as { port: number }).port}/article` } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'url', url: `http://127.0.0.1:${(site.address() as { port: number }).port}/article` },
+    });
     expect(res.status).toBe(202);
     const postId = res.body.postId as string;
     const jobId = `post-${postId}-ingest`;
-    await waitFor('the failed ingest job', async () => (await app.rt.queues.queues.ingest.getJobState(jobId)) === 'failed');
+    await waitFor(
+      'the failed ingest job',
+      async () => (await app.rt.queues.queues.ingest.getJobState(jobId)) === 'failed',
+    );
 
     const context = await browser('operator', operator);
     try {
@@ -134,13 +159,18 @@ describe('Bull Board in a real browser', () => {
       // The page's base URL carries the proxy's prefix, so its scripts and API calls go through the proxy.
       expect(await page.locator('base').getAttribute('href')).toBe('/ops/admin/queues/');
       for (const queue of [...stages, maintenanceQueueName]) {
-        await expect.poll(() => page.getByRole('link', { name: queue, exact: true }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+        await expect
+          .poll(() => page.getByRole('link', { name: queue, exact: true }).count(), { timeout: 15_000 })
+          .toBeGreaterThan(0);
       }
       // Each queue's card carries its job count; ingest's shows its one failed job, and the
       // maintenance queue (no scheduler runs here) says it has no workers.
-      await expect.poll(() => page.locator('body').innerText(), { timeout: 15_000 }).toMatch(/\ningest\nFAILED\n1\n1 Job\b/);
+      await expect
+        .poll(() => page.locator('body').innerText(), { timeout: 15_000 })
+        .toMatch(/\ningest\nFAILED\n1\n1 Job\b/);
       const home = await page.locator('body').innerText();
-      for (const queue of [...stages, maintenanceQueueName]) expect(home).toMatch(new RegExp(`\\n${queue}\\n(?:[^\\n]+\\n){0,3}\\d+ Jobs?\\b`));
+      for (const queue of [...stages, maintenanceQueueName])
+        expect(home).toMatch(new RegExp(`\\n${queue}\\n(?:[^\\n]+\\n){0,3}\\d+ Jobs?\\b`));
       expect(home).toMatch(/\nmaintenance\nNo workers\n/);
       await page.screenshot({ path: join(tmp, 'bull-board-queues.png'), fullPage: true });
 
@@ -152,9 +182,17 @@ describe('Bull Board in a real browser', () => {
 
       // The source is back; the operator retries the job.
       siteUp = true;
-      const retried = page.waitForResponse((r) => r.url().includes(`/ops/admin/queues/api/queues/ingest/${encodeURIComponent(jobId)}/retry`) && r.request().method() === 'PUT');
+      const retried = page.waitForResponse(
+        (r) =>
+          r.url().includes(`/ops/admin/queues/api/queues/ingest/${encodeURIComponent(jobId)}/retry`) &&
+          r.request().method() === 'PUT',
+      );
       // The job card's first action is Retry (an icon button); the request it sends proves which it was.
-      const card = page.locator('div').filter({ hasText: jobId }).filter({ has: page.getByRole('button') }).last();
+      const card = page
+        .locator('div')
+        .filter({ hasText: jobId })
+        .filter({ has: page.getByRole('button') })
+        .last();
       await card.getByRole('button').first().click();
       await page.getByText('Are you sure that you want to retry this job?').waitFor();
       await page.getByRole('button', { name: 'Confirm', exact: true }).click();
@@ -167,7 +205,9 @@ describe('Bull Board in a real browser', () => {
       const { body } = await app.get(`/api/v1/posts/${postId}`);
       return body.status === 'published' ? body : null;
     });
-    expect(post.stages.filter((s: { stage: string }) => s.stage === 'ingest').map((s: { outcome: string }) => s.outcome)).toEqual(['failed', 'completed']);
+    expect(
+      post.stages.filter((s: { stage: string }) => s.stage === 'ingest').map((s: { outcome: string }) => s.outcome),
+    ).toEqual(['failed', 'completed']);
     expect(await app.rt.queues.queues.ingest.getJobState(jobId)).toBe('completed');
     expect((await stat(join(tmp, 'bull-board-queues.png'))).size).toBeGreaterThan(1000);
   }, 120_000);
@@ -175,7 +215,14 @@ describe('Bull Board in a real browser', () => {
   it('is read-only when BULL_BOARD_READ_ONLY is set, and not mounted without operator credentials outside development', async () => {
     const failed = await app.rt.queues.queues.ingest.add('ingest', { postId: 'bad' }, { jobId: 'read-only-probe' });
     await waitFor('the probe failed', async () => (await failed.getState()) === 'failed');
-    const deps = { config: app.rt.config, db: app.rt.db, redis: app.rt.redis, queues: app.rt.queues, logger: app.rt.logger, providers: app.rt.providers };
+    const deps = {
+      config: app.rt.config,
+      db: app.rt.db,
+      redis: app.rt.redis,
+      queues: app.rt.queues,
+      logger: app.rt.logger,
+      providers: app.rt.providers,
+    };
     const serve = async (config: typeof app.rt.config, fn: (base: string) => Promise<void>) => {
       const server = createApp({ ...deps, config }).listen(0, '127.0.0.1');
       await new Promise((r) => server.once('listening', r));
@@ -189,25 +236,49 @@ describe('Bull Board in a real browser', () => {
     const auth = { authorization: `Bearer ${token}` };
 
     await serve({ ...app.rt.config, BULL_BOARD_READ_ONLY: true }, async (base) => {
-      const queues = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: auth })).json()) as { queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }> };
+      const queues = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: auth })).json()) as {
+        queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }>;
+      };
       expect(queues.queues.map((q) => q.name).sort()).toEqual([...stages, siteQueueName, maintenanceQueueName].sort());
       for (const q of queues.queues) expect(q).toMatchObject({ readOnlyMode: true, allowRetries: false });
-      const retry = await fetch(`${base}/admin/queues/api/queues/ingest/read-only-probe/retry/failed`, { method: 'PUT', headers: auth });
+      const retry = await fetch(`${base}/admin/queues/api/queues/ingest/read-only-probe/retry/failed`, {
+        method: 'PUT',
+        headers: auth,
+      });
       expect(retry.status).toBe(403);
       expect(await failed.getState()).toBe('failed');
       expect((await fetch(`${base}/admin/queues`, { headers: auth })).status).toBe(200);
     });
 
     for (const NODE_ENV of ['production', 'test'] as const) {
-      await serve({ ...app.rt.config, NODE_ENV, OPERATOR_TOKEN: undefined, OPERATOR_USER: undefined, OPERATOR_PASSWORD: undefined }, async (base) => {
-        const res = await fetch(`${base}/admin/queues/api/queues`);
-        expect(res.status).toBe(404);
-        expect(((await res.json()) as { detail: string }).detail).toMatch(/no operator credentials/);
-      });
+      await serve(
+        {
+          ...app.rt.config,
+          NODE_ENV,
+          OPERATOR_TOKEN: undefined,
+          OPERATOR_USER: undefined,
+          OPERATOR_PASSWORD: undefined,
+        },
+        async (base) => {
+          const res = await fetch(`${base}/admin/queues/api/queues`);
+          expect(res.status).toBe(404);
+          expect(((await res.json()) as { detail: string }).detail).toMatch(/no operator credentials/);
+        },
+      );
     }
     // Development on loopback: open, with a warning at start (see bull-board.ts).
-    await serve({ ...app.rt.config, NODE_ENV: 'development', HOST: '127.0.0.1', OPERATOR_TOKEN: undefined, OPERATOR_USER: undefined, OPERATOR_PASSWORD: undefined }, async (base) => {
-      expect((await fetch(`${base}/admin/queues/api/queues`)).status).toBe(200);
-    });
+    await serve(
+      {
+        ...app.rt.config,
+        NODE_ENV: 'development',
+        HOST: '127.0.0.1',
+        OPERATOR_TOKEN: undefined,
+        OPERATOR_USER: undefined,
+        OPERATOR_PASSWORD: undefined,
+      },
+      async (base) => {
+        expect((await fetch(`${base}/admin/queues/api/queues`)).status).toBe(200);
+      },
+    );
   });
 });

@@ -32,8 +32,22 @@ const dashboardSchema = z.object({
         type: z.enum(['timeseries', 'stat', 'gauge', 'table', 'bargauge']),
         title: z.string().min(1),
         datasource: datasourceRef,
-        gridPos: z.object({ h: z.number().int().positive(), w: z.number().int().min(1).max(24), x: z.number().int().min(0).max(23), y: z.number().int().min(0) }),
-        targets: z.array(z.object({ refId: z.string().regex(/^[A-Z]$/), expr: z.string().min(1), legendFormat: z.string(), datasource: datasourceRef })).min(1),
+        gridPos: z.object({
+          h: z.number().int().positive(),
+          w: z.number().int().min(1).max(24),
+          x: z.number().int().min(0).max(23),
+          y: z.number().int().min(0),
+        }),
+        targets: z
+          .array(
+            z.object({
+              refId: z.string().regex(/^[A-Z]$/),
+              expr: z.string().min(1),
+              legendFormat: z.string(),
+              datasource: datasourceRef,
+            }),
+          )
+          .min(1),
       }),
     )
     .min(4),
@@ -41,12 +55,13 @@ const dashboardSchema = z.object({
 type Dashboard = z.infer<typeof dashboardSchema>;
 
 type AlertRule = { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string> };
-const rules = (parseYaml(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ name: string; rules: AlertRule[] }> }).groups.flatMap((g) => g.rules);
+const rules = (
+  parseYaml(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ name: string; rules: AlertRule[] }> }
+).groups.flatMap((g) => g.rules);
 
 const dashboards: Array<{ file: string; json: unknown }> = readdirSync(join(grafana, 'dashboards'))
   .filter((f) => f.endsWith('.json'))
   .map((file) => ({ file, json: JSON.parse(readFileSync(join(grafana, 'dashboards', file), 'utf8')) }));
-
 
 describe('Prometheus scraping the service, Grafana panels and alert rules', () => {
   let t: TestEnv;
@@ -94,32 +109,52 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
 
   it('scrapes the service while submissions flow through every stage', async () => {
     // Scraped before the traffic starts, so every counter's rise falls inside Prometheus's data.
-    await waitFor('the first scrapes', async () => (await prom.query('blog_poster_submission_to_published_seconds_count == 0')).series.length === 2, 30_000);
+    await waitFor(
+      'the first scrapes',
+      async () => (await prom.query('blog_poster_submission_to_published_seconds_count == 0')).series.length === 2,
+      30_000,
+    );
     const accepted = await Promise.all([
       ...Array.from({ length: 12 }, (_, i) =>
-        app.post('/api/v1/submissions', { source: { type: 'markdown', text: articles[i % articles.length]!.text }, brief: { minWords: 50, maxWords: 600 } }),
+        app.post('/api/v1/submissions', {
+          source: { type: 'markdown', text: articles[i % articles.length]!.text },
+          brief: { minWords: 50, maxWords: 600 },
+        }),
       ),
     ]);
     for (const res of accepted) expect(res.status).toBe(202);
     // A job with a bad payload fails at once and stays in the failed set.
     await app.rt.queues.queues.index.add('index', { postId: 'not-a-uuid' }, { jobId: 'bad-payload' });
-    await waitFor('every post finished', async () => {
-      const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status NOT IN ('queued', 'ingesting', 'generating', 'embedding', 'indexing', 'publishing')`);
-      return rows[0]!.n === accepted.length;
-    }, 90_000);
+    await waitFor(
+      'every post finished',
+      async () => {
+        const { rows } = await app.rt.db.query(
+          `SELECT count(*)::int AS n FROM posts WHERE status NOT IN ('queued', 'ingesting', 'generating', 'embedding', 'indexing', 'publishing')`,
+        );
+        return rows[0]!.n === accepted.length;
+      },
+      90_000,
+    );
     const published = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status = 'published'`);
     expect(published.rows[0]!.n).toBeGreaterThanOrEqual(6);
     // A tenant budget of just over what was spent: budget use near 90%, over the alert's 80%.
     const spent = await app.rt.db.query<{ usd: number }>('SELECT sum(cost_usd)::float8 AS usd FROM llm_calls');
     expect(spent.rows[0]!.usd).toBeGreaterThan(0);
-    await app.rt.db.query(`UPDATE tenants SET settings = settings || jsonb_build_object('monthlyBudgetUsd', $1::float8)`, [spent.rows[0]!.usd / 0.9]);
+    await app.rt.db.query(
+      `UPDATE tenants SET settings = settings || jsonb_build_object('monthlyBudgetUsd', $1::float8)`,
+      [spent.rows[0]!.usd / 0.9],
+    );
     // Two scrapes after the last change, so rate() and increase() see it.
-    await waitFor('Prometheus to see the traffic', async () => {
-      const { series } = await prom.query(
-        `min(blog_poster_submission_to_published_seconds_count) >= ${published.rows[0]!.n} and sum(increase(blog_poster_submission_to_published_seconds_count[5m])) > 0 and max(blog_poster_tenant_budget_used_ratio_max) > 0.8`,
-      );
-      return series.length > 0;
-    }, 30_000);
+    await waitFor(
+      'Prometheus to see the traffic',
+      async () => {
+        const { series } = await prom.query(
+          `min(blog_poster_submission_to_published_seconds_count) >= ${published.rows[0]!.n} and sum(increase(blog_poster_submission_to_published_seconds_count[5m])) > 0 and max(blog_poster_tenant_budget_used_ratio_max) > 0.8`,
+        );
+        return series.length > 0;
+      },
+      30_000,
+    );
     await waitFor('the failed job', async () => (await app.rt.queues.queues.index.getJobCounts('failed')).failed === 1);
     const up = await prom.query('up');
     expect(Object.fromEntries(up.series.map((s) => [s.metric.job, s.value[1]]))).toEqual({
@@ -129,7 +164,7 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
     });
   }, 120_000);
 
-  it('has dashboards that Grafana can provision: the datasource, the dashboard provider and each dashboard\'s shape', () => {
+  it("has dashboards that Grafana can provision: the datasource, the dashboard provider and each dashboard's shape", () => {
     const datasources = parseYaml(readFileSync(join(grafana, 'provisioning/datasources/prometheus.yml'), 'utf8')) as {
       apiVersion: number;
       datasources: Array<{ uid: string; type: string; url: string }>;
@@ -144,9 +179,15 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
     expect(provider.apiVersion).toBe(1);
     expect(provider.providers[0]).toMatchObject({ type: 'file' });
     // docker-compose mounts ./grafana/dashboards where the provider looks.
-    const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
-    expect(compose.services.grafana!.volumes).toContain(`./grafana/dashboards:${provider.providers[0]!.options.path}:ro`);
-    expect(compose.services.prometheus!.volumes).toContain('./grafana/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro');
+    const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { volumes?: string[] }>;
+    };
+    expect(compose.services.grafana!.volumes).toContain(
+      `./grafana/dashboards:${provider.providers[0]!.options.path}:ro`,
+    );
+    expect(compose.services.prometheus!.volumes).toContain(
+      './grafana/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+    );
 
     expect(dashboards.map((d) => d.file).sort()).toEqual(['llm-and-cost.json', 'pipeline.json', 'queues.json']);
     const uids = new Set<string>();
@@ -175,9 +216,11 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
         for (const target of panel.targets) {
           queries++;
           const { series, error } = await prom.query(target.expr);
-          if (error || series.length === 0) empty.push(`${file} / ${panel.title} / ${target.refId}: ${error ?? 'no series'} — ${target.expr}`);
+          if (error || series.length === 0)
+            empty.push(`${file} / ${panel.title} / ${target.refId}: ${error ?? 'no series'} — ${target.expr}`);
           for (const name of metricNames(target.expr)) {
-            if (!exported.has(name) && !recorded.has(name) && name !== 'up') unknownNames.push(`${file} / ${panel.title}: ${name}`);
+            if (!exported.has(name) && !recorded.has(name) && name !== 'up')
+              unknownNames.push(`${file} / ${panel.title}: ${name}`);
           }
         }
       }
@@ -196,14 +239,21 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
     expect(tested.stdout).toContain('SUCCESS');
     // Every alert has a unit test of its own in alerts.test.yml.
     const unitTests = readFileSync(join(grafana, 'prometheus/alerts.test.yml'), 'utf8');
-    for (const alert of new Set(rules.flatMap((r) => (r.alert ? [r.alert] : [])))) expect(unitTests).toContain(`alertname: ${alert}`);
+    for (const alert of new Set(rules.flatMap((r) => (r.alert ? [r.alert] : []))))
+      expect(unitTests).toContain(`alertname: ${alert}`);
 
     // Prometheus loaded and evaluated them without errors.
-    await waitFor('every rule evaluated', async () => {
-      const res = await prom.api<{ groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> }>('/api/v1/rules');
-      const loaded = res.data.groups.flatMap((g) => g.rules);
-      return loaded.length === rules.length && loaded.every((r) => r.health === 'ok');
-    }, 20_000);
+    await waitFor(
+      'every rule evaluated',
+      async () => {
+        const res = await prom.api<{
+          groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
+        }>('/api/v1/rules');
+        const loaded = res.data.groups.flatMap((g) => g.rules);
+        return loaded.length === rules.length && loaded.every((r) => r.health === 'ok');
+      },
+      20_000,
+    );
 
     const failures: string[] = [];
     for (const rule of rules) {
@@ -227,16 +277,22 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
 
     // The conditions this run really has are seen: a failed job kept, a target down, and a queue
     // (maintenance) with no worker. Their `for` keeps them pending here.
-    await waitFor('the live alerts', async () => {
-      const res = await prom.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('/api/v1/alerts');
-      const names = new Set(res.data.alerts.map((a) => `${a.labels.alertname}:${a.labels.queue ?? a.labels.job}`));
-      return (
-        names.has('BlogPosterFailedJobs:index') &&
-        names.has('BlogPosterTargetDown:blog-poster-scheduler') &&
-        names.has('BlogPosterNoWorkers:maintenance') &&
-        names.has('BlogPosterTenantBudgetNearlySpent:undefined')
-      );
-    }, 20_000);
+    await waitFor(
+      'the live alerts',
+      async () => {
+        const res = await prom.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>(
+          '/api/v1/alerts',
+        );
+        const names = new Set(res.data.alerts.map((a) => `${a.labels.alertname}:${a.labels.queue ?? a.labels.job}`));
+        return (
+          names.has('BlogPosterFailedJobs:index') &&
+          names.has('BlogPosterTargetDown:blog-poster-scheduler') &&
+          names.has('BlogPosterNoWorkers:maintenance') &&
+          names.has('BlogPosterTenantBudgetNearlySpent:undefined')
+        );
+      },
+      20_000,
+    );
   });
 
   async function exportedMetricNames(): Promise<Set<string>> {
@@ -255,10 +311,47 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
 
 const promqlWords = new Set([
   // aggregations, functions and keywords this project's queries use (and their close relatives)
-  'sum', 'max', 'min', 'avg', 'count', 'topk', 'bottomk', 'quantile', 'stddev', 'rate', 'irate', 'increase', 'delta', 'deriv',
-  'histogram_quantile', 'max_over_time', 'min_over_time', 'avg_over_time', 'abs', 'clamp_min', 'clamp_max', 'vector', 'scalar',
-  'absent', 'time', 'sort', 'sort_desc', 'label_replace', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right',
-  'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan',
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'count',
+  'topk',
+  'bottomk',
+  'quantile',
+  'stddev',
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'deriv',
+  'histogram_quantile',
+  'max_over_time',
+  'min_over_time',
+  'avg_over_time',
+  'abs',
+  'clamp_min',
+  'clamp_max',
+  'vector',
+  'scalar',
+  'absent',
+  'time',
+  'sort',
+  'sort_desc',
+  'label_replace',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
 ]);
 
 /** Metric names in a PromQL expression: identifiers left once strings, matchers, ranges, grouping lists and function names go. */
@@ -268,5 +361,7 @@ function metricNames(expr: string): string[] {
     .replace(/\{[^}]*\}/g, '{}')
     .replace(/\[[^\]]*\]/g, '[]')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  return [...stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)].map((m) => m[0]).filter((w) => !promqlWords.has(w.toLowerCase()));
+  return [...stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)]
+    .map((m) => m[0])
+    .filter((w) => !promqlWords.has(w.toLowerCase()));
 }

@@ -33,7 +33,11 @@ describe('a worker SIGKILLed at every point of every stage', () => {
         const crashing = spawnRole(t.env, ['worker'], { ...fastRecovery, BLOG_POSTER_CRASH_AT: `${stage}:${point}` });
         running.push(crashing);
         const res = await app.post('/api/v1/submissions', {
-          source: { type: 'text', title: `Crash at ${stage} ${point}`, text: `A post that survives a crash at ${stage} (${point}). Work that was accepted is never lost and never done twice.` },
+          source: {
+            type: 'text',
+            title: `Crash at ${stage} ${point}`,
+            text: `A post that survives a crash at ${stage} (${point}). Work that was accepted is never lost and never done twice.`,
+          },
         });
         expect(res.status).toBe(202);
         postIds.push(res.body.postId);
@@ -42,17 +46,27 @@ describe('a worker SIGKILLed at every point of every stage', () => {
 
         const recovery = spawnRole(t.env, ['worker'], fastRecovery);
         running.push(recovery);
-        const post = await waitFor(`the post after a crash at ${stage}:${point}`, async () => {
-          const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
-          // Published, and the crashed run taken over: nothing left running.
-          const settled = body.stages.every((r: { outcome: string }) => r.outcome !== 'running');
-          return body.status === 'published' && settled ? body : null;
-        }, 30_000);
+        const post = await waitFor(
+          `the post after a crash at ${stage}:${point}`,
+          async () => {
+            const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
+            // Published, and the crashed run taken over: nothing left running.
+            const settled = body.stages.every((r: { outcome: string }) => r.outcome !== 'running');
+            return body.status === 'published' && settled ? body : null;
+          },
+          30_000,
+        );
         // The killed worker's job itself is taken over and finished, not just the post's state.
-        await waitFor('the queues to drain', async () => {
-          const counts = await Promise.all(stages.map((s) => app.rt.queues.queues[s].getJobCounts('active', 'waiting', 'delayed')));
-          return counts.every((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.delayed ?? 0) === 0);
-        }, 30_000);
+        await waitFor(
+          'the queues to drain',
+          async () => {
+            const counts = await Promise.all(
+              stages.map((s) => app.rt.queues.queues[s].getJobCounts('active', 'waiting', 'delayed')),
+            );
+            return counts.every((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.delayed ?? 0) === 0);
+          },
+          30_000,
+        );
         expect((await recovery.stop()).code).toBe(0);
 
         const runs = post.stages as { stage: string; outcome: string }[];
@@ -64,7 +78,9 @@ describe('a worker SIGKILLed at every point of every stage', () => {
           if (stages.indexOf(s) > stages.indexOf(stage)) expect(completed, `${s} completed runs`).toBe(1);
         }
         expect(runs.filter((r) => r.outcome === 'running')).toHaveLength(0);
-        const files = readdirSync(join(t.outputDir, readdirSync(t.outputDir)[0]!)).filter((f) => f.startsWith(post.slug) && f.endsWith('.html'));
+        const files = readdirSync(join(t.outputDir, readdirSync(t.outputDir)[0]!)).filter(
+          (f) => f.startsWith(post.slug) && f.endsWith('.html'),
+        );
         expect(files).toEqual([`${post.slug}.html`]);
       }, 60_000);
     }

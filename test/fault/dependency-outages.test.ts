@@ -8,19 +8,34 @@ import { tallyPosts } from '../support/fault-report.ts';
 type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
 
 function source(i: number) {
-  return { source: { type: 'text', title: `Outage post ${i}`, text: `Post ${i} flows while a dependency goes away. It must be published once, or fail and say why.` } };
+  return {
+    source: {
+      type: 'text',
+      title: `Outage post ${i}`,
+      text: `Post ${i} flows while a dependency goes away. It must be published once, or fail and say why.`,
+    },
+  };
 }
 
 /** Every accepted post ends published (once) or failed with a reason; nothing is left in between. */
 async function expectSettled(app: Pipeline, postIds: string[]) {
-  const settled = await waitFor('every post to settle', async () => {
-    const { rows } = await app.rt.db.query<{ id: string; status: string; failure_reason: string | null; publications: number }>(
-      `SELECT p.id, p.status, p.failure_reason, (SELECT count(*)::int FROM publications x WHERE x.post_id = p.id) AS publications
+  const settled = await waitFor(
+    'every post to settle',
+    async () => {
+      const { rows } = await app.rt.db.query<{
+        id: string;
+        status: string;
+        failure_reason: string | null;
+        publications: number;
+      }>(
+        `SELECT p.id, p.status, p.failure_reason, (SELECT count(*)::int FROM publications x WHERE x.post_id = p.id) AS publications
          FROM posts p WHERE p.id = ANY($1::uuid[])`,
-      [postIds],
-    );
-    return rows.every((r) => r.status === 'published' || r.status === 'failed') ? rows : null;
-  }, 90_000);
+        [postIds],
+      );
+      return rows.every((r) => r.status === 'published' || r.status === 'failed') ? rows : null;
+    },
+    90_000,
+  );
   expect(settled).toHaveLength(postIds.length);
   for (const post of settled) {
     if (post.status === 'published') expect(post.publications).toBe(1);
@@ -46,7 +61,12 @@ describe('dependency outages while work flows', () => {
   it('a Redis restart (AOF) loses no accepted post and publishes each once', async () => {
     const redis = await startRedisServer({ appendOnly: true });
     cleanups.push(() => redis.cleanup());
-    const t: TestEnv = await createTestEnv({ REDIS_URL: redis.url, LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', STAGE_BACKOFF_MS: '500' });
+    const t: TestEnv = await createTestEnv({
+      REDIS_URL: redis.url,
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+      STAGE_BACKOFF_MS: '500',
+    });
     cleanups.push(() => t.cleanup());
     const app = await startPipeline(t);
     cleanups.push(() => app.stop());
@@ -61,9 +81,18 @@ describe('dependency outages while work flows', () => {
     const accepted = [...first, ...second].filter((r) => r.status === 202);
     expect(accepted).toHaveLength(30);
 
-    const settled = await expectSettled(app, accepted.map((r) => r.body.postId));
+    const settled = await expectSettled(
+      app,
+      accepted.map((r) => r.body.postId),
+    );
     expect(settled.filter((p) => p.status === 'published')).toHaveLength(30);
-    expect(await tallyPosts(app.rt.db, 'Redis restarted (AOF) while work flows', accepted.map((r) => r.body.postId))).toMatchObject({ lost: 0, duplicated: 0 });
+    expect(
+      await tallyPosts(
+        app.rt.db,
+        'Redis restarted (AOF) while work flows',
+        accepted.map((r) => r.body.postId),
+      ),
+    ).toMatchObject({ lost: 0, duplicated: 0 });
   }, 120_000);
 
   it('PostgreSQL unreachable for 15 seconds: posts wait and retry, then all publish once', async () => {
@@ -74,11 +103,18 @@ describe('dependency outages while work flows', () => {
     // The same database, reached through the proxy; backoff long enough to outlast the outage.
     const viaProxy = new URL(base.config.DATABASE_URL);
     viaProxy.port = String(proxy.port);
-    const t = await createTestEnv({ ...base.env, DATABASE_URL: viaProxy.toString(), STAGE_BACKOFF_MS: '1000', STAGE_ATTEMPTS: '8' });
+    const t = await createTestEnv({
+      ...base.env,
+      DATABASE_URL: viaProxy.toString(),
+      STAGE_BACKOFF_MS: '1000',
+      STAGE_ATTEMPTS: '8',
+    });
     const app = await startPipeline(t);
     cleanups.push(() => app.stop());
 
-    const accepted = await Promise.all(Array.from({ length: 20 }, (_, i) => app.post('/api/v1/submissions', source(i))));
+    const accepted = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => app.post('/api/v1/submissions', source(i))),
+    );
     expect(accepted.every((r) => r.status === 202)).toBe(true);
     await proxy.cut();
     const during = await app.post('/api/v1/submissions', source(99));
@@ -87,9 +123,18 @@ describe('dependency outages while work flows', () => {
     await new Promise((r) => setTimeout(r, 15_000));
     await proxy.restore();
 
-    const settled = await expectSettled(app, accepted.map((r) => r.body.postId));
+    const settled = await expectSettled(
+      app,
+      accepted.map((r) => r.body.postId),
+    );
     expect(settled.filter((p) => p.status === 'published')).toHaveLength(20);
-    expect(await tallyPosts(app.rt.db, 'PostgreSQL unreachable for 15 s', accepted.map((r) => r.body.postId))).toMatchObject({ lost: 0, duplicated: 0 });
+    expect(
+      await tallyPosts(
+        app.rt.db,
+        'PostgreSQL unreachable for 15 s',
+        accepted.map((r) => r.body.postId),
+      ),
+    ).toMatchObject({ lost: 0, duplicated: 0 });
     for (const stage of stages) expect(await app.rt.queues.queues[stage].getFailedCount()).toBe(0);
   }, 150_000);
 });

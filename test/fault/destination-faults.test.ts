@@ -42,7 +42,12 @@ describe('a destination answering 5xx, timing out and resetting connections', ()
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
     // Retries and the destination's breaker on a short clock, so the test runs in seconds.
-    t = await createTestEnv({ STAGE_ATTEMPTS: '8', STAGE_BACKOFF_MS: '200', PUBLISH_BREAKER_VOLUME: '3', PUBLISH_BREAKER_RESET_MS: '500' });
+    t = await createTestEnv({
+      STAGE_ATTEMPTS: '8',
+      STAGE_BACKOFF_MS: '200',
+      PUBLISH_BREAKER_VOLUME: '3',
+      PUBLISH_BREAKER_RESET_MS: '500',
+    });
     app = await startPipeline(t);
   });
   afterAll(async () => {
@@ -53,10 +58,17 @@ describe('a destination answering 5xx, timing out and resetting connections', ()
   });
 
   it('publishes every post exactly once after the destination recovers', async () => {
-    const dest = await app.post('/api/v1/destinations', { name: 'flaky', kind: 'webhook', config: { url, secretEnv: 'BP_SECRET_FAULT_HOOK', timeoutMs: 300 } });
+    const dest = await app.post('/api/v1/destinations', {
+      name: 'flaky',
+      kind: 'webhook',
+      config: { url, secretEnv: 'BP_SECRET_FAULT_HOOK', timeoutMs: 300 },
+    });
     expect(dest.status).toBe(201);
     const submit = (i: number) =>
-      app.post('/api/v1/submissions', { source: { type: 'text', text: `Destination fault post ${i}. The receiver misbehaves before it recovers.` }, publish: { destinations: [dest.body.id] } });
+      app.post('/api/v1/submissions', {
+        source: { type: 'text', text: `Destination fault post ${i}. The receiver misbehaves before it recovers.` },
+        publish: { destinations: [dest.body.id] },
+      });
 
     const posts = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i)));
     for (const next of ['hang', 'reset', 'ok'] as const) {
@@ -64,10 +76,17 @@ describe('a destination answering 5xx, timing out and resetting connections', ()
       mode = next;
     }
     const ids = posts.map((p) => p.body.postId as string);
-    await waitFor('every post settled', async () => {
-      const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE id = ANY($1::uuid[]) AND status IN ('published', 'failed')`, [ids]);
-      return rows[0]!.n === ids.length;
-    }, 90_000);
+    await waitFor(
+      'every post settled',
+      async () => {
+        const { rows } = await app.rt.db.query(
+          `SELECT count(*)::int AS n FROM posts WHERE id = ANY($1::uuid[]) AND status IN ('published', 'failed')`,
+          [ids],
+        );
+        return rows[0]!.n === ids.length;
+      },
+      90_000,
+    );
 
     // Each misbehaviour really happened, and the receiver accepted each post's delivery once.
     expect(seen.error).toBeGreaterThan(0);
@@ -78,7 +97,9 @@ describe('a destination answering 5xx, timing out and resetting connections', ()
       [ids],
     );
     for (const r of rows) if ((accepted.get(r.external_id) ?? 0) > 1) twice.add(r.post_id);
-    const report = await tallyPosts(app.rt.db, 'destination answering 503, timing out, resetting', ids, { duplicatedIds: twice });
+    const report = await tallyPosts(app.rt.db, 'destination answering 503, timing out, resetting', ids, {
+      duplicatedIds: twice,
+    });
     expect(report).toMatchObject({ accepted: 12, published: 12, lost: 0, duplicated: 0 });
     expect([...accepted.values()].every((n) => n === 1)).toBe(true);
   }, 120_000);

@@ -16,7 +16,9 @@ describe('graceful shutdown and a rolling restart under load', () => {
     site = createServer((req, res) => {
       setTimeout(() => {
         res.setHeader('content-type', 'text/html');
-        res.end(`<html><body><article><h1>Page ${req.url}</h1><p>A slow page keeps a job in flight during shutdown. Graceful workers finish it first.</p></article></body></html>`);
+        res.end(
+          `<html><body><article><h1>Page ${req.url}</h1><p>A slow page keeps a job in flight during shutdown. Graceful workers finish it first.</p></article></body></html>`,
+        );
       }, 400);
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
@@ -33,14 +35,19 @@ describe('graceful shutdown and a rolling restart under load', () => {
 
   it('restarts each worker in turn while posts flow: every exit is 0, no run is abandoned, each post published once', async () => {
     // As an orchestrator would, a worker is replaced only once the new one is up.
-    const workersUp = (n: number) => waitFor(`${n} worker processes`, async () => (await app.rt.queues.queues.ingest.getWorkersCount()) === n, 30_000);
+    const workersUp = (n: number) =>
+      waitFor(`${n} worker processes`, async () => (await app.rt.queues.queues.ingest.getWorkersCount()) === n, 30_000);
     workers.push(spawnRole(t.env), spawnRole(t.env));
     await workersUp(2);
     const submit = (i: number) =>
       app.post('/api/v1/submissions', {
-        source: i % 2
-          ? { type: 'url', url: `${siteUrl}/page-${i}` }
-          : { type: 'text', text: `Rolling restart post ${i}. Work in flight finishes before a worker exits, and nothing is lost.` },
+        source:
+          i % 2
+            ? { type: 'url', url: `${siteUrl}/page-${i}` }
+            : {
+                type: 'text',
+                text: `Rolling restart post ${i}. Work in flight finishes before a worker exits, and nothing is lost.`,
+              },
       });
 
     const accepted = await Promise.all(Array.from({ length: 40 }, (_, i) => submit(i)));
@@ -56,17 +63,27 @@ describe('graceful shutdown and a rolling restart under load', () => {
     }
     expect(accepted.every((r) => r.status === 202)).toBe(true);
 
-    await waitFor('60 published posts', async () => {
-      const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status = 'published'`);
-      return rows[0]!.n === 60;
-    }, 90_000);
+    await waitFor(
+      '60 published posts',
+      async () => {
+        const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status = 'published'`);
+        return rows[0]!.n === 60;
+      },
+      90_000,
+    );
     const { rows } = await app.rt.db.query(
       `SELECT (SELECT count(*)::int FROM publications) AS publications,
               (SELECT count(*)::int FROM stage_runs WHERE outcome <> 'completed') AS unfinished,
               (SELECT count(*)::int FROM stage_runs) AS runs`,
     );
     expect(rows[0]).toEqual({ publications: 60, unfinished: 0, runs: 300 });
-    expect(await tallyPosts(app.rt.db, 'rolling restart of both workers (SIGTERM) under load', accepted.map((r) => r.body.postId))).toMatchObject({ accepted: 60, published: 60, lost: 0, duplicated: 0 });
+    expect(
+      await tallyPosts(
+        app.rt.db,
+        'rolling restart of both workers (SIGTERM) under load',
+        accepted.map((r) => r.body.postId),
+      ),
+    ).toMatchObject({ accepted: 60, published: 60, lost: 0, duplicated: 0 });
     for (const w of workers.slice(2)) expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 150_000);
 });

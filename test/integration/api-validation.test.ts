@@ -26,7 +26,11 @@ describe('the submissions endpoint refuses bad input before any queue', () => {
   }
 
   async function send(body: string, headers: Record<string, string> = {}) {
-    const res = await fetch(`${app.api.url}/api/v1/submissions`, { method: 'POST', headers: { ...app.headers, ...headers }, body });
+    const res = await fetch(`${app.api.url}/api/v1/submissions`, {
+      method: 'POST',
+      headers: { ...app.headers, ...headers },
+      body,
+    });
     return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
   }
 
@@ -34,19 +38,83 @@ describe('the submissions endpoint refuses bad input before any queue', () => {
     { name: 'malformed JSON', body: '{"source": {"type": "text",', status: 400, field: '(body)' },
     { name: 'a JSON array', body: '[]', status: 422, field: '(body)' },
     { name: 'no source', body: '{}', status: 422, field: 'source' },
-    { name: 'an unknown top-level field', body: JSON.stringify({ source: { type: 'text', text: 'Hello there.' }, extra: 1 }), status: 422, field: 'extra' },
-    { name: 'an unknown source field', body: JSON.stringify({ source: { type: 'text', text: 'Hello there.', colour: 'red' } }), status: 422, field: 'source.colour' },
-    { name: 'an unknown source type', body: JSON.stringify({ source: { type: 'pdf', url: 'https://example.com/x.pdf' } }), status: 422, field: 'source.type' },
+    {
+      name: 'an unknown top-level field',
+      body: JSON.stringify({ source: { type: 'text', text: 'Hello there.' }, extra: 1 }),
+      status: 422,
+      field: 'extra',
+    },
+    {
+      name: 'an unknown source field',
+      body: JSON.stringify({ source: { type: 'text', text: 'Hello there.', colour: 'red' } }),
+      status: 422,
+      field: 'source.colour',
+    },
+    {
+      name: 'an unknown source type',
+      body: JSON.stringify({ source: { type: 'pdf', url: 'https://example.com/x.pdf' } }),
+      status: 422,
+      field: 'source.type',
+    },
     { name: 'a missing text', body: JSON.stringify({ source: { type: 'text' } }), status: 422, field: 'source.text' },
-    { name: 'an empty text', body: JSON.stringify({ source: { type: 'markdown', text: '   ' } }), status: 422, field: 'source.text' },
-    { name: 'a wrong type for text', body: JSON.stringify({ source: { type: 'text', text: 42 } }), status: 422, field: 'source.text' },
-    { name: 'a URL that is not a URL', body: JSON.stringify({ source: { type: 'url', url: 'not a url' } }), status: 422, field: 'source.url' },
-    { name: 'a non-http URL', body: JSON.stringify({ source: { type: 'url', url: 'file:///etc/passwd' } }), status: 422, field: 'source.url' },
-    { name: 'a body over the limit', body: JSON.stringify({ source: { type: 'text', text: 'x'.repeat(70_000) } }), status: 413, field: '(body)' },
-    { name: 'a non-JSON content type', body: 'source=text', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, field: 'Content-Type' },
-    { name: 'a bad Idempotency-Key', body: JSON.stringify({ source: { type: 'text', text: 'Fine text.' } }), headers: { 'idempotency-key': 'ü'.repeat(3) }, status: 400, field: 'Idempotency-Key' },
-    { name: 'no API key', body: JSON.stringify({ source: { type: 'text', text: 'Fine text.' } }), headers: { authorization: '' }, status: 401, field: 'Authorization' },
-    { name: 'a wrong API key', body: JSON.stringify({ source: { type: 'text', text: 'Fine text.' } }), headers: { authorization: 'Bearer nope-nope-nope-nope' }, status: 401, field: 'Authorization' },
+    {
+      name: 'an empty text',
+      body: JSON.stringify({ source: { type: 'markdown', text: '   ' } }),
+      status: 422,
+      field: 'source.text',
+    },
+    {
+      name: 'a wrong type for text',
+      body: JSON.stringify({ source: { type: 'text', text: 42 } }),
+      status: 422,
+      field: 'source.text',
+    },
+    {
+      name: 'a URL that is not a URL',
+      body: JSON.stringify({ source: { type: 'url', url: 'not a url' } }),
+      status: 422,
+      field: 'source.url',
+    },
+    {
+      name: 'a non-http URL',
+      body: JSON.stringify({ source: { type: 'url', url: 'file:///etc/passwd' } }),
+      status: 422,
+      field: 'source.url',
+    },
+    {
+      name: 'a body over the limit',
+      body: JSON.stringify({ source: { type: 'text', text: 'x'.repeat(70_000) } }),
+      status: 413,
+      field: '(body)',
+    },
+    {
+      name: 'a non-JSON content type',
+      body: 'source=text',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      status: 415,
+      field: 'Content-Type',
+    },
+    {
+      name: 'a bad Idempotency-Key',
+      body: JSON.stringify({ source: { type: 'text', text: 'Fine text.' } }),
+      headers: { 'idempotency-key': 'ü'.repeat(3) },
+      status: 400,
+      field: 'Idempotency-Key',
+    },
+    {
+      name: 'no API key',
+      body: JSON.stringify({ source: { type: 'text', text: 'Fine text.' } }),
+      headers: { authorization: '' },
+      status: 401,
+      field: 'Authorization',
+    },
+    {
+      name: 'a wrong API key',
+      body: JSON.stringify({ source: { type: 'text', text: 'Fine text.' } }),
+      headers: { authorization: 'Bearer nope-nope-nope-nope' },
+      status: 401,
+      field: 'Authorization',
+    },
   ];
 
   for (const c of cases) {
@@ -62,7 +130,9 @@ describe('the submissions endpoint refuses bad input before any queue', () => {
   }
 
   it('accepts a good body (the control case): one submission, one ingest job', async () => {
-    const res = await send(JSON.stringify({ source: { type: 'text', title: 'Control', text: 'A fine text to write about.' } }));
+    const res = await send(
+      JSON.stringify({ source: { type: 'text', title: 'Control', text: 'A fine text to write about.' } }),
+    );
     expect(res.status).toBe(202);
     expect(await submissions()).toBe(1);
     expect(await app.rt.queues.queues.ingest.count()).toBe(1);

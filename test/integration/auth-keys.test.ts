@@ -23,7 +23,10 @@ describe('API keys, the admin CLI and the hardened edge', () => {
   });
 
   const cli = (args: string[], input?: string) => {
-    const child = run(process.execPath, ['src/cli.ts', ...args], { cwd: root, env: { ...process.env, ...t.env, LOG_LEVEL: 'warn' } });
+    const child = run(process.execPath, ['src/cli.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, ...t.env, LOG_LEVEL: 'warn' },
+    });
     if (input !== undefined) {
       child.child.stdin!.end(input);
     }
@@ -31,29 +34,40 @@ describe('API keys, the admin CLI and the hardened edge', () => {
   };
 
   it('shows a key once, stores only its hash, records its last use and refuses it once revoked', async () => {
-    const tenant = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'keys-a', { reader: ['read'] });
+    const tenant = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'keys-a', {
+      reader: ['read'],
+    });
     const { key, id } = tenant.keys.reader!;
     expect(key).toMatch(/^bpk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
-    const row = (await app.rt.db.query('SELECT key_hash, hint, last_used_at FROM api_keys WHERE id = $1', [id])).rows[0]!;
+    const row = (await app.rt.db.query('SELECT key_hash, hint, last_used_at FROM api_keys WHERE id = $1', [id]))
+      .rows[0]!;
     expect(Buffer.from(row.key_hash).equals(createHash('sha256').update(key).digest())).toBe(true);
     expect(row.last_used_at).toBeNull();
     const dump = JSON.stringify((await app.rt.db.query('SELECT * FROM api_keys')).rows);
     expect(dump).not.toContain(key.slice(21));
 
     expect((await tenant.call(key, 'GET', '/api/v1/feeds')).status).toBe(200);
-    const used = (await app.rt.db.query('SELECT last_used_at FROM api_keys WHERE id = $1', [id])).rows[0]!.last_used_at as Date;
+    const used = (await app.rt.db.query('SELECT last_used_at FROM api_keys WHERE id = $1', [id])).rows[0]!
+      .last_used_at as Date;
     expect(Date.now() - used.getTime()).toBeLessThan(10_000);
     // The listing shows prefix and hint, never the key.
     const listed = await tenant.call(tenant.keys.all!.key, 'GET', '/api/v1/admin/keys');
     expect(JSON.stringify(listed.body)).not.toContain(key.slice(21));
-    expect(listed.body.keys.find((k: { id: string }) => k.id === id)).toMatchObject({ prefix: key.slice(0, 20), hint: key.slice(-4), lastUsedAt: expect.any(String) });
+    expect(listed.body.keys.find((k: { id: string }) => k.id === id)).toMatchObject({
+      prefix: key.slice(0, 20),
+      hint: key.slice(-4),
+      lastUsedAt: expect.any(String),
+    });
 
     expect((await tenant.call(tenant.keys.all!.key, 'DELETE', `/api/v1/admin/keys/${id}`)).status).toBe(200);
     const refused = await tenant.call(key, 'GET', '/api/v1/feeds');
     expect(refused.status).toBe(401);
     expect(refused.body.errors).toEqual([{ field: 'Authorization', message: 'revoked API key' }]);
     // Scopes: a read key cannot submit (403), and a key cannot be made with an unknown scope (422).
-    const made = await tenant.call(tenant.keys.all!.key, 'POST', '/api/v1/admin/keys', { name: 'bad', scopes: ['root'] });
+    const made = await tenant.call(tenant.keys.all!.key, 'POST', '/api/v1/admin/keys', {
+      name: 'bad',
+      scopes: ['root'],
+    });
     expect(made.status).toBe(422);
     expect(made.body.errors[0].field).toBe('scopes.0');
   });
@@ -63,45 +77,91 @@ describe('API keys, the admin CLI and the hardened edge', () => {
     expect(created).toMatchObject({ slug: 'cli-tenant', operator: false });
     expect((await cli(['tenant', 'list'])).stdout).toMatch(/^cli-tenant\t/m);
 
-    const key = JSON.parse((await cli(['key', 'create', '--tenant', 'cli-tenant', '--scopes', 'read,submit', '--name', 'ci'])).stdout);
+    const key = JSON.parse(
+      (await cli(['key', 'create', '--tenant', 'cli-tenant', '--scopes', 'read,submit', '--name', 'ci'])).stdout,
+    );
     expect(key.key).toMatch(/^bpk_/);
     const asTenant = await fetch(`${app.api.url}/api/v1/feeds`, { headers: { authorization: `Bearer ${key.key}` } });
     expect(asTenant.status).toBe(200);
 
     const destination = JSON.parse(
-      (await cli(['destination', 'add', '--tenant', 'cli-tenant', '--kind', 'webhook', '--name', 'hook', '--config', JSON.stringify({ url: 'https://hooks.example.com/in', secretEnv: 'BP_SECRET_HOOK' }), '--default'])).stdout,
+      (
+        await cli([
+          'destination',
+          'add',
+          '--tenant',
+          'cli-tenant',
+          '--kind',
+          'webhook',
+          '--name',
+          'hook',
+          '--config',
+          JSON.stringify({ url: 'https://hooks.example.com/in', secretEnv: 'BP_SECRET_HOOK' }),
+          '--default',
+        ])
+      ).stdout,
     );
     expect(destination).toMatchObject({ kind: 'webhook', name: 'hook', isDefault: true });
-    const row = (await app.rt.db.query('SELECT d.kind, t.slug FROM destinations d JOIN tenants t ON t.id = d.tenant_id WHERE d.id = $1', [destination.id])).rows[0];
+    const row = (
+      await app.rt.db.query(
+        'SELECT d.kind, t.slug FROM destinations d JOIN tenants t ON t.id = d.tenant_id WHERE d.id = $1',
+        [destination.id],
+      )
+    ).rows[0];
     expect(row).toEqual({ kind: 'webhook', slug: 'cli-tenant' });
-    const bad = await cli(['destination', 'add', '--tenant', 'cli-tenant', '--kind', 'wordpress', '--name', 'wp']).catch((err) => err);
+    const bad = await cli([
+      'destination',
+      'add',
+      '--tenant',
+      'cli-tenant',
+      '--kind',
+      'wordpress',
+      '--name',
+      'wp',
+    ]).catch((err) => err);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/config/);
 
-    const secret = JSON.parse((await cli(['secret', 'set', '--tenant', 'cli-tenant', 'openai'], 'sk-cli-secret-value-9876\n')).stdout);
+    const secret = JSON.parse(
+      (await cli(['secret', 'set', '--tenant', 'cli-tenant', 'openai'], 'sk-cli-secret-value-9876\n')).stdout,
+    );
     expect(secret).toMatchObject({ name: 'openai', hint: '…9876', keyId: 'test' });
     const rotated = JSON.parse((await cli(['secrets', 'rotate'])).stdout);
     expect(rotated.tenantSecrets).toBeGreaterThanOrEqual(1);
 
     const revoked = JSON.parse((await cli(['key', 'revoke', key.prefix])).stdout);
     expect(revoked.revokedAt).toEqual(expect.any(String));
-    expect((await fetch(`${app.api.url}/api/v1/feeds`, { headers: { authorization: `Bearer ${key.key}` } })).status).toBe(401);
+    expect(
+      (await fetch(`${app.api.url}/api/v1/feeds`, { headers: { authorization: `Bearer ${key.key}` } })).status,
+    ).toBe(401);
   });
 
   it('sends security headers, keeps CORS closed except for listed origins, and refuses non-JSON bodies', async () => {
-    const res = await fetch(`${app.api.url}/api/v1/feeds`, { headers: { authorization: `Bearer ${t.config.DEV_API_KEY}`, origin: 'https://evil.example.com' } });
+    const res = await fetch(`${app.api.url}/api/v1/feeds`, {
+      headers: { authorization: `Bearer ${t.config.DEV_API_KEY}`, origin: 'https://evil.example.com' },
+    });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
     expect(res.headers.get('content-security-policy')).toBeTruthy();
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    const preflight = await fetch(`${app.api.url}/api/v1/submissions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${app.api.url}/api/v1/submissions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.status).toBe(403);
-    const allowed = await fetch(`${app.api.url}/api/v1/submissions`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    const allowed = await fetch(`${app.api.url}/api/v1/submissions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(allowed.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
 
-    const form = await fetch(`${app.api.url}/api/v1/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'text/plain' }, body: 'name=x' });
+    const form = await fetch(`${app.api.url}/api/v1/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'text/plain' },
+      body: 'name=x',
+    });
     expect(form.status).toBe(415);
     const proto = await fetch(`${app.api.url}/api/v1/admin/keys`, {
       method: 'POST',
@@ -109,7 +169,10 @@ describe('API keys, the admin CLI and the hardened edge', () => {
       body: '{"name": "x", "scopes": ["read"], "__proto__": {"admin": true}, "constructor": {"prototype": {"admin": true}}}',
     });
     expect(proto.status).toBe(422);
-    expect(((await proto.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual(['__proto__', 'constructor']);
+    expect(((await proto.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual([
+      '__proto__',
+      'constructor',
+    ]);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
 });

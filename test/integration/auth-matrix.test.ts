@@ -16,14 +16,26 @@ type Ids = (a: A) => Record<string, string>;
  * cross: what another tenant's full key gets: `not-found` (the resource is the first tenant's),
  * `own` (the route acts on the caller's own tenant; any non-5xx answer without the first tenant's data).
  */
-type ApiExpectation = { scope: Scope | 'operator-tenant'; ids?: Ids; body?: unknown; query?: string; cross: 'not-found' | 'own' | 'forbidden'; ownStatus?: number };
+type ApiExpectation = {
+  scope: Scope | 'operator-tenant';
+  ids?: Ids;
+  body?: unknown;
+  query?: string;
+  cross: 'not-found' | 'own' | 'forbidden';
+  ownStatus?: number;
+};
 
 const post: Ids = (a) => ({ id: a.postId });
 const future = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString();
 
 const apiRoutes: Record<string, ApiExpectation> = {
   'POST /api/v1/submissions': { scope: 'submit', body: {}, cross: 'own' },
-  'GET /api/v1/submissions/:id': { scope: 'read', ids: (a) => ({ id: a.submissionId }), cross: 'not-found', ownStatus: 200 },
+  'GET /api/v1/submissions/:id': {
+    scope: 'read',
+    ids: (a) => ({ id: a.submissionId }),
+    cross: 'not-found',
+    ownStatus: 200,
+  },
   'GET /api/v1/posts/:id': { scope: 'read', ids: post, cross: 'not-found', ownStatus: 200 },
   'GET /api/v1/search': { scope: 'read', query: '?q=zebrafish%20matrix%20marker', cross: 'own', ownStatus: 200 },
   'GET /api/v1/posts/:id/related': { scope: 'read', ids: post, cross: 'not-found', ownStatus: 200 },
@@ -34,8 +46,18 @@ const apiRoutes: Record<string, ApiExpectation> = {
   'POST /api/v1/posts/:id/replay': { scope: 'admin', ids: post, body: { fromStage: 'publish' }, cross: 'not-found' },
   'GET /api/v1/destinations': { scope: 'read', cross: 'own', ownStatus: 200 },
   'POST /api/v1/destinations': { scope: 'admin', body: {}, cross: 'own' },
-  'GET /api/v1/destinations/:id': { scope: 'read', ids: (a) => ({ id: a.destinationId }), cross: 'not-found', ownStatus: 200 },
-  'PATCH /api/v1/destinations/:id': { scope: 'admin', ids: (a) => ({ id: a.destinationId }), body: { name: 'taken over' }, cross: 'not-found' },
+  'GET /api/v1/destinations/:id': {
+    scope: 'read',
+    ids: (a) => ({ id: a.destinationId }),
+    cross: 'not-found',
+    ownStatus: 200,
+  },
+  'PATCH /api/v1/destinations/:id': {
+    scope: 'admin',
+    ids: (a) => ({ id: a.destinationId }),
+    body: { name: 'taken over' },
+    cross: 'not-found',
+  },
   'DELETE /api/v1/destinations/:id': { scope: 'admin', ids: (a) => ({ id: a.destinationId }), cross: 'not-found' },
   'POST /api/v1/feeds': { scope: 'submit', body: {}, cross: 'own' },
   'GET /api/v1/feeds': { scope: 'read', cross: 'own', ownStatus: 200 },
@@ -44,12 +66,25 @@ const apiRoutes: Record<string, ApiExpectation> = {
   'GET /api/v1/admin/tenant': { scope: 'admin', cross: 'own', ownStatus: 200 },
   'PATCH /api/v1/admin/tenant': { scope: 'admin', body: { name: 'Renamed' }, cross: 'own', ownStatus: 200 },
   'GET /api/v1/admin/tenants': { scope: 'operator-tenant', cross: 'forbidden' },
-  'POST /api/v1/admin/tenants': { scope: 'operator-tenant', body: { slug: 'taken-over', name: 'x' }, cross: 'forbidden' },
+  'POST /api/v1/admin/tenants': {
+    scope: 'operator-tenant',
+    body: { slug: 'taken-over', name: 'x' },
+    cross: 'forbidden',
+  },
   'GET /api/v1/admin/keys': { scope: 'admin', cross: 'own', ownStatus: 200 },
   'POST /api/v1/admin/keys': { scope: 'admin', body: {}, cross: 'own' },
-  'DELETE /api/v1/admin/keys/:id': { scope: 'admin', ids: (a) => ({ id: a.tenant.keys.spare!.id }), cross: 'not-found' },
+  'DELETE /api/v1/admin/keys/:id': {
+    scope: 'admin',
+    ids: (a) => ({ id: a.tenant.keys.spare!.id }),
+    cross: 'not-found',
+  },
   'GET /api/v1/admin/secrets': { scope: 'admin', cross: 'own', ownStatus: 200 },
-  'PUT /api/v1/admin/secrets/:name': { scope: 'admin', ids: () => ({ name: 'wordpress-main' }), body: {}, cross: 'own' },
+  'PUT /api/v1/admin/secrets/:name': {
+    scope: 'admin',
+    ids: () => ({ name: 'wordpress-main' }),
+    body: {},
+    cross: 'own',
+  },
   'DELETE /api/v1/admin/secrets/:name': { scope: 'admin', ids: () => ({ name: 'wordpress-main' }), cross: 'not-found' },
   'GET /api/v1/admin/webhook-secrets': { scope: 'admin', cross: 'own', ownStatus: 200 },
   'POST /api/v1/admin/webhook-secrets': { scope: 'admin', body: { overlapSeconds: -1 }, cross: 'own' },
@@ -59,7 +94,11 @@ const apiRoutes: Record<string, ApiExpectation> = {
 const otherRoutes: { match: (r: MountedRoute) => boolean; kind: 'public' | 'metrics' | 'operator' | 'signature' }[] = [
   { match: (r) => r.method === 'GET' && (r.path === '/healthz' || r.path === '/readyz'), kind: 'public' },
   // The OpenAPI document and the docs page (src/http/docs.ts) are public.
-  { match: (r) => r.method === 'GET' && ['/openapi.json', '/api/v1/openapi.json', '/docs', '/docs/assets/:file'].includes(r.path), kind: 'public' },
+  {
+    match: (r) =>
+      r.method === 'GET' && ['/openapi.json', '/api/v1/openapi.json', '/docs', '/docs/assets/:file'].includes(r.path),
+    kind: 'public',
+  },
   { match: (r) => r.method === 'GET' && r.path === '/metrics', kind: 'metrics' },
   // Bull Board's own routes (its page and its API), all behind the operator credentials.
   { match: (r) => r.path.startsWith('/admin/queues'), kind: 'operator' },
@@ -84,14 +123,23 @@ async function setUp(app: Awaited<ReturnType<typeof startPipeline>>) {
   // The first tenant's data; each carries a marker that must never show up in anyone else's answer.
   const marker = 'zebrafish-matrix-marker-7d1c';
   const submitted = await tenant.call(key, 'POST', '/api/v1/submissions', {
-    source: { type: 'text', title: `Private ${marker}`, text: `Confidential notes about ${marker} that only tenant A may read.` },
+    source: {
+      type: 'text',
+      title: `Private ${marker}`,
+      text: `Confidential notes about ${marker} that only tenant A may read.`,
+    },
   });
   expect(submitted.status).toBe(202);
   const destination = await tenant.call(key, 'POST', '/api/v1/destinations', { name: `site ${marker}`, kind: 'files' });
   expect(destination.status).toBe(201);
-  const feed = await tenant.call(key, 'POST', '/api/v1/feeds', { url: `https://example.com/${marker}.xml`, cron: '0 * * * *' });
+  const feed = await tenant.call(key, 'POST', '/api/v1/feeds', {
+    url: `https://example.com/${marker}.xml`,
+    cron: '0 * * * *',
+  });
   expect(feed.status).toBe(201);
-  const secret = await tenant.call(key, 'PUT', '/api/v1/admin/secrets/wordpress-main', { value: `app-password-${marker}-0000` });
+  const secret = await tenant.call(key, 'PUT', '/api/v1/admin/secrets/wordpress-main', {
+    value: `app-password-${marker}-0000`,
+  });
   expect(secret.status).toBe(200);
   expect((await tenant.call(key, 'POST', '/api/v1/admin/webhook-secrets', {})).status).toBe(201);
   return {
@@ -117,7 +165,16 @@ describe('authentication matrix over every mounted endpoint', () => {
     app = await startPipeline(t, { workers: false });
     a = await setUp(app);
     const { rt } = app;
-    routes = mountedRoutes(createApp({ config: rt.config, db: rt.db, redis: rt.redis, queues: rt.queues, logger: rt.logger, providers: rt.providers }));
+    routes = mountedRoutes(
+      createApp({
+        config: rt.config,
+        db: rt.db,
+        redis: rt.redis,
+        queues: rt.queues,
+        logger: rt.logger,
+        providers: rt.providers,
+      }),
+    );
   });
   afterAll(async () => {
     await app?.stop();
@@ -125,23 +182,37 @@ describe('authentication matrix over every mounted endpoint', () => {
   });
 
   async function send(route: MountedRoute, authorization: string | null, exp?: ApiExpectation) {
-    const params = exp?.ids?.(a) ?? { tenant: a.tenant.slug, queueName: 'ingest', jobId: 'job-1', queueStatus: 'failed', schedulerId: 's-1', file: 'init.js' };
+    const params = exp?.ids?.(a) ?? {
+      tenant: a.tenant.slug,
+      queueName: 'ingest',
+      jobId: 'job-1',
+      queueStatus: 'failed',
+      schedulerId: 's-1',
+      file: 'init.js',
+    };
     const url = `${app.api.url}${fillPath(route.path, params)}${exp?.query ?? ''}`;
     const body = exp?.body ?? (['POST', 'PUT', 'PATCH'].includes(route.method) ? {} : undefined);
     const res = await fetch(url, {
       method: route.method,
-      headers: { ...(authorization === null ? {} : { authorization }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(authorization === null ? {} : { authorization }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    for (const marker of a.markers) expect(text, `${route.method} ${route.path} leaked "${marker}"`).not.toContain(marker);
+    for (const marker of a.markers)
+      expect(text, `${route.method} ${route.path} leaked "${marker}"`).not.toContain(marker);
     return res.status;
   }
 
   it('has an expectation for every mounted endpoint', () => {
     expect(routes.length).toBeGreaterThan(20);
     const unknown = routes.filter((r) => !apiRoutes[`${r.method} ${r.path}`] && !otherRoutes.some((o) => o.match(r)));
-    expect(unknown.map((r) => `${r.method} ${r.path}`), 'endpoints without a matrix expectation').toEqual([]);
+    expect(
+      unknown.map((r) => `${r.method} ${r.path}`),
+      'endpoints without a matrix expectation',
+    ).toEqual([]);
     const gone = Object.keys(apiRoutes).filter((k) => !routes.some((r) => `${r.method} ${r.path}` === k));
     expect(gone, 'expectations for endpoints that are not mounted').toEqual([]);
   });
@@ -156,7 +227,11 @@ describe('authentication matrix over every mounted endpoint', () => {
         none: await send(route, null, exp),
         malformed: await send(route, 'Bearer not-a-real-key', exp),
         revoked: await send(route, `Bearer ${a.tenant.keys.revoked!.key}`, exp),
-        missingScope: await send(route, `Bearer ${a.tenant.keys[missingScope[exp.scope === 'operator-tenant' ? 'admin' : exp.scope]]!.key}`, exp),
+        missingScope: await send(
+          route,
+          `Bearer ${a.tenant.keys[missingScope[exp.scope === 'operator-tenant' ? 'admin' : exp.scope]]!.key}`,
+          exp,
+        ),
         otherTenant: await send(route, `Bearer ${a.other.keys.all!.key}`, exp),
       };
       table.push(`${route.method} ${route.path}: ${JSON.stringify(got)}`);
@@ -164,11 +239,16 @@ describe('authentication matrix over every mounted endpoint', () => {
       expect(got.malformed, `${route.method} ${route.path} with a malformed key`).toBe(401);
       expect(got.revoked, `${route.method} ${route.path} with a revoked key`).toBe(401);
       expect(got.missingScope, `${route.method} ${route.path} without the ${exp.scope} scope`).toBe(403);
-      if (exp.cross === 'not-found') expect(got.otherTenant, `${route.method} ${route.path} with another tenant's key`).toBe(404);
-      else if (exp.cross === 'forbidden') expect(got.otherTenant, `${route.method} ${route.path} with a non-operator tenant's key`).toBe(403);
+      if (exp.cross === 'not-found')
+        expect(got.otherTenant, `${route.method} ${route.path} with another tenant's key`).toBe(404);
+      else if (exp.cross === 'forbidden')
+        expect(got.otherTenant, `${route.method} ${route.path} with a non-operator tenant's key`).toBe(403);
       else expect(got.otherTenant, `${route.method} ${route.path} with another tenant's key`).toBeLessThan(500);
       // The control: the owner's key reaches the resource, so the 404s above are about the tenant.
-      if (exp.ownStatus) expect(await sendOwn(route, exp, full), `${route.method} ${route.path} with the owner's key`).toBe(exp.ownStatus);
+      if (exp.ownStatus)
+        expect(await sendOwn(route, exp, full), `${route.method} ${route.path} with the owner's key`).toBe(
+          exp.ownStatus,
+        );
     }
     expect(table.length).toBe(Object.keys(apiRoutes).length);
   });
@@ -189,7 +269,13 @@ describe('authentication matrix over every mounted endpoint', () => {
     for (const route of routes) {
       const rule = otherRoutes.find((o) => o.match(route));
       if (!rule) continue;
-      const keys = [null, 'Bearer not-a-real-key', `Bearer ${a.tenant.keys.revoked!.key}`, `Bearer ${a.tenant.keys.all!.key}`, `Bearer ${a.other.keys.all!.key}`];
+      const keys = [
+        null,
+        'Bearer not-a-real-key',
+        `Bearer ${a.tenant.keys.revoked!.key}`,
+        `Bearer ${a.tenant.keys.all!.key}`,
+        `Bearer ${a.other.keys.all!.key}`,
+      ];
       for (const authorization of keys) {
         const status = await send(route, authorization);
         if (rule.kind === 'public') expect(status, `${route.path}`).toBe(200);
@@ -202,8 +288,13 @@ describe('authentication matrix over every mounted endpoint', () => {
     const key = a.tenant.keys.all!.key;
     expect((await a.tenant.call(key, 'GET', `/api/v1/destinations/${a.destinationId}`)).body.name).toContain(a.marker);
     expect((await a.tenant.call(key, 'GET', `/api/v1/feeds/${a.feedId}`)).status).toBe(200);
-    expect((await a.tenant.call(key, 'GET', '/api/v1/admin/secrets')).body.secrets.map((s: { name: string }) => s.name)).toEqual(['wordpress-main']);
-    const keys = (await a.tenant.call(key, 'GET', '/api/v1/admin/keys')).body.keys as { id: string; revokedAt: string | null }[];
+    expect(
+      (await a.tenant.call(key, 'GET', '/api/v1/admin/secrets')).body.secrets.map((s: { name: string }) => s.name),
+    ).toEqual(['wordpress-main']);
+    const keys = (await a.tenant.call(key, 'GET', '/api/v1/admin/keys')).body.keys as {
+      id: string;
+      revokedAt: string | null;
+    }[];
     expect(keys.find((k) => k.id === a.tenant.keys.spare!.id)?.revokedAt).toBeNull();
     const post = await a.tenant.call(key, 'GET', `/api/v1/posts/${a.postId}`);
     expect(post.status).toBe(200);

@@ -26,7 +26,8 @@ See the [archived notes](data:text/html,<script>alert(4)</script>) and <a href="
 The next release focuses on performance, and the team plans to publish a detailed roadmap next month.
 `;
 
-const forbidden = /<script|<iframe|<svg|<object|<embed|\bon[a-z]+\s*=|javascript:|vbscript:|data:text|style\s*=|expression\(/i;
+const forbidden =
+  /<script|<iframe|<svg|<object|<embed|\bon[a-z]+\s*=|javascript:|vbscript:|data:text|style\s*=|expression\(/i;
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -70,22 +71,38 @@ describe('output safety: hostile markup never reaches a published post', () => {
   async function publish(source: unknown, destinations: string[]) {
     const res = await app.post('/api/v1/submissions', { source, publish: { destinations } });
     expect(res.status).toBe(202);
-    return waitFor('the post to settle', async () => {
-      const { body: post } = await app.get(`/api/v1/posts/${res.body.postId}`);
-      return ['published', 'failed', 'needs_review'].includes(post.status) ? post : null;
-    }, 120_000);
+    return waitFor(
+      'the post to settle',
+      async () => {
+        const { body: post } = await app.get(`/api/v1/posts/${res.body.postId}`);
+        return ['published', 'failed', 'needs_review'].includes(post.status) ? post : null;
+      },
+      120_000,
+    );
   }
 
   let markdownPost: { id: string; status: string; failure: unknown };
-  type WpPost = { id: number; content: { raw: string; rendered: string }; excerpt: { raw: string; rendered: string }; title: { raw: string } };
+  type WpPost = {
+    id: number;
+    content: { raw: string; rendered: string };
+    excerpt: { raw: string; rendered: string };
+    title: { raw: string };
+  };
   let wpPost: WpPost | undefined;
 
   it('publishes a Markdown source to files and WordPress: the HTML has no scripts, handlers or script URLs', async () => {
     const files = await app.post('/api/v1/destinations', { name: 'site', kind: 'files' });
-    const wordpress = await app.post('/api/v1/destinations', { name: 'wp', kind: 'wordpress', config: { url: wp.url, username: wp.user, passwordEnv: 'BP_SECRET_WP_SAFETY' } });
+    const wordpress = await app.post('/api/v1/destinations', {
+      name: 'wp',
+      kind: 'wordpress',
+      config: { url: wp.url, username: wp.user, passwordEnv: 'BP_SECRET_WP_SAFETY' },
+    });
     expect([files.status, wordpress.status]).toEqual([201, 201]);
 
-    markdownPost = (await publish({ type: 'markdown', text: hostile(run) }, [files.body.id, wordpress.body.id])) as typeof markdownPost;
+    markdownPost = (await publish({ type: 'markdown', text: hostile(run) }, [
+      files.body.id,
+      wordpress.body.id,
+    ])) as typeof markdownPost;
     expect(markdownPost.status, JSON.stringify(markdownPost.failure)).toBe('published');
     // The writer used the source: its words are in the post, only the markup is gone.
     const stored = await app.rt.db.query('SELECT html FROM posts WHERE id = $1', [markdownPost.id]);
@@ -99,7 +116,11 @@ describe('output safety: hostile markup never reaches a published post', () => {
     });
     for (const file of pages) expect(await readFile(file, 'utf8'), file).not.toMatch(forbidden);
 
-    const found = await wp.rest<WpPost[]>('GET', '/wp/v2/posts', { search: `Launch review ${run}`, context: 'edit', status: 'publish,draft' });
+    const found = await wp.rest<WpPost[]>('GET', '/wp/v2/posts', {
+      search: `Launch review ${run}`,
+      context: 'edit',
+      status: 'publish,draft',
+    });
     wpPost = found.body.find((p) => /product launch|team shipped/.test(p.content.raw)) ?? found.body[0];
     expect(wpPost, 'the post on WordPress').toBeDefined();
     expect(wpPost!.content.raw).toMatch(/product launch|team shipped|next release/);
@@ -117,7 +138,11 @@ describe('output safety: hostile markup never reaches a published post', () => {
   });
 
   it('publishes a fetched page with the same tricks to files without any of them', async () => {
-    const files = await app.post('/api/v1/destinations', { name: 'fetched-site', kind: 'files', config: { subdir: 'fetched' } });
+    const files = await app.post('/api/v1/destinations', {
+      name: 'fetched-site',
+      kind: 'files',
+      config: { subdir: 'fetched' },
+    });
     expect(files.status).toBe(201);
     const post = await publish({ type: 'url', url: siteUrl }, [files.body.id]);
     expect(post.status, JSON.stringify(post.failure)).toBe('published');

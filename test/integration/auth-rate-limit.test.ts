@@ -9,7 +9,10 @@ const cli = join(import.meta.dirname, '../../src/cli.ts');
 
 /** `blog-poster api` as its own process; resolves with its URL once it listens. */
 function startApiProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, 'api'], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, 'api'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the API process did not start within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`the API process exited with ${code}`)));
@@ -38,11 +41,22 @@ describe('rate limits shared by two API processes through Redis', () => {
   beforeAll(async () => {
     t = await createTestEnv();
     app = await startPipeline(t, { workers: false });
-    const env = { ...t.env, RATE_LIMIT_PER_KEY: '20', RATE_LIMIT_PER_ADDRESS: '30', RATE_LIMIT_WINDOW_MS: '60000', MIGRATE_ON_START: 'false' };
+    const env = {
+      ...t.env,
+      RATE_LIMIT_PER_KEY: '20',
+      RATE_LIMIT_PER_ADDRESS: '30',
+      RATE_LIMIT_WINDOW_MS: '60000',
+      MIGRATE_ON_START: 'false',
+    };
     apis = await Promise.all([startApiProcess(env), startApiProcess(env)]);
   });
   afterAll(async () => {
-    await Promise.all(apis.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r(null) : (child.once('exit', r), child.kill('SIGTERM'))))));
+    await Promise.all(
+      apis.map(
+        ({ child }) =>
+          new Promise((r) => (child.exitCode !== null ? r(null) : (child.once('exit', r), child.kill('SIGTERM')))),
+      ),
+    );
     await app?.stop();
     await t?.cleanup();
   });
@@ -53,13 +67,22 @@ describe('rate limits shared by two API processes through Redis', () => {
       Array.from({ length: total }, async (_, i) => {
         const res = await fetch(`${apis[i % 2]!.url}/api/v1/feeds`, { headers: headers() });
         await res.arrayBuffer();
-        return { status: res.status, via: i % 2, retryAfter: res.headers.get('retry-after'), rateLimit: res.headers.get('ratelimit'), policy: res.headers.get('ratelimit-policy'), type: res.headers.get('content-type') };
+        return {
+          status: res.status,
+          via: i % 2,
+          retryAfter: res.headers.get('retry-after'),
+          rateLimit: res.headers.get('ratelimit'),
+          policy: res.headers.get('ratelimit-policy'),
+          type: res.headers.get('content-type'),
+        };
       }),
     );
   }
 
   it('admits no more requests per key than the limit, across both processes', async () => {
-    const tenant = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'limits-a', { reader: ['read'] });
+    const tenant = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'limits-a', {
+      reader: ['read'],
+    });
     const key = tenant.keys.reader!.key;
     const answers = await burst(50, () => ({ authorization: `Bearer ${key}`, 'x-forwarded-for': nextAddress() }));
     const ok = answers.filter((a) => a.status === 200);
@@ -82,7 +105,12 @@ describe('rate limits shared by two API processes through Redis', () => {
     const created = await fetch(`${app.api.url}/api/v1/admin/tenants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ slug: 'limits-b', name: 'Small plan', settings: { rateLimit: { perKey: 5 } }, key: { name: 'reader', scopes: ['read'] } }),
+      body: JSON.stringify({
+        slug: 'limits-b',
+        name: 'Small plan',
+        settings: { rateLimit: { perKey: 5 } },
+        key: { name: 'reader', scopes: ['read'] },
+      }),
     });
     expect(created.status).toBe(201);
     const { key } = ((await created.json()) as { key: { key: string } }).key;
@@ -93,13 +121,19 @@ describe('rate limits shared by two API processes through Redis', () => {
 
   it('limits a client address before authentication, across both processes', async () => {
     // Unauthenticated guessing from one address: 30 answers (401), then 429 with Retry-After.
-    const answers = await burst(45, () => ({ authorization: 'Bearer bpk_0000000000000000_guessguessguessguessguessguessguessguessgue', 'x-forwarded-for': '203.0.113.77' }));
+    const answers = await burst(45, () => ({
+      authorization: 'Bearer bpk_0000000000000000_guessguessguessguessguessguessguessguessgue',
+      'x-forwarded-for': '203.0.113.77',
+    }));
     expect(answers.filter((a) => a.status === 401)).toHaveLength(30);
     const limited = answers.filter((a) => a.status === 429);
     expect(limited).toHaveLength(15);
     expect(limited.every((a) => Number(a.retryAfter) > 0)).toBe(true);
     // Another address is not affected.
-    const other = await burst(2, () => ({ authorization: `Bearer ${t.config.DEV_API_KEY}`, 'x-forwarded-for': '203.0.113.78' }));
+    const other = await burst(2, () => ({
+      authorization: `Bearer ${t.config.DEV_API_KEY}`,
+      'x-forwarded-for': '203.0.113.78',
+    }));
     expect(other.map((a) => a.status)).toEqual([200, 200]);
   });
 });

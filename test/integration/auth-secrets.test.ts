@@ -40,7 +40,13 @@ describe('secrets at rest', () => {
 
     // An inbound signing secret, used once for a delivery that runs the pipeline.
     webhookSecret = (await tenant.call(key, 'POST', '/api/v1/admin/webhook-secrets', {})).body.secret;
-    const payload = JSON.stringify({ source: { type: 'text', title: 'Secret-free', text: 'A post whose delivery was signed. It goes all the way through.' } });
+    const payload = JSON.stringify({
+      source: {
+        type: 'text',
+        title: 'Secret-free',
+        text: 'A post whose delivery was signed. It goes all the way through.',
+      },
+    });
     const id = `msg_${randomUUID()}`;
     const now = new Date();
     const delivered = await fetch(`${app.api.url}/api/v1/hooks/secrets-a/submissions`, {
@@ -61,7 +67,9 @@ describe('secrets at rest', () => {
       if (status === 'published' || status === 'failed') break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(await readTenantSecret(app.rt.db, keyringOf(t.config), { tenantId: tenant.id, name: 'wordpress-main' })).toBe(password);
+    expect(
+      await readTenantSecret(app.rt.db, keyringOf(t.config), { tenantId: tenant.id, name: 'wordpress-main' }),
+    ).toBe(password);
   });
   afterAll(async () => {
     await app?.stop();
@@ -70,12 +78,29 @@ describe('secrets at rest', () => {
 
   /** The forms a leaked secret could take in a dump: as is, hex (bytea) and base64. */
   const forms = (s: string) => [s, Buffer.from(s).toString('hex'), Buffer.from(s).toString('base64').slice(0, 24)];
-  const secretsToFind = () => [...forms(password), ...forms(webhookSecret.slice('whsec_'.length)), ...forms(Buffer.from(webhookSecret.slice(6), 'base64').toString('hex'))];
+  const secretsToFind = () => [
+    ...forms(password),
+    ...forms(webhookSecret.slice('whsec_'.length)),
+    ...forms(Buffer.from(webhookSecret.slice(6), 'base64').toString('hex')),
+  ];
 
   it('cannot be found in a database dump', async () => {
     const database = new URL(t.config.DATABASE_URL).pathname.slice(1);
     const { hostname, port, username } = new URL(postgresUrl);
-    const { stdout } = await run('pg_dump', ['-h', hostname.replace(/^\[|\]$/g, ''), '-p', port || '5432', '-U', username || 'postgres', '--no-owner', database], { maxBuffer: 256 * 1024 * 1024 });
+    const { stdout } = await run(
+      'pg_dump',
+      [
+        '-h',
+        hostname.replace(/^\[|\]$/g, ''),
+        '-p',
+        port || '5432',
+        '-U',
+        username || 'postgres',
+        '--no-owner',
+        database,
+      ],
+      { maxBuffer: 256 * 1024 * 1024 },
+    );
     expect(stdout).toContain('tenant_secrets');
     expect(stdout.length).toBeGreaterThan(10_000);
     for (const form of secretsToFind()) expect(stdout).not.toContain(form);
@@ -92,13 +117,19 @@ describe('secrets at rest', () => {
         for (const key of keys) {
           const type = await redis.type(key);
           const dump: unknown =
-            type === 'string' ? await redis.getBuffer(key)
-            : type === 'hash' ? await redis.hgetall(key)
-            : type === 'list' ? await redis.lrange(key, 0, -1)
-            : type === 'set' ? await redis.smembers(key)
-            : type === 'zset' ? await redis.zrange(key, '0', '-1')
-            : type === 'stream' ? await redis.xrange(key, '-', '+')
-            : null;
+            type === 'string'
+              ? await redis.getBuffer(key)
+              : type === 'hash'
+                ? await redis.hgetall(key)
+                : type === 'list'
+                  ? await redis.lrange(key, 0, -1)
+                  : type === 'set'
+                    ? await redis.smembers(key)
+                    : type === 'zset'
+                      ? await redis.zrange(key, '0', '-1')
+                      : type === 'stream'
+                        ? await redis.xrange(key, '-', '+')
+                        : null;
           const text = `${key} ${Buffer.isBuffer(dump) ? dump.toString('latin1') : JSON.stringify(dump)}`;
           values += 1;
           for (const form of secretsToFind()) expect(text, `Redis key ${key}`).not.toContain(form);
@@ -125,7 +156,9 @@ describe('secrets at rest', () => {
     const rotated = await rotateSecrets(db, both);
     expect(rotated).toMatchObject({ keyId: 'k2', tenantSecrets: 1 });
     expect(rotated.inboundWebhookSecrets).toBeGreaterThanOrEqual(1);
-    const keyIds = await db.query(`SELECT key_id FROM tenant_secrets UNION ALL SELECT key_id FROM inbound_webhook_secrets`);
+    const keyIds = await db.query(
+      `SELECT key_id FROM tenant_secrets UNION ALL SELECT key_id FROM inbound_webhook_secrets`,
+    );
     expect(new Set(keyIds.rows.map((r) => r.key_id))).toEqual(new Set(['k2']));
 
     const onlyNew = keyringOf({ SECRETS_MASTER_KEYS: newKey });
@@ -135,10 +168,20 @@ describe('secrets at rest', () => {
     const body = Buffer.from('{"source": {"type": "text", "text": "after rotation"}}');
     const check = await verifyDelivery(
       { db, redis, keyring: onlyNew, prefix: t.config.QUEUE_PREFIX },
-      { tenantId: tenant.id, body, headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': new Webhook(webhookSecret).sign(id, now, body) } },
+      {
+        tenantId: tenant.id,
+        body,
+        headers: {
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': new Webhook(webhookSecret).sign(id, now, body),
+        },
+      },
     );
     expect(check.ok).toBe(true);
     // The old key alone opens nothing any more.
-    await expect(readTenantSecret(db, keyringOf(t.config), { tenantId: tenant.id, name: 'wordpress-main' })).rejects.toThrow(SecretDecryptError);
+    await expect(
+      readTenantSecret(db, keyringOf(t.config), { tenantId: tenant.id, name: 'wordpress-main' }),
+    ).rejects.toThrow(SecretDecryptError);
   });
 });

@@ -30,13 +30,19 @@ describe('signed webhook deliveries (Standard Webhooks)', () => {
   });
 
   const url = (slug = 'hooks-a') => `${app.api.url}/api/v1/hooks/${slug}/submissions`;
-  const body = (title = 'Signed') => JSON.stringify({ source: { type: 'text', title, text: 'A delivery signed by the sender.' } });
+  const body = (title = 'Signed') =>
+    JSON.stringify({ source: { type: 'text', title, text: 'A delivery signed by the sender.' } });
 
   function signed(payload: string, opts: { id?: string; at?: Date; key?: string } = {}) {
     const id = opts.id ?? `msg_${randomUUID()}`;
     const at = opts.at ?? new Date();
     const signature = new Webhook(opts.key ?? secret).sign(id, at, payload);
-    return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature, 'content-type': 'application/json' };
+    return {
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': signature,
+      'content-type': 'application/json',
+    };
   }
 
   async function deliver(payload: string, headers: Record<string, string>, slug?: string) {
@@ -83,7 +89,10 @@ describe('signed webhook deliveries (Standard Webhooks)', () => {
     expect((await deliver(payload, unsigned)).status).toBe(401);
     // Another tenant's URL with this tenant's signature, and an API key instead of a signature.
     expect((await deliver(payload, signed(payload), 'hooks-b')).status).toBe(401);
-    expect((await deliver(payload, { authorization: `Bearer ${tenant.keys.all!.key}`, 'content-type': 'application/json' })).status).toBe(401);
+    expect(
+      (await deliver(payload, { authorization: `Bearer ${tenant.keys.all!.key}`, 'content-type': 'application/json' }))
+        .status,
+    ).toBe(401);
     expect((await deliver(payload, signed(payload), 'no-such-tenant')).status).toBe(401);
 
     expect(await counts()).toEqual({ jobs: before.jobs + 1, submissions: before.submissions + 1 });
@@ -93,7 +102,9 @@ describe('signed webhook deliveries (Standard Webhooks)', () => {
     const payload = '{"source": {"type": "text", "text": "x"}, "__proto__": {"admin": true}, "extra": true}';
     const res = await deliver(payload, signed(payload));
     expect(res.status).toBe(422);
-    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['extra', '__proto__']));
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(
+      expect.arrayContaining(['extra', '__proto__']),
+    );
   });
 
   it('rotates secrets: old and new both verify during the window, only the new one after it', async () => {
@@ -111,7 +122,8 @@ describe('signed webhook deliveries (Standard Webhooks)', () => {
     expect(JSON.stringify(listed.body)).not.toContain(old.slice(6, 30));
 
     // A rotation with no overlap retires every older secret at once.
-    const last = (await tenant.call(key, 'POST', '/api/v1/admin/webhook-secrets', { overlapSeconds: 0 })).body.secret as string;
+    const last = (await tenant.call(key, 'POST', '/api/v1/admin/webhook-secrets', { overlapSeconds: 0 })).body
+      .secret as string;
     for (const k of [old, next]) {
       const payload = body(`After the window ${k.slice(-6)}`);
       expect((await deliver(payload, signed(payload, { key: k }))).status).toBe(401);

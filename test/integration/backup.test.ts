@@ -12,10 +12,21 @@ async function fingerprint(databaseUrl: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const tables = ['tenants', 'submissions', 'sources', 'posts', 'stage_runs', 'post_chunks', 'publications', 'embedding_cache'];
+    const tables = [
+      'tenants',
+      'submissions',
+      'sources',
+      'posts',
+      'stage_runs',
+      'post_chunks',
+      'publications',
+      'embedding_cache',
+    ];
     const result: Record<string, string> = {};
     for (const table of tables) {
-      const { rows } = await client.query(`SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ${table} t`);
+      const { rows } = await client.query(
+        `SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ${table} t`,
+      );
       result[table] = `${rows[0].n}:${rows[0].h}`;
     }
     return result;
@@ -39,9 +50,21 @@ describe('backups', () => {
 
   it('backs up, drops, restores and finds the same data; keeps only the newest dumps', async () => {
     const app = await startPipeline(t);
-    const ids = await Promise.all([1, 2, 3].map(async (i) => (await app.post('/api/v1/submissions', { source: { type: 'text', text: `Backup post ${i}. Restored data must match what was saved.` } })).body.postId));
+    const ids = await Promise.all(
+      [1, 2, 3].map(
+        async (i) =>
+          (
+            await app.post('/api/v1/submissions', {
+              source: { type: 'text', text: `Backup post ${i}. Restored data must match what was saved.` },
+            })
+          ).body.postId,
+      ),
+    );
     await waitFor('three published posts', async () => {
-      const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status = 'published' AND id = ANY($1::uuid[])`, [ids]);
+      const { rows } = await app.rt.db.query(
+        `SELECT count(*)::int AS n FROM posts WHERE status = 'published' AND id = ANY($1::uuid[])`,
+        [ids],
+      );
       return rows[0]!.n === 3;
     });
     await app.stop();
@@ -54,7 +77,12 @@ describe('backups', () => {
       files.push(await backupDatabase({ databaseUrl: t.config.DATABASE_URL, dir, keep: 2, log }));
       await new Promise((r) => setTimeout(r, 1100)); // dump names carry the second
     }
-    expect((await readdir(dir)).sort()).toEqual(files.slice(1).map((f) => f.split('/').pop()).sort());
+    expect((await readdir(dir)).sort()).toEqual(
+      files
+        .slice(1)
+        .map((f) => f.split('/').pop())
+        .sort(),
+    );
 
     const name = new URL(t.config.DATABASE_URL).pathname.slice(1);
     const admin = new pg.Client({ connectionString: `${postgresUrl}/postgres` });
@@ -68,8 +96,13 @@ describe('backups', () => {
 
     // The restored database is a working one: the pipeline runs on it again.
     const again = await startPipeline(t);
-    const res = await again.post('/api/v1/submissions', { source: { type: 'text', text: 'After the restore. The pipeline still works.' } });
-    await waitFor('published after restore', async () => (await again.get(`/api/v1/posts/${res.body.postId}`)).body.status === 'published');
+    const res = await again.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'After the restore. The pipeline still works.' },
+    });
+    await waitFor(
+      'published after restore',
+      async () => (await again.get(`/api/v1/posts/${res.body.postId}`)).body.status === 'published',
+    );
     await again.stop();
   }, 60_000);
 });

@@ -55,7 +55,9 @@ describe('a worker killed in the middle of a stage', () => {
   it('is taken over by a new worker and every post is published exactly once', async () => {
     const first = startWorker();
     const accepted = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/p${i}` } })),
+      Array.from({ length: 6 }, (_, i) =>
+        app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/p${i}` } }),
+      ),
     );
     expect(accepted.every((r) => r.status === 202)).toBe(true);
     await waitFor('all six fetches in flight', async () => requests >= 6, 30_000);
@@ -66,10 +68,14 @@ describe('a worker killed in the middle of a stage', () => {
     startWorker();
 
     const postIds = accepted.map((r) => r.body.postId as string);
-    await waitFor('six published posts', async () => {
-      const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status = 'published'`);
-      return rows[0]!.n === 6;
-    }, 60_000);
+    await waitFor(
+      'six published posts',
+      async () => {
+        const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status = 'published'`);
+        return rows[0]!.n === 6;
+      },
+      60_000,
+    );
 
     for (const id of postIds) {
       const { body: post } = await app.get(`/api/v1/posts/${id}`);
@@ -80,7 +86,9 @@ describe('a worker killed in the middle of a stage', () => {
       expect(runs.filter((r) => r.stage === 'ingest').map((r) => r.outcome)).toEqual(['abandoned', 'completed']);
     }
     const tenantDir = readdirSync(t.outputDir)[0]!;
-    expect(readdirSync(join(t.outputDir, tenantDir)).filter((f) => f.endsWith('.html') && f !== 'index.html')).toHaveLength(6);
+    expect(
+      readdirSync(join(t.outputDir, tenantDir)).filter((f) => f.endsWith('.html') && f !== 'index.html'),
+    ).toHaveLength(6);
     expect(await app.rt.queues.queues.ingest.getFailedCount()).toBe(0);
   }, 90_000);
 });

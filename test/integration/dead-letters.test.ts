@@ -28,7 +28,9 @@ describe('dead letters', () => {
         return res.end('down for maintenance');
       }
       res.setHeader('content-type', 'text/html');
-      res.end('<html><body><article><h1>Back up</h1><p>The site came back after an outage. The sweep gave the post another run.</p></article></body></html>');
+      res.end(
+        '<html><body><article><h1>Back up</h1><p>The site came back after an outage. The sweep gave the post another run.</p></article></body></html>',
+      );
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
     siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
@@ -46,7 +48,8 @@ describe('dead letters', () => {
       return body.status === 'failed' ? body : null;
     });
   };
-  const sweep = () => sweepFailed({ db: app.rt.db, queues: app.rt.queues, log: app.rt.logger, minAgeMs: 0, maxRetries: 3 });
+  const sweep = () =>
+    sweepFailed({ db: app.rt.db, queues: app.rt.queues, log: app.rt.logger, minAgeMs: 0, maxRetries: 3 });
 
   it('keeps a failed job inspectable, and the sweep retries a transient failure but not a permanent one', async () => {
     const transient = await failedPost(`${siteUrl}/flaky`);
@@ -80,15 +83,21 @@ describe('dead letters', () => {
   });
 
   it('replays a post from a chosen stage through the API, refusing bad requests', async () => {
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'A post to replay. Operators can run it again from any stage.' } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'A post to replay. Operators can run it again from any stage.' },
+    });
     const postId = res.body.postId as string;
     await waitFor('published', async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'published');
 
     const bad = await app.post(`/api/v1/posts/${postId}/replay`, { fromStage: 'polish' });
     expect(bad.status).toBe(422);
     expect(bad.body.errors[0].field).toBe('fromStage');
-    expect((await app.post(`/api/v1/posts/${postId}/replay`, { fromStage: 'embed', extra: true })).body.errors[0].field).toBe('extra');
-    expect((await app.post('/api/v1/posts/00000000-0000-4000-8000-000000000000/replay', { fromStage: 'embed' })).status).toBe(404);
+    expect(
+      (await app.post(`/api/v1/posts/${postId}/replay`, { fromStage: 'embed', extra: true })).body.errors[0].field,
+    ).toBe('extra');
+    expect(
+      (await app.post('/api/v1/posts/00000000-0000-4000-8000-000000000000/replay', { fromStage: 'embed' })).status,
+    ).toBe(404);
 
     const ok = await app.post(`/api/v1/posts/${postId}/replay`, { fromStage: 'embed' });
     expect(ok.status).toBe(202);
@@ -97,26 +106,45 @@ describe('dead letters', () => {
     expect([202, 409]).toContain(again.status); // 409 while the first replay is still in flight
     const post = await waitFor('the replay to finish', async () => {
       const { body } = await app.get(`/api/v1/posts/${postId}`);
-      return body.status === 'published' && body.stages.filter((s: { stage: string }) => s.stage === 'embed').length >= 2 ? body : null;
+      return body.status === 'published' &&
+        body.stages.filter((s: { stage: string }) => s.stage === 'embed').length >= 2
+        ? body
+        : null;
     });
     expect(post.publications).toHaveLength(1);
   });
 
   it('refuses to replay a post that is in flight', async () => {
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'In flight. A second run must wait.' } });
-    await waitFor('published', async () => (await app.get(`/api/v1/posts/${res.body.postId}`)).body.status === 'published');
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'In flight. A second run must wait.' },
+    });
+    await waitFor(
+      'published',
+      async () => (await app.get(`/api/v1/posts/${res.body.postId}`)).body.status === 'published',
+    );
     await app.rt.db.query(`UPDATE posts SET status = 'generating' WHERE id = $1`, [res.body.postId]);
     const conflict = await app.post(`/api/v1/posts/${res.body.postId}/replay`, { fromStage: 'generate' });
     expect(conflict.status).toBe(409);
   });
 
   it('replays from the command line', async () => {
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'Replayed by the CLI. The command names the stage.' } });
-    await waitFor('published', async () => (await app.get(`/api/v1/posts/${res.body.postId}`)).body.status === 'published');
-    const run = spawnSync(process.execPath, [cli, 'replay', res.body.postId, '--from', 'publish'], { env: { ...process.env, ...t.env }, encoding: 'utf8' });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'Replayed by the CLI. The command names the stage.' },
+    });
+    await waitFor(
+      'published',
+      async () => (await app.get(`/api/v1/posts/${res.body.postId}`)).body.status === 'published',
+    );
+    const run = spawnSync(process.execPath, [cli, 'replay', res.body.postId, '--from', 'publish'], {
+      env: { ...process.env, ...t.env },
+      encoding: 'utf8',
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ postId: res.body.postId, fromStage: 'publish', generation: 1 });
-    const wrong = spawnSync(process.execPath, [cli, 'replay', res.body.postId, '--from', 'nowhere'], { env: { ...process.env, ...t.env }, encoding: 'utf8' });
+    const wrong = spawnSync(process.execPath, [cli, 'replay', res.body.postId, '--from', 'nowhere'], {
+      env: { ...process.env, ...t.env },
+      encoding: 'utf8',
+    });
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toMatch(/--from: choose a stage from ingest, generate, embed, index, publish/);
   });

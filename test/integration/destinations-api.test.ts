@@ -15,8 +15,16 @@ describe('destinations API', () => {
   });
 
   async function call(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${app.api.url}${path}`, { method, headers: app.headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-    return { status: res.status, type: res.headers.get('content-type'), body: res.status === 204 ? null : ((await res.json()) as any) };
+    const res = await fetch(`${app.api.url}${path}`, {
+      method,
+      headers: app.headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      body: res.status === 204 ? null : ((await res.json()) as any),
+    };
   }
 
   it('creates, lists, reads, updates and deletes destinations; configs name secret variables only', async () => {
@@ -26,12 +34,20 @@ describe('destinations API', () => {
       config: { url: 'https://wp.example', username: 'editor', passwordEnv: 'BP_SECRET_MAIN_BLOG' },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Main blog', kind: 'wordpress', isDefault: false, config: { status: 'publish', categories: [], timeoutMs: 15000 } });
+    expect(created.body).toMatchObject({
+      name: 'Main blog',
+      kind: 'wordpress',
+      isDefault: false,
+      config: { status: 'publish', categories: [], timeoutMs: 15000 },
+    });
     const id = created.body.id as string;
     expect((await call('GET', '/api/v1/destinations')).body.items.map((d: { id: string }) => d.id)).toEqual([id]);
     expect((await call('GET', `/api/v1/destinations/${id}`)).body.name).toBe('Main blog');
 
-    const patched = await call('PATCH', `/api/v1/destinations/${id}`, { isDefault: true, config: { url: 'https://wp.example', username: 'editor', passwordEnv: 'BP_SECRET_MAIN_BLOG', status: 'draft' } });
+    const patched = await call('PATCH', `/api/v1/destinations/${id}`, {
+      isDefault: true,
+      config: { url: 'https://wp.example', username: 'editor', passwordEnv: 'BP_SECRET_MAIN_BLOG', status: 'draft' },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ isDefault: true, config: { status: 'draft' } });
 
@@ -43,9 +59,23 @@ describe('destinations API', () => {
   it('refuses bad destinations with a problem document naming the field', async () => {
     const cases: [unknown, string][] = [
       [{ name: 'x', kind: 'ftp', config: {} }, 'kind'],
-      [{ name: 'x', kind: 'wordpress', config: { url: 'https://wp.example', username: 'u', passwordEnv: 'DATABASE_URL' } }, 'config.passwordEnv'],
+      [
+        {
+          name: 'x',
+          kind: 'wordpress',
+          config: { url: 'https://wp.example', username: 'u', passwordEnv: 'DATABASE_URL' },
+        },
+        'config.passwordEnv',
+      ],
       [{ name: 'x', kind: 'webhook', config: { url: 'ftp://x', secretEnv: 'BP_SECRET_X' } }, 'config.url'],
-      [{ name: 'x', kind: 'webhook', config: { url: 'https://x.example', secretEnv: 'BP_SECRET_X', password: 'hunter2' } }, 'config.password'],
+      [
+        {
+          name: 'x',
+          kind: 'webhook',
+          config: { url: 'https://x.example', secretEnv: 'BP_SECRET_X', password: 'hunter2' },
+        },
+        'config.password',
+      ],
       [{ name: '', kind: 'files' }, 'name'],
     ];
     for (const [body, field] of cases) {
@@ -64,18 +94,37 @@ describe('destinations API', () => {
   });
 
   it("publishes to the tenant's default destinations when a submission names none, and fails on a deleted one", async () => {
-    const site = await call('POST', '/api/v1/destinations', { name: 'Default site', kind: 'files', isDefault: true, config: { subdir: 'main' } });
+    const site = await call('POST', '/api/v1/destinations', {
+      name: 'Default site',
+      kind: 'files',
+      isDefault: true,
+      config: { subdir: 'main' },
+    });
     expect(site.status).toBe(201);
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'Defaults apply when a submission names no destination. The tenant chose a site of its own.' } });
+    const res = await app.post('/api/v1/submissions', {
+      source: {
+        type: 'text',
+        text: 'Defaults apply when a submission names no destination. The tenant chose a site of its own.',
+      },
+    });
     const post = await waitFor('published', async () => {
       const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
       return body.status === 'published' ? body : null;
     });
-    expect(post.publications).toEqual([expect.objectContaining({ destination: site.body.id, kind: 'files', location: expect.stringMatching(/\/main\/[^/]+\.html$/) })]);
+    expect(post.publications).toEqual([
+      expect.objectContaining({
+        destination: site.body.id,
+        kind: 'files',
+        location: expect.stringMatching(/\/main\/[^/]+\.html$/),
+      }),
+    ]);
 
     const gone = await call('POST', '/api/v1/destinations', { name: 'Gone', kind: 'files' });
     await call('DELETE', `/api/v1/destinations/${gone.body.id}`);
-    const named = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'A submission naming a deleted destination fails at publish with the reason.' }, publish: { destinations: [gone.body.id] } });
+    const named = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'A submission naming a deleted destination fails at publish with the reason.' },
+      publish: { destinations: [gone.body.id] },
+    });
     const failed = await waitFor('failed', async () => {
       const { body } = await app.get(`/api/v1/posts/${named.body.postId}`);
       return body.status === 'failed' ? body : null;

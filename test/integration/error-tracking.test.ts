@@ -9,7 +9,14 @@ import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/
 // Error tracking against a local server that speaks Sentry's envelope endpoint
 // (POST /api/<project>/envelope/), as a self-hosted Sentry, GlitchTip or Bugsink would.
 
-type SentryEvent = { event_id: string; level?: string; tags?: Record<string, string>; exception?: { values?: { type?: string; value?: string }[] }; request?: unknown; environment?: string };
+type SentryEvent = {
+  event_id: string;
+  level?: string;
+  tags?: Record<string, string>;
+  exception?: { values?: { type?: string; value?: string }[] };
+  request?: unknown;
+  environment?: string;
+};
 type Received = { path: string; auth: string; event: SentryEvent; raw: string };
 
 function fakeSentry() {
@@ -60,7 +67,12 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
     });
     await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
     sourceUrl = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
-    t = await createTestEnv({ SENTRY_DSN: dsn, SENTRY_ENVIRONMENT: 'test-env', STAGE_ATTEMPTS: '2', FETCH_TIMEOUT_MS: '2000' });
+    t = await createTestEnv({
+      SENTRY_DSN: dsn,
+      SENTRY_ENVIRONMENT: 'test-env',
+      STAGE_ATTEMPTS: '2',
+      FETCH_TIMEOUT_MS: '2000',
+    });
     app = await startPipeline(t);
   });
   afterAll(async () => {
@@ -84,21 +96,34 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
     await app.rt.db.query('ALTER TABLE feeds RENAME TO feeds_away');
     const requestId = 'req-error-tracking-500';
     try {
-      const res = await fetch(`${app.api.url}/api/v1/feeds`, { headers: { ...app.headers, 'x-request-id': requestId, cookie: 'session=cookie-secret-value' } });
+      const res = await fetch(`${app.api.url}/api/v1/feeds`, {
+        headers: { ...app.headers, 'x-request-id': requestId, cookie: 'session=cookie-secret-value' },
+      });
       expect(res.status).toBe(500);
       expect(((await res.json()) as { requestId: string }).requestId).toBe(requestId);
     } finally {
       await app.rt.db.query('ALTER TABLE feeds_away RENAME TO feeds');
     }
     await flush();
-    const [report] = await waitFor('the route error event', async () => eventsWith('correlation_id', requestId).length > 0 && eventsWith('correlation_id', requestId), 10_000);
+    const [report] = await waitFor(
+      'the route error event',
+      async () => eventsWith('correlation_id', requestId).length > 0 && eventsWith('correlation_id', requestId),
+      10_000,
+    );
     expect(report!.path).toMatch(/^\/api\/1\/envelope\//);
     expect(report!.auth).toContain('sentry_key=publickey');
-    expect(report!.event.tags).toMatchObject({ correlation_id: requestId, route: '/api/v1/feeds', method: 'GET', status_code: '500', source: 'http' });
+    expect(report!.event.tags).toMatchObject({
+      correlation_id: requestId,
+      route: '/api/v1/feeds',
+      method: 'GET',
+      status_code: '500',
+      source: 'http',
+    });
     expect(report!.event.environment).toBe('test-env');
     expect(report!.event.exception?.values?.[0]?.value).toMatch(/relation "feeds" does not exist/);
     expect(report!.event.request).toBeUndefined();
-    for (const secret of [t.config.DEV_API_KEY, 'cookie-secret-value', 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=']) expect(report!.raw).not.toContain(secret);
+    for (const secret of [t.config.DEV_API_KEY, 'cookie-secret-value', 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='])
+      expect(report!.raw).not.toContain(secret);
     // A 4xx is the client's doing, not an error to track.
     const before = sentry.received.length;
     expect((await app.get('/api/v1/posts/not-a-uuid')).status).toBe(404);
@@ -109,13 +134,21 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
 
   it('reports a stage failure once it ends the post (retries exhausted), tagged with correlation id and stage, and not the retries', async () => {
     const requestId = 'req-error-tracking-stage';
-    const res = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${sourceUrl}/article` } }, { 'x-request-id': requestId });
+    const res = await app.post(
+      '/api/v1/submissions',
+      { source: { type: 'url', url: `${sourceUrl}/article` } },
+      { 'x-request-id': requestId },
+    );
     expect(res.status).toBe(202);
     const postId = res.body.postId as string;
-    const post = await waitFor('the post to fail', async () => {
-      const p = await app.get(`/api/v1/posts/${postId}`);
-      return p.body.status === 'failed' && p.body;
-    }, 60_000);
+    const post = await waitFor(
+      'the post to fail',
+      async () => {
+        const p = await app.get(`/api/v1/posts/${postId}`);
+        return p.body.status === 'failed' && p.body;
+      },
+      60_000,
+    );
     expect(post.failure.stage).toBe('ingest');
     expect(post.stages.filter((s: { outcome: string }) => s.outcome === 'retrying').length).toBeGreaterThanOrEqual(1);
     expect(sourceHits).toBeGreaterThanOrEqual(2);
@@ -123,32 +156,62 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
     expect(sourceHeaders.filter((h) => h === 'sentry-trace' || h === 'baggage')).toEqual([]);
     expect(sourceHeaders).toContain('x-request-id');
     await flush();
-    const reports = await waitFor('the stage failure event', async () => eventsWith('post_id', postId).length > 0 && eventsWith('post_id', postId), 10_000);
+    const reports = await waitFor(
+      'the stage failure event',
+      async () => eventsWith('post_id', postId).length > 0 && eventsWith('post_id', postId),
+      10_000,
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(eventsWith('post_id', postId), 'one event for the post, not one per attempt').toHaveLength(1);
-    expect(reports[0]!.event.tags).toMatchObject({ correlation_id: requestId, stage: 'ingest', post_id: postId, attempt: '2', permanent: 'false', source: 'worker' });
+    expect(reports[0]!.event.tags).toMatchObject({
+      correlation_id: requestId,
+      stage: 'ingest',
+      post_id: postId,
+      attempt: '2',
+      permanent: 'false',
+      source: 'worker',
+    });
     expect(reports[0]!.raw).not.toContain(t.config.DEV_API_KEY);
   });
 
   it('reports a permanent stage failure at once', async () => {
     const requestId = 'req-error-tracking-permanent';
     // An address that the SSRF guard refuses (not allowlisted): a permanent error, no retries.
-    const res = await app.post('/api/v1/submissions', { source: { type: 'url', url: 'http://10.0.0.1/private' } }, { 'x-request-id': requestId });
+    const res = await app.post(
+      '/api/v1/submissions',
+      { source: { type: 'url', url: 'http://10.0.0.1/private' } },
+      { 'x-request-id': requestId },
+    );
     expect(res.status).toBe(202);
     const postId = res.body.postId as string;
-    await waitFor('the post to fail', async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'failed', 30_000);
+    await waitFor(
+      'the post to fail',
+      async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'failed',
+      30_000,
+    );
     await flush();
-    const [report] = await waitFor('the permanent failure event', async () => eventsWith('post_id', postId).length > 0 && eventsWith('post_id', postId), 10_000);
+    const [report] = await waitFor(
+      'the permanent failure event',
+      async () => eventsWith('post_id', postId).length > 0 && eventsWith('post_id', postId),
+      10_000,
+    );
     expect(report!.event.tags).toMatchObject({ correlation_id: requestId, stage: 'ingest', permanent: 'true' });
   });
 
   it('scrubs credentials and configured secrets from what it sends', async () => {
     const tracker = errorTracker(t.config);
-    const err = new Error(`connect failed: postgres://app:hunter2-db-password@db.internal/blog with Authorization: Bearer ${t.config.DEV_API_KEY} and bpk_0123456789abcdef_${'x'.repeat(43)}`);
+    const err = new Error(
+      `connect failed: postgres://app:hunter2-db-password@db.internal/blog with Authorization: Bearer ${t.config.DEV_API_KEY} and bpk_0123456789abcdef_${'x'.repeat(43)}`,
+    );
     tracker.capture(err, { correlation_id: 'scrub-check', stage: 'publish' });
     await flush();
-    const [report] = await waitFor('the scrubbed event', async () => eventsWith('correlation_id', 'scrub-check').length > 0 && eventsWith('correlation_id', 'scrub-check'), 10_000);
-    for (const secret of ['hunter2-db-password', t.config.DEV_API_KEY, 'bpk_0123456789abcdef_']) expect(report!.raw).not.toContain(secret);
+    const [report] = await waitFor(
+      'the scrubbed event',
+      async () => eventsWith('correlation_id', 'scrub-check').length > 0 && eventsWith('correlation_id', 'scrub-check'),
+      10_000,
+    );
+    for (const secret of ['hunter2-db-password', t.config.DEV_API_KEY, 'bpk_0123456789abcdef_'])
+      expect(report!.raw).not.toContain(secret);
     expect(report!.event.exception?.values?.[0]?.value).toContain('[redacted]');
     expect(report!.event.exception?.values?.[0]?.value).toContain('db.internal');
   });

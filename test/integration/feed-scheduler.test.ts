@@ -54,7 +54,11 @@ describe('registered feeds', () => {
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
     }
-    const ok = await app.post('/api/v1/feeds', { url: `${siteUrl}/a.xml`, cron: '0 6 * * 1', timezone: 'Europe/Paris' });
+    const ok = await app.post('/api/v1/feeds', {
+      url: `${siteUrl}/a.xml`,
+      cron: '0 6 * * 1',
+      timezone: 'Europe/Paris',
+    });
     expect(ok.status).toBe(201);
     const again = await app.post('/api/v1/feeds', { url: `${siteUrl}/a.xml`, cron: '0 7 * * 1' });
     expect(again.status).toBe(409);
@@ -71,9 +75,20 @@ describe('registered feeds', () => {
     const feedId = created.body.id as string;
 
     for (let i = 0; i < 2; i++) {
-      children.push(spawn(process.execPath, [cli, 'scheduler'], { env: { ...process.env, ...t.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] }));
+      children.push(
+        spawn(process.execPath, [cli, 'scheduler'], {
+          env: { ...process.env, ...t.env, LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        }),
+      );
     }
-    const polls = async () => (await app.rt.db.query<{ tick: string; outcome: string }>('SELECT tick, outcome FROM feed_polls WHERE feed_id = $1 ORDER BY tick', [feedId])).rows;
+    const polls = async () =>
+      (
+        await app.rt.db.query<{ tick: string; outcome: string }>(
+          'SELECT tick, outcome FROM feed_polls WHERE feed_id = $1 ORDER BY tick',
+          [feedId],
+        )
+      ).rows;
     await waitFor('six polls', async () => (await polls()).length >= 6, 30_000);
 
     // SIGTERM lets a poll in flight finish, so every job below has run to its end.
@@ -83,7 +98,9 @@ describe('registered feeds', () => {
     const pollRows = await polls();
 
     const queue = new Queue('maintenance', { connection: app.rt.redis, prefix: t.config.QUEUE_PREFIX });
-    const jobs = (await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed'])).filter((j) => j.name === 'poll-feed');
+    const jobs = (await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed'])).filter(
+      (j) => j.name === 'poll-feed',
+    );
     await queue.close();
     const ticks = jobs.map((j) => Number(/^repeat:feed:[0-9a-f-]+:(\d+)$/.exec(j.id!)![1])).sort((a, b) => a - b);
     const polled = ticks.filter((tick) => jobs.find((j) => j.id!.endsWith(`:${tick}`))!.finishedOn);
@@ -96,7 +113,10 @@ describe('registered feeds', () => {
     expect(feedGets).toBe(pollRows.length);
     expect(pollRows.every((p) => p.outcome === 'new_entries' || p.outcome === 'nothing_new')).toBe(true);
     // The one entry became one post, however often the feed was polled.
-    const posts = await app.rt.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE s.feed_id = $1`, [feedId]);
+    const posts = await app.rt.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE s.feed_id = $1`,
+      [feedId],
+    );
     expect(posts.rows[0]!.n).toBe(1);
 
     // Deleting the feed removes its job scheduler.

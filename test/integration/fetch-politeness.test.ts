@@ -9,7 +9,8 @@ import { redisUrl } from '../support/harness.ts';
 
 const prefix = `{bp-test-polite-${randomBytes(4).toString('hex')}}`;
 const connections = [new Redis(redisUrl), new Redis(redisUrl)];
-const gate = (redis: Redis) => createRedisPoliteness({ redis, keyPrefix: prefix, hostConcurrency: 2, robotsTtlMs: 60_000, leaseMs: 10_000 });
+const gate = (redis: Redis) =>
+  createRedisPoliteness({ redis, keyPrefix: prefix, hostConcurrency: 2, robotsTtlMs: 60_000, leaseMs: 10_000 });
 const [a, b] = connections.map(gate) as [ReturnType<typeof gate>, ReturnType<typeof gate>];
 
 afterAll(async () => {
@@ -62,7 +63,10 @@ describe('politeness shared through Redis', () => {
     let loads = 0;
     const load = async () => {
       loads++;
-      return { status: 200, body: 'User-agent: *\nDisallow: /private/\nCrawl-delay: 2\nSitemap: https://site.example/sitemap.xml\n' };
+      return {
+        status: 200,
+        body: 'User-agent: *\nDisallow: /private/\nCrawl-delay: 2\nSitemap: https://site.example/sitemap.xml\n',
+      };
     };
     const first = await a.robots(new URL('https://site.example/private/x'), load);
     const second = await b.robots(new URL('https://site.example/public'), load);
@@ -70,6 +74,8 @@ describe('politeness shared through Redis', () => {
     expect(first).toEqual({ allowed: false, crawlDelayMs: 2000, sitemaps: ['https://site.example/sitemap.xml'] });
     expect(second.allowed).toBe(true);
     // No robots.txt (4xx) means no rules.
-    expect(await a.robots(new URL('https://none.example/anything'), async () => ({ status: 404, body: '' }))).toMatchObject({ allowed: true, crawlDelayMs: 0 });
+    expect(
+      await a.robots(new URL('https://none.example/anything'), async () => ({ status: 404, body: '' })),
+    ).toMatchObject({ allowed: true, crawlDelayMs: 0 });
   });
 });

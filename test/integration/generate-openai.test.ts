@@ -9,8 +9,18 @@ import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/
 
 const heatPumps = articles[0]!;
 
-async function withPipeline(fake: FakeOpenAI, env: Record<string, string>, body: (app: Awaited<ReturnType<typeof startPipeline>>, t: TestEnv) => Promise<void>) {
-  const t = await createTestEnv({ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model', ...env });
+async function withPipeline(
+  fake: FakeOpenAI,
+  env: Record<string, string>,
+  body: (app: Awaited<ReturnType<typeof startPipeline>>, t: TestEnv) => Promise<void>,
+) {
+  const t = await createTestEnv({
+    LLM_PROVIDER: 'openai',
+    OPENAI_BASE_URL: fake.url,
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_MODEL: 'fake-model',
+    ...env,
+  });
   const app = await startPipeline(t);
   try {
     await body(app, t);
@@ -20,17 +30,34 @@ async function withPipeline(fake: FakeOpenAI, env: Record<string, string>, body:
   }
 }
 
-async function submit(app: Awaited<ReturnType<typeof startPipeline>>, extra: Record<string, unknown> = {}, article = heatPumps) {
-  const res = await app.post('/api/v1/submissions', { source: { type: 'markdown', text: article.text }, brief: { minWords: 50, maxWords: 600 }, ...extra });
+async function submit(
+  app: Awaited<ReturnType<typeof startPipeline>>,
+  extra: Record<string, unknown> = {},
+  article = heatPumps,
+) {
+  const res = await app.post('/api/v1/submissions', {
+    source: { type: 'markdown', text: article.text },
+    brief: { minWords: 50, maxWords: 600 },
+    ...extra,
+  });
   expect(res.status).toBe(202);
   return res.body.postId as string;
 }
 
-async function settle(app: Awaited<ReturnType<typeof startPipeline>>, postId: string, statuses: string[], timeoutMs = 30_000) {
-  return waitFor(`post ${postId} in ${statuses.join('/')}`, async () => {
-    const { rows } = await app.rt.db.query('SELECT * FROM posts WHERE id = $1', [postId]);
-    return statuses.includes(rows[0]?.status) ? rows[0] : null;
-  }, timeoutMs);
+async function settle(
+  app: Awaited<ReturnType<typeof startPipeline>>,
+  postId: string,
+  statuses: string[],
+  timeoutMs = 30_000,
+) {
+  return waitFor(
+    `post ${postId} in ${statuses.join('/')}`,
+    async () => {
+      const { rows } = await app.rt.db.query('SELECT * FROM posts WHERE id = $1', [postId]);
+      return statuses.includes(rows[0]?.status) ? rows[0] : null;
+    },
+    timeoutMs,
+  );
 }
 
 describe('generate with an OpenAI-compatible model', () => {
@@ -48,27 +75,45 @@ describe('generate with an OpenAI-compatible model', () => {
 
   it('writes the post in steps with structured output, records every call, and publishes it', async () => {
     fake.onChat(modelWriter());
-    await withPipeline(fake, { LLM_PRICES: JSON.stringify({ 'fake-model': { prompt: 1, completion: 2 } }) }, async (app) => {
-      const postId = await submit(app, { brief: { minWords: 50, maxWords: 600, primaryKeyword: 'heat pumps' } });
-      const post = await settle(app, postId, ['published', 'failed', 'needs_review']);
-      expect(post.status).toBe('published');
-      expect(fake.chatRequests().map(stepOf)).toEqual(['outline', 'draft', 'metadata']);
-      const [outline] = fake.chatRequests();
-      expect(outline!.body.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'outline', strict: true } });
-      expect(outline!.headers.authorization).toBe('Bearer sk-test');
-      expect(post).toMatchObject({ title: 'What the Sources Say About It', slug: 'what-the-sources-say', writer: 'openai/fake-model' });
-      expect(post.meta_title.length).toBeGreaterThanOrEqual(45);
-      expect(post.markdown).toMatch(/\n## Sources\n\n1\. How Heat Pumps Work in Cold Climates\n/);
-      expect(post.json_ld).toMatchObject({ '@type': 'BlogPosting', headline: post.title });
-      expect(post.grounding.passed).toBe(true);
+    await withPipeline(
+      fake,
+      { LLM_PRICES: JSON.stringify({ 'fake-model': { prompt: 1, completion: 2 } }) },
+      async (app) => {
+        const postId = await submit(app, { brief: { minWords: 50, maxWords: 600, primaryKeyword: 'heat pumps' } });
+        const post = await settle(app, postId, ['published', 'failed', 'needs_review']);
+        expect(post.status).toBe('published');
+        expect(fake.chatRequests().map(stepOf)).toEqual(['outline', 'draft', 'metadata']);
+        const [outline] = fake.chatRequests();
+        expect(outline!.body.response_format).toMatchObject({
+          type: 'json_schema',
+          json_schema: { name: 'outline', strict: true },
+        });
+        expect(outline!.headers.authorization).toBe('Bearer sk-test');
+        expect(post).toMatchObject({
+          title: 'What the Sources Say About It',
+          slug: 'what-the-sources-say',
+          writer: 'openai/fake-model',
+        });
+        expect(post.meta_title.length).toBeGreaterThanOrEqual(45);
+        expect(post.markdown).toMatch(/\n## Sources\n\n1\. How Heat Pumps Work in Cold Climates\n/);
+        expect(post.json_ld).toMatchObject({ '@type': 'BlogPosting', headline: post.title });
+        expect(post.grounding.passed).toBe(true);
 
-      const calls = await app.rt.db.query('SELECT step, prompt_tokens, completion_tokens, cost_usd::float AS cost FROM llm_calls WHERE post_id = $1 ORDER BY id', [postId]);
-      expect(calls.rows.map((r) => r.step)).toEqual(['outline', 'draft', 'metadata']);
-      for (const r of calls.rows) expect(r.cost).toBeCloseTo((r.prompt_tokens * 1 + r.completion_tokens * 2) / 1e6, 8);
-      const view = await app.get(`/api/v1/posts/${postId}`);
-      expect(view.body.costUsd).toBeCloseTo(calls.rows.reduce((n, r) => n + r.cost, 0), 8);
-      expect(view.body.seo.score).toBeGreaterThan(0);
-    });
+        const calls = await app.rt.db.query(
+          'SELECT step, prompt_tokens, completion_tokens, cost_usd::float AS cost FROM llm_calls WHERE post_id = $1 ORDER BY id',
+          [postId],
+        );
+        expect(calls.rows.map((r) => r.step)).toEqual(['outline', 'draft', 'metadata']);
+        for (const r of calls.rows)
+          expect(r.cost).toBeCloseTo((r.prompt_tokens * 1 + r.completion_tokens * 2) / 1e6, 8);
+        const view = await app.get(`/api/v1/posts/${postId}`);
+        expect(view.body.costUsd).toBeCloseTo(
+          calls.rows.reduce((n, r) => n + r.cost, 0),
+          8,
+        );
+        expect(view.body.seo.score).toBeGreaterThan(0);
+      },
+    );
   }, 60_000);
 
   it('holds a post with a fabricated figure as needs_review and names the sentence', async () => {
@@ -83,7 +128,11 @@ describe('generate with an OpenAI-compatible model', () => {
         { sentence: fabricated, section: 'A closer look', reasons: ['the figure "73" is not in any source'] },
       ]);
       // Not handed on: nothing was embedded or published.
-      expect(await app.rt.queues.queues.embed.getJobCounts('waiting', 'active', 'completed')).toEqual({ waiting: 0, active: 0, completed: 0 });
+      expect(await app.rt.queues.queues.embed.getJobCounts('waiting', 'active', 'completed')).toEqual({
+        waiting: 0,
+        active: 0,
+        completed: 0,
+      });
       const view = await app.get(`/api/v1/posts/${postId}`);
       expect(view.body.status).toBe('needs_review');
     });
@@ -91,24 +140,30 @@ describe('generate with an OpenAI-compatible model', () => {
 
   it('stops at the first call that would pass a $0.01 budget, with no further calls', async () => {
     fake.onChat(modelWriter({ usage: { promptTokens: 500, completionTokens: 500 } }));
-    await withPipeline(fake, { LLM_PRICES: JSON.stringify({ 'fake-model': { prompt: 2, completion: 4 } }) }, async (app) => {
-      await app.rt.db.query(`UPDATE tenants SET settings = '{"monthlyBudgetUsd": 0.01}' WHERE slug = 'default'`);
-      const first = await submit(app, { brief: { minWords: 50, maxWords: 2500 } });
-      const post = await settle(app, first, ['published', 'failed', 'needs_review', 'budget_exceeded']);
-      expect(post.status).toBe('budget_exceeded');
-      expect(post.held_details).toMatchObject({ scope: 'month', limitUsd: 0.01, step: 'draft' });
-      // The outline fitted (at most $0.007 estimated, $0.003 spent); the draft (up to 4,400 tokens) would not.
-      expect(fake.chatRequests().map(stepOf)).toEqual(['outline']);
-      const spent = await app.rt.db.query('SELECT sum(cost_usd)::float AS usd, count(*)::int AS n FROM llm_calls');
-      expect(spent.rows[0]).toEqual({ usd: 0.003, n: 1 });
+    await withPipeline(
+      fake,
+      { LLM_PRICES: JSON.stringify({ 'fake-model': { prompt: 2, completion: 4 } }) },
+      async (app) => {
+        await app.rt.db.query(`UPDATE tenants SET settings = '{"monthlyBudgetUsd": 0.01}' WHERE slug = 'default'`);
+        const first = await submit(app, { brief: { minWords: 50, maxWords: 2500 } });
+        const post = await settle(app, first, ['published', 'failed', 'needs_review', 'budget_exceeded']);
+        expect(post.status).toBe('budget_exceeded');
+        expect(post.held_details).toMatchObject({ scope: 'month', limitUsd: 0.01, step: 'draft' });
+        // The outline fitted (at most $0.007 estimated, $0.003 spent); the draft (up to 4,400 tokens) would not.
+        expect(fake.chatRequests().map(stepOf)).toEqual(['outline']);
+        const spent = await app.rt.db.query('SELECT sum(cost_usd)::float AS usd, count(*)::int AS n FROM llm_calls');
+        expect(spent.rows[0]).toEqual({ usd: 0.003, n: 1 });
 
-      // The same brief: the outline is answered from the cache (free), and the draft is refused before any call.
-      const second = await submit(app, { brief: { minWords: 50, maxWords: 2500 } });
-      expect((await settle(app, second, ['published', 'failed', 'needs_review', 'budget_exceeded'])).status).toBe('budget_exceeded');
-      await new Promise((r) => setTimeout(r, 500));
-      expect(fake.chatRequests()).toHaveLength(1);
-      expect(await app.rt.queues.queues.generate.getJobCounts('failed')).toEqual({ failed: 0 });
-    });
+        // The same brief: the outline is answered from the cache (free), and the draft is refused before any call.
+        const second = await submit(app, { brief: { minWords: 50, maxWords: 2500 } });
+        expect((await settle(app, second, ['published', 'failed', 'needs_review', 'budget_exceeded'])).status).toBe(
+          'budget_exceeded',
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        expect(fake.chatRequests()).toHaveLength(1);
+        expect(await app.rt.queues.queues.generate.getJobCounts('failed')).toEqual({ failed: 0 });
+      },
+    );
   }, 60_000);
 
   it('rides out a storm of 429s: no job fails, calls wait out Retry-After, and never exceed the request limit', async () => {
@@ -121,30 +176,43 @@ describe('generate with an OpenAI-compatible model', () => {
     });
     const windowMs = 4000;
     const limit = 6;
-    await withPipeline(fake, { LLM_RPM: String(limit), LLM_LIMIT_WINDOW_MS: String(windowMs), WORKER_CONCURRENCY: '1' }, async (app) => {
-      // Different sources, so neither the response cache nor duplicate detection shortens the run.
-      const ids = [await submit(app, {}, articles[0]), await submit(app, {}, articles[1]), await submit(app, {}, articles[2])];
-      for (const id of ids) expect((await settle(app, id, ['published', 'failed', 'needs_review'], 60_000)).status).toBe('published');
+    await withPipeline(
+      fake,
+      { LLM_RPM: String(limit), LLM_LIMIT_WINDOW_MS: String(windowMs), WORKER_CONCURRENCY: '1' },
+      async (app) => {
+        // Different sources, so neither the response cache nor duplicate detection shortens the run.
+        const ids = [
+          await submit(app, {}, articles[0]),
+          await submit(app, {}, articles[1]),
+          await submit(app, {}, articles[2]),
+        ];
+        for (const id of ids)
+          expect((await settle(app, id, ['published', 'failed', 'needs_review'], 60_000)).status).toBe('published');
 
-      const requests = fake.chatRequests();
-      const limited = requests.filter((r) => r.at < stormUntil);
-      expect(limited.length).toBeGreaterThan(0);
-      expect(requests.length).toBe(limited.length + 9);
-      // One worker, one job at a time: every call after a 429 came at least Retry-After (1 s) later.
-      for (let i = 1; i < requests.length; i++) {
-        if (requests[i - 1]!.at < stormUntil) expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(950);
-      }
-      // The shared limit: never more than `limit` requests in any window.
-      for (const r of requests) expect(requests.filter((o) => o.at >= r.at && o.at < r.at + windowMs).length).toBeLessThanOrEqual(limit);
+        const requests = fake.chatRequests();
+        const limited = requests.filter((r) => r.at < stormUntil);
+        expect(limited.length).toBeGreaterThan(0);
+        expect(requests.length).toBe(limited.length + 9);
+        // One worker, one job at a time: every call after a 429 came at least Retry-After (1 s) later.
+        for (let i = 1; i < requests.length; i++) {
+          if (requests[i - 1]!.at < stormUntil)
+            expect(requests[i]!.at - requests[i - 1]!.at).toBeGreaterThanOrEqual(950);
+        }
+        // The shared limit: never more than `limit` requests in any window.
+        for (const r of requests)
+          expect(requests.filter((o) => o.at >= r.at && o.at < r.at + windowMs).length).toBeLessThanOrEqual(limit);
 
-      expect(await app.rt.queues.queues.generate.getJobCounts('failed')).toEqual({ failed: 0 });
-      // Sent back to wait by the 429s and the shared limit, yet each job spent a single attempt (the one that completed).
-      const jobs = await app.rt.queues.queues.generate.getJobs(['completed']);
-      expect(jobs).toHaveLength(3);
-      for (const job of jobs) expect(job.attemptsMade).toBe(1);
-      expect(jobs.some((job) => job.attemptsStarted > 1)).toBe(true);
-      const paused = await app.rt.db.query(`SELECT count(*)::int AS n FROM stage_runs WHERE stage = 'generate' AND error LIKE 'waiting %'`);
-      expect(paused.rows[0]!.n).toBeGreaterThan(0);
-    });
+        expect(await app.rt.queues.queues.generate.getJobCounts('failed')).toEqual({ failed: 0 });
+        // Sent back to wait by the 429s and the shared limit, yet each job spent a single attempt (the one that completed).
+        const jobs = await app.rt.queues.queues.generate.getJobs(['completed']);
+        expect(jobs).toHaveLength(3);
+        for (const job of jobs) expect(job.attemptsMade).toBe(1);
+        expect(jobs.some((job) => job.attemptsStarted > 1)).toBe(true);
+        const paused = await app.rt.db.query(
+          `SELECT count(*)::int AS n FROM stage_runs WHERE stage = 'generate' AND error LIKE 'waiting %'`,
+        );
+        expect(paused.rows[0]!.n).toBeGreaterThan(0);
+      },
+    );
   }, 90_000);
 });

@@ -15,7 +15,13 @@ describe('Idempotency-Key', () => {
   });
 
   it('turns 20 concurrent requests with one key into one submission and one pipeline run', async () => {
-    const body = { source: { type: 'text', title: 'Once only', text: 'Idempotent requests are answered once. A retried request gets the first answer back.' } };
+    const body = {
+      source: {
+        type: 'text',
+        title: 'Once only',
+        text: 'Idempotent requests are answered once. A retried request gets the first answer back.',
+      },
+    };
     const results = await Promise.all(
       Array.from({ length: 20 }, () => app.post('/api/v1/submissions', body, { 'idempotency-key': 'order-42' })),
     );
@@ -24,7 +30,10 @@ describe('Idempotency-Key', () => {
     expect(results.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
 
     const postId = results[0]!.body.postId;
-    await waitFor('the post to be published', async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'published');
+    await waitFor(
+      'the post to be published',
+      async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'published',
+    );
     // Let any duplicate job that slipped through run, then count.
     await new Promise((r) => setTimeout(r, 500));
     const counts = await app.rt.db.query(
@@ -35,9 +44,17 @@ describe('Idempotency-Key', () => {
   });
 
   it('refuses the same key with a different body', async () => {
-    const first = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'First body.' } }, { 'idempotency-key': 'k-2' });
+    const first = await app.post(
+      '/api/v1/submissions',
+      { source: { type: 'text', text: 'First body.' } },
+      { 'idempotency-key': 'k-2' },
+    );
     expect(first.status).toBe(202);
-    const second = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'Another body.' } }, { 'idempotency-key': 'k-2' });
+    const second = await app.post(
+      '/api/v1/submissions',
+      { source: { type: 'text', text: 'Another body.' } },
+      { 'idempotency-key': 'k-2' },
+    );
     expect(second.status).toBe(422);
     expect(second.body.errors[0].field).toBe('Idempotency-Key');
   });

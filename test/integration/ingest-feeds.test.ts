@@ -26,11 +26,15 @@ describe('ingesting feeds, sitemaps and sites', () => {
   });
 
   async function settled(submissionLink: string, minPosts: number) {
-    return waitFor(`submission ${submissionLink} to settle`, async () => {
-      const { body } = await app.get(submissionLink);
-      const posts = body.posts as Array<{ status: string }>;
-      return posts.length >= minPosts && posts.every((p) => terminal.has(p.status)) ? body : null;
-    }, 60_000);
+    return waitFor(
+      `submission ${submissionLink} to settle`,
+      async () => {
+        const { body } = await app.get(submissionLink);
+        const posts = body.posts as Array<{ status: string }>;
+        return posts.length >= minPosts && posts.every((p) => terminal.has(p.status)) ? body : null;
+      },
+      60_000,
+    );
   }
 
   it('fans a feed out into one post per entry, each ingested from its own source and published', async () => {
@@ -50,7 +54,8 @@ describe('ingesting feeds, sitemaps and sites', () => {
     // Both entries are teasers (a sentence or two), so their pages were fetched and extracted instead.
     expect(rows[0]!.content).toContain('Operators who studied subsea cables for three seasons');
     expect(rows[1]!.content).toContain('Local suppliers of summary only hire crews');
-    for (const chrome of ['Accept all cookies', 'troll42', 'Copyright']) expect(rows.every((r) => !r.content.includes(chrome))).toBe(true);
+    for (const chrome of ['Accept all cookies', 'troll42', 'Copyright'])
+      expect(rows.every((r) => !r.content.includes(chrome))).toBe(true);
     expect(rows.every((r) => !/<[a-z]/i.test(r.content))).toBe(true);
     const post = (await app.get(`/api/v1/posts/${children[0]!.id}`)).body;
     expect(post.topicBrief.keywords.length).toBeGreaterThan(0);
@@ -58,15 +63,34 @@ describe('ingesting feeds, sitemaps and sites', () => {
 
   it('polling the same feed twice creates no duplicate sources, and a 304 answer skips parsing', async () => {
     site.polled.entries = [
-      { guid: 'p-1', title: 'Kelp forests and tidal arrays', body: '<p>Kelp forests grow on the foundations of tidal arrays and shelter young fish along the coast of Orkney.</p>' },
-      { guid: 'p-2', title: 'Ferries that sail on tidal hydrogen', body: '<p>Island ferries in Scotland now burn hydrogen made from surplus tidal electricity on their morning crossings.</p>' },
+      {
+        guid: 'p-1',
+        title: 'Kelp forests and tidal arrays',
+        body: '<p>Kelp forests grow on the foundations of tidal arrays and shelter young fish along the coast of Orkney.</p>',
+      },
+      {
+        guid: 'p-2',
+        title: 'Ferries that sail on tidal hydrogen',
+        body: '<p>Island ferries in Scotland now burn hydrogen made from surplus tidal electricity on their morning crossings.</p>',
+      },
     ];
     const created = await app.post('/api/v1/feeds', { url: `${site.url}/feeds/polled.xml`, cron: '0 0 1 1 *' });
     expect(created.status).toBe(201);
     const feedId = created.body.id as string;
-    const deps = { db: app.rt.db, queues: app.rt.queues, redis: app.rt.redis, config: app.rt.config, log: app.rt.logger };
+    const deps = {
+      db: app.rt.db,
+      queues: app.rt.queues,
+      redis: app.rt.redis,
+      config: app.rt.config,
+      log: app.rt.logger,
+    };
     const entrySources = async () =>
-      (await app.rt.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sources s JOIN submissions m ON m.id = s.submission_id WHERE m.feed_id = $1 AND s.kind = 'feed_entry'`, [feedId])).rows[0]!.n;
+      (
+        await app.rt.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM sources s JOIN submissions m ON m.id = s.submission_id WHERE m.feed_id = $1 AND s.kind = 'feed_entry'`,
+          [feedId],
+        )
+      ).rows[0]!.n;
     const feedRequests = () => site.hits.filter((h) => h.path === '/feeds/polled.xml');
 
     expect(await pollFeed(deps, { id: 'tick-1', data: { feedId } })).toEqual({ outcome: 'new_entries', newEntries: 2 });
@@ -75,8 +99,14 @@ describe('ingesting feeds, sitemaps and sites', () => {
 
     // Second poll: the stored validators go out, the site answers 304, nothing is parsed or added.
     const notModifiedBefore = await counter('not_modified');
-    expect(await pollFeed(deps, { id: 'tick-2', data: { feedId } })).toEqual({ outcome: 'not_modified', newEntries: 0 });
-    expect(feedRequests().at(-1)!.headers).toMatchObject({ 'if-none-match': '"v1"', 'if-modified-since': 'Wed, 01 May 2024 00:00:00 GMT' });
+    expect(await pollFeed(deps, { id: 'tick-2', data: { feedId } })).toEqual({
+      outcome: 'not_modified',
+      newEntries: 0,
+    });
+    expect(feedRequests().at(-1)!.headers).toMatchObject({
+      'if-none-match': '"v1"',
+      'if-modified-since': 'Wed, 01 May 2024 00:00:00 GMT',
+    });
     expect(await counter('not_modified')).toBe(notModifiedBefore + 1);
     expect(await entrySources()).toBe(2);
 
@@ -86,30 +116,55 @@ describe('ingesting feeds, sitemaps and sites', () => {
     expect(await entrySources()).toBe(2);
 
     // A new entry is the only thing added; and a tick that runs twice polls once.
-    site.polled.entries.push({ guid: 'p-3', title: 'Seabirds and turbines', body: '<p>Seabird counts near the turbines have not fallen in five years of monitoring by the island ranger service.</p>' });
+    site.polled.entries.push({
+      guid: 'p-3',
+      title: 'Seabirds and turbines',
+      body: '<p>Seabird counts near the turbines have not fallen in five years of monitoring by the island ranger service.</p>',
+    });
     site.polled.version = 2;
     expect(await pollFeed(deps, { id: 'tick-4', data: { feedId } })).toEqual({ outcome: 'new_entries', newEntries: 1 });
-    expect(await pollFeed(deps, { id: 'tick-4', data: { feedId } })).toEqual({ outcome: 'already_polled', newEntries: 0 });
+    expect(await pollFeed(deps, { id: 'tick-4', data: { feedId } })).toEqual({
+      outcome: 'already_polled',
+      newEntries: 0,
+    });
     expect(await entrySources()).toBe(3);
 
     const feed = (await app.get(`/api/v1/feeds/${feedId}`)).body;
-    expect(feed.recentPolls.map((p: { outcome: string }) => p.outcome)).toEqual(['new_entries', 'nothing_new', 'not_modified', 'new_entries']);
-    const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE s.feed_id = $1`, [feedId]);
+    expect(feed.recentPolls.map((p: { outcome: string }) => p.outcome)).toEqual([
+      'new_entries',
+      'nothing_new',
+      'not_modified',
+      'new_entries',
+    ]);
+    const { rows } = await app.rt.db.query(
+      `SELECT count(*)::int AS n FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE s.feed_id = $1`,
+      [feedId],
+    );
     expect(rows[0]!.n).toBe(3);
   });
 
   it('reads a sitemap index with a gzipped child; a second submission adds nothing', async () => {
-    const first = await app.post('/api/v1/submissions', { source: { type: 'sitemap', url: `${site.url}/sitemap_index.xml` } });
+    const first = await app.post('/api/v1/submissions', {
+      source: { type: 'sitemap', url: `${site.url}/sitemap_index.xml` },
+    });
     const submission = await settled(first.body.links.self, 4);
-    const children = (submission.posts as Array<{ status: string; submissionId?: string }>).filter((p) => p.submissionId);
+    const children = (submission.posts as Array<{ status: string; submissionId?: string }>).filter(
+      (p) => p.submissionId,
+    );
     expect(children).toHaveLength(3);
     const urls = await app.rt.db.query<{ url: string }>(
       `SELECT url FROM sources WHERE submission_id IN (SELECT id FROM submissions WHERE parent_id = $1) ORDER BY url`,
       [first.body.id],
     );
-    expect(urls.rows.map((r) => r.url)).toEqual([`${site.url}/posts/about-us`, `${site.url}/posts/kelp-farms?ref=sitemap&x=1`, `${site.url}/posts/tidal-lagoons`]);
+    expect(urls.rows.map((r) => r.url)).toEqual([
+      `${site.url}/posts/about-us`,
+      `${site.url}/posts/kelp-farms?ref=sitemap&x=1`,
+      `${site.url}/posts/tidal-lagoons`,
+    ]);
 
-    const again = await app.post('/api/v1/submissions', { source: { type: 'sitemap', url: `${site.url}/sitemap_index.xml` } });
+    const again = await app.post('/api/v1/submissions', {
+      source: { type: 'sitemap', url: `${site.url}/sitemap_index.xml` },
+    });
     const second = await settled(again.body.links.self, 1);
     expect(second.posts).toHaveLength(1);
     expect(second.posts[0].status).toBe('expanded');
@@ -144,16 +199,29 @@ describe('ingesting feeds, sitemaps and sites', () => {
     ].join('\n\n');
     const original = await app.post('/api/v1/submissions', { source: { type: 'text', text } });
     await settled(original.body.links.self, 1);
-    const exact = await app.post('/api/v1/submissions', { source: { type: 'markdown', text: `  ${text.toUpperCase()}  ` } });
-    const near = await app.post('/api/v1/submissions', { source: { type: 'text', text: text.replace('two years', 'three years') } });
-    const different = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'Kirkwall airport will trial electric planes on the short hop to Westray next spring, with a pilot and eight passengers on each flight.' } });
+    const exact = await app.post('/api/v1/submissions', {
+      source: { type: 'markdown', text: `  ${text.toUpperCase()}  ` },
+    });
+    const near = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text.replace('two years', 'three years') },
+    });
+    const different = await app.post('/api/v1/submissions', {
+      source: {
+        type: 'text',
+        text: 'Kirkwall airport will trial electric planes on the short hop to Westray next spring, with a pilot and eight passengers on each flight.',
+      },
+    });
     for (const res of [exact, near, different]) await settled(res.body.links.self, 1);
 
     for (const res of [exact, near]) {
       const post = (await app.get(res.body.links.post)).body;
       expect(post.status).toBe('duplicate');
       expect(post.duplicateOf.postId).toBe(original.body.postId);
-      expect(post.hold.reason).toMatch(res === exact ? /^duplicate: the same text as post/ : /^duplicate: nearly the same text .* SimHash distance [1-3] of 64 bits/);
+      expect(post.hold.reason).toMatch(
+        res === exact
+          ? /^duplicate: the same text as post/
+          : /^duplicate: nearly the same text .* SimHash distance [1-3] of 64 bits/,
+      );
       expect(post.failure).toBeNull();
     }
     expect((await app.get(different.body.links.post)).body.status).toBe('published');
@@ -171,14 +239,26 @@ describe('ingesting feeds, sitemaps and sites', () => {
        SELECT tenant_id, id, 'c-kelp', 'published', 'Kelp forests near tidal arrays', ARRAY['kelp', 'forests', 'shelter', 'young', 'fish', 'near', 'tidal', 'arrays'], now() FROM s RETURNING id`,
     );
     const covering = rows[0]!.id;
-    site.polled.entries = [{ guid: 'kelp-again', title: 'Kelp forests shelter young fish', body: `<p>${'Kelp forests shelter young fish near tidal arrays. '.repeat(20)}</p>` }];
+    site.polled.entries = [
+      {
+        guid: 'kelp-again',
+        title: 'Kelp forests shelter young fish',
+        body: `<p>${'Kelp forests shelter young fish near tidal arrays. '.repeat(20)}</p>`,
+      },
+    ];
     site.polled.version = 3;
-    const res = await app.post('/api/v1/submissions', { source: { type: 'feed', url: `${site.url}/feeds/polled.xml` } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'feed', url: `${site.url}/feeds/polled.xml` },
+    });
     const submission = await settled(res.body.links.self, 2);
     const child = submission.posts.find((p: { submissionId?: string }) => p.submissionId);
     const post = (await app.get(`/api/v1/posts/${child.id}`)).body;
     expect(post.status).toBe('skipped');
-    expect(post.hold.reason).toMatch(new RegExp(`^skipped: published post ${covering} \\("Kelp forests near tidal arrays"\\) already covers \\d+% of this brief's keywords`));
+    expect(post.hold.reason).toMatch(
+      new RegExp(
+        `^skipped: published post ${covering} \\("Kelp forests near tidal arrays"\\) already covers \\d+% of this brief's keywords`,
+      ),
+    );
     expect(post.topicBrief.keywords.join(' ')).toMatch(/kelp forests/);
     expect(post.failure).toBeNull();
   });

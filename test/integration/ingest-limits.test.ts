@@ -63,19 +63,30 @@ describe('fetch limits inside the pipeline', () => {
     const trickle = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/trickle` } });
     const normalPage = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/normal` } });
     const normalText = await app.post('/api/v1/submissions', {
-      source: { type: 'text', text: 'A text post about harbour logistics. It needs no fetch at all and should publish promptly.' },
+      source: {
+        type: 'text',
+        text: 'A text post about harbour logistics. It needs no fetch at all and should publish promptly.',
+      },
     });
 
     const failedPost = (link: string) =>
-      waitFor(`failed ${link}`, async () => {
-        const { body } = await app.get(link);
-        return body.status === 'failed' ? body : null;
-      }, 30_000);
+      waitFor(
+        `failed ${link}`,
+        async () => {
+          const { body } = await app.get(link);
+          return body.status === 'failed' ? body : null;
+        },
+        30_000,
+      );
     const publishedPost = (link: string) =>
-      waitFor(`published ${link}`, async () => {
-        const { body } = await app.get(link);
-        return body.status === 'published' ? body : null;
-      }, 30_000);
+      waitFor(
+        `published ${link}`,
+        async () => {
+          const { body } = await app.get(link);
+          return body.status === 'published' ? body : null;
+        },
+        30_000,
+      );
 
     const [hugePost, tricklePost, pagePost, textPost] = await Promise.all([
       failedPost(huge.body.links.post),
@@ -84,18 +95,30 @@ describe('fetch limits inside the pipeline', () => {
       publishedPost(normalText.body.links.post),
     ]);
 
-    expect(hugePost.failure).toEqual({ stage: 'ingest', reason: expect.stringMatching(/exceeds 5242880 bytes \(limit FETCH_MAX_BYTES\)/) });
+    expect(hugePost.failure).toEqual({
+      stage: 'ingest',
+      reason: expect.stringMatching(/exceeds 5242880 bytes \(limit FETCH_MAX_BYTES\)/),
+    });
     expect(hugePost.stages).toEqual([expect.objectContaining({ stage: 'ingest', outcome: 'failed' })]);
     // The reader stopped at the cap: the server could not push the whole 50 MB through.
     expect(hugeBytesSent).toBeLessThan(50 * 1024 * 1024);
 
-    expect(tricklePost.failure).toEqual({ stage: 'ingest', reason: expect.stringMatching(/was still arriving after 3000 ms \(limit FETCH_TIMEOUT_MS\)/) });
+    expect(tricklePost.failure).toEqual({
+      stage: 'ingest',
+      reason: expect.stringMatching(/was still arriving after 3000 ms \(limit FETCH_TIMEOUT_MS\)/),
+    });
     expect(tricklePost.stages).toEqual([expect.objectContaining({ stage: 'ingest', outcome: 'failed' })]);
 
     // Both ordinary posts were published while the trickle was still being read.
     const trickleFailedAt = Date.parse(tricklePost.stages[0].finishedAt);
     for (const post of [pagePost, textPost]) {
-      expect(post.stages.map((s: { outcome: string }) => s.outcome)).toEqual(['completed', 'completed', 'completed', 'completed', 'completed']);
+      expect(post.stages.map((s: { outcome: string }) => s.outcome)).toEqual([
+        'completed',
+        'completed',
+        'completed',
+        'completed',
+        'completed',
+      ]);
       expect(Date.parse(post.publishedAt)).toBeLessThan(trickleFailedAt);
     }
     expect(await app.rt.queues.queues.ingest.getFailedCount()).toBe(2);

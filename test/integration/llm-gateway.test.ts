@@ -3,7 +3,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { PermanentError } from '../../src/errors.ts';
 import { resetBreakers } from '../../src/llm/breaker.ts';
-import { LlmRateLimitedError, LlmRefusalError, LlmTransientError, LlmTruncatedError, LlmWaitError } from '../../src/llm/errors.ts';
+import {
+  LlmRateLimitedError,
+  LlmRefusalError,
+  LlmTransientError,
+  LlmTruncatedError,
+  LlmWaitError,
+} from '../../src/llm/errors.ts';
 import { createGateway, type CallScope } from '../../src/llm/gateway.ts';
 import { createSharedLimits } from '../../src/llm/limits.ts';
 import { createOpenAIProvider } from '../../src/llm/openai-provider.ts';
@@ -11,7 +17,17 @@ import type { ChatRequest } from '../../src/llm/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { registry } from '../../src/metrics.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
-import { chatCompletion, hang, malformed, rateLimited, refusal, serverError, startFakeOpenAI, truncated, type FakeOpenAI } from '../support/fake-openai.ts';
+import {
+  chatCompletion,
+  hang,
+  malformed,
+  rateLimited,
+  refusal,
+  serverError,
+  startFakeOpenAI,
+  truncated,
+  type FakeOpenAI,
+} from '../support/fake-openai.ts';
 import { createTestEnv, type TestEnv } from '../support/harness.ts';
 
 // The openai provider and the gateway around it, against a local server speaking OpenAI's wire format.
@@ -28,8 +44,14 @@ describe('the openai provider through the gateway', () => {
     t = await createTestEnv();
     rt = await createRuntime(t.config, { logger: createLogger('silent') });
     const tenant = (await rt.db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'default'`)).rows[0]!.id;
-    const submission = await rt.db.query<{ id: string }>(`INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`, [tenant]);
-    const post = await rt.db.query<{ id: string }>(`INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`, [tenant, submission.rows[0]!.id]);
+    const submission = await rt.db.query<{ id: string }>(
+      `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`,
+      [tenant],
+    );
+    const post = await rt.db.query<{ id: string }>(
+      `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`,
+      [tenant, submission.rows[0]!.id],
+    );
     scope = { tenantId: tenant, postId: post.rows[0]!.id, limits: {} };
   });
   afterEach(() => {
@@ -43,8 +65,20 @@ describe('the openai provider through the gateway', () => {
   });
 
   function gateway(overrides: Partial<Config> = {}) {
-    const config = { ...t.config, LLM_CACHE_TTL_SECONDS: 0, LLM_RETRIES: 2, LLM_TIMEOUT_MS: 2000, ...overrides } as Config;
-    const provider = createOpenAIProvider({ baseURL: fake.url, apiKey: 'sk-test', organization: 'org-test', model: 'fake-model', timeoutMs: config.LLM_TIMEOUT_MS });
+    const config = {
+      ...t.config,
+      LLM_CACHE_TTL_SECONDS: 0,
+      LLM_RETRIES: 2,
+      LLM_TIMEOUT_MS: 2000,
+      ...overrides,
+    } as Config;
+    const provider = createOpenAIProvider({
+      baseURL: fake.url,
+      apiKey: 'sk-test',
+      organization: 'org-test',
+      model: 'fake-model',
+      timeoutMs: config.LLM_TIMEOUT_MS,
+    });
     return createGateway({ db: rt.db, redis: rt.redis, config, log: rt.logger }, provider);
   }
 
@@ -55,13 +89,29 @@ describe('the openai provider through the gateway', () => {
 
   async function metric(name: string, labels: Record<string, string>): Promise<number> {
     const values = (await registry.getSingleMetric(name)!.get()).values;
-    return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((s, v) => s + v.value, 0);
+    return values
+      .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+      .reduce((s, v) => s + v.value, 0);
   }
 
   it('sends structured-output requests and records tokens and cost for every call', async () => {
     fake.enqueueChat(chatCompletion({ title: 'T' }, { promptTokens: 1200, completionTokens: 300 }));
     const g = gateway({ LLM_PRICES: { 'fake-model': { prompt: 0.5, completion: 1.5 } } });
-    const reply = await g.chat(request({ step: 'outline', jsonSchema: { name: 'outline', schema: { type: 'object', additionalProperties: false, required: ['title'], properties: { title: { type: 'string' } } } } }), scope);
+    const reply = await g.chat(
+      request({
+        step: 'outline',
+        jsonSchema: {
+          name: 'outline',
+          schema: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['title'],
+            properties: { title: { type: 'string' } },
+          },
+        },
+      }),
+      scope,
+    );
     expect(JSON.parse(reply.content)).toEqual({ title: 'T' });
 
     const [sent] = fake.chatRequests();
@@ -70,16 +120,33 @@ describe('the openai provider through the gateway', () => {
     expect(sent!.body).toMatchObject({
       model: 'fake-model',
       max_completion_tokens: 100,
-      response_format: { type: 'json_schema', json_schema: { name: 'outline', strict: true, schema: { required: ['title'] } } },
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'outline', strict: true, schema: { required: ['title'] } },
+      },
     });
-    const row = (await rt.db.query(`SELECT provider, model, step, prompt_tokens, completion_tokens, cost_usd::float AS cost, cached FROM llm_calls ORDER BY id DESC LIMIT 1`)).rows[0];
-    expect(row).toEqual({ provider: 'openai', model: 'fake-model', step: 'outline', prompt_tokens: 1200, completion_tokens: 300, cost: (1200 * 0.5 + 300 * 1.5) / 1e6, cached: false });
+    const row = (
+      await rt.db.query(
+        `SELECT provider, model, step, prompt_tokens, completion_tokens, cost_usd::float AS cost, cached FROM llm_calls ORDER BY id DESC LIMIT 1`,
+      )
+    ).rows[0];
+    expect(row).toEqual({
+      provider: 'openai',
+      model: 'fake-model',
+      step: 'outline',
+      prompt_tokens: 1200,
+      completion_tokens: 300,
+      cost: (1200 * 0.5 + 300 * 1.5) / 1e6,
+      cached: false,
+    });
   });
 
   it('turns a 429 into a wait of Retry-After without retrying inside the job', async () => {
     fake.enqueueChat(rateLimited(3));
     const before = await metric('blog_poster_llm_requests_total', { outcome: 'rate_limited' });
-    const err = await gateway().chat(request(), scope).catch((e: unknown) => e);
+    const err = await gateway()
+      .chat(request(), scope)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LlmRateLimitedError);
     expect((err as LlmRateLimitedError).waitMs).toBe(3000);
     expect(fake.chatRequests()).toHaveLength(1);
@@ -95,7 +162,9 @@ describe('the openai provider through the gateway', () => {
 
   it('gives up on persistent 500s with a transient error, which the stage retries with backoff', async () => {
     fake.onChat(() => serverError(503));
-    const err = await gateway({ LLM_RETRIES: 1 }).chat(request(), scope).catch((e: unknown) => e);
+    const err = await gateway({ LLM_RETRIES: 1 })
+      .chat(request(), scope)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LlmTransientError);
     expect(err).not.toBeInstanceOf(PermanentError);
     expect((err as Error).message).toMatch(/503/);
@@ -105,7 +174,9 @@ describe('the openai provider through the gateway', () => {
   it('fails a refusal permanently, after recording what it cost', async () => {
     fake.enqueueChat(refusal('I cannot write that.'));
     const before = (await rt.db.query('SELECT count(*)::int AS n FROM llm_calls')).rows[0]!.n;
-    const err = await gateway().chat(request(), scope).catch((e: unknown) => e);
+    const err = await gateway()
+      .chat(request(), scope)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LlmRefusalError);
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as Error).message).toMatch(/I cannot write that/);
@@ -115,7 +186,9 @@ describe('the openai provider through the gateway', () => {
 
   it('fails a reply cut off at the token limit (finish_reason length) permanently', async () => {
     fake.enqueueChat(truncated('The post begins and then'));
-    const err = await gateway().chat(request(), scope).catch((e: unknown) => e);
+    const err = await gateway()
+      .chat(request(), scope)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LlmTruncatedError);
     expect((err as Error).message).toMatch(/finish_reason "length"/);
     expect(await metric('blog_poster_llm_requests_total', { outcome: 'truncated' })).toBeGreaterThan(0);
@@ -124,7 +197,9 @@ describe('the openai provider through the gateway', () => {
   it('times out a call that never answers', async () => {
     fake.enqueueChat(hang());
     const started = Date.now();
-    const err = await gateway({ LLM_TIMEOUT_MS: 300, LLM_RETRIES: 0 }).chat(request(), scope).catch((e: unknown) => e);
+    const err = await gateway({ LLM_TIMEOUT_MS: 300, LLM_RETRIES: 0 })
+      .chat(request(), scope)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LlmTransientError);
     expect((err as Error).message).toMatch(/timed out/i);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -154,13 +229,20 @@ describe('the openai provider through the gateway', () => {
     expect([first.cached, second.cached, other.cached]).toEqual([false, true, false]);
     expect(fake.chatRequests()).toHaveLength(2);
     expect(await metric('blog_poster_cache_requests_total', { cache: 'llm', result: 'hit' })).toBe(hits + 1);
-    const cachedRow = (await rt.db.query(`SELECT cost_usd::float AS cost, cached FROM llm_calls WHERE cached ORDER BY id DESC LIMIT 1`)).rows[0];
+    const cachedRow = (
+      await rt.db.query(`SELECT cost_usd::float AS cost, cached FROM llm_calls WHERE cached ORDER BY id DESC LIMIT 1`)
+    ).rows[0];
     expect(cachedRow).toEqual({ cost: 0, cached: true });
   });
 
   it('opens the breaker on repeated failures: calls then wait instead of reaching the provider, until it half-opens', async () => {
     fake.onChat(() => serverError(500));
-    const g = gateway({ LLM_RETRIES: 0, LLM_BREAKER_VOLUME: 2, LLM_BREAKER_ERROR_PERCENT: 50, LLM_BREAKER_RESET_MS: 700 });
+    const g = gateway({
+      LLM_RETRIES: 0,
+      LLM_BREAKER_VOLUME: 2,
+      LLM_BREAKER_ERROR_PERCENT: 50,
+      LLM_BREAKER_RESET_MS: 700,
+    });
     for (let i = 0; i < 2; i++) await expect(g.chat(request(), scope)).rejects.toBeInstanceOf(LlmTransientError);
     const seen = fake.chatRequests().length;
     const waiting = await g.chat(request(), scope).catch((e: unknown) => e);
@@ -178,7 +260,12 @@ describe('the openai provider through the gateway', () => {
   });
 
   it('shares request and token limits through Redis over a rolling window', async () => {
-    const limits = createSharedLimits(rt.redis, { prefix: `${t.config.QUEUE_PREFIX}:limits-test`, rpm: 3, tpm: 1000, windowMs: 1000 });
+    const limits = createSharedLimits(rt.redis, {
+      prefix: `${t.config.QUEUE_PREFIX}:limits-test`,
+      rpm: 3,
+      tpm: 1000,
+      windowMs: 1000,
+    });
     const decisions: Awaited<ReturnType<typeof limits.acquire>>[] = [];
     for (let i = 0; i < 4; i++) decisions.push(await limits.acquire('openai', 'm', 100));
     expect(decisions.slice(0, 3)).toEqual([{ waitMs: 0 }, { waitMs: 0 }, { waitMs: 0 }]);
@@ -193,11 +280,20 @@ describe('the openai provider through the gateway', () => {
 
   it('serves embeddings in the wire format the SDK expects (base64 by default, floats on request)', async () => {
     const client = new OpenAI({ baseURL: fake.url, apiKey: 'sk-test', maxRetries: 0 });
-    const base64 = await client.embeddings.create({ model: 'fake-embedding', input: ['alpha', 'beta'], dimensions: 16 });
+    const base64 = await client.embeddings.create({
+      model: 'fake-embedding',
+      input: ['alpha', 'beta'],
+      dimensions: 16,
+    });
     expect(fake.embeddingRequests()[0]!.body.encoding_format).toBe('base64');
     expect(base64.data).toHaveLength(2);
     expect(base64.data[0]!.embedding).toHaveLength(16);
-    const floats = await client.embeddings.create({ model: 'fake-embedding', input: 'alpha', dimensions: 16, encoding_format: 'float' });
+    const floats = await client.embeddings.create({
+      model: 'fake-embedding',
+      input: 'alpha',
+      dimensions: 16,
+      encoding_format: 'float',
+    });
     floats.data[0]!.embedding.forEach((v, i) => expect(v).toBeCloseTo(base64.data[0]!.embedding[i]!, 5));
     expect(base64.usage.prompt_tokens).toBeGreaterThan(0);
   });

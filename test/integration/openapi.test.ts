@@ -15,8 +15,11 @@ import { fillPath, mountedRoutes, type MountedRoute } from '../support/routes.ts
 // app (read from its router stack, so routes added later are covered) is in it; and each route,
 // called as documented, answers with a documented status and a body matching the documented schema.
 
-const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof import('ajv/dist/2020.js').default;
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: InstanceType<typeof Ajv2020>) => void;
+const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ??
+  Ajv2020Module) as typeof import('ajv/dist/2020.js').default;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (
+  ajv: InstanceType<typeof Ajv2020>,
+) => void;
 
 const OPERATOR_TOKEN = 'operator-token-openapi-0123';
 const METRICS_TOKEN = 'metrics-token-openapi-01234';
@@ -55,14 +58,27 @@ describe('the OpenAPI document', () => {
 
   beforeAll(async () => {
     // A local feed for the feed registration (polling never leaves loopback).
-    site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/rss+xml' }).end('<rss version="2.0"><channel><title>t</title></channel></rss>'));
+    site = createServer((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/rss+xml' })
+        .end('<rss version="2.0"><channel><title>t</title></channel></rss>'),
+    );
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
 
     t = await createTestEnv({ OPERATOR_TOKEN, METRICS_TOKEN });
     app = await startPipeline(t);
     const { rt } = app;
-    routes = mountedRoutes(createApp({ config: rt.config, db: rt.db, redis: rt.redis, queues: rt.queues, logger: rt.logger, providers: rt.providers }));
+    routes = mountedRoutes(
+      createApp({
+        config: rt.config,
+        db: rt.db,
+        redis: rt.redis,
+        queues: rt.queues,
+        logger: rt.logger,
+        providers: rt.providers,
+      }),
+    );
 
     const res = await fetch(`${app.api.url}/openapi.json`);
     expect(res.status).toBe(200);
@@ -70,9 +86,13 @@ describe('the OpenAPI document', () => {
     ajv.addSchema({ ...doc, $id: 'openapi.json' });
 
     // Posts in the states the post actions need: held for approval (two), scheduled, and published.
-    const text = (n: string) => `# ${n}\n\nZebrafish regenerate their fins within weeks. Researchers study the ${n} process closely. The cells involved are remarkable.`;
+    const text = (n: string) =>
+      `# ${n}\n\nZebrafish regenerate their fins within weeks. Researchers study the ${n} process closely. The cells involved are remarkable.`;
     const submit = async (name: string, publish?: Record<string, unknown>) => {
-      const r = await app.post('/api/v1/submissions', { source: { type: 'markdown', text: text(name) }, ...(publish ? { publish } : {}) });
+      const r = await app.post('/api/v1/submissions', {
+        source: { type: 'markdown', text: text(name) },
+        ...(publish ? { publish } : {}),
+      });
       expect(r.status).toBe(202);
       ids[`submission_${name}`] = r.body.submissionId ?? r.body.id;
       return r.body.postId as string;
@@ -81,9 +101,18 @@ describe('the OpenAPI document', () => {
     ids.toReject = await submit('rejection', { requireApproval: true });
     ids.toReschedule = await submit('schedule', { publishAt: new Date(Date.now() + 7 * 24 * 3600_000).toISOString() });
     ids.published = await submit('published');
-    const settled: Record<string, string> = { toApprove: 'awaiting_approval', toReject: 'awaiting_approval', toReschedule: 'scheduled', published: 'published' };
+    const settled: Record<string, string> = {
+      toApprove: 'awaiting_approval',
+      toReject: 'awaiting_approval',
+      toReschedule: 'scheduled',
+      published: 'published',
+    };
     for (const [name, status] of Object.entries(settled)) {
-      await waitFor(`${name} to be ${status}`, async () => (await app.get(`/api/v1/posts/${ids[name]}`)).body.status === status, 60_000);
+      await waitFor(
+        `${name} to be ${status}`,
+        async () => (await app.get(`/api/v1/posts/${ids[name]}`)).body.status === status,
+        60_000,
+      );
     }
     const anySubmission = await app.get(`/api/v1/posts/${ids.published}`);
     ids.submission = anySubmission.body.submissionId;
@@ -115,47 +144,125 @@ describe('the OpenAPI document', () => {
     'GET /openapi.json': { valid: { auth: 'none', status: 200 } },
     'GET /api/v1/openapi.json': { valid: { auth: 'none', status: 200 } },
     'GET /docs': { valid: { auth: 'none', status: 200 } },
-    'GET /docs/assets/:file': { valid: { auth: 'none', params: { file: 'swagger-ui-bundle.js' }, status: 200 }, invalid: { auth: 'none', params: { file: 'package.json' }, status: 404 } },
-    'GET /admin/queues': { valid: { auth: `Bearer ${OPERATOR_TOKEN}`, status: 200 }, invalid: { auth: 'none', status: 401 } },
+    'GET /docs/assets/:file': {
+      valid: { auth: 'none', params: { file: 'swagger-ui-bundle.js' }, status: 200 },
+      invalid: { auth: 'none', params: { file: 'package.json' }, status: 404 },
+    },
+    'GET /admin/queues': {
+      valid: { auth: `Bearer ${OPERATOR_TOKEN}`, status: 200 },
+      invalid: { auth: 'none', status: 401 },
+    },
 
-    'POST /api/v1/submissions': { valid: { status: 202, headers: { 'idempotency-key': `openapi-${randomUUID()}` } }, invalid: { body: { source: { type: 'text', text: 'x' }, ...unknownField }, status: 422 } },
-    'GET /api/v1/submissions/:id': { valid: { params: { id: ids.submission! }, status: 200 }, invalid: { params: { id: missing }, status: 404 } },
+    'POST /api/v1/submissions': {
+      valid: { status: 202, headers: { 'idempotency-key': `openapi-${randomUUID()}` } },
+      invalid: { body: { source: { type: 'text', text: 'x' }, ...unknownField }, status: 422 },
+    },
+    'GET /api/v1/submissions/:id': {
+      valid: { params: { id: ids.submission! }, status: 200 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
     'POST /api/v1/hooks/:tenant/submissions': {
       valid: { auth: 'none', sign: true, params: { tenant: 'default' }, status: 202 },
-      invalid: { auth: 'none', sign: true, params: { tenant: 'default' }, body: { source: { type: 'text', text: 'Signed.' }, ...unknownField }, status: 422 },
+      invalid: {
+        auth: 'none',
+        sign: true,
+        params: { tenant: 'default' },
+        body: { source: { type: 'text', text: 'Signed.' }, ...unknownField },
+        status: 422,
+      },
     },
-    'GET /api/v1/posts/:id': { valid: { params: { id: ids.published! }, status: 200 }, invalid: { params: { id: missing }, status: 404 } },
-    'GET /api/v1/search': { valid: { query: '?q=zebrafish%20fins&limit=5', status: 200 }, invalid: { query: '?limit=5', status: 422 } },
-    'GET /api/v1/posts/:id/related': { valid: { params: { id: ids.published! }, query: '?limit=3', status: 200 }, invalid: { params: { id: ids.published! }, query: '?limit=0', status: 422 } },
-    'POST /api/v1/posts/:id/approve': { valid: { params: { id: ids.toApprove! }, status: 202 }, invalid: { params: { id: ids.toApprove! }, body: unknownField, status: 422 } },
-    'POST /api/v1/posts/:id/reject': { valid: { params: { id: ids.toReject! }, status: 200 }, invalid: { params: { id: ids.toReject! }, body: { reason: '' }, status: 422 } },
-    'POST /api/v1/posts/:id/reschedule': { valid: { params: { id: ids.toReschedule! }, status: 200 }, invalid: { params: { id: ids.toReschedule! }, body: { publishAt: '2001-01-01T00:00:00Z' }, status: 422 } },
-    'POST /api/v1/posts/:id/cancel': { valid: { params: { id: ids.toReschedule! }, status: 200 }, invalid: { params: { id: ids.toReschedule! }, body: unknownField, status: 422 } },
-    'POST /api/v1/posts/:id/replay': { valid: { params: { id: ids.published! }, status: 202 }, invalid: { params: { id: ids.published! }, body: { fromStage: 'render' }, status: 422 } },
+    'GET /api/v1/posts/:id': {
+      valid: { params: { id: ids.published! }, status: 200 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
+    'GET /api/v1/search': {
+      valid: { query: '?q=zebrafish%20fins&limit=5', status: 200 },
+      invalid: { query: '?limit=5', status: 422 },
+    },
+    'GET /api/v1/posts/:id/related': {
+      valid: { params: { id: ids.published! }, query: '?limit=3', status: 200 },
+      invalid: { params: { id: ids.published! }, query: '?limit=0', status: 422 },
+    },
+    'POST /api/v1/posts/:id/approve': {
+      valid: { params: { id: ids.toApprove! }, status: 202 },
+      invalid: { params: { id: ids.toApprove! }, body: unknownField, status: 422 },
+    },
+    'POST /api/v1/posts/:id/reject': {
+      valid: { params: { id: ids.toReject! }, status: 200 },
+      invalid: { params: { id: ids.toReject! }, body: { reason: '' }, status: 422 },
+    },
+    'POST /api/v1/posts/:id/reschedule': {
+      valid: { params: { id: ids.toReschedule! }, status: 200 },
+      invalid: { params: { id: ids.toReschedule! }, body: { publishAt: '2001-01-01T00:00:00Z' }, status: 422 },
+    },
+    'POST /api/v1/posts/:id/cancel': {
+      valid: { params: { id: ids.toReschedule! }, status: 200 },
+      invalid: { params: { id: ids.toReschedule! }, body: unknownField, status: 422 },
+    },
+    'POST /api/v1/posts/:id/replay': {
+      valid: { params: { id: ids.published! }, status: 202 },
+      invalid: { params: { id: ids.published! }, body: { fromStage: 'render' }, status: 422 },
+    },
 
     'GET /api/v1/destinations': { valid: { status: 200 } },
     'POST /api/v1/destinations': { valid: { status: 201 }, invalid: { body: { name: 'x', kind: 'ftp' }, status: 422 } },
-    'GET /api/v1/destinations/:id': { valid: { params: { id: ids.destination! }, status: 200 }, invalid: { params: { id: missing }, status: 404 } },
-    'PATCH /api/v1/destinations/:id': { valid: { params: { id: ids.destination! }, status: 200 }, invalid: { params: { id: ids.destination! }, body: unknownField, status: 422 } },
-    'DELETE /api/v1/destinations/:id': { valid: { params: { id: ids.destination! }, status: 204 }, invalid: { params: { id: missing }, status: 404 } },
+    'GET /api/v1/destinations/:id': {
+      valid: { params: { id: ids.destination! }, status: 200 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
+    'PATCH /api/v1/destinations/:id': {
+      valid: { params: { id: ids.destination! }, status: 200 },
+      invalid: { params: { id: ids.destination! }, body: unknownField, status: 422 },
+    },
+    'DELETE /api/v1/destinations/:id': {
+      valid: { params: { id: ids.destination! }, status: 204 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
 
-    'POST /api/v1/feeds': { valid: { body: { url: `${siteUrl}/feed.xml`, cron: '0 0 1 1 *' }, status: 201 }, invalid: { body: { url: `${siteUrl}/other.xml`, cron: 'every day' }, status: 422 } },
+    'POST /api/v1/feeds': {
+      valid: { body: { url: `${siteUrl}/feed.xml`, cron: '0 0 1 1 *' }, status: 201 },
+      invalid: { body: { url: `${siteUrl}/other.xml`, cron: 'every day' }, status: 422 },
+    },
     'GET /api/v1/feeds': { valid: { status: 200 } },
-    'GET /api/v1/feeds/:id': { valid: { params: { id: ids.feed! }, status: 200 }, invalid: { params: { id: missing }, status: 404 } },
-    'DELETE /api/v1/feeds/:id': { valid: { params: { id: ids.feed! }, status: 204 }, invalid: { params: { id: missing }, status: 404 } },
+    'GET /api/v1/feeds/:id': {
+      valid: { params: { id: ids.feed! }, status: 200 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
+    'DELETE /api/v1/feeds/:id': {
+      valid: { params: { id: ids.feed! }, status: 204 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
 
     'GET /api/v1/admin/tenant': { valid: { status: 200 } },
     'PATCH /api/v1/admin/tenant': { valid: { status: 200 }, invalid: { body: {}, status: 422 } },
     'GET /api/v1/admin/tenants': { valid: { status: 200 } },
-    'POST /api/v1/admin/tenants': { valid: { status: 201 }, invalid: { body: { slug: 'Not A Slug', name: 'x' }, status: 422 } },
+    'POST /api/v1/admin/tenants': {
+      valid: { status: 201 },
+      invalid: { body: { slug: 'Not A Slug', name: 'x' }, status: 422 },
+    },
     'GET /api/v1/admin/keys': { valid: { status: 200 } },
-    'POST /api/v1/admin/keys': { valid: { status: 201 }, invalid: { body: { name: 'k', scopes: ['everything'] }, status: 422 } },
-    'DELETE /api/v1/admin/keys/:id': { valid: { params: { id: ids.key! }, status: 200 }, invalid: { params: { id: missing }, status: 404 } },
+    'POST /api/v1/admin/keys': {
+      valid: { status: 201 },
+      invalid: { body: { name: 'k', scopes: ['everything'] }, status: 422 },
+    },
+    'DELETE /api/v1/admin/keys/:id': {
+      valid: { params: { id: ids.key! }, status: 200 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
     'GET /api/v1/admin/secrets': { valid: { status: 200 } },
-    'PUT /api/v1/admin/secrets/:name': { valid: { params: { name: 'wordpress-main' }, status: 200 }, invalid: { params: { name: 'wordpress-main' }, body: { value: '' }, status: 422 } },
-    'DELETE /api/v1/admin/secrets/:name': { valid: { params: { name: 'wordpress-main' }, status: 204 }, invalid: { params: { name: 'never-stored' }, status: 404 } },
+    'PUT /api/v1/admin/secrets/:name': {
+      valid: { params: { name: 'wordpress-main' }, status: 200 },
+      invalid: { params: { name: 'wordpress-main' }, body: { value: '' }, status: 422 },
+    },
+    'DELETE /api/v1/admin/secrets/:name': {
+      valid: { params: { name: 'wordpress-main' }, status: 204 },
+      invalid: { params: { name: 'never-stored' }, status: 404 },
+    },
     'GET /api/v1/admin/webhook-secrets': { valid: { status: 200 } },
-    'POST /api/v1/admin/webhook-secrets': { valid: { status: 201 }, invalid: { body: { overlapSeconds: -1 }, status: 422 } },
+    'POST /api/v1/admin/webhook-secrets': {
+      valid: { status: 201 },
+      invalid: { body: { overlapSeconds: -1 }, status: 422 },
+    },
   });
 
   /** The mounted routes the document must describe, Bull Board's internals folded into its entry. */
@@ -168,7 +275,11 @@ describe('the OpenAPI document', () => {
   function operation(key: string) {
     const [method, path] = key.split(' ') as [string, string];
     return doc.paths[openApiPath(path)]?.[method.toLowerCase()] as
-      | { requestBody?: { content: Record<string, { schema: unknown; example?: unknown }> }; responses: Record<string, { content?: Record<string, { schema?: unknown }> }>; security: unknown[] }
+      | {
+          requestBody?: { content: Record<string, { schema: unknown; example?: unknown }> };
+          responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+          security: unknown[];
+        }
       | undefined;
   }
 
@@ -192,7 +303,9 @@ describe('the OpenAPI document', () => {
     expect(await res.json()).toEqual(doc);
     let examples = 0;
     for (const [path, item] of Object.entries(doc.paths)) {
-      for (const [method, op] of Object.entries(item as Record<string, { requestBody?: { content: Record<string, { schema: object; example?: unknown }> } }>)) {
+      for (const [method, op] of Object.entries(
+        item as Record<string, { requestBody?: { content: Record<string, { schema: object; example?: unknown }> } }>,
+      )) {
         const media = op.requestBody?.content['application/json'];
         if (!media) continue;
         expect(media.example, `${method} ${path} has an example body`).toBeDefined();
@@ -209,12 +322,23 @@ describe('the OpenAPI document', () => {
     const mounted = described();
     const undocumented = mounted.filter((key) => !operation(key));
     expect(undocumented, 'mounted routes missing from the OpenAPI document').toEqual([]);
-    const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item as object).map((m) => `${m.toUpperCase()} ${path}`));
-    const stale = documented.filter((key) => !mounted.some((m) => { const [method, path] = m.split(' ') as [string, string]; return key === `${method} ${openApiPath(path)}`; }));
+    const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item as object).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    const stale = documented.filter(
+      (key) =>
+        !mounted.some((m) => {
+          const [method, path] = m.split(' ') as [string, string];
+          return key === `${method} ${openApiPath(path)}`;
+        }),
+    );
     expect(stale, 'documented operations that are not mounted').toEqual([]);
     // And the test below has a call for each of them.
     const planned = plans();
-    expect(mounted.filter((key) => !planned[key]), 'mounted routes without a call in this test').toEqual([]);
+    expect(
+      mounted.filter((key) => !planned[key]),
+      'mounted routes without a call in this test',
+    ).toEqual([]);
   });
 
   async function send(key: string, call: Call) {
@@ -223,23 +347,40 @@ describe('the OpenAPI document', () => {
     const media = op.requestBody?.content['application/json'];
     const body = media ? (call.body ?? media.example) : undefined;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers };
+    const headers: Record<string, string> = {
+      ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      ...call.headers,
+    };
     const auth = call.auth ?? 'key';
     if (auth === 'key') headers.authorization = `Bearer ${t.config.DEV_API_KEY}`;
     else if (auth !== 'none') headers.authorization = auth;
     if (call.sign) {
       const id = `msg_${randomUUID()}`;
       const at = new Date();
-      Object.assign(headers, { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(inboundSecret).sign(id, at, payload ?? '') });
+      Object.assign(headers, {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': new Webhook(inboundSecret).sign(id, at, payload ?? ''),
+      });
     }
-    const res = await fetch(`${app.api.url}${fillPath(template, call.params ?? {})}${call.query ?? ''}`, { method, headers, ...(payload === undefined ? {} : { body: payload }), redirect: 'manual' });
+    const res = await fetch(`${app.api.url}${fillPath(template, call.params ?? {})}${call.query ?? ''}`, {
+      method,
+      headers,
+      ...(payload === undefined ? {} : { body: payload }),
+      redirect: 'manual',
+    });
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
     const text = await res.text();
     return { status: res.status, type, text };
   }
 
   /** The answer matches the document: a documented status, its media type and its schema. */
-  function expectDocumented(key: string, got: { status: number; type: string; text: string }, expected: number, what: string) {
+  function expectDocumented(
+    key: string,
+    got: { status: number; type: string; text: string },
+    expected: number,
+    what: string,
+  ) {
     const label = `${key} (${what})`;
     expect(got.status, `${label}: ${got.text.slice(0, 300)}`).toBe(expected);
     const response = operation(key)!.responses[String(got.status)];
@@ -255,7 +396,10 @@ describe('the OpenAPI document', () => {
     const value = mediaType.endsWith('json') ? JSON.parse(got.text) : got.text;
     const pointer = `openapi.json#/paths/${encodeURIComponent(openApiPath(key.split(' ')[1]!).replaceAll('~', '~0').replaceAll('/', '~1'))}/${key.split(' ')[0]!.toLowerCase()}/responses/${got.status}/content/${encodeURIComponent(mediaType.replaceAll('/', '~1'))}/schema`;
     const validate = ajv.getSchema(pointer) ?? ajv.compile({ $ref: pointer });
-    expect(validate(value), `${label}: body matches the documented schema: ${ajv.errorsText(validate.errors)}\n${got.text.slice(0, 500)}`).toBe(true);
+    expect(
+      validate(value),
+      `${label}: body matches the documented schema: ${ajv.errorsText(validate.errors)}\n${got.text.slice(0, 500)}`,
+    ).toBe(true);
   }
 
   it('answers every route as documented: a valid call, an invalid one, and (API routes) one without a key', async () => {

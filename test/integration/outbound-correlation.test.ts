@@ -20,7 +20,13 @@ function articleHtml(markdown: string): string {
     .split(/\n{2,}/)
     .map((block) => block.trim())
     .filter(Boolean)
-    .map((block) => (block.startsWith('## ') ? `<h2>${block.slice(3)}</h2>` : block.startsWith('# ') ? `<h1>${block.slice(2)}</h1>` : `<p>${block}</p>`))
+    .map((block) =>
+      block.startsWith('## ')
+        ? `<h2>${block.slice(3)}</h2>`
+        : block.startsWith('# ')
+          ? `<h1>${block.slice(2)}</h1>`
+          : `<p>${block}</p>`,
+    )
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${article.title}</title></head><body><nav><a href="/">Home</a></nav><article>${body}</article></body></html>`;
 }
@@ -72,20 +78,28 @@ describe('the request id on outbound calls', () => {
     await fake?.close();
   });
 
-  it('sends the submission\'s request id to the source, the model, the embedder, the webhook and the callback', async () => {
+  it("sends the submission's request id to the source, the model, the embedder, the webhook and the callback", async () => {
     const hook = await startReceiver(secret);
     const callback = await startReceiver(secret);
     try {
       await app.rt.db.query(`UPDATE tenants SET settings = settings || $1::jsonb WHERE slug = 'default'`, [
         JSON.stringify({ notifications: { url: callback.url, secretEnv: 'BP_SECRET_CORRELATION' } }),
       ]);
-      const dest = await app.post('/api/v1/destinations', { name: 'correlated hook', kind: 'webhook', config: { url: hook.url, secretEnv: 'BP_SECRET_CORRELATION', timeoutMs: 5000 } });
+      const dest = await app.post('/api/v1/destinations', {
+        name: 'correlated hook',
+        kind: 'webhook',
+        config: { url: hook.url, secretEnv: 'BP_SECRET_CORRELATION', timeoutMs: 5000 },
+      });
       expect(dest.status).toBe(201);
 
       const requestId = `outbound-${t.id}-trace`;
       const res = await app.post(
         '/api/v1/submissions',
-        { source: { type: 'url', url: `${siteUrl}/heat-pumps` }, brief: { minWords: 50, maxWords: 600 }, publish: { destinations: [dest.body.id] } },
+        {
+          source: { type: 'url', url: `${siteUrl}/heat-pumps` },
+          brief: { minWords: 50, maxWords: 600 },
+          publish: { destinations: [dest.body.id] },
+        },
         { 'x-request-id': requestId },
       );
       expect(res.status).toBe(202);
@@ -95,7 +109,11 @@ describe('the request id on outbound calls', () => {
         return ['published', 'failed', 'needs_review'].includes(body.status) ? body : null;
       });
       expect(post.status, JSON.stringify(post.failure)).toBe('published');
-      await waitFor('the post.published callback', async () => callback.deliveries.some((d) => d.body?.type === 'post.published'), 30_000);
+      await waitFor(
+        'the post.published callback',
+        async () => callback.deliveries.some((d) => d.body?.type === 'post.published'),
+        30_000,
+      );
 
       // The source page and its robots.txt.
       expect(siteRequests.map((r) => r.url)).toEqual(expect.arrayContaining(['/robots.txt', '/heat-pumps']));

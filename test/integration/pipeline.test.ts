@@ -51,18 +51,26 @@ describe('the five-stage pipeline over HTTP', () => {
     const accepted = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         app.post('/api/v1/submissions', {
-          source: i % 10 === 9 ? { type: 'url', url: `${siteUrl}/article-${i}` } : { type: i % 2 ? 'markdown' : 'text', text: sourceText(i) },
+          source:
+            i % 10 === 9
+              ? { type: 'url', url: `${siteUrl}/article-${i}` }
+              : { type: i % 2 ? 'markdown' : 'text', text: sourceText(i) },
         }),
       ),
     );
     for (const res of accepted) {
       expect(res.status).toBe(202);
-      expect(res.body).toMatchObject({ status: 'accepted', links: { self: expect.stringMatching(/^\/api\/v1\/submissions\//) } });
+      expect(res.body).toMatchObject({
+        status: 'accepted',
+        links: { self: expect.stringMatching(/^\/api\/v1\/submissions\//) },
+      });
     }
 
     const postIds = accepted.map((r) => r.body.postId as string);
     await waitFor('50 published posts', async () => {
-      const { rows } = await app.rt.db.query(`SELECT count(*)::int AS n FROM posts WHERE status IN ('published', 'failed')`);
+      const { rows } = await app.rt.db.query(
+        `SELECT count(*)::int AS n FROM posts WHERE status IN ('published', 'failed')`,
+      );
       return rows[0]!.n === 50;
     });
 
@@ -100,7 +108,11 @@ describe('the five-stage pipeline over HTTP', () => {
       return body.status === 'published' ? body : null;
     });
     const submission = await app.get(res.body.links.self);
-    expect(submission.body).toMatchObject({ id: res.body.id, status: 'published', posts: [{ id: post.id, status: 'published' }] });
+    expect(submission.body).toMatchObject({
+      id: res.body.id,
+      status: 'published',
+      posts: [{ id: post.id, status: 'published' }],
+    });
     const md = readFileSync(post.publications[0].location.replace(/\.html$/, '.md'), 'utf8');
     expect(md).toContain('stage history');
     expect(md).not.toContain('Copyright footer text');
@@ -108,7 +120,9 @@ describe('the five-stage pipeline over HTTP', () => {
   });
 
   it('fails a 404 source at once, without retries, with the reason on the post', async () => {
-    const res = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl.replace(/\d+$/, '1')}/unreachable` } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'url', url: `${siteUrl.replace(/\d+$/, '1')}/unreachable` },
+    });
     expect(res.status).toBe(202);
     // Port 1 refuses connections: a transient error that is retried, then fails with the reason.
     const post = await waitFor('the failed post', async () => {
@@ -116,7 +130,9 @@ describe('the five-stage pipeline over HTTP', () => {
       return body.status === 'failed' ? body : null;
     });
     expect(post.failure.stage).toBe('ingest');
-    expect(post.stages.filter((s: { outcome: string }) => s.outcome === 'retrying').length).toBe(t.config.STAGE_ATTEMPTS - 1);
+    expect(post.stages.filter((s: { outcome: string }) => s.outcome === 'retrying').length).toBe(
+      t.config.STAGE_ATTEMPTS - 1,
+    );
 
     const gone = http404Site();
     await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));

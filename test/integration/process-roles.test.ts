@@ -21,7 +21,9 @@ describe('process roles', () => {
       // Slow enough for a SIGTERM to arrive mid-stage.
       setTimeout(() => {
         res.setHeader('content-type', 'text/html');
-        res.end('<html><body><article><h1>Slow page</h1><p>Graceful shutdown lets this fetch finish before the worker exits.</p></article></body></html>');
+        res.end(
+          '<html><body><article><h1>Slow page</h1><p>Graceful shutdown lets this fetch finish before the worker exits.</p></article></body></html>',
+        );
       }, 1500);
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
@@ -34,19 +36,31 @@ describe('process roles', () => {
   });
 
   it('stops at start with a message naming a bad variable', () => {
-    const run = spawnSync(process.execPath, [cli, 'api'], { env: { ...process.env, ...t.env, PORT: 'eighty' }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [cli, 'api'], {
+      env: { ...process.env, ...t.env, PORT: 'eighty' },
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/PORT/);
-    const bad = spawnSync(process.execPath, [cli, 'worker', '--queues', 'ingest,nope'], { env: { ...process.env, ...t.env }, encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [cli, 'worker', '--queues', 'ingest,nope'], {
+      env: { ...process.env, ...t.env },
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--queues: unknown stage nope/);
-    const noFile = spawnSync(process.execPath, [cli, 'submit', '/no/such/file.md'], { env: { ...process.env, ...t.env }, encoding: 'utf8' });
+    const noFile = spawnSync(process.execPath, [cli, 'submit', '/no/such/file.md'], {
+      env: { ...process.env, ...t.env },
+      encoding: 'utf8',
+    });
     expect(noFile.status).toBe(2);
     expect(noFile.stderr).toMatch(/cannot read \/no\/such\/file\.md: no such file/);
   });
 
   it('on SIGTERM lets the in-flight stage finish, then exits 0', async () => {
-    const worker = spawn(process.execPath, [cli, 'worker', '--queues', 'ingest'], { env: { ...process.env, ...t.env }, stdio: 'inherit' });
+    const worker = spawn(process.execPath, [cli, 'worker', '--queues', 'ingest'], {
+      env: { ...process.env, ...t.env },
+      stdio: 'inherit',
+    });
     const exited = new Promise<number | null>((r) => worker.once('exit', (code) => r(code)));
     const res = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/slow` } });
     const postId = res.body.postId as string;
@@ -77,11 +91,19 @@ describe('process roles', () => {
   });
 
   it('`submit` accepts a file from the command line', () => {
-    const run = spawnSync(process.execPath, [cli, 'submit', join(import.meta.dirname, '../../samples/sample-article.md')], {
-      env: { ...process.env, ...t.env },
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [cli, 'submit', join(import.meta.dirname, '../../samples/sample-article.md')],
+      {
+        env: { ...process.env, ...t.env },
+        encoding: 'utf8',
+      },
+    );
     expect(run.status, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout.trim())).toMatchObject({ submissionId: expect.any(String), postId: expect.any(String), status: 'accepted' });
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({
+      submissionId: expect.any(String),
+      postId: expect.any(String),
+      status: 'accepted',
+    });
   });
 });

@@ -3,7 +3,8 @@ import { holdPost } from '../../src/db/posts.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 import { spawnRole, type WorkerProcess } from '../support/worker-process.ts';
 
-const text = (n: string) => `Approval and scheduling ${n}. Operators decide when a post goes out. A schedule survives a restart of every worker.`;
+const text = (n: string) =>
+  `Approval and scheduling ${n}. Operators decide when a post goes out. A schedule survives a restart of every worker.`;
 
 describe('approval, rejection, scheduling and cancelling', () => {
   let t: TestEnv;
@@ -20,13 +21,20 @@ describe('approval, rejection, scheduling and cancelling', () => {
 
   const status = async (postId: string) => (await app.get(`/api/v1/posts/${postId}`)).body;
   const until = (postId: string, wanted: string, timeoutMs = 30_000) =>
-    waitFor(`status ${wanted}`, async () => {
-      const post = await status(postId);
-      return post.status === wanted ? post : null;
-    }, timeoutMs);
+    waitFor(
+      `status ${wanted}`,
+      async () => {
+        const post = await status(postId);
+        return post.status === wanted ? post : null;
+      },
+      timeoutMs,
+    );
 
   it('holds a post that requires approval until it is approved, then publishes it', async () => {
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('approve') }, publish: { requireApproval: true } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text('approve') },
+      publish: { requireApproval: true },
+    });
     const held = await until(res.body.postId, 'awaiting_approval');
     expect(held.hold).toMatchObject({ stage: 'index', reason: expect.stringMatching(/approval/) });
     expect(held.publications).toEqual([]);
@@ -41,7 +49,9 @@ describe('approval, rejection, scheduling and cancelling', () => {
   });
 
   it('uses the tenant setting when the submission says nothing, and rejects with a reason', async () => {
-    await app.rt.db.query(`UPDATE tenants SET settings = settings || '{"publishing": {"requireApproval": true}}'::jsonb WHERE slug = 'default'`);
+    await app.rt.db.query(
+      `UPDATE tenants SET settings = settings || '{"publishing": {"requireApproval": true}}'::jsonb WHERE slug = 'default'`,
+    );
     try {
       const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('reject') } });
       const held = await until(res.body.postId, 'awaiting_approval');
@@ -50,7 +60,10 @@ describe('approval, rejection, scheduling and cancelling', () => {
       expect(missingReason.body.errors).toEqual([expect.objectContaining({ field: 'reason' })]);
       const rejected = await app.post(`/api/v1/posts/${held.id}/reject`, { reason: 'off topic for this blog' });
       expect(rejected.status).toBe(200);
-      expect(rejected.body).toMatchObject({ status: 'rejected', publishing: { stopped: { status: 'rejected', reason: 'off topic for this blog' } } });
+      expect(rejected.body).toMatchObject({
+        status: 'rejected',
+        publishing: { stopped: { status: 'rejected', reason: 'off topic for this blog' } },
+      });
       expect((await app.post(`/api/v1/posts/${held.id}/approve`, {})).status).toBe(409);
     } finally {
       await app.rt.db.query(`UPDATE tenants SET settings = settings - 'publishing' WHERE slug = 'default'`);
@@ -65,22 +78,37 @@ describe('approval, rejection, scheduling and cancelling', () => {
       expect((await app.post(`/api/v1/posts/${post.id}/approve`, {})).status).toBe(202);
       await waitFor('published again', async () => {
         const p = await status(post.id);
-        return p.status === 'published' && p.stages.filter((s: { stage: string }) => s.stage === 'publish').length === 2;
+        return (
+          p.status === 'published' && p.stages.filter((s: { stage: string }) => s.stage === 'publish').length === 2
+        );
       });
     }
   });
 
   it('refuses bad action requests with problem documents naming the field', async () => {
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('bad') }, publish: { publishAt: '2001-01-01T00:00:00Z' } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text('bad') },
+      publish: { publishAt: '2001-01-01T00:00:00Z' },
+    });
     expect(res.status).toBe(422);
-    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'publish.publishAt', message: 'must be in the future' })]);
-    const unknown = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('bad') }, publish: { destinations: ['nope'] } });
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ field: 'publish.publishAt', message: 'must be in the future' }),
+    ]);
+    const unknown = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text('bad') },
+      publish: { destinations: ['nope'] },
+    });
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors[0].field).toBe('publish.destinations.0');
     const missing = await app.post('/api/v1/posts/00000000-0000-4000-8000-000000000000/approve', {});
     expect(missing.status).toBe(404);
-    const published = await until((await app.post('/api/v1/submissions', { source: { type: 'text', text: text('done') } })).body.postId, 'published');
-    const late = await app.post(`/api/v1/posts/${published.id}/reschedule`, { publishAt: new Date(Date.now() + 60_000).toISOString() });
+    const published = await until(
+      (await app.post('/api/v1/submissions', { source: { type: 'text', text: text('done') } })).body.postId,
+      'published',
+    );
+    const late = await app.post(`/api/v1/posts/${published.id}/reschedule`, {
+      publishAt: new Date(Date.now() + 60_000).toISOString(),
+    });
     expect(late.status).toBe(409);
     const badTime = await app.post(`/api/v1/posts/${published.id}/reschedule`, { publishAt: 'tomorrow' });
     expect(badTime.status).toBe(422);
@@ -88,8 +116,14 @@ describe('approval, rejection, scheduling and cancelling', () => {
   });
 
   it('reschedules a scheduled post and cancels another, which is then never published', async () => {
-    const first = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('reschedule') }, publish: { publishAt: new Date(Date.now() + 3_600_000).toISOString() } });
-    const second = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('cancel') }, publish: { publishAt: new Date(Date.now() + 4_000).toISOString() } });
+    const first = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text('reschedule') },
+      publish: { publishAt: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    const second = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text('cancel') },
+      publish: { publishAt: new Date(Date.now() + 4_000).toISOString() },
+    });
     await until(first.body.postId, 'scheduled');
     await until(second.body.postId, 'scheduled');
 
@@ -135,13 +169,20 @@ describe('a post scheduled one minute ahead, across a worker restart', () => {
     };
     const first = worker();
     const publishAt = new Date(Date.now() + 60_000);
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('one minute') }, publish: { publishAt: publishAt.toISOString() } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text('one minute') },
+      publish: { publishAt: publishAt.toISOString() },
+    });
     expect(res.status).toBe(202);
     const postId = res.body.postId as string;
-    const scheduled = await waitFor('scheduled', async () => {
-      const { body } = await app.get(`/api/v1/posts/${postId}`);
-      return body.status === 'scheduled' ? body : null;
-    }, 30_000);
+    const scheduled = await waitFor(
+      'scheduled',
+      async () => {
+        const { body } = await app.get(`/api/v1/posts/${postId}`);
+        return body.status === 'scheduled' ? body : null;
+      },
+      30_000,
+    );
     expect(scheduled.hold.details.publishAt).toBe(publishAt.toISOString());
 
     // Every worker goes away; the delayed job waits in Redis.
@@ -156,10 +197,14 @@ describe('a post scheduled one minute ahead, across a worker restart', () => {
       expect(body.publications).toEqual([]);
       await new Promise((r) => setTimeout(r, 500));
     }
-    const published = await waitFor('published', async () => {
-      const { body } = await app.get(`/api/v1/posts/${postId}`);
-      return body.status === 'published' ? body : null;
-    }, 30_000);
+    const published = await waitFor(
+      'published',
+      async () => {
+        const { body } = await app.get(`/api/v1/posts/${postId}`);
+        return body.status === 'published' ? body : null;
+      },
+      30_000,
+    );
     expect(Date.parse(published.publishedAt)).toBeGreaterThanOrEqual(publishAt.getTime());
     expect(Date.parse(published.publications[0].publishedAt)).toBeGreaterThanOrEqual(publishAt.getTime());
   }, 120_000);

@@ -16,7 +16,8 @@ import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/
 // resolver whose fetcher reports every dial.
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
-const text = (n: string) => `Destination guard ${n}. A tenant's webhook or WordPress site must not point the publisher at the inside of the network. The guard refuses such addresses before connecting.`;
+const text = (n: string) =>
+  `Destination guard ${n}. A tenant's webhook or WordPress site must not point the publisher at the inside of the network. The guard refuses such addresses before connecting.`;
 
 describe('destinations behind the SSRF guard in the publish stage', () => {
   let t: TestEnv;
@@ -48,7 +49,10 @@ describe('destinations behind the SSRF guard in the publish stage', () => {
   });
 
   async function destination(name: string, kind: 'webhook' | 'wordpress', url: string) {
-    const config = kind === 'webhook' ? { url, secretEnv: 'BP_SECRET_SSRF_HOOK', timeoutMs: 2000 } : { url, username: 'admin', passwordEnv: 'BP_SECRET_SSRF_WP', timeoutMs: 2000 };
+    const config =
+      kind === 'webhook'
+        ? { url, secretEnv: 'BP_SECRET_SSRF_HOOK', timeoutMs: 2000 }
+        : { url, username: 'admin', passwordEnv: 'BP_SECRET_SSRF_WP', timeoutMs: 2000 };
     const res = await app.post('/api/v1/destinations', { name, kind, config });
     expect(res.status).toBe(201);
     return res.body.id as string;
@@ -57,24 +61,38 @@ describe('destinations behind the SSRF guard in the publish stage', () => {
   it.each([
     ['webhook', 'webhook POST'],
     ['wordpress', 'WordPress GET /wp/v2/users/me:'],
-  ] as const)('a %s destination at a name resolving to loopback fails the post at once with the reason; nothing is dialled', async (kind, prefix) => {
-    const id = await destination(`loopback ${kind}`, kind, `http://localhost:${port}/${kind === 'webhook' ? 'hook' : ''}`);
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: text(kind) }, publish: { destinations: [id] } });
-    expect(res.status).toBe(202);
-    const post = await waitFor('the post to fail', async () => {
-      const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
-      return ['failed', 'published'].includes(body.status) ? body : null;
-    });
-    expect(post.status).toBe('failed');
-    expect(post.failure.stage).toBe('publish');
-    expect(post.failure.reason).toContain(prefix);
-    expect(post.failure.reason).toMatch(/refused http:\/\/localhost:\d+: localhost resolves to (127\.0\.0\.1|::1) is a loopback address/);
-    expect(post.failure.reason).toMatch(/FETCH_ALLOW_PRIVATE_HOSTS/);
-    // Permanent: one publish run, no retries.
-    expect(post.stages.filter((s: { stage: string }) => s.stage === 'publish').map((s: { outcome: string }) => s.outcome)).toEqual(['failed']);
-    expect(post.publications).toEqual([expect.objectContaining({ kind, status: 'failed' })]);
-    expect(connections).toBe(0);
-  });
+  ] as const)(
+    'a %s destination at a name resolving to loopback fails the post at once with the reason; nothing is dialled',
+    async (kind, prefix) => {
+      const id = await destination(
+        `loopback ${kind}`,
+        kind,
+        `http://localhost:${port}/${kind === 'webhook' ? 'hook' : ''}`,
+      );
+      const res = await app.post('/api/v1/submissions', {
+        source: { type: 'text', text: text(kind) },
+        publish: { destinations: [id] },
+      });
+      expect(res.status).toBe(202);
+      const post = await waitFor('the post to fail', async () => {
+        const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
+        return ['failed', 'published'].includes(body.status) ? body : null;
+      });
+      expect(post.status).toBe('failed');
+      expect(post.failure.stage).toBe('publish');
+      expect(post.failure.reason).toContain(prefix);
+      expect(post.failure.reason).toMatch(
+        /refused http:\/\/localhost:\d+: localhost resolves to (127\.0\.0\.1|::1) is a loopback address/,
+      );
+      expect(post.failure.reason).toMatch(/FETCH_ALLOW_PRIVATE_HOSTS/);
+      // Permanent: one publish run, no retries.
+      expect(
+        post.stages.filter((s: { stage: string }) => s.stage === 'publish').map((s: { outcome: string }) => s.outcome),
+      ).toEqual(['failed']);
+      expect(post.publications).toEqual([expect.objectContaining({ kind, status: 'failed' })]);
+      expect(connections).toBe(0);
+    },
+  );
 
   it('webhook and WordPress destinations at private and metadata names: a permanent outcome with the reason, no connection (recording resolver)', async () => {
     const dns: Record<string, string[]> = { 'metadata.example': ['169.254.169.254'], 'wp.internal': ['10.20.30.40'] };
@@ -90,11 +108,20 @@ describe('destinations behind the SSRF guard in the publish stage', () => {
       onConnect: (a) => attempts.push(a),
     });
 
-    const ids = [await destination('metadata hook', 'webhook', 'http://metadata.example/latest/meta-data/'), await destination('internal wp', 'wordpress', 'http://wp.internal')];
+    const ids = [
+      await destination('metadata hook', 'webhook', 'http://metadata.example/latest/meta-data/'),
+      await destination('internal wp', 'wordpress', 'http://wp.internal'),
+    ];
     // A written post, held for approval so the pipeline itself does not publish it.
-    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('direct') }, publish: { destinations: ids, requireApproval: true } });
+    const res = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: text('direct') },
+      publish: { destinations: ids, requireApproval: true },
+    });
     const postId = res.body.postId as string;
-    await waitFor('the post held for approval', async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'awaiting_approval');
+    await waitFor(
+      'the post held for approval',
+      async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'awaiting_approval',
+    );
     const post = (await loadPostForPublishing(app.rt.db, postId))!;
     const targets = await resolveTargets(app.rt.db, post.tenantId, ids);
     const deps = { db: app.rt.db, config: t.config, log: createLogger('silent'), fetcher };
@@ -103,12 +130,16 @@ describe('destinations behind the SSRF guard in the publish stage', () => {
     const hook = await publishToTarget(deps, post, byKind.webhook!, 0);
     expect(hook).toEqual({
       kind: 'permanent',
-      reason: expect.stringMatching(/^webhook "metadata hook": webhook POST http:\/\/metadata\.example: refused http:\/\/metadata\.example: metadata\.example resolves to 169\.254\.169\.254 is the cloud metadata address/),
+      reason: expect.stringMatching(
+        /^webhook "metadata hook": webhook POST http:\/\/metadata\.example: refused http:\/\/metadata\.example: metadata\.example resolves to 169\.254\.169\.254 is the cloud metadata address/,
+      ),
     });
     const wp = await publishToTarget(deps, post, byKind.wordpress!, 0);
     expect(wp).toEqual({
       kind: 'permanent',
-      reason: expect.stringMatching(/^wordpress "internal wp": WordPress GET \/wp\/v2\/users\/me: refused http:\/\/wp\.internal: wp\.internal resolves to 10\.20\.30\.40 is a private \(RFC 1918\) address/),
+      reason: expect.stringMatching(
+        /^wordpress "internal wp": WordPress GET \/wp\/v2\/users\/me: refused http:\/\/wp\.internal: wp\.internal resolves to 10\.20\.30\.40 is a private \(RFC 1918\) address/,
+      ),
     });
     expect(resolved).toEqual(['metadata.example', 'wp.internal']);
     expect(attempts).toEqual([]);
@@ -117,7 +148,10 @@ describe('destinations behind the SSRF guard in the publish stage', () => {
       'SELECT kind, status, last_error FROM publications WHERE post_id = $1 ORDER BY kind',
       [postId],
     );
-    expect(rows.map((r) => [r.kind, r.status])).toEqual([['webhook', 'failed'], ['wordpress', 'failed']]);
+    expect(rows.map((r) => [r.kind, r.status])).toEqual([
+      ['webhook', 'failed'],
+      ['wordpress', 'failed'],
+    ]);
     expect(rows[0]!.last_error).toMatch(/cloud metadata address/);
     expect(rows[1]!.last_error).toMatch(/private \(RFC 1918\) address/);
   });

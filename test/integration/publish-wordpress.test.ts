@@ -6,7 +6,10 @@ import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/
 import { ensureWordPress, type WordPressSite } from '../support/wordpress.ts';
 
 // A 2×2 PNG, the featured image the site serves to the pipeline.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&#0?38;/g, '&');
 
@@ -59,7 +62,11 @@ describe('publishing to a real WordPress', () => {
   }
 
   async function wpPostsWithExternalId(postId: string) {
-    const { status, body } = await wp.rest<any[]>('GET', '/wp/v2/posts', { blog_poster_external_id: externalIdOf({ id: postId }), status: 'any', context: 'edit' });
+    const { status, body } = await wp.rest<any[]>('GET', '/wp/v2/posts', {
+      blog_poster_external_id: externalIdOf({ id: postId }),
+      status: 'any',
+      context: 'edit',
+    });
     expect(status).toBe(200);
     return body;
   }
@@ -67,18 +74,31 @@ describe('publishing to a real WordPress', () => {
   it('publishes a post with categories and tags by name, slug, excerpt and featured image, read back field by field', async () => {
     const destinationId = await destination(`wp-${run}`, 'BP_SECRET_WP_TEST');
     const post = await submitAndSettle({
-      source: { type: 'markdown', text: `# Heat pumps in cold winters ${run}\n\nHeat pumps keep working below freezing. Modern units reach minus twenty degrees.\n\n## Costs\n\nRunning costs fall when the house is insulated. Installers size the pump to the heat loss of the house.` },
-      publish: { destinations: [destinationId], featuredImage: { url: imageUrl, alt: `A heat pump outside a house ${run}` } },
+      source: {
+        type: 'markdown',
+        text: `# Heat pumps in cold winters ${run}\n\nHeat pumps keep working below freezing. Modern units reach minus twenty degrees.\n\n## Costs\n\nRunning costs fall when the house is insulated. Installers size the pump to the heat loss of the house.`,
+      },
+      publish: {
+        destinations: [destinationId],
+        featuredImage: { url: imageUrl, alt: `A heat pump outside a house ${run}` },
+      },
     });
     expect(post.status, JSON.stringify(post.failure)).toBe('published');
     expect(post.publications).toHaveLength(1);
     const publication = post.publications[0];
-    expect(publication).toMatchObject({ kind: 'wordpress', status: 'published', externalId: externalIdOf(post as { id: string }) });
+    expect(publication).toMatchObject({
+      kind: 'wordpress',
+      status: 'published',
+      externalId: externalIdOf(post as { id: string }),
+    });
 
     const found = await wpPostsWithExternalId(post.id);
     expect(found).toHaveLength(1);
     const remote = found[0];
-    const { rows } = await app.rt.db.query('SELECT markdown, meta_description, details FROM posts JOIN publications ON publications.post_id = posts.id WHERE posts.id = $1', [post.id]);
+    const { rows } = await app.rt.db.query(
+      'SELECT markdown, meta_description, details FROM posts JOIN publications ON publications.post_id = posts.id WHERE posts.id = $1',
+      [post.id],
+    );
     const stored = rows[0]!;
 
     expect(remote.title.raw).toBe(post.title);
@@ -93,8 +113,13 @@ describe('publishing to a real WordPress', () => {
     expect(remote.meta.blog_poster_meta_description).toBe(stored.meta_description);
 
     const tags = await wp.rest<any[]>('GET', '/wp/v2/tags', { include: remote.tags.join(','), per_page: '100' });
-    expect(new Set(tags.body.map((tag) => decode(tag.name).toLowerCase()))).toEqual(new Set(post.tags.map((tag: string) => tag.toLowerCase())));
-    const categories = await wp.rest<any[]>('GET', '/wp/v2/categories', { include: remote.categories.join(','), per_page: '100' });
+    expect(new Set(tags.body.map((tag) => decode(tag.name).toLowerCase()))).toEqual(
+      new Set(post.tags.map((tag: string) => tag.toLowerCase())),
+    );
+    const categories = await wp.rest<any[]>('GET', '/wp/v2/categories', {
+      include: remote.categories.join(','),
+      per_page: '100',
+    });
     expect(categories.body.map((c) => decode(c.name))).toContain('News & Updates');
 
     expect(remote.featured_media).toBeGreaterThan(0);
@@ -109,7 +134,10 @@ describe('publishing to a real WordPress', () => {
   it('reuses terms that exist already (term_exists) instead of failing', async () => {
     const destinationId = await destination(`wp-terms-${run}`, 'BP_SECRET_WP_TEST');
     const post = await submitAndSettle({
-      source: { type: 'text', text: `Insulation ${run} matters more than the pump. A well insulated house needs a smaller heat pump and saves energy every winter.` },
+      source: {
+        type: 'text',
+        text: `Insulation ${run} matters more than the pump. A well insulated house needs a smaller heat pump and saves energy every winter.`,
+      },
       publish: { destinations: [destinationId] },
     });
     expect(post.status, JSON.stringify(post.failure)).toBe('published');
@@ -122,7 +150,10 @@ describe('publishing to a real WordPress', () => {
   it('does not create a second post on a retry, whether the commit was lost or the stage runs again', async () => {
     const destinationId = await destination(`wp-retry-${run}`, 'BP_SECRET_WP_TEST');
     const post = await submitAndSettle({
-      source: { type: 'text', text: `Retry ${run}: a publish that runs twice must update the post it made, never make another one. The external id finds it.` },
+      source: {
+        type: 'text',
+        text: `Retry ${run}: a publish that runs twice must update the post it made, never make another one. The external id finds it.`,
+      },
       publish: { destinations: [destinationId] },
     });
     expect(post.status).toBe('published');
@@ -130,7 +161,11 @@ describe('publishing to a real WordPress', () => {
 
     // As if the worker died after WordPress answered: the row is pending again, and the stage runs again.
     await app.rt.db.query(`UPDATE publications SET status = 'pending' WHERE post_id = $1`, [post.id]);
-    await app.rt.queues.queues.publish.add('publish', { postId: post.id, correlationId: post.correlationId }, { jobId: `retry-${post.id}` });
+    await app.rt.queues.queues.publish.add(
+      'publish',
+      { postId: post.id, correlationId: post.correlationId },
+      { jobId: `retry-${post.id}` },
+    );
     await waitFor('the row published again', async () => {
       const { rows } = await app.rt.db.query(`SELECT status FROM publications WHERE post_id = $1`, [post.id]);
       return rows[0]!.status === 'published';
@@ -149,7 +184,10 @@ describe('publishing to a real WordPress', () => {
   it('fails the publication at once with a clear reason when the application password is wrong', async () => {
     const destinationId = await destination(`wp-wrong-${run}`, 'BP_SECRET_WP_WRONG');
     const post = await submitAndSettle({
-      source: { type: 'text', text: `Wrong password ${run}. WordPress 6.1 serves a wrong application password as anonymous on reads, so the client checks users/me first.` },
+      source: {
+        type: 'text',
+        text: `Wrong password ${run}. WordPress 6.1 serves a wrong application password as anonymous on reads, so the client checks users/me first.`,
+      },
       publish: { destinations: [destinationId] },
     });
     expect(post.status).toBe('failed');
@@ -157,7 +195,10 @@ describe('publishing to a real WordPress', () => {
     expect(post.failure.reason).toMatch(/refused the application password of user "admin" \(401 rest_not_logged_in/);
     const publishRuns = post.stages.filter((s: { stage: string }) => s.stage === 'publish');
     expect(publishRuns).toEqual([expect.objectContaining({ outcome: 'failed', attempt: 1 })]);
-    expect(post.publications[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/application password/) });
+    expect(post.publications[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/application password/),
+    });
     expect(await wpPostsWithExternalId(post.id)).toHaveLength(0);
   });
 });

@@ -41,7 +41,9 @@ describe('reindex', () => {
       return rows[0]!.n === texts.length;
     });
     // The same deployment after switching the embedder: a new model key, so a new index space.
-    switched = await createRuntime(loadConfig({ ...t.env, EMBEDDING_DIMENSION: '128' }), { logger: createLogger('silent') });
+    switched = await createRuntime(loadConfig({ ...t.env, EMBEDDING_DIMENSION: '128' }), {
+      logger: createLogger('silent'),
+    });
   });
   afterAll(async () => {
     await switched?.close();
@@ -52,11 +54,16 @@ describe('reindex', () => {
   it('rebuilds a tenant under a new embedder, resumes after an interruption, and embeds each text once', async () => {
     const embed = vi.spyOn(switched.providers.embedder, 'embed');
     const deps = vectorDeps(switched.db, switched.providers, switched.config);
-    expect(await searchPosts(deps, (await tenantId()), 'heat pump', 10)).toEqual([]);
+    expect(await searchPosts(deps, await tenantId(), 'heat pump', 10)).toEqual([]);
     embed.mockClear(); // that embedded the query
 
     const seen: ReindexProgress[] = [];
-    const partial = await reindexTenant(switched, { tenant: 'default', stopAfter: 2, batchSize: 2, onProgress: (p) => seen.push(p) });
+    const partial = await reindexTenant(switched, {
+      tenant: 'default',
+      stopAfter: 2,
+      batchSize: 2,
+      onProgress: (p) => seen.push(p),
+    });
     expect(partial).toMatchObject({ done: 2, total: 5, finished: false });
     expect(seen.map((p) => p.done)).toEqual([0, 1, 2]);
     const run = await switched.db.query('SELECT posts_done, last_post_id, finished_at FROM reindex_runs');
@@ -65,7 +72,9 @@ describe('reindex', () => {
     const rest = await reindexTenant(switched, { tenant: 'default', batchSize: 2 });
     expect(rest).toMatchObject({ done: 5, total: 5, finished: true, resumed: true });
 
-    const distinct = await switched.db.query<{ n: number }>('SELECT count(DISTINCT content_hash)::int AS n FROM post_chunks');
+    const distinct = await switched.db.query<{ n: number }>(
+      'SELECT count(DISTINCT content_hash)::int AS n FROM post_chunks',
+    );
     const embeddedTexts = embed.mock.calls.reduce((n, [texts]) => n + texts.length, 0);
     expect(embeddedTexts).toBe(distinct.rows[0]!.n);
     expect(partial.embedded + rest.embedded).toBe(distinct.rows[0]!.n);
@@ -83,12 +92,18 @@ describe('reindex', () => {
 
   it('runs as a CLI command that shows its progress', async () => {
     const env = { ...process.env, ...t.env, EMBEDDING_DIMENSION: '64', LOG_LEVEL: 'silent' };
-    const { stdout } = await run(process.execPath, ['src/cli.ts', 'reindex', '--tenant', 'default'], { cwd: root, env });
+    const { stdout } = await run(process.execPath, ['src/cli.ts', 'reindex', '--tenant', 'default'], {
+      cwd: root,
+      env,
+    });
     expect(stdout).toMatch(/reindex default: 0\/5 posts \(0%\)/);
     expect(stdout).toMatch(/reindex default: 5\/5 posts \(100%\)/);
     expect(stdout).toMatch(/done, 5 posts and \d+ chunks in pgvector \(local-hash-v1\/64\)/);
 
-    const failed = await run(process.execPath, ['src/cli.ts', 'reindex', '--tenant', 'nobody'], { cwd: root, env }).catch((err) => err);
+    const failed = await run(process.execPath, ['src/cli.ts', 'reindex', '--tenant', 'nobody'], {
+      cwd: root,
+      env,
+    }).catch((err) => err);
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('no tenant "nobody"');
   });

@@ -35,7 +35,15 @@ afterAll(async () => {
 
 const backends = [
   { name: 'pgvector', env: (): Record<string, string> => ({ DUPLICATE_GUARD: 'true', VECTOR_INDEX: 'pgvector' }) },
-  { name: 'qdrant', env: (): Record<string, string> => ({ DUPLICATE_GUARD: 'true', VECTOR_INDEX: 'qdrant', QDRANT_URL: fakeQdrant.url, QDRANT_COLLECTION_PREFIX: `t_${randomBytes(3).toString('hex')}` }) },
+  {
+    name: 'qdrant',
+    env: (): Record<string, string> => ({
+      DUPLICATE_GUARD: 'true',
+      VECTOR_INDEX: 'qdrant',
+      QDRANT_URL: fakeQdrant.url,
+      QDRANT_COLLECTION_PREFIX: `t_${randomBytes(3).toString('hex')}`,
+    }),
+  },
 ];
 
 describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) => {
@@ -64,7 +72,10 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
 
     const copy = await submitAndSettle(app, nearDuplicate);
     expect(copy.status).toBe('duplicate_of');
-    expect(copy.hold).toMatchObject({ stage: 'index', details: { postId: first.id, threshold: t.config.DUPLICATE_THRESHOLD } });
+    expect(copy.hold).toMatchObject({
+      stage: 'index',
+      details: { postId: first.id, threshold: t.config.DUPLICATE_THRESHOLD },
+    });
     expect(copy.hold.details.score).toBeGreaterThanOrEqual(t.config.DUPLICATE_THRESHOLD);
     expect(copy.hold.reason).toContain(first.id);
     expect(copy.publications).toEqual([]);
@@ -94,7 +105,9 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
   });
 
   it('suggests related published posts and, when the tenant enables it, links them before publishing', async () => {
-    await app.rt.db.query(`UPDATE tenants SET settings = settings || '{"internalLinks": {"enabled": true, "max": 2}}' WHERE slug = 'default'`);
+    await app.rt.db.query(
+      `UPDATE tenants SET settings = settings || '{"internalLinks": {"enabled": true, "max": 2}}' WHERE slug = 'default'`,
+    );
     const post = await submitAndSettle(app, related);
     expect(post.status).toBe('published');
     // The heat pump articles are related; the wood stove one is not similar enough.
@@ -120,7 +133,11 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
     const live = await app.get(`/api/v1/posts/${post.id}/related`);
     expect(live.status).toBe(200);
     expect(live.body.results.map((r: { postId: string }) => r.postId)).toContain(ids.original);
-    expect(live.body.results[0]).toMatchObject({ title: expect.any(String), score: expect.any(Number), status: 'published' });
+    expect(live.body.results[0]).toMatchObject({
+      title: expect.any(String),
+      score: expect.any(Number),
+      status: 'published',
+    });
   });
 
   it("searches only the caller's posts: over HTTP for the default tenant, and through the index for another", async () => {
@@ -137,10 +154,18 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
       return rows[0]?.status === 'published';
     });
 
-    const res = await app.get(`/api/v1/search?q=${encodeURIComponent('heat pump running costs in cold weather')}&limit=20`);
+    const res = await app.get(
+      `/api/v1/search?q=${encodeURIComponent('heat pump running costs in cold weather')}&limit=20`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.results.length).toBeGreaterThan(0);
-    const ownIds = new Set((await app.rt.db.query<{ id: string }>(`SELECT p.id FROM posts p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = 'default'`)).rows.map((r) => r.id));
+    const ownIds = new Set(
+      (
+        await app.rt.db.query<{ id: string }>(
+          `SELECT p.id FROM posts p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = 'default'`,
+        )
+      ).rows.map((r) => r.id),
+    );
     for (const hit of res.body.results) expect(ownIds.has(hit.postId)).toBe(true);
     expect(res.body.results.map((r: { postId: string }) => r.postId)).not.toContain(accepted.postId);
     expect(res.body.index).toBe(name);
@@ -148,10 +173,15 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
       // The searches really went to Qdrant, each with the tenant filter.
       const queries = fakeQdrant.queries();
       expect(queries.length).toBeGreaterThan(0);
-      for (const q of queries) expect(q.filter.must[0]).toMatchObject({ key: 'tenant_id', match: { value: expect.any(String) } });
+      for (const q of queries)
+        expect(q.filter.must[0]).toMatchObject({ key: 'tenant_id', match: { value: expect.any(String) } });
     }
     expect([ids.original, ids.copy]).toContain(res.body.results[0].postId);
-    expect(res.body.results[0]).toMatchObject({ score: expect.any(Number), snippet: expect.any(String), title: expect.any(String) });
+    expect(res.body.results[0]).toMatchObject({
+      score: expect.any(Number),
+      snippet: expect.any(String),
+      title: expect.any(String),
+    });
     expect(res.body.results[0].snippet.length).toBeGreaterThan(0);
 
     const deps = vectorDeps(app.rt.db, app.rt.providers, app.rt.config);
@@ -160,7 +190,14 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
   });
 
   it('refuses bad search input with a problem naming the field', async () => {
-    for (const [query, field] of [['', 'q'], ['?q=', 'q'], ['?q=x&limit=0', 'limit'], ['?q=x&limit=many', 'limit'], ['?q=x&sort=new', 'sort'], ['?q=a&q=b', 'q']] as const) {
+    for (const [query, field] of [
+      ['', 'q'],
+      ['?q=', 'q'],
+      ['?q=x&limit=0', 'limit'],
+      ['?q=x&limit=many', 'limit'],
+      ['?q=x&sort=new', 'sort'],
+      ['?q=a&q=b', 'q'],
+    ] as const) {
       const res = await app.get(`/api/v1/search${query}`);
       expect(res.status, query).toBe(422);
       expect(res.headers.get('content-type')).toContain('application/problem+json');
@@ -201,7 +238,10 @@ describe('OpenAI-compatible embeddings in the pipeline', () => {
     const first = await submitAndSettle(app, related);
     expect(first.status).toBe('published');
     const requests = openai.embeddingRequests();
-    const chunks = await app.rt.db.query<{ n: number }>('SELECT count(DISTINCT content_hash)::int AS n FROM post_chunks WHERE post_id = $1', [first.id]);
+    const chunks = await app.rt.db.query<{ n: number }>(
+      'SELECT count(DISTINCT content_hash)::int AS n FROM post_chunks WHERE post_id = $1',
+      [first.id],
+    );
     expect(requests.map((r) => r.body.input.length).reduce((a, b) => a + b, 0)).toBe(chunks.rows[0]!.n);
     for (const r of requests) {
       expect(r.body).toMatchObject({ model: 'text-embedding-3-small', dimensions: 64 });

@@ -19,7 +19,10 @@ describe('the static site destination', () => {
     const accepted = await Promise.all(
       topics.map((topic, i) =>
         app.post('/api/v1/submissions', {
-          source: { type: 'markdown', text: `# All about ${topic}\n\n${topic} change how homes use energy. Sample ${i} explains the basics.\n\n# A second top heading\n\nOwners of ${topic} report lower bills after the first winter.` },
+          source: {
+            type: 'markdown',
+            text: `# All about ${topic}\n\n${topic} change how homes use energy. Sample ${i} explains the basics.\n\n# A second top heading\n\nOwners of ${topic} report lower bills after the first winter.`,
+          },
         }),
       ),
     );
@@ -71,13 +74,16 @@ describe('the static site destination', () => {
     }
     const { document: index } = parseHTML(readFileSync(join(folder, 'index.html'), 'utf8'));
     expect(index.querySelectorAll('h1')).toHaveLength(1);
-    expect([...index.querySelectorAll('li a')].map((a) => a.getAttribute('href')).sort()).toEqual(posts.map((p) => `${p.slug}.html`).sort());
+    expect([...index.querySelectorAll('li a')].map((a) => a.getAttribute('href')).sort()).toEqual(
+      posts.map((p) => `${p.slug}.html`).sort(),
+    );
   });
 
   it('lists every published post in the sitemap, and leaves no temporary files', () => {
     const xml = new DOMParser().parseFromString(readFileSync(join(folder, 'sitemap.xml'), 'utf8'), 'text/xml');
     const locs = [...xml.querySelectorAll('url > loc')].map((l) => l.textContent);
-    for (const post of posts) expect(locs).toContain(`https://blog.example/site/${folder.split('/').pop()}/${post.slug}.html`);
+    for (const post of posts)
+      expect(locs).toContain(`https://blog.example/site/${folder.split('/').pop()}/${post.slug}.html`);
     expect(locs).toHaveLength(posts.length + 1);
     expect(readdirSync(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

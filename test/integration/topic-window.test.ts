@@ -26,7 +26,13 @@ const planes = {
   body: '<p>Kirkwall airport will trial electric planes on the short hop to Westray next spring, with eight passengers on each flight.</p>',
 };
 
-type PostRow = { id: string; status: string; created_at: Date; topic_brief: { keywords: string[]; entries: number; joinedLater?: number } | null; urls: string[] };
+type PostRow = {
+  id: string;
+  status: string;
+  created_at: Date;
+  topic_brief: { keywords: string[]; entries: number; joinedLater?: number } | null;
+  urls: string[];
+};
 
 async function withPipeline(window: number) {
   const t: TestEnv = await createTestEnv({ TOPIC_WINDOW_MS: String(window) });
@@ -50,19 +56,26 @@ async function withPipeline(window: number) {
     },
     /** The feed's entry posts with the URLs of their sources, once every one has settled. */
     async settledPosts(feedId: string, count: number) {
-      return waitFor(`${count} settled posts`, async () => {
-        const { rows } = await app.rt.db.query<PostRow>(
-          `SELECT p.id, p.status, p.created_at, p.topic_brief,
+      return waitFor(
+        `${count} settled posts`,
+        async () => {
+          const { rows } = await app.rt.db.query<PostRow>(
+            `SELECT p.id, p.status, p.created_at, p.topic_brief,
                   ARRAY(SELECT x.url FROM sources x WHERE x.submission_id = p.submission_id ORDER BY x.created_at, x.id) AS urls
              FROM posts p JOIN submissions s ON s.id = p.submission_id
             WHERE s.feed_id = $1 AND s.parent_id IS NOT NULL ORDER BY p.created_at`,
-          [feedId],
-        );
-        return rows.length === count && rows.every((r) => terminal.has(r.status)) ? rows : null;
-      }, 60_000);
+            [feedId],
+          );
+          return rows.length === count && rows.every((r) => terminal.has(r.status)) ? rows : null;
+        },
+        60_000,
+      );
     },
     async ingestStartedAt(postId: string) {
-      const { rows } = await app.rt.db.query<{ started_at: Date }>(`SELECT started_at FROM stage_runs WHERE post_id = $1 AND stage = 'ingest' ORDER BY id LIMIT 1`, [postId]);
+      const { rows } = await app.rt.db.query<{ started_at: Date }>(
+        `SELECT started_at FROM stage_runs WHERE post_id = $1 AND stage = 'ingest' ORDER BY id LIMIT 1`,
+        [postId],
+      );
       return rows[0]!.started_at;
     },
     async stop() {
@@ -86,7 +99,10 @@ describe('topic window', () => {
     const feedId = await env.register();
     expect(await env.poll(feedId, 'tick-1', [tidal])).toEqual({ outcome: 'new_entries', newEntries: 1 });
     // The second poll comes well inside the window: the first post has not started ingesting.
-    expect(await env.poll(feedId, 'tick-2', [tidal, tidalAgain, planes])).toEqual({ outcome: 'new_entries', newEntries: 2 });
+    expect(await env.poll(feedId, 'tick-2', [tidal, tidalAgain, planes])).toEqual({
+      outcome: 'new_entries',
+      newEntries: 2,
+    });
 
     const posts = await env.settledPosts(feedId, 2);
     const [joined, alone] = posts;
@@ -110,7 +126,9 @@ describe('topic window', () => {
 
     // Entry posts wait out the window before ingest, so that later entries can still join.
     for (const p of posts) {
-      expect((await env.ingestStartedAt(p.id)).getTime() - p.created_at.getTime()).toBeGreaterThanOrEqual(WINDOW_MS - 100);
+      expect((await env.ingestStartedAt(p.id)).getTime() - p.created_at.getTime()).toBeGreaterThanOrEqual(
+        WINDOW_MS - 100,
+      );
     }
   });
 
@@ -127,7 +145,9 @@ describe('topic window', () => {
       `UPDATE posts SET status = 'ingesting' WHERE submission_id IN (SELECT id FROM submissions WHERE feed_id = $1 AND parent_id IS NOT NULL)`,
       [feedId],
     );
-    expect(await env.poll(feedId, 'tick-2', [first, { ...tidalAgain, guid: 'closed-pentland-again' }])).toMatchObject({ newEntries: 1 });
+    expect(await env.poll(feedId, 'tick-2', [first, { ...tidalAgain, guid: 'closed-pentland-again' }])).toMatchObject({
+      newEntries: 1,
+    });
     const posts = await env.settledPosts(feedId, 2);
     expect(posts.map((p) => p.urls.length)).toEqual([1, 1]);
   });
@@ -142,9 +162,18 @@ describe('topic window', () => {
       feedIds.push(rows[0]!.id);
     }
     // Both feeds serve the same two entries (a guid is keyed by its feed, so each poll claims both): one brief of four sources.
-    env.site.polled.entries = [{ ...tidal, guid: 'race-tidal' }, { ...tidalAgain, guid: 'race-pentland' }];
+    env.site.polled.entries = [
+      { ...tidal, guid: 'race-tidal' },
+      { ...tidalAgain, guid: 'race-pentland' },
+    ];
     env.site.polled.version++;
-    const deps = { db: env.app.rt.db, queues: env.app.rt.queues, redis: env.app.rt.redis, config: env.app.rt.config, log: env.app.rt.logger };
+    const deps = {
+      db: env.app.rt.db,
+      queues: env.app.rt.queues,
+      redis: env.app.rt.redis,
+      config: env.app.rt.config,
+      log: env.app.rt.logger,
+    };
     await Promise.all(feedIds.map((feedId) => pollFeed(deps, { id: 'tick-1', data: { feedId } })));
     const { rows } = await env.app.rt.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE s.feed_id = ANY($1::uuid[]) AND s.parent_id IS NOT NULL`,
@@ -160,7 +189,10 @@ describe('topic window', () => {
 
   it('does not delay text submissions', async () => {
     const res = await env.app.post('/api/v1/submissions', {
-      source: { type: 'text', text: 'Orkney ferries will run on hydrogen made from surplus tidal power. The trial starts in spring on the Shapinsay route.' },
+      source: {
+        type: 'text',
+        text: 'Orkney ferries will run on hydrogen made from surplus tidal power. The trial starts in spring on the Shapinsay route.',
+      },
     });
     expect(res.status).toBe(202);
     const post = await waitFor('the text post', async () => {
@@ -188,8 +220,11 @@ describe('topic window off (TOPIC_WINDOW_MS=0)', () => {
     const posts = await env.settledPosts(feedId, 2);
     expect(posts.map((p) => p.urls.length)).toEqual([1, 1]);
     expect(posts.map((p) => p.status)).toEqual(['published', 'published']);
-    const { rows } = await env.app.rt.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM posts WHERE topic_open_until IS NOT NULL OR topic_terms IS NOT NULL`);
+    const { rows } = await env.app.rt.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM posts WHERE topic_open_until IS NOT NULL OR topic_terms IS NOT NULL`,
+    );
     expect(rows[0]!.n).toBe(0);
-    for (const p of posts) expect((await env.ingestStartedAt(p.id)).getTime() - p.created_at.getTime()).toBeLessThan(WINDOW_MS / 2);
+    for (const p of posts)
+      expect((await env.ingestStartedAt(p.id)).getTime() - p.created_at.getTime()).toBeLessThan(WINDOW_MS / 2);
   });
 });

@@ -30,9 +30,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake?.close();
   if (process.env.QDRANT_URL) {
-    const client = new QdrantClient({ url: process.env.QDRANT_URL, apiKey: process.env.QDRANT_API_KEY, checkCompatibility: false });
+    const client = new QdrantClient({
+      url: process.env.QDRANT_URL,
+      apiKey: process.env.QDRANT_API_KEY,
+      checkCompatibility: false,
+    });
     const { collections } = await client.getCollections();
-    for (const c of collections.filter((c) => c.name.startsWith(realQdrantPrefix))) await client.deleteCollection(c.name);
+    for (const c of collections.filter((c) => c.name.startsWith(realQdrantPrefix)))
+      await client.deleteCollection(c.name);
   }
   await db?.close();
   await t?.cleanup();
@@ -41,9 +46,24 @@ afterAll(async () => {
 type Backend = { name: string; make(): VectorIndex };
 const backends: Backend[] = [
   { name: 'pgvector', make: () => createPgvectorIndex(db, { efSearch: 40 }) },
-  { name: 'qdrant (local fake server)', make: () => createQdrantIndex({ url: fake.url, collectionPrefix: `fake_${randomBytes(3).toString('hex')}`, efSearch: 40 }) },
+  {
+    name: 'qdrant (local fake server)',
+    make: () =>
+      createQdrantIndex({ url: fake.url, collectionPrefix: `fake_${randomBytes(3).toString('hex')}`, efSearch: 40 }),
+  },
   ...(process.env.QDRANT_URL
-    ? [{ name: 'qdrant (QDRANT_URL)', make: () => createQdrantIndex({ url: process.env.QDRANT_URL!, apiKey: process.env.QDRANT_API_KEY, collectionPrefix: `${realQdrantPrefix}_${randomBytes(3).toString('hex')}`, efSearch: 40 }) }]
+    ? [
+        {
+          name: 'qdrant (QDRANT_URL)',
+          make: () =>
+            createQdrantIndex({
+              url: process.env.QDRANT_URL!,
+              apiKey: process.env.QDRANT_API_KEY,
+              collectionPrefix: `${realQdrantPrefix}_${randomBytes(3).toString('hex')}`,
+              efSearch: 40,
+            }),
+        },
+      ]
     : []),
 ];
 
@@ -67,7 +87,13 @@ describe.each(backends)('vector index contract: $name', ({ name, make }) => {
   it('finds the nearest chunks first, scored by cosine similarity', async () => {
     const postId = await createPostWithChunks(db, tenantA, 3);
     const vectors = [randomUnit(next, 16), randomUnit(next, 16), randomUnit(next, 16)];
-    expect(await index.upsertPost({ postId, tenantId: tenantA }, space, vectors.map((vector, position) => ({ position, vector })))).toBe(3);
+    expect(
+      await index.upsertPost(
+        { postId, tenantId: tenantA },
+        space,
+        vectors.map((vector, position) => ({ position, vector })),
+      ),
+    ).toBe(3);
     const query = near(next, vectors[1]!, 0.05);
     const hits = await index.search(tenantA, space, query, { limit: 3 });
     expect(hits.map((h) => [h.postId, h.position])[0]).toEqual([postId, 1]);
@@ -81,7 +107,10 @@ describe.each(backends)('vector index contract: $name', ({ name, make }) => {
     const postA = await createPostWithChunks(db, tenantA, 1);
     const postB = await createPostWithChunks(db, tenantB, 2);
     await index.upsertPost({ postId: postA, tenantId: tenantA }, space, [{ position: 0, vector: shared }]);
-    await index.upsertPost({ postId: postB, tenantId: tenantB }, space, [{ position: 0, vector: shared }, { position: 1, vector: near(next, shared, 0.01) }]);
+    await index.upsertPost({ postId: postB, tenantId: tenantB }, space, [
+      { position: 0, vector: shared },
+      { position: 1, vector: near(next, shared, 0.01) },
+    ]);
 
     const forA = await index.search(tenantA, space, shared, { limit: 50 });
     const forB = await index.search(tenantB, space, shared, { limit: 50 });
@@ -100,13 +129,23 @@ describe.each(backends)('vector index contract: $name', ({ name, make }) => {
     const small = await createTenant(db, `small-${randomBytes(3).toString('hex')}`);
     const big = await createTenant(db, `big-${randomBytes(3).toString('hex')}`);
     const smallPost = await createPostWithChunks(db, small, 5);
-    await index.upsertPost({ postId: smallPost, tenantId: small }, space, Array.from({ length: 5 }, (_, position) => ({ position, vector: near(next, center, 0.6) })));
+    await index.upsertPost(
+      { postId: smallPost, tenantId: small },
+      space,
+      Array.from({ length: 5 }, (_, position) => ({ position, vector: near(next, center, 0.6) })),
+    );
     for (let p = 0; p < 20; p++) {
       const postId = await createPostWithChunks(db, big, 50);
-      await index.upsertPost({ postId, tenantId: big }, space, Array.from({ length: 50 }, (_, position) => ({ position, vector: near(next, center, 0.1) })));
+      await index.upsertPost(
+        { postId, tenantId: big },
+        space,
+        Array.from({ length: 50 }, (_, position) => ({ position, vector: near(next, center, 0.1) })),
+      );
     }
     const hits = await index.search(small, space, center, { limit: 5 });
-    expect(hits.map((h) => `${h.postId}:${h.position}`).sort()).toEqual([0, 1, 2, 3, 4].map((p) => `${smallPost}:${p}`));
+    expect(hits.map((h) => `${h.postId}:${h.position}`).sort()).toEqual(
+      [0, 1, 2, 3, 4].map((p) => `${smallPost}:${p}`),
+    );
   });
 
   it('leaves one post out when asked', async () => {
@@ -121,11 +160,25 @@ describe.each(backends)('vector index contract: $name', ({ name, make }) => {
   it('replaces a post on re-upsert (fewer chunks remove the rest) and deletes it', async () => {
     const postId = await createPostWithChunks(db, tenantB, 4);
     const vectors = Array.from({ length: 4 }, () => randomUnit(next, 16));
-    await index.upsertPost({ postId, tenantId: tenantB }, space, vectors.map((vector, position) => ({ position, vector })));
-    await index.upsertPost({ postId, tenantId: tenantB }, space, [{ position: 0, vector: vectors[0]! }, { position: 1, vector: vectors[1]! }]);
-    const positions = async () => (await index.search(tenantB, space, vectors[3]!, { limit: 100 })).filter((h) => h.postId === postId).map((h) => h.position).sort();
+    await index.upsertPost(
+      { postId, tenantId: tenantB },
+      space,
+      vectors.map((vector, position) => ({ position, vector })),
+    );
+    await index.upsertPost({ postId, tenantId: tenantB }, space, [
+      { position: 0, vector: vectors[0]! },
+      { position: 1, vector: vectors[1]! },
+    ]);
+    const positions = async () =>
+      (await index.search(tenantB, space, vectors[3]!, { limit: 100 }))
+        .filter((h) => h.postId === postId)
+        .map((h) => h.position)
+        .sort();
     expect(await positions()).toEqual([0, 1]);
-    await index.upsertPost({ postId, tenantId: tenantB }, space, [{ position: 0, vector: vectors[0]! }, { position: 1, vector: vectors[1]! }]);
+    await index.upsertPost({ postId, tenantId: tenantB }, space, [
+      { position: 0, vector: vectors[0]! },
+      { position: 1, vector: vectors[1]! },
+    ]);
     expect(await positions()).toEqual([0, 1]);
     await index.deletePost(postId, space);
     expect(await positions()).toEqual([]);
@@ -138,8 +191,12 @@ describe.each(backends)('vector index contract: $name', ({ name, make }) => {
     // On pgvector a chunk row holds one model's vector at a time: indexing under another model moves it.
     await index.upsertPost({ postId, tenantId: tenantA }, other, [{ position: 0, vector: v8 }]);
     expect((await index.search(tenantA, other, v8, { limit: 10 })).map((h) => h.postId)).toEqual([postId]);
-    expect((await index.search(tenantA, space, randomUnit(next, 16), { limit: 100 })).map((h) => h.postId)).not.toContain(postId);
-    await expect(index.upsertPost({ postId, tenantId: tenantA }, other, [{ position: 0, vector: randomUnit(next, 9) }])).rejects.toThrow(/dimension/);
+    expect(
+      (await index.search(tenantA, space, randomUnit(next, 16), { limit: 100 })).map((h) => h.postId),
+    ).not.toContain(postId);
+    await expect(
+      index.upsertPost({ postId, tenantId: tenantA }, other, [{ position: 0, vector: randomUnit(next, 9) }]),
+    ).rejects.toThrow(/dimension/);
     await expect(index.search(tenantA, other, randomUnit(next, 16), { limit: 1 })).rejects.toThrow(/dimension/);
     expect(await index.search(tenantA, { model: 'never-indexed/8', dimension: 8 }, v8, { limit: 1 })).toEqual([]);
   });
@@ -149,17 +206,32 @@ describe('qdrant backend on the wire', () => {
   it('sends the tenant filter with every query, waits for upserts and indexes the tenant field', async () => {
     const server = await startFakeQdrant({ apiKey: 'qdrant-test-key' });
     try {
-      const index = createQdrantIndex({ url: server.url, apiKey: 'qdrant-test-key', collectionPrefix: 'wire', efSearch: 64 });
+      const index = createQdrantIndex({
+        url: server.url,
+        apiKey: 'qdrant-test-key',
+        collectionPrefix: 'wire',
+        efSearch: 64,
+      });
       const space = { model: 'wire-model/4', dimension: 4 };
-      await index.upsertPost({ postId: '00000000-0000-4000-8000-000000000001', tenantId: 't1' }, space, [{ position: 0, vector: [1, 0, 0, 0] }]);
+      await index.upsertPost({ postId: '00000000-0000-4000-8000-000000000001', tenantId: 't1' }, space, [
+        { position: 0, vector: [1, 0, 0, 0] },
+      ]);
       await index.search('t1', space, [1, 0, 0, 0], { limit: 5 });
-      await index.search('t2', space, [1, 0, 0, 0], { limit: 5, excludePostId: '00000000-0000-4000-8000-000000000001' });
+      await index.search('t2', space, [1, 0, 0, 0], {
+        limit: 5,
+        excludePostId: '00000000-0000-4000-8000-000000000001',
+      });
       expect(server.queries()).toHaveLength(2);
-      for (const q of server.queries()) expect(q.filter.must).toContainEqual({ key: 'tenant_id', match: { value: expect.stringMatching(/^t[12]$/) } });
-      expect(server.queries()[1].filter.must_not).toEqual([{ key: 'post_id', match: { value: '00000000-0000-4000-8000-000000000001' } }]);
+      for (const q of server.queries())
+        expect(q.filter.must).toContainEqual({ key: 'tenant_id', match: { value: expect.stringMatching(/^t[12]$/) } });
+      expect(server.queries()[1].filter.must_not).toEqual([
+        { key: 'post_id', match: { value: '00000000-0000-4000-8000-000000000001' } },
+      ]);
       const upserts = server.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/points'));
       expect(upserts.every((r) => r.query.wait === 'true')).toBe(true);
-      expect(server.collections.get('wire_wire-model_4')?.payloadSchema.tenant_id).toMatchObject({ params: { type: 'keyword', is_tenant: true } });
+      expect(server.collections.get('wire_wire-model_4')?.payloadSchema.tenant_id).toMatchObject({
+        params: { type: 'keyword', is_tenant: true },
+      });
       expect(server.requests.every((r) => r.headers['api-key'] === 'qdrant-test-key')).toBe(true);
       expect(await index.ping!()).toEqual({ version: expect.any(String) });
     } finally {

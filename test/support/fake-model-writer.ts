@@ -24,19 +24,35 @@ function sourceSentences(prompt: string): Map<number, string[]> {
       .split('\n')
       .filter((l) => l.trim() && !l.startsWith('#'))
       .join(' ');
-    out.set(Number(m[1]), text.split(/(?<=[.!?])\s+/).filter((s) => s.split(' ').length >= 6));
+    out.set(
+      Number(m[1]),
+      text.split(/(?<=[.!?])\s+/).filter((s) => s.split(' ').length >= 6),
+    );
   }
   return out;
 }
 
-export function modelWriter(opts: { extraSentence?: string; metadata?: Record<string, unknown>; usage?: { promptTokens: number; completionTokens: number } } = {}) {
+export function modelWriter(
+  opts: {
+    extraSentence?: string;
+    metadata?: Record<string, unknown>;
+    usage?: { promptTokens: number; completionTokens: number };
+  } = {},
+) {
   return (req: RecordedRequest): FakeReply => {
     const step = stepOf(req);
     const user = String(req.body?.messages?.at(-1)?.content ?? '');
     const usage = opts.usage ?? {};
     if (step === 'outline') {
       return chatCompletion(
-        { title: 'What the sources say', sections: [{ heading: 'The main points', points: ['a'], sources: [1] }, { heading: 'In practice', points: ['b'], sources: [1] }], keyTakeaways: ['c'] },
+        {
+          title: 'What the sources say',
+          sections: [
+            { heading: 'The main points', points: ['a'], sources: [1] },
+            { heading: 'In practice', points: ['b'], sources: [1] },
+          ],
+          keyTakeaways: ['c'],
+        },
         usage,
       );
     }
@@ -45,7 +61,8 @@ export function modelWriter(opts: { extraSentence?: string; metadata?: Record<st
         {
           title: 'What the Sources Say About It',
           metaTitle: 'What the Sources Say About It: A Practical Guide',
-          metaDescription: 'A grounded summary of the sources: what they explain, the figures they give and the practical advice they offer, with every claim cited to its source.',
+          metaDescription:
+            'A grounded summary of the sources: what they explain, the figures they give and the practical advice they offer, with every claim cited to its source.',
           slug: 'what-the-sources-say',
           tags: ['guide', 'sources'],
           category: 'Guides',
@@ -60,7 +77,11 @@ export function modelWriter(opts: { extraSentence?: string; metadata?: Record<st
     const paragraphs: string[] = [];
     for (const [n, list] of sentences) {
       const half = Math.ceil(list.length / 2);
-      paragraphs.push(`${list.slice(0, half).join(' ')} [${n}]`, `## More from source ${n}`, `${list.slice(half).join(' ')} [${n}]`);
+      paragraphs.push(
+        `${list.slice(0, half).join(' ')} [${n}]`,
+        `## More from source ${n}`,
+        `${list.slice(half).join(' ')} [${n}]`,
+      );
     }
     if (opts.extraSentence) paragraphs.splice(1, 0, `## A closer look`, `${opts.extraSentence} [1]`);
     return chatCompletion(paragraphs.join('\n\n'), usage);

@@ -75,13 +75,21 @@ const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.leng
 
 function promptText(body: any): string {
   const messages: unknown[] = Array.isArray(body?.messages) ? body.messages : [];
-  return messages.map((m: any) => (typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? ''))).join('\n');
+  return messages
+    .map((m: any) => (typeof m?.content === 'string' ? m.content : JSON.stringify(m?.content ?? '')))
+    .join('\n');
 }
 
 /** A successful chat completion; `content` objects are JSON-encoded (as a structured-output reply is). */
 export function chatCompletion(
   content: string | object,
-  opts: { finishReason?: 'stop' | 'length' | 'content_filter'; promptTokens?: number; completionTokens?: number; model?: string; refusal?: string | null } = {},
+  opts: {
+    finishReason?: 'stop' | 'length' | 'content_filter';
+    promptTokens?: number;
+    completionTokens?: number;
+    model?: string;
+    refusal?: string | null;
+  } = {},
 ): FakeReply {
   const text = typeof content === 'string' ? content : JSON.stringify(content);
   return {
@@ -95,12 +103,20 @@ export function chatCompletion(
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: opts.refusal ? null : text, refusal: opts.refusal ?? null, annotations: [] },
+          message: {
+            role: 'assistant',
+            content: opts.refusal ? null : text,
+            refusal: opts.refusal ?? null,
+            annotations: [],
+          },
           logprobs: null,
           finish_reason: opts.finishReason ?? 'stop',
         },
       ],
-      usage: usage(opts.promptTokens ?? estimateTokens(promptText(req.body)), opts.completionTokens ?? estimateTokens(text)),
+      usage: usage(
+        opts.promptTokens ?? estimateTokens(promptText(req.body)),
+        opts.completionTokens ?? estimateTokens(text),
+      ),
     }),
   };
 }
@@ -111,7 +127,12 @@ function usage(prompt: number, completion: number) {
     completion_tokens: completion,
     total_tokens: prompt + completion,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }
 
@@ -119,24 +140,46 @@ export function refusal(text = "I'm sorry, I can't help with that."): FakeReply 
   return chatCompletion('', { refusal: text });
 }
 
-export function truncated(content = 'This answer stops in the mid', opts: { completionTokens?: number } = {}): FakeReply {
+export function truncated(
+  content = 'This answer stops in the mid',
+  opts: { completionTokens?: number } = {},
+): FakeReply {
   return chatCompletion(content, { finishReason: 'length', ...opts });
 }
 
 export function rateLimited(retryAfterSeconds = 1): FakeReply {
   return {
     status: 429,
-    headers: { 'retry-after': String(retryAfterSeconds), 'retry-after-ms': String(Math.round(retryAfterSeconds * 1000)) },
-    body: { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+    headers: {
+      'retry-after': String(retryAfterSeconds),
+      'retry-after-ms': String(Math.round(retryAfterSeconds * 1000)),
+    },
+    body: {
+      error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' },
+    },
   };
 }
 
 export function serverError(status = 500): FakeReply {
-  return { status, body: { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } } };
+  return {
+    status,
+    body: {
+      error: {
+        message: 'The server had an error while processing your request.',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    },
+  };
 }
 
 export function malformed(): FakeReply {
-  return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"id": "chatcmpl-broken", "choices": [{"message": {"content": "unterminated' };
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: '{"id": "chatcmpl-broken", "choices": [{"message": {"content": "unterminated',
+  };
 }
 
 export function hang(): FakeReply {
@@ -172,7 +215,10 @@ export function embeddingsFor(body: any, defaultDimension = 8): FakeReply {
           embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
         };
       }),
-      usage: { prompt_tokens: inputs.reduce((n, t) => n + estimateTokens(t), 0), total_tokens: inputs.reduce((n, t) => n + estimateTokens(t), 0) },
+      usage: {
+        prompt_tokens: inputs.reduce((n, t) => n + estimateTokens(t), 0),
+        total_tokens: inputs.reduce((n, t) => n + estimateTokens(t), 0),
+      },
     },
   };
 }
@@ -203,11 +249,23 @@ export async function startFakeOpenAI(opts: { embeddingDimension?: number } = {}
     if (req.method === 'POST' && path === '/v1/chat/completions') {
       reply = chatQueue.shift() ?? (chatHandler ? await chatHandler(recorded) : chatCompletion('ok'));
     } else if (req.method === 'POST' && path === '/v1/embeddings') {
-      reply = embeddingQueue.shift() ?? (embeddingHandler ? await embeddingHandler(recorded) : embeddingsFor(body, opts.embeddingDimension));
+      reply =
+        embeddingQueue.shift() ??
+        (embeddingHandler ? await embeddingHandler(recorded) : embeddingsFor(body, opts.embeddingDimension));
     } else if (req.method === 'GET' && path === '/v1/models') {
       reply = { body: { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'fake' }] } };
     } else {
-      reply = { status: 404, body: { error: { message: `Unknown request URL: ${req.method} ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' } } };
+      reply = {
+        status: 404,
+        body: {
+          error: {
+            message: `Unknown request URL: ${req.method} ${path}`,
+            type: 'invalid_request_error',
+            param: null,
+            code: 'unknown_url',
+          },
+        },
+      };
     }
     await send(res, reply, recorded);
   });
@@ -219,9 +277,14 @@ export async function startFakeOpenAI(opts: { embeddingDimension?: number } = {}
       return;
     }
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
-    const payload = typeof reply.body === 'function' ? (reply.body as (r: RecordedRequest) => unknown)(recorded) : reply.body;
+    const payload =
+      typeof reply.body === 'function' ? (reply.body as (r: RecordedRequest) => unknown)(recorded) : reply.body;
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload ?? {});
-    res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'x-request-id': `req_fake_${++counter}`, ...reply.headers });
+    res.writeHead(reply.status ?? 200, {
+      'content-type': 'application/json',
+      'x-request-id': `req_fake_${++counter}`,
+      ...reply.headers,
+    });
     res.end(text);
   }
 

@@ -5,7 +5,14 @@ import type { Db } from '../../src/db/pool.ts';
 // worker processes) append rows to a file named by the vitest config; the summary reporter prints
 // them as one table at the end of the run.
 
-export type FaultRow = { fault: string; accepted: number; published: number; failedWithReason: number; lost: number; duplicated: number };
+export type FaultRow = {
+  fault: string;
+  accepted: number;
+  published: number;
+  failedWithReason: number;
+  lost: number;
+  duplicated: number;
+};
 
 export function recordFault(row: FaultRow): void {
   const file = process.env.BP_FAULT_REPORT;
@@ -17,8 +24,19 @@ export function recordFault(row: FaultRow): void {
  * (missing, or neither published nor failed-with-reason), duplicated (more than one publication
  * for one destination, or more than one completed publish run in one generation).
  */
-export async function tallyPosts(db: Db, fault: string, postIds: string[], extra: { duplicatedIds?: Iterable<string> } = {}): Promise<FaultRow> {
-  const { rows } = await db.query<{ id: string; status: string | null; reason: string | null; publications: number; dup_runs: number }>(
+export async function tallyPosts(
+  db: Db,
+  fault: string,
+  postIds: string[],
+  extra: { duplicatedIds?: Iterable<string> } = {},
+): Promise<FaultRow> {
+  const { rows } = await db.query<{
+    id: string;
+    status: string | null;
+    reason: string | null;
+    publications: number;
+    dup_runs: number;
+  }>(
     `SELECT ids.id, p.status, p.failure_reason AS reason,
             (SELECT count(*)::int FROM publications x WHERE x.post_id = ids.id AND x.status = 'published') AS publications,
             (SELECT count(*)::int FROM (SELECT 1 FROM publications x WHERE x.post_id = ids.id GROUP BY x.destination HAVING count(*) > 1) d) AS dup_runs
@@ -40,7 +58,10 @@ export async function tallyPosts(db: Db, fault: string, postIds: string[], extra
 
 export function readFaultReport(file: string): FaultRow[] {
   if (!existsSync(file)) return [];
-  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FaultRow);
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as FaultRow);
   rmSync(file, { force: true });
   return rows;
 }

@@ -56,7 +56,10 @@ export async function startPrometheus(opts: { jobs: ScrapeJob[]; ruleFiles: stri
   proc.stderr?.on('data', (d) => (stderr += String(d)));
   const url = `http://127.0.0.1:${port}`;
 
-  async function api<T>(path: string, params: Record<string, string> = {}): Promise<{ status: string; data: T; error?: string }> {
+  async function api<T>(
+    path: string,
+    params: Record<string, string> = {},
+  ): Promise<{ status: string; data: T; error?: string }> {
     const res = await fetch(`${url}${path}?${new URLSearchParams(params)}`);
     return (await res.json()) as { status: string; data: T; error?: string };
   }
@@ -64,7 +67,10 @@ export async function startPrometheus(opts: { jobs: ScrapeJob[]; ruleFiles: stri
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`prometheus exited ${proc.exitCode}: ${stderr}`);
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline) throw new Error(`prometheus did not become ready: ${stderr}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -76,11 +82,16 @@ export async function startPrometheus(opts: { jobs: ScrapeJob[]; ruleFiles: stri
     api,
     /** An instant query; `error` is set when Prometheus refuses the expression. */
     async query(expr: string): Promise<{ series: PromSeries[]; error?: string }> {
-      const res = await api<{ resultType: string; result: PromSeries[] | [number, string] }>('/api/v1/query', { query: expr });
+      const res = await api<{ resultType: string; result: PromSeries[] | [number, string] }>('/api/v1/query', {
+        query: expr,
+      });
       if (res.status !== 'success') return { series: [], error: res.error ?? 'query failed' };
       const { resultType, result } = res.data;
       // A scalar answer (e.g. a constant) counts as one series.
-      return { series: resultType === 'scalar' ? [{ metric: {}, value: result as [number, string] }] : (result as PromSeries[]) };
+      return {
+        series:
+          resultType === 'scalar' ? [{ metric: {}, value: result as [number, string] }] : (result as PromSeries[]),
+      };
     },
     async stop() {
       if (proc.exitCode === null) {

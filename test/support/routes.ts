@@ -2,7 +2,11 @@ import type express from 'express';
 
 export type MountedRoute = { method: string; path: string };
 
-type Layer = { route?: { path: unknown; methods: Record<string, boolean> }; handle?: { stack?: Layer[]; router?: { stack?: Layer[] } }; rawPath?: unknown };
+type Layer = {
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[]; router?: { stack?: Layer[] } };
+  rawPath?: unknown;
+};
 
 /**
  * Every route mounted in an Express 5 app, read from its router stack at run time, so routes added
@@ -15,7 +19,8 @@ export function mountedRoutes(app: express.Express): MountedRoute[] {
       if (layer.route) {
         const paths = [layer.route.path].flat(Infinity);
         for (const path of paths) {
-          if (typeof path !== 'string') throw new Error(`a route with a non-string path under ${prefix}: give the matrix a rule for it`);
+          if (typeof path !== 'string')
+            throw new Error(`a route with a non-string path under ${prefix}: give the matrix a rule for it`);
           for (const [method, on] of Object.entries(layer.route.methods)) {
             if (on && method !== '_all') found.push({ method: method.toUpperCase(), path: `${prefix}${path}` });
           }
@@ -24,7 +29,8 @@ export function mountedRoutes(app: express.Express): MountedRoute[] {
       }
       // A mounted router (Router()) keeps its stack on itself, a mounted app on its router.
       const inner = layer.handle?.stack ?? layer.handle?.router?.stack;
-      if (inner) walk(inner, prefix + (typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''));
+      if (inner)
+        walk(inner, prefix + (typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''));
     }
   };
   walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');

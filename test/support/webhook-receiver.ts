@@ -1,7 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 
-export type Delivery = { id: string; timestamp: string; status: number; verified: boolean; body: any; headers: Record<string, string | string[] | undefined> };
+export type Delivery = {
+  id: string;
+  timestamp: string;
+  status: number;
+  verified: boolean;
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+};
 
 /**
  * A webhook receiver built on the standardwebhooks library: it verifies every delivery's signature and
@@ -29,7 +36,14 @@ export async function startReceiver(secret: string, answer: (delivery: number) =
         // recorded as unverified
       }
       const status = answer(deliveries.length);
-      deliveries.push({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], status, verified, body, headers: { ...req.headers } });
+      deliveries.push({
+        id: headers['webhook-id'],
+        timestamp: headers['webhook-timestamp'],
+        status,
+        verified,
+        body,
+        headers: { ...req.headers },
+      });
       res.statusCode = status;
       res.end();
     });

@@ -12,7 +12,12 @@ export type WordPressSite = {
   user: string;
   password: string;
   /** An authenticated REST call through ?rest_route= (JSON in, JSON out). */
-  rest<T = any>(method: string, route: string, query?: Record<string, string>, body?: unknown): Promise<{ status: number; body: T }>;
+  rest<T = any>(
+    method: string,
+    route: string,
+    query?: Record<string, string>,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
 };
 
 /**

@@ -10,7 +10,11 @@ export type WorkerProcess = {
 };
 
 /** Starts `blog-poster <role>` as a child process with the test environment's variables. */
-export function spawnRole(env: Record<string, string>, args: string[] = ['worker'], extra: Record<string, string> = {}): WorkerProcess {
+export function spawnRole(
+  env: Record<string, string>,
+  args: string[] = ['worker'],
+  extra: Record<string, string> = {},
+): WorkerProcess {
   const child = spawn(process.execPath, [cli, ...args], {
     env: { ...process.env, ...env, ...extra },
     stdio: ['ignore', 'inherit', 'inherit'],

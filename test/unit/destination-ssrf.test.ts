@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withCorrelationId } from '../../src/correlation.ts';
 import { PermanentError } from '../../src/errors.ts';
-import { createSafeFetcher, FetchError, type ConnectAttempt, type FetchDecision, type Resolver } from '../../src/fetch/safe-fetch.ts';
+import {
+  createSafeFetcher,
+  FetchError,
+  type ConnectAttempt,
+  type FetchDecision,
+  type Resolver,
+} from '../../src/fetch/safe-fetch.ts';
 import { DestinationUnavailableError, sendToDestination } from '../../src/publish/http.ts';
 import { downloadImage } from '../../src/publish/publish-post.ts';
 import { sendWebhook } from '../../src/publish/webhook.ts';
@@ -42,9 +48,18 @@ const resolver: Resolver = async (host) => {
 let decisions: FetchDecision[] = [];
 let attempts: ConnectAttempt[] = [];
 const guarded = (allowPrivateHosts: string[] = []) =>
-  createSafeFetcher({ resolver, allowPrivateHosts, timeoutMs: 2_000, onDecision: (d) => decisions.push(d), onConnect: (a) => attempts.push(a) });
+  createSafeFetcher({
+    resolver,
+    allowPrivateHosts,
+    timeoutMs: 2_000,
+    onDecision: (d) => decisions.push(d),
+    onConnect: (a) => attempts.push(a),
+  });
 
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -100,17 +115,43 @@ const message = { id: 'msg_ssrf_1', type: 'post.published', data: { id: 'p1' } }
 
 describe('webhook destinations behind the SSRF guard', () => {
   const refused: Array<[name: string, url: () => string, reason: RegExp]> = [
-    ['a name resolving to a private address', () => `http://hooks.internal:${port}/hook`, /refused http:\/\/hooks\.internal:\d+: hooks\.internal resolves to 10\.0\.0\.7 is a private \(RFC 1918\) address/],
-    ['a name resolving to the metadata address', () => 'http://metadata.example/latest/meta-data/', /metadata\.example resolves to 169\.254\.169\.254 is the cloud metadata address/],
-    ['the metadata address itself', () => 'http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is the cloud metadata address/],
-    ['a name with one public and one private address', () => `http://mixed.example:${port}/hook`, /172\.16\.0\.9 is a private/],
+    [
+      'a name resolving to a private address',
+      () => `http://hooks.internal:${port}/hook`,
+      /refused http:\/\/hooks\.internal:\d+: hooks\.internal resolves to 10\.0\.0\.7 is a private \(RFC 1918\) address/,
+    ],
+    [
+      'a name resolving to the metadata address',
+      () => 'http://metadata.example/latest/meta-data/',
+      /metadata\.example resolves to 169\.254\.169\.254 is the cloud metadata address/,
+    ],
+    [
+      'the metadata address itself',
+      () => 'http://169.254.169.254/latest/meta-data/',
+      /169\.254\.169\.254 is the cloud metadata address/,
+    ],
+    [
+      'a name with one public and one private address',
+      () => `http://mixed.example:${port}/hook`,
+      /172\.16\.0\.9 is a private/,
+    ],
     ['an IPv4-mapped loopback', () => `http://mapped.example:${port}/hook`, /loopback address \(IPv4-mapped IPv6\)/],
-    ['a name resolving to loopback, not allowlisted', () => `http://loopback.example:${port}/hook`, /loopback\.example resolves to 127\.0\.0\.1 is a loopback address/],
-    ['a loopback literal, not allowlisted', () => `http://127.0.0.1:${port}/hook`, /127\.0\.0\.1 is a loopback address/],
+    [
+      'a name resolving to loopback, not allowlisted',
+      () => `http://loopback.example:${port}/hook`,
+      /loopback\.example resolves to 127\.0\.0\.1 is a loopback address/,
+    ],
+    [
+      'a loopback literal, not allowlisted',
+      () => `http://127.0.0.1:${port}/hook`,
+      /127\.0\.0\.1 is a loopback address/,
+    ],
   ];
 
   it.each(refused)('refuses %s: a permanent error with the reason, nothing dialled', async (_name, url, reason) => {
-    const err = await sendWebhook(guarded(), { url: url(), secret, timeoutMs: 2_000 }, message).catch((e: unknown) => e);
+    const err = await sendWebhook(guarded(), { url: url(), secret, timeoutMs: 2_000 }, message).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as Error).message).toMatch(/^webhook POST http:\/\/[^ ]+: refused /);
     expect((err as Error).message).toMatch(reason);
@@ -121,7 +162,11 @@ describe('webhook destinations behind the SSRF guard', () => {
   });
 
   it('does not put the path of the hook (which may hold a token) in the reason', async () => {
-    const err = (await sendWebhook(guarded(), { url: 'http://hooks.internal/hooks/T0KEN-secret', secret, timeoutMs: 2_000 }, message).catch((e: unknown) => e)) as Error;
+    const err = (await sendWebhook(
+      guarded(),
+      { url: 'http://hooks.internal/hooks/T0KEN-secret', secret, timeoutMs: 2_000 },
+      message,
+    ).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).not.toContain('T0KEN');
   });
@@ -130,7 +175,9 @@ describe('webhook destinations behind the SSRF guard', () => {
     const receiver = await startReceiver(secret);
     try {
       const url = receiver.url.replace('127.0.0.1', 'allowed.example');
-      const answer = await withCorrelationId('req-ssrf-42', () => sendWebhook(guarded(['allowed.example']), { url, secret, timeoutMs: 2_000 }, message));
+      const answer = await withCorrelationId('req-ssrf-42', () =>
+        sendWebhook(guarded(['allowed.example']), { url, secret, timeoutMs: 2_000 }, message),
+      );
       expect(answer).toEqual({ status: 200 });
       expect(receiver.deliveries).toHaveLength(1);
       expect(receiver.deliveries[0]).toMatchObject({ id: 'msg_ssrf_1', verified: true });
@@ -143,7 +190,11 @@ describe('webhook destinations behind the SSRF guard', () => {
   });
 
   it('answers a redirect instead of following it: one request, a permanent error', async () => {
-    const err = (await sendWebhook(guarded(['127.0.0.1']), { url: `http://127.0.0.1:${port}/moved`, secret, timeoutMs: 2_000 }, message).catch((e: unknown) => e)) as Error;
+    const err = (await sendWebhook(
+      guarded(['127.0.0.1']),
+      { url: `http://127.0.0.1:${port}/moved`, secret, timeoutMs: 2_000 },
+      message,
+    ).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toMatch(/answered 302: redirects are not followed/);
     expect(seen.map((r) => r.url)).toEqual(['/moved']);
@@ -154,10 +205,18 @@ describe('webhook destinations behind the SSRF guard', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const refusedConn = await sendWebhook(guarded(['127.0.0.1']), { url: `http://127.0.0.1:${closedPort}/hook`, secret, timeoutMs: 2_000 }, message).catch((e: unknown) => e);
+    const refusedConn = await sendWebhook(
+      guarded(['127.0.0.1']),
+      { url: `http://127.0.0.1:${closedPort}/hook`, secret, timeoutMs: 2_000 },
+      message,
+    ).catch((e: unknown) => e);
     expect(refusedConn).toBeInstanceOf(DestinationUnavailableError);
     expect((refusedConn as Error).message).toMatch(/ECONNREFUSED/);
-    const unresolved = await sendWebhook(guarded(), { url: 'http://nowhere.example/hook', secret, timeoutMs: 2_000 }, message).catch((e: unknown) => e);
+    const unresolved = await sendWebhook(
+      guarded(),
+      { url: 'http://nowhere.example/hook', secret, timeoutMs: 2_000 },
+      message,
+    ).catch((e: unknown) => e);
     expect(unresolved).toBeInstanceOf(DestinationUnavailableError);
     expect((unresolved as Error).message).toMatch(/cannot resolve nowhere\.example/);
   });
@@ -166,25 +225,39 @@ describe('webhook destinations behind the SSRF guard', () => {
 describe('the guarded send', () => {
   it('returns a standard Response of the body it read, and caps that body', async () => {
     const fetcher = guarded(['127.0.0.1']);
-    const ok = await fetcher.send(`http://127.0.0.1:${port}/json`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const ok = await fetcher.send(`http://127.0.0.1:${port}/json`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(ok).toBeInstanceOf(Response);
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ ok: true });
     expect(seen.at(-1)).toMatchObject({ method: 'PUT', url: '/json' });
 
-    const big = await fetcher.send(`http://127.0.0.1:${port}/huge`, { method: 'GET', maxResponseBytes: 1024 }).catch((e: unknown) => e);
+    const big = await fetcher
+      .send(`http://127.0.0.1:${port}/huge`, { method: 'GET', maxResponseBytes: 1024 })
+      .catch((e: unknown) => e);
     expect(big).toBeInstanceOf(FetchError);
     expect(big).toMatchObject({ permanent: true, status: 200 });
     expect((big as Error).message).toMatch(/exceeds 1024 bytes/);
     const small = createSafeFetcher({ resolver, allowPrivateHosts: ['127.0.0.1'], maxBytes: 1024 });
-    const classified = await sendToDestination(small, 'WordPress GET /wp/v2/posts', `http://127.0.0.1:${port}/huge`, { method: 'GET', headers: {} }, 2_000).catch((e: unknown) => e);
+    const classified = await sendToDestination(
+      small,
+      'WordPress GET /wp/v2/posts',
+      `http://127.0.0.1:${port}/huge`,
+      { method: 'GET', headers: {} },
+      2_000,
+    ).catch((e: unknown) => e);
     // An answer over the cap would be over it on every retry.
     expect(classified).toBeInstanceOf(PermanentError);
   });
 
   it('refuses non-http schemes and credentials in the URL before resolving anything', async () => {
     for (const url of ['file:///etc/passwd', 'gopher://127.0.0.1:70/', `http://user:pw@127.0.0.1:${port}/`]) {
-      const err = await guarded(['127.0.0.1']).send(url, { method: 'POST', body: 'x' }).catch((e: unknown) => e);
+      const err = await guarded(['127.0.0.1'])
+        .send(url, { method: 'POST', body: 'x' })
+        .catch((e: unknown) => e);
       expect(err, url).toMatchObject({ name: 'FetchError', kind: 'refused', permanent: true });
     }
     expect(connections).toBe(0);
@@ -205,11 +278,25 @@ describe('WordPress destinations behind the SSRF guard', () => {
   };
 
   it.each([
-    ['a private address', 'http://wp.internal', /wp\.internal resolves to 192\.168\.1\.20 is a private \(RFC 1918\) address/],
-    ['a unique-local IPv6 address', 'https://wp-v6.example/blog', /fd12:3456::1 is a unique-local \(private IPv6\) address/],
+    [
+      'a private address',
+      'http://wp.internal',
+      /wp\.internal resolves to 192\.168\.1\.20 is a private \(RFC 1918\) address/,
+    ],
+    [
+      'a unique-local IPv6 address',
+      'https://wp-v6.example/blog',
+      /fd12:3456::1 is a unique-local \(private IPv6\) address/,
+    ],
     ['the metadata address', 'http://metadata.example', /169\.254\.169\.254 is the cloud metadata address/],
   ])('a site at %s is refused at the first call, permanently, with the reason', async (_name, url, reason) => {
-    const client = createWordPressClient({ url, username: 'admin', password: 'abcd efgh', timeoutMs: 2_000, fetcher: guarded() });
+    const client = createWordPressClient({
+      url,
+      username: 'admin',
+      password: 'abcd efgh',
+      timeoutMs: 2_000,
+      fetcher: guarded(),
+    });
     const err = (await client.upsertPost(input).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toMatch(/^WordPress GET \/wp\/v2\/users\/me: refused /);
@@ -219,7 +306,13 @@ describe('WordPress destinations behind the SSRF guard', () => {
   });
 
   it('sends the X-Request-Id and the credentials to an allowlisted site', async () => {
-    const client = createWordPressClient({ url: `http://127.0.0.1:${port}`, username: 'admin', password: 'abcd efgh', timeoutMs: 2_000, fetcher: guarded(['127.0.0.1']) });
+    const client = createWordPressClient({
+      url: `http://127.0.0.1:${port}`,
+      username: 'admin',
+      password: 'abcd efgh',
+      timeoutMs: 2_000,
+      fetcher: guarded(['127.0.0.1']),
+    });
     await withCorrelationId('req-wp-7', () => client.call('GET', '/wp/v2/users/me'));
     expect(seen.at(-1)!.headers['x-request-id']).toBe('req-wp-7');
     expect(seen.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from('admin:abcdefgh').toString('base64')}`);
@@ -235,9 +328,15 @@ describe('featured images through the guarded GET', () => {
 
   it.each([
     ['the metadata address', '/image-to-metadata.png', /169\.254\.169\.254 is the cloud metadata address/],
-    ['a name resolving to a private address', '/image-to-private.png', /hooks\.internal resolves to 10\.0\.0\.7 is a private/],
+    [
+      'a name resolving to a private address',
+      '/image-to-private.png',
+      /hooks\.internal resolves to 10\.0\.0\.7 is a private/,
+    ],
   ])('refuses a redirect to %s: permanent, only the allowed host was dialled', async (_name, path, reason) => {
-    const err = (await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}${path}`, 'alt', 1024).catch((e: unknown) => e)) as Error;
+    const err = (await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}${path}`, 'alt', 1024).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toMatch(/^featured image http:\/\/127\.0\.0\.1:\d+\/image-to-\w+\.png: refused /);
     expect(err.message).toMatch(reason);
@@ -246,10 +345,14 @@ describe('featured images through the guarded GET', () => {
   });
 
   it('refuses what is not an image, and what is over the limit, permanently', async () => {
-    const page = await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}/page.png`, 'alt', 1024).catch((e: unknown) => e);
+    const page = await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}/page.png`, 'alt', 1024).catch(
+      (e: unknown) => e,
+    );
     expect(page).toBeInstanceOf(PermanentError);
     expect((page as Error).message).toMatch(/content type "text\/html" is not allowed/);
-    const big = await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}/hero.png`, 'alt', 10).catch((e: unknown) => e);
+    const big = await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}/hero.png`, 'alt', 10).catch(
+      (e: unknown) => e,
+    );
     expect(big).toBeInstanceOf(PermanentError);
     expect((big as Error).message).toMatch(/exceeds 10 bytes/);
   });

@@ -65,7 +65,9 @@ describe('extractArticle', () => {
     expect(md).toContain(
       '- Vapour injection raises capacity at low temperatures.\n- Better defrost controls waste less energy melting ice from the outdoor coil.',
     );
-    expect(md).toContain('> The cold-climate units we tested kept every home comfortable through the coldest week of the year.');
+    expect(md).toContain(
+      '> The cold-climate units we tested kept every home comfortable through the coldest week of the year.',
+    );
     expect(md).toContain('```\nheat_loss = area * u_value * delta_t\n```');
     // Links and emphasis keep only their text.
     expect(md).toContain('The biggest change is the inverter-driven compressor. Instead');
@@ -73,13 +75,26 @@ describe('extractArticle', () => {
   });
 
   it('drops navigation, ads, sidebars, footers and scripts', () => {
-    for (const noise of ['Subscribe now', 'BUY CHEAP WIDGETS', 'Sponsored', 'Most popular', 'celebrity', 'Copyright', 'Privacy policy', 'dataLayer', 'tracking-code', 'injected', 'color: red']) {
+    for (const noise of [
+      'Subscribe now',
+      'BUY CHEAP WIDGETS',
+      'Sponsored',
+      'Most popular',
+      'celebrity',
+      'Copyright',
+      'Privacy policy',
+      'dataLayer',
+      'tracking-code',
+      'injected',
+      'color: red',
+    ]) {
       expect(article.markdown).not.toContain(noise);
     }
   });
 
   it('falls back to the body text when there is no article, still without scripts', () => {
-    const page = '<html lang="fr"><head><title>Tiny page</title><style>b{}</style></head><body><nav>Menu</nav><div>Hello <b>there</b>.<br>Second line.</div><script>var secret = 1;</script><ul><li>one</li></ul></body></html>';
+    const page =
+      '<html lang="fr"><head><title>Tiny page</title><style>b{}</style></head><body><nav>Menu</nav><div>Hello <b>there</b>.<br>Second line.</div><script>var secret = 1;</script><ul><li>one</li></ul></body></html>';
     const result = extractArticle(page, 'https://e.example/');
     expect(result.title).toBe('Tiny page');
     expect(result.markdown).toContain('Hello there.\nSecond line.');
@@ -94,7 +109,9 @@ describe('extractArticle', () => {
 
 describe('extractFromText', () => {
   it('normalises whitespace and newlines', () => {
-    const result = extractFromText('\ufeff  Intro   line\r\nsecond\tline   \r\n\r\n\r\n\r\n- item\n  - nested\n\n```\n  keep   this\n```\n\n\n');
+    const result = extractFromText(
+      '\ufeff  Intro   line\r\nsecond\tline   \r\n\r\n\r\n\r\n- item\n  - nested\n\n```\n  keep   this\n```\n\n\n',
+    );
     expect(result.markdown).toBe('Intro line\nsecond line\n\n- item\n  - nested\n\n```\n  keep   this\n```');
     expect(result.title).toBe('Intro line');
   });
@@ -115,7 +132,10 @@ describe('extractFromText', () => {
 describe('extractArticle on fragments', () => {
   it('accepts HTML without <html>/<body>', () => {
     expect(extractArticle('<p>Just a paragraph.</p>', 'https://e.example/').markdown).toBe('Just a paragraph.');
-    const noBody = extractArticle('<html lang="de"><head><title>Titel</title></head><p>Hallo Welt.</p></html>', 'https://e.example/');
+    const noBody = extractArticle(
+      '<html lang="de"><head><title>Titel</title></head><p>Hallo Welt.</p></html>',
+      'https://e.example/',
+    );
     expect(noBody.markdown).toBe('Hallo Welt.');
     expect(noBody.title).toBe('Titel');
     expect(noBody.lang).toBe('de');

@@ -16,7 +16,10 @@ beforeAll(async () => {
     const redirect = /^\/redirect\/(\d+)$/.exec(path);
     if (redirect) {
       const n = Number(redirect[1]);
-      res.writeHead(n === 0 ? 200 : 302, n === 0 ? { 'content-type': 'text/html' } : { location: `/redirect/${n - 1}` });
+      res.writeHead(
+        n === 0 ? 200 : 302,
+        n === 0 ? { 'content-type': 'text/html' } : { location: `/redirect/${n - 1}` },
+      );
       res.end(n === 0 ? '<p>arrived</p>' : '');
       return;
     }
@@ -109,7 +112,13 @@ async function failure(promise: Promise<unknown>): Promise<FetchError> {
 describe('fetchPage', () => {
   it('returns the decoded body, status and content type', async () => {
     const page = await get(`${base}/utf8`);
-    expect(page).toEqual({ url: `${base}/utf8`, status: 200, contentType: 'text/html; charset=UTF-8', charset: 'utf-8', body: '<p>Café — naïve</p>' });
+    expect(page).toEqual({
+      url: `${base}/utf8`,
+      status: 200,
+      contentType: 'text/html; charset=UTF-8',
+      charset: 'utf-8',
+      body: '<p>Café — naïve</p>',
+    });
   });
 
   it('decodes the charset from the Content-Type header', async () => {

@@ -69,7 +69,9 @@ describe('createFilesPublisher', () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain('<title>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</title>');
     expect(html).toContain('<h1>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</h1>');
-    expect(html).toContain('<meta name="description" content="Why &quot;modern&quot; heat pumps &lt;still&gt; work &amp; save money.">');
+    expect(html).toContain(
+      '<meta name="description" content="Why &quot;modern&quot; heat pumps &lt;still&gt; work &amp; save money.">',
+    );
     expect(html).toContain('<link rel="canonical" href="https://blog.example/acme/heat-pumps-cold-winters.html">');
     expect(html).toContain('<p>Heat pumps work below freezing. [1]</p>');
     expect(html).toContain('<a href="https://energy.example/a" rel="noopener noreferrer nofollow">Energy Desk</a>');
@@ -89,7 +91,9 @@ describe('createFilesPublisher', () => {
     const first = await publisher.publish(post);
     const files = async (): Promise<Record<string, string>> => {
       const names = (await readdir(path.join(dir, 'acme'))).sort();
-      return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await readFile(path.join(dir, 'acme', n), 'utf8')] as const)));
+      return Object.fromEntries(
+        await Promise.all(names.map(async (n) => [n, await readFile(path.join(dir, 'acme', n), 'utf8')] as const)),
+      );
     };
     const before = await files();
     const second = await publisher.publish(post);
@@ -115,11 +119,17 @@ describe('createFilesPublisher', () => {
   });
 
   it('renders the page from the template with one h1: headings of the body start at h2', async () => {
-    const result = await createFilesPublisher({ dir }).publish({ ...post, markdown: '# A heading the writer left in\n\nText.\n\n## Sub\n\nMore.' });
+    const result = await createFilesPublisher({ dir }).publish({
+      ...post,
+      markdown: '# A heading the writer left in\n\nText.\n\n## Sub\n\nMore.',
+    });
     const { document } = parseHTML(await readFile(result.location, 'utf8'));
     expect(document.querySelectorAll('h1')).toHaveLength(1);
     expect(document.querySelector('h1')!.textContent).toBe(post.title);
-    expect([...document.querySelectorAll('h2')].map((h) => h.textContent)).toEqual(['A heading the writer left in', 'Sub']);
+    expect([...document.querySelectorAll('h2')].map((h) => h.textContent)).toEqual([
+      'A heading the writer left in',
+      'Sub',
+    ]);
     expect(document.querySelector('meta[name="description"]')!.getAttribute('content')).toBe(post.metaDescription);
   });
 
@@ -152,7 +162,9 @@ describe('createFilesPublisher', () => {
 
     // Without a public URL the feed and sitemap still carry absolute (file:) links.
     const local = await createFilesPublisher({ dir }).buildSite('acme', entries);
-    expect(await readFile(path.join(local.folder, 'sitemap.xml'), 'utf8')).toContain(`<loc>file://${path.join(dir, 'acme')}/post-0.html</loc>`);
+    expect(await readFile(path.join(local.folder, 'sitemap.xml'), 'utf8')).toContain(
+      `<loc>file://${path.join(dir, 'acme')}/post-0.html</loc>`,
+    );
     await expect(publisher.buildSite('acme', entries, { subdir: '../x' })).rejects.toThrow(/subdir/);
   });
 });

@@ -50,7 +50,9 @@ describe('markdownToSafeHtml', () => {
   });
 
   it('sanitises raw HTML and dangerous links in the Markdown', () => {
-    const html = markdownToSafeHtml('Hello <script>alert(1)</script>\n\n<div onmouseover="x()">hi</div>\n\n[x](javascript:alert(1)) ![i](data:image/png;base64,AA)');
+    const html = markdownToSafeHtml(
+      'Hello <script>alert(1)</script>\n\n<div onmouseover="x()">hi</div>\n\n[x](javascript:alert(1)) ![i](data:image/png;base64,AA)',
+    );
     expect(html).not.toMatch(/<script|onmouseover|javascript:|data:/i);
     expect(html).toContain('Hello');
   });
@@ -76,7 +78,8 @@ describe('slugify', () => {
   it('is never empty and always matches the slug alphabet', () => {
     expect(slugify('')).toBe('post');
     expect(slugify('!!! ??? 中文')).toBe('post');
-    for (const s of ['Ça va?', 'ØÆÅ', 'x'.repeat(300), '--a--b--']) expect(slugify(s)).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+    for (const s of ['Ça va?', 'ØÆÅ', 'x'.repeat(300), '--a--b--'])
+      expect(slugify(s)).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
   });
 });
 
@@ -97,7 +100,17 @@ describe('markdownWithoutMarkup', () => {
       ].join('\n\n'),
     );
     expect(out).not.toMatch(forbidden);
-    for (const kept of ['# Title & more', 'Before', 'after.', 'Images gone.', '[good link](https://example.com/a?b=1&c=2 "t")', 'bad one', 'anchor text', 'overlay words', '3 < 4 and 5 > 2']) {
+    for (const kept of [
+      '# Title & more',
+      'Before',
+      'after.',
+      'Images gone.',
+      '[good link](https://example.com/a?b=1&c=2 "t")',
+      'bad one',
+      'anchor text',
+      'overlay words',
+      '3 < 4 and 5 > 2',
+    ]) {
       expect(out).toContain(kept);
     }
     expect(out).not.toContain('alert(1)');
@@ -105,7 +118,8 @@ describe('markdownWithoutMarkup', () => {
 
   it('leaves ordinary Markdown as it is', async () => {
     const { markdownWithoutMarkup } = await import('../../src/text/html.ts');
-    const md = '## Heading\n\n- a list item with `code` and **bold**\n- [relative](./other.html) and [mail](mailto:a@example.com)\n\n> a quote\n\n1. first\n2. second';
+    const md =
+      '## Heading\n\n- a list item with `code` and **bold**\n- [relative](./other.html) and [mail](mailto:a@example.com)\n\n> a quote\n\n1. first\n2. second';
     expect(markdownWithoutMarkup(md)).toBe(md);
   });
 });

@@ -20,7 +20,12 @@ describe('fingerprints', () => {
   it('puts a one-word edit of an article-length text within three bits and an unrelated text far away', () => {
     const base = simhash64(text);
     expect(hammingDistance(base, simhash64(text.replace('two years', 'three years')))).toBeLessThanOrEqual(3);
-    expect(hammingDistance(base, simhash64('Kirkwall airport will trial electric planes on the short hop to Westray next spring.'))).toBeGreaterThan(10);
+    expect(
+      hammingDistance(
+        base,
+        simhash64('Kirkwall airport will trial electric planes on the short hop to Westray next spring.'),
+      ),
+    ).toBeGreaterThan(10);
   });
 
   it('bands share a value whenever two hashes are within three bits', () => {
@@ -33,14 +38,23 @@ describe('fingerprints', () => {
 
 describe('topic briefs', () => {
   it('extracts the repeated key phrases', () => {
-    const keywords = extractKeywords(`${text}\nThe tidal turbine register is now used in other harbours. Tidal turbine crews welcome it.`, 5);
+    const keywords = extractKeywords(
+      `${text}\nThe tidal turbine register is now used in other harbours. Tidal turbine crews welcome it.`,
+      5,
+    );
     expect(keywords.join(' ')).toMatch(/tidal turbine/);
   });
 
   it('groups entries about one topic and keeps others apart', () => {
-    const items = ['Tidal turbine repairs in Orkney harbours', 'Orkney tidal turbine repairs wait for neap tides', 'Electric planes fly to Westray'];
+    const items = [
+      'Tidal turbine repairs in Orkney harbours',
+      'Orkney tidal turbine repairs wait for neap tides',
+      'Electric planes fly to Westray',
+    ];
     const groups = groupBySimilarity(items, (s) => keywordTerms(extractKeywords(s, 8)), 0.3);
     expect(groups).toEqual([[items[0], items[1]], [items[2]]]);
-    expect(coverage(keywordTerms(['tidal turbine repairs']), keywordTerms(['orkney tidal turbine repairs', 'harbours']))).toBe(1);
+    expect(
+      coverage(keywordTerms(['tidal turbine repairs']), keywordTerms(['orkney tidal turbine repairs', 'harbours'])),
+    ).toBe(1);
   });
 });

@@ -67,9 +67,16 @@ describe('extracting article pages fetched from a site', () => {
     expect(article.canonicalUrl).toBe(`${site.url}/2024/05/tidal-power-cheaper`);
     expect(article.publishedAt).toBe('2024-05-14T09:30:00.000Z');
     expect(article.siteName).toBe('Coastal Energy Review');
-    expect(article.headings).toEqual(['Why Tidal Power Is Finally Getting Cheaper', 'Predictable power is worth paying for'].filter((h) => article.markdown.includes(h)));
+    expect(article.headings).toEqual(
+      ['Why Tidal Power Is Finally Getting Cheaper', 'Predictable power is worth paying for'].filter((h) =>
+        article.markdown.includes(h),
+      ),
+    );
     expect(article.headings).toContain('Predictable power is worth paying for');
-    expect(article.links).toContainEqual({ url: `${site.url}/research/marine-energy-outlook`, text: 'Marine Energy Outlook' });
+    expect(article.links).toContainEqual({
+      url: `${site.url}/research/marine-energy-outlook`,
+      text: 'Marine Energy Outlook',
+    });
     expect(article.links!.every((l) => /^https?:\/\//.test(l.url))).toBe(true);
   });
 });
@@ -90,11 +97,16 @@ describe('feeds in all four formats', () => {
     expect(wave!.itemKey).toBe(`guid:${site.url}/feeds/rss.xml#cer-2024-0611`);
     expect(wave!.url).toBe('https://coastal.example/2024/06/wave-farms');
     expect(wave!.metadata).toMatchObject({ author: 'Sam Okafor', publishedAt: '2024-06-11T08:00:00.000Z' });
-    expect(wave!.markdown).toContain('Wave energy developers are borrowing mooring designs from floating offshore wind');
+    expect(wave!.markdown).toContain(
+      'Wave energy developers are borrowing mooring designs from floating offshore wind',
+    );
     expect(wave!.markdown).toContain('can be ordered for a wave converter without a new approval.');
     expect(wave!.markdown).not.toContain('Share this');
     expect(wave!.markdown).not.toContain('alert(');
-    expect(wave!.metadata.links).toContainEqual({ url: 'https://coastal.example/guides/moorings', text: 'our mooring guide' });
+    expect(wave!.metadata.links).toContainEqual({
+      url: 'https://coastal.example/guides/moorings',
+      text: 'our mooring guide',
+    });
     expect(harbour!.title).toBe('Harbour grid upgrade approved & funded');
     expect(harbour!.itemKey).toBe('link:https://coastal.example/2024/06/harbour-grid');
     expect(harbour!.markdown).toContain('The regulator approved a new substation at the harbour');
@@ -135,7 +147,9 @@ describe('feeds in all four formats', () => {
     expect(entries[0]!.markdown).not.toContain('Subscribe to our newsletter');
     expect(entries[0]!.metadata.publishedAt).toBe('2024-07-01T10:00:00.000Z');
     expect(entries[1]!.title).toBeNull();
-    expect(entries[1]!.markdown).toBe('A plain-text entry without a title: the ferry operator reports a forty percent cut in diesel use.');
+    expect(entries[1]!.markdown).toBe(
+      'A plain-text entry without a title: the ferry operator reports a forty percent cut in diesel use.',
+    );
     expect(entries[1]!.itemKey).toBe(`guid:${site.url}/feeds/feed.json#json-2`);
   });
 });

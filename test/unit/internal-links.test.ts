@@ -41,7 +41,9 @@ describe('internal links', () => {
   });
 
   it('links to the published URL, else to the slug page beside the post', () => {
-    expect(relatedHref({ url: 'https://blog.example/a.html', slug: 'a', postId: 'p' })).toBe('https://blog.example/a.html');
+    expect(relatedHref({ url: 'https://blog.example/a.html', slug: 'a', postId: 'p' })).toBe(
+      'https://blog.example/a.html',
+    );
     expect(relatedHref({ url: null, slug: 'a', postId: 'p' })).toBe('./a.html');
   });
 });

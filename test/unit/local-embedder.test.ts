@@ -38,7 +38,9 @@ describe('createLocalEmbedder', () => {
     const script = `const { createLocalEmbedder } = await import(${JSON.stringify(moduleUrl)});
       const [v] = await createLocalEmbedder(32).embed(['determinism across processes']);
       process.stdout.write(JSON.stringify(v));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    });
     const [here] = await createLocalEmbedder(32).embed(['determinism across processes']);
     expect(JSON.parse(out.toString())).toEqual(here);
   });
@@ -64,7 +66,11 @@ describe('createLocalEmbedder', () => {
   });
 
   it('weights repeated words sublinearly', async () => {
-    const [once, many, other] = await createLocalEmbedder(4096).embed(['solar battery', 'solar solar solar solar battery', 'battery']);
+    const [once, many, other] = await createLocalEmbedder(4096).embed([
+      'solar battery',
+      'solar solar solar solar battery',
+      'battery',
+    ]);
     // With tf 4 the word "solar" weighs 1 + ln 4 ≈ 2.39 times as much, not 4 times: still close to the original.
     expect(dot(once!, many!)).toBeGreaterThan(0.85);
     expect(dot(many!, other!)).toBeLessThan(dot(once!, other!));

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { countWords, readableBody } from '../../src/llm/post.ts';
-import { createLocalWriter, splitSentences, withLengthBounds, type LocalWriterInput } from '../../src/providers/local-writer.ts';
+import {
+  createLocalWriter,
+  splitSentences,
+  withLengthBounds,
+  type LocalWriterInput,
+} from '../../src/providers/local-writer.ts';
 import type { Draft, SourceDoc } from '../../src/providers/types.ts';
 import { articles } from '../support/source-articles.ts';
 
@@ -66,7 +71,10 @@ function expectVerbatim(draft: Draft, sources: SourceDoc[]): void {
   expect(texts.length).toBeGreaterThan(0);
   for (const segment of texts) {
     for (const sentence of splitSentences(segment)) {
-      expect(haystacks.some((h) => h.includes(sentence)), `not in any source: ${sentence}`).toBe(true);
+      expect(
+        haystacks.some((h) => h.includes(sentence)),
+        `not in any source: ${sentence}`,
+      ).toBe(true);
     }
   }
 }
@@ -107,11 +115,19 @@ describe('createLocalWriter', () => {
     for (const line of takeaways) expect(line).toMatch(/^- .+ \[\d\]$/);
 
     // Every paragraph ends with a citation marker.
-    const paragraphs = draft.markdown.split('\n## Sources\n')[0]!.trim().split('\n\n').filter((p) => !p.startsWith('#') && !p.startsWith('- '));
+    const paragraphs = draft.markdown
+      .split('\n## Sources\n')[0]!
+      .trim()
+      .split('\n\n')
+      .filter((p) => !p.startsWith('#') && !p.startsWith('- '));
     for (const p of paragraphs) expect(p).toMatch(/\[\d+\]$/);
 
     expect(draft.citations).toEqual([
-      { sourceId: 'src-heat', title: 'How Heat Pumps Work in Cold Climates | The Energy Desk', url: 'https://energy.example/heat-pumps' },
+      {
+        sourceId: 'src-heat',
+        title: 'How Heat Pumps Work in Cold Climates | The Energy Desk',
+        url: 'https://energy.example/heat-pumps',
+      },
       { sourceId: 'src-grants', title: 'Heat pump grants in 2024', url: null },
     ]);
     expect(sourcesList(draft)).toEqual([
@@ -143,7 +159,12 @@ describe('createLocalWriter', () => {
   });
 
   it('cites only the sources it used', async () => {
-    const sources = [HEAT_PUMPS, GRANTS, BAKING, { id: 'empty', kind: 'text', title: 'Nothing', url: null, text: '   ' } satisfies SourceDoc];
+    const sources = [
+      HEAT_PUMPS,
+      GRANTS,
+      BAKING,
+      { id: 'empty', kind: 'text', title: 'Nothing', url: null, text: '   ' } satisfies SourceDoc,
+    ];
     const draft = await writer.write({ sources });
     expectVerbatim(draft, sources);
     const usedIds = draft.citations.map((c) => c.sourceId);
@@ -163,7 +184,9 @@ describe('createLocalWriter', () => {
   });
 
   it('handles a single very short source', async () => {
-    const sources: SourceDoc[] = [{ id: 'tiny', kind: 'text', title: null, url: null, text: 'Solar panels work on cloudy days' }];
+    const sources: SourceDoc[] = [
+      { id: 'tiny', kind: 'text', title: null, url: null, text: 'Solar panels work on cloudy days' },
+    ];
     const draft = await writer.write({ sources });
     expectVerbatim(draft, sources);
     expect(draft.markdown).toContain('Solar panels work on cloudy days [1]');
@@ -176,7 +199,20 @@ describe('createLocalWriter', () => {
   });
 
   it('handles many sources and stays within its shape', async () => {
-    const topics = ['solar', 'wind', 'hydro', 'nuclear', 'geothermal', 'biomass', 'tidal', 'hydrogen', 'battery', 'grid', 'coal', 'gas'];
+    const topics = [
+      'solar',
+      'wind',
+      'hydro',
+      'nuclear',
+      'geothermal',
+      'biomass',
+      'tidal',
+      'hydrogen',
+      'battery',
+      'grid',
+      'coal',
+      'gas',
+    ];
     const sources: SourceDoc[] = topics.map((topic, i) => ({
       id: `s${i}`,
       kind: 'text',
@@ -184,7 +220,8 @@ describe('createLocalWriter', () => {
       url: `https://example.org/${topic}`,
       text: Array.from(
         { length: 8 },
-        (_, j) => `Fact ${j + 1} about ${topic} power is that ${topic} plants supply electricity to the grid in region ${j + i}.`,
+        (_, j) =>
+          `Fact ${j + 1} about ${topic} power is that ${topic} plants supply electricity to the grid in region ${j + i}.`,
       ).join(' '),
     }));
     const draft = await writer.write({ sources });
@@ -204,18 +241,21 @@ describe('createLocalWriter', () => {
 
   it('refuses to write from nothing', async () => {
     await expect(writer.write({ sources: [] })).rejects.toThrow(/at least one source/);
-    await expect(writer.write({ sources: [{ id: 'x', kind: 'text', title: null, url: null, text: ' \n ' }] })).rejects.toThrow(/no sentences/);
+    await expect(
+      writer.write({ sources: [{ id: 'x', kind: 'text', title: null, url: null, text: ' \n ' }] }),
+    ).rejects.toThrow(/no sentences/);
   });
 });
 
-describe('the conclusion and the brief\'s word bounds', () => {
+describe("the conclusion and the brief's word bounds", () => {
   const writer = createLocalWriter();
   const write = (input: LocalWriterInput): Promise<Draft> => writer.write(input);
   /** Words as the post's word count has them: no Sources list, no citation markers. */
   const words = (draft: Draft): number => countWords(readableBody(draft.markdown));
   /** Words as the SEO lint's length rule counts them: the same without headings. */
   const proseWords = (draft: Draft): number => countWords(readableBody(draft.markdown).replace(/^#{1,6}\s+.*$/gm, ''));
-  const section = (draft: Draft, heading: string): string => draft.markdown.split(`\n## ${heading}\n\n`)[1]!.split('\n\n')[0]!;
+  const section = (draft: Draft, heading: string): string =>
+    draft.markdown.split(`\n## ${heading}\n\n`)[1]!.split('\n\n')[0]!;
   /** Every sentence of the body outside the given section. */
   const sentencesOutside = (draft: Draft, heading: string): string[] =>
     draft.markdown
@@ -224,7 +264,9 @@ describe('the conclusion and the brief\'s word bounds', () => {
       .filter((part) => !part.startsWith(`## ${heading}\n`))
       .flatMap((part) => part.split('\n').filter((line) => line.trim() && !line.startsWith('#')))
       .flatMap((line) => splitSentences(line.replace(/^- /, '').replace(/\s*\[\d+\]/g, '')));
-  const many: SourceDoc[] = articles.slice(0, 6).map((a, i) => ({ id: `a${i}`, kind: 'markdown', title: a.title, url: a.url, text: a.text }));
+  const many: SourceDoc[] = articles
+    .slice(0, 6)
+    .map((a, i) => ({ id: `a${i}`, kind: 'markdown', title: a.title, url: a.url, text: a.text }));
 
   it('ends with a conclusion of source sentences, cited, that the post has not already used', async () => {
     for (const sources of [[HEAT_PUMPS, GRANTS], [HEAT_PUMPS, GRANTS, BAKING], many]) {
@@ -238,7 +280,8 @@ describe('the conclusion and the brief\'s word bounds', () => {
       // Each cited number's sentences come from that source.
       for (const m of conclusion.matchAll(/([^\]]+?) \[(\d+)\]/g)) {
         const source = sources.find((s) => s.id === draft.citations[Number(m[2]) - 1]!.sourceId)!;
-        for (const sentence of splitSentences(m[1]!)) expect(normalise(source.text.replace(/^\s*[-*+]\s+/gm, ''))).toContain(sentence);
+        for (const sentence of splitSentences(m[1]!))
+          expect(normalise(source.text.replace(/^\s*[-*+]\s+/gm, ''))).toContain(sentence);
       }
       const elsewhere = sentencesOutside(draft, 'Conclusion');
       for (const sentence of sentences) expect(elsewhere, sentence).not.toContain(sentence);
@@ -253,7 +296,11 @@ describe('the conclusion and the brief\'s word bounds', () => {
     expect(proseWords(draft)).toBeLessThan(700 + 60); // it stops once it is there
     expectVerbatim(draft, many);
     // Every paragraph still ends with a citation marker, and no body sentence is printed twice.
-    const paragraphs = draft.markdown.split('\n## Sources\n')[0]!.trim().split('\n\n').filter((p) => !p.startsWith('#') && !p.startsWith('- '));
+    const paragraphs = draft.markdown
+      .split('\n## Sources\n')[0]!
+      .trim()
+      .split('\n\n')
+      .filter((p) => !p.startsWith('#') && !p.startsWith('- '));
     for (const p of paragraphs) expect(p).toMatch(/\[\d+\]$/);
     const all = sentencesOutside(draft, 'none');
     expect(new Set(all).size).toBe(all.length);
@@ -287,7 +334,9 @@ describe('the conclusion and the brief\'s word bounds', () => {
     expect(draft).toEqual(base);
     expect(words(draft)).toBeLessThan(5000);
     expectVerbatim(draft, [BAKING]);
-    const tiny: SourceDoc[] = [{ id: 'tiny', kind: 'text', title: null, url: null, text: 'Solar panels work on cloudy days' }];
+    const tiny: SourceDoc[] = [
+      { id: 'tiny', kind: 'text', title: null, url: null, text: 'Solar panels work on cloudy days' },
+    ];
     const short = await write({ sources: tiny, minWords: 1000 });
     expectVerbatim(short, tiny);
     expect(section(short, 'Conclusion')).toBe('Solar panels work on cloudy days [1]');
@@ -296,18 +345,17 @@ describe('the conclusion and the brief\'s word bounds', () => {
   it('takes the bounds from withLengthBounds, which the generate stage wraps around the writer', async () => {
     const bounded = withLengthBounds(writer, { minWords: 700, maxWords: 2500 });
     expect([bounded.provider, bounded.model]).toEqual(['local', 'extractive-v1']);
-    expect(await bounded.write({ sources: many })).toEqual(await write({ sources: many, minWords: 700, maxWords: 2500 }));
+    expect(await bounded.write({ sources: many })).toEqual(
+      await write({ sources: many, minWords: 700, maxWords: 2500 }),
+    );
   });
 });
 
 describe('splitSentences', () => {
   it('splits at sentence ends but not at abbreviations or initials', () => {
-    expect(splitSentences('Dr. Smith met J. R. Tolkien in the U.S. on Monday. It rained! Did it? Yes, e.g. twice.')).toEqual([
-      'Dr. Smith met J. R. Tolkien in the U.S. on Monday.',
-      'It rained!',
-      'Did it?',
-      'Yes, e.g. twice.',
-    ]);
+    expect(
+      splitSentences('Dr. Smith met J. R. Tolkien in the U.S. on Monday. It rained! Did it? Yes, e.g. twice.'),
+    ).toEqual(['Dr. Smith met J. R. Tolkien in the U.S. on Monday.', 'It rained!', 'Did it?', 'Yes, e.g. twice.']);
     expect(splitSentences('He said "stop." Then he left.')).toEqual(['He said "stop."', 'Then he left.']);
   });
 });

@@ -16,7 +16,14 @@ describe('OpenAI-compatible embedder', () => {
   });
 
   const make = (extra: Partial<Parameters<typeof createOpenAIEmbedder>[0]> = {}) =>
-    createOpenAIEmbedder({ model: 'text-embedding-3-small', dimension: 16, apiKey: 'sk-test', baseURL: fake.url, batchSize: 3, ...extra });
+    createOpenAIEmbedder({
+      model: 'text-embedding-3-small',
+      dimension: 16,
+      apiKey: 'sk-test',
+      baseURL: fake.url,
+      batchSize: 3,
+      ...extra,
+    });
 
   it('embeds in batches, keeping the order of the inputs', async () => {
     const texts = Array.from({ length: 7 }, (_, i) => `text number ${i}`);
@@ -38,20 +45,35 @@ describe('OpenAI-compatible embedder', () => {
   it('reports a dimension mismatch and a refused request as permanent', async () => {
     await expect(make({ dimension: 32 }).embed(['x'])).rejects.toThrow(/16-dimensional.*EMBEDDING_DIMENSION is 32/);
     await expect(make({ dimension: 32 }).embed(['x'])).rejects.toBeInstanceOf(PermanentError);
-    fake.enqueueEmbeddings({ status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } } });
+    fake.enqueueEmbeddings({
+      status: 401,
+      body: {
+        error: {
+          message: 'Incorrect API key provided',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
+      },
+    });
     await expect(make().embed(['x'])).rejects.toBeInstanceOf(PermanentError);
   });
 
   it('leaves a server error transient (the stage retries it)', async () => {
     fake.enqueueEmbeddings(serverError(503), serverError(503));
-    const err = await make().embed(['x']).catch((e: unknown) => e);
+    const err = await make()
+      .embed(['x'])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(PermanentError);
     expect(fake.embeddingRequests()).toHaveLength(2); // one SDK retry, then the stage's backoff takes over
   });
 
   it('refuses a reply without a vector for every input', async () => {
-    fake.enqueueEmbeddings({ status: 200, body: { object: 'list', model: 'm', data: [], usage: { prompt_tokens: 1, total_tokens: 1 } } });
+    fake.enqueueEmbeddings({
+      status: 200,
+      body: { object: 'list', model: 'm', data: [], usage: { prompt_tokens: 1, total_tokens: 1 } },
+    });
     await expect(make().embed(['x'])).rejects.toThrow(/no vector for input 0/);
   });
 });
@@ -68,6 +90,9 @@ describe('embedding and index configuration', () => {
 
   it('keys the cache and the index by model and dimension', () => {
     expect(createEmbedding(loadConfig({})).embeddingModel).toBe('local-hash-v1/384');
-    expect(createEmbedding(loadConfig({ EMBEDDING_PROVIDER: 'openai', EMBEDDING_API_KEY: 'k', EMBEDDING_DIMENSION: '1536' })).embeddingModel).toBe('text-embedding-3-small/1536');
+    expect(
+      createEmbedding(loadConfig({ EMBEDDING_PROVIDER: 'openai', EMBEDDING_API_KEY: 'k', EMBEDDING_DIMENSION: '1536' }))
+        .embeddingModel,
+    ).toBe('text-embedding-3-small/1536');
   });
 });

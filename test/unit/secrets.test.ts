@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { decryptSecret, encryptSecret, parseKeyring, SecretDecryptError, SecretsUnavailableError, secretHint } from '../../src/security/envelope.ts';
+import {
+  decryptSecret,
+  encryptSecret,
+  parseKeyring,
+  SecretDecryptError,
+  SecretsUnavailableError,
+  secretHint,
+} from '../../src/security/envelope.ts';
 
 const key = () => randomBytes(32).toString('base64');
 const tenantId = '5f1d3c9e-8a4b-4c2d-9e6f-0a1b2c3d4e5f';
@@ -24,7 +31,9 @@ describe('AES-256-GCM envelopes', () => {
 
   it('binds tenant and name: a moved or renamed ciphertext does not decrypt', () => {
     const envelope = encryptSecret(ring, { tenantId, name: 'wordpress-main', plaintext: 'app password 1234' });
-    expect(() => decryptSecret(ring, { tenantId: '00000000-0000-4000-8000-000000000000', name: 'wordpress-main', envelope })).toThrow(SecretDecryptError);
+    expect(() =>
+      decryptSecret(ring, { tenantId: '00000000-0000-4000-8000-000000000000', name: 'wordpress-main', envelope }),
+    ).toThrow(SecretDecryptError);
     expect(() => decryptSecret(ring, { tenantId, name: 'wordpress-other', envelope })).toThrow(SecretDecryptError);
   });
 
@@ -33,9 +42,13 @@ describe('AES-256-GCM envelopes', () => {
     for (let i = 0; i < envelope.data.length; i += 7) {
       const data = Buffer.from(envelope.data);
       data[i] = data[i]! ^ 0x01;
-      expect(() => decryptSecret(ring, { tenantId, name: 'x', envelope: { ...envelope, data } })).toThrow(SecretDecryptError);
+      expect(() => decryptSecret(ring, { tenantId, name: 'x', envelope: { ...envelope, data } })).toThrow(
+        SecretDecryptError,
+      );
     }
-    expect(() => decryptSecret(parseKeyring(`k2:${key()}`), { tenantId, name: 'x', envelope })).toThrow(/no longer holds/);
+    expect(() => decryptSecret(parseKeyring(`k2:${key()}`), { tenantId, name: 'x', envelope })).toThrow(
+      /no longer holds/,
+    );
   });
 
   it('encrypts with the first key and decrypts with any key of the ring', () => {

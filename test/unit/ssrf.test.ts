@@ -1,7 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSafeFetcher, FetchError, type ConnectAttempt, type FetchDecision, type Resolver } from '../../src/fetch/safe-fetch.ts';
+import {
+  createSafeFetcher,
+  FetchError,
+  type ConnectAttempt,
+  type FetchDecision,
+  type Resolver,
+} from '../../src/fetch/safe-fetch.ts';
 
 // Every form of an internal target is refused before anything is dialled. The only real server is
 // on loopback; it counts connections, so "no connection was made" is observed, not assumed. Names
@@ -14,7 +20,7 @@ const paths: string[] = [];
 
 const dns: Record<string, string[]> = {
   'loopback.example': ['127.0.0.1'],
-  'localhost': ['127.0.0.1', '::1'],
+  localhost: ['127.0.0.1', '::1'],
   'metadata.google.internal': ['169.254.169.254'],
   'mixed.example': ['93.184.216.34', '10.0.0.7'],
   'v6-private.example': ['fd12:3456::1'],
@@ -88,17 +94,37 @@ const table: Array<[name: string, url: () => string, reason: RegExp]> = [
   ['decimal IPv4 2130706433', () => `http://2130706433:${P()}/`, /loopback/],
   ['hex IPv4 0x7f000001', () => `http://0x7f000001:${P()}/`, /loopback/],
   ['octal IPv4 0177.0.0.1', () => `http://0177.0.0.1:${P()}/`, /loopback/],
-  ['IPv4-mapped [::ffff:127.0.0.1]', () => `http://[::ffff:127.0.0.1]:${P()}/`, /loopback address \(IPv4-mapped IPv6\)/],
-  ['IPv4-mapped metadata [::ffff:169.254.169.254]', () => 'http://[::ffff:169.254.169.254]/', /cloud metadata address \(IPv4-mapped IPv6\)/],
+  [
+    'IPv4-mapped [::ffff:127.0.0.1]',
+    () => `http://[::ffff:127.0.0.1]:${P()}/`,
+    /loopback address \(IPv4-mapped IPv6\)/,
+  ],
+  [
+    'IPv4-mapped metadata [::ffff:169.254.169.254]',
+    () => 'http://[::ffff:169.254.169.254]/',
+    /cloud metadata address \(IPv4-mapped IPv6\)/,
+  ],
   ['IPv6 link-local [fe80::1]', () => 'http://[fe80::1]/', /link-local/],
   ['IPv6 unique-local [fd00::1]', () => 'http://[fd00::1]/', /unique-local/],
   ['NAT64 embedding loopback', () => 'http://[64:ff9b::7f00:1]/', /NAT64/],
   ['multicast 224.0.0.1', () => 'http://224.0.0.1/', /multicast/],
   ['broadcast', () => 'http://255.255.255.255/', /broadcast/],
-  ['a name resolving to loopback', () => `http://loopback.example:${P()}/`, /loopback\.example resolves to 127\.0\.0\.1 is a loopback address/],
+  [
+    'a name resolving to loopback',
+    () => `http://loopback.example:${P()}/`,
+    /loopback\.example resolves to 127\.0\.0\.1 is a loopback address/,
+  ],
   ['localhost', () => `http://localhost:${P()}/`, /localhost resolves to .*loopback/],
-  ['a name resolving to the metadata address', () => 'http://metadata.google.internal/computeMetadata/v1/', /resolves to 169\.254\.169\.254 is the cloud metadata address/],
-  ['a name with one public and one private address', () => 'http://mixed.example/', /mixed\.example resolves to 10\.0\.0\.7 is a private/],
+  [
+    'a name resolving to the metadata address',
+    () => 'http://metadata.google.internal/computeMetadata/v1/',
+    /resolves to 169\.254\.169\.254 is the cloud metadata address/,
+  ],
+  [
+    'a name with one public and one private address',
+    () => 'http://mixed.example/',
+    /mixed\.example resolves to 10\.0\.0\.7 is a private/,
+  ],
   ['a name resolving to a private IPv6 address', () => 'http://v6-private.example/', /unique-local/],
   ['a name resolving into CGNAT', () => 'http://cgnat.example/', /carrier-grade NAT/],
   ['file:', () => 'file:///etc/passwd', /only http and https URLs can be fetched, not file:/],
@@ -116,7 +142,10 @@ describe('the SSRF guard', () => {
   it.each(table)('refuses %s with a clear reason and connects to nothing', async (_name, url, reason) => {
     const err = await guarded()
       .fetch(url(), { allowedTypes: ['*'] })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(FetchError);
     expect((err as FetchError).permanent).toBe(true);
     expect((err as FetchError).message).toMatch(/^refused /);
@@ -129,8 +158,13 @@ describe('the SSRF guard', () => {
   it('refuses a redirect from an allowed host to a private one, after connecting only to the first', async () => {
     const err = await guarded(['allowed.example'])
       .fetch(`http://allowed.example:${port}/to-private`, { allowedTypes: ['*'] })
-      .then(() => null, (e: unknown) => e);
-    expect((err as FetchError).message).toMatch(new RegExp(`refused http://127\\.0\\.0\\.1:${port}/secret: 127\\.0\\.0\\.1 is a loopback address`));
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect((err as FetchError).message).toMatch(
+      new RegExp(`refused http://127\\.0\\.0\\.1:${port}/secret: 127\\.0\\.0\\.1 is a loopback address`),
+    );
     expect(decisions.map((d) => d.allowed)).toEqual([true, false]);
     expect(attempts).toEqual([{ host: 'allowed.example', address: '127.0.0.1', port: String(port) }]);
     expect(paths).toEqual(['/to-private']);
@@ -139,7 +173,10 @@ describe('the SSRF guard', () => {
   it('refuses a redirect to the metadata address', async () => {
     const err = await guarded(['allowed.example'])
       .fetch(`http://allowed.example:${port}/to-metadata`, { allowedTypes: ['*'] })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((err as FetchError).message).toMatch(/169\.254\.169\.254 is the cloud metadata address/);
     expect(attempts).toHaveLength(1);
   });
@@ -147,8 +184,13 @@ describe('the SSRF guard', () => {
   it('connects to the checked address, not to a second answer for the same name', async () => {
     let calls = 0;
     // A rebinding resolver: public-looking first, loopback afterwards. Only the first answer is used.
-    const rebinding: Resolver = async () => (calls++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '10.9.9.9', family: 4 }]);
-    const fetcher = createSafeFetcher({ resolver: rebinding, allowPrivateHosts: ['rebind.example'], onConnect: (a) => attempts.push(a) });
+    const rebinding: Resolver = async () =>
+      calls++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '10.9.9.9', family: 4 }];
+    const fetcher = createSafeFetcher({
+      resolver: rebinding,
+      allowPrivateHosts: ['rebind.example'],
+      onConnect: (a) => attempts.push(a),
+    });
     const res = await fetcher.fetch(`http://rebind.example:${port}/`, { allowedTypes: ['text/plain'] });
     expect(new TextDecoder().decode(res.bytes)).toBe('internal secret');
     expect(calls).toBe(1);
@@ -162,7 +204,10 @@ describe('the SSRF guard', () => {
     // The allowlist names hosts as written: another spelling of the same address is still refused.
     const err = await guarded(['127.0.0.1'])
       .fetch(`http://loopback.example:${port}/ok`, { allowedTypes: ['*'] })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect((err as FetchError).message).toMatch(/refused/);
   });
 });

@@ -2,10 +2,28 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { createApiKey, keyNameSchema, listApiKeys, revokeApiKey, scopesSchema } from '../../auth/api-keys.ts';
-import { DEFAULT_ROTATION_OVERLAP_SECONDS, listInboundSecrets, rotateInboundSecret } from '../../auth/webhook-signatures.ts';
+import {
+  DEFAULT_ROTATION_OVERLAP_SECONDS,
+  listInboundSecrets,
+  rotateInboundSecret,
+} from '../../auth/webhook-signatures.ts';
 import { SecretsUnavailableError } from '../../security/envelope.ts';
-import { deleteTenantSecret, keyringOf, listTenantSecrets, putTenantSecret, secretNameSchema } from '../../security/secrets.ts';
-import { createTenant, listTenants, TenantConflictError, tenantNameSchema, tenantSlugSchema, tenantView, updateTenant } from '../../auth/tenants.ts';
+import {
+  deleteTenantSecret,
+  keyringOf,
+  listTenantSecrets,
+  putTenantSecret,
+  secretNameSchema,
+} from '../../security/secrets.ts';
+import {
+  createTenant,
+  listTenants,
+  TenantConflictError,
+  tenantNameSchema,
+  tenantSlugSchema,
+  tenantView,
+  updateTenant,
+} from '../../auth/tenants.ts';
 import { tenantSettingsSchema } from '../../tenant-settings.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
@@ -30,7 +48,16 @@ export const patchTenantSchema = z
   .strict()
   .refine((p) => p.name !== undefined || p.settings !== undefined, 'give name or settings');
 export const putSecretSchema = z.object({ value: z.string().min(1).max(10_000) }).strict();
-export const rotateSchema = z.object({ overlapSeconds: z.number().int().min(0).max(30 * 24 * 3600).default(DEFAULT_ROTATION_OVERLAP_SECONDS) }).strict();
+export const rotateSchema = z
+  .object({
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .default(DEFAULT_ROTATION_OVERLAP_SECONDS),
+  })
+  .strict();
 
 function invalid(res: Response, error: z.ZodError, title = 'Invalid request'): void {
   sendProblem(res, 422, title, { errors: zodFieldErrors(error) });
@@ -76,11 +103,20 @@ export function adminRoutes({ config, db }: AppDeps): Router {
     try {
       const { key, ...tenant } = parsed.data;
       const created = await createTenant(db, tenant);
-      const firstKey = key ? await createApiKey(db, { tenantId: created.id, name: key.name, scopes: key.scopes }) : undefined;
+      const firstKey = key
+        ? await createApiKey(db, { tenantId: created.id, name: key.name, scopes: key.scopes })
+        : undefined;
       req.log.info({ tenant: created.slug }, 'tenant created');
-      res.status(201).location(`/api/v1/admin/tenants/${created.slug}`).json({ ...tenantView(created), ...(firstKey ? { key: firstKey } : {}) });
+      res
+        .status(201)
+        .location(`/api/v1/admin/tenants/${created.slug}`)
+        .json({ ...tenantView(created), ...(firstKey ? { key: firstKey } : {}) });
     } catch (err) {
-      if (err instanceof TenantConflictError) return sendProblem(res, 409, 'Conflict', { detail: err.message, errors: [{ field: 'slug', message: err.message }] });
+      if (err instanceof TenantConflictError)
+        return sendProblem(res, 409, 'Conflict', {
+          detail: err.message,
+          errors: [{ field: 'slug', message: err.message }],
+        });
       throw err;
     }
   });
@@ -111,15 +147,23 @@ export function adminRoutes({ config, db }: AppDeps): Router {
 
   router.put('/admin/secrets/:name', async (req, res) => {
     const name = secretNameSchema.safeParse(String(req.params.name));
-    if (!name.success) return sendProblem(res, 422, 'Invalid secret', { errors: [{ field: 'name', message: name.error.issues[0]?.message ?? 'invalid' }] });
+    if (!name.success)
+      return sendProblem(res, 422, 'Invalid secret', {
+        errors: [{ field: 'name', message: name.error.issues[0]?.message ?? 'invalid' }],
+      });
     const parsed = putSecretSchema.safeParse(bodyOf(req));
     if (!parsed.success) return invalid(res, parsed.error, 'Invalid secret');
     try {
-      const stored = await putTenantSecret(db, keyring(), { tenantId: req.tenantId, name: name.data, plaintext: parsed.data.value });
+      const stored = await putTenantSecret(db, keyring(), {
+        tenantId: req.tenantId,
+        name: name.data,
+        plaintext: parsed.data.value,
+      });
       req.log.info({ secret: stored.name, masterKey: stored.keyId }, 'tenant secret stored');
       res.json(stored);
     } catch (err) {
-      if (err instanceof SecretsUnavailableError) return sendProblem(res, 503, 'Secrets unavailable', { detail: err.message });
+      if (err instanceof SecretsUnavailableError)
+        return sendProblem(res, 503, 'Secrets unavailable', { detail: err.message });
       throw err;
     }
   });
@@ -127,7 +171,8 @@ export function adminRoutes({ config, db }: AppDeps): Router {
   router.delete('/admin/secrets/:name', async (req, res) => {
     const name = String(req.params.name);
     const valid = secretNameSchema.safeParse(name).success;
-    if (!valid || !(await deleteTenantSecret(db, req.tenantId, name))) return sendProblem(res, 404, 'Not Found', { detail: `no secret ${name}` });
+    if (!valid || !(await deleteTenantSecret(db, req.tenantId, name)))
+      return sendProblem(res, 404, 'Not Found', { detail: `no secret ${name}` });
     res.status(204).end();
   });
 
@@ -139,11 +184,15 @@ export function adminRoutes({ config, db }: AppDeps): Router {
     const parsed = rotateSchema.safeParse(bodyOf(req));
     if (!parsed.success) return invalid(res, parsed.error, 'Invalid rotation');
     try {
-      const created = await rotateInboundSecret(db, keyring(), { tenantId: req.tenantId, overlapSeconds: parsed.data.overlapSeconds });
+      const created = await rotateInboundSecret(db, keyring(), {
+        tenantId: req.tenantId,
+        overlapSeconds: parsed.data.overlapSeconds,
+      });
       req.log.info({ secretId: created.id }, 'inbound webhook secret rotated');
       res.status(201).json({ ...created, links: { deliver: `/api/v1/hooks/${req.auth!.tenantSlug}/submissions` } });
     } catch (err) {
-      if (err instanceof SecretsUnavailableError) return sendProblem(res, 503, 'Secrets unavailable', { detail: err.message });
+      if (err instanceof SecretsUnavailableError)
+        return sendProblem(res, 503, 'Secrets unavailable', { detail: err.message });
       throw err;
     }
   });

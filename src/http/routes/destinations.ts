@@ -34,7 +34,11 @@ export function destinationRoutes({ db }: AppDeps): Router {
       const created = await createDestination(db, req.tenantId, parsed.data);
       res.status(201).location(`/api/v1/destinations/${created.id}`).json(destinationView(created));
     } catch (err) {
-      if (err instanceof DestinationConflictError) return sendProblem(res, 409, 'Conflict', { detail: err.message, errors: [{ field: 'name', message: err.message }] });
+      if (err instanceof DestinationConflictError)
+        return sendProblem(res, 409, 'Conflict', {
+          detail: err.message,
+          errors: [{ field: 'name', message: err.message }],
+        });
       throw err;
     }
   });
@@ -56,7 +60,8 @@ export function destinationRoutes({ db }: AppDeps): Router {
     let config: unknown;
     if (parsed.data.config !== undefined) {
       const checked = configSchemas[existing.kind].safeParse(parsed.data.config);
-      if (!checked.success) return sendProblem(res, 422, 'Invalid destination', { errors: zodFieldErrors(checked.error, 'config') });
+      if (!checked.success)
+        return sendProblem(res, 422, 'Invalid destination', { errors: zodFieldErrors(checked.error, 'config') });
       config = checked.data;
     }
     try {
@@ -68,7 +73,11 @@ export function destinationRoutes({ db }: AppDeps): Router {
       if (!updated) return sendProblem(res, 404, 'Not Found', { detail: `no destination ${id}` });
       res.json(destinationView(updated));
     } catch (err) {
-      if (err instanceof DestinationConflictError) return sendProblem(res, 409, 'Conflict', { detail: err.message, errors: [{ field: 'name', message: err.message }] });
+      if (err instanceof DestinationConflictError)
+        return sendProblem(res, 409, 'Conflict', {
+          detail: err.message,
+          errors: [{ field: 'name', message: err.message }],
+        });
       throw err;
     }
   });
@@ -87,7 +96,10 @@ export function destinationRoutes({ db }: AppDeps): Router {
 export function requireJson(req: Request, res: Response): boolean {
   const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
   if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-    sendProblem(res, 415, 'Unsupported Media Type', { detail: 'send the body as application/json', errors: [{ field: 'Content-Type', message: 'must be application/json' }] });
+    sendProblem(res, 415, 'Unsupported Media Type', {
+      detail: 'send the body as application/json',
+      errors: [{ field: 'Content-Type', message: 'must be application/json' }],
+    });
     return false;
   }
   return true;

@@ -18,7 +18,10 @@ const cronExpression = z
   .superRefine((value, ctx) => {
     const fields = value.split(/\s+/).length;
     if (fields < 5 || fields > 6) {
-      ctx.addIssue({ code: 'custom', message: 'a cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first',
+      });
       return;
     }
     try {
@@ -50,8 +53,15 @@ export const feedInput = z
   .strict();
 
 type FeedRow = {
-  id: string; kind: string; url: string; cron: string; timezone: string; created_at: Date;
-  last_polled_at: Date | null; last_outcome: string | null; last_error: string | null;
+  id: string;
+  kind: string;
+  url: string;
+  cron: string;
+  timezone: string;
+  created_at: Date;
+  last_polled_at: Date | null;
+  last_outcome: string | null;
+  last_error: string | null;
 };
 
 const uuid = z.uuid();
@@ -74,12 +84,15 @@ function view(feed: FeedRow) {
 export function feedRoutes({ db, redis, config }: AppDeps): Router {
   const router = Router();
   let queue: Queue | undefined;
-  const maintenance = () => (queue ??= new Queue(maintenanceQueueName, { connection: redis, prefix: config.QUEUE_PREFIX }));
+  const maintenance = () =>
+    (queue ??= new Queue(maintenanceQueueName, { connection: redis, prefix: config.QUEUE_PREFIX }));
   const columns = 'id, kind, url, cron, timezone, created_at, last_polled_at, last_outcome, last_error';
 
   router.post('/feeds', async (req, res) => {
     if (!req.is(['application/json', 'application/*+json'])) {
-      return sendProblem(res, 415, 'Unsupported Media Type', { errors: [{ field: 'Content-Type', message: 'must be application/json' }] });
+      return sendProblem(res, 415, 'Unsupported Media Type', {
+        errors: [{ field: 'Content-Type', message: 'must be application/json' }],
+      });
     }
     const parsed = feedInput.safeParse(req.body);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid feed', { errors: zodFieldErrors(parsed.error) });
@@ -91,7 +104,9 @@ export function feedRoutes({ db, redis, config }: AppDeps): Router {
     );
     const feed = inserted.rows[0];
     if (!feed) {
-      return sendProblem(res, 409, 'Feed already registered', { errors: [{ field: 'url', message: 'this URL is already registered; delete it first to change its schedule' }] });
+      return sendProblem(res, 409, 'Feed already registered', {
+        errors: [{ field: 'url', message: 'this URL is already registered; delete it first to change its schedule' }],
+      });
     }
     try {
       await scheduleFeed(maintenance(), feed);
@@ -105,34 +120,56 @@ export function feedRoutes({ db, redis, config }: AppDeps): Router {
   });
 
   router.get('/feeds', async (req, res) => {
-    const { rows } = await db.query<FeedRow>(`SELECT ${columns} FROM feeds WHERE tenant_id = $1 ORDER BY created_at, id`, [req.tenantId]);
+    const { rows } = await db.query<FeedRow>(
+      `SELECT ${columns} FROM feeds WHERE tenant_id = $1 ORDER BY created_at, id`,
+      [req.tenantId],
+    );
     res.json({ feeds: rows.map(view) });
   });
 
   router.get('/feeds/:id', async (req, res) => {
     const id = String(req.params.id);
     const feed = uuid.safeParse(id).success
-      ? (await db.query<FeedRow>(`SELECT ${columns} FROM feeds WHERE id = $1 AND tenant_id = $2`, [id, req.tenantId])).rows[0]
+      ? (await db.query<FeedRow>(`SELECT ${columns} FROM feeds WHERE id = $1 AND tenant_id = $2`, [id, req.tenantId]))
+          .rows[0]
       : undefined;
     if (!feed) return sendProblem(res, 404, 'Not Found', { detail: `no feed ${id}` });
-    const polls = await db.query<{ tick: string; started_at: Date; outcome: string | null; new_items: number; error: string | null }>(
+    const polls = await db.query<{
+      tick: string;
+      started_at: Date;
+      outcome: string | null;
+      new_items: number;
+      error: string | null;
+    }>(
       'SELECT tick, started_at, outcome, new_items, error FROM feed_polls WHERE feed_id = $1 ORDER BY started_at DESC, id DESC LIMIT 20',
       [id],
     );
     res.json({
       ...view(feed),
-      recentPolls: polls.rows.map((p) => ({ startedAt: p.started_at.toISOString(), outcome: p.outcome, newEntries: p.new_items, error: p.error })),
+      recentPolls: polls.rows.map((p) => ({
+        startedAt: p.started_at.toISOString(),
+        outcome: p.outcome,
+        newEntries: p.new_items,
+        error: p.error,
+      })),
     });
   });
 
   router.delete('/feeds/:id', async (req, res) => {
     const id = String(req.params.id);
     const deleted = uuid.safeParse(id).success
-      ? (await db.query<{ id: string }>('DELETE FROM feeds WHERE id = $1 AND tenant_id = $2 RETURNING id', [id, req.tenantId])).rows[0]
+      ? (
+          await db.query<{ id: string }>('DELETE FROM feeds WHERE id = $1 AND tenant_id = $2 RETURNING id', [
+            id,
+            req.tenantId,
+          ])
+        ).rows[0]
       : undefined;
     if (!deleted) return sendProblem(res, 404, 'Not Found', { detail: `no feed ${id}` });
     // If this fails the scheduler's start-up sync removes the orphan, and a poll of a deleted feed does nothing.
-    await unscheduleFeed(maintenance(), id).catch((err: Error) => req.log.warn({ err: err.message }, 'could not remove the feed scheduler'));
+    await unscheduleFeed(maintenance(), id).catch((err: Error) =>
+      req.log.warn({ err: err.message }, 'could not remove the feed scheduler'),
+    );
     res.status(204).end();
   });
 

@@ -33,7 +33,10 @@ export function inboundHookRoutes(deps: AppDeps): Router {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     // An unknown tenant looks like one without a matching secret: the answer does not confirm slugs.
     const check = tenant
-      ? await verifyDelivery({ db, redis, keyring: keyringOf(config), prefix: config.QUEUE_PREFIX }, { tenantId: tenant.id, body, headers: req.headers })
+      ? await verifyDelivery(
+          { db, redis, keyring: keyringOf(config), prefix: config.QUEUE_PREFIX },
+          { tenantId: tenant.id, body, headers: req.headers },
+        )
       : ({ ok: false, reason: 'no-secret', field: 'webhook-signature' } as const);
     if (!check.ok) {
       const status = check.reason === 'replay' ? 409 : 401;
@@ -42,7 +45,15 @@ export function inboundHookRoutes(deps: AppDeps): Router {
         errors: [{ field: check.field, message: refusals[check.reason] }],
       });
     }
-    req.auth = { tenantId: tenant!.id, tenantSlug: tenant!.slug, operator: false, via: 'webhook', principal: `webhook:${tenant!.slug}`, scopes: ['submit'], rateLimit: tenant!.rateLimit };
+    req.auth = {
+      tenantId: tenant!.id,
+      tenantSlug: tenant!.slug,
+      operator: false,
+      via: 'webhook',
+      principal: `webhook:${tenant!.slug}`,
+      scopes: ['submit'],
+      rateLimit: tenant!.rateLimit,
+    };
     req.tenantId = tenant!.id;
     req.log = req.log.child({ tenantId: tenant!.id, webhookId: check.messageId });
     // A delivery that fails on our side (503) may be retried by the sender with the same id.
@@ -59,13 +70,18 @@ export function inboundHookRoutes(deps: AppDeps): Router {
     keyRateLimit(deps),
     async (req, res) => {
       if (!req.is(['application/json', 'application/*+json'])) {
-        return sendProblem(res, 415, 'Unsupported Media Type', { errors: [{ field: 'Content-Type', message: 'must be application/json' }] });
+        return sendProblem(res, 415, 'Unsupported Media Type', {
+          errors: [{ field: 'Content-Type', message: 'must be application/json' }],
+        });
       }
       let body: unknown;
       try {
         body = JSON.parse((req.body as Buffer).toString('utf8'));
       } catch (err) {
-        return sendProblem(res, 400, 'Malformed JSON', { detail: (err as Error).message, errors: [{ field: '(body)', message: 'is not valid JSON' }] });
+        return sendProblem(res, 400, 'Malformed JSON', {
+          detail: (err as Error).message,
+          errors: [{ field: '(body)', message: 'is not valid JSON' }],
+        });
       }
       const parsed = submissionSchema.safeParse(body);
       if (!parsed.success) return sendProblem(res, 422, 'Invalid submission', { errors: zodFieldErrors(parsed.error) });
@@ -79,10 +95,21 @@ export function inboundHookRoutes(deps: AppDeps): Router {
         });
         req.log.info({ submissionId: accepted.submissionId, postId: accepted.postId }, 'signed submission accepted');
         const self = `/api/v1/submissions/${accepted.submissionId}`;
-        res.status(202).location(self).json({ id: accepted.submissionId, status: 'accepted', postId: accepted.postId, links: { self, post: `/api/v1/posts/${accepted.postId}` } });
+        res
+          .status(202)
+          .location(self)
+          .json({
+            id: accepted.submissionId,
+            status: 'accepted',
+            postId: accepted.postId,
+            links: { self, post: `/api/v1/posts/${accepted.postId}` },
+          });
       } catch (err) {
         if (err instanceof IdempotencyConflictError) {
-          return sendProblem(res, 409, 'Replayed delivery', { detail: err.message, errors: [{ field: 'webhook-id', message: err.message }] });
+          return sendProblem(res, 409, 'Replayed delivery', {
+            detail: err.message,
+            errors: [{ field: 'webhook-id', message: err.message }],
+          });
         }
         throw err;
       }

@@ -22,13 +22,19 @@ export const rescheduleSchema = z
 export function postActionRoutes({ db, queues }: AppDeps): Router {
   const router = Router();
 
-  function action<S extends z.ZodType>(name: string, schema: S, run: (tenantId: string, postId: string, body: z.infer<S>) => Promise<unknown>, status = 200) {
+  function action<S extends z.ZodType>(
+    name: string,
+    schema: S,
+    run: (tenantId: string, postId: string, body: z.infer<S>) => Promise<unknown>,
+    status = 200,
+  ) {
     router.post(`/posts/:id/${name}`, async (req, res) => {
       if (!requireJson(req, res)) return;
       const id = String(req.params.id);
       if (!uuid.safeParse(id).success) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
       const parsed = schema.safeParse(req.body ?? {});
-      if (!parsed.success) return sendProblem(res, 422, `Invalid ${name} request`, { errors: zodFieldErrors(parsed.error) });
+      if (!parsed.success)
+        return sendProblem(res, 422, `Invalid ${name} request`, { errors: zodFieldErrors(parsed.error) });
       try {
         await run(req.tenantId, id, parsed.data);
       } catch (err) {
@@ -42,14 +48,19 @@ export function postActionRoutes({ db, queues }: AppDeps): Router {
   action('approve', approveSchema, (tenantId, id) => approvePost(db, queues, tenantId, id), 202);
   action('reject', rejectSchema, (tenantId, id, body) => rejectPost(db, queues, tenantId, id, body.reason));
   action('cancel', cancelSchema, (tenantId, id, body) => cancelPost(db, queues, tenantId, id, body.reason));
-  action('reschedule', rescheduleSchema, (tenantId, id, body) => reschedulePost(db, queues, tenantId, id, new Date(body.publishAt)));
+  action('reschedule', rescheduleSchema, (tenantId, id, body) =>
+    reschedulePost(db, queues, tenantId, id, new Date(body.publishAt)),
+  );
 
   return router;
 }
 
 function actionProblem(res: Response, err: unknown): void {
   if (err instanceof PostActionError) {
-    return sendProblem(res, err.status, err.status === 404 ? 'Not Found' : 'Conflict', { detail: err.message, errors: [{ field: 'status', message: err.message }] });
+    return sendProblem(res, err.status, err.status === 404 ? 'Not Found' : 'Conflict', {
+      detail: err.message,
+      errors: [{ field: 'status', message: err.message }],
+    });
   }
   throw err;
 }

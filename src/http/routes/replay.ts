@@ -17,17 +17,25 @@ export function replayRoutes({ db, queues }: AppDeps): Router {
   router.post('/posts/:id/replay', async (req, res) => {
     const id = String(req.params.id);
     const parsed = replaySchema.safeParse(req.body ?? {});
-    if (!parsed.success) return sendProblem(res, 422, 'Invalid replay request', { errors: zodFieldErrors(parsed.error) });
+    if (!parsed.success)
+      return sendProblem(res, 422, 'Invalid replay request', { errors: zodFieldErrors(parsed.error) });
     const { rows } = uuid.safeParse(id).success
-      ? await db.query<{ status: string }>('SELECT status FROM posts WHERE id = $1 AND tenant_id = $2', [id, req.tenantId])
+      ? await db.query<{ status: string }>('SELECT status FROM posts WHERE id = $1 AND tenant_id = $2', [
+          id,
+          req.tenantId,
+        ])
       : { rows: [] };
     const post = rows[0];
     if (!post) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
     if (inFlight.has(post.status)) {
-      return sendProblem(res, 409, 'Post is in flight', { detail: `the post is ${post.status}; replay it once it has settled` });
+      return sendProblem(res, 409, 'Post is in flight', {
+        detail: `the post is ${post.status}; replay it once it has settled`,
+      });
     }
     const { stage, generation } = await resumePost(db, queues, id, { fromStage: parsed.data.fromStage });
-    res.status(202).json({ id, status: 'queued', fromStage: stage, generation, links: { post: `/api/v1/posts/${id}` } });
+    res
+      .status(202)
+      .json({ id, status: 'queued', fromStage: stage, generation, links: { post: `/api/v1/posts/${id}` } });
   });
 
   return router;

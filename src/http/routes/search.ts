@@ -51,7 +51,11 @@ export function searchRoutes(deps: AppDeps): Router {
     const scores = (await similarPosts(v, { id, tenantId: req.tenantId }, { statuses: ['published'] }))
       .filter((s) => s.score >= deps.config.RELATED_MIN_SCORE)
       .slice(0, limit);
-    const summaries = await postSummaries(deps.db, req.tenantId, scores.map((s) => s.postId));
+    const summaries = await postSummaries(
+      deps.db,
+      req.tenantId,
+      scores.map((s) => s.postId),
+    );
     res.json({
       postId: id,
       model: v.space.model,

@@ -35,16 +35,27 @@ export function submissionRoutes({ db, queues }: AppDeps): Router {
         idempotencyKey,
         correlationId: req.id,
       });
-      req.log.info({ submissionId: accepted.submissionId, postId: accepted.postId, replayed: accepted.replayed }, 'submission accepted');
+      req.log.info(
+        { submissionId: accepted.submissionId, postId: accepted.postId, replayed: accepted.replayed },
+        'submission accepted',
+      );
       const self = `/api/v1/submissions/${accepted.submissionId}`;
       if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
       res
         .status(202)
         .location(self)
-        .json({ id: accepted.submissionId, status: 'accepted', postId: accepted.postId, links: { self, post: `/api/v1/posts/${accepted.postId}` } });
+        .json({
+          id: accepted.submissionId,
+          status: 'accepted',
+          postId: accepted.postId,
+          links: { self, post: `/api/v1/posts/${accepted.postId}` },
+        });
     } catch (err) {
       if (err instanceof IdempotencyConflictError) {
-        return sendProblem(res, 422, 'Idempotency-Key reused', { detail: err.message, errors: [{ field: 'Idempotency-Key', message: err.message }] });
+        return sendProblem(res, 422, 'Idempotency-Key reused', {
+          detail: err.message,
+          errors: [{ field: 'Idempotency-Key', message: err.message }],
+        });
       }
       throw err;
     }
