@@ -23,5 +23,5 @@ COPY samples ./samples
 RUN mkdir -p /data/output && chown node:node /data/output
 USER node
 EXPOSE 3000
-ENTRYPOINT ["node", "src/cli.ts"]
+ENTRYPOINT ["node", "bin/main.ts"]
 CMD ["all"]

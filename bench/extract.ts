@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHTML } from 'linkedom';
-import { extractArticle } from '../src/providers/extract.ts';
+import { extractArticle } from '../src/ingest/extract.ts';
 
 const PAGES = Number(process.env.BENCH_PAGES ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

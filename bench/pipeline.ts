@@ -1,7 +1,9 @@
 import { Queue, Worker } from 'bullmq';
 import type { ChildProcess } from 'node:child_process';
 import { createLogger } from '../src/logger.ts';
-import type { Embedder, Writer } from '../src/providers/types.ts';
+import type { Embedder } from '../src/vector/types.ts';
+import type { Writer } from '../src/llm/types.ts';
+import { pipeline } from '../processors/registry.ts';
 import { startApi, startWorkers } from '../src/roles.ts';
 import { createRedis } from '../src/redis.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
@@ -89,7 +91,7 @@ async function pipelineRate(t: TestEnv, n: number, instant: boolean): Promise<nu
     rt.providers.embedder = instantEmbedder(t.config.EMBEDDING_DIMENSION);
     rt.providers.embeddingModel = `instant/${t.config.EMBEDDING_DIMENSION}`;
   }
-  const workers = await startWorkers(rt);
+  const workers = await startWorkers(rt, pipeline.stages);
   try {
     const tenantId = await tenantOf(rt);
     await submitDirect(rt, tenantId, 20, 1_000_000); // warm-up
@@ -164,7 +166,7 @@ async function slowModelRate(processes: number, n: number) {
   const children: ChildProcess[] = [];
   try {
     for (let i = 0; i < processes; i++)
-      children.push(await startNode(['src/cli.ts', 'worker'], { ...t.env, LOG_LEVEL: 'info' }, /workers started/));
+      children.push(await startNode(['bin/main.ts', 'worker'], { ...t.env, LOG_LEVEL: 'info' }, /workers started/));
     const tenantId = await tenantOf(rt);
     const started = performance.now();
     await submitDirect(rt, tenantId, n);
@@ -199,7 +201,7 @@ async function latencies(rt: Runtime, since: Date): Promise<number[]> {
 
 async function endToEndLatency(t: TestEnv, maxRate: number) {
   const rt = await createRuntime(t.config, { logger: createLogger('silent') });
-  const workers = await startWorkers(rt);
+  const workers = await startWorkers(rt, pipeline.stages);
   const api = await startApi(rt, 0);
   const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };
   const post = (i: number) =>
@@ -249,9 +251,9 @@ async function burstMemory(t: TestEnv, burst: number) {
   const port = await freePort();
   const env = { ...t.env, PORT: String(port), LOG_LEVEL: 'info' };
   const roles = {
-    api: await startNode(['src/cli.ts', 'api'], env, /API listening/),
-    worker: await startNode(['src/cli.ts', 'worker'], env, /workers started/),
-    scheduler: await startNode(['src/cli.ts', 'scheduler'], env, /scheduler started/),
+    api: await startNode(['bin/main.ts', 'api'], env, /API listening/),
+    worker: await startNode(['bin/main.ts', 'worker'], env, /workers started/),
+    scheduler: await startNode(['bin/main.ts', 'scheduler'], env, /scheduler started/),
   };
   const rt = await createRuntime(t.config, { logger: createLogger('silent') });
   try {

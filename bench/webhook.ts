@@ -16,7 +16,7 @@ export async function benchWebhook(seconds = 8): Promise<{ rows: Row[]; data: Re
   const t = await createTestEnv({ LOG_LEVEL: 'info' });
   try {
     const apiPort = await freePort();
-    const api = await startNode(['src/cli.ts', 'api'], { ...t.env, PORT: String(apiPort) }, /API listening/);
+    const api = await startNode(['bin/main.ts', 'api'], { ...t.env, PORT: String(apiPort) }, /API listening/);
     const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${t.config.DEV_API_KEY}` };
     await wrkPost(`http://127.0.0.1:${apiPort}/api/v1/submissions`, body, headers, 2); // warm-up
     const ours = await wrkPost(`http://127.0.0.1:${apiPort}/api/v1/submissions`, body, headers, seconds);

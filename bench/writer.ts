@@ -5,8 +5,8 @@ import { checkGrounding } from '../src/grounding/gate.ts';
 import { defaultGroundingPolicy } from '../src/grounding/policy.ts';
 import { resolveBrief } from '../src/llm/brief.ts';
 import { writeLocally } from '../src/llm/index.ts';
-import { createLocalWriter } from '../src/providers/local-writer.ts';
-import type { SourceDoc } from '../src/providers/types.ts';
+import { createLocalWriter } from '../src/llm/local-writer.ts';
+import type { SourceDoc } from '../src/llm/types.ts';
 import { lintSeo } from '../src/seo/lint.ts';
 import { articles } from '../test/support/source-articles.ts';
 

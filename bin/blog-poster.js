@@ -7,4 +7,4 @@ if (major < 24) {
   );
   process.exit(1);
 }
-await import('../src/cli.ts');
+await import('./main.ts');

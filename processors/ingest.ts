@@ -4,8 +4,8 @@ import { createConfiguredFetcher, FetchError, type SafeFetcher } from '../src/fe
 import { collect, fanOut, type CollectorKind } from '../src/ingest/collect.ts';
 import { fingerprintSource, type DuplicateMatch } from '../src/ingest/dedup.ts';
 import { coverage, extractKeywords, keywordTerms } from '../src/ingest/keywords.ts';
-import { extractArticle, extractFromText, type ExtractedArticle } from '../src/providers/extract.ts';
-import { fetchPage } from '../src/providers/fetch-page.ts';
+import { extractArticle, extractFromText, type ExtractedArticle } from '../src/ingest/extract.ts';
+import { fetchPage } from '../src/ingest/fetch-page.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 
 type SourceKind = 'text' | 'markdown' | 'url' | 'feed_entry' | CollectorKind;

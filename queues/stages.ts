@@ -44,9 +44,6 @@ export function stageJobId(postId: string, stage: Stage, generation = 0): string
   return generation > 0 ? `post-${postId}-${stage}-g${generation}` : `post-${postId}-${stage}`;
 }
 
-/** Static-site index, feed and sitemap rebuilds, requested by publish and coalesced (src/publish/site-rebuilds.ts). */
-export const siteQueueName = 'site';
-
 /** Queue names equal stage names; the Redis prefix (a cluster hash tag) comes from config. */
 export function queueName(stage: Stage): string {
   return stage;

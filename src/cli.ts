@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { connectDb } from './db/pool.ts';
 import { createLogger } from './logger.ts';
-import { startApi, startMetricsServer, startScheduler, startWorkers, type Role } from './roles.ts';
+import { type Pipeline, type Role, startApi, startMetricsServer, startScheduler, startWorkers } from './roles.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { acceptSubmission, submissionSchema, type SubmissionInput } from './submissions.ts';
 import { reindexTenant, ReindexError } from './reindex.ts';
@@ -42,7 +42,27 @@ ${adminUsage}
 
 Configuration comes from environment variables; see the README.`;
 
-async function main(argv: string[]): Promise<number> {
+/** Runs one command line; the entry point (bin/main.ts) passes the processors the roles run. */
+export function runCli(argv: string[], pipeline: Pipeline): Promise<void> {
+  return main(argv, pipeline).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      if (err instanceof ConfigError || err instanceof UsageError) {
+        console.error(`blog-poster: ${err.message}`);
+        if (err instanceof UsageError) console.error("Run 'blog-poster --help' for usage.");
+        process.exit(2);
+      }
+      if (err instanceof TypeError && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+        console.error(`blog-poster: ${err.message}`);
+        process.exit(2);
+      }
+      console.error('blog-poster: failed:', err);
+      process.exit(1);
+    },
+  );
+}
+
+async function main(argv: string[], pipeline: Pipeline): Promise<number> {
   // Admin commands (tenants, keys, destinations, secrets) take options of their own.
   if (adminCommands.includes(argv[0] ?? '')) return runAdminCommand(loadConfig(), argv);
   const { positionals, values } = parseArgs({
@@ -77,11 +97,11 @@ async function main(argv: string[]): Promise<number> {
     case 'worker':
     case 'scheduler':
     case 'all':
-      return runRoles(config, command, parseQueues(values.queues));
+      return runRoles(config, pipeline, command, parseQueues(values.queues));
     case 'submit':
       return submit(config, rest[0], values.title);
     case 'demo':
-      return demo(config);
+      return demo(config, pipeline);
     case 'replay':
       return replay(config, rest[0], values.from);
     case 'backup': {
@@ -128,13 +148,13 @@ function parseQueues(option: string | undefined): Stage[] {
   return names as Stage[];
 }
 
-async function runRoles(config: Config, command: string, queues: Stage[]): Promise<number> {
+async function runRoles(config: Config, pipeline: Pipeline, command: string, queues: Stage[]): Promise<number> {
   // Listen before starting: a SIGTERM that arrives during start-up still ends in a clean stop.
   const signalled = waitForSignal();
   const rt = await createRuntime(config);
   const roles: Role[] = [];
-  if (command === 'worker' || command === 'all') roles.push(await startWorkers(rt, queues));
-  if (command === 'scheduler' || command === 'all') roles.push(await startScheduler(rt));
+  if (command === 'worker' || command === 'all') roles.push(await startWorkers(rt, pipeline.stages, queues));
+  if (command === 'scheduler' || command === 'all') roles.push(await startScheduler(rt, pipeline.maintenance));
   if (command === 'api' || command === 'all') roles.push(await startApi(rt));
   // Any role may also serve /metrics, /healthz and /readyz on a port of their own.
   if (config.METRICS_PORT !== undefined) roles.push(await startMetricsServer(rt, config.METRICS_PORT));
@@ -258,11 +278,11 @@ async function reindex(config: Config, tenant: string, restart: boolean): Promis
 }
 
 /** The whole pipeline once, in one process, on the offline providers. */
-async function demo(config: Config): Promise<number> {
+async function demo(config: Config, pipeline: Pipeline): Promise<number> {
   const samplePath = fileURLToPath(new URL('../samples/sample-article.md', import.meta.url));
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const rt = await createRuntime(config, { logger });
-  const roles: Role[] = [await startWorkers(rt), await startScheduler(rt)];
+  const roles: Role[] = [await startWorkers(rt, pipeline.stages), await startScheduler(rt, pipeline.maintenance)];
   let api: Awaited<ReturnType<typeof startApi>>;
   try {
     api = await startApi(rt);
@@ -337,20 +357,3 @@ type PostView = {
   stages: { stage: string; outcome: string; startedAt: string; finishedAt: string | null; error: string | null }[];
   publications: { location: string; url: string | null }[];
 };
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError) {
-      console.error(`blog-poster: ${err.message}`);
-      if (err instanceof UsageError) console.error("Run 'blog-poster --help' for usage.");
-      process.exit(2);
-    }
-    if (err instanceof TypeError && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      console.error(`blog-poster: ${err.message}`);
-      process.exit(2);
-    }
-    console.error('blog-poster: failed:', err);
-    process.exit(1);
-  },
-);

@@ -1,5 +1,5 @@
 import type { Db } from './db/pool.ts';
-import type { PipelineQueues } from './pipeline-queues.ts';
+import type { PipelineQueues } from '../queues/registry.ts';
 import { nextStage, stageSchema, type Stage } from '../queues/stages.ts';
 
 export class ResumeError extends Error {}

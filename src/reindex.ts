@@ -1,6 +1,6 @@
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
-import type { Providers } from './providers/index.ts';
+import type { Providers } from './providers.ts';
 import { indexPost, vectorDeps } from './vector/post-index.ts';
 
 export type ReindexProgress = {

@@ -1,28 +1,34 @@
 import type { Server } from 'node:http';
-import { Queue, Worker } from 'bullmq';
-import { stages, type Stage, queueName } from '../queues/stages.ts';
+import { type Job, Queue, Worker } from 'bullmq';
+import {
+  maintenanceJobNames,
+  type MaintenanceJobName,
+  syncFeedSchedulers,
+  upsertMaintenanceSchedulers,
+} from '../queues/maintenance.ts';
 import { workerOptions } from '../queues/options.ts';
-import { embed } from '../processors/embed.ts';
-import { generate } from '../processors/generate.ts';
-import { index } from '../processors/index.ts';
-import { ingest } from '../processors/ingest.ts';
-import { publish } from '../processors/publish.ts';
-import { sweepFailed } from '../processors/sweep-failed.ts';
-import { sweepStranded } from '../processors/sweep-stranded.ts';
-import { backupDatabase } from './backup.ts';
-import { pollFeed, pollFeedJobName, syncFeedSchedulers } from '../processors/poll-feeds.ts';
+import { maintenanceQueueName } from '../queues/registry.ts';
+import { queueName, type Stage, stages } from '../queues/stages.ts';
 import { createApp } from './http/app.ts';
-import { startSiteRebuilds } from './publish/site-rebuilds.ts';
-import { startNotificationDelivery } from './publish/notifications.ts';
 import { createHealthApp } from './http/health.ts';
-import { maintenanceQueueName } from './operator-queues.ts';
+import { listFeedSchedules } from './ingest/feed-store.ts';
+import type { Logger } from './logger.ts';
+import { startNotificationDelivery } from './publish/notifications.ts';
+import { startSiteRebuilds } from './publish/site-rebuilds.ts';
 import { createRedis } from './redis.ts';
 import type { Runtime } from './runtime.ts';
 import { runStage, type StageProcessor } from './stage-runner.ts';
 
 export type Role = { name: string; stop(): Promise<void> };
 
-const processors: Record<Stage, StageProcessor> = { ingest, generate, embed, index, publish };
+/** A scheduled job's handler: the maintenance job and what it may use. */
+export type MaintenanceProcessor = (job: Job, ctx: { rt: Runtime; log: Logger }) => Promise<unknown>;
+
+/** What the workers run: one processor per stage and one handler per maintenance job (processors/registry.ts). */
+export type Pipeline = {
+  stages: Record<Stage, StageProcessor>;
+  maintenance: Record<MaintenanceJobName, MaintenanceProcessor>;
+};
 
 export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role & { server: Server; url: string }> {
   const app = createApp({
@@ -58,6 +64,7 @@ export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role
 /** One BullMQ worker per selected stage, each on its own blocking connection. */
 export async function startWorkers(
   rt: Runtime,
+  processors: Pipeline['stages'],
   selected: readonly Stage[] = stages,
 ): Promise<Role & { workers: Worker[] }> {
   const workers = selected.map((stage) => {
@@ -104,66 +111,23 @@ export async function startWorkers(
  * Periodic maintenance. A BullMQ job scheduler creates one job per tick however many scheduler
  * processes run, and a worker on the same queue runs it.
  */
-export async function startScheduler(rt: Runtime): Promise<Role> {
-  const name = maintenanceQueueName;
+export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance']): Promise<Role> {
+  // Its own blocking-tolerant connection: a scheduler started while Redis is away waits for it.
   const connection = createRedis(rt.config.REDIS_URL, 'worker');
-  const queue = new Queue(name, { connection, prefix: rt.config.QUEUE_PREFIX });
+  const queue = new Queue(maintenanceQueueName, { connection, prefix: rt.config.QUEUE_PREFIX });
   queue.on('error', (err) => rt.logger.debug({ err: err.message }, 'maintenance queue connection error'));
-  await queue.upsertJobScheduler(
-    'sweep-stranded',
-    { every: rt.config.SCHEDULER_TICK_MS },
-    {
-      name: 'sweep-stranded',
-      opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-    },
-  );
-  await queue.upsertJobScheduler(
-    'sweep-failed',
-    { every: rt.config.SWEEP_FAILED_EVERY_MS },
-    {
-      name: 'sweep-failed',
-      opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-    },
-  );
-  if (rt.config.BACKUP_DIR) {
-    await queue.upsertJobScheduler(
-      'backup',
-      { pattern: rt.config.BACKUP_CRON },
-      {
-        name: 'backup',
-        opts: { removeOnComplete: { count: 30 }, removeOnFail: { count: 30 } },
-      },
-    );
-  } else {
-    await queue.removeJobScheduler('backup');
-  }
+  await upsertMaintenanceSchedulers(queue, rt.config);
   const log = rt.logger.child({ role: 'scheduler' });
   // Each registered feed has its own job scheduler; every scheduler process re-applies them (idempotent).
-  await syncFeedSchedulers(rt.db, queue);
+  await syncFeedSchedulers(queue, await listFeedSchedules(rt.db));
+  const known = new Set<string>(maintenanceJobNames);
   const worker = new Worker(
-    name,
+    maintenanceQueueName,
     async (job) => {
-      if (job.name === 'sweep-stranded') {
-        return sweepStranded({ db: rt.db, queues: rt.queues, log, strandedAfterMs: rt.config.STRANDED_AFTER_MS });
-      }
-      if (job.name === 'sweep-failed') {
-        const { SWEEP_FAILED_MIN_AGE_MS: minAgeMs, SWEEP_FAILED_MAX_RETRIES: maxRetries } = rt.config;
-        return sweepFailed({ db: rt.db, queues: rt.queues, log, minAgeMs, maxRetries });
-      }
-      if (job.name === 'backup' && rt.config.BACKUP_DIR) {
-        return backupDatabase({
-          databaseUrl: rt.config.DATABASE_URL,
-          dir: rt.config.BACKUP_DIR,
-          keep: rt.config.BACKUP_KEEP,
-          log,
-        });
-      }
-      if (job.name === pollFeedJobName) {
-        return pollFeed({ db: rt.db, queues: rt.queues, redis: rt.redis, config: rt.config, log }, job);
-      }
-      log.warn({ job: job.name }, 'unknown maintenance job');
+      if (!known.has(job.name)) return log.warn({ job: job.name }, 'unknown maintenance job');
+      return jobs[job.name as MaintenanceJobName](job, { rt, log });
     },
-    // Feed polls wait on the network, so a few run at once (a tick is still polled once: see poll-feeds.ts).
+    // Feed polls wait on the network, so a few run at once (a tick is still polled once: see poll-feed.ts).
     { connection: createRedis(rt.config.REDIS_URL, 'worker'), prefix: rt.config.QUEUE_PREFIX, concurrency: 4 },
   );
   worker.on('error', (err) => log.warn({ err: err.message }, 'scheduler worker error'));

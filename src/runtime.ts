@@ -3,8 +3,8 @@ import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { connectDb, type Db } from './db/pool.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createPipelineQueues, type PipelineQueues } from './pipeline-queues.ts';
-import { createProviders, type Providers } from './providers/index.ts';
+import { createPipelineQueues, type PipelineQueues } from '../queues/registry.ts';
+import { createProviders, type Providers } from './providers.ts';
 import { createRedis } from './redis.ts';
 
 /** The shared pieces every process role is built from. */

@@ -16,8 +16,8 @@ import {
   stageProcessingSeconds,
   stageWaitSeconds,
 } from './metrics.ts';
-import type { PipelineQueues } from './pipeline-queues.ts';
-import type { Providers } from './providers/index.ts';
+import type { PipelineQueues } from '../queues/registry.ts';
+import type { Providers } from './providers.ts';
 import { nextStage, stageJobSchema, stageStatus, type Stage, type StageJob } from '../queues/stages.ts';
 
 /** What a processor may use. It loads its own state from the database by the ids in the job. */

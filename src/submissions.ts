@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from './db/pool.ts';
 import { briefSchema } from './llm/brief.ts';
-import type { PipelineQueues } from './pipeline-queues.ts';
+import type { PipelineQueues } from '../queues/registry.ts';
 import { publishOptionsSchema } from './publish/options.ts';
 
 // Accepting a submission: the one piece of work the HTTP layer and the CLI share.

@@ -1,5 +1,5 @@
-import type { SourceDoc } from '../providers/types.ts';
-import { splitSentences } from '../providers/local-writer.ts';
+import type { SourceDoc } from '../llm/types.ts';
+import { splitSentences } from '../text/sentences.ts';
 import { insertBeforeSources, stripSources } from '../llm/post.ts';
 import { bannedMatcher, type GroundingPolicy } from './policy.ts';
 

@@ -6,7 +6,6 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { operatorQueues } from '../operator-queues.ts';
 import type { AppDeps } from './app.ts';
 import { sendProblem } from './problem.ts';
 
@@ -41,7 +40,7 @@ export function bullBoardRoutes(deps: AppDeps): Router {
 
   const serverAdapter = new PrefixAwareExpressAdapter();
   createBullBoard({
-    queues: operatorQueues(config, deps.redis, deps.queues).map(
+    queues: deps.queues.all().map(
       (queue) =>
         new BullMQAdapter(queue, {
           readOnlyMode: config.BULL_BOARD_READ_ONLY,

@@ -10,7 +10,6 @@ import {
 } from '../health-checks.ts';
 import { installScrapeCollectors } from '../metrics-collectors.ts';
 import { registry } from '../metrics.ts';
-import { operatorQueues } from '../operator-queues.ts';
 import type { AppDeps } from './app.ts';
 import { sendProblem } from './problem.ts';
 
@@ -21,7 +20,7 @@ import { sendProblem } from './problem.ts';
  */
 export function healthRoutes(deps: AppDeps): Router {
   const { config, db, redis } = deps;
-  const queues = operatorQueues(config, redis, deps.queues);
+  const queues = deps.queues.all();
   // This process's scrape-time gauges (queue depth, workers, posts by status, budget use) read these.
   installScrapeCollectors({ db, queues });
 

@@ -1,9 +1,8 @@
 import type { Config } from '../config.ts';
-import type { Writer, SourceDoc } from '../providers/types.ts';
 import { briefKeywords, type Brief } from './brief.ts';
 import { createOpenAIProvider } from './openai-provider.ts';
 import { finalizePost, leadSentences, type GeneratedPost } from './post.ts';
-import type { ChatProvider } from './types.ts';
+import type { ChatProvider, SourceDoc, Writer } from './types.ts';
 
 export type LlmProviderName = 'local' | 'openai';
 

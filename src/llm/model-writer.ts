@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { Citation, SourceDoc } from '../providers/types.ts';
 import { briefKeywords, type Brief } from './brief.ts';
 import type { CallScope, Gateway } from './gateway.ts';
 import {
@@ -12,7 +11,7 @@ import {
   stripSources,
   type GeneratedPost,
 } from './post.ts';
-import type { ChatMessage } from './types.ts';
+import type { ChatMessage, Citation, SourceDoc } from './types.ts';
 
 // The model writes in steps: outline (JSON) → draft (Markdown) → metadata (JSON) → expansion while the draft
 // is under the brief's minimum. Each step is one gateway call, so each is budgeted, limited, cached and recorded.

@@ -1,4 +1,4 @@
-import type { Citation, SourceDoc } from '../providers/types.ts';
+import type { Citation, SourceDoc } from './types.ts';
 import { slugify } from '../text/html.ts';
 import type { Brief } from './brief.ts';
 

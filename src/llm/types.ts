@@ -33,3 +33,43 @@ export interface ChatProvider {
   readonly endpoint: string;
   chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply>;
 }
+
+// The writer contract: the offline extractive writer (./local-writer.ts) and the model writer (./model-writer.ts).
+
+/** A source as the generate stage sees it: already fetched and reduced to text. */
+export interface SourceDoc {
+  id: string;
+  kind: 'text' | 'markdown' | 'url';
+  title: string | null;
+  url: string | null;
+  /** Plain text or Markdown; headings (`#`, `##`) are kept when the source had them. */
+  text: string;
+}
+
+export interface Citation {
+  sourceId: string;
+  title: string;
+  url: string | null;
+}
+
+export interface Draft {
+  title: string;
+  slug: string;
+  /** Markdown body, without the H1 (the title is the H1 of every rendering). */
+  markdown: string;
+  metaDescription: string;
+  tags: string[];
+  citations: Citation[];
+  wordCount: number;
+}
+
+export interface WriterInput {
+  sources: SourceDoc[];
+  keywords?: string[];
+}
+
+export interface Writer {
+  readonly provider: string;
+  readonly model: string;
+  write(input: WriterInput): Promise<Draft>;
+}

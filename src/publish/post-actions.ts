@@ -1,6 +1,6 @@
 import type { Db } from '../db/pool.ts';
 import { resumePost } from '../pipeline-control.ts';
-import type { PipelineQueues } from '../pipeline-queues.ts';
+import type { PipelineQueues } from '../../queues/registry.ts';
 import { loadPostForPublishing } from './post-data.ts';
 import { addScheduledJob, removeScheduledJob } from './schedule.ts';
 

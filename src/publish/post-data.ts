@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.ts';
-import type { Citation } from '../providers/types.ts';
+import type { Citation } from '../llm/types.ts';
 import { storedPublishOptionsSchema, type PublishOptions } from './options.ts';
 
 // What the publish stage and the post actions read of a post: its content, its state and its plan.

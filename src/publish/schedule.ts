@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.ts';
-import type { PipelineQueues } from '../pipeline-queues.ts';
+import type { PipelineQueues } from '../../queues/registry.ts';
 
 // Scheduled publishing: a delayed job on the publish queue, kept by Redis across restarts. Its id
 // names the post, the time and the plan's revision, so retrying the stage adds it once and a

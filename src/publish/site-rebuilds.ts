@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis.ts';
 import { BUILTIN_FILES_KEY, getDestination, type Target } from './destinations.ts';
 import { rebuildSite } from './publish-post.ts';
-import { siteQueueName } from '../../queues/stages.ts';
+import { siteQueueName } from '../../queues/registry.ts';
 
 // A static site's index, feed and sitemap list every post, so rebuilding them costs more as the
 // site grows. Publishing asks for a rebuild instead of doing one: every request within the same

@@ -1,4 +1,4 @@
-import type { Chunk } from '../providers/types.ts';
+import type { Chunk } from '../vector/types.ts';
 
 export interface ChunkOptions {
   /** Upper bound of a chunk's approximate token count. Default 256. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pgvector from 'pgvector';
 import type { Db } from '../db/pool.ts';
 import { embeddedTextsTotal, embeddingCacheLookupsTotal, embeddingRequestsTotal } from '../metrics.ts';
-import type { Chunk, Embedder } from '../providers/types.ts';
+import type { Chunk, Embedder } from './types.ts';
 
 // The embedding cache (embedding_cache: model key + text hash → vector). Every path that needs a vector goes
 // through ensureEmbeddings, so a text is embedded once per model, whoever asks for it first.

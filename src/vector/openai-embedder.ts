@@ -2,7 +2,7 @@ import OpenAI, { APIError } from 'openai';
 import { z } from 'zod';
 import { correlationHeaders } from '../correlation.ts';
 import { PermanentError } from '../errors.ts';
-import type { Embedder } from '../providers/types.ts';
+import type { Embedder } from './types.ts';
 
 export type OpenAIEmbedderOptions = {
   model: string;

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import { PermanentError } from '../errors.ts';
-import type { Providers } from '../providers/index.ts';
+import type { Providers } from '../providers.ts';
 import { chunkMarkdown } from '../text/chunk.ts';
 import { embeddingInput, ensureEmbeddings, norm, sha256 } from './embeddings.ts';
 import { stripRelatedLinks } from './internal-links.ts';

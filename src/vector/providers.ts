@@ -1,13 +1,12 @@
 import { ConfigError, type Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import type { HealthCheck } from '../health-checks.ts';
-import { createLocalEmbedder } from '../providers/local-embedder.ts';
-import type { Embedder } from '../providers/types.ts';
+import { createLocalEmbedder } from './local-embedder.ts';
 import { instrumentEmbedder } from './embeddings.ts';
 import { createOpenAIEmbedder } from './openai-embedder.ts';
 import { createPgvectorIndex } from './pgvector-index.ts';
 import { createQdrantIndex } from './qdrant-index.ts';
-import type { VectorIndex } from './types.ts';
+import type { Embedder, VectorIndex } from './types.ts';
 
 function invalid(variable: string, message: string): ConfigError {
   return new ConfigError(`Invalid configuration; fix these environment variables:\n  ${variable}: ${message}`);

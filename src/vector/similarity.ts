@@ -1,7 +1,6 @@
 import type { Db } from '../db/pool.ts';
-import type { Embedder } from '../providers/types.ts';
 import { cosine, ensureEmbeddings, loadChunkVectors, norm, sha256, type StoredChunkVector } from './embeddings.ts';
-import type { VectorIndex, VectorSpace } from './types.ts';
+import type { Embedder, VectorIndex, VectorSpace } from './types.ts';
 
 /** What similarity needs: the database (state and cache), the embedder, its space and the index. */
 export type VectorDeps = { db: Db; embedder: Embedder; space: VectorSpace; index: VectorIndex; batchSize?: number };

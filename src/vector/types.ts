@@ -27,3 +27,16 @@ export interface VectorIndex {
   /** Answers when a networked index is reachable (readiness). */
   ping?(): Promise<unknown>;
 }
+
+export interface Embedder {
+  readonly model: string;
+  readonly dimension: number;
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+export interface Chunk {
+  position: number;
+  heading: string | null;
+  text: string;
+  tokenCount: number;
+}

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { siteQueueName, stages } from '../../queues/stages.ts';
+import { stages } from '../../queues/stages.ts';
 import { createApp } from '../../src/http/app.ts';
-import { maintenanceQueueName } from '../../src/operator-queues.ts';
+import { maintenanceQueueName, siteQueueName } from '../../queues/registry.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 import { ensureTestPeers } from '../support/prometheus.ts';
 

@@ -23,7 +23,7 @@ describe('API keys, the admin CLI and the hardened edge', () => {
   });
 
   const cli = (args: string[], input?: string) => {
-    const child = run(process.execPath, ['src/cli.ts', ...args], {
+    const child = run(process.execPath, ['bin/main.ts', ...args], {
       cwd: root,
       env: { ...process.env, ...t.env, LOG_LEVEL: 'warn' },
     });

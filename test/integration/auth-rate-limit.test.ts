@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, startPipeline, type TestEnv } from '../support/harness.ts';
 import { createTenantWithKeys } from '../support/tenants.ts';
 
-const cli = join(import.meta.dirname, '../../src/cli.ts');
+const cli = join(import.meta.dirname, '../../bin/main.ts');
 
 /** `blog-poster api` as its own process; resolves with its URL once it listens. */
 function startApiProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {

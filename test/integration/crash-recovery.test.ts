@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 
-const cli = join(import.meta.dirname, '../../src/cli.ts');
+const cli = join(import.meta.dirname, '../../bin/main.ts');
 
 describe('a worker killed in the middle of a stage', () => {
   let t: TestEnv;

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepFailed } from '../../processors/sweep-failed.ts';
+import { sweepFailed } from '../../processors/scheduled/sweep-failed.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 
-const cli = join(import.meta.dirname, '../../src/cli.ts');
+const cli = join(import.meta.dirname, '../../bin/main.ts');
 
 describe('dead letters', () => {
   let t: TestEnv;

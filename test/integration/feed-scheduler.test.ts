@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 
-const cli = join(import.meta.dirname, '../../src/cli.ts');
+const cli = join(import.meta.dirname, '../../bin/main.ts');
 
 describe('registered feeds', () => {
   let t: TestEnv;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalise } from '../../src/grounding/gate.ts';
-import { splitSentences } from '../../src/providers/local-writer.ts';
+import { splitSentences } from '../../src/text/sentences.ts';
 import { sourceSets, type Article } from '../support/source-articles.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 

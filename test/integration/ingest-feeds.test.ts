@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollFeed } from '../../processors/poll-feeds.ts';
+import { pollFeed } from '../../processors/scheduled/poll-feed.ts';
 import { registry } from '../../src/metrics.ts';
 import { startFixtureSite, type FixtureSite } from '../fixtures/ingest/site.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stages } from '../../queues/stages.ts';
 import { correlationHeaders, currentCorrelationId, withCorrelationId } from '../../src/correlation.ts';
 import { createLogger } from '../../src/logger.ts';
-import { maintenanceQueueName } from '../../src/operator-queues.ts';
+import { maintenanceQueueName } from '../../queues/registry.ts';
 import { startMetricsServer } from '../../src/roles.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 

@@ -2,11 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepStranded } from '../../processors/sweep-stranded.ts';
+import { sweepStranded } from '../../processors/scheduled/sweep-stranded.ts';
 import { stageJobId } from '../../queues/stages.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 
-const cli = join(import.meta.dirname, '../../src/cli.ts');
+const cli = join(import.meta.dirname, '../../bin/main.ts');
 
 describe('process roles', () => {
   let t: TestEnv;

@@ -92,7 +92,7 @@ describe('reindex', () => {
 
   it('runs as a CLI command that shows its progress', async () => {
     const env = { ...process.env, ...t.env, EMBEDDING_DIMENSION: '64', LOG_LEVEL: 'silent' };
-    const { stdout } = await run(process.execPath, ['src/cli.ts', 'reindex', '--tenant', 'default'], {
+    const { stdout } = await run(process.execPath, ['bin/main.ts', 'reindex', '--tenant', 'default'], {
       cwd: root,
       env,
     });
@@ -100,7 +100,7 @@ describe('reindex', () => {
     expect(stdout).toMatch(/reindex default: 5\/5 posts \(100%\)/);
     expect(stdout).toMatch(/done, 5 posts and \d+ chunks in pgvector \(local-hash-v1\/64\)/);
 
-    const failed = await run(process.execPath, ['src/cli.ts', 'reindex', '--tenant', 'nobody'], {
+    const failed = await run(process.execPath, ['bin/main.ts', 'reindex', '--tenant', 'nobody'], {
       cwd: root,
       env,
     }).catch((err) => err);

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
+import { pipeline } from '../../processors/registry.ts';
 import { startApi, startWorkers } from '../../src/roles.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 
@@ -64,7 +65,7 @@ export type TestEnv = Awaited<ReturnType<typeof createTestEnv>>;
 /** Runtime, every stage worker and the API in this process, as the `all` role runs them. */
 export async function startPipeline(t: TestEnv, opts: { workers?: boolean; logger?: Logger } = {}) {
   const rt: Runtime = await createRuntime(t.config, { logger: opts.logger ?? createLogger(t.config.LOG_LEVEL) });
-  const workers = opts.workers === false ? null : await startWorkers(rt);
+  const workers = opts.workers === false ? null : await startWorkers(rt, pipeline.stages);
   const api = await startApi(rt, 0);
   const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractArticle, extractFromText } from '../../src/providers/extract.ts';
+import { extractArticle, extractFromText } from '../../src/ingest/extract.ts';
 
 const ARTICLE_PAGE = `
 <!DOCTYPE html>

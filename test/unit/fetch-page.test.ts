@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_USER_AGENT, FetchError, fetchPage, type FetchPageOptions } from '../../src/providers/fetch-page.ts';
+import { DEFAULT_USER_AGENT, FetchError, fetchPage, type FetchPageOptions } from '../../src/ingest/fetch-page.ts';
 
 // The test server is on loopback, which the SSRF guard refuses unless it is allowlisted.
 const get = (url: string, opts: FetchPageOptions = {}) => fetchPage(url, { allowPrivateHosts: '127.0.0.1', ...opts });

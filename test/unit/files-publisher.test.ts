@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseAtomFeed } from 'feedsmith';
 import { parseHTML } from 'linkedom';
-import { createFilesPublisher } from '../../src/providers/files-publisher.ts';
-import type { PublishablePost } from '../../src/providers/types.ts';
+import { createFilesPublisher } from '../../src/publish/files-publisher.ts';
+import type { PublishablePost } from '../../src/publish/types.ts';
 
 let dir: string;
 

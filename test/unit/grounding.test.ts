@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyDisclaimers, checkGrounding } from '../../src/grounding/gate.ts';
 import { defaultGroundingPolicy, groundingPolicySchema } from '../../src/grounding/policy.ts';
-import type { SourceDoc } from '../../src/providers/types.ts';
+import type { SourceDoc } from '../../src/llm/types.ts';
 
 const source: SourceDoc = {
   id: 's1',

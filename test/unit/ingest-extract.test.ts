@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSafeFetcher } from '../../src/fetch/safe-fetch.ts';
 import { feedEntry } from '../../src/ingest/collect.ts';
 import { parseFeedDocument } from '../../src/ingest/feeds.ts';
-import { extractArticle } from '../../src/providers/extract.ts';
-import { fetchPage } from '../../src/providers/fetch-page.ts';
+import { extractArticle } from '../../src/ingest/extract.ts';
+import { fetchPage } from '../../src/ingest/fetch-page.ts';
 import { startFixtureSite, type FixtureSite } from '../fixtures/ingest/site.ts';
 import { decodeBody } from '../../src/fetch/charset.ts';
 

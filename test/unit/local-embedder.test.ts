@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createLocalEmbedder } from '../../src/providers/local-embedder.ts';
+import { createLocalEmbedder } from '../../src/vector/local-embedder.ts';
 
 const dot = (a: number[], b: number[]): number => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
 const norm = (a: number[]): number => Math.sqrt(dot(a, a));
@@ -34,7 +34,7 @@ describe('createLocalEmbedder', () => {
   });
 
   it('gives the same vector in another process', async () => {
-    const moduleUrl = new URL('../../src/providers/local-embedder.ts', import.meta.url).href;
+    const moduleUrl = new URL('../../src/vector/local-embedder.ts', import.meta.url).href;
     const script = `const { createLocalEmbedder } = await import(${JSON.stringify(moduleUrl)});
       const [v] = await createLocalEmbedder(32).embed(['determinism across processes']);
       process.stdout.write(JSON.stringify(v));`;

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { countWords, readableBody } from '../../src/llm/post.ts';
-import {
-  createLocalWriter,
-  splitSentences,
-  withLengthBounds,
-  type LocalWriterInput,
-} from '../../src/providers/local-writer.ts';
-import type { Draft, SourceDoc } from '../../src/providers/types.ts';
+import { createLocalWriter, withLengthBounds, type LocalWriterInput } from '../../src/llm/local-writer.ts';
+import { splitSentences } from '../../src/text/sentences.ts';
+import type { Draft, SourceDoc } from '../../src/llm/types.ts';
 import { articles } from '../support/source-articles.ts';
 
 const HEAT_PUMPS: SourceDoc = {

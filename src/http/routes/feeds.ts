@@ -1,10 +1,8 @@
-import { Queue } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
-import { scheduleFeed, unscheduleFeed } from '../../../processors/poll-feeds.ts';
-import { maintenanceQueueName } from '../../operator-queues.ts';
+import { scheduleFeed, unscheduleFeed } from '../../../queues/maintenance.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
 // Feeds, sitemaps and sites registered for polling, each on its own cron schedule. The API only
@@ -81,11 +79,8 @@ function view(feed: FeedRow) {
   };
 }
 
-export function feedRoutes({ db, redis, config }: AppDeps): Router {
+export function feedRoutes({ db, queues }: AppDeps): Router {
   const router = Router();
-  let queue: Queue | undefined;
-  const maintenance = () =>
-    (queue ??= new Queue(maintenanceQueueName, { connection: redis, prefix: config.QUEUE_PREFIX }));
   const columns = 'id, kind, url, cron, timezone, created_at, last_polled_at, last_outcome, last_error';
 
   router.post('/feeds', async (req, res) => {
@@ -109,7 +104,7 @@ export function feedRoutes({ db, redis, config }: AppDeps): Router {
       });
     }
     try {
-      await scheduleFeed(maintenance(), feed);
+      await scheduleFeed(queues.maintenance, feed);
     } catch (err) {
       // Without its scheduler the feed would never be polled: take the row back, the client retries.
       await db.query('DELETE FROM feeds WHERE id = $1', [feed.id]).catch(() => undefined);
@@ -167,7 +162,7 @@ export function feedRoutes({ db, redis, config }: AppDeps): Router {
       : undefined;
     if (!deleted) return sendProblem(res, 404, 'Not Found', { detail: `no feed ${id}` });
     // If this fails the scheduler's start-up sync removes the orphan, and a poll of a deleted feed does nothing.
-    await unscheduleFeed(maintenance(), id).catch((err: Error) =>
+    await unscheduleFeed(queues.maintenance, id).catch((err: Error) =>
       req.log.warn({ err: err.message }, 'could not remove the feed scheduler'),
     );
     res.status(204).end();

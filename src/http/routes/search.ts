@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
-import { createProviders, type Providers } from '../../providers/index.ts';
+import { createProviders, type Providers } from '../../providers.ts';
 import { vectorDeps } from '../../vector/post-index.ts';
 import { postSummaries, searchPosts, similarPosts } from '../../vector/similarity.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';

@@ -1,6 +1,6 @@
-import type { Db } from '../src/db/pool.ts';
-import type { Logger } from '../src/logger.ts';
-import type { PipelineQueues } from '../src/pipeline-queues.ts';
+import type { Db } from '../../src/db/pool.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { PipelineQueues } from '../../queues/registry.ts';
 
 /**
  * Scheduler job: finds posts that were accepted but whose ingest job never reached Redis (the API

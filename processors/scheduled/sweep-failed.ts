@@ -1,8 +1,8 @@
-import type { Db } from '../src/db/pool.ts';
-import type { Logger } from '../src/logger.ts';
-import { resumePost } from '../src/pipeline-control.ts';
-import type { PipelineQueues } from '../src/pipeline-queues.ts';
-import { stageSchema } from '../queues/stages.ts';
+import type { Db } from '../../src/db/pool.ts';
+import type { Logger } from '../../src/logger.ts';
+import { resumePost } from '../../src/pipeline-control.ts';
+import type { PipelineQueues } from '../../queues/registry.ts';
+import { stageSchema } from '../../queues/stages.ts';
 
 /**
  * Scheduler job: gives posts that failed on a transient error (their retries ran out while a

@@ -1,10 +1,10 @@
-import type { Config } from '../config.ts';
-import type { Db } from '../db/pool.ts';
-import type { HealthCheck } from '../health-checks.ts';
-import { createLocalWriter } from './local-writer.ts';
-import { createEmbedding, createVectorIndex } from '../vector/providers.ts';
-import type { VectorIndex } from '../vector/types.ts';
-import type { Embedder, Writer } from './types.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/pool.ts';
+import type { HealthCheck } from './health-checks.ts';
+import { createLocalWriter } from './llm/local-writer.ts';
+import { createEmbedding, createVectorIndex } from './vector/providers.ts';
+import type { Embedder, VectorIndex } from './vector/types.ts';
+import type { Writer } from './llm/types.ts';
 
 export type Providers = {
   writer: Writer;

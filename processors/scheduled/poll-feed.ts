@@ -1,26 +1,19 @@
 import { hostname } from 'node:os';
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
-import type { Config } from '../src/config.ts';
-import type { Db } from '../src/db/pool.ts';
-import { errorMessage } from '../src/errors.ts';
-import { createConfiguredFetcher } from '../src/fetch/index.ts';
-import { collect, fanOut, type CollectorKind } from '../src/ingest/collect.ts';
-import type { Logger } from '../src/logger.ts';
-import { feedPollsTotal } from '../src/metrics.ts';
-import type { PipelineQueues } from '../src/pipeline-queues.ts';
+import type { Config } from '../../src/config.ts';
+import type { Db } from '../../src/db/pool.ts';
+import { errorMessage } from '../../src/errors.ts';
+import { createConfiguredFetcher } from '../../src/fetch/index.ts';
+import { collect, fanOut, type CollectorKind } from '../../src/ingest/collect.ts';
+import type { Logger } from '../../src/logger.ts';
+import { feedPollsTotal } from '../../src/metrics.ts';
+import { pollFeedJobSchema } from '../../queues/maintenance.ts';
+import type { PipelineQueues } from '../../queues/registry.ts';
 
 // Scheduler job: polls one registered feed, sitemap or site. Each feed has its own BullMQ job
-// scheduler on the maintenance queue, keyed by the feed id, so however many scheduler processes
+// scheduler on the maintenance queue (queues/maintenance.ts), keyed by the feed id, so however many scheduler processes
 // run there is one job per tick; the tick is also recorded under a unique key, so a job that runs
 // twice (a stalled retry) polls once.
-
-export const pollFeedJobName = 'poll-feed';
-export const pollFeedJobSchema = z.object({ feedId: z.uuid() }).strict();
-
-const schedulerPrefix = 'feed:';
-export const feedSchedulerId = (feedId: string) => `${schedulerPrefix}${feedId}`;
 
 type FeedRow = { id: string; tenant_id: string; kind: CollectorKind; url: string; cron: string; timezone: string };
 type PollDeps = { db: Db; queues: PipelineQueues; redis: Redis; config: Config; log: Logger };
@@ -88,41 +81,4 @@ export async function pollFeed(
   feedPollsTotal.inc({ outcome });
   log.info({ outcome, newEntries }, 'feed polled');
   return { outcome, newEntries };
-}
-
-/** Adds or updates the job scheduler of one feed. */
-export async function scheduleFeed(queue: Queue, feed: { id: string; cron: string; timezone: string }): Promise<void> {
-  await queue.upsertJobScheduler(
-    feedSchedulerId(feed.id),
-    { pattern: feed.cron, tz: feed.timezone },
-    {
-      name: pollFeedJobName,
-      data: { feedId: feed.id },
-      opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-    },
-  );
-}
-
-export async function unscheduleFeed(queue: Queue, feedId: string): Promise<void> {
-  await queue.removeJobScheduler(feedSchedulerId(feedId));
-}
-
-/**
- * Makes the job schedulers match the feeds table: every feed scheduled, no scheduler left for a
- * deleted one. Idempotent, so every scheduler process may run it at start.
- */
-export async function syncFeedSchedulers(db: Db, queue: Queue): Promise<{ scheduled: number; removed: number }> {
-  const { rows } = await db.query<{ id: string; cron: string; timezone: string }>(
-    'SELECT id, cron, timezone FROM feeds',
-  );
-  for (const feed of rows) await scheduleFeed(queue, feed);
-  const ids = new Set(rows.map((f) => feedSchedulerId(f.id)));
-  let removed = 0;
-  for (const scheduler of await queue.getJobSchedulers(0, -1)) {
-    if (scheduler.key.startsWith(schedulerPrefix) && !ids.has(scheduler.key)) {
-      await queue.removeJobScheduler(scheduler.key);
-      removed++;
-    }
-  }
-  return { scheduled: rows.length, removed };
 }
