@@ -12,6 +12,7 @@ import { writeWithModel } from '../src/llm/model-writer.ts';
 import { countWords, readableBody, type GeneratedPost } from '../src/llm/post.ts';
 import { withLengthBounds } from '../src/llm/local-writer.ts';
 import type { SourceDoc } from '../src/llm/types.ts';
+import { recordRevision } from '../src/posts/revisions.ts';
 import { lintSeo, type SeoReport } from '../src/seo/lint.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
@@ -91,6 +92,7 @@ export const generate: StageProcessor = async (job, ctx) => {
   const seo = lintSeo({ ...final, brief, siteUrl: ctx.config.PUBLIC_SITE_URL ?? null });
 
   await savePost(ctx.db, job.postId, final, { seo, grounding: { ...grounding, disclaimers } });
+  await recordRevision(ctx.db, job.postId, { origin: 'generate', author: final.writer });
   const slug = await claimSlug(ctx.db, job.postId, final.slug);
   ctx.log.debug({ slug, words: final.wordCount, seoScore: seo.score, grounded: grounding.passed }, 'post written');
 

@@ -5,6 +5,7 @@ import type { Db } from '../db/pool.ts';
 import { sendProblem } from '../http/problem.ts';
 import { tenantSettingsSchema } from '../tenant-settings.ts';
 import { scopes as allScopes, verifyApiKey, type Scope } from './api-keys.ts';
+import { operatorCredentials } from './operator.ts';
 import { requiredScope } from './scopes.ts';
 
 /** Who is calling: set by authentication (an API key, the development key, or a signed webhook). */
@@ -13,8 +14,8 @@ export type AuthContext = {
   tenantSlug: string;
   /** Operator tenants may manage other tenants through the admin API. */
   operator: boolean;
-  via: 'api-key' | 'dev-key' | 'webhook';
-  /** What rate limits count against: the key's id, `dev`, or `webhook:<tenant>`. */
+  via: 'api-key' | 'dev-key' | 'webhook' | 'operator';
+  /** What rate limits count against: the key's id, `dev`, `webhook:<tenant>` or `operator:<user>`. */
   principal: string;
   scopes: readonly Scope[];
   /** The tenant's own per-key limit from its settings, if it set one. */
@@ -65,12 +66,16 @@ const reasons = {
   malformed: 'malformed API key',
   unknown: 'unknown API key',
   revoked: 'revoked API key',
+  operator: 'wrong operator credentials',
+  'no-operator':
+    'operator sign-in is not configured on this server (OPERATOR_USER/OPERATOR_PASSWORD or OPERATOR_TOKEN)',
+  tenant: 'no such tenant',
 } as const;
 
 export function unauthorized(res: Response, reason: keyof typeof reasons): void {
   sendProblem(res, 401, 'Unauthorized', {
     detail: 'send Authorization: Bearer <api key>',
-    errors: [{ field: 'Authorization', message: reasons[reason] }],
+    errors: [{ field: reason === 'tenant' ? 'X-Tenant' : 'Authorization', message: reasons[reason] }],
     headers: {
       'WWW-Authenticate':
         reason === 'missing' ? 'Bearer realm="blog-poster"' : 'Bearer realm="blog-poster", error="invalid_token"',
@@ -81,20 +86,43 @@ export function unauthorized(res: Response, reason: keyof typeof reasons): void 
 /**
  * Authenticates an /api/v1 request and checks its scope (./scopes.ts): 401 for a missing, malformed,
  * unknown or revoked key, 403 for a key without the scope. DEV_API_KEY stays valid as a development
- * key of the `default` tenant with every scope.
+ * key of the `default` tenant with every scope. The operator credentials (./operator.ts) act with
+ * every scope in the tenant named by the `X-Tenant` header (its slug; `default` when absent), which
+ * is ignored for any other credential.
  */
 export function authenticate(config: Config, db: Db) {
   const devKey = createHash('sha256').update(config.DEV_API_KEY).digest();
+  const operator = operatorCredentials(config);
   const tenants = tenantLookup(db);
   return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization');
     if (!header) return unauthorized(res, 'missing');
     const token = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header)?.[1];
-    if (!token) return unauthorized(res, 'malformed');
+    const basic = /^Basic \S+$/i.test(header);
+    if (!token && !basic) return unauthorized(res, 'malformed');
 
     let auth: AuthContext;
-    // Hashing both sides gives equal lengths, so the comparison time says nothing about the key.
-    if (timingSafeEqual(createHash('sha256').update(token).digest(), devKey)) {
+    if (basic || (token && operator.isToken(token))) {
+      if (!operator.configured) return unauthorized(res, 'no-operator');
+      const who = operator.check(header);
+      if (who === null) {
+        req.log.warn({ ip: req.ip }, 'refused operator credentials');
+        return unauthorized(res, 'operator');
+      }
+      const slug = req.get('x-tenant') ?? 'default';
+      const tenant = /^[a-z0-9-]{1,100}$/.test(slug) ? await tenants({ slug }) : null;
+      if (!tenant) return unauthorized(res, 'tenant');
+      auth = {
+        tenantId: tenant.id,
+        tenantSlug: tenant.slug,
+        operator: tenant.operator,
+        via: 'operator',
+        principal: `operator:${who}`,
+        scopes: allScopes,
+        rateLimit: tenant.rateLimit,
+      };
+      // Hashing both sides gives equal lengths, so the comparison time says nothing about the key.
+    } else if (token && timingSafeEqual(createHash('sha256').update(token).digest(), devKey)) {
       const tenant = await tenants({ slug: 'default' });
       if (!tenant) throw new Error('the default tenant is missing; run `blog-poster migrate`');
       auth = {
@@ -107,7 +135,7 @@ export function authenticate(config: Config, db: Db) {
         rateLimit: tenant.rateLimit,
       };
     } else {
-      const check = await verifyApiKey(db, token);
+      const check = await verifyApiKey(db, token!);
       if (!check.ok) return unauthorized(res, check.reason);
       const tenant = await tenants({ id: check.tenantId });
       if (!tenant) return unauthorized(res, 'unknown');

@@ -21,8 +21,10 @@ import { addressRateLimit, keyRateLimit } from './rate-limit.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { inboundHookRoutes } from './routes/hooks.ts';
 import { destinationRoutes } from './routes/destinations.ts';
+import { editorialRoutes } from './routes/editorial.ts';
 import { feedRoutes } from './routes/feeds.ts';
 import { postActionRoutes } from './routes/post-actions.ts';
+import { overviewRoutes } from './routes/overview.ts';
 import { postRoutes } from './routes/posts.ts';
 import { replayRoutes } from './routes/replay.ts';
 import { searchRoutes } from './routes/search.ts';
@@ -105,6 +107,8 @@ export function createApp(deps: AppDeps): express.Express {
     feedRoutes,
     adminRoutes,
     replayRoutes,
+    editorialRoutes,
+    overviewRoutes,
   ])
     api.use(routes(deps));
 

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { AppViewRoute } from '@bull-board/api/typings/app';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { operatorCredentials } from '../auth/operator.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { AppDeps } from './app.ts';
@@ -86,31 +86,10 @@ export function accessMode(config: Config): AccessMode {
 }
 
 function operatorAuth(config: Config, logger: Logger) {
-  const token = config.OPERATOR_TOKEN ? digest(config.OPERATOR_TOKEN) : null;
-  const user = config.OPERATOR_USER ? digest(config.OPERATOR_USER) : null;
-  const password = config.OPERATOR_PASSWORD ? digest(config.OPERATOR_PASSWORD) : null;
-
-  function allowed(header: string): boolean {
-    const bearer = /^Bearer (\S+)$/i.exec(header);
-    if (bearer) return token !== null && timingSafeEqual(digest(bearer[1]!), token);
-    const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header);
-    if (!basic) return false;
-    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return false;
-    const [givenUser, givenPassword] = [digest(decoded.slice(0, colon)), digest(decoded.slice(colon + 1))];
-    // Both comparisons always run, so timing does not tell which half was wrong.
-    const asUser =
-      user !== null &&
-      password !== null &&
-      and(timingSafeEqual(givenUser, user), timingSafeEqual(givenPassword, password));
-    const asToken = token !== null && timingSafeEqual(givenPassword, token);
-    return asUser || asToken;
-  }
-
+  const operator = operatorCredentials(config);
   return (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
-    if (allowed(header)) return next();
+    if (operator.check(header) !== null) return next();
     if (header) logger.warn({ path: req.originalUrl, ip: req.ip }, 'operator console: refused credentials');
     sendProblem(res, 401, 'Unauthorized', {
       detail: 'operator credentials required',
@@ -149,12 +128,4 @@ class PrefixAwareExpressAdapter extends ExpressAdapter {
     });
     return this;
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-function and(a: boolean, b: boolean): boolean {
-  return a && b;
 }

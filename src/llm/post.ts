@@ -27,7 +27,7 @@ export const META_TITLE_MAX = 60;
 export const META_DESCRIPTION_MIN = 140;
 export const META_DESCRIPTION_MAX = 160;
 export const TAGS_MAX = 10;
-const WORDS_PER_MINUTE = 230;
+export const WORDS_PER_MINUTE = 230;
 
 export function countWords(markdown: string): number {
   return (markdown.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu) ?? []).length;
