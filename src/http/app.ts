@@ -12,6 +12,7 @@ import { httpRequestDurationSeconds } from '../metrics.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';
 import type { Providers } from '../providers.ts';
 import { bullBoardRoutes } from './bull-board.ts';
+import { consoleRoutes } from './console.ts';
 import { healthRoutes } from './health.ts';
 import { docsRoutes } from './docs.ts';
 import { captureRouteError, errorTracker, trackerLocal } from '../error-tracking.ts';
@@ -85,6 +86,8 @@ export function createApp(deps: AppDeps): express.Express {
   // Unhandled errors (the 500 below) go to error tracking when SENTRY_DSN is set (../error-tracking.ts).
   app.locals[trackerLocal] = errorTracker(config);
   app.use('/admin/queues', bullBoardRoutes(deps));
+  // The editorial console at /console: static files that call the API (./console.ts).
+  app.use(consoleRoutes());
 
   // Per client address before any authentication; then signed webhook deliveries, which carry no key.
   app.use('/api/v1', addressRateLimit(deps));
