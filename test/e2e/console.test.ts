@@ -20,6 +20,9 @@ import { createTenantWithKeys } from '../support/tenants.ts';
 // the page's CSP and Trusted Types must never fire, and the screenshots go to CONSOLE_SCREENSHOTS_DIR
 // (a temporary folder unless set; `npm run docs:screenshots` writes the README's into docs/console).
 
+// Functions passed to page.evaluate run in the browser; the tests' TypeScript has no DOM library.
+declare const document: any;
+
 const OPERATOR = { user: 'night-editor', password: 'operator-password-77' };
 const chromiumFlags = [
   '--no-sandbox',
@@ -192,7 +195,7 @@ describe('the editorial console in a real browser', () => {
       new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort(),
     );
     await ctx.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
+      document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) => {
         console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
       });
     });
@@ -209,7 +212,7 @@ describe('the editorial console in a real browser', () => {
   async function expectAccessible(p: Page, what: string) {
     await p.evaluate(axeSource);
     const results = await p.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<any> } }).axe;
+      const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<any> } }).axe;
       return axe.run(document, { resultTypes: ['violations'] });
     });
     const bad = (results.violations as { id: string; impact: string; nodes: { target: string[] }[] }[])
@@ -267,10 +270,12 @@ describe('the editorial console in a real browser', () => {
     await expect.poll(() => list.locator('tr').count()).toBe(8);
     const hostile = list.locator(`tr[data-id="${ids.hostile}"] a`);
     expect(await hostile.innerText()).toBe(hostileTitle);
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
     expect(await page.locator('table.posts img').count()).toBe(0);
     // Held first: the posts waiting for a person lead the default list.
-    const statuses = await list.locator('tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.status));
+    const statuses = await list
+      .locator('tr')
+      .evaluateAll((rows) => rows.map((r) => (r as { dataset: { status?: string } }).dataset.status));
     expect(statuses.slice(0, 3).sort()).toEqual(['awaiting_approval', 'duplicate_of', 'needs_review']);
 
     await page.getByRole('button', { name: 'Held only' }).click();
@@ -292,6 +297,22 @@ describe('the editorial console in a real browser', () => {
     await page.getByRole('button', { name: 'Back to the list' }).click();
   });
 
+  it('shows the tenant overview with its charts', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    const spend = page.getByRole('region', { name: 'Model spend this month' });
+    await expect
+      .poll(() => spend.locator('figcaption').innerText())
+      .toMatch(/^\$\d\.\d\d of \$5\.00 spent this month \(\d+%\)\./);
+    expect(await page.locator('svg[role="img"]').count()).toBe(2);
+    const perDay = await page.locator('svg[role="img"]').nth(1).getAttribute('aria-label');
+    expect(perDay).toMatch(/^Posts created per day over 14 days: 8 in all/);
+    expect(await page.getByRole('region', { name: 'Failures by reason', exact: true }).innerText()).toContain('ingest');
+    expect(await page.getByRole('region', { name: 'Feeds', exact: true }).innerText()).toContain('ECONNREFUSED');
+    await shoot(page, 'console-overview.png');
+    await expectAccessible(page, 'the overview');
+  });
+
   it('opens the needs_review post, fixes the flagged sentence, approves it and sees it published', async () => {
     await page.goto(`${base}/console#/posts?status=needs_review`);
     await page.locator(`tr[data-id="${ids.review}"] a`).click();
@@ -306,9 +327,9 @@ describe('the editorial console in a real browser', () => {
     expect(evidence.length).toBeGreaterThan(0);
     expect(evidence[0]).toMatch(/heat/i);
     expect(evidence[0]).toContain(heatPumps.title);
+    await shoot(page, 'console-held-post.png');
     await page.getByRole('button', { name: /^Finding 1:/ }).click();
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('finding-1');
-    await shoot(page, 'console-held-post.png');
     await expectAccessible(page, 'a held post');
 
     // Edit: the fabricated sentence becomes one the source gives.
@@ -405,22 +426,6 @@ describe('the editorial console in a real browser', () => {
     await expectAccessible(page, 'a near-duplicate');
   });
 
-  it('shows the tenant overview with its charts', async () => {
-    await page.getByRole('link', { name: 'Overview' }).click();
-    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-    const spend = page.getByRole('region', { name: 'Model spend this month' });
-    await expect
-      .poll(() => spend.locator('figcaption').innerText())
-      .toMatch(/^\$\d\.\d\d of \$5\.00 spent this month \(\d+%\)\./);
-    expect(await page.locator('svg[role="img"]').count()).toBe(2);
-    const perDay = await page.locator('svg[role="img"]').nth(1).getAttribute('aria-label');
-    expect(perDay).toMatch(/^Posts created per day over 14 days: 8 in all/);
-    expect(await page.getByRole('region', { name: 'Failures by reason', exact: true }).innerText()).toContain('ingest');
-    expect(await page.getByRole('region', { name: 'Feeds', exact: true }).innerText()).toContain('ECONNREFUSED');
-    await shoot(page, 'console-overview.png');
-    await expectAccessible(page, 'the overview');
-  });
-
   it('works with the keyboard alone', async () => {
     // A fresh load: focus starts at the top of the page.
     await page.goto(`${base}/console#/posts?status=published`);
@@ -453,7 +458,9 @@ describe('the editorial console in a real browser', () => {
         await p.goto(`${base}/console${hash}`);
         await p.getByRole('heading', { level: 1 }).waitFor();
         await p.waitForLoadState('networkidle');
-        const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        const overflow = await p.evaluate(
+          () => document.documentElement.scrollWidth - (globalThis as unknown as { innerWidth: number }).innerWidth,
+        );
         expect(overflow, `${hash} is no wider than the phone`).toBeLessThanOrEqual(0);
       }
       await p.goto(`${base}/console#/posts`);

@@ -2,7 +2,7 @@
 // and the tenant overview. Each view renders into <main> and returns a function that stops its timers.
 
 import { onRefused, session } from './api.js';
-import { clear, h } from './dom.js';
+import { fill, h } from './dom.js';
 import { renderOverview } from './overview.js';
 import { renderPost } from './post.js';
 import { renderPosts } from './posts.js';
@@ -81,7 +81,7 @@ function shell(credentials, active) {
       ),
     ),
   );
-  clear(app).append(skip, header, main, announcer);
+  fill(app, skip, header, main, announcer);
   return main;
 }
 
@@ -120,7 +120,7 @@ function render() {
   if (!credentials || parts[0] === 'sign-in') {
     if (credentials && parts[0] === 'sign-in') session.clear();
     const main = h('main', { id: 'main', class: 'page narrow', tabindex: '-1' });
-    clear(app).append(main, announcer);
+    fill(app, main, announcer);
     dispose = renderSignIn(main, {
       reason: signedOutReason,
       done: () => {

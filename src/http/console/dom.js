@@ -41,6 +41,12 @@ export function clear(el) {
   return el;
 }
 
+/** Replaces an element's children (skipping null, undefined and false, as h() does). */
+export function fill(el, ...children) {
+  append(clear(el), children);
+  return el;
+}
+
 // ---------------------------------------------------------------- formatting
 
 export function formatDate(iso) {

@@ -3,7 +3,7 @@
 // destination, and the feeds with their last polls.
 
 import { api } from './api.js';
-import { clear, h, s, statusBadge, time, usd, words } from './dom.js';
+import { fill, h, s, statusBadge, time, usd, words } from './dom.js';
 import { GROUPS } from './posts.js';
 
 // One colour per status group (the chart's legend names them; the table gives every figure).
@@ -49,7 +49,7 @@ function spendChart(spend) {
 }
 
 function perDayChart(days) {
-  const width = 640;
+  const width = 900;
   const height = 220;
   const pad = { left: 36, right: 8, top: 10, bottom: 34 };
   const max = Math.max(1, ...days.map((d) => d.total));
@@ -204,7 +204,8 @@ export function renderOverview(main, { announce, focus }) {
         (r) => r.count,
         (r) => `${r.count}`,
       );
-      clear(body).append(
+      fill(
+        body,
         h('p', { class: 'muted' }, `Tenant ${o.tenant.slug} · updated ${new Date(o.generatedAt).toLocaleTimeString()}`),
         h(
           'div',
@@ -299,7 +300,7 @@ export function renderOverview(main, { announce, focus }) {
         ),
       );
     } catch (err) {
-      clear(body).append(h('p', { role: 'alert' }, `Could not load the overview: ${err.message}`));
+      fill(body, h('p', { role: 'alert' }, `Could not load the overview: ${err.message}`));
     }
   }
 

@@ -4,7 +4,7 @@
 // dialog with its result shown. While a stage works on the post the page follows it.
 
 import { ApiError, api } from './api.js';
-import { clear, confirmDialog, field, h, markSentences, safeFragment, statusBadge, time, usd, words } from './dom.js';
+import { confirmDialog, field, fill, h, markSentences, safeFragment, statusBadge, time, usd, words } from './dom.js';
 
 const APPROVABLE = ['awaiting_approval', 'needs_review', 'duplicate_of', 'duplicate', 'skipped'];
 const EDITABLE = ['needs_review', 'duplicate_of', 'awaiting_approval'];
@@ -91,7 +91,8 @@ export function renderPost(main, { id, navigate, announce, focus }) {
     const { post, content, revisions, original } = view;
     document.title = `${post.title ?? 'Post'} · Blog Poster console`;
     const findings = content.grounding?.failingSentences ?? [];
-    clear(main).append(
+    fill(
+      main,
       h('p', {}, h('a', { href: '#/posts' }, '← All posts')),
       h('h1', { tabindex: '-1' }, post.title || '(untitled)'),
       h(
@@ -682,7 +683,8 @@ export function renderPost(main, { id, navigate, announce, focus }) {
       follow();
     })
     .catch((err) => {
-      clear(main).append(
+      fill(
+        main,
         h('p', {}, h('a', { href: '#/posts' }, '← All posts')),
         h(
           'h1',

@@ -7,7 +7,7 @@
 // inside the per-key rate limit (12 requests a minute per open tab).
 
 import { api } from './api.js';
-import { clear, field, h, statusBadge, time, usd, words } from './dom.js';
+import { clear, field, fill, h, statusBadge, time, usd, words } from './dom.js';
 
 export const POLL_MS = 5000;
 
@@ -230,7 +230,8 @@ export function renderPosts(main, { query, navigate, announce, focus }) {
         lastSignature = signature;
         clear(pager);
         status.textContent = `${found.results.length} post${found.results.length === 1 ? '' : 's'} about “${state.search}”`;
-        clear(results).append(
+        fill(
+          results,
           found.results.length === 0
             ? h('p', {}, 'No indexed post is about that. Posts are searchable once they have been indexed.')
             : h(
@@ -274,7 +275,7 @@ export function renderPosts(main, { query, navigate, announce, focus }) {
         page.items.length === 0
           ? `No posts${filtered}${state.q ? ` whose title contains “${state.q}”` : ''}.`
           : `${page.items.length} post${page.items.length === 1 ? '' : 's'}${filtered} on this page · updated ${new Date().toLocaleTimeString()}`;
-      clear(results).append(page.items.length ? table(page.items) : '');
+      fill(results, page.items.length ? table(page.items) : '');
       if (focusedId) results.querySelector(`tr[data-id="${CSS.escape(focusedId)}"] a`)?.focus();
       renderPager(page.nextCursor);
       if (changed) announce('The list of posts changed.');
