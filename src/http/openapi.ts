@@ -12,6 +12,8 @@ import {
   rotateSchema,
 } from './routes/admin.ts';
 import { feedInput } from './routes/feeds.ts';
+import { draftPatchSchema, postListQuery } from './routes/editorial.ts';
+import { overviewQuery } from './routes/overview.ts';
 import { approveSchema, cancelSchema, rejectSchema, rescheduleSchema } from './routes/post-actions.ts';
 import { replaySchema } from './routes/replay.ts';
 import { relatedQuery, searchQuery } from './routes/search.ts';
@@ -152,6 +154,220 @@ const relatedPostsSchema = z
           score: z.number(),
           nearDuplicate: z.boolean(),
           links: z.object({ post: link }).strict(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+const postListSchema = z
+  .object({
+    items: z.array(
+      z
+        .object({
+          id: uuid,
+          title: z.string().nullable(),
+          status: postStatus,
+          hold: z.object({ stage: z.string(), reason: z.string().nullable() }).strict().nullable(),
+          failure: z.object({ stage: z.string().nullable(), reason: z.string() }).strict().nullable(),
+          costUsd: z.number(),
+          wordCount: z.number().int().nullable(),
+          seoScore: z.number().int().nullable(),
+          writer: z.string().nullable(),
+          createdAt: timestamp,
+          updatedAt: timestamp,
+          scheduledAt: timestamp.nullable().meta({ description: 'When the post is (or was) due to publish' }),
+          publishedAt: timestamp.nullable(),
+          destinations: z
+            .array(z.object({ key: z.string(), name: z.string().nullable() }).strict())
+            .meta({ description: 'Where it was or will be published: destination ids, or `files` (the static site)' }),
+          links: z.object({ self: link, content: link }).strict(),
+        })
+        .strict(),
+    ),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last' }),
+    links: z.object({ self: z.string(), next: z.string().nullable() }).strict(),
+  })
+  .strict();
+
+const closestSourceSchema = z
+  .object({ sourceId: uuid, sourceTitle: z.string().nullable(), sentence: z.string(), score: z.number() })
+  .strict();
+const groundingReportSchema = z
+  .looseObject({
+    passed: z.boolean(),
+    failingSentences: z.array(
+      z.looseObject({
+        sentence: z.string(),
+        section: z.string().nullable(),
+        reasons: z.array(z.string()),
+        closestSources: z
+          .array(closestSourceSchema)
+          .meta({ description: 'The source sentences most like it (offline embedder, cosine), best first' }),
+      }),
+    ),
+    problems: z.array(z.string()),
+  })
+  .nullable();
+const sourceViewShape = {
+  id: uuid,
+  kind: z.string(),
+  title: z.string().nullable(),
+  url: z.string().nullable(),
+  fetchedAt: timestamp.nullable(),
+  words: z.number().int(),
+  excerpt: z.string(),
+};
+const postContentSchema = z.looseObject({
+  id: uuid,
+  status: postStatus,
+  revision: z.number().int().nullable().meta({ description: 'The latest revision: the text that publishes' }),
+  title: z.string().nullable(),
+  metaTitle: z.string().nullable(),
+  metaDescription: z.string().nullable(),
+  slug: z.string().nullable(),
+  tags: z.array(z.string()),
+  markdown: z.string().nullable(),
+  html: z
+    .string()
+    .nullable()
+    .meta({ description: 'The Markdown rendered and sanitised (no script, style or event handler)' }),
+  seo: z.looseObject({ score: z.number(), violations: z.array(z.looseObject({ rule: z.string() })) }).nullable(),
+  grounding: groundingReportSchema,
+  citations: z.array(
+    z
+      .object({
+        number: z.number().int(),
+        sourceId: z.string(),
+        title: z.string(),
+        url: z.string().nullable(),
+        source: z.object(sourceViewShape).strict().nullable(),
+      })
+      .strict(),
+  ),
+  sources: z.array(z.object({ ...sourceViewShape, citedAs: z.array(z.number().int()) }).strict()),
+  costUsd: z.number(),
+  costs: z.array(
+    z
+      .object({
+        step: z.string(),
+        provider: z.string(),
+        model: z.string(),
+        calls: z.number().int(),
+        cachedCalls: z.number().int(),
+        promptTokens: z.number().int(),
+        completionTokens: z.number().int(),
+        costUsd: z.number(),
+      })
+      .strict(),
+  ),
+  hold: z.looseObject({ stage: z.string(), reason: z.string().nullable() }).nullable(),
+  links: z.looseObject({ self: link, post: link, revisions: link }),
+});
+
+const revisionSummaryShape = {
+  revision: z.number().int(),
+  origin: z.enum(['generate', 'edit']),
+  author: z
+    .string()
+    .meta({ description: 'The writer, or who edited: `api-key:<key id>`, `dev-key:dev`, `operator:<user>`' }),
+  createdAt: timestamp,
+  title: z.string(),
+  wordCount: z.number().int().nullable(),
+  seoScore: z.number().int().nullable(),
+  groundingPassed: z.boolean().nullable(),
+  current: z.boolean(),
+  links: z.object({ self: link }).strict(),
+};
+const revisionsSchema = z
+  .object({
+    postId: uuid,
+    items: z.array(z.object(revisionSummaryShape).strict()),
+    links: z.object({ post: link }).strict(),
+  })
+  .strict();
+const revisionSchema = z
+  .object({
+    ...revisionSummaryShape,
+    metaDescription: z.string(),
+    tags: z.array(z.string()),
+    markdown: z.string(),
+    seo: z.unknown(),
+    grounding: z.unknown(),
+  })
+  .strict();
+
+const overviewSchema = z
+  .object({
+    tenant: z.object({ slug: z.string() }).strict(),
+    generatedAt: timestamp,
+    days: z.number().int(),
+    spend: z
+      .object({
+        monthStart: timestamp,
+        spentUsd: z.number(),
+        monthlyBudgetUsd: z.number().nullable(),
+        usedRatio: z.number().nullable(),
+        perPostCostCapUsd: z.number().nullable(),
+      })
+      .strict(),
+    postsByStatus: z.record(z.string(), z.number().int()),
+    postsPerDay: z.array(
+      z
+        .object({
+          date: z.iso.date(),
+          total: z.number().int(),
+          byStatus: z.record(z.string(), z.number().int()),
+        })
+        .strict(),
+    ),
+    failures: z.array(
+      z
+        .object({
+          status: z.string(),
+          stage: z.string().nullable(),
+          reason: z
+            .string()
+            .meta({ description: 'The reason with URLs, ids and figures replaced, so alike ones group' }),
+          example: z.string(),
+          count: z.number().int(),
+          lastAt: timestamp,
+        })
+        .strict(),
+    ),
+    scheduled: z.array(
+      z
+        .object({
+          destination: z.string(),
+          name: z.string().nullable(),
+          count: z.number().int(),
+          nextAt: timestamp.nullable(),
+        })
+        .strict(),
+    ),
+    feeds: z.array(
+      z
+        .object({
+          id: uuid,
+          type: z.string(),
+          url: z.string(),
+          cron: z.string(),
+          timezone: z.string(),
+          lastPolledAt: timestamp.nullable(),
+          lastOutcome: z.string().nullable(),
+          lastError: z.string().nullable(),
+          recentPolls: z.array(
+            z
+              .object({
+                startedAt: timestamp,
+                finishedAt: timestamp.nullable(),
+                outcome: z.string().nullable(),
+                newEntries: z.number().int(),
+                error: z.string().nullable(),
+              })
+              .strict(),
+          ),
+          links: z.object({ self: link }).strict(),
         })
         .strict(),
     ),
@@ -380,6 +596,22 @@ export const operations: OperationSpec[] = [
   },
   {
     method: 'get',
+    path: '/console',
+    summary: 'The editorial console (static page; signs in with an API key or operator credentials in the browser)',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: { description: 'The console page', type: 'text/html', schema: z.string() } },
+  },
+  {
+    method: 'get',
+    path: '/console/assets/:file',
+    summary: 'The console’s scripts, styles and icon',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: { description: 'A static file of the console', type: '*/*' }, 404: problem('No such file') },
+  },
+  {
+    method: 'get',
     path: '/admin/queues',
     summary: 'Bull Board, the operator console (its own page and JSON API live below this path)',
     tag: 'operations',
@@ -551,6 +783,80 @@ export const operations: OperationSpec[] = [
       ...conflict('A stage is working on the post now'),
       ...apiProblems,
     },
+  },
+  // The editorial API.
+  {
+    method: 'get',
+    path: '/api/v1/posts',
+    summary: 'The tenant’s posts, filtered, a page at a time (keyset cursor, stable order)',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'read',
+    query: postListQuery,
+    responses: {
+      200: json('A page of posts', postListSchema),
+      422: problem('A bad filter, an unknown status or a cursor this list did not hand out'),
+      ...apiProblems,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/posts/:id/content',
+    summary:
+      'A post’s text (Markdown and sanitised HTML), SEO fields and lint report, grounding report with the closest source sentences, citations with their sources, cost',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('The post’s content', postContentSchema), ...notFound, ...apiProblems },
+  },
+  {
+    method: 'patch',
+    path: '/api/v1/posts/:id',
+    summary:
+      'Edit the draft of a post held for review, approval or as a near-duplicate: a new revision, linted and checked again',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'admin',
+    body: {
+      schema: draftPatchSchema,
+      example: { title: 'How zebrafish regrow their fins', tags: ['zebrafish', 'healing'], baseRevision: 1 },
+    },
+    responses: {
+      200: json('The post’s content after the edit, with the new lint and grounding reports', postContentSchema),
+      ...bodyProblems,
+      ...notFound,
+      ...conflict('The post is published, not held, or has a revision newer than `baseRevision`'),
+      ...apiProblems,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/posts/:id/revisions',
+    summary: 'A post’s revisions, newest first (the current one publishes)',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('Revisions', revisionsSchema), ...notFound, ...apiProblems },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/posts/:id/revisions/:revision',
+    summary: 'One revision with its text and reports',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'read',
+    responses: { 200: json('The revision', revisionSchema), ...notFound, ...apiProblems },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/overview',
+    summary:
+      'The tenant at a glance: spend this month against the budget, posts per day by status, failures by reason, scheduled posts per destination, feeds with their last polls',
+    tag: 'posts',
+    security: 'apiKey',
+    scope: 'read',
+    query: overviewQuery,
+    responses: { 200: json('The overview', overviewSchema), 422: problem('A bad `days`'), ...apiProblems },
   },
   {
     method: 'get',
@@ -845,7 +1151,12 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 const securitySchemes = {
-  apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key (`bpk_…`) or DEV_API_KEY' },
+  apiKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A tenant API key (`bpk_…`) or DEV_API_KEY. The operator credentials (OPERATOR_TOKEN as a bearer token, or OPERATOR_USER/OPERATOR_PASSWORD as basic auth) work too, in the tenant an `X-Tenant: <slug>` header names (`default` without it)',
+  },
   operatorToken: { type: 'http', scheme: 'bearer', description: 'OPERATOR_TOKEN' },
   operatorBasic: {
     type: 'http',

@@ -39,6 +39,17 @@ const apiRoutes: Record<string, ApiExpectation> = {
   'GET /api/v1/posts/:id': { scope: 'read', ids: post, cross: 'not-found', ownStatus: 200 },
   'GET /api/v1/search': { scope: 'read', query: '?q=zebrafish%20matrix%20marker', cross: 'own', ownStatus: 200 },
   'GET /api/v1/posts/:id/related': { scope: 'read', ids: post, cross: 'not-found', ownStatus: 200 },
+  // The editorial API: the list and the overview act on the caller's own tenant.
+  'GET /api/v1/posts': { scope: 'read', query: '?limit=100', cross: 'own', ownStatus: 200 },
+  'GET /api/v1/posts/:id/content': { scope: 'read', ids: post, cross: 'not-found', ownStatus: 200 },
+  'GET /api/v1/posts/:id/revisions': { scope: 'read', ids: post, cross: 'not-found', ownStatus: 200 },
+  'GET /api/v1/posts/:id/revisions/:revision': {
+    scope: 'read',
+    ids: (a) => ({ id: a.postId, revision: '1' }),
+    cross: 'not-found',
+  },
+  'PATCH /api/v1/posts/:id': { scope: 'admin', ids: post, body: { title: 'Taken over' }, cross: 'not-found' },
+  'GET /api/v1/overview': { scope: 'read', cross: 'own', ownStatus: 200 },
   'POST /api/v1/posts/:id/approve': { scope: 'admin', ids: post, body: {}, cross: 'not-found' },
   'POST /api/v1/posts/:id/reject': { scope: 'admin', ids: post, body: { reason: 'taken over' }, cross: 'not-found' },
   'POST /api/v1/posts/:id/cancel': { scope: 'admin', ids: post, body: {}, cross: 'not-found' },
@@ -93,10 +104,19 @@ const apiRoutes: Record<string, ApiExpectation> = {
 /** Routes outside the key-authenticated API, by exact route or by prefix. */
 const otherRoutes: { match: (r: MountedRoute) => boolean; kind: 'public' | 'metrics' | 'operator' | 'signature' }[] = [
   { match: (r) => r.method === 'GET' && (r.path === '/healthz' || r.path === '/readyz'), kind: 'public' },
-  // The OpenAPI document and the docs page (src/http/docs.ts) are public.
+  // The OpenAPI document, the docs page (src/http/docs.ts) and the console's static files (src/http/console.ts)
+  // are public: the console signs in with a key in the browser.
   {
     match: (r) =>
-      r.method === 'GET' && ['/openapi.json', '/api/v1/openapi.json', '/docs', '/docs/assets/:file'].includes(r.path),
+      r.method === 'GET' &&
+      [
+        '/openapi.json',
+        '/api/v1/openapi.json',
+        '/docs',
+        '/docs/assets/:file',
+        '/console',
+        '/console/assets/:file',
+      ].includes(r.path),
     kind: 'public',
   },
   { match: (r) => r.method === 'GET' && r.path === '/metrics', kind: 'metrics' },
@@ -188,7 +208,7 @@ describe('authentication matrix over every mounted endpoint', () => {
       jobId: 'job-1',
       queueStatus: 'failed',
       schedulerId: 's-1',
-      file: 'init.js',
+      file: route.path.startsWith('/console') ? 'app.js' : 'init.js',
     };
     const url = `${app.api.url}${fillPath(route.path, params)}${exp?.query ?? ''}`;
     const body = exp?.body ?? (['POST', 'PUT', 'PATCH'].includes(route.method) ? {} : undefined);

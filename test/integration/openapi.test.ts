@@ -99,11 +99,13 @@ describe('the OpenAPI document', () => {
     };
     ids.toApprove = await submit('approval', { requireApproval: true });
     ids.toReject = await submit('rejection', { requireApproval: true });
+    ids.toEdit = await submit('edit', { requireApproval: true });
     ids.toReschedule = await submit('schedule', { publishAt: new Date(Date.now() + 7 * 24 * 3600_000).toISOString() });
     ids.published = await submit('published');
     const settled: Record<string, string> = {
       toApprove: 'awaiting_approval',
       toReject: 'awaiting_approval',
+      toEdit: 'awaiting_approval',
       toReschedule: 'scheduled',
       published: 'published',
     };
@@ -148,6 +150,11 @@ describe('the OpenAPI document', () => {
       valid: { auth: 'none', params: { file: 'swagger-ui-bundle.js' }, status: 200 },
       invalid: { auth: 'none', params: { file: 'package.json' }, status: 404 },
     },
+    'GET /console': { valid: { auth: 'none', status: 200 } },
+    'GET /console/assets/:file': {
+      valid: { auth: 'none', params: { file: 'app.js' }, status: 200 },
+      invalid: { auth: 'none', params: { file: 'package.json' }, status: 404 },
+    },
     'GET /admin/queues': {
       valid: { auth: `Bearer ${OPERATOR_TOKEN}`, status: 200 },
       invalid: { auth: 'none', status: 401 },
@@ -174,6 +181,30 @@ describe('the OpenAPI document', () => {
     'GET /api/v1/posts/:id': {
       valid: { params: { id: ids.published! }, status: 200 },
       invalid: { params: { id: missing }, status: 404 },
+    },
+    'GET /api/v1/posts': {
+      valid: { query: '?status=published,awaiting_approval&order=held&limit=2', status: 200 },
+      invalid: { query: '?status=nonsense', status: 422 },
+    },
+    'GET /api/v1/posts/:id/content': {
+      valid: { params: { id: ids.published! }, status: 200 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
+    'PATCH /api/v1/posts/:id': {
+      valid: { params: { id: ids.toEdit! }, status: 200 },
+      invalid: { params: { id: ids.toEdit! }, body: { title: 'x', ...unknownField }, status: 422 },
+    },
+    'GET /api/v1/posts/:id/revisions': {
+      valid: { params: { id: ids.toEdit! }, status: 200 },
+      invalid: { params: { id: missing }, status: 404 },
+    },
+    'GET /api/v1/posts/:id/revisions/:revision': {
+      valid: { params: { id: ids.toEdit!, revision: '2' }, status: 200 },
+      invalid: { params: { id: ids.toEdit!, revision: '99' }, status: 404 },
+    },
+    'GET /api/v1/overview': {
+      valid: { query: '?days=7', status: 200 },
+      invalid: { query: '?days=0', status: 422 },
     },
     'GET /api/v1/search': {
       valid: { query: '?q=zebrafish%20fins&limit=5', status: 200 },
