@@ -208,7 +208,12 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       post.status === 'budget_exceeded'
         ? { reason: written?.held_reason ?? null, details: written?.held_details ?? null }
         : null,
-    links: { self: `/api/v1/posts/${post.id}`, submission: `/api/v1/submissions/${post.submission_id}` },
+    links: {
+      self: `/api/v1/posts/${post.id}`,
+      submission: `/api/v1/submissions/${post.submission_id}`,
+      content: `/api/v1/posts/${post.id}/content`,
+      revisions: `/api/v1/posts/${post.id}/revisions`,
+    },
   };
 }
 

@@ -112,7 +112,7 @@ const postViewSchema = z.looseObject({
   publications: z.array(z.looseObject({ destination: z.string(), kind: z.string(), status: z.string() })),
   hold: z.looseObject({ stage: z.string(), reason: z.string().nullable() }).nullable(),
   costUsd: z.number(),
-  links: z.object({ self: link, submission: link }).strict(),
+  links: z.object({ self: link, submission: link, content: link, revisions: link }).strict(),
 });
 
 const postSummary = {
