@@ -61,6 +61,23 @@ function rateLimitOf(settings: unknown): number | undefined {
   return parsed.success ? parsed.data.perKey : undefined;
 }
 
+function contextFor(
+  tenant: TenantInfo,
+  via: AuthContext['via'],
+  principal: string,
+  scopes: readonly Scope[],
+): AuthContext {
+  return {
+    tenantId: tenant.id,
+    tenantSlug: tenant.slug,
+    operator: tenant.operator,
+    via,
+    principal,
+    scopes,
+    rateLimit: tenant.rateLimit,
+  };
+}
+
 const reasons = {
   missing: 'missing bearer token',
   malformed: 'malformed API key',
@@ -112,42 +129,18 @@ export function authenticate(config: Config, db: Db) {
       const slug = req.get('x-tenant') ?? 'default';
       const tenant = /^[a-z0-9-]{1,100}$/.test(slug) ? await tenants({ slug }) : null;
       if (!tenant) return unauthorized(res, 'tenant');
-      auth = {
-        tenantId: tenant.id,
-        tenantSlug: tenant.slug,
-        operator: tenant.operator,
-        via: 'operator',
-        principal: `operator:${who}`,
-        scopes: allScopes,
-        rateLimit: tenant.rateLimit,
-      };
+      auth = contextFor(tenant, 'operator', `operator:${who}`, allScopes);
       // Hashing both sides gives equal lengths, so the comparison time says nothing about the key.
     } else if (token && timingSafeEqual(createHash('sha256').update(token).digest(), devKey)) {
       const tenant = await tenants({ slug: 'default' });
       if (!tenant) throw new Error('the default tenant is missing; run `blog-poster migrate`');
-      auth = {
-        tenantId: tenant.id,
-        tenantSlug: tenant.slug,
-        operator: tenant.operator,
-        via: 'dev-key',
-        principal: 'dev',
-        scopes: allScopes,
-        rateLimit: tenant.rateLimit,
-      };
+      auth = contextFor(tenant, 'dev-key', 'dev', allScopes);
     } else {
       const check = await verifyApiKey(db, token!);
       if (!check.ok) return unauthorized(res, check.reason);
       const tenant = await tenants({ id: check.tenantId });
       if (!tenant) return unauthorized(res, 'unknown');
-      auth = {
-        tenantId: tenant.id,
-        tenantSlug: tenant.slug,
-        operator: tenant.operator,
-        via: 'api-key',
-        principal: check.keyId,
-        scopes: check.scopes,
-        rateLimit: tenant.rateLimit,
-      };
+      auth = contextFor(tenant, 'api-key', check.keyId, check.scopes);
     }
 
     const scope = requiredScope(req.method, req.path);

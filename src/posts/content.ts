@@ -3,6 +3,7 @@ import type { Db } from '../db/pool.ts';
 import { closestSourceSentences } from '../grounding/evidence.ts';
 import type { SourceDoc } from '../llm/types.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
+import { snippet } from '../vector/similarity.ts';
 
 // What an editor reads of a post: its text (Markdown and sanitised HTML), SEO fields and lint report,
 // the grounding report with the source sentences closest to each flagged sentence, its citations with
@@ -82,16 +83,6 @@ export async function groundingWithEvidence(grounding: StoredGrounding, sources:
   };
 }
 
-function excerpt(text: string, max = 280): string {
-  const flat = text
-    .replace(/^#{1,6}\s+.*$/gm, '')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (flat.length <= max) return flat;
-  const cut = flat.slice(0, max).lastIndexOf(' ');
-  return `${flat.slice(0, cut > max / 2 ? cut : max)}…`;
-}
-
 type ContentRow = {
   id: string;
   status: string;
@@ -161,7 +152,8 @@ export async function readPostContent(db: Db, tenantId: string, postId: string) 
     url: s.url,
     fetchedAt: s.fetchedAt?.toISOString() ?? null,
     words: s.text.split(/\s+/).filter(Boolean).length,
-    excerpt: excerpt(s.text),
+    // The source's opening, without its headings.
+    excerpt: snippet(s.text.replace(/^#{1,6}\s+.*$/gm, ''), 280),
   });
   const parsedGrounding = post.grounding ? storedGroundingSchema.safeParse(post.grounding) : null;
   const grounding = parsedGrounding?.success ? await groundingWithEvidence(parsedGrounding.data, sources) : null;

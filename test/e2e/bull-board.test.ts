@@ -1,5 +1,5 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stages } from '../../queues/stages.ts';
 import { createApp } from '../../src/http/app.ts';
 import { maintenanceQueueName, siteQueueName } from '../../queues/registry.ts';
+import { chromiumFlags, chromiumPath } from '../support/chromium.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { startPrefixProxy } from '../support/prefix-proxy.ts';
 import { ensureTestPeers } from '../support/prometheus.ts';
 
 // Headless Chromium (Debian's package) through playwright-core opens Bull Board behind operator
@@ -15,16 +17,6 @@ import { ensureTestPeers } from '../support/prometheus.ts';
 
 const operator = { username: 'ops', password: 'operator-password-1' };
 const token = 'operator-token-0123456789';
-const chromiumFlags = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-gpu',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // Nothing leaves the machine: every host but loopback fails to resolve.
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
 
 describe('Bull Board in a real browser', () => {
   let t: TestEnv;
@@ -59,30 +51,9 @@ describe('Bull Board in a real browser', () => {
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
 
     // A reverse proxy serving the app under /ops: it strips the prefix and says so in X-Forwarded-Prefix.
-    const api = new URL(app.api.url);
-    proxy = createServer((req, res) => {
-      if (!req.url?.startsWith('/ops/')) {
-        res.statusCode = 404;
-        return res.end();
-      }
-      const upstream = httpRequest(
-        {
-          host: api.hostname,
-          port: api.port,
-          method: req.method,
-          path: req.url.slice('/ops'.length),
-          headers: { ...req.headers, 'x-forwarded-prefix': '/ops' },
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on('error', () => res.destroy());
-      req.pipe(upstream);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const proxied = await startPrefixProxy(app.api.url, '/ops');
+    proxy = proxied.server;
+    proxyUrl = proxied.url.slice(0, -'/ops'.length);
   }, 600_000);
 
   afterAll(async () => {
@@ -95,7 +66,7 @@ describe('Bull Board in a real browser', () => {
 
   async function browser(name: string, credentials?: { username: string; password: string }): Promise<BrowserContext> {
     const context = await chromium.launchPersistentContext(join(tmp, `profile-${name}`), {
-      executablePath: '/usr/bin/chromium',
+      executablePath: chromiumPath,
       headless: true,
       args: chromiumFlags,
       ...(credentials ? { httpCredentials: credentials } : {}),

@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelWriter } from '../support/fake-model-writer.ts';
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../support/fake-openai.ts';
+import { chromiumFlags, chromiumPath } from '../support/chromium.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { startPrefixProxy } from '../support/prefix-proxy.ts';
 import { ensureTestPeers } from '../support/prometheus.ts';
 import { articles } from '../support/source-articles.ts';
 import { createTenantWithKeys } from '../support/tenants.ts';
@@ -24,15 +26,6 @@ import { createTenantWithKeys } from '../support/tenants.ts';
 declare const document: any;
 
 const OPERATOR = { user: 'night-editor', password: 'operator-password-77' };
-const chromiumFlags = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-gpu',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const [heatPumps, sourdough, urbanTrees, composting, indexFunds, bicycle] = articles as [
@@ -149,32 +142,11 @@ describe('the editorial console in a real browser', () => {
       await settle(ids[name]!, status);
 
     // A reverse proxy serving the app under /newsroom: it strips the prefix and says so in X-Forwarded-Prefix.
-    const upstream = new URL(app.api.url);
-    proxy = createServer((req, res) => {
-      if (!req.url?.startsWith('/newsroom/')) {
-        res.statusCode = 404;
-        return res.end();
-      }
-      const forward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url.slice('/newsroom'.length),
-          headers: { ...req.headers, 'x-forwarded-prefix': '/newsroom' },
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      forward.on('error', () => res.destroy());
-      req.pipe(forward);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(proxy.address() as { port: number }).port}/newsroom`;
+    const proxied = await startPrefixProxy(app.api.url, '/newsroom');
+    proxy = proxied.server;
+    base = proxied.url;
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumFlags });
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumFlags });
     context = await newContext();
     page = await context.newPage();
   }, 600_000);

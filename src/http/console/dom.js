@@ -47,6 +47,45 @@ export function fill(el, ...children) {
   return el;
 }
 
+/** A titled card; the title names it as a region. */
+export function section(title, ...children) {
+  const id = `s-${title.toLowerCase().replace(/[^a-z]+/g, '-')}`;
+  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), children);
+}
+
+/** A table in a keyboard-scrollable region (wide tables scroll sideways on a phone). */
+export function dataTable(caption, columns, rows) {
+  return h(
+    'div',
+    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `${caption} (table)` },
+    h(
+      'table',
+      {},
+      h('caption', { class: 'visually-hidden' }, caption),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          columns.map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((cells) =>
+          h(
+            'tr',
+            {},
+            cells.map((c) => h('td', {}, c)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 // ---------------------------------------------------------------- formatting
 
 export function formatDate(iso) {

@@ -3,7 +3,7 @@
 // destination, and the feeds with their last polls.
 
 import { api } from './api.js';
-import { fill, h, s, statusBadge, time, usd, words } from './dom.js';
+import { dataTable, fill, h, s, section, statusBadge, time, usd, words } from './dom.js';
 import { GROUPS } from './posts.js';
 
 // One colour per status group (the chart's legend names them; the table gives every figure).
@@ -11,11 +11,6 @@ const GROUP_COLOURS = ['#b45309', '#6d28d9', '#1d4ed8', '#047857', '#b91c1c'];
 function groupOf(status) {
   const index = GROUPS.findIndex((g) => g.statuses.includes(status));
   return index < 0 ? GROUPS.length - 1 : index;
-}
-
-function section(title, ...children) {
-  const id = `o-${title.toLowerCase().replace(/[^a-z]+/g, '-')}`;
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), children);
 }
 
 function spendChart(spend) {
@@ -135,38 +130,6 @@ function bars(rows, valueOf, labelOf) {
       { viewBox: '0 0 100 10', class: 'bar', 'aria-hidden': 'true', preserveAspectRatio: 'none' },
       s('rect', { width: (valueOf(r) / max) * 100, height: 10, fill: '#1d4ed8' }),
       s('title', {}, labelOf(r)),
-    ),
-  );
-}
-
-function dataTable(caption, columns, rows) {
-  return h(
-    'div',
-    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `${caption} (table)` },
-    h(
-      'table',
-      {},
-      h('caption', { class: 'visually-hidden' }, caption),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          columns.map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        rows.map((cells) =>
-          h(
-            'tr',
-            {},
-            cells.map((c) => h('td', {}, c)),
-          ),
-        ),
-      ),
     ),
   );
 }

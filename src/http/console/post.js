@@ -4,7 +4,20 @@
 // dialog with its result shown. While a stage works on the post the page follows it.
 
 import { ApiError, api } from './api.js';
-import { confirmDialog, field, fill, h, markSentences, safeFragment, statusBadge, time, usd, words } from './dom.js';
+import {
+  confirmDialog,
+  dataTable,
+  field,
+  fill,
+  h,
+  markSentences,
+  safeFragment,
+  section,
+  statusBadge,
+  time,
+  usd,
+  words,
+} from './dom.js';
 
 const APPROVABLE = ['awaiting_approval', 'needs_review', 'duplicate_of', 'duplicate', 'skipped'];
 const EDITABLE = ['needs_review', 'duplicate_of', 'awaiting_approval'];
@@ -13,43 +26,6 @@ const NOT_RESCHEDULABLE = ['published', 'publishing', 'cancelled', 'rejected', '
 const NOT_CANCELLABLE = ['published', 'publishing', 'cancelled', 'rejected'];
 const STAGES = ['ingest', 'generate', 'embed', 'index', 'publish'];
 const FOLLOW_MS = 1500;
-
-function section(title, ...children) {
-  const id = `s-${title.toLowerCase().replace(/[^a-z]+/g, '-')}`;
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), children);
-}
-
-function table(caption, columns, rows) {
-  return h(
-    'div',
-    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `${caption} (table)` },
-    h(
-      'table',
-      {},
-      h('caption', { class: 'visually-hidden' }, caption),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          columns.map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        rows.map((cells) =>
-          h(
-            'tr',
-            {},
-            cells.map((c) => h('td', {}, c)),
-          ),
-        ),
-      ),
-    ),
-  );
-}
 
 function externalLink(url, label) {
   return /^https?:\/\//i.test(url ?? '') ? h('a', { href: url, rel: 'noopener noreferrer nofollow' }, label) : label;
@@ -587,7 +563,7 @@ export function renderPost(main, { id, navigate, announce, focus }) {
       'Cost',
       content.costs.length === 0
         ? h('p', {}, `No model calls (${usd(content.costUsd)}).`)
-        : table(
+        : dataTable(
             'Model calls by step',
             ['Step', 'Model', 'Calls', 'Tokens in / out', 'Cost'],
             content.costs.map((c) => [
@@ -606,7 +582,7 @@ export function renderPost(main, { id, navigate, announce, focus }) {
       'Revisions',
       revisions.items.length === 0
         ? h('p', {}, 'No revision yet.')
-        : table(
+        : dataTable(
             'Revisions, newest first',
             ['Revision', 'Made by', 'When', 'Words', 'SEO', 'Grounding'],
             revisions.items.map((r) => [
@@ -624,7 +600,7 @@ export function renderPost(main, { id, navigate, announce, focus }) {
   function historySection(post) {
     return section(
       'Stages and publications',
-      table(
+      dataTable(
         'Stage runs',
         ['Stage', 'Attempt', 'Outcome', 'Started', 'Finished', 'Error'],
         post.stages.map((r) => [r.stage, r.attempt, r.outcome, time(r.startedAt), time(r.finishedAt), r.error ?? '']),
