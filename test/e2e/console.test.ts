@@ -467,8 +467,36 @@ describe('the editorial console in a real browser', () => {
     }
   });
 
+  it('signs the page out, saying why, when its key is revoked while it is open', async () => {
+    const made = await api('POST', '/api/v1/admin/keys', { name: 'short-lived', scopes: ['read'] });
+    const ctx = await newContext();
+    try {
+      const p = await ctx.newPage();
+      await signIn(p, made.body.key);
+      await p.locator('table.posts tbody tr').first().waitFor();
+      expect((await api('DELETE', `/api/v1/admin/keys/${made.body.id}`)).status).toBe(200);
+      // The next refresh of the list is refused.
+      await expect
+        .poll(
+          () =>
+            p
+              .getByRole('alert')
+              .innerText()
+              .catch(() => ''),
+          { timeout: 15_000 },
+        )
+        .toBe('You were signed out: revoked API key.');
+      expect(
+        await p.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length),
+      ).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+  }, 60_000);
+
   it('left no CSP or Trusted Types violation, script error or console error, and wrote the screenshots', async () => {
-    // The wrong key and operator password answered 401, which the browser logs; nothing else may appear.
+    // The wrong key, the wrong operator password and the revoked key answered 401, which the browser logs;
+    // nothing else may appear.
     const unexpected = problems.filter((p) => !/status of 401/.test(p));
     expect(unexpected).toEqual([]);
     for (const name of ['console-list.png', 'console-held-post.png', 'console-overview.png', 'console-phone.png'])

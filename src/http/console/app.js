@@ -147,7 +147,7 @@ function render() {
 // A key revoked (or a password changed) while the console is open ends the session with the reason.
 onRefused((error) => {
   session.clear();
-  signedOutReason = `You were signed out: ${error.message}.`;
+  signedOutReason = `You were signed out: ${error.fields[0]?.message ?? error.message}.`;
   navigate('#/sign-in');
 });
 
