@@ -260,6 +260,7 @@ describe('fuzzing every public endpoint', () => {
       'inbound_webhook_secrets',
       'destinations',
       'feeds',
+      'post_revisions',
     ];
     const rows: Record<string, number> = {};
     for (const table of tables) {
