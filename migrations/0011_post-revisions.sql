@@ -29,8 +29,11 @@ SELECT id, 1, tenant_id, 'generate', COALESCE(writer, 'writer'), title, COALESCE
        word_count, seo_score, seo_report, grounding, updated_at
   FROM posts WHERE markdown IS NOT NULL AND title IS NOT NULL;
 
--- The editorial list pages through a tenant's posts newest first, with the id breaking ties.
+-- The editorial list pages through a tenant's posts newest first, with the id breaking ties; and, in
+-- `order=held`, the posts waiting for a person first (the expression is src/posts/list.ts's HELD_SQL).
 CREATE INDEX posts_tenant_created_idx ON posts (tenant_id, created_at DESC, id DESC);
+CREATE INDEX posts_tenant_held_created_idx ON posts
+  (tenant_id, (status = ANY ('{awaiting_approval,needs_review,duplicate_of,duplicate,skipped}'::text[])), created_at, id);
 
 -- Down Migration
 -- Forward-only: restore from a backup instead of rolling back.
