@@ -53,6 +53,19 @@ mariadb_up() { mariadb-admin --protocol=socket ping >/dev/null 2>&1; }
 apache_pid() { local p; p=$(cat /run/apache2/apache2.pid 2>/dev/null) || return 1; kill -0 "$p" 2>/dev/null && echo "$p"; }
 http_code()  { curl -sS -o /dev/null -w '%{http_code}' --max-time 20 "$@" 2>/dev/null || true; }
 
+# ensure_dir MODE OWNER:GROUP DIR...: creates each missing directory with that mode and owner (OWNER:GROUP
+# may be empty). A directory that exists is left exactly as it is: WP_ENV_FILE=/tmp/wp.env must not turn
+# /tmp (1777) into 0755, which would stop MariaDB and every other user from writing temp files there.
+ensure_dir() {
+  local mode=$1 owner=$2 dir; shift 2
+  for dir in "$@"; do
+    [ -d "$dir" ] && continue
+    mkdir -p -- "$(dirname -- "$dir")"
+    mkdir -m "$mode" -- "$dir"
+    [ -z "$owner" ] || chown "$owner" -- "$dir"
+  done
+}
+
 # ------------------------------------------------------------------ packages
 install_packages() {
   local missing=() p t
@@ -72,7 +85,7 @@ install_packages() {
 
 # ------------------------------------------------------------------ mariadb
 start_mariadb() {
-  install -d -o mysql -g root -m 0755 /run/mysqld
+  ensure_dir 0755 mysql:root /run/mysqld
   if mariadb_up; then log "mariadb: already running (pid $(cat /run/mysqld/mysqld.pid 2>/dev/null || echo ?))"; return; fi
   [ -d /var/lib/mysql/mysql ] || die "MariaDB datadir /var/lib/mysql not initialised (mariadb-server postinst failed?)"
   # no systemd here: start the daemon directly; it drops to the mysql user and writes /run/mysqld/mysqld.pid
@@ -98,9 +111,9 @@ SQL
 
 # ------------------------------------------------------------------ wordpress files
 write_wp_files() {
-  install -d -m 0750 -o root -g www-data "$STATEDIR"
-  install -d -m 0755 -o www-data -g www-data "$LOGDIR" "$CONTENT/mu-plugins" "$CONTENT/uploads"
-  install -d -m 0755 "$LIBDIR"
+  ensure_dir 0750 root:www-data "$STATEDIR"
+  ensure_dir 0755 www-data:www-data "$LOGDIR" "$CONTENT/mu-plugins" "$CONTENT/uploads"
+  ensure_dir 0755 "" "$LIBDIR"
   # salts: generated once, reused on re-runs (changing them only logs people out; app passwords survive)
   if [ ! -s "$STATEDIR/salts.php" ]; then
     php -r 'echo "<?php\n"; foreach (["AUTH_KEY","SECURE_AUTH_KEY","LOGGED_IN_KEY","NONCE_KEY","AUTH_SALT","SECURE_AUTH_SALT","LOGGED_IN_SALT","NONCE_SALT"] as $k) printf("define(%s, %s);\n", var_export($k, true), var_export(bin2hex(random_bytes(32)), true));' >"$STATEDIR/salts.php"
@@ -325,7 +338,7 @@ smoke_test() {
 }
 
 write_env() {
-  install -d -m 0755 "$(dirname "$WP_ENV_FILE")"
+  ensure_dir 0755 "" "$(dirname "$WP_ENV_FILE")"
   cat >"$WP_ENV_FILE.tmp" <<EOF
 # written by setup-wordpress.sh $(date -u +%FT%TZ)
 WP_URL=${WP_URL}
@@ -385,11 +398,13 @@ cmd_reset() {
 
 # Test files may call this at the same time: one setup at a time. (Daemons started above close fd 9.)
 lock() {
-  install -d -m 0755 /run/lock
+  ensure_dir 1777 "" /run/lock
   exec 9>/run/lock/setup-wordpress.lock
   flock -w 300 9 || die "another setup-wordpress.sh run holds /run/lock/setup-wordpress.lock"
 }
 
+# Sourced (by the tests of its helpers), it only defines them.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 case "${1:-setup}" in
   setup)  lock; cmd_setup ;;
   stop)   cmd_stop ;;
