@@ -168,10 +168,32 @@ function errorHandler(err: BodyParserError, req: Request, res: Response, _next: 
 }
 
 /** Redis or PostgreSQL out of reach: the client should retry, not treat it as a bug. */
-function isUnavailable(err: Error & { code?: string }): boolean {
-  return (
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect/i.test(
-      err.message,
-    ) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(err.code ?? '')
-  );
+function isUnavailable(err: unknown): boolean {
+  // The error itself or what it wraps (BullMQ and pg-pool rethrow connection errors inside their own).
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { name, message } = e;
+    const code = (e as { code?: unknown }).code;
+    if (unavailableErrorNames.has(name)) return true;
+    if (unavailableMessage.test(message)) return true;
+    // A Redis that is loading its data, failing over or refusing writes answers these instead of data.
+    if (name === 'ReplyError' && /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY)\b/.test(message))
+      return true;
+    if (typeof code === 'string' && unavailableCodes.has(code)) return true;
+  }
+  return false;
 }
+
+// ioredis gives up on a command with these when the connection is gone or keeps failing.
+const unavailableErrorNames = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError']);
+const unavailableMessage =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect|max retries per request/i;
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);

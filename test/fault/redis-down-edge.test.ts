@@ -49,4 +49,20 @@ describe('Redis down at the HTTP edge', () => {
     expect(accepted).toBe(1);
     expect(await app.rt.queues.queues.ingest.count()).toBe(2);
   });
+
+  it('answers 503 with Retry-After, not 500, to a submission in flight when Redis goes away', async () => {
+    // A frozen Redis (SIGSTOP) holds the submission's enqueue in flight; then Redis dies under it. The
+    // edge connection gives up with MaxRetriesPerRequestError, which is Redis being unavailable too.
+    redis.signal('SIGSTOP');
+    const inFlight = app.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'Submitted just as Redis goes away. The client should retry it later.' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.stop('SIGKILL');
+    const res = await inFlight;
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.body.detail).toMatch(/unavailable/);
+    await redis.start();
+  });
 });

@@ -66,6 +66,10 @@ export async function startRedisServer(opts: { appendOnly?: boolean } = {}) {
     port,
     start,
     stop,
+    /** Sends a signal without waiting for an exit: SIGSTOP freezes the server with its connections open. */
+    signal(signal: NodeJS.Signals): void {
+      proc?.kill(signal);
+    },
     async cleanup() {
       await stop('SIGKILL');
       await rm(dir, { recursive: true, force: true });
