@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SPECIAL_PURPOSE_BLOCKS, refusedAddressReason } from '../../src/fetch/address-policy.ts';
 import {
   createSafeFetcher,
   FetchError,
@@ -107,6 +109,17 @@ const table: Array<[name: string, url: () => string, reason: RegExp]> = [
   ['IPv6 link-local [fe80::1]', () => 'http://[fe80::1]/', /link-local/],
   ['IPv6 unique-local [fd00::1]', () => 'http://[fd00::1]/', /unique-local/],
   ['NAT64 embedding loopback', () => 'http://[64:ff9b::7f00:1]/', /NAT64/],
+  ['IPv4-compatible [::127.0.0.1]', () => `http://[::127.0.0.1]:${P()}/`, /deprecated IPv4-compatible/],
+  ['IPv4-compatible in hex [::7f00:1]', () => `http://[::7f00:1]:${P()}/`, /deprecated IPv4-compatible/],
+  ['IPv4-translated [::ffff:0:7f00:1]', () => 'http://[::ffff:0:7f00:1]/', /IPv4-translated/],
+  ['Teredo [2001::1]', () => 'http://[2001::1]/', /Teredo/],
+  ['6to4 embedding loopback [2002:7f00:1::]', () => 'http://[2002:7f00:1::]/', /6to4/],
+  ['ORCHIDv2 [2001:20::1]', () => 'http://[2001:20::1]/', /IETF protocol assignment/],
+  ['IPv6 benchmarking [2001:2::1]', () => 'http://[2001:2::1]/', /IETF protocol assignment/],
+  ['IPv6 documentation [2001:db8::1]', () => 'http://[2001:db8::1]/', /documentation/],
+  ['IPv4 documentation 192.0.2.1', () => 'http://192.0.2.1/', /documentation/],
+  ['IPv4 benchmarking 198.18.0.1', () => 'http://198.18.0.1/', /benchmarking/],
+  ['IPv6 outside 2000::/3 [4000::1]', () => 'http://[4000::1]/', /outside global unicast/],
   ['multicast 224.0.0.1', () => 'http://224.0.0.1/', /multicast/],
   ['broadcast', () => 'http://255.255.255.255/', /broadcast/],
   [
@@ -209,5 +222,47 @@ describe('the SSRF guard', () => {
         (e: unknown) => e,
       );
     expect((err as FetchError).message).toMatch(/refused/);
+  });
+
+  /** An address inside a block: its network address, plus one when the block is wider than one address. */
+  function addressIn(cidr: string): string {
+    const [network, bits] = ipaddr.parseCIDR(cidr);
+    const bytes = network.toByteArray();
+    if (bits < bytes.length * 8) bytes[bytes.length - 1]! |= 1;
+    return ipaddr.fromByteArray(bytes).toString();
+  }
+
+  it.each(SPECIAL_PURPOSE_BLOCKS.map((b) => [b.cidr, b.name] as const))(
+    'refuses a name resolving into %s (%s), through the injected resolver, and dials nothing',
+    async (cidr) => {
+      const address = addressIn(cidr);
+      const fetcher = createSafeFetcher({
+        resolver: async () => [{ address, family: address.includes(':') ? 6 : 4 }],
+        onDecision: (d) => decisions.push(d),
+        onConnect: (a) => attempts.push(a),
+      });
+      const err = await fetcher.fetch('http://special.example/', { allowedTypes: ['*'] }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((err as FetchError).kind).toBe('refused');
+      expect((err as FetchError).message).toContain(`special.example resolves to ${address} is `);
+      expect(decisions).toEqual([expect.objectContaining({ allowed: false, addresses: [address] })]);
+      expect(attempts).toEqual([]);
+    },
+  );
+
+  it('passes ordinary public addresses of both families, and a public IPv4 reached as IPv4-mapped', () => {
+    for (const address of [
+      '93.184.216.34',
+      '1.1.1.1',
+      '2606:4700:4700::1111',
+      '2a00:1450:4001:80e::200e',
+      '::ffff:8.8.8.8',
+    ])
+      expect(refusedAddressReason(address), address).toBeNull();
+    // Neighbours of the blocks are public: the table does not over-reach.
+    for (const address of ['11.0.0.1', '100.128.0.1', '172.32.0.1', '192.169.0.1', '198.20.0.1', '223.255.255.254'])
+      expect(refusedAddressReason(address), address).toBeNull();
   });
 });
