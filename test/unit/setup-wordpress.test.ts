@@ -19,7 +19,7 @@ async function sourced(env: Record<string, string>, body: string) {
 
 const modeOf = async (path: string) => ((await stat(path)).mode & 0o7777).toString(8);
 
-describe('setup-wordpress.sh folders', { skip: process.getuid?.() !== 0 ? 'runs as root only' : false }, () => {
+describe('setup-wordpress.sh folders', { skip: process.getuid?.() !== 0 }, () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bp-setup-wp-'));
