@@ -16,7 +16,7 @@ import { consoleRoutes } from './console.ts';
 import { healthRoutes } from './health.ts';
 import { docsRoutes } from './docs.ts';
 import { captureRouteError, errorTracker, trackerLocal } from '../error-tracking.ts';
-import { cors, requireJsonBody } from './hardening.ts';
+import { cors, refuseUnstorableStrings, requireJsonBody } from './hardening.ts';
 import { sendProblem } from './problem.ts';
 import { addressRateLimit, keyRateLimit } from './rate-limit.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -99,6 +99,8 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(keyRateLimit(deps));
   api.use(requireJsonBody);
   api.use(express.json({ limit: config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  // NUL and lone surrogates, which PostgreSQL cannot store, are a 422 naming the field for every route.
+  api.use(refuseUnstorableStrings);
 
   // Each area of the API is one router in ./routes; add new ones to this list.
   for (const routes of [

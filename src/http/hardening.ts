@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.ts';
-import { sendProblem } from './problem.ts';
+import { type FieldError, sendProblem } from './problem.ts';
 
 // CORS and the body policy of the API. Security headers come from helmet (see app.ts).
 
@@ -58,4 +58,53 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
     detail: 'request bodies must be application/json in UTF-8',
     errors: [{ field: 'Content-Type', message: 'must be application/json (UTF-8)' }],
   });
+}
+
+// NUL cannot be stored by PostgreSQL (text and jsonb refuse it: "invalid byte sequence", "unsupported
+// Unicode escape sequence"), and a lone UTF-16 surrogate is not Unicode at all (jsonb refuses its escape,
+// UTF-8 cannot encode it). Both are refused at the edge, once for every route, with the field named.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function unstorableReason(text: string): string | null {
+  const found = UNSTORABLE.exec(text)?.[0];
+  if (found === undefined) return null;
+  return found === '\u0000' ? 'must not contain NUL (\\u0000)' : 'must not contain a lone surrogate (not Unicode text)';
+}
+
+/**
+ * Every string in a parsed JSON value (keys too) that cannot be stored, named by its dotted path
+ * (`source.title`, `brief.secondaryKeywords.2`), as zod names fields.
+ */
+export function unstorableStringFields(value: unknown, path: string[] = []): FieldError[] {
+  const field = () => path.join('.') || '(body)';
+  if (typeof value === 'string') {
+    const reason = unstorableReason(value);
+    return reason ? [{ field: field(), message: reason }] : [];
+  }
+  if (value === null || typeof value !== 'object') return [];
+  const errors: FieldError[] = [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  for (const [key, item] of entries) {
+    const keyReason = unstorableReason(key);
+    if (keyReason) errors.push({ field: [...path, key].join('.'), message: `its name ${keyReason}` });
+    errors.push(...unstorableStringFields(item, [...path, key]));
+    if (errors.length >= 20) break;
+  }
+  return errors;
+}
+
+/** Answers 422 naming each field of `values` that cannot be stored; false when it did. */
+export function storableOr422(res: Response, ...values: unknown[]): boolean {
+  const errors = values.flatMap((v) => unstorableStringFields(v));
+  if (errors.length === 0) return true;
+  sendProblem(res, 422, 'Invalid characters', {
+    detail: 'text must not contain NUL characters or lone surrogates',
+    errors,
+  });
+  return false;
+}
+
+/** The body and the query string of every API route carry only strings the database can store. */
+export function refuseUnstorableStrings(req: Request, res: Response, next: NextFunction): void {
+  if (storableOr422(res, req.body, req.query ?? {})) next();
 }

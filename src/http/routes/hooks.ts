@@ -4,6 +4,7 @@ import { tenantLookup } from '../../auth/authenticate.ts';
 import { verifyDelivery } from '../../auth/webhook-signatures.ts';
 import { keyringOf } from '../../security/secrets.ts';
 import { acceptSubmission, IdempotencyConflictError, submissionSchema } from '../../submissions.ts';
+import { storableOr422 } from '../hardening.ts';
 import { keyRateLimit } from '../rate-limit.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
@@ -83,6 +84,8 @@ export function inboundHookRoutes(deps: AppDeps): Router {
           errors: [{ field: '(body)', message: 'is not valid JSON' }],
         });
       }
+      // A 422 (never a 5xx) for what cannot be stored: the sender must not retry a poison delivery.
+      if (!storableOr422(res, body)) return;
       const parsed = submissionSchema.safeParse(body);
       if (!parsed.success) return sendProblem(res, 422, 'Invalid submission', { errors: zodFieldErrors(parsed.error) });
       try {
