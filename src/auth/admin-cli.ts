@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { connectDb } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
+import { envSecretFieldErrors } from '../publish/credentials.ts';
 import { createDestination, createDestinationSchema } from '../publish/destinations.ts';
 import { keyringOf, putTenantSecret, rotateSecrets, secretNameSchema } from '../security/secrets.ts';
 import { createApiKey, keyNameSchema, revokeApiKey, scopesSchema } from './api-keys.ts';
@@ -113,6 +114,8 @@ export async function runAdminCommand(config: Config, argv: string[]): Promise<n
           { name: values.name, kind: values.kind, config: destinationConfig, isDefault: values.default ?? false },
           'destination',
         );
+        const refused = envSecretFieldErrors(tenant, input.config, 'config');
+        if (refused.length > 0) throw new AdminUsageError(`--config: ${refused.map((e) => e.message).join('; ')}`);
         const destination = await createDestination(db, tenant.id, input);
         print({
           id: destination.id,

@@ -25,6 +25,7 @@ import {
   updateTenant,
 } from '../../auth/tenants.ts';
 import { tenantSettingsSchema } from '../../tenant-settings.ts';
+import { envSecretFieldErrors, type SecretNamer } from '../../publish/credentials.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
 // The admin API (scope `admin`, see ../../auth/scopes.ts): the caller's own tenant, its API keys,
@@ -63,6 +64,15 @@ function invalid(res: Response, error: z.ZodError, title = 'Invalid request'): v
   sendProblem(res, 422, title, { errors: zodFieldErrors(error) });
 }
 
+/** 403 naming the field when the notification settings name an environment secret the tenant may not use. */
+function settingsMayNameSecrets(res: Response, tenant: SecretNamer, settings: unknown): boolean {
+  const notifications = (settings as { notifications?: unknown } | undefined)?.notifications;
+  const errors = envSecretFieldErrors(tenant, notifications, 'settings.notifications');
+  if (errors.length === 0) return true;
+  sendProblem(res, 403, 'Forbidden', { detail: errors[0]!.message, errors });
+  return false;
+}
+
 function bodyOf(req: Request): unknown {
   return req.body ?? {};
 }
@@ -88,6 +98,8 @@ export function adminRoutes({ config, db }: AppDeps): Router {
   router.patch('/admin/tenant', async (req, res) => {
     const parsed = patchTenantSchema.safeParse(bodyOf(req));
     if (!parsed.success) return invalid(res, parsed.error, 'Invalid tenant');
+    const tenant = { slug: req.auth!.tenantSlug, operator: req.auth!.operator };
+    if (!settingsMayNameSecrets(res, tenant, parsed.data.settings)) return;
     res.json(await updateTenant(db, req.tenantId, parsed.data));
   });
 
@@ -100,6 +112,7 @@ export function adminRoutes({ config, db }: AppDeps): Router {
     if (!operatorOnly(req, res)) return;
     const parsed = createTenantSchema.safeParse(bodyOf(req));
     if (!parsed.success) return invalid(res, parsed.error, 'Invalid tenant');
+    if (!settingsMayNameSecrets(res, parsed.data, parsed.data.settings)) return;
     try {
       const { key, ...tenant } = parsed.data;
       const created = await createTenant(db, tenant);

@@ -13,7 +13,8 @@ import {
   updateDestination,
   updateDestinationSchema,
 } from '../../publish/destinations.ts';
-import { sendProblem, zodFieldErrors } from '../problem.ts';
+import { envSecretFieldErrors } from '../../publish/credentials.ts';
+import { type FieldError, sendProblem, zodFieldErrors } from '../problem.ts';
 
 const uuid = z.uuid();
 
@@ -30,6 +31,7 @@ export function destinationRoutes({ db }: AppDeps): Router {
     if (!requireJson(req, res)) return;
     const parsed = createDestinationSchema.safeParse(req.body);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid destination', { errors: zodFieldErrors(parsed.error) });
+    if (!mayNameSecrets(req, res, parsed.data.config)) return;
     try {
       const created = await createDestination(db, req.tenantId, parsed.data);
       res.status(201).location(`/api/v1/destinations/${created.id}`).json(destinationView(created));
@@ -63,6 +65,7 @@ export function destinationRoutes({ db }: AppDeps): Router {
       if (!checked.success)
         return sendProblem(res, 422, 'Invalid destination', { errors: zodFieldErrors(checked.error, 'config') });
       config = checked.data;
+      if (!mayNameSecrets(req, res, config)) return;
     }
     try {
       const updated = await updateDestination(db, req.tenantId, id, {
@@ -90,6 +93,18 @@ export function destinationRoutes({ db }: AppDeps): Router {
   });
 
   return router;
+}
+
+/** 403 naming the field when the config names an environment secret the caller's tenant may not use. */
+function mayNameSecrets(req: Request, res: Response, config: unknown): boolean {
+  const errors: FieldError[] = envSecretFieldErrors(
+    { slug: req.auth!.tenantSlug, operator: req.auth!.operator },
+    config,
+    'config',
+  );
+  if (errors.length === 0) return true;
+  sendProblem(res, 403, 'Forbidden', { detail: errors[0]!.message, errors });
+  return false;
 }
 
 /** A request that carries a body must send it as JSON. */
