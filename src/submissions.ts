@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from './db/pool.ts';
 import { briefSchema } from './llm/brief.ts';
 import type { PipelineQueues } from '../queues/registry.ts';
+import { missingDestinations } from './publish/destinations.ts';
 import { publishOptionsSchema } from './publish/options.ts';
 
 // Accepting a submission: the one piece of work the HTTP layer and the CLI share.
@@ -58,6 +59,15 @@ export type SubmissionInput = z.infer<typeof submissionSchema>;
 
 export class IdempotencyConflictError extends Error {}
 
+/** The submission names destinations the tenant does not have (another tenant's, deleted, unknown). */
+export class UnknownDestinationsError extends Error {
+  readonly fields: { field: string; message: string }[];
+  constructor(fields: { field: string; message: string }[]) {
+    super(fields.map((f) => `${f.field}: ${f.message}`).join('; '));
+    this.fields = fields;
+  }
+}
+
 export type Accepted = { submissionId: string; postId: string; replayed: boolean };
 
 /**
@@ -70,6 +80,18 @@ export async function acceptSubmission(
   queues: PipelineQueues,
   input: { tenantId: string; body: SubmissionInput; idempotencyKey: string | null; correlationId: string },
 ): Promise<Accepted> {
+  const named = input.body.publish?.destinations ?? [];
+  if (named.length > 0) {
+    const missing = new Set(await missingDestinations(db, input.tenantId, named));
+    if (missing.size > 0)
+      throw new UnknownDestinationsError(
+        named.flatMap((id, i) =>
+          missing.has(id)
+            ? [{ field: `publish.destinations.${i}`, message: `no destination ${id} (or it was deleted)` }]
+            : [],
+        ),
+      );
+  }
   const requestHash = createHash('sha256').update(JSON.stringify(input.body)).digest('hex');
   const { source, ...options } = input.body;
   // One statement records the submission, its source and its post: one round trip, atomic without a

@@ -436,6 +436,28 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
   };
 }
 
+/**
+ * What the guard can tell from a URL alone, before any DNS lookup: why it would refuse it (credentials,
+ * a special-purpose IP literal in any spelling, a `localhost` name), or null. Used when a URL is given
+ * (a destination, a feed, a submission), so it is refused at once; the full check with the host's
+ * addresses still runs every time the URL is fetched, since DNS answers can change.
+ */
+export function urlRefusal(raw: string, allowPrivateHosts?: string | readonly string[]): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null; // not a URL at all: the field's own validation says so
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  if (url.username || url.password) return 'must not carry credentials (user:password@)';
+  const host = normaliseHost(url.hostname);
+  if (parseHostAllowlist(allowPrivateHosts).has(host)) return null;
+  if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is a loopback name`;
+  const reason = isIpLiteral(host) ? refusedAddressReason(host) : null;
+  return reason ? `not a public address: ${reason}` : null;
+}
+
 export function parseHttpUrl(raw: string, base?: URL): URL {
   let parsed: URL;
   try {

@@ -16,7 +16,7 @@ import { consoleRoutes } from './console.ts';
 import { healthRoutes } from './health.ts';
 import { docsRoutes } from './docs.ts';
 import { captureRouteError, errorTracker, trackerLocal } from '../error-tracking.ts';
-import { cors, refuseUnstorableStrings, requireJsonBody } from './hardening.ts';
+import { cors, refuseUnstorableStrings, requireJsonBody, safeUrlsOr422 } from './hardening.ts';
 import { sendProblem } from './problem.ts';
 import { addressRateLimit, keyRateLimit } from './rate-limit.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -101,6 +101,10 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(express.json({ limit: config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   // NUL and lone surrogates, which PostgreSQL cannot store, are a 422 naming the field for every route.
   api.use(refuseUnstorableStrings);
+  // So are URLs the SSRF guard would refuse anyway (credentials, private or metadata addresses).
+  api.use((req, res, next) => {
+    if (safeUrlsOr422(res, config, req.body)) next();
+  });
 
   // Each area of the API is one router in ./routes; add new ones to this list.
   for (const routes of [

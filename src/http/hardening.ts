@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.ts';
+import { urlRefusal } from '../fetch/safe-fetch.ts';
 import { type FieldError, sendProblem } from './problem.ts';
 
 // CORS and the body policy of the API. Security headers come from helmet (see app.ts).
@@ -107,4 +108,34 @@ export function storableOr422(res: Response, ...values: unknown[]): boolean {
 /** The body and the query string of every API route carry only strings the database can store. */
 export function refuseUnstorableStrings(req: Request, res: Response, next: NextFunction): void {
   if (storableOr422(res, req.body, req.query ?? {})) next();
+}
+
+/**
+ * Every field named `url` in a body is an address Blog Poster will fetch or call (a source, a feed, a
+ * featured image, a destination, a notification callback). One with credentials, a private, loopback
+ * or metadata IP literal or a localhost name is refused here, naming the field, instead of failing
+ * later at publish or poll (where the full check, DNS included, still runs).
+ */
+export function unsafeUrlFields(value: unknown, allowPrivateHosts: string, path: string[] = []): FieldError[] {
+  if (value === null || typeof value !== 'object') return [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  return entries.flatMap(([key, item]) => {
+    if (key === 'url' && typeof item === 'string') {
+      const refusal = urlRefusal(item, allowPrivateHosts);
+      return refusal ? [{ field: [...path, key].join('.'), message: refusal }] : [];
+    }
+    return path.length < 8 ? unsafeUrlFields(item, allowPrivateHosts, [...path, key]) : [];
+  });
+}
+
+/** Answers 422 naming each `url` field of the body the SSRF guard would refuse; false when it did. */
+export function safeUrlsOr422(
+  res: Response,
+  config: Pick<Config, 'FETCH_ALLOW_PRIVATE_HOSTS'>,
+  body: unknown,
+): boolean {
+  const errors = unsafeUrlFields(body, config.FETCH_ALLOW_PRIVATE_HOSTS);
+  if (errors.length === 0) return true;
+  sendProblem(res, 422, 'Refused URL', { detail: 'URLs must point at public http(s) addresses', errors });
+  return false;
 }

@@ -245,6 +245,16 @@ export function destinationView(d: Destination) {
 
 export class UnknownDestinationError extends Error {}
 
+/** Which of `ids` are not live destinations of the tenant: another tenant's, deleted, or never made. */
+export async function missingDestinations(db: Db, tenantId: string, ids: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM destinations WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
+    [tenantId, ids],
+  );
+  const found = new Set(rows.map((r) => r.id));
+  return ids.filter((id) => !found.has(id));
+}
+
 /**
  * The destinations a post goes to: those its submission named, else the tenant's defaults, else the
  * built-in static site. A named destination that is gone is an error the caller reports.

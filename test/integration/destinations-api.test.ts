@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenantWithKeys } from '../support/tenants.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 
 describe('destinations API', () => {
@@ -119,16 +120,94 @@ describe('destinations API', () => {
       }),
     ]);
 
+    // Named destinations are checked when the submission arrives: a deleted one, another tenant's or an
+    // unknown id is a 422 naming the entry, and nothing is accepted.
     const gone = await call('POST', '/api/v1/destinations', { name: 'Gone', kind: 'files' });
     await call('DELETE', `/api/v1/destinations/${gone.body.id}`);
-    const named = await app.post('/api/v1/submissions', {
-      source: { type: 'text', text: 'A submission naming a deleted destination fails at publish with the reason.' },
-      publish: { destinations: [gone.body.id] },
+    const other = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'dest-other');
+    const theirs = await other.call(other.keys.all!.key, 'POST', '/api/v1/destinations', {
+      name: 'Theirs',
+      kind: 'files',
     });
+    expect(theirs.status).toBe(201);
+    const before = (await app.rt.db.query('SELECT count(*)::int AS n FROM submissions')).rows[0]!.n;
+    const named = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'A submission naming a deleted destination and another tenant’s.' },
+      publish: { destinations: [site.body.id, gone.body.id, theirs.body.id] },
+    });
+    expect(named.status).toBe(422);
+    expect(named.body.errors.map((e: { field: string }) => e.field)).toEqual([
+      'publish.destinations.1',
+      'publish.destinations.2',
+    ]);
+    expect((await app.rt.db.query('SELECT count(*)::int AS n FROM submissions')).rows[0]!.n).toBe(before);
+
+    // The check at publish stays: a destination deleted while the post waits fails it with the reason.
+    const later = await call('POST', '/api/v1/destinations', { name: 'Deleted later', kind: 'files' });
+    const waiting = await app.post('/api/v1/submissions', {
+      source: {
+        type: 'text',
+        text: 'A post waits for approval while its destination is deleted. It fails at publish.',
+      },
+      publish: { destinations: [later.body.id], requireApproval: true },
+    });
+    expect(waiting.status).toBe(202);
+    await waitFor(
+      'awaiting approval',
+      async () => (await app.get(`/api/v1/posts/${waiting.body.postId}`)).body.status === 'awaiting_approval',
+    );
+    await call('DELETE', `/api/v1/destinations/${later.body.id}`);
+    expect((await app.post(`/api/v1/posts/${waiting.body.postId}/approve`, {})).status).toBe(202);
     const failed = await waitFor('failed', async () => {
-      const { body } = await app.get(`/api/v1/posts/${named.body.postId}`);
+      const { body } = await app.get(`/api/v1/posts/${waiting.body.postId}`);
       return body.status === 'failed' ? body : null;
     });
     expect(failed.failure).toMatchObject({ stage: 'publish', reason: expect.stringMatching(/does not exist/) });
+  });
+
+  it('refuses destination URLs the SSRF guard would refuse, at creation, naming the field', async () => {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.7/wp',
+      'http://[::127.0.0.1]/hook',
+      'http://[::ffff:a9fe:a9fe]/',
+      'http://2130706434/', // 127.0.0.2 (the test env allowlists 127.0.0.1 itself)
+      'https://user:secret@hooks.example/in',
+      'http://metadata.localhost/',
+    ]) {
+      const res = await call('POST', '/api/v1/destinations', {
+        name: 'internal',
+        kind: 'webhook',
+        config: { url, secretName: 'hook' },
+      });
+      expect(res.status, url).toBe(422);
+      expect(res.body.errors, url).toEqual([{ field: 'config.url', message: expect.any(String) }]);
+    }
+    const wordpress = await call('POST', '/api/v1/destinations', {
+      name: 'internal wp',
+      kind: 'wordpress',
+      config: { url: 'http://192.168.1.1', username: 'u', passwordSecret: 'wp' },
+    });
+    expect(wordpress.status).toBe(422);
+    expect(wordpress.body.errors[0].field).toBe('config.url');
+    const settings = await call('PATCH', '/api/v1/admin/tenant', {
+      settings: { notifications: { url: 'http://127.0.0.2/cb', secretName: 'cb' } },
+    });
+    expect(settings.status).toBe(422);
+    expect(settings.body.errors[0].field).toBe('settings.notifications.url');
+    // Feeds and submissions likewise, so nothing is registered or accepted that would only fail later.
+    const feed = await call('POST', '/api/v1/feeds', { url: 'http://[fd00:ec2::254]/feed.xml', cron: '0 * * * *' });
+    expect(feed.status).toBe(422);
+    expect(feed.body.errors[0].field).toBe('url');
+    const source = await app.post('/api/v1/submissions', { source: { type: 'url', url: 'http://0x7f000002/' } });
+    expect(source.status).toBe(422);
+    expect(source.body.errors[0].field).toBe('source.url');
+    const image = await app.post('/api/v1/submissions', {
+      source: { type: 'text', text: 'Text with a featured image on a private address.' },
+      publish: { featuredImage: { url: 'http://100.100.100.200/i.png', alt: 'x' } },
+    });
+    expect(image.status).toBe(422);
+    expect(image.body.errors[0].field).toBe('publish.featuredImage.url');
+    expect((await app.rt.db.query('SELECT count(*)::int AS n FROM feeds')).rows[0]!.n).toBe(0);
   });
 });

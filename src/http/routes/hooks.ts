@@ -3,8 +3,13 @@ import type { AppDeps } from '../app.ts';
 import { tenantLookup } from '../../auth/authenticate.ts';
 import { verifyDelivery } from '../../auth/webhook-signatures.ts';
 import { keyringOf } from '../../security/secrets.ts';
-import { acceptSubmission, IdempotencyConflictError, submissionSchema } from '../../submissions.ts';
-import { storableOr422 } from '../hardening.ts';
+import {
+  acceptSubmission,
+  IdempotencyConflictError,
+  submissionSchema,
+  UnknownDestinationsError,
+} from '../../submissions.ts';
+import { safeUrlsOr422, storableOr422 } from '../hardening.ts';
 import { keyRateLimit } from '../rate-limit.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
@@ -85,7 +90,7 @@ export function inboundHookRoutes(deps: AppDeps): Router {
         });
       }
       // A 422 (never a 5xx) for what cannot be stored: the sender must not retry a poison delivery.
-      if (!storableOr422(res, body)) return;
+      if (!storableOr422(res, body) || !safeUrlsOr422(res, config, body)) return;
       const parsed = submissionSchema.safeParse(body);
       if (!parsed.success) return sendProblem(res, 422, 'Invalid submission', { errors: zodFieldErrors(parsed.error) });
       try {
@@ -108,6 +113,8 @@ export function inboundHookRoutes(deps: AppDeps): Router {
             links: { self, post: `/api/v1/posts/${accepted.postId}` },
           });
       } catch (err) {
+        if (err instanceof UnknownDestinationsError)
+          return sendProblem(res, 422, 'Invalid submission', { detail: err.message, errors: err.fields });
         if (err instanceof IdempotencyConflictError) {
           return sendProblem(res, 409, 'Replayed delivery', {
             detail: err.message,

@@ -2,7 +2,12 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { readSubmission } from '../../db/read-models.ts';
-import { acceptSubmission, IdempotencyConflictError, submissionSchema } from '../../submissions.ts';
+import {
+  acceptSubmission,
+  IdempotencyConflictError,
+  submissionSchema,
+  UnknownDestinationsError,
+} from '../../submissions.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
@@ -51,6 +56,8 @@ export function submissionRoutes({ db, queues }: AppDeps): Router {
           links: { self, post: `/api/v1/posts/${accepted.postId}` },
         });
     } catch (err) {
+      if (err instanceof UnknownDestinationsError)
+        return sendProblem(res, 422, 'Invalid submission', { detail: err.message, errors: err.fields });
       if (err instanceof IdempotencyConflictError) {
         return sendProblem(res, 422, 'Idempotency-Key reused', {
           detail: err.message,
