@@ -61,6 +61,7 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
     // A source site whose page always fails with a 503 (transient: retried, then the post fails).
     source = createServer((req, res) => {
       if (req.url === '/robots.txt') return void res.writeHead(404).end();
+      if (req.url === '/gone') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('no such page');
       sourceHits++;
       sourceHeaders.push(...Object.keys(req.headers));
       res.writeHead(503, { 'content-type': 'text/plain' }).end('down for maintenance');
@@ -176,10 +177,10 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
 
   it('reports a permanent stage failure at once', async () => {
     const requestId = 'req-error-tracking-permanent';
-    // An address that the SSRF guard refuses (not allowlisted): a permanent error, no retries.
+    // A page that is gone (404): a permanent error, no retries.
     const res = await app.post(
       '/api/v1/submissions',
-      { source: { type: 'url', url: 'http://10.0.0.1/private' } },
+      { source: { type: 'url', url: `${sourceUrl}/gone` } },
       { 'x-request-id': requestId },
     );
     expect(res.status).toBe(202);
