@@ -66,6 +66,8 @@ const schema = z.object({
   FETCH_ALLOW_PRIVATE_HOSTS: z.string().default(''),
   FETCH_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
   FETCH_USER_AGENT: z.string().min(1).max(300).optional(),
+  /** Shortest poll interval a feed's cron may have (operator tenants may go lower): third-party sites are not hammered. */
+  FEED_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
   /** Requests in flight per host across all workers. */
   FETCH_HOST_CONCURRENCY: positiveInt.default(2),
   ROBOTS_CACHE_TTL_MS: positiveInt.default(3_600_000),

@@ -15,9 +15,25 @@ import type { PipelineQueues } from '../../queues/registry.ts';
 // run there is one job per tick; the tick is also recorded under a unique key, so a job that runs
 // twice (a stalled retry) polls once.
 
-type FeedRow = { id: string; tenant_id: string; kind: CollectorKind; url: string; cron: string; timezone: string };
+type FeedRow = {
+  id: string;
+  tenant_id: string;
+  kind: CollectorKind;
+  url: string;
+  cron: string;
+  timezone: string;
+  operator: boolean;
+  last_polled_at: Date | null;
+};
 type PollDeps = { db: Db; queues: PipelineQueues; redis: Redis; config: Config; log: Logger };
-export type PollOutcome = 'not_modified' | 'new_entries' | 'nothing_new' | 'already_polled' | 'gone' | 'failed';
+export type PollOutcome =
+  | 'not_modified'
+  | 'new_entries'
+  | 'nothing_new'
+  | 'already_polled'
+  | 'too_soon'
+  | 'gone'
+  | 'failed';
 
 export async function pollFeed(
   deps: PollDeps,
@@ -27,11 +43,18 @@ export async function pollFeed(
   const tick = job.id ?? `manual-${Date.now()}`;
   const log = deps.log.child({ feedId, tick });
   const { rows } = await deps.db.query<FeedRow>(
-    'SELECT id, tenant_id, kind, url, cron, timezone FROM feeds WHERE id = $1',
+    `SELECT f.id, f.tenant_id, f.kind, f.url, f.cron, f.timezone, f.last_polled_at, t.operator
+       FROM feeds f JOIN tenants t ON t.id = f.tenant_id WHERE f.id = $1`,
     [feedId],
   );
   const feed = rows[0];
   if (!feed) return { outcome: 'gone', newEntries: 0 };
+  // A feed registered with a faster cron before the floor existed still polls no more often than it allows.
+  const sinceLastMs = feed.last_polled_at ? Date.now() - feed.last_polled_at.getTime() : Number.POSITIVE_INFINITY;
+  if (!feed.operator && sinceLastMs < deps.config.FEED_MIN_INTERVAL_MS * 0.9) {
+    log.debug({ sinceLastMs }, 'polled less than FEED_MIN_INTERVAL_MS ago; tick skipped');
+    return { outcome: 'too_soon', newEntries: 0 };
+  }
 
   const claimed = await deps.db.query<{ id: number }>(
     `INSERT INTO feed_polls (feed_id, tick, worker) VALUES ($1, $2, $3) ON CONFLICT (feed_id, tick) DO NOTHING RETURNING id`,

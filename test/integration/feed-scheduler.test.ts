@@ -3,7 +3,10 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollFeed } from '../../processors/scheduled/poll-feed.ts';
+import { createLogger } from '../../src/logger.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { createTenantWithKeys } from '../support/tenants.ts';
 
 const cli = join(import.meta.dirname, '../../bin/main.ts');
 
@@ -67,6 +70,33 @@ describe('registered feeds', () => {
     const del = await fetch(`${app.api.url}/api/v1/feeds/${ok.body.id}`, { method: 'DELETE', headers: app.headers });
     expect(del.status).toBe(204);
     expect((await app.get(`/api/v1/feeds/${ok.body.id}`)).status).toBe(404);
+  });
+
+  it('holds tenants to a poll interval floor (FEED_MIN_INTERVAL_MS, 5 minutes): 422 naming cron', async () => {
+    const tenant = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'feed-floor');
+    const key = tenant.keys.all!.key;
+    for (const cron of ['* * * * * *', '* * * * *', '*/4 * * * *', '0,1 * * * *', '*/2 3 * * *']) {
+      const res = await tenant.call(key, 'POST', '/api/v1/feeds', { url: `${siteUrl}/floor-${cron.length}.xml`, cron });
+      expect(res.status, cron).toBe(422);
+      expect(res.body.errors, cron).toEqual([
+        { field: 'cron', message: expect.stringMatching(/FEED_MIN_INTERVAL_MS/) },
+      ]);
+    }
+    const ok = await tenant.call(key, 'POST', '/api/v1/feeds', { url: `${siteUrl}/floor-ok.xml`, cron: '*/5 * * * *' });
+    expect(ok.status).toBe(201);
+
+    // A feed registered before the floor (a row with a one-second cron) still polls at most once per floor.
+    const { rows } = await app.rt.db.query<{ id: string }>(
+      `INSERT INTO feeds (tenant_id, kind, url, cron) VALUES ($1, 'feed', $2, '* * * * * *') RETURNING id`,
+      [tenant.id, `${siteUrl}/feed.xml`],
+    );
+    const deps = { ...app.rt, log: createLogger('silent') };
+    const before = feedGets;
+    const first = await pollFeed(deps, { id: 'floor-tick-1', data: { feedId: rows[0]!.id } });
+    const second = await pollFeed(deps, { id: 'floor-tick-2', data: { feedId: rows[0]!.id } });
+    expect([first.outcome, second.outcome]).toEqual(['new_entries', 'too_soon']);
+    expect(feedGets - before).toBe(1);
+    await app.rt.db.query('DELETE FROM feeds WHERE id = $1', [rows[0]!.id]);
   });
 
   it('two scheduler processes poll each registered feed once per tick', async () => {

@@ -50,6 +50,19 @@ export const feedInput = z
   })
   .strict();
 
+/**
+ * The shortest gap between two consecutive ticks of a cron pattern, from its next 1,000 ticks: the gaps
+ * of a pattern repeat with its finest field, which shows up within that many.
+ */
+export function shortestCronIntervalMs(cron: string, timezone: string): number {
+  const ticks = CronExpressionParser.parse(cron, { tz: timezone, strict: false })
+    .take(1000)
+    .map((d) => d.getTime());
+  let shortest = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < ticks.length; i++) shortest = Math.min(shortest, ticks[i]! - ticks[i - 1]!);
+  return shortest;
+}
+
 type FeedRow = {
   id: string;
   kind: string;
@@ -79,7 +92,7 @@ function view(feed: FeedRow) {
   };
 }
 
-export function feedRoutes({ db, queues }: AppDeps): Router {
+export function feedRoutes({ config, db, queues }: AppDeps): Router {
   const router = Router();
   const columns = 'id, kind, url, cron, timezone, created_at, last_polled_at, last_outcome, last_error';
 
@@ -92,6 +105,18 @@ export function feedRoutes({ db, queues }: AppDeps): Router {
     const parsed = feedInput.safeParse(req.body);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid feed', { errors: zodFieldErrors(parsed.error) });
     const input = parsed.data;
+    // A feed polls someone else's site: no tenant but an operator tenant may poll it more often than the floor.
+    const floorMs = config.FEED_MIN_INTERVAL_MS;
+    if (!req.auth?.operator && shortestCronIntervalMs(input.cron, input.timezone) < floorMs) {
+      return sendProblem(res, 422, 'Invalid feed', {
+        errors: [
+          {
+            field: 'cron',
+            message: `polls more often than every ${floorMs / 1000} s (FEED_MIN_INTERVAL_MS); poll less often, e.g. "*/${Math.max(1, Math.ceil(floorMs / 60_000))} * * * *"`,
+          },
+        ],
+      });
+    }
     const inserted = await db.query<FeedRow>(
       `INSERT INTO feeds (tenant_id, kind, url, cron, timezone) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (tenant_id, url) DO NOTHING RETURNING ${columns}`,
