@@ -1,6 +1,6 @@
 import { PermanentError } from '../errors.ts';
 import { slugify } from '../text/html.ts';
-import { countWords, readableBody, sourceTitle } from './post.ts';
+import { countWords, readableBody, sourceLine, sourceTitle } from './post.ts';
 import { splitSentences } from '../text/sentences.ts';
 import type { Citation, Draft, SourceDoc, Writer, WriterInput } from './types.ts';
 
@@ -666,11 +666,6 @@ function nameGroups(groups: Group[], all: Sentence[]): void {
 function joinTerms(terms: string[]): string {
   if (terms.length <= 1) return terms[0] ?? '';
   return `${terms.slice(0, -1).join(', ')} and ${terms[terms.length - 1]}`;
-}
-
-function sourceLine(citation: Citation): string {
-  const title = citation.title.replace(/([\\[\]])/g, '\\$1');
-  return citation.url ? `[${title}](<${citation.url.replace(/[<>\s]/g, encodeURIComponent)}>)` : title;
 }
 
 const TITLE_MAX = 60;

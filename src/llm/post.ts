@@ -1,5 +1,6 @@
 import type { Citation, SourceDoc } from './types.ts';
 import { slugify } from '../text/html.ts';
+import { markdownLiteral, plainLine, plainText } from '../text/plain-text.ts';
 import type { Brief } from './brief.ts';
 
 /** Everything generate stores about a post, whichever writer produced it. */
@@ -156,42 +157,60 @@ export function finalizePost(input: {
   /** Sentences of the post, best first, for a meta description when the writer's does not fit. */
   leadSentences: string[];
 }): GeneratedPost {
-  const title = truncateAtWord(input.title, TITLE_MAX) || 'Untitled post';
-  const tags = fitTags(input.tags);
-  const category = (input.category?.trim() || (input.brief.primaryKeyword ?? tags[0] ?? 'General')).slice(0, 80);
-  const wordCount = countWords(readableBody(input.markdown));
-  const metaDescription = fitMetaDescription(input.metaDescription ?? null, input.leadSentences);
+  // Every field comes from sources or a model: control characters out before they reach a title, a
+  // tag, a meta tag, front matter or a feed (see ../text/plain-text.ts).
+  const title = truncateAtWord(plainLine(input.title), TITLE_MAX) || 'Untitled post';
+  const tags = fitTags(input.tags.map(plainLine));
+  const category = plainLine(input.category?.trim() || (input.brief.primaryKeyword ?? tags[0] ?? 'General')).slice(
+    0,
+    80,
+  );
+  const markdown = plainText(input.markdown);
+  const citations = input.citations.map((c) => ({ ...c, title: plainLine(c.title), url: c.url && plainLine(c.url) }));
+  const wordCount = countWords(readableBody(markdown));
+  const metaDescription = fitMetaDescription(
+    input.metaDescription == null ? null : plainLine(input.metaDescription),
+    input.leadSentences.map(plainLine),
+  );
   const heroImage =
     input.heroImage?.prompt && input.heroImage.alt
-      ? { prompt: input.heroImage.prompt.trim().slice(0, 1000), alt: input.heroImage.alt.trim().slice(0, 250) }
+      ? {
+          prompt: plainLine(input.heroImage.prompt).trim().slice(0, 1000),
+          alt: plainLine(input.heroImage.alt).trim().slice(0, 250),
+        }
       : {
           prompt: `An editorial illustration for a blog post titled "${title}"${tags.length ? `, showing ${tags.slice(0, 3).join(', ')}` : ''}; no text in the image.`,
           alt: truncateAtWord(`Illustration for ${title}`, 125),
         };
   const post = {
     title,
-    metaTitle: fitMetaTitle(input.metaTitle ?? null, title, [category, ...tags]),
+    metaTitle: fitMetaTitle(input.metaTitle == null ? null : plainLine(input.metaTitle), title, [category, ...tags]),
     metaDescription,
     slug: fitSlug(input.slug ?? null, title),
-    markdown: input.markdown,
+    markdown,
     tags,
     category,
     readingTimeMinutes: Math.max(1, Math.round(wordCount / WORDS_PER_MINUTE)),
     heroImage,
-    citations: input.citations,
+    citations,
     wordCount,
     writer: input.writer,
   };
   return { ...post, jsonLd: blogPostingJsonLd({ ...post, language: input.brief.language }) };
 }
 
+/**
+ * One entry of the Sources list. A source's title and URL come from outside (a page's <title>, a feed):
+ * the title is Markdown text shown as itself (no markup, no link of its own), the URL a link destination.
+ */
+export function sourceLine(c: Citation): string {
+  const title = markdownLiteral(c.title);
+  return c.url ? `[${title}](<${plainLine(c.url).replace(/[<>\s\\]/g, encodeURIComponent)}>)` : title;
+}
+
 /** Markdown for the Sources list, numbered as the citations are. */
 export function sourcesSection(citations: Citation[]): string {
-  const line = (c: Citation): string => {
-    const title = c.title.replace(/([\\[\]])/g, '\\$1');
-    return c.url ? `[${title}](<${c.url.replace(/[<>\s]/g, encodeURIComponent)}>)` : title;
-  };
-  return `## Sources\n\n${citations.map((c, i) => `${i + 1}. ${line(c)}`).join('\n')}\n`;
+  return `## Sources\n\n${citations.map((c, i) => `${i + 1}. ${sourceLine(c)}`).join('\n')}\n`;
 }
 
 /** Inserts a paragraph just before the Sources list (or at the end when there is none). */

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { generateAtomFeed } from 'feedsmith';
 import { stringify as toYaml } from 'yaml';
 import { PermanentError } from '../errors.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
+import { plainLine, plainText } from '../text/plain-text.ts';
 import type { PublishablePost, PublishResult } from './types.ts';
 
 export interface FilesPublisherOptions {
@@ -37,6 +37,8 @@ export interface SiteEntry {
 
 export interface FilesPublisher {
   publish(post: PublishablePost, site?: SiteOptions): Promise<PublishResult>;
+  /** The folder a site is written to: every destination (and the built-in site) at one folder is one site. */
+  folder(tenantId: string, site?: SiteOptions): string;
   /** Rewrites index.html, feed.xml (Atom) and sitemap.xml of a tenant's site from its published posts. */
   buildSite(tenantId: string, entries: SiteEntry[], site?: SiteOptions): Promise<{ folder: string; files: string[] }>;
 }
@@ -59,7 +61,7 @@ const templates = {
 export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublisher {
   const root = path.resolve(opts.dir);
   const baseUrl = opts.baseUrl ? opts.baseUrl.replace(/\/+$/, '') : null;
-  const siteTitle = opts.siteTitle ?? 'Blog';
+  const siteTitle = plainLine(opts.siteTitle ?? 'Blog');
 
   function folderOf(tenantId: string, site: SiteOptions = {}) {
     if (!SAFE_TENANT.test(tenantId))
@@ -77,7 +79,10 @@ export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublishe
   }
 
   return {
-    async publish(post, site) {
+    folder: (tenantId, site) => folderOf(tenantId, site).folder,
+
+    async publish(raw, site) {
+      const post = plainPost(raw);
       const { folder, url: siteUrl } = folderOf(post.tenantId, site);
       if (!SAFE_SLUG.test(post.slug)) throw new PermanentError(`slug ${JSON.stringify(post.slug)} is not a valid slug`);
       const markdownPath = path.join(folder, `${post.slug}.md`);
@@ -92,33 +97,64 @@ export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublishe
 
     async buildSite(tenantId, entries, site) {
       const { folder, url: siteUrl } = folderOf(tenantId, site);
-      // Links in the feed and the sitemap must be absolute: the public URL, else the files themselves.
-      const absolute = siteUrl ?? pathToFileURL(folder).href;
-      const sorted = [...entries].sort(
-        (a, b) => b.publishedAt.getTime() - a.publishedAt.getTime() || a.slug.localeCompare(b.slug),
-      );
+      const sorted = entries
+        .map(plainEntry)
+        .sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime() || a.slug.localeCompare(b.slug));
       await mkdir(folder, { recursive: true });
-      const files = {
+      // Without a public URL the feed links relatively (a reader resolves them against the feed's own
+      // address), and the sitemap, whose locations must be absolute, is not written: never a server path.
+      const files: Record<string, string> = {
         'index.html': renderIndex(sorted, siteTitle, siteUrl),
-        'feed.xml': renderFeed(sorted.slice(0, FEED_ENTRIES), siteTitle, absolute),
-        'sitemap.xml': renderSitemap(sorted, absolute),
+        'feed.xml': renderFeed(sorted.slice(0, FEED_ENTRIES), siteTitle, siteUrl, folderId(tenantId, site)),
+        ...(siteUrl ? { 'sitemap.xml': renderSitemap(sorted, siteUrl) } : {}),
       };
+      if (!siteUrl) await rm(path.join(folder, 'sitemap.xml'), { force: true });
       for (const [name, content] of Object.entries(files)) await writeAtomic(path.join(folder, name), content);
       return { folder, files: Object.keys(files).map((f) => path.join(folder, f)) };
     },
   };
 }
 
+/** Every text field of a post as plain text: no control characters in any file (../text/plain-text.ts). */
+function plainPost(post: PublishablePost): PublishablePost {
+  return {
+    ...post,
+    title: plainLine(post.title),
+    metaDescription: plainLine(post.metaDescription),
+    tags: post.tags.map(plainLine),
+    citations: post.citations.map((c) => ({ ...c, title: plainLine(c.title), url: c.url && plainLine(c.url) })),
+    markdown: plainText(post.markdown),
+  };
+}
+
+function plainEntry(entry: SiteEntry): SiteEntry {
+  return {
+    ...entry,
+    title: plainLine(entry.title),
+    description: plainLine(entry.description),
+    tags: entry.tags.map(plainLine),
+  };
+}
+
+/** A stable id for a site without a public URL (an Atom feed needs one): its tenant and folder. */
+function folderId(tenantId: string, site: SiteOptions = {}): string {
+  return `urn:blog-poster:site:${tenantId}${site.subdir ? `:${site.subdir}` : ''}`;
+}
+
 export function renderMarkdown(post: PublishablePost): string {
-  const frontMatter = toYaml({
-    title: post.title,
-    slug: post.slug,
-    date: post.publishedAt.toISOString(),
-    description: post.metaDescription,
-    tags: post.tags,
-    sources: post.citations.map((c) => ({ title: c.title, url: c.url })),
-    id: post.id,
-  });
+  // Every string double-quoted: a title such as `yes`, `- x`, `{a: b}` or `--- ` stays one string.
+  const frontMatter = toYaml(
+    {
+      title: post.title,
+      slug: post.slug,
+      date: post.publishedAt.toISOString(),
+      description: post.metaDescription,
+      tags: post.tags,
+      sources: post.citations.map((c) => ({ title: c.title, url: c.url })),
+      id: post.id,
+    },
+    { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 },
+  );
   return `---\n${frontMatter}---\n\n${post.markdown.trimEnd()}\n`;
 }
 
@@ -167,15 +203,17 @@ function renderIndex(entries: SiteEntry[], siteTitle: string, siteUrl: string | 
   });
 }
 
-function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string): string {
+function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string | null, siteId: string): string {
   const updated = entries.reduce((latest, e) => (e.updatedAt > latest ? e.updatedAt : latest), new Date(0));
+  // Relative references (RFC 4287 allows them) when the site's public URL is not known.
+  const base = siteUrl ? `${siteUrl}/` : '';
   return generateAtomFeed({
-    id: `${siteUrl}/`,
+    id: siteUrl ? `${siteUrl}/` : siteId,
     title: { value: siteTitle },
     updated: entries.length ? updated : new Date(0),
     links: [
-      { href: `${siteUrl}/feed.xml`, rel: 'self', type: 'application/atom+xml' },
-      { href: `${siteUrl}/`, rel: 'alternate', type: 'text/html' },
+      { href: `${base}feed.xml`, rel: 'self', type: 'application/atom+xml' },
+      { href: base || './', rel: 'alternate', type: 'text/html' },
     ],
     generator: { text: 'Blog Poster' },
     entries: entries.map((e) => ({
@@ -185,7 +223,7 @@ function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string): s
       updated: e.updatedAt,
       published: e.publishedAt,
       summary: { value: e.description },
-      links: [{ href: `${siteUrl}/${e.slug}.html`, rel: 'alternate', type: 'text/html' }],
+      links: [{ href: `${base}${e.slug}.html`, rel: 'alternate', type: 'text/html' }],
       categories: e.tags.map((term) => ({ term })),
     })),
   });

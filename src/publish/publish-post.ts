@@ -284,26 +284,18 @@ function filesPublisher(config: Config) {
 }
 
 /**
- * Rewrites the index, feed and sitemap of a static site from every post published there. An advisory
- * lock per site orders the rebuilds, so the last one to run has read every committed publication.
+ * Rewrites the index, feed and sitemap of a static site from every post published to its folder, by any
+ * destination of the tenant (two `files` destinations at one subdir, or one without a subdir and the
+ * built-in site, are one site, not two that overwrite each other). An advisory lock per folder orders
+ * the rebuilds, so the last one to run has read every committed publication.
  */
 export async function rebuildSite(deps: PublishDeps, tenantId: string, target: Target): Promise<void> {
+  const publisher = filesPublisher(deps.config);
+  const site = siteOptions(target.config as FilesConfig);
+  const folder = publisher.folder(tenantId, site);
   await deps.db.tx(async (client) => {
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blog-poster:site:${tenantId}:${target.key}`]);
-    const { rows } = await client.query<{
-      id: string;
-      title: string;
-      slug: string;
-      meta_description: string | null;
-      tags: string[];
-      published_at: Date;
-      updated_at: Date;
-    }>(
-      `SELECT p.id, p.title, p.slug, p.meta_description, p.tags, pub.published_at, pub.updated_at
-         FROM publications pub JOIN posts p ON p.id = pub.post_id
-        WHERE pub.destination = $1 AND p.tenant_id = $2 AND pub.status = 'published' AND p.title IS NOT NULL AND p.slug IS NOT NULL`,
-      [target.key, tenantId],
-    );
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blog-poster:site:${folder}`]);
+    const rows = await publishedToFolder(client, tenantId, folder);
     const entries: SiteEntry[] = rows.map((r) => ({
       id: r.id,
       title: r.title,
@@ -313,8 +305,29 @@ export async function rebuildSite(deps: PublishDeps, tenantId: string, target: T
       publishedAt: r.published_at,
       updatedAt: r.updated_at,
     }));
-    await filesPublisher(deps.config).buildSite(tenantId, entries, siteOptions(target.config as FilesConfig));
+    await publisher.buildSite(tenantId, entries, site);
   });
+}
+
+/** The tenant's posts whose page was published into `folder` (a files publication's location is the page's path). */
+async function publishedToFolder(db: Pick<Db, 'query'>, tenantId: string, folder: string) {
+  const { rows } = await db.query<{
+    id: string;
+    title: string;
+    slug: string;
+    meta_description: string | null;
+    tags: string[];
+    published_at: Date;
+    updated_at: Date;
+  }>(
+    `SELECT DISTINCT ON (p.id) p.id, p.title, p.slug, p.meta_description, p.tags, pub.published_at, pub.updated_at
+       FROM publications pub JOIN posts p ON p.id = pub.post_id
+      WHERE p.tenant_id = $1 AND pub.kind = 'files' AND pub.status = 'published'
+        AND pub.location = $2 || '/' || p.slug || '.html' AND p.title IS NOT NULL AND p.slug IS NOT NULL
+      ORDER BY p.id, pub.updated_at DESC`,
+    [tenantId, folder],
+  );
+  return rows;
 }
 
 /** The post as webhooks and callbacks carry it. */

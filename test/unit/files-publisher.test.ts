@@ -160,11 +160,13 @@ describe('createFilesPublisher', () => {
     expect(document.querySelectorAll('li')).toHaveLength(3);
     expect((await readdir(built.folder)).sort()).toEqual(['feed.xml', 'index.html', 'sitemap.xml']);
 
-    // Without a public URL the feed and sitemap still carry absolute (file:) links.
+    // Without a public URL the feed links relatively and no sitemap (absolute locations only) is written:
+    // never a path of the server.
     const local = await createFilesPublisher({ dir }).buildSite('acme', entries);
-    expect(await readFile(path.join(local.folder, 'sitemap.xml'), 'utf8')).toContain(
-      `<loc>file://${path.join(dir, 'acme')}/post-0.html</loc>`,
-    );
+    const localFeed = await readFile(path.join(local.folder, 'feed.xml'), 'utf8');
+    expect(localFeed).not.toMatch(/file:|\/tmp\//);
+    expect(parseAtomFeed(localFeed).entries![0]!.links![0]!.href).toBe('post-2.html');
+    expect((await readdir(local.folder)).sort()).toEqual(['feed.xml', 'index.html', 'main']);
     await expect(publisher.buildSite('acme', entries, { subdir: '../x' })).rejects.toThrow(/subdir/);
   });
 });
