@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { priceFor } from './llm/pricing.ts';
 
 // Every setting comes from the environment and is checked once, at start. With nothing set, the
 // defaults run on a single Debian host with Redis and PostgreSQL on their usual local ports.
@@ -260,6 +261,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const missing = config.OPERATOR_USER === undefined ? 'OPERATOR_USER' : 'OPERATOR_PASSWORD';
     throw new ConfigError(
       `Invalid configuration; fix these environment variables:\n  ${missing}: set OPERATOR_USER and OPERATOR_PASSWORD together`,
+    );
+  }
+  if (config.LLM_PROVIDER === 'openai' && priceFor(config.LLM_PRICES, config.OPENAI_MODEL) === null) {
+    throw new ConfigError(
+      `Invalid configuration; fix these environment variables:\n  LLM_PRICES: no price for OPENAI_MODEL "${config.OPENAI_MODEL}"; add {"${config.OPENAI_MODEL}": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}} (0 for a model that costs nothing), so that budgets mean money`,
     );
   }
   return config;

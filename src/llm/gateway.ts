@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import pRetry, { AbortError } from 'p-retry';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
+import { PermanentError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import {
   llmCostUsdTotal,
@@ -11,7 +12,7 @@ import {
   rateLimitedTotal,
 } from '../metrics.ts';
 import { breakerWaitMs, isBreakerOpenError, throughBreaker } from './breaker.ts';
-import { checkBudget, recordLlmCall, type BudgetLimits } from './budget.ts';
+import { recordLlmCall, releaseReservation, reserveBudget, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
 import { LlmRateLimitedError, LlmRefusalError, LlmTransientError, LlmTruncatedError, LlmWaitError } from './errors.ts';
 import { createSharedLimits } from './limits.ts';
@@ -40,7 +41,10 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     tpm: config.LLM_TPM,
     windowMs: config.LLM_LIMIT_WINDOW_MS,
   });
-  const price = priceFor(config.LLM_PRICES, provider.model);
+  // The config refuses to start without a price for OPENAI_MODEL; a model reached otherwise (a tenant's
+  // llmProvider) and priced nowhere cannot be held to a budget, so a call with a limit is refused below.
+  const knownPrice = priceFor(config.LLM_PRICES, provider.model);
+  const price = knownPrice ?? { prompt: 0, completion: 0 };
   const labels = { provider: provider.name, model: provider.model };
   const breakerOptions = {
     errorThresholdPercentage: config.LLM_BREAKER_ERROR_PERCENT,
@@ -48,20 +52,8 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     resetTimeoutMs: config.LLM_BREAKER_RESET_MS,
   };
 
-  async function attempt(request: ChatRequest, scope: CallScope, check: ReplyCheck | undefined): Promise<ChatReply> {
-    const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
-    // The worst case: the whole prompt and every completion token the call may use.
-    await checkBudget(
-      deps.db,
-      {
-        tenantId: scope.tenantId,
-        postId: scope.postId,
-        step: request.step,
-        estimateUsd: costUsd(price, promptTokens, request.maxTokens),
-      },
-      scope.limits,
-    );
-
+  /** The call itself, past the breaker and the shared limits; throws what the stage should do instead. */
+  async function call(request: ChatRequest, promptTokens: number): Promise<ChatReply> {
     // Checked before taking from the shared limits, so a job that cannot call anyway uses none of them.
     const waitForBreaker = breakerWaitMs(provider.name, provider.endpoint);
     if (waitForBreaker > 0)
@@ -96,21 +88,57 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     }
     endTimer();
 
+    return reply;
+  }
+
+  async function attempt(request: ChatRequest, scope: CallScope, check: ReplyCheck | undefined): Promise<ChatReply> {
+    const promptTokens = estimateTokens(request.messages.map((m) => m.content).join('\n'));
+    if (
+      knownPrice === null &&
+      (scope.limits.monthlyBudgetUsd !== undefined || scope.limits.perPostCostCapUsd !== undefined)
+    )
+      throw new PermanentError(
+        `the model "${provider.model}" has no price (LLM_PRICES), so the tenant's budget cannot be kept; price it first`,
+      );
+    // The worst case, the whole prompt and every completion token the call may use, is reserved against
+    // the budget before the call and settled at its actual cost after it (../llm/budget.ts).
+    const reservation = await reserveBudget(
+      deps.db,
+      {
+        tenantId: scope.tenantId,
+        postId: scope.postId,
+        step: request.step,
+        estimateUsd: costUsd(price, promptTokens, request.maxTokens),
+      },
+      scope.limits,
+    );
+    let reply: ChatReply;
+    try {
+      reply = await call(request, promptTokens);
+    } catch (err) {
+      await releaseReservation(deps.db, reservation).catch(() => undefined);
+      throw err;
+    }
+
     const cost = costUsd(price, reply.promptTokens, reply.completionTokens);
     llmTokensTotal.inc({ ...labels, kind: 'prompt' }, reply.promptTokens);
     llmTokensTotal.inc({ ...labels, kind: 'completion' }, reply.completionTokens);
     llmCostUsdTotal.inc(labels, cost);
-    await recordLlmCall(deps.db, {
-      tenantId: scope.tenantId,
-      postId: scope.postId,
-      provider: provider.name,
-      model: reply.model || provider.model,
-      step: request.step,
-      promptTokens: reply.promptTokens,
-      completionTokens: reply.completionTokens,
-      costUsd: cost,
-      cached: false,
-    });
+    await recordLlmCall(
+      deps.db,
+      {
+        tenantId: scope.tenantId,
+        postId: scope.postId,
+        provider: provider.name,
+        model: reply.model || provider.model,
+        step: request.step,
+        promptTokens: reply.promptTokens,
+        completionTokens: reply.completionTokens,
+        costUsd: cost,
+        cached: false,
+      },
+      reservation,
+    );
 
     if (reply.finishReason === 'refusal' || reply.finishReason === 'content_filter') {
       llmRequestsTotal.inc({ ...labels, outcome: 'refused' });

@@ -19,6 +19,8 @@ async function withPipeline(
     OPENAI_BASE_URL: fake.url,
     OPENAI_API_KEY: 'sk-test',
     OPENAI_MODEL: 'fake-model',
+    // A model needs a price (the fake one costs nothing unless a test prices it).
+    LLM_PRICES: JSON.stringify({ 'fake-model': { prompt: 0, completion: 0 } }),
     ...env,
   });
   const app = await startPipeline(t);

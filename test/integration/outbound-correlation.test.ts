@@ -59,6 +59,7 @@ describe('the request id on outbound calls', () => {
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: 'sk-test',
       OPENAI_MODEL: 'fake-model',
+      LLM_PRICES: JSON.stringify({ 'fake-model': { prompt: 0, completion: 0 } }),
       EMBEDDING_PROVIDER: 'openai',
       EMBEDDING_BASE_URL: fake.url,
       EMBEDDING_API_KEY: 'sk-test-embeddings',

@@ -25,6 +25,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/DEV_API_KEY/);
   });
 
+  it('refuses to start the openai writer with a model that has no price, naming LLM_PRICES', () => {
+    expect(() => loadConfig({ LLM_PROVIDER: 'openai', OPENAI_MODEL: 'llama3.1:8b' })).toThrow(
+      /LLM_PRICES: no price for OPENAI_MODEL "llama3\.1:8b"/,
+    );
+    // Priced by LLM_PRICES (free here, said so explicitly), by its "*" entry, or by the built-in table.
+    const free = JSON.stringify({ 'llama3.1:8b': { prompt: 0, completion: 0 } });
+    expect(loadConfig({ LLM_PROVIDER: 'openai', OPENAI_MODEL: 'llama3.1:8b', LLM_PRICES: free }).OPENAI_MODEL).toBe(
+      'llama3.1:8b',
+    );
+    expect(() => loadConfig({ LLM_PROVIDER: 'openai', OPENAI_MODEL: 'gpt-4.1-mini' })).not.toThrow();
+    expect(() => loadConfig({ LLM_PROVIDER: 'openai' })).not.toThrow();
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }).PORT).toBe(3000);
   });
