@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { connectDb } from './db/pool.ts';
+import { closeErrorTracking } from './error-tracking.ts';
 import { createLogger } from './logger.ts';
 import { type Pipeline, type Role, startApi, startMetricsServer, startScheduler, startWorkers } from './roles.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
@@ -160,8 +161,13 @@ async function runRoles(config: Config, pipeline: Pipeline, command: string, que
   if (config.METRICS_PORT !== undefined) roles.push(await startMetricsServer(rt, config.METRICS_PORT));
   rt.logger.info({ role: command, pid: process.pid }, 'started');
   await signalled;
+  const stopping = Date.now();
   rt.logger.info({ role: command }, 'shutting down');
   await stopAll(rt, roles);
+  // Failures reported while in-flight jobs finished are sent before the process exits, within what is
+  // left of the grace period (at least a second).
+  const left = Math.max(1000, config.SHUTDOWN_GRACE_MS - (Date.now() - stopping));
+  if (!(await closeErrorTracking(config, left))) rt.logger.warn('error tracking: some events were not sent in time');
   rt.logger.info({ role: command }, 'stopped');
   return 0;
 }

@@ -45,6 +45,12 @@ export function errorTracker(config: TrackingConfig): ErrorTracker {
   return tracker;
 }
 
+/** Sends what was captured and closes the client, if one was made; false when time ran out first. */
+export async function closeErrorTracking(config: TrackingConfig, timeoutMs: number): Promise<boolean> {
+  const tracker = config.SENTRY_DSN ? trackers.get(config.SENTRY_DSN) : undefined;
+  return tracker ? tracker.close(timeoutMs) : true;
+}
+
 function createTracker(config: TrackingConfig, dsn: string): ErrorTracker {
   const scrub = scrubber(config);
   // The SDK is loaded only once a DSN is set: it is large (about 30 MB resident) and most
@@ -68,10 +74,15 @@ function createTracker(config: TrackingConfig, dsn: string): ErrorTracker {
       return { client, scope };
     },
   );
+  // Captures not yet handed to the client (the SDK may still be loading): flush waits for them too.
+  const pending = new Set<Promise<unknown>>();
+  const settle = async () => {
+    while (pending.size > 0) await Promise.allSettled([...pending]);
+  };
   return {
     enabled: true,
     capture(err, tags) {
-      void ready
+      const captured = ready
         .then(({ scope }) => {
           const event = scope.clone();
           for (const [key, value] of Object.entries(tags))
@@ -80,11 +91,19 @@ function createTracker(config: TrackingConfig, dsn: string): ErrorTracker {
         })
         // Reporting must never break the request or the job it reports on.
         .catch(() => undefined);
+      pending.add(captured);
+      void captured.finally(() => pending.delete(captured));
     },
-    flush: async (timeoutMs = 2000) => (await ready).client.flush(timeoutMs),
+    async flush(timeoutMs = 2000) {
+      const deadline = Date.now() + timeoutMs;
+      await Promise.race([settle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      return (await ready).client.flush(Math.max(1, deadline - Date.now()));
+    },
     async close(timeoutMs = 2000) {
+      const deadline = Date.now() + timeoutMs;
+      await Promise.race([settle(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
       trackers.delete(dsn);
-      return (await ready).client.close(timeoutMs);
+      return (await ready).client.close(Math.max(1, deadline - Date.now()));
     },
   };
 }

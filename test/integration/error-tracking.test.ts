@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { errorTracker } from '../../src/error-tracking.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { spawnRole } from '../support/worker-process.ts';
 
 // Error tracking against a local server that speaks Sentry's envelope endpoint
 // (POST /api/<project>/envelope/), as a self-hosted Sentry, GlitchTip or Bugsink would.
@@ -19,8 +20,9 @@ type SentryEvent = {
 };
 type Received = { path: string; auth: string; event: SentryEvent; raw: string };
 
-function fakeSentry() {
+function fakeSentry(answerAfterMs = 0) {
   const received: Received[] = [];
+  const acknowledged: number[] = [];
   const server = createServer(async (req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -40,9 +42,11 @@ function fakeSentry() {
         received.push({ path: req.url ?? '', auth, event: JSON.parse(lines[i + 1]!) as SentryEvent, raw });
       }
     }
+    if (answerAfterMs) await new Promise((r) => setTimeout(r, answerAfterMs));
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    acknowledged.push(Date.now());
   });
-  return { server, received };
+  return { server, received, acknowledged };
 }
 
 describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
@@ -216,4 +220,50 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
     expect(report!.event.exception?.values?.[0]?.value).toContain('[redacted]');
     expect(report!.event.exception?.values?.[0]?.value).toContain('db.internal');
   });
+});
+
+describe('error tracking at shutdown', () => {
+  it('sends a failure captured while SIGTERM lets the last job finish, before the process exits', async () => {
+    // A Sentry that takes two seconds to acknowledge an event, as a remote one under load may.
+    const sentry = fakeSentry(2000);
+    await new Promise<void>((resolve) => sentry.server.listen(0, '127.0.0.1', resolve));
+    const dsn = `http://publickey@127.0.0.1:${(sentry.server.address() as AddressInfo).port}/1`;
+    // A page that answers 404 (a permanent failure) a second after it is asked: the job is in flight
+    // when the worker gets SIGTERM, and fails while the worker waits for it to finish.
+    let asked: () => void = () => undefined;
+    const requested = new Promise<void>((r) => (asked = r));
+    const page = createServer((req, res) => {
+      if (req.url === '/robots.txt') return void res.writeHead(404).end();
+      asked();
+      setTimeout(() => res.writeHead(404, { 'content-type': 'text/plain' }).end('gone'), 1000);
+    });
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    const t = await createTestEnv({ SENTRY_DSN: dsn, SHUTDOWN_GRACE_MS: '20000' });
+    const app = await startPipeline(t, { workers: false });
+    const worker = spawnRole(t.env, ['worker', '--queues', 'ingest']);
+    try {
+      const res = await app.post('/api/v1/submissions', {
+        source: { type: 'url', url: `http://127.0.0.1:${(page.address() as AddressInfo).port}/slow-gone` },
+      });
+      expect(res.status).toBe(202);
+      await requested;
+      const exit = await worker.stop('SIGTERM');
+      const exitedAt = Date.now();
+      expect(exit.code).toBe(0);
+      const { rows } = await app.rt.db.query('SELECT status FROM posts WHERE id = $1', [res.body.postId]);
+      expect(rows[0]!.status).toBe('failed');
+      // Sent, and acknowledged by Sentry, before the process exited: nothing was left in flight.
+      const sent = sentry.received.filter((r) => r.event.tags?.post_id === res.body.postId);
+      expect(sent).toHaveLength(1);
+      expect(sentry.acknowledged).toHaveLength(1);
+      expect(sentry.acknowledged[0]!).toBeLessThanOrEqual(exitedAt);
+      expect(sent[0]!.event.tags).toMatchObject({ stage: 'ingest', permanent: 'true' });
+    } finally {
+      await worker.stop('SIGKILL');
+      await app.stop();
+      await t.cleanup();
+      page.close();
+      sentry.server.close();
+    }
+  }, 90_000);
 });
