@@ -119,7 +119,8 @@ describe('registered feeds', () => {
           [feedId],
         )
       ).rows;
-    await waitFor('six polls', async () => (await polls()).length >= 6, 30_000);
+    // Two processes start first (seconds each on a loaded machine): wait for the polls, not for a fixed time.
+    await waitFor('six polls', async () => (await polls()).length >= 6, 90_000);
 
     // SIGTERM lets a poll in flight finish, so every job below has run to its end.
     const exits = children.map((c) => new Promise((r) => c.once('exit', r)));
@@ -155,5 +156,5 @@ describe('registered feeds', () => {
     const after = new Queue('maintenance', { connection: app.rt.redis, prefix: t.config.QUEUE_PREFIX });
     expect((await after.getJobSchedulers()).map((j) => j.key)).not.toContain(`feed:${feedId}`);
     await after.close();
-  }, 60_000);
+  }, 150_000);
 });
