@@ -8,6 +8,7 @@ import { publishToTarget, rebuildSite, type Outcome } from '../src/publish/publi
 import { requestSiteRebuild } from '../src/publish/site-rebuilds.ts';
 import { addScheduledJob } from '../src/publish/schedule.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
+import { deferredPublishJobId } from '../queues/stages.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
 
 /** A schedule this close is published now rather than held. */
@@ -99,7 +100,7 @@ export const publish: StageProcessor = async (job, ctx) => {
       'publish',
       { postId: post.id, correlationId: post.correlationId, generation },
       {
-        jobId: `post-${post.id}-publish-g${generation}-wait-${Date.now()}`,
+        jobId: deferredPublishJobId(post.id, generation, ctx.runId ?? Date.now()),
         delay: waitMs + Math.round(Math.random() * 100),
       },
     );

@@ -73,3 +73,21 @@ export async function syncFeedSchedulers(
   }
   return { scheduled: feeds.length, removed };
 }
+
+/**
+ * Re-creates the scheduler's job schedulers when some are missing (Redis restarted empty, or failed over
+ * and lost recent writes): the sweeps and the backup, and every registered feed's. Cheap when nothing is
+ * missing (one count); the scheduler role runs it periodically and whenever its connection comes back.
+ */
+export async function ensureSchedulers(
+  queue: Queue,
+  config: Config,
+  feeds: () => Promise<{ id: string; cron: string; timezone: string }[]>,
+): Promise<boolean> {
+  const registered = await feeds();
+  const expected = 2 + (config.BACKUP_DIR ? 1 : 0) + registered.length;
+  if ((await queue.getJobSchedulersCount()) >= expected) return false;
+  await upsertMaintenanceSchedulers(queue, config);
+  await syncFeedSchedulers(queue, registered);
+  return true;
+}

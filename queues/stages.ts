@@ -44,6 +44,14 @@ export function stageJobId(postId: string, stage: Stage, generation = 0): string
   return generation > 0 ? `post-${postId}-${stage}-g${generation}` : `post-${postId}-${stage}`;
 }
 
+/**
+ * The publish job of a post waiting for a destination whose breaker is open: named after the run that
+ * deferred it, so the stranded sweep can tell whether it still exists.
+ */
+export function deferredPublishJobId(postId: string, generation: number, runId: number): string {
+  return `post-${postId}-publish-g${generation}-wait-${runId}`;
+}
+
 /** Queue names equal stage names; the Redis prefix (a cluster hash tag) comes from config. */
 export function queueName(stage: Stage): string {
   return stage;

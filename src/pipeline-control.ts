@@ -1,4 +1,5 @@
 import type { Db } from './db/pool.ts';
+import { setQueuedStage } from './db/posts.ts';
 import type { PipelineQueues } from '../queues/registry.ts';
 import { nextStage, stageSchema, type Stage } from '../queues/stages.ts';
 
@@ -32,6 +33,7 @@ export async function resumePost(
   const heldStage = row.held_stage ? stageSchema.parse(row.held_stage) : null;
   const stage = opts.fromStage ?? (heldStage ? nextStage(heldStage) : null);
   if (!stage) throw new ResumeError('the post is not held; name the stage to replay from');
+  await setQueuedStage(db, postId, stage);
   await queues.enqueue(stage, { postId, correlationId: row.correlation_id, generation: row.run_generation });
   return { stage, generation: row.run_generation };
 }

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { type Job, Queue, Worker } from 'bullmq';
 import {
+  ensureSchedulers,
   maintenanceJobNames,
   type MaintenanceJobName,
   syncFeedSchedulers,
@@ -131,10 +132,31 @@ export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance'])
     { connection: createRedis(rt.config.REDIS_URL, 'worker'), prefix: rt.config.QUEUE_PREFIX, concurrency: 4 },
   );
   worker.on('error', (err) => log.warn({ err: err.message }, 'scheduler worker error'));
+  // Redis may come back without its data (no persistence, a failover that lost recent writes): the job
+  // schedulers are checked on every reconnection and periodically, and re-created when some are missing.
+  let checking = false;
+  const check = async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      if (await ensureSchedulers(queue, rt.config, () => listFeedSchedules(rt.db)))
+        log.warn('job schedulers were missing (Redis lost its data?); re-created them');
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'could not check the job schedulers; trying again later');
+    } finally {
+      checking = false;
+    }
+  };
+  const onReady = () => void check();
+  connection.on('ready', onReady);
+  const watchdog = setInterval(check, Math.min(rt.config.SCHEDULER_TICK_MS, 10_000));
+  watchdog.unref();
   log.info({ everyMs: rt.config.SCHEDULER_TICK_MS }, 'scheduler started');
   return {
     name: 'scheduler',
     async stop() {
+      clearInterval(watchdog);
+      connection.off('ready', onReady);
       await worker.close();
       await queue.close();
       await worker.disconnect();

@@ -66,3 +66,71 @@ export async function holdPost(
     [postId, hold.status, hold.stage, hold.reason, hold.details === undefined ? null : JSON.stringify(hold.details)],
   );
 }
+
+/** The stage a queued post waits for, kept so its job can be made again if Redis lost it (null: ingest). */
+export async function setQueuedStage(db: Db, postId: string, stage: Stage): Promise<void> {
+  await db.query(`UPDATE posts SET queued_stage = $2 WHERE id = $1 AND status = 'queued'`, [postId, stage]);
+}
+
+/** A post that should have a live job in Redis, and what the database knows of where it stands. */
+export type InFlightPost = {
+  id: string;
+  correlationId: string;
+  status: string;
+  generation: number;
+  queuedStage: Stage | null;
+  updatedAt: Date;
+  /** The post's latest stage run. */
+  lastRun: { id: number; stage: Stage; outcome: string } | null;
+  /** For a scheduled post: its delayed publish job and when it is due. */
+  scheduledJobId: string | null;
+  publishAt: string | null;
+};
+
+/**
+ * Posts in a status that lives on a job (queued, a stage's status, scheduled), unchanged for
+ * `quietMs`, after the keyset cursor `after`: what the stranded sweep checks against Redis. A feed
+ * entry's post still waiting out its topic window is left out (its delayed job is its wait).
+ */
+export async function inFlightPosts(
+  db: Db,
+  opts: { quietMs: number; after: { updatedAt: Date; id: string } | null; limit: number },
+): Promise<InFlightPost[]> {
+  const { rows } = await db.query<{
+    id: string;
+    correlation_id: string;
+    status: string;
+    run_generation: number;
+    queued_stage: Stage | null;
+    updated_at: Date;
+    run_id: number | null;
+    run_stage: Stage | null;
+    run_outcome: string | null;
+    scheduled_job_id: string | null;
+    publish_at: string | null;
+  }>(
+    `SELECT p.id, p.correlation_id, p.status, p.run_generation, p.queued_stage, p.updated_at,
+            r.id AS run_id, r.stage AS run_stage, r.outcome AS run_outcome,
+            pp.scheduled_job_id, p.held_details->>'publishAt' AS publish_at
+       FROM posts p
+       LEFT JOIN LATERAL (SELECT id, stage, outcome FROM stage_runs WHERE post_id = p.id ORDER BY id DESC LIMIT 1) r ON true
+       LEFT JOIN post_publishing pp ON pp.post_id = p.id
+      WHERE p.status IN ('queued', 'ingesting', 'generating', 'embedding', 'indexing', 'publishing', 'scheduled')
+        AND p.updated_at < now() - make_interval(secs => $1::double precision / 1000)
+        AND (p.topic_open_until IS NULL OR p.topic_open_until < now())
+        AND ($2::timestamptz IS NULL OR (p.updated_at, p.id) > ($2, $3::uuid))
+      ORDER BY p.updated_at, p.id LIMIT $4`,
+    [opts.quietMs, opts.after?.updatedAt ?? null, opts.after?.id ?? null, opts.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    correlationId: r.correlation_id,
+    status: r.status,
+    generation: r.run_generation,
+    queuedStage: r.queued_stage,
+    updatedAt: r.updated_at,
+    lastRun: r.run_id === null ? null : { id: r.run_id, stage: r.run_stage!, outcome: r.run_outcome! },
+    scheduledJobId: r.scheduled_job_id,
+    publishAt: r.publish_at,
+  }));
+}

@@ -35,7 +35,8 @@ describe('process roles', () => {
     await t?.cleanup();
   });
 
-  it('stops at start with a message naming a bad variable', () => {
+  // Three CLI processes, each seconds to start on a loaded machine: a budget for that, not the default 30 s.
+  it('stops at start with a message naming a bad variable', { timeout: 120_000 }, () => {
     const run = spawnSync(process.execPath, [cli, 'api'], {
       env: { ...process.env, ...t.env, PORT: 'eighty' },
       encoding: 'utf8',
@@ -77,8 +78,8 @@ describe('process roles', () => {
     const { rows } = await app.rt.db.query<{ id: string }>(
       `WITH s AS (INSERT INTO submissions (tenant_id, request_hash, correlation_id)
                   SELECT id, 'h', 'c-1' FROM tenants WHERE slug = 'default' RETURNING id, tenant_id)
-       INSERT INTO posts (tenant_id, submission_id, correlation_id, created_at)
-       SELECT tenant_id, id, 'c-1', now() - interval '5 minutes' FROM s RETURNING id`,
+       INSERT INTO posts (tenant_id, submission_id, correlation_id, created_at, updated_at)
+       SELECT tenant_id, id, 'c-1', now() - interval '5 minutes', now() - interval '5 minutes' FROM s RETURNING id`,
     );
     const postId = rows[0]!.id;
     const deps = { db: app.rt.db, queues: app.rt.queues, log: app.rt.logger, strandedAfterMs: 60_000 };
