@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { stages } from '../../queues/stages.ts';
-import { createTestEnv, postgresUrl, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import {
+  createTestEnv,
+  postgresUrl,
+  startPipeline,
+  submitWithRetry,
+  waitFor,
+  type TestEnv,
+} from '../support/harness.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { tallyPosts } from '../support/fault-report.ts';
@@ -42,14 +49,6 @@ async function expectSettled(app: Pipeline, postIds: string[]) {
     else expect(post.failure_reason).toBeTruthy();
   }
   return settled;
-}
-
-async function submitWithRetry(app: Pipeline, body: unknown) {
-  for (let attempt = 0; ; attempt++) {
-    const res = await app.post('/api/v1/submissions', body);
-    if (res.status !== 503 || attempt === 50) return res;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('dependency outages while work flows', () => {

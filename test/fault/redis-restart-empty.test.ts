@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pipeline } from '../../processors/registry.ts';
 import { startScheduler } from '../../src/roles.ts';
 import { tallyPosts } from '../support/fault-report.ts';
-import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { createTestEnv, startPipeline, submitWithRetry, waitFor, type TestEnv } from '../support/harness.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 
 type Pipeline = Awaited<ReturnType<typeof startPipeline>>;
@@ -22,14 +22,6 @@ function source(i: number) {
       text: `Post ${i} flows while Redis loses everything it held. It must be published once, or fail and say why.`,
     },
   };
-}
-
-async function submitWithRetry(app: Pipeline, body: unknown) {
-  for (let attempt = 0; ; attempt++) {
-    const res = await app.post('/api/v1/submissions', body);
-    if (res.status !== 503 || attempt === 50) return res;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('Redis restarted empty while work flows', () => {

@@ -92,6 +92,15 @@ export async function startPipeline(t: TestEnv, opts: { workers?: boolean; logge
   };
 }
 
+/** Submits as a well-behaved client does while a dependency comes back: a 503 is retried (up to 50 times). */
+export async function submitWithRetry(app: Awaited<ReturnType<typeof startPipeline>>, body: unknown) {
+  for (let attempt = 0; ; attempt++) {
+    const res = await app.post('/api/v1/submissions', body);
+    if (res.status !== 503 || attempt === 50) return res;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | null | undefined | false>,
