@@ -41,6 +41,9 @@ export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role
     providers: rt.providers,
   });
   const server = app.listen(port, rt.config.HOST);
+  // Idle keep-alive connections are closed by clients (undici 4 s, browsers, proxies 60 s) before the
+  // server closes them: a client reusing one just as the server closes it gets ECONNRESET.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

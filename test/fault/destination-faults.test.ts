@@ -71,10 +71,14 @@ describe('a destination answering 5xx, timing out and resetting connections', ()
       });
 
     const posts = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i)));
-    for (const next of ['hang', 'reset', 'ok'] as const) {
-      await new Promise((r) => setTimeout(r, 1500));
-      mode = next;
-    }
+    // Each misbehaviour lasts until deliveries have met it (not a fixed time: on a loaded machine the
+    // first deliveries may come later than any chosen delay), then the next one starts.
+    await waitFor('deliveries refused with 503', async () => seen.error >= 3, 60_000);
+    mode = 'hang';
+    await waitFor('a delivery left hanging', async () => seen.hang >= 1, 60_000);
+    mode = 'reset';
+    await waitFor('a connection reset', async () => seen.reset >= 1, 60_000);
+    mode = 'ok';
     const ids = posts.map((p) => p.body.postId as string);
     await waitFor(
       'every post settled',

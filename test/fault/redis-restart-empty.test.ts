@@ -7,7 +7,6 @@ import { tallyPosts } from '../support/fault-report.ts';
 import { createTestEnv, startPipeline, submitWithRetry, waitFor, type TestEnv } from '../support/harness.ts';
 import { startRedisServer } from '../support/redis-server.ts';
 
-
 // Redis without persistence is killed while posts flow and comes back empty: every job, every job
 // scheduler and every deduplication key is gone. The database is the state: the stranded sweep gives
 // each post in flight its job back at its stage, the scheduler notices its schedulers are missing and

@@ -127,7 +127,8 @@ describe('dead letters', () => {
     expect(conflict.status).toBe(409);
   });
 
-  it('replays from the command line', async () => {
+  // A CLI process starts in seconds on a loaded machine: a budget for that, not the default 30 s.
+  it('replays from the command line', { timeout: 120_000 }, async () => {
     const res = await app.post('/api/v1/submissions', {
       source: { type: 'text', text: 'Replayed by the CLI. The command names the stage.' },
     });
