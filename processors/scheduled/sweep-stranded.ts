@@ -30,7 +30,7 @@ function expectedJob(post: InFlightPost): Expected | null {
   if (post.status === 'queued') return job(post.queuedStage ?? 'ingest');
   if (post.status === 'scheduled') {
     if (!post.scheduledJobId || !post.publishAt) return null;
-    return job('publish', post.scheduledJobId, Math.max(0, Date.parse(post.publishAt) - Date.now()));
+    return job('publish', post.scheduledJobId, Math.max(0, post.publishAt.getTime() - Date.now()));
   }
   const stage = stageOfStatus.get(post.status);
   if (!stage) return null;

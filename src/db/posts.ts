@@ -84,7 +84,7 @@ export type InFlightPost = {
   lastRun: { id: number; stage: Stage; outcome: string } | null;
   /** For a scheduled post: its delayed publish job and when it is due. */
   scheduledJobId: string | null;
-  publishAt: string | null;
+  publishAt: Date | null;
 };
 
 /**
@@ -107,11 +107,11 @@ export async function inFlightPosts(
     run_stage: Stage | null;
     run_outcome: string | null;
     scheduled_job_id: string | null;
-    publish_at: string | null;
+    publish_at: Date | null;
   }>(
     `SELECT p.id, p.correlation_id, p.status, p.run_generation, p.queued_stage, p.updated_at,
             r.id AS run_id, r.stage AS run_stage, r.outcome AS run_outcome,
-            pp.scheduled_job_id, p.held_details->>'publishAt' AS publish_at
+            pp.scheduled_job_id, COALESCE(pp.publish_at, (p.held_details->>'publishAt')::timestamptz) AS publish_at
        FROM posts p
        LEFT JOIN LATERAL (SELECT id, stage, outcome FROM stage_runs WHERE post_id = p.id ORDER BY id DESC LIMIT 1) r ON true
        LEFT JOIN post_publishing pp ON pp.post_id = p.id

@@ -91,6 +91,63 @@ describe('process roles', () => {
     expect(waiting.filter((j) => j.data.postId === postId)).toHaveLength(1);
   });
 
+  it('the sweep gives each post in flight its lost job back at its stage, once', async () => {
+    // Posts as Redis would have left them after losing its data: rows say where each stands, no job exists.
+    const { rows } = await app.rt.db.query<{ id: string; label: string }>(
+      `WITH s AS (INSERT INTO submissions (tenant_id, request_hash, correlation_id)
+                  SELECT id, 'h', 'c-2' FROM tenants WHERE slug = 'default' RETURNING id, tenant_id),
+            p AS (INSERT INTO posts (tenant_id, submission_id, correlation_id, status, run_generation, queued_stage,
+                                     held_details, updated_at)
+                  SELECT s.tenant_id, s.id, 'c-2', v.status, v.generation, v.queued_stage, v.details, now() - interval '5 minutes'
+                    FROM s, (VALUES ('mid-generate', 'generating', 0, NULL, NULL::jsonb),
+                                    ('handed-to-embed', 'generating', 0, NULL, NULL),
+                                    ('approved', 'queued', 2, 'publish', NULL),
+                                    ('deferred', 'publishing', 1, NULL, NULL),
+                                    ('scheduled', 'scheduled', 0, NULL, '{"publishAt": "2031-01-01T00:00:00Z"}'))
+                         AS v(label, status, generation, queued_stage, details)
+                  RETURNING id, status, run_generation)
+       SELECT p.id, v.label FROM p JOIN (VALUES ('mid-generate', 'generating', 0), ('approved', 'queued', 2),
+                                             ('deferred', 'publishing', 1), ('scheduled', 'scheduled', 0)) AS v(label, status, generation)
+         ON v.status = p.status AND v.generation = p.run_generation`,
+    );
+    // Two posts share ('generating', 0): tell them apart by the runs given to them below.
+    const ids = Object.fromEntries(rows.map((r) => [r.label, r.id]));
+    const generating = (
+      await app.rt.db.query<{ id: string }>(
+        `SELECT id FROM posts WHERE correlation_id = 'c-2' AND status = 'generating' ORDER BY id`,
+      )
+    ).rows.map((r) => r.id);
+    const [midGenerate, handedToEmbed] = generating as [string, string];
+    await app.rt.db.query(
+      `INSERT INTO stage_runs (post_id, stage, attempt, outcome, finished_at) VALUES
+         ($1, 'generate', 1, 'running', NULL), ($2, 'generate', 1, 'completed', now()), ($3, 'publish', 1, 'completed', now())`,
+      [midGenerate, handedToEmbed, ids.deferred],
+    );
+    const deferredRun = (
+      await app.rt.db.query<{ id: number }>(`SELECT id FROM stage_runs WHERE post_id = $1`, [ids.deferred])
+    ).rows[0]!.id;
+    await app.rt.db.query(
+      `INSERT INTO post_publishing (post_id, publish_at, revision, scheduled_job_id) VALUES ($1, '2031-01-01T00:00:00Z', 1, $2)`,
+      [ids.scheduled, `post-${ids.scheduled}-publish-at-1924992000000-r1`],
+    );
+
+    const deps = { db: app.rt.db, queues: app.rt.queues, log: app.rt.logger, strandedAfterMs: 60_000 };
+    expect(await sweepStranded(deps)).toBeGreaterThanOrEqual(5);
+    expect(await sweepStranded(deps)).toBe(0); // every job is there now: nothing is added twice
+    const q = app.rt.queues.queues;
+    expect(await q.generate.getJobState(stageJobId(midGenerate, 'generate'))).toBe('waiting');
+    expect(await q.embed.getJobState(stageJobId(handedToEmbed, 'embed'))).toBe('waiting');
+    expect((await q.publish.getJob(stageJobId(ids.approved!, 'publish', 2)))?.data).toEqual({
+      postId: ids.approved,
+      correlationId: 'c-2',
+      generation: 2,
+    });
+    expect(await q.publish.getJobState(`post-${ids.deferred}-publish-g1-wait-${deferredRun}`)).toBe('waiting');
+    const scheduled = await q.publish.getJob(`post-${ids.scheduled}-publish-at-1924992000000-r1`);
+    expect(await scheduled?.getState()).toBe('delayed');
+    expect(scheduled!.delay).toBeGreaterThan(24 * 3600_000);
+  });
+
   it('`submit` accepts a file from the command line', () => {
     const run = spawnSync(
       process.execPath,
