@@ -76,20 +76,25 @@ function unstorableReason(text: string): string | null {
  * Every string in a parsed JSON value (keys too) that cannot be stored, named by its dotted path
  * (`source.title`, `brief.secondaryKeywords.2`), as zod names fields.
  */
-export function unstorableStringFields(value: unknown, path: string[] = []): FieldError[] {
-  const field = () => path.join('.') || '(body)';
-  if (typeof value === 'string') {
-    const reason = unstorableReason(value);
-    return reason ? [{ field: field(), message: reason }] : [];
-  }
-  if (value === null || typeof value !== 'object') return [];
+export function unstorableStringFields(value: unknown): FieldError[] {
   const errors: FieldError[] = [];
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  for (const [key, item] of entries) {
-    const keyReason = unstorableReason(key);
-    if (keyReason) errors.push({ field: [...path, key].join('.'), message: `its name ${keyReason}` });
-    errors.push(...unstorableStringFields(item, [...path, key]));
-    if (errors.length >= 20) break;
+  // Iterative: a body may nest thousands of levels deep (the parser allows it), which recursion would not survive.
+  const pending: { node: unknown; path: string }[] = [{ node: value, path: '' }];
+  while (pending.length > 0 && errors.length < 20) {
+    const { node, path } = pending.pop()!;
+    if (typeof node === 'string') {
+      const reason = unstorableReason(node);
+      if (reason) errors.push({ field: path || '(body)', message: reason });
+      continue;
+    }
+    if (node === null || typeof node !== 'object') continue;
+    const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
+    for (const [key, item] of entries.reverse()) {
+      const field = path ? `${path}.${key}` : key;
+      const keyReason = unstorableReason(key);
+      if (keyReason) errors.push({ field, message: `its name ${keyReason}` });
+      pending.push({ node: item, path: field });
+    }
   }
   return errors;
 }
