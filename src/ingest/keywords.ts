@@ -1,19 +1,14 @@
+import { detectLanguage } from '../text/language.ts';
+import { stem } from '../text/stem.ts';
+import { genericWords, stopWords } from '../text/stop-words.ts';
+
 // Keywords for a topic brief: a RAKE-style extractor (candidate phrases are the runs of words
 // between stop words and punctuation; a word scores degree / frequency; a phrase scores the sum of
-// its words). Cheap, deterministic and language-light, which is what a brief needs.
+// its words). Cheap, deterministic and language-light, which is what a brief needs. The stop words are
+// the text's language's (given, or told from the text).
 
-const STOP_WORDS = new Set(
-  `a about above after again against all also am an and any are as at be because been before being below between both but by can
-  could did do does doing down during each even few for from further had has have having he her here hers herself him himself his how
-  i if in into is it its itself just let like made make many may me might more most much must my myself new no nor not now of off on
-  once one only or other ought our ours ourselves out over own per said same see she should since so some still such than that the
-  their theirs them themselves then there these they this those through to too two under until up upon us use used using very via
-  want was way we well were what when where which while who whom why will with within without would yet you your yours yourself
-  yourselves get gets got every first last next three four five year years time times day days`.split(/\s+/),
-);
-
-export function extractKeywords(text: string, max = 8): string[] {
-  const phrases = candidatePhrases(text);
+export function extractKeywords(text: string, max = 8, lang?: string | null): string[] {
+  const phrases = candidatePhrases(text, stopWords(lang ?? detectLanguage(text) ?? 'en'));
   const frequency = new Map<string, number>();
   const degree = new Map<string, number>();
   for (const phrase of phrases) {
@@ -35,13 +30,14 @@ export function extractKeywords(text: string, max = 8): string[] {
     .slice(0, max);
 }
 
-function candidatePhrases(text: string): string[][] {
+/** Runs of up to three words between stop words and punctuation, lower case. */
+export function candidatePhrases(text: string, stop: ReadonlySet<string>): string[][] {
   const phrases: string[][] = [];
   for (const fragment of text.toLowerCase().split(/[.,;:!?()[\]{}"“”«»\n\t|/\\]+|\s[-–—]\s/)) {
     let current: string[] = [];
     for (const raw of fragment.split(/\s+/)) {
       const word = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
-      if (!word || STOP_WORDS.has(word) || /^\d+$/.test(word) || word.length < 3) {
+      if (!word || stop.has(word.replace(/’/g, "'")) || /^\d+$/.test(word) || word.length < 3) {
         if (current.length) phrases.push(current);
         current = [];
       } else {
@@ -58,10 +54,9 @@ function candidatePhrases(text: string): string[][] {
 }
 
 /** The set of single words in some keywords, for overlap measures. */
-export function keywordTerms(keywords: readonly string[]): Set<string> {
-  return new Set(
-    keywords.flatMap((k) => k.toLowerCase().split(/[\s-]+/)).filter((w) => w.length >= 3 && !STOP_WORDS.has(w)),
-  );
+export function keywordTerms(keywords: readonly string[], lang?: string | null): Set<string> {
+  const stop = stopWords(lang ?? detectLanguage(keywords.join(' ')) ?? 'en');
+  return new Set(keywords.flatMap((k) => k.toLowerCase().split(/[\s-]+/)).filter((w) => w.length >= 3 && !stop.has(w)));
 }
 
 export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
@@ -130,4 +125,148 @@ export function assignToGroups<T, K>(
     }
   }
   return { joined, groups };
+}
+
+// Words that join the parts of a phrase, kept inside it: "pompe à chaleur", "bomba de calor", "bank of England".
+const CONNECTORS: Record<string, Set<string>> = {
+  en: new Set(['of']),
+  fr: new Set(['de', 'à', 'du', 'des', "d'"]),
+  es: new Set(['de', 'del']),
+};
+
+/**
+ * Key phrases of a text for tags, headings and titles: phrases of one to three words between stop words and
+ * punctuation, counted wherever they occur inside such runs (so "heat pump" counts in "air source heat pump"),
+ * ranked by how often they occur with longer phrases weighted up, and without phrases that repeat a better one.
+ * A phrase must occur twice unless the text is too short for any to. Each is given in the form the text writes
+ * it most often away from the start of a sentence: "Grafana", "heat pumps", "erneuerbare Energien".
+ */
+export function keyPhrases(text: string, max = 10, lang?: string | null): string[] {
+  const code = lang ?? detectLanguage(text) ?? 'en';
+  const stop = stopWords(code);
+  type Entry = {
+    count: number;
+    /** Content words (connectors are not counted). */
+    size: number;
+    words: string[];
+    forms: Map<string, number>;
+    /** Forms seen at the start of a sentence, used only when the phrase occurs nowhere else. */
+    initialForms: Map<string, number>;
+    first: number;
+  };
+  const entries = new Map<string, Entry>();
+  let order = 0;
+  const connectors = CONNECTORS[code.split('-')[0]!] ?? new Set<string>();
+  type Token = { word: string; key: string; initial: boolean; connector: boolean };
+  const surface = (part: Token[]): string =>
+    part.map((t, i) => (i > 0 && !part[i - 1]!.word.endsWith("'") ? ' ' : '') + t.word).join('');
+  for (const sentence of text.split(/(?<=[.!?])\s+|\n+/)) {
+    let wordIndex = 0;
+    for (const fragment of sentence.split(/[.,;:!?()[\]{}"“”„«»\t|/\\]+|\s[-–—]\s/)) {
+      let run: Token[] = [];
+      const flush = (): void => {
+        // Phrases start and end on a content word and hold one to three of them; a connector may join them
+        // ("pompe à chaleur", "bomba de calor").
+        for (let i = 0; i < run.length; i++) {
+          if (run[i]!.connector) continue;
+          let content = 0;
+          for (let j = i; j < run.length && content < 3; j++) {
+            if (run[j]!.connector) {
+              if (run[j - 1]!.connector) break;
+              continue;
+            }
+            content++;
+            const part = run.slice(i, j + 1);
+            const key = part.map((w) => (w.connector ? w.key : stem(w.key, code))).join(' ');
+            const entry = entries.get(key) ?? {
+              count: 0,
+              size: content,
+              words: part.filter((w) => !w.connector).map((w) => w.key),
+              forms: new Map<string, number>(),
+              initialForms: new Map<string, number>(),
+              first: order++,
+            };
+            entry.count++;
+            // A sentence's capitalised first word says little of how the phrase is written.
+            const forms = part[0]!.initial ? entry.initialForms : entry.forms;
+            forms.set(surface(part), (forms.get(surface(part)) ?? 0) + 1);
+            entries.set(key, entry);
+          }
+        }
+        // A run never ends on a connector.
+        run = [];
+      };
+      for (const raw of fragment.split(/\s+/)) {
+        let word = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '').replace(/’/g, "'");
+        const initial = wordIndex === 0;
+        if (word) wordIndex++;
+        // French elision: "d'énergie" is a connector and a word; "l'Europe" an article and a word.
+        const elided = /^(\p{L})'(\p{L}.*)$/u.exec(word);
+        if (elided) {
+          if (connectors.has(`${elided[1]!.toLowerCase()}'`) && run.length > 0)
+            run.push({ word: `${elided[1]}'`, key: `${elided[1]!.toLowerCase()}'`, initial, connector: true });
+          else flush();
+          word = elided[2]!;
+        }
+        const key = word.toLowerCase();
+        if (word && connectors.has(key) && run.length > 0 && !run.at(-1)!.connector) {
+          run.push({ word, key, initial, connector: true });
+          continue;
+        }
+        if (!word || stop.has(key) || !/\p{L}/u.test(word) || [...key].length < 3) {
+          flush();
+          continue;
+        }
+        run.push({ word, key, initial, connector: false });
+      }
+      flush();
+    }
+  }
+  const generic = genericWords(code);
+  const german = code === 'de' || code.startsWith('de-');
+  const formOf = (e: Entry): string => {
+    const usual = [...e.forms].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
+    if (usual) return usual;
+    // Only ever at a sentence's start: as written there, less the capital of an ordinary first word.
+    const initial = [...e.initialForms].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0] ?? '';
+    const rest = initial.split(' ').slice(1);
+    return german || rest.some((w) => /^\p{Lu}/u.test(w))
+      ? initial
+      : initial.charAt(0).toLowerCase() + initial.slice(1);
+  };
+  const usable = (e: Entry): boolean => {
+    const form = formOf(e);
+    const words = form.split(' ');
+    // Boilerplate shouts in capitals ("NEWSLETTER ANMELDUNG"); acronyms are short.
+    if (words.some((w) => w.length >= 6 && w === w.toUpperCase())) return false;
+    if (form.length > 40) return false;
+    const only = e.words[0]!;
+    if (e.size === 1 && (generic.has(only) || generic.has(`${only}s`) || generic.has(only.replace(/s$/, ''))))
+      return false;
+    // German capitalises its nouns: a tag is a noun, or ends in one.
+    if (german && !/^\p{Lu}/u.test(words.at(-1)!)) return false;
+    return true;
+  };
+  const all = [...entries.values()].filter(usable);
+  const minCount = all.some((e) => e.count >= 2) ? 2 : 1;
+  const score = (e: Entry): number => e.count * e.size;
+  const ranked = all
+    .filter((e) => e.count >= minCount)
+    .sort((a, b) => score(b) - score(a) || b.size - a.size || a.first - b.first);
+  const chosen: Entry[] = [];
+  const keysOf = (e: Entry): string[] => e.words.map((w) => stem(w, code));
+  for (const entry of ranked) {
+    if (chosen.length >= max) break;
+    const keys = keysOf(entry);
+    // A phrase inside a chosen one, or around one, says the same thing again; a longer phrase that occurs at
+    // least half as often as a chosen word of it says it better ("heat pump" for "heat").
+    const inside = (small: string[], large: string[]): boolean => small.every((k) => large.includes(k));
+    const around = chosen.findIndex((c) => inside(keysOf(c), keys));
+    if (around !== -1) {
+      if (chosen[around]!.size < entry.size && entry.count * 2 >= chosen[around]!.count) chosen[around] = entry;
+      continue;
+    }
+    if (!chosen.some((c) => inside(keys, keysOf(c)))) chosen.push(entry);
+  }
+  return chosen.map(formOf);
 }

@@ -111,9 +111,21 @@ const SPECIAL_FOLDS: Record<string, string> = {
   ħ: 'h',
 };
 
-/** A URL-safe slug: lowercase ASCII letters, digits and single dashes, at most `maxLength`, never empty. */
-export function slugify(text: string, maxLength = 80): string {
-  const folded = text
+// German writes a vowel with its umlaut as the vowel and an e when the dots cannot be had:
+// "Wärmepumpe" → "waermepumpe". Elsewhere the accent is dropped: "café" → "cafe", "pingüino" → "pinguino".
+const UMLAUT_FOLDS: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', Ä: 'Ae', Ö: 'Oe', Ü: 'Ue' };
+const UMLAUT_LANGUAGES = new Set(['de', 'gsw', 'lb']);
+
+/**
+ * A URL-safe slug: lowercase ASCII letters, digits and single dashes, at most `maxLength`, never empty. Letters
+ * are transliterated the way the text's language (a BCP 47 tag) writes them without accents.
+ */
+export function slugify(text: string, maxLength = 80, lang?: string | null): string {
+  const code = lang?.split('-')[0]?.toLowerCase();
+  const composed = text.normalize('NFC');
+  const folded = (
+    code && UMLAUT_LANGUAGES.has(code) ? composed.replace(/[äöüÄÖÜ]/g, (c) => UMLAUT_FOLDS[c]!) : composed
+  )
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .toLowerCase()
