@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { briefKeywords, type Brief } from './brief.ts';
 import { createOpenAIProvider } from './openai-provider.ts';
-import { finalizePost, leadSentences, type GeneratedPost } from './post.ts';
+import { finalizePost, type GeneratedPost } from './post.ts';
 import type { ChatProvider, SourceDoc, Writer } from './types.ts';
 
 export type LlmProviderName = 'local' | 'openai';
@@ -31,9 +31,17 @@ export function openAIProviderFor(config: Config): ChatProvider {
   return provider;
 }
 
-/** The offline path: the extractive writer's draft, held to the same SEO bounds as a model's. */
-export async function writeLocally(writer: Writer, sources: SourceDoc[], brief: Brief): Promise<GeneratedPost> {
-  const draft = await writer.write({ sources, keywords: briefKeywords(brief) });
+/**
+ * The offline path: the extractive writer's draft, held to the same SEO bounds as a model's. It copies the
+ * sources' sentences, so it writes in their language (`language`, when the caller has told it) whatever the brief.
+ */
+export async function writeLocally(
+  writer: Writer,
+  sources: SourceDoc[],
+  brief: Brief,
+  language?: string,
+): Promise<GeneratedPost> {
+  const draft = await writer.write({ sources, keywords: briefKeywords(brief), language });
   return finalizePost({
     title: draft.title,
     markdown: draft.markdown,
@@ -43,6 +51,8 @@ export async function writeLocally(writer: Writer, sources: SourceDoc[], brief: 
     citations: draft.citations,
     brief,
     writer: `${writer.provider}/${writer.model}`,
-    leadSentences: leadSentences(draft.markdown),
+    // The writer's description is made of sentences that stand alone; the post's others may not.
+    leadSentences: [],
+    language: draft.language ?? language,
   });
 }

@@ -1,19 +1,26 @@
 import { PermanentError } from '../errors.ts';
+import { keyPhrases } from '../ingest/keywords.ts';
+import { dependsOnContext } from '../text/context.ts';
 import { slugify } from '../text/html.ts';
-import { countWords, readableBody, sourceLine, sourceTitle } from './post.ts';
-import { splitSentences } from '../text/sentences.ts';
+import { language, sectionLabels, sourcesLanguage } from '../text/language.ts';
+import { closesQuote, quoteOpen, splitSentences, withoutFootnoteMarks } from '../text/sentences.ts';
+import { stem } from '../text/stem.ts';
+import { stopWords } from '../text/stop-words.ts';
+import { composeMetaDescription, countWords, fitTitle, readableBody, sourceLine, sourceTitle } from './post.ts';
 import type { Citation, Draft, SourceDoc, Writer, WriterInput } from './types.ts';
 
 /**
  * The offline writer: an extractive, attributed draft. It never writes a sentence of its own; every sentence of
- * the body is copied from a source and followed by the number of that source in the `## Sources` list. Sentences
+ * the body is copied from a source and followed by the number of that source in the Sources list. Sentences
  * are ranked with TextRank (PageRank over a graph whose edges are the word overlap between sentences) with a small
- * bonus for sentences near the start of their source.
+ * bonus for sentences near the start of their source. A sentence that leans on the one before it ("This means…",
+ * "However, …") is only printed right after it: the writer picks passages (a sentence that stands alone and the
+ * sentences that lean on it), never a sentence twice, and gives every section at least two sentences.
  */
 export function createLocalWriter(): Writer {
   return {
     provider: 'local',
-    model: 'extractive-v1',
+    model: 'extractive-v2',
     async write(input: LocalWriterInput): Promise<Draft> {
       return writeDraft(input);
     },
@@ -22,54 +29,17 @@ export function createLocalWriter(): Writer {
 
 // --- text helpers --------------------------------------------------------------------------------------------
 
-const STOP_WORDS = new Set(
-  `a about above after again against all also am an and any are as at be because been before being below between
-  both but by can could did do does doing down during each even ever every few for from further had has have having
-  he her here hers herself him himself his how however i if in into is it its itself just let like many may me might
-  more most much must my myself no nor not now of off on once one only or other our ours ourselves out over own per
-  rather same she should since so some such than that the their theirs them themselves then there these they this
-  those though through thus to too under until up upon us very was we well were what when where whether which while
-  who whom whose why will with within without would yet you your yours yourself yourselves new use used using make
-  makes made get gets got says said way ways still often even much really two three first second`.split(/\s+/),
-);
-
 function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu) ?? [];
 }
 
-/** Content words of a text: lowercase, no stop words, no bare numbers, at least three characters. */
-function contentWords(text: string): string[] {
+/** Content words of a text, stemmed: lowercase, no stop words, no bare numbers, at least three characters. */
+function contentTerms(text: string, lang: string): string[] {
+  const stop = stopWords(lang);
   return words(text)
     .map((w) => w.replace(/['’]s$/, ''))
-    .filter((w) => w.length >= 3 && !STOP_WORDS.has(w) && !/^\d+$/.test(w));
-}
-
-/** A crude stem so that "pump" and "pumps" count as the same word in the similarity graph. */
-function stem(word: string): string {
-  if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss') && !word.endsWith('us') && !word.endsWith('is'))
-    return word.slice(0, -1);
-  return word;
-}
-
-function titleCase(word: string): string {
-  return word.charAt(0).toUpperCase() + word.slice(1);
-}
-
-function truncateAtWord(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max + 1).lastIndexOf(' ');
-  return (cut > 0 ? text.slice(0, cut) : text.slice(0, max)).replace(/[\s,;:–—-]+$/, '');
-}
-
-/** Markdown inline syntax reduced to its text, for the meta description. */
-function plainText(markdown: string): string {
-  return markdown
-    .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/(\*\*|__|`)/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+    .filter((w) => w.length >= 3 && !stop.has(w) && !/^\d+$/.test(w))
+    .map((w) => stem(w, lang));
 }
 
 // --- reading the sources -------------------------------------------------------------------------------------
@@ -88,8 +58,21 @@ interface Sentence {
   score: number;
 }
 
+/**
+ * A passage: a sentence that stands on its own, followed by the sentences of its source that lean on it
+ * ("However, …", "This means …"), in order. Passages are what the writer picks and places; its first sentence can
+ * also be used alone (as a takeaway), and then the rest of the passage is used up with it.
+ */
+interface Passage {
+  sentences: Sentence[];
+  score: number;
+  identity: Set<string>;
+}
+
 const MAX_SENTENCES_PER_SOURCE = 200;
 const MAX_SENTENCES = 600;
+/** A sentence and at most this many followers leaning on it; a longer chain is cut there. */
+const MAX_PASSAGE_SENTENCES = 3;
 
 /** The paragraphs of a Markdown or plain-text source, each with its heading; code, tables and HTML are skipped. */
 function paragraphs(text: string): { heading: string | null; text: string }[] {
@@ -103,7 +86,8 @@ function paragraphs(text: string): { heading: string | null; text: string }[] {
     lines = [];
   };
   for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) {
-    const line = raw.trim();
+    // A quotation's lines are read as text (a heading quoted in a pull quote is still a heading).
+    const line = raw.trim().replace(/^(?:>\s?)+/, '');
     if (/^(```|~~~)/.test(line)) {
       end();
       inFence = !inFence;
@@ -131,47 +115,87 @@ function paragraphs(text: string): { heading: string | null; text: string }[] {
       lines.push(item[1]!);
       continue;
     }
-    lines.push(line.replace(/^>\s?/, ''));
+    lines.push(line);
   }
   end();
   return out;
 }
 
-function readSentences(sources: SourceDoc[]): Sentence[] {
-  const all: Sentence[] = [];
+/**
+ * Whether a sentence reads as a statement of prose: five to sixty words, ending as a sentence ends. Questions are
+ * left out: copied without their answer, or as a heading's echo, they read as an interview's leftovers.
+ */
+function isProse(text: string, terms: Set<string>): boolean {
+  const count = words(text).length;
+  // A teaser cut short ("…mit optimiertem Wartungskonzept m...") is not a sentence of the article.
+  if (/\.\.\.|…/.test(text)) return false;
+  return count >= 5 && count <= 60 && /[.!]["'“”’»)\]]*$/u.test(text) && terms.size > 0;
+}
+
+/**
+ * The sources' sentences and the passages they form. A sentence that leans on another joins the passage of the
+ * sentence before it, when that one is in the same part of the source and usable; otherwise it is left out, as are
+ * sentences that are not prose (captions, headings run into text, list fragments) and sentences seen in an
+ * earlier source.
+ */
+function readPassages(sources: SourceDoc[], lang: string, proseOnly: boolean): Passage[] {
+  const passages: Passage[] = [];
   const seen = new Set<string>();
+  let total = 0;
   sources.forEach((source, sourceIndex) => {
     let position = 0;
+    let current: Passage | null = null;
+    let heading: string | null | undefined;
+    const close = (): void => {
+      if (current) passages.push(current);
+      current = null;
+    };
     for (const para of paragraphs(source.text)) {
-      for (const text of splitSentences(para.text)) {
-        if (position >= MAX_SENTENCES_PER_SOURCE) return;
-        const key = text.toLowerCase();
+      if (para.heading !== heading) close();
+      heading = para.heading;
+      for (const text of splitSentences(withoutFootnoteMarks(para.text), lang)) {
+        if (position >= MAX_SENTENCES_PER_SOURCE || total >= MAX_SENTENCES) return close();
         position++;
-        // The same sentence syndicated across sources is ranked (and cited) once, from its first source.
-        if (seen.has(key)) continue;
+        const key = text.toLowerCase();
+        const duplicate = seen.has(key);
         seen.add(key);
-        all.push({
+        const terms = contentTerms(text, lang);
+        const sentence: Sentence = {
           index: 0,
           source: sourceIndex,
           position: position - 1,
           heading: para.heading,
           text,
-          terms: new Set(contentWords(text).map(stem)),
-          identity: new Set([...contentWords(text).map(stem), ...(text.match(/\d+(?:[.,]\d+)*/g) ?? [])]),
+          terms: new Set(terms),
+          identity: new Set([...terms, ...(text.match(/\d+(?:[.,]\d+)*/g) ?? [])]),
           score: 0,
-        });
+        };
+        const usable = !duplicate && (proseOnly ? isProse(text, sentence.terms) : /[\p{L}]/u.test(text));
+        if (!usable) {
+          close();
+          continue;
+        }
+        total++;
+        const open = current as Passage | null;
+        // Inside a quotation spoken over several sentences, each leans on the one before, like an anaphor.
+        const quoted = open !== null && quoteOpen(open.sentences.map((s) => s.text).join(' '));
+        if (quoted || dependsOnContext(text, lang) || closesQuote(text)) {
+          if (open && open.sentences.length < MAX_PASSAGE_SENTENCES) open.sentences.push(sentence);
+          else {
+            // A passage cut off inside its quotation would print half of it.
+            if (open && quoted) current = null;
+            close();
+          }
+          continue;
+        }
+        close();
+        current = { sentences: [sentence], score: 0, identity: new Set() };
       }
     }
+    close();
   });
-  const isProse = (s: Sentence): boolean => {
-    const count = words(s.text).length;
-    return count >= 5 && count <= 60 && !/:$/.test(s.text) && s.terms.size > 0;
-  };
-  // Prefer prose-like sentences; a very short source may have nothing else, and then it is all we have.
-  const prose = all.filter(isProse);
-  const chosen = (prose.length ? prose : all).slice(0, MAX_SENTENCES);
-  chosen.forEach((s, i) => (s.index = i));
-  return chosen;
+  passages.forEach((p) => (p.identity = new Set(p.sentences.flatMap((s) => [...s.identity]))));
+  return passages;
 }
 
 // --- ranking -------------------------------------------------------------------------------------------------
@@ -180,7 +204,7 @@ const DAMPING = 0.85;
 const ITERATIONS = 50;
 
 /** TextRank: weighted PageRank over sentence similarity, times a position bonus and a keyword bonus. */
-function rank(sentences: Sentence[], keywords: string[]): void {
+function rank(sentences: Sentence[], keywordTerms: string[][]): void {
   const n = sentences.length;
   if (n === 0) return;
   const weights = new Float64Array(n * n);
@@ -216,7 +240,6 @@ function rank(sentences: Sentence[], keywords: string[]): void {
     pr = next;
     if (delta < 1e-10) break;
   }
-  const keywordTerms = keywords.map((k) => contentWords(k).map(stem)).filter((t) => t.length > 0);
   for (const s of sentences) {
     const positionBonus = 1 + 0.3 * Math.max(0, 1 - s.position / 10);
     const matches = keywordTerms.filter((terms) => terms.every((t) => s.terms.has(t))).length;
@@ -224,14 +247,13 @@ function rank(sentences: Sentence[], keywords: string[]): void {
   }
 }
 
-/** Highest score first; ties broken by source order so the result is deterministic. */
-function byScore(a: Sentence, b: Sentence): number {
-  return b.score - a.score || a.source - b.source || a.position - b.position;
-}
-
 function byOrder(a: Sentence, b: Sentence): number {
   return a.source - b.source || a.position - b.position;
 }
+
+const head = (p: Passage): Sentence => p.sentences[0]!;
+const byPassageOrder = (a: Passage, b: Passage): number => byOrder(head(a), head(b));
+const byPassageScore = (a: Passage, b: Passage): number => b.score - a.score || byPassageOrder(a, b);
 
 function jaccard(a: Set<string>, b: Set<string>): number {
   if (a.size === 0 && b.size === 0) return 1;
@@ -240,60 +262,19 @@ function jaccard(a: Set<string>, b: Set<string>): number {
   return inter / (a.size + b.size - inter);
 }
 
-/** Ranked sentences with near-duplicates of better-ranked ones dropped, one at a time (the rest is rarely needed). */
-function diverseStream(ranked: Sentence[]): () => Sentence | undefined {
-  const picked: Sentence[] = [];
+/** Ranked passages with near-duplicates of better-ranked ones dropped, one at a time (the rest is rarely needed). */
+function diverseStream(ranked: Passage[]): () => Passage | undefined {
+  const picked: Passage[] = [];
   let i = 0;
   return () => {
     while (i < ranked.length) {
-      const s = ranked[i++]!;
-      if (picked.some((p) => jaccard(p.identity, s.identity) >= 0.8)) continue;
-      picked.push(s);
-      return s;
+      const p = ranked[i++]!;
+      if (picked.some((q) => jaccard(q.identity, p.identity) >= 0.8)) continue;
+      picked.push(p);
+      return p;
     }
     return undefined;
   };
-}
-
-// --- terms ---------------------------------------------------------------------------------------------------
-
-const frequencies = new WeakMap<Sentence[], Map<string, number>>();
-
-/** In how many sentences each term occurs; computed once per set of sentences (sections are renamed often). */
-function documentFrequencies(all: Sentence[]): Map<string, number> {
-  let df = frequencies.get(all);
-  if (!df) {
-    df = new Map<string, number>();
-    for (const s of all) for (const t of s.terms) df.set(t, (df.get(t) ?? 0) + 1);
-    frequencies.set(all, df);
-  }
-  return df;
-}
-
-/**
- * Content terms of some sentences, most characteristic first: frequency in the group times inverse sentence
- * frequency over all sentences. Each term is reported in its most frequent surface form.
- */
-function topTerms(group: Sentence[], all: Sentence[], limit: number): string[] {
-  const df = documentFrequencies(all);
-  const tf = new Map<string, number>();
-  const surface = new Map<string, Map<string, number>>();
-  for (const s of group) {
-    for (const w of contentWords(s.text)) {
-      const t = stem(w);
-      tf.set(t, (tf.get(t) ?? 0) + 1);
-      const forms = surface.get(t) ?? new Map<string, number>();
-      forms.set(w, (forms.get(w) ?? 0) + 1);
-      surface.set(t, forms);
-    }
-  }
-  const scored = [...tf].map(([t, f]) => ({ t, score: f * Math.log(1 + all.length / (df.get(t) ?? 1)) }));
-  // Ties (common in small groups, where most terms occur once) go to longer words, which tend to say more.
-  scored.sort((a, b) => b.score - a.score || b.t.length - a.t.length || (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
-  return scored.slice(0, limit).map(({ t }) => {
-    const forms = [...surface.get(t)!].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-    return forms[0]![0];
-  });
 }
 
 // --- composing -----------------------------------------------------------------------------------------------
@@ -308,7 +289,7 @@ export interface LocalWriterInput extends WriterInput {
 
 /**
  * A writer that passes the brief's word bounds to the local writer on every call (the `Writer` contract carries
- * only sources and keywords). Writers that do not know the bounds ignore them.
+ * only sources, keywords and the language). Writers that do not know the bounds ignore them.
  */
 export function withLengthBounds(writer: Writer, bounds: { minWords?: number; maxWords?: number }): Writer {
   return {
@@ -322,33 +303,36 @@ export function withLengthBounds(writer: Writer, bounds: { minWords?: number; ma
 }
 
 interface Group {
-  /** The source heading the section is named after, when its sentences share one. */
+  /** The source heading the section is named after, when its passages share one. */
   heading: string | null;
-  /** Where its sentences come from: `h:<heading>` or `s:<source>`; expansion adds sentences of the same origin. */
+  /** Where its passages come from: `h:<heading>` or `s:<source>`; expansion adds passages of the same origin. */
   keys: Set<string>;
-  sentences: Sentence[];
+  passages: Passage[];
   name: string;
 }
 
 interface Layout {
-  intro: Sentence[];
+  intro: Passage[];
   groups: Group[];
-  takeaways: Sentence[];
-  conclusion: Sentence[];
+  /** Sentences that stand alone, one per bullet. */
+  takeaways: Passage[];
+  conclusion: Passage[];
 }
 
-const RESERVED_HEADINGS = new Set(['key takeaways', 'sources', 'introduction', 'conclusion']);
-/** Sections the expansion may grow the post to; beyond that, sentences join the closest existing section. */
-const MAX_SECTIONS = 8;
-/** Sentences of one source in one paragraph before a new paragraph starts. */
+/** Sections the expansion may grow the post to; beyond that, passages join the closest existing section. */
+const MAX_SECTIONS = 12;
+/** Sentences of one source in one paragraph before a new paragraph starts (a passage is never split). */
 const PARAGRAPH_SENTENCES = 4;
-const CONCLUSION_SENTENCES = 2;
 const CONCLUSION_CANDIDATES = 8;
+/** Passages ranked before the layout is drawn up; expansion draws on the rest. */
+const RANKED_PASSAGES = 24;
 
-function groupKey(s: Sentence): string {
+function groupKey(p: Passage): string {
+  const s = head(p);
   return s.heading ? `h:${s.heading.toLowerCase()}` : `s:${s.source}`;
 }
 
+const sentenceCount = (list: Passage[]): number => list.reduce((n, p) => n + p.sentences.length, 0);
 const sentenceWords = new WeakMap<Sentence, { prose: number; raw: number }>();
 
 /**
@@ -357,11 +341,11 @@ const sentenceWords = new WeakMap<Sentence, { prose: number; raw: number }>();
  * targets); `all` counts as the post's stored word count does (`countWords(readableBody(markdown))`, headings
  * included). Expansion aims `prose` at minWords and keeps `all` under maxWords, so both end up within the brief.
  */
-function bodyWords(layout: Layout): { prose: number; all: number } {
+function bodyWords(layout: Layout, labels: { takeaways: string; conclusion: string }): { prose: number; all: number } {
   let prose = 0;
   let all = 0;
-  const add = (list: Sentence[]): void => {
-    for (const s of list) {
+  const add = (list: Passage[]): void => {
+    for (const s of list.flatMap((p) => p.sentences)) {
       let count = sentenceWords.get(s);
       if (!count) {
         const raw = readableBody(s.text);
@@ -377,136 +361,224 @@ function bodyWords(layout: Layout): { prose: number; all: number } {
   };
   add(layout.intro);
   for (const g of layout.groups) {
-    if (g.sentences.length === 0) continue;
-    add(g.sentences);
-    all += countWords(g.name);
+    if (g.passages.length === 0) continue;
+    add(g.passages);
+    // Named at the end; until then a source heading's words, or a key phrase's usual two.
+    all += g.name ? countWords(g.name) : g.heading ? countWords(g.heading) : 2;
   }
   add(layout.takeaways);
-  if (layout.takeaways.length) all += countWords('Key takeaways');
+  if (layout.takeaways.length) all += countWords(labels.takeaways);
   add(layout.conclusion);
-  if (layout.conclusion.length) all += countWords('Conclusion');
+  if (layout.conclusion.length) all += countWords(labels.conclusion);
   return { prose, all };
+}
+
+/** A sentence that can open the post or stand as a takeaway: a statement of eight to forty words. */
+function isStatement(s: Sentence): boolean {
+  const count = words(s.text).length;
+  return count >= 8 && count <= 40 && /[.!…]["'”’»)\]]*$/u.test(s.text);
 }
 
 function writeDraft(input: LocalWriterInput): Draft {
   const sources = input.sources;
   if (sources.length === 0) throw new PermanentError('the local writer needs at least one source');
+  const lang = language(input.language ?? sourcesLanguage(sources) ?? 'en').tag;
+  const labels = sectionLabels(lang);
   const keywords = (input.keywords ?? []).map((k) => k.trim()).filter(Boolean);
-  const sentences = readSentences(sources);
+  // Prose sentences when the sources have them; a very short or list-like source may have nothing else.
+  let passages = readPassages(sources, lang, true);
+  if (passages.length === 0) passages = readPassages(sources, lang, false);
+  const sentences = passages.flatMap((p) => p.sentences);
   if (sentences.length === 0) throw new PermanentError('the sources contain no sentences to write from');
-  rank(sentences, keywords);
+  sentences.forEach((s, i) => (s.index = i));
+  const keywordTerms = keywords.map((k) => contentTerms(k, lang)).filter((t) => t.length > 0);
+  rank(sentences, keywordTerms);
+  for (const p of passages) p.score = Math.max(...p.sentences.map((s) => s.score));
+  const mentions = (p: Passage, terms: string[]): boolean =>
+    p.sentences.some((s) => terms.every((t) => s.terms.has(t)));
 
-  // The best sentences open the post, the next best become the takeaways and the rest fill the sections, so no
-  // sentence is printed twice unless there is too little material for all three.
-  const stream = diverseStream([...sentences].sort(byScore));
-  const ranked: Sentence[] = [];
-  for (let s = stream(); s; s = ranked.length < 20 ? stream() : undefined) ranked.push(s);
-  const n = ranked.length;
-  const introCount = n >= 9 ? 3 : n >= 3 ? 2 : n;
-  let intro = ranked.slice(0, introCount);
-  const rest = ranked.slice(introCount);
-  const takeawayCount = rest.length >= 12 ? 5 : rest.length >= 9 ? 4 : rest.length >= 3 ? 3 : 0;
-  // With very little material the takeaways repeat the best sentences rather than go missing.
-  const takeaways = takeawayCount > 0 ? rest.slice(0, takeawayCount) : ranked.slice(0, Math.min(3, n));
-  let body = rest.slice(takeawayCount);
-  if (body.length < 2) {
-    intro = [...intro, ...body];
-    body = [];
+  const stream = diverseStream([...passages].sort(byPassageScore));
+  const ranked: Passage[] = [];
+  for (let p = stream(); p; p = ranked.length < RANKED_PASSAGES ? stream() : undefined) ranked.push(p);
+  const used = new Set<Passage>();
+  const take = (p: Passage): Passage => (used.add(p), p);
+
+  // The introduction states the topic: the best-placed passage near the top of the source the post draws on most,
+  // and the brief's primary keyword when the sources mention it.
+  const weight = new Map<number, number>();
+  for (const p of ranked.slice(0, 10)) weight.set(head(p).source, (weight.get(head(p).source) ?? 0) + p.score);
+  const main = [...weight].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
+  // The source's first statement, unless a later one near the top ranks at least three times as high.
+  const top = passages.filter((p) => head(p).source === main && head(p).position < 10 && isStatement(head(p)));
+  const best = [...top].sort(byPassageScore)[0];
+  const lead = top.find((p) => best && p.score * 3 >= best.score) ?? ranked[0]!;
+  const intro = [take(lead)];
+  const primary = keywordTerms[0];
+  if (primary && !mentions(lead, primary)) {
+    const withKeyword = [...passages].sort(byPassageScore).find((p) => !used.has(p) && mentions(p, primary));
+    if (withKeyword) intro.push(take(withKeyword));
   }
-  const groups = makeGroups(body.slice(0, 12), sentences);
-  const core = [...intro, ...takeaways, ...groups.flatMap((g) => g.sentences)];
+  // A one-sentence lead is followed by what follows it in its source, when that stands as a statement too.
+  if (sentenceCount(intro) < 2 && countWords(intro.map((p) => head(p).text).join(' ')) < 30) {
+    const after = passages.find(
+      (p) =>
+        head(p).source === head(lead).source &&
+        head(p).heading === head(lead).heading &&
+        head(p).position === lead.sentences.at(-1)!.position + 1,
+    );
+    if (after && !used.has(after) && isStatement(head(after))) intro.push(take(after));
+  }
 
-  // Sentences not printed yet, best first: the ranked ones left over, then the rest of the sources.
-  const used = new Set(core);
-  const spare = ranked.filter((s) => !used.has(s));
-  const next = (): Sentence | undefined => spare.shift() ?? stream();
+  // The sections take the best material; the takeaways and the conclusion what is left.
+  const body: Passage[] = [];
+  for (const p of ranked) {
+    if (used.has(p) || sentenceCount(body) >= 12) continue;
+    body.push(take(p));
+  }
+  const groups = makeGroups(body);
+  // What the sections could not hold goes back for the conclusion and the expansion.
+  const grouped = new Set(groups.flatMap((g) => g.passages));
+  for (const p of body) if (!grouped.has(p)) used.delete(p);
+
+  // Takeaways: the best remaining statements, each alone (a passage's followers are used up with it), from
+  // passages of one sentence first, so that longer passages stay whole for the expansion.
+  const rest = ranked.filter((p) => !used.has(p));
+  const takeawayCount = rest.length >= 10 ? 5 : rest.length >= 7 ? 4 : rest.length >= 4 ? 3 : 0;
+  const takeaways: Passage[] = [];
+  const candidates = [...rest.filter((p) => p.sentences.length === 1), ...rest.filter((p) => p.sentences.length > 1)];
+  for (const p of candidates) {
+    if (takeaways.length >= takeawayCount) break;
+    if (!isStatement(head(p))) continue;
+    take(p);
+    takeaways.push({ sentences: [head(p)], score: p.score, identity: head(p).identity });
+  }
+  takeaways.sort(byPassageScore);
+
+  // Passages not printed yet, best first: the ranked ones left over, then the rest of the sources.
+  const spare = ranked.filter((p) => !used.has(p));
+  const next = (): Passage | undefined => {
+    for (let p = spare.shift() ?? stream(); p; p = spare.shift() ?? stream()) if (!used.has(p)) return take(p);
+    return undefined;
+  };
 
   const layout: Layout = { intro, groups, takeaways, conclusion: [] };
-  layout.conclusion = pickConclusion(next, spare, sentences, layout);
-  const measure = (): { prose: number; all: number } => {
-    nameGroups(layout.groups, sentences);
-    return bodyWords(layout);
-  };
+  layout.conclusion = pickConclusion(next, spare, used, passages);
+  const measure = (): { prose: number; all: number } => bodyWords(layout, labels);
   if (input.maxWords !== undefined) trimTo(layout, input.maxWords, measure);
-  if (input.minWords !== undefined) expandTo(layout, input.minWords, input.maxWords ?? Infinity, next, measure);
+  // A new section opens with two passages of its origin: the next unused one of the same heading or source.
+  const companion = (p: Passage): Passage | undefined => {
+    const q = [...passages].sort(byPassageScore).find((c) => c !== p && !used.has(c) && groupKey(c) === groupKey(p));
+    return q && take(q);
+  };
+  const fits = (): boolean => measure().all <= (input.maxWords ?? Infinity);
+  settle(layout, passages, used, fits);
+  // Settling may leave out a section of one sentence; the expansion then goes on with the material left.
+  for (let round = 0; round < 4 && input.minWords !== undefined && measure().prose < input.minWords; round++) {
+    expandTo(layout, input.minWords, input.maxWords ?? Infinity, next, measure, companion);
+    settle(layout, passages, used, fits);
+  }
 
-  nameGroups(layout.groups, sentences);
-  const { markdown, citations } = compose(layout, sources);
-  const title = makeTitle(sources, sentences, [...intro, ...body, ...takeaways], keywords);
-  const printed = [...layout.takeaways, ...layout.groups.flatMap((g) => g.sentences), ...layout.conclusion];
+  nameGroups(layout.groups, lang, labels);
+  const { markdown, citations } = compose(layout, sources, labels);
+  const printed = [
+    ...layout.intro,
+    ...layout.takeaways,
+    ...layout.groups.flatMap((g) => g.passages),
+    ...layout.conclusion,
+  ];
+  const phrases = keyPhrases(sourceText(sources), 10, lang);
+  // The brief's keywords the sources mention (any inflection: "index funds" in "an index fund").
+  const supported = keywords.filter((k) => {
+    const terms = contentTerms(k, lang);
+    return terms.length > 0 && passages.some((p) => mentions(p, terms));
+  });
+  const title = makeTitle(sources, printed, supported, phrases, lang);
   return {
     title,
-    slug: slugify(title),
+    slug: slugify(title, 80, lang),
     markdown,
-    // The post's own sentences first; the core selection only when a trimmed post is too short for a description.
-    metaDescription: metaDescription([...layout.intro].sort(byOrder), [...printed, ...core]),
-    tags: makeTags(keywords, ranked, sentences),
+    // Whole passages (they stand alone), the introduction first; then their first sentences alone, then the
+    // best statements the post left out, should the post's own not fit 140–160 characters.
+    metaDescription: composeMetaDescription(
+      [
+        ...printed.map((p) => p.sentences.map((s) => s.text).join(' ')),
+        ...printed.filter((p) => p.sentences.length > 1).map((p) => head(p).text),
+        ...[...passages]
+          .sort(byPassageScore)
+          .filter((p) => !printed.includes(p) && !used.has(p) && isStatement(head(p)))
+          .slice(0, 8)
+          .map((p) => head(p).text),
+      ],
+      lang,
+    ),
+    tags: makeTags(supported, phrases),
     citations,
     wordCount: (markdown.match(/[\p{L}\p{N}]+/gu) ?? []).length,
+    language: lang,
   };
 }
 
-/**
- * One or two sentences to close the post: the best of the next unused ranked sentences, preferring those late in
- * their source (where sources sum up). The candidates not chosen go back, in rank order, for the expansion. With
- * nothing unused left, a sentence moves from a section that keeps others (or from more than three takeaways);
- * only when there is none is a printed sentence repeated.
- */
-function pickConclusion(
-  next: () => Sentence | undefined,
-  spare: Sentence[],
-  all: Sentence[],
-  layout: Omit<Layout, 'conclusion'>,
-): Sentence[] {
-  const last = new Map<number, number>();
-  for (const s of all) last.set(s.source, Math.max(last.get(s.source) ?? 0, s.position));
-  const closing = (s: Sentence): number => s.score * (0.6 + 0.8 * (s.position / Math.max(1, last.get(s.source)!)));
-  const byClosing = (a: Sentence, b: Sentence): number => closing(b) - closing(a) || byOrder(a, b);
-
-  const candidates: Sentence[] = [];
-  for (let s = next(); s; s = candidates.length < CONCLUSION_CANDIDATES ? next() : undefined) candidates.push(s);
-  if (candidates.length > 0) {
-    const chosen = [...candidates].sort(byClosing).slice(0, CONCLUSION_SENTENCES);
-    spare.unshift(...candidates.filter((s) => !chosen.includes(s)));
-    return chosen.sort(byOrder);
-  }
-  const movable = [
-    ...layout.groups.filter((g) => g.sentences.length > 1).flatMap((g) => g.sentences),
-    ...(layout.takeaways.length > 3 ? layout.takeaways : []),
-  ].filter((s) => !layout.intro.includes(s));
-  const moved = [...movable].sort(byClosing)[0];
-  if (moved) {
-    for (const g of layout.groups) g.sentences = g.sentences.filter((s) => s !== moved);
-    layout.takeaways = layout.takeaways.filter((s) => s !== moved);
-    return [moved];
-  }
-  const printed = [...layout.takeaways, ...layout.groups.flatMap((g) => g.sentences)].filter(
-    (s) => !layout.intro.includes(s),
-  );
-  return [...(printed.length ? printed : layout.intro)].sort(byClosing).slice(0, 1);
+/** The sources' prose, without Markdown headings, code and tables: what key phrases are taken from. */
+function sourceText(sources: SourceDoc[]): string {
+  return sources
+    .map((s) =>
+      paragraphs(s.text)
+        .map((p) => p.text)
+        .join('\n'),
+    )
+    .join('\n');
 }
 
 /**
- * Above `maxWords`: drop the lowest-ranked section sentences, then takeaways, then the extra conclusion and
- * introduction sentences, until the body fits. The introduction and conclusion keep one sentence each.
+ * The close of the post: the best of the next unused ranked passages, preferring those late in their source
+ * (where sources sum up), two sentences at least. The candidates not chosen go back, in rank order, for the
+ * expansion. With less than two sentences to spare there is no conclusion: no sentence is printed twice.
+ */
+function pickConclusion(
+  next: () => Passage | undefined,
+  spare: Passage[],
+  used: Set<Passage>,
+  all: Passage[],
+): Passage[] {
+  const last = new Map<number, number>();
+  for (const p of all) for (const s of p.sentences) last.set(s.source, Math.max(last.get(s.source) ?? 0, s.position));
+  const closing = (p: Passage): number =>
+    p.score * (0.6 + 0.8 * (head(p).position / Math.max(1, last.get(head(p).source)!)));
+  const byClosing = (a: Passage, b: Passage): number => closing(b) - closing(a) || byPassageOrder(a, b);
+
+  const candidates: Passage[] = [];
+  for (let p = next(); p; p = candidates.length < CONCLUSION_CANDIDATES ? next() : undefined) candidates.push(p);
+  const chosen: Passage[] = [];
+  // One source closes the post: a second passage comes from the first one's source.
+  for (const p of [...candidates].sort(byClosing)) {
+    if (sentenceCount(chosen) >= 2) break;
+    if (isStatement(head(p)) && (chosen.length === 0 || head(p).source === head(chosen[0]!).source)) chosen.push(p);
+  }
+  const keep = sentenceCount(chosen) >= 2 ? chosen : [];
+  const back = candidates.filter((p) => !keep.includes(p));
+  for (const p of back) used.delete(p);
+  spare.unshift(...back);
+  return keep.sort(byPassageOrder);
+}
+
+/**
+ * Above `maxWords`: drop the lowest-ranked section passages, then takeaways, then the conclusion and the extra
+ * introduction passages, until the body fits. The introduction keeps one passage.
  */
 function trimTo(layout: Layout, maxWords: number, measure: () => { all: number }): void {
-  const lowest = (list: Sentence[]): Sentence => [...list].sort(byScore).at(-1)!;
+  const lowest = (list: Passage[]): Passage => [...list].sort(byPassageScore).at(-1)!;
   while (measure().all > maxWords) {
-    const inSections = layout.groups.flatMap((g) => g.sentences);
+    const inSections = layout.groups.flatMap((g) => g.passages);
     if (inSections.length > 0) {
       const drop = lowest(inSections);
-      for (const g of layout.groups) g.sentences = g.sentences.filter((s) => s !== drop);
-      layout.groups = layout.groups.filter((g) => g.sentences.length > 0);
+      for (const g of layout.groups) g.passages = g.passages.filter((p) => p !== drop);
+      layout.groups = layout.groups.filter((g) => g.passages.length > 0);
     } else if (layout.takeaways.length > 0) {
-      const drop = lowest(layout.takeaways);
-      layout.takeaways = layout.takeaways.filter((s) => s !== drop);
-    } else if (layout.conclusion.length > 1) {
-      const drop = lowest(layout.conclusion);
-      layout.conclusion = layout.conclusion.filter((s) => s !== drop);
+      layout.takeaways = layout.takeaways.filter((p) => p !== lowest(layout.takeaways));
+    } else if (layout.conclusion.length > 0) {
+      layout.conclusion = [];
     } else if (layout.intro.length > 1) {
-      const drop = lowest(layout.intro);
-      layout.intro = layout.intro.filter((s) => s !== drop);
+      layout.intro = layout.intro.filter((p) => p !== lowest(layout.intro));
     } else {
       return; // As short as it gets; the SEO lint reports the length.
     }
@@ -514,56 +586,130 @@ function trimTo(layout: Layout, maxWords: number, measure: () => { all: number }
 }
 
 /**
- * Below `minWords`: add the next ranked unused sentences, each to the section of its origin (its source heading,
- * or its source), a new section for a new origin, or the closest section once there are {@link MAX_SECTIONS} —
- * until the body reaches `minWords` or the sources run out. A sentence that would pass `maxWords` is skipped.
+ * Below `minWords`: add the next ranked unused passages, each to the section of its origin (its source heading,
+ * or its source), a new section for a new origin (with a second passage of that origin when there is one), or,
+ * once there are {@link MAX_SECTIONS}, the closest section on the same source — until the body reaches `minWords`
+ * or the sources run out. A passage that would pass `maxWords`, or has no section to go to, is skipped.
  */
 function expandTo(
   layout: Layout,
   minWords: number,
   maxWords: number,
-  next: () => Sentence | undefined,
+  next: () => Passage | undefined,
   measure: () => { prose: number; all: number },
+  companion: (p: Passage) => Passage | undefined,
 ): void {
   let words = measure().prose;
-  for (let s = words < minWords ? next() : undefined; s; s = words < minWords ? next() : undefined) {
-    const undo = place(layout, s);
+  for (let p = words < minWords ? next() : undefined; p; p = words < minWords ? next() : undefined) {
+    const undo = place(layout, p, companion);
+    if (!undo) continue;
     const after = measure();
     if (after.all > maxWords) undo();
     else words = after.prose;
   }
 }
 
-/** Adds a sentence to the layout's sections; returns how to take it out again. */
-function place(layout: Layout, s: Sentence): () => void {
-  const key = groupKey(s);
+/** Adds a passage (and, for a new section, a companion of the same origin) to the sections; returns an undo. */
+function place(layout: Layout, p: Passage, companion: (p: Passage) => Passage | undefined): (() => void) | null {
+  const key = groupKey(p);
   const same = layout.groups.filter((g) => g.keys.has(key)).sort((a, b) => byOrder(earliest(a), earliest(b)));
   let group: Group;
+  const added = [p];
   if (same.length > 0) {
-    // A source split into parts: the part whose material comes before the sentence.
-    group = same.filter((g) => byOrder(earliest(g), s) <= 0).at(-1) ?? same[0]!;
-  } else if (layout.groups.length < MAX_SECTIONS) {
-    group = { heading: s.heading, keys: new Set([key]), sentences: [], name: '' };
-    layout.groups.push(group);
+    // A source split into parts: the part whose material comes before the passage.
+    group = same.filter((g) => byOrder(earliest(g), head(p)) <= 0).at(-1) ?? same[0]!;
   } else {
-    // The closest section among those already drawing on the same source, else among all.
-    const overlap = (g: Group): number =>
-      g.sentences.reduce((sum, t) => sum + [...s.terms].filter((w) => t.terms.has(w)).length, 0);
-    const near = layout.groups.filter((g) => g.sentences.some((t) => t.source === s.source));
-    group = (near.length ? near : layout.groups).reduce((best, g) => (overlap(g) > overlap(best) ? g : best));
+    const room = layout.groups.length < MAX_SECTIONS;
+    const second = room ? companion(p) : undefined;
+    const near = layout.groups.filter((g) => g.passages.some((q) => head(q).source === head(p).source));
+    if (room) {
+      // Alone for now, a new section may still get a second passage of its source; else it is left out later.
+      group = { heading: head(p).heading, keys: new Set([key]), passages: [], name: '' };
+      layout.groups.push(group);
+      if (second) added.push(second);
+    } else if (near.length > 0) {
+      group = closestGroup(near, p);
+    } else {
+      return null;
+    }
   }
-  group.sentences.push(s);
+  group.passages.push(...added);
   return () => {
-    group.sentences = group.sentences.filter((t) => t !== s);
-    layout.groups = layout.groups.filter((g) => g.sentences.length > 0);
+    group.passages = group.passages.filter((q) => !added.includes(q));
+    layout.groups = layout.groups.filter((g) => g.passages.length > 0);
   };
 }
 
+/** The section closest to a passage: among those drawing on its source, else among all, the most words shared. */
+function closestGroup(groups: Group[], p: Passage): Group {
+  const terms = new Set(p.sentences.flatMap((s) => [...s.terms]));
+  const overlap = (g: Group): number =>
+    g.passages.flatMap((q) => q.sentences).reduce((sum, t) => sum + [...terms].filter((w) => t.terms.has(w)).length, 0);
+  const near = groups.filter((g) => g.passages.some((q) => head(q).source === head(p).source));
+  return (near.length ? near : groups).reduce((best, g) => (overlap(g) > overlap(best) ? g : best));
+}
+
+/**
+ * Every section ends up with two sentences at least: a shorter one takes the next unused passage of its origin (its
+ * source heading or source), else joins a section of the same source that has no heading of its own, else is
+ * dropped (or, when it is the only section, joins the introduction). A single takeaway, and a conclusion of one
+ * sentence, join the sections.
+ */
+function settle(layout: Layout, all: Passage[], used: Set<Passage>, fits: () => boolean): void {
+  const lone = (list: Passage[]): boolean => list.length > 0 && sentenceCount(list) < 2;
+  if (lone(layout.takeaways)) {
+    for (const p of layout.takeaways) placeAnywhere(layout, p);
+    layout.takeaways = [];
+  }
+  if (lone(layout.conclusion)) {
+    for (const p of layout.conclusion) placeAnywhere(layout, p);
+    layout.conclusion = [];
+  }
+  for (;;) {
+    const short = layout.groups.find((g) => sentenceCount(g.passages) < 2);
+    if (!short) break;
+    const more = all.find((p) => !used.has(p) && short.keys.has(groupKey(p)));
+    if (more) {
+      used.add(more);
+      short.passages.push(more);
+      if (fits()) continue;
+      short.passages.pop();
+      used.delete(more);
+    }
+    const others = layout.groups.filter((g) => g !== short);
+    if (others.length === 0) {
+      layout.intro.push(...short.passages);
+      layout.groups = [];
+      break;
+    }
+    // Joined to a section of another heading it would read out of place: a section of the same source without a
+    // heading of its own takes it, otherwise it is left out (and can still be used by nothing else).
+    const source = head(short.passages[0]!).source;
+    const near = others.filter((g) => g.heading === null && g.passages.some((q) => head(q).source === source));
+    if (near.length > 0) {
+      const target = closestGroup(near, short.passages[0]!);
+      target.passages.push(...short.passages);
+      for (const k of short.keys) target.keys.add(k);
+    }
+    layout.groups = others;
+  }
+}
+
+/** A passage that must be printed somewhere: the closest section, or the introduction when there is none. */
+function placeAnywhere(layout: Layout, p: Passage): void {
+  if (layout.groups.length === 0) layout.intro.push(p);
+  else closestGroup(layout.groups, p).passages.push(p);
+}
+
 /** The Markdown of a layout and the citations it uses; sources are numbered in input order among those cited. */
-function compose(layout: Layout, sources: SourceDoc[]): { markdown: string; citations: Citation[] } {
+function compose(
+  layout: Layout,
+  sources: SourceDoc[],
+  labels: { takeaways: string; conclusion: string; sources: string },
+): { markdown: string; citations: Citation[] } {
   const { intro, groups, takeaways, conclusion } = layout;
   const used = new Set<number>(
-    [...intro, ...takeaways, ...conclusion, ...groups.flatMap((g) => g.sentences)].map((s) => s.source),
+    [...intro, ...takeaways, ...conclusion, ...groups.flatMap((g) => g.passages)].map((p) => head(p).source),
   );
   const order = sources.map((_, i) => i).filter((i) => used.has(i));
   const number = new Map(order.map((sourceIndex, k) => [sourceIndex, k + 1]));
@@ -575,123 +721,138 @@ function compose(layout: Layout, sources: SourceDoc[]): { markdown: string; cita
   }));
 
   const parts: string[] = [];
-  if (intro.length) parts.push(paragraph([...intro].sort(byOrder), cite));
+  if (intro.length) parts.push(...printParagraphs([...intro].sort(byPassageOrder), cite));
   // Sections follow the order of the material in the sources.
   for (const group of [...groups].sort((a, b) => byOrder(earliest(a), earliest(b)))) {
-    if (group.sentences.length === 0) continue;
-    parts.push(`## ${group.name}`);
-    const sorted = [...group.sentences].sort(byOrder);
-    // One paragraph per source within a section, split when it grows long.
-    for (const sourceIndex of [...new Set(sorted.map((s) => s.source))]) {
-      const own = sorted.filter((s) => s.source === sourceIndex);
-      for (let i = 0; i < own.length; i += PARAGRAPH_SENTENCES)
-        parts.push(paragraph(own.slice(i, i + PARAGRAPH_SENTENCES), cite));
-    }
+    if (group.passages.length === 0) continue;
+    parts.push(`## ${group.name}`, ...printParagraphs([...group.passages].sort(byPassageOrder), cite));
   }
-  if (takeaways.length) parts.push('## Key takeaways', takeaways.map((s) => `- ${s.text} ${cite(s)}`).join('\n'));
-  if (conclusion.length) parts.push('## Conclusion', paragraph([...conclusion].sort(byOrder), cite));
-  parts.push('## Sources', citations.map((c, k) => `${k + 1}. ${sourceLine(c)}`).join('\n'));
+  if (takeaways.length)
+    parts.push(`## ${labels.takeaways}`, takeaways.map((p) => `- ${head(p).text} ${cite(head(p))}`).join('\n'));
+  if (conclusion.length)
+    parts.push(`## ${labels.conclusion}`, ...printParagraphs([...conclusion].sort(byPassageOrder), cite));
+  parts.push(`## ${labels.sources}`, citations.map((c, k) => `${k + 1}. ${sourceLine(c)}`).join('\n'));
   return { markdown: `${parts.join('\n\n')}\n`, citations };
 }
 
-/** Sentences in order, each run from one source followed by that source's citation marker. */
-function paragraph(sentences: Sentence[], cite: (s: Sentence) => string): string {
-  let out = '';
-  sentences.forEach((s, i) => {
-    out += (out ? ' ' : '') + s.text;
-    const next = sentences[i + 1];
-    if (!next || next.source !== s.source) out += ` ${cite(s)}`;
+/**
+ * Passages in order as paragraphs: one per source, a new one after {@link PARAGRAPH_SENTENCES} sentences but never
+ * inside a passage; each run of one source's sentences is followed by that source's citation marker.
+ */
+function printParagraphs(passages: Passage[], cite: (s: Sentence) => string): string[] {
+  const out: Sentence[][] = [];
+  let current: Sentence[] = [];
+  for (const p of passages) {
+    const last = current.at(-1);
+    const switching = last !== undefined && head(p).source !== last.source;
+    // A fragment (a list item, a caption: no full stop) stands on a line of its own.
+    const fragment = last !== undefined && !/[.!?…]["'“”„’»)\]]*$/u.test(last.text);
+    if (switching || fragment || current.length >= PARAGRAPH_SENTENCES) {
+      out.push(current);
+      current = [];
+    }
+    current.push(...p.sentences);
+  }
+  if (current.length) out.push(current);
+  return out.map((sentences) => {
+    let text = '';
+    sentences.forEach((s, i) => {
+      text += (text ? ' ' : '') + s.text;
+      const after = sentences[i + 1];
+      if (!after || after.source !== s.source) text += ` ${cite(s)}`;
+    });
+    return text;
   });
-  return out;
 }
 
 function earliest(g: Group): Sentence {
-  return g.sentences.reduce((a, b) => (byOrder(a, b) <= 0 ? a : b));
+  return g.passages.map(head).reduce((a, b) => (byOrder(a, b) <= 0 ? a : b));
 }
 
 /**
- * Two to four sections: the sources' own headings when the sentences have them, otherwise one section per source,
+ * Two to four sections: the sources' own headings when the passages have them, otherwise one section per source,
  * and a single group is split in source order so that the post still has sections. They are named by
  * {@link nameGroups}.
  */
-function makeGroups(body: Sentence[], all: Sentence[]): Group[] {
+function makeGroups(body: Passage[]): Group[] {
   if (body.length === 0) return [];
   const byKey = new Map<string, Group>();
-  for (const s of body) {
-    const key = groupKey(s);
-    const group = byKey.get(key) ?? { heading: s.heading, keys: new Set([key]), sentences: [], name: '' };
-    group.sentences.push(s);
+  for (const p of body) {
+    const key = groupKey(p);
+    const group = byKey.get(key) ?? { heading: head(p).heading, keys: new Set([key]), passages: [], name: '' };
+    group.passages.push(p);
     byKey.set(key, group);
   }
-  const total = (g: Group): number => g.sentences.reduce((sum, s) => sum + s.score, 0);
-  let groups = [...byKey.values()]
-    .sort((a, b) => total(b) - total(a) || byOrder(a.sentences[0]!, b.sentences[0]!))
-    .slice(0, 4);
-  for (const g of groups) g.sentences = [...g.sentences].sort(byScore).slice(0, 4);
+  const total = (g: Group): number => g.passages.reduce((sum, p) => sum + p.score, 0);
+  let groups = [...byKey.values()].sort((a, b) => total(b) - total(a) || byOrder(earliest(a), earliest(b))).slice(0, 4);
+  for (const g of groups) g.passages = [...g.passages].sort(byPassageScore).slice(0, 4);
 
   if (groups.length === 1) {
     const only = groups[0]!;
-    const ordered = [...only.sentences].sort(byOrder);
-    const parts = ordered.length >= 6 ? 3 : 2;
-    const size = Math.ceil(ordered.length / parts);
+    const ordered = [...only.passages].sort(byPassageOrder);
+    const parts = sentenceCount(ordered) >= 6 ? 3 : 2;
+    const size = Math.max(1, Math.ceil(ordered.length / parts));
     groups = [];
     for (let i = 0; i < ordered.length; i += size)
-      groups.push({ heading: null, keys: only.keys, sentences: ordered.slice(i, i + size), name: '' });
+      groups.push({ heading: null, keys: only.keys, passages: ordered.slice(i, i + size), name: '' });
   }
-  groups.sort((a, b) => byOrder(earliest(a), earliest(b)));
-  nameGroups(groups, all);
-  return groups;
+  return groups.sort((a, b) => byOrder(earliest(a), earliest(b)));
 }
 
-/** Sections keep their source heading when it is free; the others are named after their top terms. */
-function nameGroups(groups: Group[], all: Sentence[]): void {
-  const taken = new Set<string>(RESERVED_HEADINGS);
+/** Sections keep their source heading when it is free; the others are named after a key phrase of their text. */
+function nameGroups(
+  groups: Group[],
+  lang: string,
+  labels: { takeaways: string; conclusion: string; sources: string },
+): void {
+  const taken = new Set<string>([labels.takeaways, labels.conclusion, labels.sources].map((l) => l.toLowerCase()));
   [...groups]
     .sort((a, b) => byOrder(earliest(a), earliest(b)))
     .forEach((group, i) => {
-      let name = group.heading && !taken.has(group.heading.toLowerCase()) ? group.heading : null;
+      // A source's numbered heading ("7. Sport treiben") loses its number: the post has its own order.
+      const heading = group.heading?.replace(/^\d+[.):]\s+/, '') || null;
+      let name = heading && !taken.has(heading.toLowerCase()) ? heading : null;
       if (!name) {
-        const terms = topTerms(group.sentences, all, 4).map(titleCase);
-        for (let k = Math.min(2, terms.length); k <= terms.length && !name; k++) {
-          const candidate = joinTerms(terms.slice(0, k));
-          if (candidate && !taken.has(candidate.toLowerCase())) name = candidate;
-        }
-        name ??= `Part ${i + 1}`;
+        const text = group.passages.flatMap((p) => p.sentences.map((s) => s.text)).join(' ');
+        const phrases = keyPhrases(text, 10, lang).map(capitalise);
+        // Every phrase taken (rare): a repeated heading still says what the section is about.
+        name = phrases.find((k) => !taken.has(k.toLowerCase())) ?? heading ?? phrases[0] ?? `${i + 1}`;
       }
       taken.add(name.toLowerCase());
       group.name = name;
     });
 }
 
-function joinTerms(terms: string[]): string {
-  if (terms.length <= 1) return terms[0] ?? '';
-  return `${terms.slice(0, -1).join(', ')} and ${terms[terms.length - 1]}`;
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 const TITLE_MAX = 60;
 
-/** The given keywords lead when there are any; otherwise the title of the source the post draws on most. */
-function makeTitle(sources: SourceDoc[], all: Sentence[], used: Sentence[], keywords: string[]): string {
+/**
+ * The title of the source the post draws on most (without the site's name), led by the brief's primary keyword
+ * (when the sources mention it) if the title lacks it; without a source title, the sources' key phrase.
+ */
+function makeTitle(sources: SourceDoc[], used: Passage[], keywords: string[], phrases: string[], lang: string): string {
   const weight = new Map<number, number>();
-  for (const s of used) weight.set(s.source, (weight.get(s.source) ?? 0) + s.score);
+  for (const p of used) weight.set(head(p).source, (weight.get(head(p).source) ?? 0) + p.score);
   const candidates = [...weight].filter(([i]) => sources[i]!.title?.trim()).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   const top = candidates[0];
-  const sourceTitle = top ? stripSiteName(sources[top[0]]!.title!.replace(/\s+/g, ' ').trim()) : null;
+  const fromSource = top ? stripSiteName(sources[top[0]]!.title!.replace(/\s+/g, ' ').trim()) : null;
+  const keyword = keywords[0];
 
   let title: string;
-  const keyword = keywords[0];
-  if (keyword && sourceTitle) {
-    title = sourceTitle.toLowerCase().includes(keyword.toLowerCase())
-      ? sourceTitle
-      : `${keyword.split(/\s+/).map(titleCase).join(' ')}: ${sourceTitle}`;
-  } else if (sourceTitle) {
-    title = sourceTitle;
-  } else if (keywords.length) {
-    title = joinTerms(keywords.slice(0, 3).map((k) => k.split(/\s+/).map(titleCase).join(' ')));
+  if (keyword && fromSource && !fromSource.toLowerCase().includes(keyword.toLowerCase())) {
+    const lead = capitalise(keyword);
+    title = `${lead}: ${fitTitle(fromSource, TITLE_MAX - lead.length - 2, lang)}`;
+  } else if (fromSource) {
+    title = fromSource;
+  } else if (keyword) {
+    title = capitalise(keyword);
   } else {
-    title = joinTerms(topTerms(used, all, 3).map(titleCase)) || 'Untitled post';
+    title = capitalise(phrases[0] ?? head(used[0]!).text);
   }
-  return truncateAtWord(title, TITLE_MAX);
+  return fitTitle(title, TITLE_MAX, lang);
 }
 
 /** "How X works | Site" → "How X works", when what remains is still a real title. */
@@ -700,43 +861,12 @@ function stripSiteName(title: string): string {
   return m ? m[1]! : title;
 }
 
-/**
- * 140–160 characters of the post's own sentences: whole sentences when they land in that range, otherwise cut
- * at a word boundary with an ellipsis. Shorter only when the sources hold less text than that.
- */
-function metaDescription(lead: Sentence[], more: Sentence[]): string {
-  const texts: string[] = [];
-  const seen = new Set<number>();
-  for (const s of [...lead, ...more]) {
-    if (seen.has(s.index)) continue;
-    seen.add(s.index);
-    texts.push(plainText(s.text));
-  }
-  let text = '';
-  for (const t of texts) {
-    const next = text ? `${text} ${t}` : t;
-    if (next.length > 160) {
-      if (text.length >= 140) return text;
-      text = next;
-      break;
-    }
-    text = next;
-    if (text.length >= 140) return text;
-  }
-  if (text.length <= 160) return text;
-  const cut = text.slice(0, 160).lastIndexOf(' ');
-  const trimmed = (cut > 100 ? text.slice(0, cut) : text.slice(0, 159)).replace(/[\s,;:.–—-]+$/, '');
-  return `${trimmed}…`;
-}
-
-/** The given keywords first, then the post's most characteristic terms; at most five, lower case. */
-function makeTags(keywords: string[], ranked: Sentence[], all: Sentence[]): string[] {
+/** The brief's keywords the sources mention, then the sources' key phrases; at most five. */
+function makeTags(keywords: string[], phrases: string[]): string[] {
   const tags: string[] = [];
-  const add = (tag: string): void => {
-    const t = tag.toLowerCase().replace(/\s+/g, ' ').trim();
-    if (t && !tags.includes(t) && tags.length < 5) tags.push(t);
-  };
-  keywords.forEach(add);
-  topTerms(ranked, all, 10).forEach(add);
+  for (const tag of [...keywords, ...phrases]) {
+    const t = tag.replace(/\s+/g, ' ').trim();
+    if (t && !tags.some((x) => x.toLowerCase() === t.toLowerCase()) && tags.length < 5) tags.push(t);
+  }
   return tags;
 }

@@ -1,6 +1,9 @@
 import type { Citation, SourceDoc } from './types.ts';
 import { slugify } from '../text/html.ts';
 import { markdownLiteral, plainLine, plainText } from '../text/plain-text.ts';
+import { AND, rulesFor, sectionLabels, SOURCES_HEADINGS } from '../text/language.ts';
+import { splitSentences } from '../text/sentences.ts';
+import { stopWords } from '../text/stop-words.ts';
 import type { Brief } from './brief.ts';
 
 /** Everything generate stores about a post, whichever writer produced it. */
@@ -20,6 +23,8 @@ export type GeneratedPost = {
   wordCount: number;
   /** `provider/model` */
   writer: string;
+  /** The BCP 47 tag of the language the post is written in. */
+  language: string;
 };
 
 export const TITLE_MAX = 60;
@@ -39,8 +44,11 @@ export function readableBody(markdown: string): string {
   return stripSources(markdown).replace(/\s?\[\d+\]/g, '');
 }
 
+const SOURCES_HEADING = new RegExp(`^## (?:${SOURCES_HEADINGS.join('|')})\\s*$`, 'm');
+
+/** The body without its Sources list (headed in any of the post languages). */
 export function stripSources(markdown: string): string {
-  const at = markdown.search(/^## Sources\s*$/m);
+  const at = markdown.search(SOURCES_HEADING);
   return at === -1 ? markdown : markdown.slice(0, at);
 }
 
@@ -51,64 +59,199 @@ export function truncateAtWord(text: string, max: number): string {
   return (cut > 0 ? clean.slice(0, cut) : clean.slice(0, max)).replace(/[\s,;:–—|-]+$/, '');
 }
 
-function titleCase(text: string): string {
-  return text.replace(/(^|\s)(\p{Ll})/gu, (_, space: string, c: string) => space + c.toUpperCase());
+/**
+ * A title of at most `max` characters that is still a phrase: a title of two parts ("Main: subtitle") keeps its
+ * main part; otherwise whole words, without a dangling article, preposition or conjunction at the end.
+ */
+export function fitTitle(text: string, max = TITLE_MAX, lang?: string | null): string {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  if (clean.length <= max) return clean;
+  let main: string | null = null;
+  for (const m of clean.matchAll(/(?<=[?!])\s|\s*(?::|\s[-–—|·]\s)/g)) {
+    const part = clean.slice(0, m.index).trim();
+    if (part.length > max) break;
+    if (part.length >= 15) main = part;
+  }
+  if (main) return main;
+  const stop = stopWords(lang ?? 'en');
+  const words = truncateAtWord(clean, max).split(' ');
+  while (
+    words.length > 1 &&
+    stop.has(
+      words
+        .at(-1)!
+        .toLowerCase()
+        .replace(/[^\p{L}']/gu, ''),
+    )
+  )
+    words.pop();
+  return words.join(' ').replace(/[\s,;:–—|-]+$/, '');
 }
 
-/** A meta title of 45–60 characters: the title, lengthened with the category and tags when it is short. */
-export function fitMetaTitle(candidate: string | null, title: string, extras: string[]): string {
-  const given = candidate?.replace(/\s+/g, ' ').trim();
-  if (given && given.length >= META_TITLE_MIN && given.length <= META_TITLE_MAX) return given;
-  let text = truncateAtWord(given || title, META_TITLE_MAX);
-  const additions = [...new Set(extras.map((e) => titleCase(e.trim())).filter(Boolean))];
-  for (const addition of additions) {
-    if (text.length >= META_TITLE_MIN) break;
-    if (text.toLowerCase().includes(addition.toLowerCase())) continue;
-    const next = text.includes(' | ') ? `${text}, ${addition}` : `${text} | ${addition}`;
-    if (next.length <= META_TITLE_MAX) text = next;
-  }
-  // Still short: a plain descriptor rather than invented content.
-  for (const filler of [' | Guide and Sources', ' | A Sourced Overview', ' | Key Facts Explained', ' | Overview']) {
-    if (text.length >= META_TITLE_MIN) break;
-    if (text.length + filler.length <= META_TITLE_MAX) text += filler;
-  }
-  return text.length > META_TITLE_MAX ? truncateAtWord(text, META_TITLE_MAX) : text;
+const SMALL_WORDS = new Set('a an the and or nor but of in on at to for by with as from into via vs'.split(' '));
+
+/** A phrase capitalised to stand beside a title: title case in English, a capital first letter elsewhere. */
+function headlineCase(phrase: string, lang: string | null | undefined): string {
+  const text = phrase.trim();
+  if ((rulesFor(lang) ?? 'en') !== 'en') return text.charAt(0).toUpperCase() + text.slice(1);
+  return text
+    .split(' ')
+    .map((w, i) => (i > 0 && SMALL_WORDS.has(w.toLowerCase()) ? w : w.charAt(0).toUpperCase() + w.slice(1)))
+    .join(' ');
 }
 
 /**
- * A meta description of 140–160 characters: the candidate when it fits, else whole sentences of the post's own
- * text, cut at a word with an ellipsis when they overrun.
+ * A meta title of 45–60 characters: the candidate when it fits; else the title (shortened to a phrase when long),
+ * followed by one or two of the post's key phrases when that brings it into range. Never a filler: a title that no
+ * phrase brings into range stays as it is, and the SEO lint reports its length.
  */
-export function fitMetaDescription(candidate: string | null, sentences: string[]): string {
-  const given = candidate?.replace(/\s+/g, ' ').trim() ?? '';
-  if (given.length >= META_DESCRIPTION_MIN && given.length <= META_DESCRIPTION_MAX) return given;
-  let text = given.length > META_DESCRIPTION_MAX ? '' : given;
-  for (const sentence of sentences) {
-    if (text.length >= META_DESCRIPTION_MIN) break;
-    const clean = sentence
-      .replace(/\s?\[\d+\]/g, '')
-      .replace(/\s+/g, ' ')
-      .trim();
-    if (!clean || text.includes(clean)) continue;
-    text = text ? `${text} ${clean}` : clean;
+export function fitMetaTitle(candidate: string | null, title: string, phrases: string[], lang?: string | null): string {
+  const given = candidate?.replace(/\s+/g, ' ').trim();
+  if (given && given.length >= META_TITLE_MIN && given.length <= META_TITLE_MAX) return given;
+  const base = fitTitle(given || title, META_TITLE_MAX, lang);
+  if (base.length >= META_TITLE_MIN) return base;
+  const lower = base.toLowerCase();
+  const fresh: string[] = [];
+  // A phrase of several words, or a name (capitalised where it stands): a lone common word says nothing.
+  for (const p of phrases.filter((p) => /\s/.test(p.trim()) || /^\p{Lu}/u.test(p.trim()))) {
+    const phrase = headlineCase(p.replace(/\s+/g, ' '), lang);
+    const key = phrase.toLowerCase();
+    if (phrase && !lower.includes(key) && !fresh.some((f) => f.toLowerCase() === key)) fresh.push(phrase);
   }
-  if (!text) text = given;
-  if (text.length <= META_DESCRIPTION_MAX) return text;
-  const cut = text.slice(0, META_DESCRIPTION_MAX - 1).lastIndexOf(' ');
-  return `${text.slice(0, cut > 100 ? cut : META_DESCRIPTION_MAX - 1).replace(/[\s,;:.–—-]+$/, '')}…`;
+  const fits = (text: string): boolean => text.length >= META_TITLE_MIN && text.length <= META_TITLE_MAX;
+  const and = AND[rulesFor(lang) ?? 'en'];
+  for (const p of fresh) if (fits(`${base} – ${p}`)) return `${base} – ${p}`;
+  for (const p of fresh)
+    for (const q of fresh) if (p !== q && fits(`${base} – ${p} ${and} ${q}`)) return `${base} – ${p} ${and} ${q}`;
+  return base;
 }
 
-export function fitSlug(candidate: string | null, title: string): string {
+/** Markdown inline syntax and citation markers reduced to text. */
+function inlineText(markdown: string): string {
+  return markdown
+    .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\s?\[\d+\]/g, '')
+    .replace(/(\*\*|__|`)/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * A sentence cut at its clauses' ends (";", ":", a dash, and with `commas` a comma), each ended with a full stop:
+ * "A: b; c." → "A.".
+ */
+function clauses(sentence: string, commas = false): string[] {
+  const out: string[] = [];
+  for (const m of sentence.matchAll(commas ? /[,;:]\s|\s[–—]\s/g : /[;:]\s|\s[–—]\s/g)) {
+    const prefix = sentence.slice(0, m.index).trim();
+    // "X said:" before a quotation says nothing without it.
+    if (/^\s*["“„«]/.test(sentence.slice(m.index + m[0].length - 1))) continue;
+    // A quotation or bracket left open would be cut in half.
+    if (
+      (prefix.match(/["“”„«»]/g)?.length ?? 0) % 2 === 1 ||
+      (prefix.match(/\(/g)?.length ?? 0) > (prefix.match(/\)/g)?.length ?? 0)
+    )
+      continue;
+    if (prefix.length >= 40) out.push(`${prefix.replace(/[\s,;:–—-]+$/, '')}.`);
+  }
+  return out;
+}
+
+/**
+ * A meta description of 140–160 characters made of whole sentences (or a sentence's leading clauses), taken in
+ * the order given: one sentence, two, a sentence and the leading clauses of another, a sentence's leading clauses,
+ * three sentences. Never cut mid-clause or with an ellipsis; when nothing lands in range, the longest such text
+ * under 160 characters (the SEO lint reports its length).
+ */
+export function composeMetaDescription(texts: string[], lang?: string | null): string {
+  const pieces: string[] = [];
+  for (const t of texts) {
+    const clean = inlineText(t);
+    if (clean && !pieces.includes(clean)) pieces.push(clean);
+  }
+  const fits = (text: string): boolean => text.length >= META_DESCRIPTION_MIN && text.length <= META_DESCRIPTION_MAX;
+  const window = pieces.slice(0, 24);
+  // Texts that start with the earliest piece they can come first; pieces keep their order.
+  const combine = (commas: boolean): string[][] => {
+    const tries: string[][] = [];
+    window.forEach((p, i) => {
+      const later = window.slice(i + 1);
+      tries.push([p]);
+      for (const q of later) tries.push([p, q]);
+      for (const q of later) for (const c of clauses(q, commas)) tries.push([p, c]);
+      for (const c of clauses(p, commas)) {
+        tries.push([c]);
+        for (const q of later) tries.push([c, q]);
+      }
+      later.forEach((q, j) => later.slice(j + 1).forEach((r) => tries.push([p, q, r])));
+    });
+    return tries;
+  };
+  // A piece and a part of it (a passage and its first sentence) never go together.
+  const overlapping = (t: string[]): boolean =>
+    t.some((a, i) => t.some((b, j) => i !== j && a.includes(b.replace(/\.$/, ''))));
+  const join = (tries: string[][]): string[] =>
+    tries.filter((t) => t.length === 1 || !overlapping(t)).map((t) => t.join(' '));
+  const joined = join(combine(false));
+  // Cut at a comma only when that lands in range and nothing else does, and never in German, which sets one
+  // before every subordinate clause.
+  if (!joined.some(fits) && (rulesFor(lang) ?? 'en') !== 'de') {
+    const atComma = join(combine(true)).find(fits);
+    if (atComma) return atComma;
+  }
+  const hit = joined.find(fits);
+  if (hit) return hit;
+  const under = joined.filter((t) => t.length <= META_DESCRIPTION_MAX).sort((a, b) => b.length - a.length);
+  if (under[0]) return under[0];
+  // Every piece runs past 160 characters with no clause end in range: the longest leading clause (up to a comma)
+  // that fits, else the first piece's leading sentences that fit, else (the only case where a description ends
+  // mid-sentence) its words that fit.
+  const clause = window
+    .flatMap((p) => clauses(p, true))
+    .filter((c) => c.length <= META_DESCRIPTION_MAX && c.length >= 80)
+    .sort((a, b) => b.length - a.length)[0];
+  if (clause) return clause;
+  const first = pieces[0] ?? '';
+  const ends = [...first.matchAll(/[.!?](?=\s)/g)].map((m) => m.index + 1).filter((i) => i <= META_DESCRIPTION_MAX);
+  return ends.length && ends.at(-1)! >= 60 ? first.slice(0, ends.at(-1)) : truncateAtWord(first, META_DESCRIPTION_MAX);
+}
+
+/**
+ * The candidate when it is 140–160 characters long; otherwise composed from it (whole, then its sentences) and
+ * then the post's sentences.
+ */
+export function fitMetaDescription(candidate: string | null, sentences: string[], lang?: string | null): string {
+  const given = candidate?.replace(/\s+/g, ' ').trim() ?? '';
+  if (given.length >= META_DESCRIPTION_MIN && given.length <= META_DESCRIPTION_MAX) return given;
+  return composeMetaDescription(
+    [...(given ? [given, ...splitSentences(given, lang ?? 'en')] : []), ...sentences],
+    lang,
+  );
+}
+
+export function fitSlug(candidate: string | null, title: string, lang?: string | null): string {
   const slug =
-    candidate && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(candidate) && candidate.length <= 80 ? candidate : slugify(title, 80);
+    candidate && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(candidate) && candidate.length <= 80
+      ? candidate
+      : slugify(title, 80, lang);
   return slug;
 }
 
+/**
+ * At most ten tags of up to 50 characters, as written (German nouns keep their capital), one of each regardless
+ * of case; a tag without a letter or digit is dropped.
+ */
 export function fitTags(tags: string[]): string[] {
   const out: string[] = [];
   for (const tag of tags) {
-    const t = tag.toLowerCase().replace(/\s+/g, ' ').trim().slice(0, 50);
-    if (t && !out.includes(t)) out.push(t);
+    const t = tag
+      .replace(/\s+/g, ' ')
+      .trim()
+      .replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '')
+      .slice(0, 50)
+      .trim();
+    if (t && !out.some((o) => o.toLowerCase() === t.toLowerCase())) out.push(t);
     if (out.length >= TAGS_MAX) break;
   }
   return out;
@@ -156,10 +299,13 @@ export function finalizePost(input: {
   writer: string;
   /** Sentences of the post, best first, for a meta description when the writer's does not fit. */
   leadSentences: string[];
+  /** The language the post is written in; the brief's when not given. */
+  language?: string;
 }): GeneratedPost {
   // Every field comes from sources or a model: control characters out before they reach a title, a
   // tag, a meta tag, front matter or a feed (see ../text/plain-text.ts).
-  const title = truncateAtWord(plainLine(input.title), TITLE_MAX) || 'Untitled post';
+  const lang = input.language ?? input.brief.language;
+  const title = fitTitle(plainLine(input.title), TITLE_MAX, lang) || 'Untitled post';
   const tags = fitTags(input.tags.map(plainLine));
   const category = plainLine(input.category?.trim() || (input.brief.primaryKeyword ?? tags[0] ?? 'General')).slice(
     0,
@@ -171,6 +317,7 @@ export function finalizePost(input: {
   const metaDescription = fitMetaDescription(
     input.metaDescription == null ? null : plainLine(input.metaDescription),
     input.leadSentences.map(plainLine),
+    lang,
   );
   const heroImage =
     input.heroImage?.prompt && input.heroImage.alt
@@ -184,9 +331,18 @@ export function finalizePost(input: {
         };
   const post = {
     title,
-    metaTitle: fitMetaTitle(input.metaTitle == null ? null : plainLine(input.metaTitle), title, [category, ...tags]),
+    metaTitle: fitMetaTitle(
+      input.metaTitle == null ? null : plainLine(input.metaTitle),
+      title,
+      [
+        ...(input.brief.primaryKeyword ? [input.brief.primaryKeyword] : []),
+        ...(input.category ? [plainLine(input.category)] : []),
+        ...tags,
+      ],
+      lang,
+    ),
     metaDescription,
-    slug: fitSlug(input.slug ?? null, title),
+    slug: fitSlug(input.slug ?? null, title, lang),
     markdown,
     tags,
     category,
@@ -195,8 +351,9 @@ export function finalizePost(input: {
     citations,
     wordCount,
     writer: input.writer,
+    language: lang,
   };
-  return { ...post, jsonLd: blogPostingJsonLd({ ...post, language: input.brief.language }) };
+  return { ...post, jsonLd: blogPostingJsonLd(post) };
 }
 
 /**
@@ -208,14 +365,14 @@ export function sourceLine(c: Citation): string {
   return c.url ? `[${title}](<${plainLine(c.url).replace(/[<>\s\\]/g, encodeURIComponent)}>)` : title;
 }
 
-/** Markdown for the Sources list, numbered as the citations are. */
-export function sourcesSection(citations: Citation[]): string {
-  return `## Sources\n\n${citations.map((c, i) => `${i + 1}. ${sourceLine(c)}`).join('\n')}\n`;
+/** Markdown for the Sources list, numbered as the citations are, headed in the post's language. */
+export function sourcesSection(citations: Citation[], lang?: string | null): string {
+  return `## ${sectionLabels(lang).sources}\n\n${citations.map((c, i) => `${i + 1}. ${sourceLine(c)}`).join('\n')}\n`;
 }
 
 /** Inserts a paragraph just before the Sources list (or at the end when there is none). */
 export function insertBeforeSources(markdown: string, paragraph: string): string {
-  const at = markdown.search(/^## Sources\s*$/m);
+  const at = markdown.search(SOURCES_HEADING);
   if (at === -1) return `${markdown.trimEnd()}\n\n${paragraph}\n`;
   return `${markdown.slice(0, at)}${paragraph}\n\n${markdown.slice(at)}`;
 }
@@ -234,15 +391,9 @@ export function sourceTitle(source: SourceDoc, index: number): string {
 }
 
 /** The body's own prose sentences, first paragraph first, markers removed: material for a meta description. */
-export function leadSentences(markdown: string): string[] {
+export function leadSentences(markdown: string, lang?: string | null): string[] {
   return stripSources(markdown)
     .split(/\n{2,}/)
     .filter((p) => p.trim() && !/^(#|- |\* |\d+\. |>)/.test(p.trim()))
-    .flatMap((p) =>
-      p
-        .replace(/\s?\[\d+\]/g, '')
-        .replace(/\s+/g, ' ')
-        .trim()
-        .split(/(?<=[.!?])\s+/),
-    );
+    .flatMap((p) => splitSentences(p.replace(/\s?\[\d+\]/g, ''), lang ?? 'en'));
 }

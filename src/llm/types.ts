@@ -61,11 +61,15 @@ export interface Draft {
   tags: string[];
   citations: Citation[];
   wordCount: number;
+  /** The language the draft is written in (a BCP 47 tag). */
+  language?: string;
 }
 
 export interface WriterInput {
   sources: SourceDoc[];
   keywords?: string[];
+  /** The language to write in (a BCP 47 tag); the offline writer tells it from the sources when not given. */
+  language?: string;
 }
 
 export interface Writer {

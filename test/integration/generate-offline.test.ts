@@ -74,11 +74,15 @@ describe('generate with the offline writer', () => {
       const post = await generated(id);
       const set = sets[i]!;
       expect(post.status, `post ${i}`).not.toMatch(/failed|needs_review/);
-      expect(post.writer).toBe('local/extractive-v1');
+      expect(post.writer).toBe('local/extractive-v2');
       expect(post.title.length).toBeGreaterThan(0);
       expect(post.title.length).toBeLessThanOrEqual(60);
-      expect(post.meta_title.length).toBeGreaterThanOrEqual(45);
+      // 45–60 characters when the title and the sources' key phrases make it; never padded with filler.
       expect(post.meta_title.length).toBeLessThanOrEqual(60);
+      expect(post.meta_title.startsWith(post.title)).toBe(true);
+      expect(post.meta_title).not.toMatch(/Guide and Sources|Sourced Overview|Key Facts Explained|\| Overview/);
+      if (post.meta_title.length < 45)
+        expect(post.seo_report.violations.map((v: { rule: string }) => v.rule)).toContain('meta-title-length');
       expect(post.meta_description.length, post.meta_description).toBeGreaterThanOrEqual(140);
       expect(post.meta_description.length).toBeLessThanOrEqual(160);
       expect(post.slug).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
