@@ -1,7 +1,10 @@
 import type { SourceDoc } from '../llm/types.ts';
-import { splitSentences } from '../text/sentences.ts';
+import { language, monthOf, sourcesLanguage } from '../text/language.ts';
+import { splitSentences, withoutFootnoteMarks } from '../text/sentences.ts';
+import { stopWords } from '../text/stop-words.ts';
 import { insertBeforeSources, stripSources } from '../llm/post.ts';
 import { bannedMatcher, type GroundingPolicy } from './policy.ts';
+import { quantitiesIn, quantityGrounded, type Quantity } from './quantities.ts';
 
 export type FailingSentence = { sentence: string; section: string | null; reasons: string[] };
 
@@ -39,10 +42,18 @@ export function normalise(text: string): string {
     .trim();
 }
 
-/** Numbers as written, without thousands separators: "7,500" and "7500" are the same figure. */
-function numbersIn(text: string): string[] {
-  return (text.match(/\d+(?:[.,]\d+)*/g) ?? []).map((n) => n.replace(/,(?=\d{3}(?:\D|$))/g, '').replace(/\.$/, ''));
+/** Markdown reduced to the text a reader sees: no list or quote markers, links and images as their text. */
+function visibleText(line: string): string {
+  return line
+    .replace(/^\s*#{1,6}\s+/, '')
+    .replace(/^\s*(?:[-*+]|\d+[.)])\s+/, '')
+    .replace(/^\s*>\s?/, '')
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[([^\]]+)\]\((?:<[^>]*>|[^)]*)\)/g, '$1');
 }
+
+/** Sentences longer than this are also judged clause by clause, so that a finding names the clause. */
+const LONG_SENTENCE_WORDS = 40;
 
 type Block = { section: string | null; text: string };
 
@@ -65,21 +76,18 @@ function blocks(markdown: string): { blocks: Block[]; sections: { heading: strin
     }
     const current = sections.at(-1)!;
     current.cites.push(...[...line.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])));
-    const text = line
-      .replace(/^(?:[-*+]|\d+[.)])\s+/, '')
-      .replace(/^>\s?/, '')
-      .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-      .replace(/\[([^\]]+)\]\([^)]*\)/g, '$1');
-    out.push({ section: current.heading, text });
+    out.push({ section: current.heading, text: visibleText(line) });
   }
   // The introduction counts as a section only when there is one.
   return { blocks: out, sections: sections.filter((s, i) => i > 0 || out.some((b) => b.section === null)) };
 }
 
 /**
- * The grounding gate. Every number, date, quotation and named entity of the post must be found in a source;
+ * The grounding gate. Every figure, date, quotation and named entity of the post must be found in a source;
  * every section must cite a source; the tenant's banned claims must not appear; at least `minCitations`
- * sources must be cited. Markers naming no source fail too.
+ * sources must be cited. Markers naming no source fail too. A sentence copied from a source is grounded as it
+ * stands (it is still checked for banned claims and its markers). Figures are compared with their scale and unit,
+ * dates whatever their format, both as the post's language writes them.
  */
 export function checkGrounding(input: {
   markdown: string;
@@ -88,10 +96,17 @@ export function checkGrounding(input: {
   policy: GroundingPolicy;
   /** Terms that need no source (the brief's keywords, the tenant's allowed terms). */
   allowedTerms?: string[];
+  /** The post's language (a BCP 47 tag); told from the sources when not given. */
+  language?: string;
 }): GroundingResult {
-  const haystack = input.sources.map((s) => normalise(s.text.replace(/^\s*(?:[-*+]|\d+[.)])\s+/gm, ''))).join('\n');
-  const sourceNumbers = new Set(numbersIn(haystack));
+  const lang = language(input.language ?? sourcesLanguage(input.sources) ?? 'en').tag;
+  const sourceText = input.sources
+    .map((s) => withoutFootnoteMarks(s.text).split('\n').map(visibleText).join('\n'))
+    .join('\n');
+  const haystack = normalise(sourceText);
+  const sourceQuantities = quantitiesIn(sourceText.replace(/\s+/g, ' '), lang);
   const allowed = [...input.policy.allowedTerms, ...(input.allowedTerms ?? [])].map(normalise);
+  const allowedQuantities = allowed.flatMap((a) => quantitiesIn(a, lang));
   const banned = input.policy.bannedClaims.map((claim) => ({ claim, matches: bannedMatcher(claim) }));
   // Whole words only: "Ford" is not found in "Oxford".
   const inText = (text: string, phrase: string): boolean =>
@@ -101,39 +116,57 @@ export function checkGrounding(input: {
     return inText(haystack, p) || allowed.some((a) => a === p || inText(a, p));
   };
   const lowercaseInSources = (word: string): boolean => inText(haystack, word.toLowerCase());
+  const figure = (q: Quantity): string =>
+    `the ${q.kind === 'date' ? 'date' : 'figure'} "${q.text}" is not in any source`;
 
   const { blocks: parts, sections } = blocks(input.markdown);
   const failing: FailingSentence[] = [];
   const problems: string[] = [];
   let checked = 0;
 
+  /** Why a piece of text is not grounded; nothing when it is copied from a source. */
+  const findings = (text: string): string[] => {
+    if (haystack.includes(normalise(text))) return [];
+    const reasons: string[] = [];
+    // Figures and dates are judged whole; their words ("Milliarden Euro", "Oktober") are no names.
+    let rest = text;
+    for (const q of quantitiesIn(text, lang)) {
+      if (!quantityGrounded(q, sourceQuantities) && !quantityGrounded(q, allowedQuantities)) reasons.push(figure(q));
+      rest = rest.replace(q.text, ' '.repeat(q.text.length));
+    }
+    for (const q of text.matchAll(/["“„«]\s*([^"“”„«»]+?)\s*["”“»]/g)) {
+      const quoted = q[1]!.trim();
+      if (quoted.split(/\s+/).length >= 3 && !known(quoted))
+        reasons.push(`the quotation "${quoted}" is not in any source`);
+    }
+    for (const name of namesIn(rest, lowercaseInSources, lang)) {
+      if (!known(name)) reasons.push(`the name "${name}" is not in any source`);
+    }
+    return reasons;
+  };
+
   for (const part of parts) {
-    for (const raw of splitSentences(part.text)) {
-      const reasons: string[] = [];
+    for (const raw of splitSentences(part.text, lang)) {
+      const markers: string[] = [];
       for (const m of raw.matchAll(/\[(\d+)\]/g)) {
         const n = Number(m[1]);
-        if (n < 1 || n > input.citationCount) reasons.push(`cites [${n}], which is not in the source list`);
+        if (n < 1 || n > input.citationCount) markers.push(`cites [${n}], which is not in the source list`);
       }
       const sentence = raw.replace(/\s*\[\d+\]/g, '').trim();
       if (!sentence) continue;
-      checked++;
-
-      for (const n of numbersIn(sentence)) {
-        if (!sourceNumbers.has(n) && !allowed.some((a) => numbersIn(a).includes(n)))
-          reasons.push(`the figure "${n}" is not in any source`);
+      // A run-on is judged clause by clause, so that a finding points at the clause that makes it.
+      const pieces =
+        sentence.split(/\s+/).length > LONG_SENTENCE_WORDS && !haystack.includes(normalise(sentence))
+          ? sentence.split(/(?<=[,;:])\s+|\s+[–—]\s+/).filter((c) => /[\p{L}\p{N}]/u.test(c))
+          : [sentence];
+      const claims = banned
+        .filter(({ matches }) => matches(sentence))
+        .map(({ claim }) => `makes a banned claim (${claim})`);
+      for (const [i, piece] of pieces.entries()) {
+        checked++;
+        const reasons = [...(i === 0 ? markers : []), ...findings(piece), ...(i === 0 ? claims : [])];
+        if (reasons.length) failing.push({ sentence: piece, section: part.section, reasons: [...new Set(reasons)] });
       }
-      for (const q of sentence.matchAll(/["“]([^"“”]+)["”]/g)) {
-        const quoted = q[1]!.trim();
-        if (quoted.split(/\s+/).length >= 3 && !known(quoted))
-          reasons.push(`the quotation "${quoted}" is not in any source`);
-      }
-      for (const name of namesIn(sentence, lowercaseInSources)) {
-        if (!known(name)) reasons.push(`the name "${name}" is not in any source`);
-      }
-      for (const { claim, matches } of banned) {
-        if (matches(sentence)) reasons.push(`makes a banned claim (${claim})`);
-      }
-      if (reasons.length) failing.push({ sentence, section: part.section, reasons: [...new Set(reasons)] });
     }
   }
   for (const section of sections) {
@@ -168,33 +201,53 @@ export function checkGrounding(input: {
 }
 
 /**
- * Runs of capitalised words, taken as names. A capitalised first word is only a name when it is not a common
- * opener and the sources never use it in lower case.
+ * Runs of capitalised words, taken as names. A run never crosses punctuation ("in Mississippi, Kentucky" is two
+ * names). A capitalised first word is only a name when it is not a common opener and the sources never use it in
+ * lower case. German capitalises every noun, so there a single capitalised word counts as a name only when it
+ * looks like one (an acronym, inner capitals or digits: "BMW", "iPhone", "A4").
  */
-export function namesIn(sentence: string, lowercaseInSources: (word: string) => boolean): string[] {
-  const tokens = [...sentence.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.&-]*/gu)].map((m) => ({
-    word: m[0].replace(/['’]s$|[.'’-]+$/u, ''),
-    index: m.index!,
-  }));
+export function namesIn(
+  sentence: string,
+  lowercaseInSources: (word: string) => boolean,
+  lang: string = 'en',
+): string[] {
+  const rules = language(lang).supported;
+  const stop = stopWords(lang);
+  const text = sentence.replace(/[*_`]/g, ' ');
+  const tokens = [...text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.&-]*/gu)].map((m) => {
+    const word = m[0].replace(/['’]s$|['’-]+$/u, '').replace(/(?<=\p{L}{2,})\.+$/u, '');
+    return { word, index: m.index!, end: m.index! + word.length };
+  });
   const names: string[] = [];
-  let run: { word: string; index: number }[] = [];
+  let run: typeof tokens = [];
   const flush = (): void => {
     while (run.length && NAME_JOINERS.has(run.at(-1)!.word)) run.pop();
-    if (run.length) names.push(run.map((t) => t.word).join(' '));
+    if (run.length) {
+      const name = text.slice(run[0]!.index, run.at(-1)!.end).replace(/\s+/g, ' ');
+      const single = run.length === 1;
+      if (!(rules === 'de' && single && !/^\p{Lu}{2,}|\p{Ll}\p{Lu}|\d/u.test(name))) names.push(name);
+    }
     run = [];
   };
   tokens.forEach((token, i) => {
+    // Punctuation between two words ends a name: "Delhi-NCR, Oxy Pure" are two.
+    const previous = tokens[i - 1];
+    if (run.length && previous && /[^\s]/u.test(text.slice(previous.end, token.index))) flush();
     const capitalised = /^\p{Lu}/u.test(token.word);
     if (capitalised) {
-      const first = i === 0 || /[:;"“(]\s*$/.test(sentence.slice(0, token.index));
+      const first =
+        i === 0 || /[:;"“„«(]\s*$/.test(text.slice(0, token.index)) || /[.!?]\s+$/.test(text.slice(0, token.index));
       // A sentence's first word is capitalised anyway; it is taken for a name only when it does not look like
       // an ordinary word (a common opener, a word the sources use in lower case, a usual English ending).
+      const lower = token.word.toLowerCase();
       const ordinary =
         first &&
-        (COMMON_OPENERS.has(token.word.toLowerCase()) ||
+        (COMMON_OPENERS.has(lower) ||
+          stop.has(lower) ||
           lowercaseInSources(token.word) ||
-          ORDINARY_ENDING.test(token.word));
-      if (ordinary) {
+          ((rules ?? 'en') === 'en' && ORDINARY_ENDING.test(token.word)));
+      // A month is part of a date, which is checked as one.
+      if (ordinary || monthOf(token.word, rules ?? 'en') !== null) {
         flush();
         return;
       }

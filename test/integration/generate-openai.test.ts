@@ -127,7 +127,7 @@ describe('generate with an OpenAI-compatible model', () => {
       expect(post.status).toBe('needs_review');
       expect(post.held_stage).toBe('generate');
       expect(post.held_details.failingSentences).toEqual([
-        { sentence: fabricated, section: 'A closer look', reasons: ['the figure "73" is not in any source'] },
+        { sentence: fabricated, section: 'A closer look', reasons: ['the figure "73 percent" is not in any source'] },
       ]);
       // Not handed on: nothing was embedded or published.
       expect(await app.rt.queues.queues.embed.getJobCounts('waiting', 'active', 'completed')).toEqual({

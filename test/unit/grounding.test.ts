@@ -27,8 +27,8 @@ describe('the grounding gate', () => {
     );
     expect(result.passed).toBe(false);
     expect(result.failingSentences.map((f) => [f.sentence, f.reasons])).toEqual([
-      ['The scheme pays 9,000 pounds.', ['the figure "9000" is not in any source']],
-      ['It opened in June 2021.', ['the figure "2021" is not in any source', 'the name "June" is not in any source']],
+      ['The scheme pays 9,000 pounds.', ['the figure "9,000 pounds" is not in any source']],
+      ['It opened in June 2021.', ['the date "June 2021" is not in any source']],
       [
         'Ofgem runs it from Glasgow.',
         ['the name "Ofgem" is not in any source', 'the name "Glasgow" is not in any source'],
@@ -78,5 +78,89 @@ describe('the grounding gate', () => {
     expect(markdown).toBe(
       'A heat pump saves energy [1].\n\n*Check with a qualified installer.*\n\n## Sources\n\n1. Grants\n',
     );
+  });
+});
+
+describe('the grounding gate on real text', () => {
+  const src = (text: string, id = 's1'): SourceDoc => ({ id, kind: 'url', title: 'Source', url: null, text });
+  const gate = (markdown: string, sources: SourceDoc[], language?: string) =>
+    checkGrounding({ markdown, citationCount: sources.length, sources, policy: defaultGroundingPolicy, language });
+
+  describe('does not hold grounded text', () => {
+    it('reads names as spans that stop at punctuation', () => {
+      const sources = [
+        src(
+          'Severe storms moved across Mississippi, Kentucky and Tennessee on Friday. Oxy Pure opened oxygen bars across Delhi-NCR last year. The NYAG Letitia James said the office would appeal.',
+        ),
+      ];
+      const result = gate(
+        'The storms hit Mississippi, Kentucky and Tennessee [1]. In Delhi-NCR, Oxy Pure runs oxygen bars [1]. The appeal comes from New York Attorney General Letitia James (the NYAG) [1].',
+        sources,
+      );
+      expect(result.failingSentences.map((f) => f.reasons).flat()).toEqual([
+        'the name "New York Attorney General Letitia James" is not in any source',
+      ]);
+    });
+
+    it('passes a copied sentence whatever it contains, links and emphasis included', () => {
+      const sources = [
+        src(
+          'Attorney General [Letitia James](https://ag.ny.gov/) and the **NYAG** office said on Monday that the settlement of $4.5 million covers 2,300 tenants in Buffalo, Rochester and Syracuse.',
+        ),
+      ];
+      const copied =
+        'Attorney General [Letitia James](https://ag.ny.gov/) and the **NYAG** office said on Monday that the settlement of $4.5 million covers 2,300 tenants in Buffalo, Rochester and Syracuse. [1]';
+      expect(gate(copied, sources)).toMatchObject({ passed: true, failingSentences: [] });
+    });
+
+    it('reads German text: nouns are not names, figures and dates in German formats', () => {
+      const sources = [
+        src(
+          'Es reicht, wenn ihr auf einfache Kohlenhydrate weitestgehend verzichtet, wie sie in Weißbrot, Kuchen, Chips, Fast Food oder Süßigkeiten stecken. Für das Programm stehen 4,5 Mrd. Euro bereit. Das Gesetz gilt seit dem 3. Oktober 2024. Im Jahr 2023 wurden 356.000 Geräte verkauft.',
+        ),
+      ];
+      const result = gate(
+        'Kuchen und Chips solltet ihr meiden [1]. Das Programm hat 4,5 Milliarden Euro [1]. Seit dem 03.10.2024 gilt das Gesetz, und 2023 wurden 356.000 Geräte verkauft [1].',
+        sources,
+        'de',
+      );
+      expect(result).toMatchObject({ passed: true, failingSentences: [] });
+    });
+  });
+
+  describe('holds ungrounded text', () => {
+    it('matches figures with their scale and unit: "4 million euros" is not the 4 of "Raspberry Pi 4"', () => {
+      const sources = [src('The Raspberry Pi 4 is a small computer that costs 35 dollars and uses 15 watts.')];
+      const result = gate('The Raspberry Pi 4 project received 4 million euros [1]. It costs 35 euros [1].', sources);
+      expect(result.failingSentences.map((f) => f.reasons)).toEqual([
+        ['the figure "4 million euros" is not in any source'],
+        ['the figure "35 euros" is not in any source'],
+      ]);
+    });
+
+    it('reads a date as a date: "May 2023" is not grounded by "May 2021" and "2,023 people"', () => {
+      const sources = [src('The plant employs 2,023 people and opened in May 2021.')];
+      const result = gate('The plant opened in May 2023 [1].', sources);
+      expect(result.failingSentences.map((f) => f.reasons)).toEqual([['the date "May 2023" is not in any source']]);
+    });
+
+    it('splits a run-on and names the clause that is not grounded', () => {
+      const sources = [src('The pump moves heat. The compressor ramps up and down. The installer sizes each room.')];
+      // Sentences run together without spaces, then one long sentence of clauses.
+      const runOn =
+        'The pump moves heat.The compressor ramps up and down.It was built by Siemens in Munich [1]. The installer sizes each room, the pump moves heat, the compressor ramps up and down, the installer sizes each room again, the pump moves heat once more, and Bosch tested it in Stuttgart, the compressor ramps up and down all winter long without any trouble at all [1].';
+      const result = gate(runOn, sources);
+      expect(result.checkedSentences).toBeGreaterThanOrEqual(9);
+      expect(result.failingSentences.map((f) => [f.sentence, f.reasons])).toEqual([
+        [
+          'It was built by Siemens in Munich.',
+          ['the name "Siemens" is not in any source', 'the name "Munich" is not in any source'],
+        ],
+        [
+          'and Bosch tested it in Stuttgart,',
+          ['the name "Bosch" is not in any source', 'the name "Stuttgart" is not in any source'],
+        ],
+      ]);
+    });
   });
 });
