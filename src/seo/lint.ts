@@ -9,6 +9,7 @@ import {
   TAGS_MAX,
   TITLE_MAX,
 } from '../llm/post.ts';
+import { language } from '../text/language.ts';
 import { readability } from './readability.ts';
 
 export type SeoViolation = { rule: string; severity: 'error' | 'warning'; message: string; penalty: number };
@@ -16,6 +17,8 @@ export type SeoViolation = { rule: string; severity: 'error' | 'warning'; messag
 export type SeoReport = {
   score: number;
   violations: SeoViolation[];
+  /** Rules that could not be applied, and why (a language without a readability formula). */
+  notes: string[];
   measures: {
     words: number;
     h1Count: number;
@@ -23,8 +26,12 @@ export type SeoReport = {
     internalLinks: number;
     externalLinks: number;
     images: number;
-    fleschReadingEase: number;
-    fleschKincaidGrade: number;
+    /** Reading ease on the Flesch scale by the language's formula (named in `readabilityFormula`), or null. */
+    readingEase: number | null;
+    readabilityFormula: string | null;
+    /** School grade by `gradeFormula`, or null where no formula fits the language. */
+    grade: number | null;
+    gradeFormula: string | null;
   };
 };
 
@@ -40,12 +47,18 @@ export type SeoInput = {
   brief: Pick<Brief, 'primaryKeyword' | 'minWords' | 'maxWords'>;
   /** Where the site lives: links to it count as internal. */
   siteUrl?: string | null;
+  /** The post's language (a BCP 47 tag): it chooses the readability formulas. English when not given. */
+  language?: string;
 };
 
 export const KEYWORD_DENSITY_MIN = 0.005;
 export const KEYWORD_DENSITY_MAX = 0.025;
-export const READING_EASE_MIN = 30;
+/** Below this the language's reading ease reads as hard (the INFLESZ scale of Spanish is stricter). */
+export const READING_EASE_MIN: Record<string, number> = { en: 30, de: 30, fr: 30, es: 40 };
 export const GRADE_MAX = 14;
+/** This far outside its bound, readability is an error: the text does not read as prose. */
+const READING_EASE_FAR = 30;
+const GRADE_FAR = 6;
 
 function occurrences(haystack: string, needle: string): number {
   const words = needle.toLowerCase().match(/[\p{L}\p{N}]+/gu);
@@ -64,8 +77,9 @@ function occurrences(haystack: string, needle: string): number {
  */
 export function lintSeo(post: SeoInput): SeoReport {
   const violations: SeoViolation[] = [];
-  const add = (rule: string, severity: SeoViolation['severity'], message: string): void => {
-    violations.push({ rule, severity, message, penalty: severity === 'error' ? 10 : 4 });
+  const notes: string[] = [];
+  const add = (rule: string, severity: SeoViolation['severity'], message: string, penalty?: number): void => {
+    violations.push({ rule, severity, message, penalty: penalty ?? (severity === 'error' ? 10 : 4) });
   };
   const body = post.markdown.replace(/```[\s\S]*?```/g, '');
   const page = `# ${post.title}\n\n${body}`;
@@ -153,19 +167,36 @@ export function lintSeo(post: SeoInput): SeoReport {
   for (const image of images) if (!image[1]!.trim()) add('image-alt', 'error', 'an image has no alt text');
   if (post.heroImage && !post.heroImage.alt.trim()) add('image-alt', 'error', 'the hero image has no alt text');
 
-  const r = readability(text);
-  if (r.fleschReadingEase < READING_EASE_MIN)
-    add(
-      'reading-ease',
-      'warning',
-      `Flesch reading ease ${r.fleschReadingEase}; ${READING_EASE_MIN} or more reads comfortably`,
-    );
-  if (r.fleschKincaidGrade > GRADE_MAX)
-    add('reading-grade', 'warning', `Flesch–Kincaid grade ${r.fleschKincaidGrade}; ${GRADE_MAX} or lower wanted`);
+  const lang = language(post.language ?? 'en');
+  const r = readability(text, lang.tag);
+  if (r.readingEase === null) {
+    notes.push(`reading-ease: no readability formula for ${lang.name} (${lang.tag}); the rule was skipped`);
+  } else {
+    const min = READING_EASE_MIN[r.language!]!;
+    if (r.readingEase < min - READING_EASE_FAR)
+      // Far outside: run-on or garbled text, which no other rule catches; it weighs twice an error.
+      add(
+        'reading-ease',
+        'error',
+        `${r.readingEaseFormula} ${r.readingEase}: far below ${min}; the text does not read as prose`,
+        20,
+      );
+    else if (r.readingEase < min)
+      add('reading-ease', 'warning', `${r.readingEaseFormula} ${r.readingEase}; ${min} or more reads comfortably`);
+  }
+  if (r.grade === null) {
+    if (r.readingEase !== null)
+      notes.push(`reading-grade: no grade formula for ${lang.name} (${lang.tag}); the rule was skipped`);
+  } else if (r.grade > GRADE_MAX + GRADE_FAR) {
+    add('reading-grade', 'error', `${r.gradeFormula} ${r.grade}: far above ${GRADE_MAX}`);
+  } else if (r.grade > GRADE_MAX) {
+    add('reading-grade', 'warning', `${r.gradeFormula} ${r.grade}; ${GRADE_MAX} or lower wanted`);
+  }
 
   return {
     score: Math.max(0, 100 - violations.reduce((n, v) => n + v.penalty, 0)),
     violations,
+    notes,
     measures: {
       words,
       h1Count,
@@ -173,8 +204,10 @@ export function lintSeo(post: SeoInput): SeoReport {
       internalLinks,
       externalLinks,
       images: images.length,
-      fleschReadingEase: r.fleschReadingEase,
-      fleschKincaidGrade: r.fleschKincaidGrade,
+      readingEase: r.readingEase,
+      readabilityFormula: r.readingEaseFormula,
+      grade: r.grade,
+      gradeFormula: r.gradeFormula,
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveBrief } from '../../src/llm/brief.ts';
-import { fitMetaDescription, fitMetaTitle } from '../../src/llm/post.ts';
+import { composeMetaDescription, fitMetaDescription, fitMetaTitle, fitTitle } from '../../src/llm/post.ts';
 import { lintSeo, type SeoInput } from '../../src/seo/lint.ts';
 import { readability } from '../../src/seo/readability.ts';
 
@@ -60,11 +60,11 @@ describe('the SEO lint', () => {
   });
 
   it('measures reading ease and grade', () => {
-    expect(readability('The cat sat on the mat. It was warm.').fleschReadingEase).toBeGreaterThan(90);
+    expect(readability('The cat sat on the mat. It was warm.').readingEase).toBeGreaterThan(90);
     const hard = readability(
       'Notwithstanding considerable institutional heterogeneity, comprehensive decarbonisation necessitates multidimensional organisational transformation.',
     );
-    expect(hard.fleschReadingEase).toBeLessThan(10);
+    expect(hard.readingEase).toBeLessThan(10);
     expect(
       lintSeo({
         ...good,
@@ -73,13 +73,97 @@ describe('the SEO lint', () => {
     ).toContain('reading-ease');
   });
 
-  it('fits meta titles and descriptions into their bounds without inventing claims', () => {
-    const title = fitMetaTitle(null, 'Sourdough Basics', ['Baking', 'flour', 'starter']);
-    expect(title.length).toBeGreaterThanOrEqual(45);
-    expect(title.length).toBeLessThanOrEqual(60);
-    expect(title.startsWith('Sourdough Basics')).toBe(true);
-    const description = fitMetaDescription('Too short.', [paragraph, paragraph.toUpperCase()]);
+  it('weighs readability far outside its bounds like an error: a garbled draft does not score well', () => {
+    // A model's run-on draft: one "sentence" of jargon per paragraph, Flesch far below zero.
+    const garbled =
+      'Notwithstanding considerable institutional heterogeneity comprehensive decarbonisation necessitates multidimensional organisational transformation across interdependent infrastructural configurations characterised by heterogeneous regulatory, technological and socioeconomic interdependencies, heat pumps notwithstanding';
+    const draft = {
+      ...good,
+      markdown: `${garbled} [1].\n\n## Sizing\n\n${garbled} heat pumps [1].\n\n${garbled} [1].\n`,
+    };
+    const report = lintSeo(draft);
+    expect(report.measures.readingEase).toBeLessThan(-30);
+    const ease = report.violations.find((v) => v.rule === 'reading-ease')!;
+    expect(ease).toMatchObject({ severity: 'error', penalty: 20 });
+    expect(report.violations.find((v) => v.rule === 'reading-grade')).toMatchObject({ severity: 'error' });
+    // Before, the same draft lost only two warnings' worth (8 points) to readability.
+    expect(report.score).toBeLessThanOrEqual(70);
+    // Merely hard prose stays a warning.
+    const hard = lintSeo({
+      ...good,
+      markdown:
+        'The installer calculates the thermal requirements of each individual building before ordering the equipment. '.repeat(
+          20,
+        ),
+    });
+    expect(hard.violations.find((v) => v.rule === 'reading-ease')).toMatchObject({ severity: 'warning', penalty: 4 });
+  });
+
+  it('reads each language by its own formula, and says so when none fits', () => {
+    const german = readability('Die Katze sitzt auf der Matte. Es ist warm. Wir gehen nach Hause.', 'de');
+    expect(german).toMatchObject({ language: 'de', readingEaseFormula: 'Flesch reading ease (Amstad)' });
+    expect(german.readingEase).toBeGreaterThan(80);
+    expect(german.gradeFormula).toBe('Wiener Sachtextformel');
+    expect(readability('Le chat est sur le tapis. Il fait chaud.', 'fr')).toMatchObject({
+      language: 'fr',
+      grade: null,
+      gradeFormula: null,
+    });
+    expect(readability('El gato está en la alfombra. Hace calor.', 'es').readingEase).toBeGreaterThan(70);
+    const polish = lintSeo({ ...good, language: 'pl' });
+    expect(polish.measures.readingEase).toBeNull();
+    expect(polish.notes).toEqual(['reading-ease: no readability formula for Polish (pl); the rule was skipped']);
+    expect(polish.violations.map((v) => v.rule)).not.toContain('reading-ease');
+    const french = lintSeo({ ...good, language: 'fr' });
+    expect(french.notes).toEqual(['reading-grade: no grade formula for French (fr); the rule was skipped']);
+  });
+
+  it('fits meta titles with key phrases, never with padding', () => {
+    expect(fitMetaTitle(null, 'Sourdough Basics', ['wild yeast starter', 'Baking', 'flour'])).toBe(
+      'Sourdough Basics – Wild Yeast Starter and Baking',
+    );
+    // A lone common word is no phrase: the title stays short rather than padded.
+    expect(fitMetaTitle(null, 'Sourdough Basics', ['flour', 'starter'])).toBe('Sourdough Basics');
+    // A long title keeps its main part, or whole words without a dangling joining word.
+    expect(fitTitle('How Heat Pumps Work in Cold Climates: A Complete Guide for Homeowners and Their Installers')).toBe(
+      'How Heat Pumps Work in Cold Climates',
+    );
+    expect(fitTitle('Why heat pumps now work in the coldest winters of Europe and of the Alps', 60)).toBe(
+      'Why heat pumps now work in the coldest winters of Europe',
+    );
+    expect(fitMetaTitle('A model title of exactly the right length for results', 'x', [])).toBe(
+      'A model title of exactly the right length for results',
+    );
+  });
+
+  it('makes meta descriptions of whole sentences or leading clauses, never cut with an ellipsis', () => {
+    const sentences = [
+      'Heat pumps move heat instead of making it.',
+      'Modern cold-climate models keep extracting heat from outdoor air at minus twenty degrees Celsius.',
+      'Sizing matters more than the brand.',
+    ];
+    const description = fitMetaDescription(null, sentences);
+    expect(description).toBe(`${sentences[0]} ${sentences[1]}`);
     expect(description.length).toBeGreaterThanOrEqual(140);
     expect(description.length).toBeLessThanOrEqual(160);
+    // A long sentence gives its leading clause rather than a cut one.
+    const long =
+      'Heat pumps have become the default choice for new homes across northern Europe in the last decade: installers, grants and cheaper compressors all played a part in that change.';
+    const clause = composeMetaDescription([long]);
+    expect(clause).toBe(
+      'Heat pumps have become the default choice for new homes across northern Europe in the last decade.',
+    );
+    expect(
+      composeMetaDescription([long, 'Grants cover a large part of the cost of installing one in many countries.']),
+    ).toBe(
+      'Heat pumps have become the default choice for new homes across northern Europe in the last decade. Grants cover a large part of the cost of installing one in many countries.'
+        .length <= 160
+        ? 'Heat pumps have become the default choice for new homes across northern Europe in the last decade. Grants cover a large part of the cost of installing one in many countries.'
+        : clause,
+    );
+    for (const text of [description, clause]) expect(text).not.toMatch(/…|\.\.\.$/);
+    // A model's over-long description is taken apart into its sentences, not cut.
+    const model = fitMetaDescription(`${sentences[0]} ${sentences[1]} ${sentences[2]}`, []);
+    expect(model).toBe(`${sentences[0]} ${sentences[1]}`);
   });
 });
