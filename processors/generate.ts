@@ -3,7 +3,7 @@ import { holdPost } from '../src/db/posts.ts';
 import type { Db } from '../src/db/pool.ts';
 import { PermanentError } from '../src/errors.ts';
 import { applyDisclaimers, checkGrounding } from '../src/grounding/gate.ts';
-import { briefKeywords, briefSchema, resolveBrief } from '../src/llm/brief.ts';
+import { briefKeywords, briefSchema, decideLanguage, resolveBrief, type PostLanguage } from '../src/llm/brief.ts';
 import { stopForBudget } from '../src/llm/budget.ts';
 import { BudgetExceededError, LlmRateLimitedError, LlmWaitError } from '../src/llm/errors.ts';
 import { createGateway } from '../src/llm/gateway.ts';
@@ -24,6 +24,8 @@ type SourceRow = {
   title: string | null;
   url: string | null;
   content: string | null;
+  /** The language the page declared (`<html lang>`), as ingest recorded it. */
+  lang: string | null;
 };
 type PostRow = { tenant_id: string; approved_at: Date | null; options: unknown };
 
@@ -45,7 +47,7 @@ export const generate: StageProcessor = async (job, ctx) => {
   ).rows[0];
   if (!post) throw new PermanentError(`post ${job.postId} does not exist`);
   const { rows } = await ctx.db.query<SourceRow>(
-    `SELECT s.id, s.kind, s.title, s.url, s.content
+    `SELECT s.id, s.kind, s.title, s.url, s.content, s.metadata->>'lang' AS lang
        FROM sources s JOIN posts p ON p.submission_id = s.submission_id
       WHERE p.id = $1 ORDER BY s.created_at, s.id`,
     [job.postId],
@@ -58,15 +60,22 @@ export const generate: StageProcessor = async (job, ctx) => {
 
   const settings = await loadTenantSettings(ctx.db, post.tenant_id);
   const options = optionsSchema.safeParse(post.options ?? {});
-  const brief = resolveBrief(settings.brief, options.success ? options.data.brief : undefined);
+  const submitted = options.success ? options.data.brief : undefined;
   const providerName = settings.llmProvider ?? ctx.config.LLM_PROVIDER;
+  // The post's language: the brief's for a model, the sources' for the offline writer (it copies sentences).
+  const language = decideLanguage({
+    requested: submitted?.language ?? settings.brief?.language ?? null,
+    sources: rows.filter((r) => r.content).map((r) => ({ text: r.content!, declared: r.lang })),
+    writer: providerName === 'local' ? 'local' : 'model',
+  });
+  const brief = { ...resolveBrief(settings.brief, submitted), language: language.tag };
 
   let written: GeneratedPost;
   try {
     // The offline writer expands towards the brief's minimum word count and keeps under its maximum.
     written =
       providerName === 'local'
-        ? await writeLocally(withLengthBounds(ctx.providers.writer, brief), sources, brief)
+        ? await writeLocally(withLengthBounds(ctx.providers.writer, brief), sources, brief, language.tag)
         : await writeWithGateway(ctx, post.tenant_id, job.postId, sources, brief, settings);
   } catch (err) {
     if (err instanceof BudgetExceededError) {
@@ -86,12 +95,17 @@ export const generate: StageProcessor = async (job, ctx) => {
     sources,
     policy: settings.grounding,
     allowedTerms: briefKeywords(brief),
+    language: written.language,
   });
   const { markdown, added: disclaimers } = applyDisclaimers(written.markdown, settings.grounding);
   const final = { ...written, markdown, wordCount: countWords(readableBody(markdown)) };
   const seo = lintSeo({ ...final, brief, siteUrl: ctx.config.PUBLIC_SITE_URL ?? null });
 
-  await savePost(ctx.db, job.postId, final, { seo, grounding: { ...grounding, disclaimers } });
+  await savePost(ctx.db, job.postId, final, {
+    seo,
+    grounding: { ...grounding, disclaimers },
+    language: { ...language, tag: final.language },
+  });
   await recordRevision(ctx.db, job.postId, { origin: 'generate', author: final.writer });
   const slug = await claimSlug(ctx.db, job.postId, final.slug);
   ctx.log.debug({ slug, words: final.wordCount, seoScore: seo.score, grounded: grounding.passed }, 'post written');
@@ -137,12 +151,12 @@ async function savePost(
   db: Db,
   postId: string,
   post: GeneratedPost,
-  reports: { seo: SeoReport; grounding: unknown },
+  reports: { seo: SeoReport; grounding: unknown; language: PostLanguage },
 ): Promise<void> {
   await db.query(
     `UPDATE posts SET title = $2, markdown = $3, html = $4, meta_description = $5, tags = $6, citations = $7,
             word_count = $8, writer = $9, meta_title = $10, category = $11, reading_time_minutes = $12, json_ld = $13,
-            hero_image = $14, seo_score = $15, seo_report = $16, grounding = $17, updated_at = now()
+            hero_image = $14, seo_score = $15, seo_report = $16, grounding = $17, language = $18, updated_at = now()
       WHERE id = $1`,
     [
       postId,
@@ -162,6 +176,7 @@ async function savePost(
       reports.seo.score,
       JSON.stringify(reports.seo),
       JSON.stringify(reports.grounding),
+      JSON.stringify(reports.language),
     ],
   );
 }

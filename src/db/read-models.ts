@@ -136,9 +136,10 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       grounding: unknown;
       held_reason: string | null;
       held_details: unknown;
+      language: unknown;
       cost_usd: number;
     }>(
-      `SELECT meta_title, category, reading_time_minutes, json_ld, hero_image, seo_score, seo_report, grounding, held_reason, held_details,
+      `SELECT meta_title, category, reading_time_minutes, json_ld, hero_image, seo_score, seo_report, grounding, held_reason, held_details, language,
             (SELECT COALESCE(sum(cost_usd), 0)::float FROM llm_calls WHERE post_id = $1) AS cost_usd
        FROM posts WHERE id = $1`,
       [id],
@@ -203,6 +204,8 @@ export async function readPost(db: Db, tenantId: string, id: string) {
     jsonLd: written?.json_ld ?? null,
     seo: written?.seo_report ?? null,
     grounding: written?.grounding ?? null,
+    // The language it is written in, how that was decided, and what it went without.
+    language: written?.language ?? null,
     costUsd: written?.cost_usd ?? 0,
     budget:
       post.status === 'budget_exceeded'

@@ -12,6 +12,7 @@ import {
   type GeneratedPost,
 } from './post.ts';
 import type { ChatMessage, Citation, SourceDoc } from './types.ts';
+import { language, sectionLabels } from '../text/language.ts';
 
 // The model writes in steps: outline (JSON) → draft (Markdown) → metadata (JSON) → expansion while the draft
 // is under the brief's minimum. Each step is one gateway call, so each is budgeted, limited, cached and recorded.
@@ -78,7 +79,7 @@ function system(brief: Brief): ChatMessage {
     'You write blog posts strictly from the numbered sources you are given.',
     'Every number, date, quotation and name you write must appear in the sources. Never add facts of your own.',
     'After each sentence that uses a source, cite it with its number in square brackets, e.g. [2].',
-    `Write in the language with the tag "${brief.language}".`,
+    `Write in ${language(brief.language).name} (the language with the tag "${brief.language}"), whatever the sources' language.`,
   ];
   if (brief.brandVoice) lines.push(`Brand voice: ${brief.brandVoice}`);
   if (brief.audience) lines.push(`Audience: ${brief.audience}`);
@@ -120,6 +121,9 @@ export async function writeWithModel(
 ): Promise<GeneratedPost> {
   const { sources, brief } = input;
   const sourceText = sourcesBlock(sources);
+  // Every step is told the post's language again beside its task, where a small model looks.
+  const inLanguage = `Write it in ${language(brief.language).name}.`;
+  const labels = sectionLabels(brief.language);
   const base = [system(brief)];
   const temperature = input.temperature;
 
@@ -130,7 +134,7 @@ export async function writeWithModel(
         ...base,
         {
           role: 'user',
-          content: `Sources:\n\n${sourceText}\n\nPlan a blog post of ${brief.minWords}–${brief.maxWords} words from these sources. Give a title of at most 60 characters, two to six sections (a heading, the points it makes and the numbers of the sources it draws on) and three to five key takeaways.`,
+          content: `Sources:\n\n${sourceText}\n\nPlan a blog post of ${brief.minWords}–${brief.maxWords} words from these sources. Give a title of at most 60 characters, two to six sections (a heading, the points it makes and the numbers of the sources it draws on) and three to five key takeaways. ${inLanguage}`,
         },
       ],
       jsonSchema: { name: 'outline', schema: outlineJsonSchema },
@@ -149,7 +153,7 @@ export async function writeWithModel(
         ...base,
         {
           role: 'user',
-          content: `Sources:\n\n${sourceText}\n\nOutline (JSON):\n${JSON.stringify(outline)}\n\nWrite the post in Markdown from this outline: an introduction, one "## " section per outline section, a "## Key takeaways" list and a short conclusion. No H1 and no list of sources (it is added for you). Between ${brief.minWords} and ${brief.maxWords} words. Cite every factual sentence.`,
+          content: `Sources:\n\n${sourceText}\n\nOutline (JSON):\n${JSON.stringify(outline)}\n\nWrite the post in Markdown from this outline: an introduction, one "## " section per outline section, a "## ${labels.takeaways}" list and a short conclusion. No H1 and no list of sources (it is added for you). Between ${brief.minWords} and ${brief.maxWords} words. Cite every factual sentence. ${inLanguage}`,
         },
       ],
       maxTokens: draftTokens(brief),
@@ -168,7 +172,7 @@ export async function writeWithModel(
           ...base,
           {
             role: 'user',
-            content: `Sources:\n\n${sourceText}\n\nDraft:\n\n${body}\n\nThe draft has ${countWords(readableBody(body))} words; it needs at least ${brief.minWords}. Expand it with more detail from the sources only, keeping its headings, citations and Markdown. Return the whole post.`,
+            content: `Sources:\n\n${sourceText}\n\nDraft:\n\n${body}\n\nThe draft has ${countWords(readableBody(body))} words; it needs at least ${brief.minWords}. Expand it with more detail from the sources only, keeping its headings, citations and Markdown. Return the whole post. ${inLanguage}`,
           },
         ],
         maxTokens: draftTokens(brief),
@@ -187,7 +191,7 @@ export async function writeWithModel(
         ...base,
         {
           role: 'user',
-          content: `Post:\n\n${body}\n\nGive its SEO metadata: title (at most 60 characters), metaTitle (45–60 characters), metaDescription (140–160 characters), slug (lowercase letters, digits and hyphens), up to 10 tags, one category, a prompt for a hero image and the image's alt text.`,
+          content: `Post:\n\n${body}\n\nGive its SEO metadata: title (at most 60 characters), metaTitle (45–60 characters), metaDescription (140–160 characters), slug (lowercase letters, digits and hyphens), up to 10 tags, one category, a prompt for a hero image and the image's alt text. ${inLanguage}`,
         },
       ],
       jsonSchema: { name: 'metadata', schema: metadataJsonSchema },
@@ -199,7 +203,7 @@ export async function writeWithModel(
   );
   const meta = parseJson(metadataSchema, metadataReply.content);
 
-  const { markdown, citations } = attachSources(body, sources);
+  const { markdown, citations } = attachSources(body, sources, brief.language);
   return finalizePost({
     title: meta.title || outline.title,
     markdown,
@@ -212,7 +216,7 @@ export async function writeWithModel(
     citations,
     brief,
     writer: `${gateway.provider.name}/${gateway.provider.model}`,
-    leadSentences: leadSentences(body),
+    leadSentences: leadSentences(body, brief.language),
   });
 }
 
@@ -230,7 +234,11 @@ function cleanDraft(content: string): string {
  * Markers refer to the sources as numbered in the prompt; the post lists only the ones it cites, numbered
  * again in order. Markers naming no source are left as they are for the grounding gate to report.
  */
-export function attachSources(body: string, sources: SourceDoc[]): { markdown: string; citations: Citation[] } {
+export function attachSources(
+  body: string,
+  sources: SourceDoc[],
+  lang?: string,
+): { markdown: string; citations: Citation[] } {
   const used = [...new Set([...body.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])))]
     .filter((n) => n >= 1 && n <= sources.length)
     .sort((a, b) => a - b);
@@ -243,7 +251,7 @@ export function attachSources(body: string, sources: SourceDoc[]): { markdown: s
     const source = sources[n - 1]!;
     return { sourceId: source.id, title: sourceTitle(source, n - 1), url: source.url };
   });
-  return { markdown: `${markdown.trimEnd()}\n\n${sourcesSection(citations)}`, citations };
+  return { markdown: `${markdown.trimEnd()}\n\n${sourcesSection(citations, lang)}`, citations };
 }
 
 export type { Outline };

@@ -151,6 +151,7 @@ export function renderMarkdown(post: PublishablePost): string {
       description: post.metaDescription,
       tags: post.tags,
       sources: post.citations.map((c) => ({ title: c.title, url: c.url })),
+      ...(post.language ? { lang: post.language } : {}),
       id: post.id,
     },
     { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 },
@@ -176,7 +177,7 @@ export function renderHtml(post: PublishablePost, url: string | null, siteTitle 
     .trim()
     .replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
   return renderTemplate(templates.post, {
-    lang: 'en',
+    lang: post.language ?? 'en',
     title: post.title,
     description: post.metaDescription,
     siteTitle,

@@ -30,6 +30,8 @@ export type PostForPublishing = {
   scheduledJobId: string | null;
   stopped: 'cancelled' | 'rejected' | null;
   stopReason: string | null;
+  /** The BCP 47 tag of the post's language, when generate recorded one. */
+  language: string | null;
 };
 
 type Row = {
@@ -57,6 +59,7 @@ type Row = {
   scheduled_job_id: string | null;
   stopped: 'cancelled' | 'rejected' | null;
   stop_reason: string | null;
+  language: string | null;
 };
 
 export async function loadPostForPublishing(
@@ -67,7 +70,7 @@ export async function loadPostForPublishing(
   const { rows } = await db.query<Row>(
     `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug, p.markdown,
             p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
-            p.hero_image, p.category, s.options, pp.publish_at AS pp_publish_at, pp.revision, pp.scheduled_job_id, pp.stopped, pp.stop_reason
+            p.hero_image, p.category, p.language->>'tag' AS language, s.options, pp.publish_at AS pp_publish_at, pp.revision, pp.scheduled_job_id, pp.stopped, pp.stop_reason
        FROM posts p
        JOIN submissions s ON s.id = p.submission_id
        LEFT JOIN post_publishing pp ON pp.post_id = p.id
@@ -104,5 +107,6 @@ export async function loadPostForPublishing(
     scheduledJobId: r.scheduled_job_id,
     stopped: r.stopped,
     stopReason: r.stop_reason,
+    language: r.language,
   };
 }

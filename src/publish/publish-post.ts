@@ -134,6 +134,7 @@ function publishable(post: PostForPublishing): PublishablePost {
     tags: post.tags,
     citations: post.citations,
     publishedAt: post.publishedAt ?? new Date(),
+    language: post.language,
   };
 }
 

@@ -13,6 +13,8 @@ export interface PublishablePost {
   tags: string[];
   citations: Citation[];
   publishedAt: Date;
+  /** The BCP 47 tag of the language it is written in, when known. */
+  language?: string | null;
 }
 
 export interface PublishResult {

@@ -1,11 +1,16 @@
 // Internal links written into a post's Markdown by the index stage. The block is fenced by HTML comments so a
 // re-run replaces it instead of adding a second one, and so the embed stage can leave it out of the chunks.
 
+import { SOURCES_HEADINGS } from '../text/language.ts';
+
 const START = '<!-- related-posts:start -->';
 const END = '<!-- related-posts:end -->';
 const BLOCK = /\n*<!-- related-posts:start -->[\s\S]*?<!-- related-posts:end -->\n*/g;
-/** A closing references section stays last: links go in front of it. */
-const SOURCES_HEADING = /^#{2,3}[ \t]+(sources|references)[ \t]*#*[ \t]*$/im;
+/** A closing references section (in any of the post languages) stays last: links go in front of it. */
+const SOURCES_HEADING = new RegExp(
+  `^#{2,3}[ \\t]+(${['references', ...SOURCES_HEADINGS].join('|')})[ \\t]*#*[ \\t]*$`,
+  'im',
+);
 
 export type InternalLink = { title: string; href: string };
 
