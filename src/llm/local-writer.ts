@@ -80,9 +80,11 @@ function paragraphs(text: string): { heading: string | null; text: string }[] {
   let heading: string | null = null;
   let lines: string[] = [];
   let inFence = false;
+  // Under "References", "Weblinks" and the like come citations and links, not the article's prose.
+  let apparatus = false;
   const end = (): void => {
     const joined = lines.join(' ').replace(/\s+/g, ' ').trim();
-    if (joined) out.push({ heading, text: joined });
+    if (joined && !apparatus) out.push({ heading, text: joined });
     lines = [];
   };
   for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) {
@@ -97,8 +99,15 @@ function paragraphs(text: string): { heading: string | null; text: string }[] {
     const h = /^(#{1,6})\s+(.*?)(?:\s+#+)?$/.exec(line);
     if (h) {
       end();
-      // The H1 is the source's title, not a section of it.
-      if (h[1]!.length >= 2) heading = h[2]!.trim() || null;
+      // The H1 is the source's title, not a section of it. A wiki's "[edit]" and a heading's full stop go.
+      if (h[1]!.length >= 2) {
+        heading =
+          h[2]!
+            .replace(/\s*\[(?:edit|bearbeiten|modifier|editar)[^\]]*\]\s*/gi, '')
+            .replace(/(?<=\p{L})\.$/u, '')
+            .trim() || null;
+        apparatus = heading !== null && APPARATUS_HEADINGS.test(heading);
+      }
       continue;
     }
     if (line === '' || /^([-*_]\s*){3,}$/.test(line)) {
@@ -121,14 +130,19 @@ function paragraphs(text: string): { heading: string | null; text: string }[] {
   return out;
 }
 
+const APPARATUS_HEADINGS =
+  /^(?:references?|notes|footnotes|sources|bibliography|further reading|external links|see also|einzelnachweise|anmerkungen|quellen|literatur|weblinks|siehe auch|références|notes et références|bibliographie|liens externes|voir aussi|referencias|notas|bibliografía|enlaces externos|véase también)$/i;
+
 /**
  * Whether a sentence reads as a statement of prose: five to sixty words, ending as a sentence ends. Questions are
  * left out: copied without their answer, or as a heading's echo, they read as an interview's leftovers.
  */
 function isProse(text: string, terms: Set<string>): boolean {
   const count = words(text).length;
-  // A teaser cut short ("…mit optimiertem Wartungskonzept m...") is not a sentence of the article.
+  // A teaser cut short ("…mit optimiertem Wartungskonzept m...") is not a sentence of the article, nor is a
+  // bibliographic reference.
   if (/\.\.\.|…/.test(text)) return false;
+  if (/\b(?:doi:|arXiv:|ISBN|ISSN)|\bpp?\. \d/.test(text)) return false;
   return count >= 5 && count <= 60 && /[.!]["'“”’»)\]]*$/u.test(text) && terms.size > 0;
 }
 
@@ -501,12 +515,15 @@ function writeDraft(input: LocalWriterInput): Draft {
     // best statements the post left out, should the post's own not fit 140–160 characters.
     metaDescription: composeMetaDescription(
       [
-        ...printed.map((p) => p.sentences.map((s) => s.text).join(' ')),
-        ...printed.filter((p) => p.sentences.length > 1).map((p) => head(p).text),
+        // Each passage whole (it stands alone), then its first sentence alone, the introduction first; then the
+        // best statements the post left out, should the post's own not make 140–160 characters.
+        ...printed.flatMap((p) =>
+          p.sentences.length > 1 ? [p.sentences.map((s) => s.text).join(' '), head(p).text] : [head(p).text],
+        ),
         ...[...passages]
           .sort(byPassageScore)
           .filter((p) => !printed.includes(p) && !used.has(p) && isStatement(head(p)))
-          .slice(0, 8)
+          .slice(0, 20)
           .map((p) => head(p).text),
       ],
       lang,

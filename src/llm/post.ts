@@ -137,6 +137,10 @@ function inlineText(markdown: string): string {
     .trim();
 }
 
+// Words that announce what follows a colon.
+const ANNOUNCING =
+  /\b(?:takeaways?|following|reasons?|questions?|answers?|things?|points?|lessons?|problems?|this|these|that|is|are|was|were|said|says|Grund|Gründe|Frage|Folgendes|Antwort|dies|das|ist|sind|sagte|suivante?s?|raison|question|voici|dit|siguientes?|razón|pregunta|dijo)$/iu;
+
 /**
  * A sentence cut at its clauses' ends (";", ":", a dash, and with `commas` a comma), each ended with a full stop:
  * "A: b; c." → "A.".
@@ -145,8 +149,9 @@ function clauses(sentence: string, commas = false): string[] {
   const out: string[] = [];
   for (const m of sentence.matchAll(commas ? /[,;:]\s|\s[–—]\s/g : /[;:]\s|\s[–—]\s/g)) {
     const prefix = sentence.slice(0, m.index).trim();
-    // "X said:" before a quotation says nothing without it.
+    // "X said:" before a quotation, "one important takeaway:" before the point, say nothing without what follows.
     if (/^\s*["“„«]/.test(sentence.slice(m.index + m[0].length - 1))) continue;
+    if (m[0].startsWith(':') && ANNOUNCING.test(prefix)) continue;
     // A quotation or bracket left open would be cut in half.
     if (
       (prefix.match(/["“”„«»]/g)?.length ?? 0) % 2 === 1 ||
