@@ -289,7 +289,8 @@ for (const [name, write] of writers) {
         console.error(JSON.stringify({ id: article.id, lang: article.lang, ...m, meta: post.metaDescription }));
       add(totals, m);
       add(byLang.get('all')!, m);
-    } catch {
+    } catch (err) {
+      if (VERBOSE) console.error(JSON.stringify({ id: article.id, failed: String(err) }));
       totals.failed++;
       byLang.get('all')!.failed++;
     }

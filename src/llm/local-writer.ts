@@ -106,7 +106,8 @@ function paragraphs(text: string): { heading: string | null; text: string }[] {
             .replace(/\s*\[(?:edit|bearbeiten|modifier|editar)[^\]]*\]\s*/gi, '')
             .replace(/(?<=\p{L})\.$/u, '')
             .trim() || null;
-        apparatus = heading !== null && APPARATUS_HEADINGS.test(heading);
+        // Only after the article's prose: a page may put its category ("Literatur") above the article.
+        apparatus = heading !== null && out.length > 0 && APPARATUS_HEADINGS.test(heading);
       }
       continue;
     }
