@@ -134,7 +134,7 @@ describe('the editorial API', () => {
         hold: { stage: 'generate', reason: 'grounding: 1 finding to review' },
         failure: null,
         costUsd: 0.5,
-        writer: 'local/extractive-v1',
+        writer: 'local/extractive-v2',
         scheduledAt: null,
         publishedAt: null,
         destinations: [{ key: 'files', name: 'static site' }],
@@ -162,7 +162,7 @@ describe('the editorial API', () => {
       expect(await list('status=needs_review&status=failed')).toEqual(sorted('review', 'failedOne', 'failedTwo'));
       expect(await list(`destination=${ids.destination}`)).toEqual(sorted('approval'));
       expect(await list('destination=files')).toEqual(sorted('review', 'scheduled', 'failedOne', 'failedTwo'));
-      expect(await list('writer=local/extractive-v1')).toEqual(sorted('review', 'approval', 'scheduled'));
+      expect(await list('writer=local/extractive-v2')).toEqual(sorted('review', 'approval', 'scheduled'));
       expect(await list('q=schedule')).toEqual(sorted('scheduled'));
       // Wildcards in the text are matched literally.
       expect(await list('q=%25')).toEqual([]);
@@ -324,7 +324,7 @@ describe('the editorial API', () => {
       expect(flagged.body.grounding.failingSentences).toEqual([
         expect.objectContaining({
           sentence: 'They found that 95 percent of the fish healed without scars.',
-          reasons: ['the figure "95" is not in any source'],
+          reasons: ['the figure "95 percent" is not in any source'],
         }),
       ]);
       expect(flagged.body.grounding.failingSentences[0].closestSources[0].sentence).toMatch(/fish|scars/);
@@ -352,7 +352,8 @@ describe('the editorial API', () => {
       expect(saved.body).toMatchObject({
         revision: 3,
         title: 'How zebrafish regrow fins',
-        tags: ['zebrafish', 'healing'],
+        // Tags keep the case they are written in (a German noun keeps its capital), one of each whatever its case.
+        tags: ['Zebrafish', 'healing'],
       });
       expect(saved.body.grounding).toMatchObject({ passed: true, failingSentences: [] });
       expect(saved.body.markdown).toContain('*Animal research summarised for a general audience.*');
@@ -371,7 +372,7 @@ describe('the editorial API', () => {
       expect(revisions.body.items[1].groundingPassed).toBe(false);
       const first = await call(keyA, 'GET', `/api/v1/posts/${ids.review}/revisions/1`);
       expect(first.body.markdown).toContain('older fish regrow');
-      expect(first.body.author).toBe('local/extractive-v1');
+      expect(first.body.author).toBe('local/extractive-v2');
 
       // Approval continues from embed, so the edited text is what gets embedded, indexed and published.
       expect((await call(keyA, 'POST', `/api/v1/posts/${ids.review}/approve`, {})).status).toBe(202);
