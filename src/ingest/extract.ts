@@ -1,6 +1,19 @@
 import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
 import { markdownWithoutMarkup } from '../text/html.ts';
+import { holdsMostText, measureText, removeBoilerplate, removeInvisible, type TextMeasure } from './boilerplate.ts';
+import {
+  absoluteUrl,
+  clean,
+  type DomDocument,
+  type DomElement,
+  type DomNode,
+  isElement,
+  parseDocument,
+  TEXT_NODE,
+} from './dom.ts';
+import { firstFigureImage, type LeadImage, normaliseDate, readPageMetadata } from './page-metadata.ts';
+
+export type { LeadImage } from './page-metadata.ts';
 
 export interface ExtractedArticle {
   title: string | null;
@@ -18,72 +31,236 @@ export interface ExtractedArticle {
   headings?: string[];
   /** Links inside the article, made absolute against the page (or its `<base href>`); http(s) only. */
   links?: Array<{ url: string; text: string }>;
+  /** ISO 8601, when the page says when it last changed. */
+  modifiedAt?: string | null;
+  /** The article's lead image (og:image, twitter:image, JSON-LD, else its first figure), made absolute. */
+  leadImage?: LeadImage | null;
+  /** How much text the article and its page hold: what the ingest gate judges an article by. */
+  measure?: ArticleMeasure;
 }
 
-// The little of the DOM we walk. The project compiles without the DOM lib, so linkedom's and Readability's
-// DOM types are not available to lean on.
-interface DomNode {
-  readonly nodeType: number;
-  readonly nodeName: string;
-  readonly textContent: string | null;
-  readonly childNodes: ArrayLike<DomNode>;
-  getAttribute?(name: string): string | null;
-}
-interface DomElement extends DomNode {
-  getAttribute(name: string): string | null;
-  remove(): void;
-}
-interface DomDocument {
-  readonly title?: string;
-  readonly body: DomNode | null;
-  readonly documentElement: { getAttribute(name: string): string | null } | null;
-  querySelector(selector: string): DomElement | null;
-  querySelectorAll(selector: string): ArrayLike<DomElement>;
-}
-
-const ELEMENT_NODE = 1;
-const TEXT_NODE = 3;
+export type ArticleMeasure = {
+  /** Visible characters (letters, digits, punctuation) of the article. */
+  text: number;
+  /** Of those, the characters inside links. */
+  links: number;
+  /** Of those, the characters inside paragraphs (`p`, `pre`, `blockquote`). */
+  paragraphs: number;
+  /** Visible characters of the whole page, chrome included. */
+  page: number;
+};
 
 /**
  * Extract the main article of an HTML page and render it as simple Markdown, with its metadata. Links keep only
  * their text in the Markdown; their targets, made absolute against the page URL, are listed in `links`.
+ *
+ * The page is parsed once. Its metadata is read first; then what is never text and what is page chrome is removed
+ * (never the element holding most of the page's text), Readability finds the article, and what the article still
+ * carries of captions, link lists and cross-references is dropped. Only when that result looks too thin for the page
+ * is a second candidate made (Readability on the page as it came); the better of the two, judged by its text, its
+ * link density and its paragraphs, is kept.
  */
 export function extractArticle(html: string, url: string): ExtractedArticle {
-  // One parse serves both: the metadata is read before Readability rearranges the document.
-  const parsed = parseDocument(html);
-  const meta = readPageMetadata(parsed, url);
-  const article = readArticle(parsed, meta.base);
-  if (article) {
-    // Titles often carry the site's name ("Story – Site"); the article's own H1, when the title starts with it, is the cleaner one.
-    const h1 = /^# (.+)$/m.exec(article.markdown)?.[1] ?? meta.h1;
-    const title = h1 && article.title && article.title !== h1 && article.title.startsWith(h1) ? h1 : article.title;
-    return {
-      ...article,
-      title,
-      byline: article.byline ?? meta.author,
-      canonicalUrl: meta.canonicalUrl,
-      publishedAt: normaliseDate(article.publishedAt) ?? meta.publishedAt,
-      siteName: article.siteName ?? meta.siteName,
-      headings: headingsOf(article.markdown),
-    };
-  }
-
-  // Readability found nothing usable: fall back to the whole body's text, still without scripts, styles and chrome.
   const document = parseDocument(html);
+  const meta = readPageMetadata(document, url);
+  removeInvisible(document);
+  const page = document.body ? measureText(document.body).get(document.body)! : { text: 0, paragraphs: 0, links: 0 };
+
   removeBoilerplate(document);
-  const markdown = document.body ? toMarkdown(document.body) : '';
+  const header = articleHeader(document, meta.title);
+  let best = readArticle(document);
+  if (!best || looksThin(best.measure, page)) {
+    const raw = parseDocument(html);
+    removeInvisible(raw);
+    const second = readArticle(raw);
+    if (second && (!best || quality(second.measure) > quality(best.measure) * 1.5)) best = second;
+  }
+  if (!best) best = wholeBody(parseDocument(html));
+
+  const markdown = best ? withHeader(header, best.content) : '';
+  const parsed = best?.parsed;
+  // Titles often carry the site's name ("Story – Site"); the article's own H1, when the title starts with it, is the cleaner one.
+  const title0 = clean(parsed?.title) ?? meta.title;
+  const h1 = /^# (.+)$/m.exec(markdown)?.[1] ?? meta.h1;
+  const title = h1 && title0 && title0 !== h1 && title0.startsWith(h1) ? h1 : title0;
   return {
-    title: clean(document.title),
-    byline: meta.author,
-    lang: clean(document.documentElement?.getAttribute('lang')),
-    excerpt: null,
+    title,
+    byline: clean(parsed?.byline) ?? meta.author,
+    lang: clean(parsed?.lang) ?? meta.lang,
+    excerpt: clean(parsed?.excerpt) ?? meta.description,
     markdown,
     canonicalUrl: meta.canonicalUrl,
-    publishedAt: meta.publishedAt,
-    siteName: meta.siteName,
+    publishedAt: meta.publishedAt ?? normaliseDate(parsed?.publishedTime),
+    modifiedAt: meta.modifiedAt,
+    siteName: clean(parsed?.siteName) ?? meta.siteName,
     headings: headingsOf(markdown),
-    links: document.body ? linksIn(document.body, meta.base) : [],
+    links: best ? linksIn(best.content, meta.base) : [],
+    leadImage: meta.image ?? best?.image ?? null,
+    measure: {
+      text: best?.measure.text ?? 0,
+      links: best?.measure.links ?? 0,
+      paragraphs: best?.measure.paragraphs ?? 0,
+      page: page.text,
+    },
   };
+  function wholeBody(doc: DomDocument): Candidate | null {
+    removeBoilerplate(doc);
+    if (!doc.body) return null;
+    const image = firstFigureImage(doc.body, meta.base);
+    tidyArticle(doc.body);
+    return { content: doc.body, parsed: null, measure: measureText(doc.body).get(doc.body)!, image };
+  }
+  function readArticle(doc: DomDocument): Candidate | null {
+    const candidate = readabilityArticle(doc);
+    if (!candidate) return null;
+    candidate.image = firstFigureImage(candidate.content, meta.base);
+    tidyArticle(candidate.content);
+    candidate.measure = measureText(candidate.content).get(candidate.content)!;
+    return candidate.measure.text > 0 ? candidate : null;
+  }
+}
+
+type ReadabilityResult = {
+  title?: string | null;
+  byline?: string | null;
+  lang?: string | null;
+  excerpt?: string | null;
+  siteName?: string | null;
+  publishedTime?: string | null;
+};
+type Candidate = {
+  content: DomElement;
+  parsed: ReadabilityResult | null;
+  measure: TextMeasure;
+  image: LeadImage | null;
+};
+
+function readabilityArticle(document: DomDocument): Candidate | null {
+  try {
+    // The serializer hands back the content node itself, so we walk it instead of re-parsing its HTML.
+    const parsed = new Readability<unknown>(document as never, { serializer: (node) => node }).parse();
+    const content = parsed?.content as DomElement | null | undefined;
+    if (!parsed || !content) return null;
+    return { content, parsed, measure: { text: 0, paragraphs: 0, links: 0 }, image: null };
+  } catch {
+    return null;
+  }
+}
+
+/** The article's title heading and the standfirst between it and the body, which Readability leaves out. */
+type ArticleHeader = { title: DomElement; blocks: Array<{ element: DomElement; text: string }> };
+
+const HEADER_BLOCK = new Set([
+  'P',
+  'H2',
+  'H3',
+  'H4',
+  'H5',
+  'H6',
+  'BLOCKQUOTE',
+  'DIV',
+  'SPAN',
+  'HEADER',
+  'SECTION',
+  'STRONG',
+]);
+
+/**
+ * The page's title heading (the `h1` the document title names, or its only `h1`) and the first text blocks after it,
+ * read before Readability moves anything. The blocks that come before the article body Readability finds are the
+ * standfirst (lead, deck, teaser): they are kept in front of the body.
+ */
+function articleHeader(document: DomDocument, pageTitle: string | null): ArticleHeader | null {
+  const body = document.body;
+  if (!body) return null;
+  const h1s = Array.from(body.querySelectorAll('h1'));
+  const title =
+    h1s.find((h) => {
+      const text = clean(h.textContent);
+      return !!text && !!pageTitle && text.length >= 10 && pageTitle.includes(text);
+    }) ?? (h1s.length === 1 ? h1s[0] : undefined);
+  if (!title || !clean(title.textContent)) return null;
+  const blocks: ArticleHeader['blocks'] = [];
+  const all = Array.from(body.querySelectorAll('*'));
+  let i = all.indexOf(title) + 1;
+  let last: DomElement | null = null;
+  for (; i < all.length && blocks.length < 12; i++) {
+    const element = all[i]!;
+    if (title.contains(element) || (last && last.contains(element))) continue;
+    if (!HEADER_BLOCK.has(element.nodeName) || !hasOwnText(element)) continue;
+    const text = clean(element.textContent);
+    if (!text) continue;
+    if (text.length > 1500) break;
+    blocks.push({ element, text });
+    last = element;
+  }
+  return { title, blocks };
+}
+
+function hasOwnText(element: DomElement): boolean {
+  const nodes = element.childNodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    if (node.nodeType === TEXT_NODE && /\S/.test(node.textContent ?? '')) return true;
+  }
+  return false;
+}
+
+/** The body as Markdown, after its title and standfirst when Readability left them out. */
+function withHeader(header: ArticleHeader | null, content: DomElement): string {
+  const body = toMarkdown(content);
+  if (!header) return body;
+  const text = clean(content.textContent) ?? '';
+  const lead: string[] = [];
+  let reached = false;
+  for (const block of header.blocks) {
+    if (text.includes(block.text)) {
+      reached = true;
+      break;
+    }
+    const m = measureText(block.element).get(block.element)!;
+    if (m.text < 50 || m.links * 2 > m.text) continue;
+    lead.push(toMarkdown(block.element) || block.text);
+  }
+  const parts: string[] = [];
+  const title = clean(header.title.textContent)!;
+  if (!text.startsWith(title) && !body.startsWith(`# ${title}`)) parts.push(`# ${title}`);
+  if (reached) parts.push(...lead.filter(Boolean));
+  parts.push(body);
+  return parts.filter(Boolean).join('\n\n');
+}
+
+/**
+ * A candidate's worth as an article: its text not inside links, with text in paragraphs counting in full and the
+ * rest (lists, table cells, loose lines) at half, since an article is mostly paragraphs.
+ */
+function quality(m: TextMeasure): number {
+  const own = Math.max(0, m.text - m.links);
+  const paragraphShare = m.text ? m.paragraphs / m.text : 0;
+  return own * (0.5 + 0.5 * paragraphShare);
+}
+
+/** A result too small for its page, or mostly links, is worth checking against the page as it came. */
+function looksThin(m: TextMeasure, page: TextMeasure): boolean {
+  if (m.text === 0) return true;
+  if (m.links * 2 > m.text) return true;
+  return m.text < 0.2 * page.paragraphs || m.text < 500;
+}
+
+// What an article still carries after Readability that is not its text: figures and their captions and credits,
+// blocks that are mostly links (related stories, tag lists, "read more" lines), share and rating widgets.
+const FIGURE_SELECTOR = 'figure,figcaption,picture,img';
+const LINK_BLOCKS = 'p,ul,ol,div,section,table,dl,h2,h3,h4,h5,h6';
+
+function tidyArticle(content: DomElement): void {
+  for (const element of Array.from(content.querySelectorAll(FIGURE_SELECTOR))) element.remove();
+  const measures = measureText(content);
+  const whole = measures.get(content)!;
+  for (const element of Array.from(content.querySelectorAll(LINK_BLOCKS))) {
+    const m = measures.get(element);
+    if (!m || m.text === 0 || holdsMostText(m, whole)) continue;
+    if (m.links / m.text > 0.6) element.remove();
+  }
 }
 
 /**
@@ -100,49 +277,6 @@ export function htmlFragmentToMarkdown(
   return { markdown: toMarkdown(document.body), links: baseUrl ? linksIn(document.body, baseUrl) : [] };
 }
 
-type PageMetadata = {
-  base: string;
-  h1: string | null;
-  canonicalUrl: string | null;
-  publishedAt: string | null;
-  author: string | null;
-  siteName: string | null;
-};
-
-function readPageMetadata(document: DomDocument, url: string): PageMetadata {
-  const attr = (selector: string, name: string) => clean(document.querySelector(selector)?.getAttribute(name));
-  const base = absolute(attr('base[href]', 'href'), url) ?? url;
-  return {
-    base,
-    h1: clean(document.querySelector('h1')?.textContent),
-    canonicalUrl: absolute(attr('link[rel~="canonical"]', 'href') ?? attr('meta[property="og:url"]', 'content'), base),
-    publishedAt: normaliseDate(
-      attr('meta[property="article:published_time"]', 'content') ??
-        attr('meta[name="date"]', 'content') ??
-        attr('meta[itemprop="datePublished"]', 'content') ??
-        attr('time[datetime]', 'datetime'),
-    ),
-    author: attr('meta[name="author"]', 'content') ?? attr('meta[property="article:author"]', 'content'),
-    siteName: attr('meta[property="og:site_name"]', 'content'),
-  };
-}
-
-function absolute(href: string | null | undefined, base: string): string | null {
-  if (!href) return null;
-  try {
-    const resolved = new URL(href, base);
-    return resolved.protocol === 'http:' || resolved.protocol === 'https:' ? resolved.href : null;
-  } catch {
-    return null;
-  }
-}
-
-function normaliseDate(value: string | null | undefined): string | null {
-  if (!value) return null;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? null : new Date(time).toISOString();
-}
-
 function headingsOf(markdown: string): string[] {
   return markdown
     .split('\n')
@@ -155,7 +289,7 @@ function linksIn(root: DomNode, base: string): Array<{ url: string; text: string
   const walk = (node: DomNode): void => {
     if (!isElement(node)) return;
     if (node.nodeName === 'A') {
-      const url = absolute(node.getAttribute?.('href'), base);
+      const url = absoluteUrl(node.getAttribute('href'), base);
       if (url && !links.has(url) && links.size < 500)
         links.set(url, tidyInline(node.textContent ?? '').replace(/\n/g, ' '));
     }
@@ -163,94 +297,6 @@ function linksIn(root: DomNode, base: string): Array<{ url: string; text: string
   };
   walk(root);
   return [...links].map(([url, text]) => ({ url, text }));
-}
-
-// Page chrome that is never the article: consent banners, comment threads, ads, share bars, newsletter
-// boxes, related-story rails, dialogs. Readability drops most of it; removing it first means its sentences can
-// never end up in the text, even when a page is small enough that Readability keeps everything.
-const BOILERPLATE_SELECTOR = [
-  'script',
-  'style',
-  'noscript',
-  'template',
-  'iframe',
-  'nav',
-  'form',
-  'aside',
-  'dialog',
-  '[role="dialog"]',
-  '[role="alertdialog"]',
-  '[role="navigation"]',
-  '[role="complementary"]',
-  '[aria-modal="true"]',
-  '[hidden]',
-  '[aria-hidden="true"]',
-].join(',');
-const BOILERPLATE_NAME =
-  /(?:^|[\s_-])(?:cookies?|consent|gdpr|cmp|comments?|disqus|respond|advert\w*|ads?|adsense|sponsor(?:ed)?|promo\w*|newsletter|subscribe|subscription|share|sharing|social|related|recommended|popular|trending|popup|modal|overlay|outbrain|taboola|paywall|breadcrumbs?)(?:[\s_-]|$)/i;
-const NEVER_REMOVED = new Set(['HTML', 'BODY', 'MAIN', 'ARTICLE']);
-
-function removeBoilerplate(document: DomDocument): void {
-  for (const element of Array.from(document.querySelectorAll(BOILERPLATE_SELECTOR))) element.remove();
-  for (const element of Array.from(document.querySelectorAll('[class],[id]'))) {
-    if (NEVER_REMOVED.has(element.nodeName)) continue;
-    const names = `${element.getAttribute('class') ?? ''} ${element.getAttribute('id') ?? ''}`;
-    if (BOILERPLATE_NAME.test(names)) element.remove();
-  }
-}
-
-function parseDocument(html: string): DomDocument {
-  return parseHTML(completeDocument(html)).document as unknown as DomDocument;
-}
-
-/**
- * linkedom, unlike a browser, does not supply a missing `<html>`, `<head>` or `<body>`: a fragment would have no
- * body at all (and an empty string no document element). Rebuild the frame around such input.
- */
-function completeDocument(html: string): string {
-  if (/<html[\s>]/i.test(html) && /<body[\s>]/i.test(html)) return html;
-  let rest = html.replace(/<!doctype[^>]*>/i, '');
-  const lang = /<html[^>]*\slang\s*=\s*["']?([^"'\s>]+)/i.exec(rest)?.[1];
-  rest = rest.replace(/<\/?html[^>]*>/gi, '');
-  let head = '';
-  rest = rest.replace(/<head[^>]*>([\s\S]*?)<\/head>/i, (_match, inner: string) => {
-    head = inner;
-    return '';
-  });
-  rest = rest.replace(/<\/?body[^>]*>/gi, '');
-  return `<!doctype html><html${lang ? ` lang="${lang}"` : ''}><head>${head}</head><body>${rest}</body></html>`;
-}
-
-type ReadArticle = ExtractedArticle & { publishedAt: string | null; siteName: string | null };
-
-function readArticle(document: DomDocument, base: string): ReadArticle | null {
-  removeBoilerplate(document);
-  let parsed;
-  try {
-    // The serializer hands back the content node itself, so we walk it instead of re-parsing its HTML.
-    parsed = new Readability<unknown>(document as never, { serializer: (node) => node }).parse();
-  } catch {
-    return null;
-  }
-  const content = parsed?.content as DomNode | null | undefined;
-  if (!parsed || !content) return null;
-  const markdown = toMarkdown(content);
-  if (markdown === '') return null;
-  return {
-    title: clean(parsed.title),
-    byline: clean(parsed.byline),
-    lang: clean(parsed.lang),
-    excerpt: clean(parsed.excerpt),
-    markdown,
-    publishedAt: clean(parsed.publishedTime),
-    siteName: clean(parsed.siteName),
-    links: linksIn(content, base),
-  };
-}
-
-function clean(value: string | null | undefined): string | null {
-  const text = value?.replace(/\s+/g, ' ').trim();
-  return text ? text : null;
 }
 
 const SKIP = new Set([
@@ -316,10 +362,6 @@ const BLOCK = new Set([
 
 function children(node: DomNode): DomNode[] {
   return Array.from(node.childNodes);
-}
-
-function isElement(node: DomNode): boolean {
-  return node.nodeType === ELEMENT_NODE;
 }
 
 /** Render a container's content as Markdown blocks separated by blank lines. */

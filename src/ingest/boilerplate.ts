@@ -1,0 +1,239 @@
+import { type DomDocument, type DomElement, type DomNode, isElement, TEXT_NODE, visibleLength } from './dom.ts';
+
+// Page chrome that is never the article (consent banners, comment threads, ads, share bars, newsletter boxes,
+// related-story rails, dialogs, navigation) is removed before the article is looked for, so its sentences cannot end
+// up in the text. Two safeguards keep a rule from taking the article with it:
+//
+// - class and id rules match whole names: `share`, `ad-slot` or `comments-area` name chrome, but `ad_body`,
+//   `non-ad-column`, `Page-ad-margins` or `modal-enabled` do not, although they contain such a word;
+// - no rule removes an element that holds most of the page's visible text or most of its paragraph text, whatever
+//   it is called or whichever tag it is: a `<form>` around the whole page or a `paywall` box around the story stays.
+
+/** Never visible, never text. Removed unconditionally. */
+const INVISIBLE = 'script,style,noscript,template,iframe,object,embed,svg,canvas';
+
+/** Elements whose tag or role makes them chrome. */
+const CHROME_SELECTOR = [
+  'nav',
+  'aside',
+  'form',
+  'footer',
+  'dialog',
+  'menu',
+  'button',
+  'select',
+  'textarea',
+  '[role="dialog"]',
+  '[role="alertdialog"]',
+  '[role="navigation"]',
+  '[role="complementary"]',
+  '[role="contentinfo"]',
+  '[aria-modal="true"]',
+  '[hidden]',
+  '[aria-hidden="true"]',
+  '[class]',
+  '[id]',
+].join(',');
+
+const CHROME_TAGS = new Set(['NAV', 'ASIDE', 'FORM', 'FOOTER', 'DIALOG', 'MENU', 'BUTTON', 'SELECT', 'TEXTAREA']);
+const NEVER_REMOVED = new Set(['HTML', 'BODY', 'MAIN', 'ARTICLE']);
+
+// A name is chrome when, read as words, it *is* one of these things: the word alone, or the word followed only by a
+// word for a container ("related-posts", "share_bar", "comments-area"), or a BEM element of that name
+// ("article__share", "c-post__related-list"). A longer name that merely contains the word ("ad_body", "non-ad-column",
+// "category-…-native-advertising-platform", "body_overlay") names something else.
+const CHROME_WORDS = [
+  'ad',
+  'ads',
+  'adv',
+  'advert',
+  'adverts',
+  'advertisement',
+  'advertisements',
+  'advertising',
+  'adsense',
+  'adslot',
+  'sponsor',
+  'sponsors',
+  'sponsored',
+  'promo',
+  'promos',
+  'cookie',
+  'cookies',
+  'consent',
+  'gdpr',
+  'cmp',
+  'comment',
+  'comments',
+  'disqus',
+  'respond',
+  'share',
+  'shares',
+  'sharing',
+  'sharebar',
+  'shariff',
+  'sharedaddy',
+  'social',
+  'socials',
+  'related',
+  'relatedposts',
+  'recommended',
+  'recommendations',
+  'popular',
+  'trending',
+  'newsletter',
+  'subscribe',
+  'subscription',
+  'popup',
+  'modal',
+  'overlay',
+  'outbrain',
+  'taboola',
+  'paywall',
+  'breadcrumb',
+  'breadcrumbs',
+  'sidebar',
+  'navigation',
+  'navbar',
+  'menu',
+  'footer',
+  'masthead',
+  'skiplink',
+  'skiplinks',
+  'banner',
+  'teaser',
+  'teasers',
+  'tags',
+  'tagcloud',
+  'pagination',
+  'pager',
+];
+const CONTAINER_WORDS = [
+  'alert',
+  'area',
+  'banner',
+  'bar',
+  'block',
+  'box',
+  'buttons',
+  'container',
+  'content',
+  'icons',
+  'inner',
+  'items',
+  'layer',
+  'links',
+  'list',
+  'message',
+  'module',
+  'notice',
+  'outer',
+  'panel',
+  'placeholder',
+  'posts',
+  'section',
+  'slot',
+  'stories',
+  'tools',
+  'unit',
+  'widget',
+  'wrap',
+  'wrapper',
+  'zone',
+];
+const CHROME_NAME = new RegExp(
+  `^(?:[a-z0-9]+(?:-[a-z0-9]+)*__)?(?:${CHROME_WORDS.join('|')})(?:[-_](?:${CONTAINER_WORDS.join('|')}))?(?:--[a-z0-9-]+)?$`,
+  'i',
+);
+
+/** Whether a class or id token names page chrome (the whole token, never a part of it). */
+export function isChromeName(token: string): boolean {
+  return CHROME_NAME.test(token);
+}
+
+function hasChromeName(element: DomElement): boolean {
+  const classes = element.getAttribute('class');
+  if (classes) for (const token of classes.split(/\s+/)) if (token && CHROME_NAME.test(token)) return true;
+  const id = element.getAttribute('id');
+  return id ? CHROME_NAME.test(id.trim()) : false;
+}
+
+function isChrome(element: DomElement): boolean {
+  if (CHROME_TAGS.has(element.nodeName)) return true;
+  const role = element.getAttribute('role');
+  if (role === 'dialog' || role === 'alertdialog' || role === 'navigation' || role === 'complementary') return true;
+  if (role === 'contentinfo') return true;
+  if (element.getAttribute('aria-modal') === 'true' || element.getAttribute('aria-hidden') === 'true') return true;
+  if (element.hasAttribute('hidden')) return true;
+  return hasChromeName(element);
+}
+
+/** Visible text of an element, and how much of it sits in paragraphs and in links. */
+export type TextMeasure = { text: number; paragraphs: number; links: number };
+
+/** One walk over a subtree: the text measures of every element in it. */
+export function measureText(root: DomElement): Map<DomElement, TextMeasure> {
+  const measures = new Map<DomElement, TextMeasure>();
+  const walk = (element: DomElement, inParagraph: boolean, inLink: boolean): TextMeasure => {
+    const name = element.nodeName;
+    const paragraph = inParagraph || name === 'P' || name === 'PRE' || name === 'BLOCKQUOTE';
+    const link = inLink || name === 'A';
+    const m: TextMeasure = { text: 0, paragraphs: 0, links: 0 };
+    const nodes = element.childNodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      if (node.nodeType === TEXT_NODE) {
+        const n = visibleLength(node.textContent ?? '');
+        m.text += n;
+        if (paragraph) m.paragraphs += n;
+        if (link) m.links += n;
+      } else if (isElement(node)) {
+        const child = walk(node, paragraph, link);
+        m.text += child.text;
+        m.paragraphs += child.paragraphs;
+        m.links += child.links;
+      }
+    }
+    measures.set(element, m);
+    return m;
+  };
+  walk(root, false, false);
+  return measures;
+}
+
+/**
+ * Whether removing an element would take most of what a reader came for: more than half of the page's visible text
+ * or of its paragraph text.
+ */
+export function holdsMostText(measure: TextMeasure | undefined, page: TextMeasure): boolean {
+  if (!measure) return false;
+  return measure.text * 2 > page.text || (page.paragraphs > 0 && measure.paragraphs * 2 > page.paragraphs);
+}
+
+/** Remove what is never visible (scripts, styles, embeds): nothing of it is ever text. */
+export function removeInvisible(root: { querySelectorAll(selector: string): ArrayLike<DomElement> }): void {
+  for (const element of Array.from(root.querySelectorAll(INVISIBLE))) element.remove();
+}
+
+/**
+ * Remove page chrome from a document (see above). Returns the number of elements removed.
+ */
+export function removeBoilerplate(document: DomDocument): number {
+  removeInvisible(document);
+  const body = document.body;
+  if (!body) return 0;
+  const measures = measureText(body);
+  const page = measures.get(body)!;
+  let removed = 0;
+  for (const element of Array.from(body.querySelectorAll(CHROME_SELECTOR))) {
+    if (NEVER_REMOVED.has(element.nodeName) || !isChrome(element)) continue;
+    if (holdsMostText(measures.get(element), page)) continue;
+    element.remove();
+    removed++;
+  }
+  return removed;
+}
+
+export function textOf(node: DomNode): string {
+  return node.textContent ?? '';
+}

@@ -1,0 +1,83 @@
+import { parseHTML } from 'linkedom';
+
+// The little of the DOM that extraction walks. The project compiles without the DOM lib, so linkedom's and
+// Readability's DOM types are not available to lean on.
+export interface DomNode {
+  readonly nodeType: number;
+  readonly nodeName: string;
+  readonly textContent: string | null;
+  readonly childNodes: ArrayLike<DomNode>;
+  readonly parentNode: DomNode | null;
+  getAttribute?(name: string): string | null;
+}
+export interface DomElement extends DomNode {
+  readonly children: ArrayLike<DomElement>;
+  readonly parentElement: DomElement | null;
+  getAttribute(name: string): string | null;
+  hasAttribute(name: string): boolean;
+  querySelector(selector: string): DomElement | null;
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
+  remove(): void;
+  contains(other: DomNode): boolean;
+}
+export interface DomDocument {
+  readonly title?: string;
+  readonly body: DomElement | null;
+  readonly documentElement: DomElement | null;
+  querySelector(selector: string): DomElement | null;
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
+}
+
+export const ELEMENT_NODE = 1;
+export const TEXT_NODE = 3;
+
+export function isElement(node: DomNode): node is DomElement {
+  return node.nodeType === ELEMENT_NODE;
+}
+
+export function parseDocument(html: string): DomDocument {
+  return parseHTML(completeDocument(html)).document as unknown as DomDocument;
+}
+
+/**
+ * linkedom, unlike a browser, does not supply a missing `<html>`, `<head>` or `<body>`: a fragment would have no
+ * body at all (and an empty string no document element). Rebuild the frame around such input.
+ */
+function completeDocument(html: string): string {
+  if (/<html[\s>]/i.test(html) && /<body[\s>]/i.test(html)) return html;
+  let rest = html.replace(/<!doctype[^>]*>/i, '');
+  const lang = /<html[^>]*\slang\s*=\s*["']?([^"'\s>]+)/i.exec(rest)?.[1];
+  rest = rest.replace(/<\/?html[^>]*>/gi, '');
+  let head = '';
+  rest = rest.replace(/<head[^>]*>([\s\S]*?)<\/head>/i, (_match, inner: string) => {
+    head = inner;
+    return '';
+  });
+  rest = rest.replace(/<\/?body[^>]*>/gi, '');
+  return `<!doctype html><html${lang ? ` lang="${lang}"` : ''}><head>${head}</head><body>${rest}</body></html>`;
+}
+
+/** Letters and digits only: what a reader sees as text, whatever the markup's whitespace. */
+export function visibleLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 32 && c !== 160) n++;
+  }
+  return n;
+}
+
+export function clean(value: string | null | undefined): string | null {
+  const text = value?.replace(/\s+/g, ' ').trim();
+  return text ? text : null;
+}
+
+export function absoluteUrl(href: string | null | undefined, base: string): string | null {
+  if (!href) return null;
+  try {
+    const resolved = new URL(href.trim(), base);
+    return resolved.protocol === 'http:' || resolved.protocol === 'https:' ? resolved.href : null;
+  } catch {
+    return null;
+  }
+}
