@@ -4,8 +4,10 @@ import { createConfiguredFetcher, FetchError, type SafeFetcher } from '../src/fe
 import { collect, fanOut, type CollectorKind } from '../src/ingest/collect.ts';
 import { fingerprintSource, type DuplicateMatch } from '../src/ingest/dedup.ts';
 import { coverage, extractKeywords, keywordTerms } from '../src/ingest/keywords.ts';
+import { notAnArticle } from '../src/ingest/article-gate.ts';
 import { extractArticle, extractFromText, type ExtractedArticle } from '../src/ingest/extract.ts';
 import { fetchPage } from '../src/ingest/fetch-page.ts';
+import { saveArticleFacts, type ArticleFacts } from '../src/ingest/source-store.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 
 type SourceKind = 'text' | 'markdown' | 'url' | 'feed_entry' | CollectorKind;
@@ -23,7 +25,13 @@ type PostRow = {
   topic_brief: { keywords?: string[] } | null;
   options: Record<string, unknown>;
 };
-type Ingested = { title: string | null; markdown: string; metadata: Record<string, unknown> };
+type Ingested = {
+  title: string | null;
+  markdown: string;
+  metadata: Record<string, unknown>;
+  /** What a fetched page said about its article. */
+  facts?: ArticleFacts;
+};
 
 const COLLECTORS = new Set<SourceKind>(['feed', 'sitemap', 'site']);
 /** A feed entry shorter than this is a teaser: its page is fetched for the full text. */
@@ -65,6 +73,7 @@ export const ingest: StageProcessor = async (job, ctx) => {
         WHERE id = $1`,
       [source.id, doc.markdown, doc.title, sha256(doc.markdown), JSON.stringify(doc.metadata)],
     );
+    if (doc.facts) await saveArticleFacts(ctx.db, source.id, doc.facts);
     texts.push({ source, markdown: doc.markdown });
   }
 
@@ -162,7 +171,7 @@ async function ingestSource(source: SourceRow, fetcher: SafeFetcher, ctx: StageC
       try {
         return { ...(await ingestUrl(source.url, fetcher, ctx)), title: source.title };
       } catch (err) {
-        // The page is gone or refused, but the feed gave us some text: write from that.
+        // The page is gone, refused or holds no article, but the feed gave us some text: write from that.
         if (err instanceof PermanentError && words > 0) {
           const { title, markdown } = extractFromText(carried, source.title);
           return { title, markdown, metadata: { from: 'feed', pageError: err.message } };
@@ -179,13 +188,25 @@ async function ingestSource(source: SourceRow, fetcher: SafeFetcher, ctx: StageC
 
 async function ingestUrl(url: string, fetcher: SafeFetcher, ctx: StageContext): Promise<Ingested> {
   const page = await withPermanentFetchErrors(url, () => fetchPage(url, { fetcher }));
-  const article: ExtractedArticle = /html/.test(page.contentType)
-    ? extractArticle(page.body, page.url)
-    : extractFromText(page.body, null);
   ctx.log.debug({ url: page.url, charset: page.charset }, 'page fetched');
+  const html = /html/.test(page.contentType);
+  const article: ExtractedArticle = html ? extractArticle(page.body, page.url) : extractFromText(page.body, null);
+  // A page whose text is a footer, a consent box or a list of links is not something to write a post from.
+  const problem = html ? notAnArticle(article) : null;
+  if (problem) throw new PermanentError(`no article found at ${url}: ${problem}`);
+  const facts: ArticleFacts = {
+    author: article.byline,
+    publishedAt: article.publishedAt ?? null,
+    modifiedAt: article.modifiedAt ?? null,
+    canonicalUrl: article.canonicalUrl ?? null,
+    lang: article.lang,
+    siteName: article.siteName ?? null,
+    leadImage: article.leadImage ?? null,
+  };
   return {
     title: article.title,
     markdown: article.markdown,
+    facts,
     metadata: {
       finalUrl: page.url,
       contentType: page.contentType,
@@ -193,9 +214,11 @@ async function ingestUrl(url: string, fetcher: SafeFetcher, ctx: StageContext): 
       byline: article.byline,
       lang: article.lang,
       excerpt: article.excerpt,
-      canonicalUrl: article.canonicalUrl ?? null,
-      publishedAt: article.publishedAt ?? null,
-      siteName: article.siteName ?? null,
+      canonicalUrl: facts.canonicalUrl,
+      publishedAt: facts.publishedAt,
+      modifiedAt: facts.modifiedAt,
+      siteName: facts.siteName,
+      leadImage: facts.leadImage,
       headings: article.headings ?? [],
       links: (article.links ?? []).slice(0, 200),
     },

@@ -216,9 +216,11 @@ export function removeInvisible(root: { querySelectorAll(selector: string): Arra
 }
 
 /**
- * Remove page chrome from a document (see above). Returns the number of elements removed.
+ * Remove page chrome from a document (see above). An element that holds most of the page's text is kept whatever it
+ * is called, and shown if it was hidden: a wrapper a script hides until the page has loaded (an off-canvas
+ * container, a consent gate) is what the reader reads once it has. Returns the number of elements removed.
  */
-export function removeBoilerplate(document: DomDocument): number {
+export function removeBoilerplate(document: DomDocument, opts: { chrome?: boolean } = {}): number {
   removeInvisible(document);
   const body = document.body;
   if (!body) return 0;
@@ -227,11 +229,22 @@ export function removeBoilerplate(document: DomDocument): number {
   let removed = 0;
   for (const element of Array.from(body.querySelectorAll(CHROME_SELECTOR))) {
     if (NEVER_REMOVED.has(element.nodeName) || !isChrome(element)) continue;
-    if (holdsMostText(measures.get(element), page)) continue;
+    if (holdsMostText(measures.get(element), page)) {
+      reveal(element);
+      continue;
+    }
+    if (opts.chrome === false) continue;
     element.remove();
     removed++;
   }
   return removed;
+}
+
+function reveal(element: DomElement): void {
+  element.removeAttribute('hidden');
+  if (element.getAttribute('aria-hidden') === 'true') element.removeAttribute('aria-hidden');
+  const style = element.getAttribute('style');
+  if (style && /display\s*:\s*none|visibility\s*:\s*hidden/i.test(style)) element.removeAttribute('style');
 }
 
 export function textOf(node: DomNode): string {

@@ -71,7 +71,7 @@ export function extractArticle(html: string, url: string): ExtractedArticle {
   let best = readArticle(document);
   if (!best || looksThin(best.measure, page)) {
     const raw = parseDocument(html);
-    removeInvisible(raw);
+    removeBoilerplate(raw, { chrome: false });
     const second = readArticle(raw);
     if (second && (!best || quality(second.measure) > quality(best.measure) * 1.5)) best = second;
   }

@@ -22,6 +22,8 @@ export type PostForPublishing = {
   approvedAt: Date | null;
   heldStage: string | null;
   heroImage: { url?: string; alt?: string } | null;
+  /** The lead image of the post's first source that has one (absolute URL, alt text, caption): the featured-image candidate. */
+  sourceLeadImage: { url: string; alt: string | null; caption: string | null } | null;
   category: string | null;
   options: PublishOptions;
   /** A reschedule wins over the submission's publishAt. */
@@ -52,6 +54,7 @@ type Row = {
   approved_at: Date | null;
   held_stage: string | null;
   hero_image: { url?: string; alt?: string } | null;
+  source_lead_image: { url: string; alt: string | null; caption: string | null } | null;
   category: string | null;
   options: { publish?: unknown } | null;
   pp_publish_at: Date | null;
@@ -70,7 +73,9 @@ export async function loadPostForPublishing(
   const { rows } = await db.query<Row>(
     `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug, p.markdown,
             p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
-            p.hero_image, p.category, p.language->>'tag' AS language, s.options, pp.publish_at AS pp_publish_at, pp.revision, pp.scheduled_job_id, pp.stopped, pp.stop_reason
+            p.hero_image, p.category, p.language->>'tag' AS language, s.options,
+            (SELECT src.lead_image FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
+              ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at, pp.revision, pp.scheduled_job_id, pp.stopped, pp.stop_reason
        FROM posts p
        JOIN submissions s ON s.id = p.submission_id
        LEFT JOIN post_publishing pp ON pp.post_id = p.id
@@ -100,6 +105,7 @@ export async function loadPostForPublishing(
     approvedAt: r.approved_at,
     heldStage: r.held_stage,
     heroImage: r.hero_image,
+    sourceLeadImage: r.source_lead_image,
     category: r.category,
     options,
     publishAt,
