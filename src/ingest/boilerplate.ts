@@ -107,6 +107,20 @@ const CHROME_WORDS = [
   'tagcloud',
   'pagination',
   'pager',
+  'author',
+  'authors',
+  'byline',
+  'dateline',
+  'meta',
+  'metadata',
+  'caption',
+  'captions',
+  'credit',
+  'credits',
+  'copyright',
+  'rating',
+  'ratings',
+  'print',
 ];
 const CONTAINER_WORDS = [
   'alert',
@@ -114,11 +128,16 @@ const CONTAINER_WORDS = [
   'banner',
   'bar',
   'block',
+  'bio',
   'box',
   'buttons',
+  'card',
   'container',
   'content',
+  'description',
+  'details',
   'icons',
+  'info',
   'inner',
   'items',
   'layer',
@@ -141,8 +160,23 @@ const CONTAINER_WORDS = [
   'wrapper',
   'zone',
 ];
+// A name may say whose chrome it is first: "post-author", "entry-meta", "article-tags", "wp-caption".
+const OWNER_WORDS = [
+  'post',
+  'entry',
+  'article',
+  'story',
+  'single',
+  'blog',
+  'news',
+  'page',
+  'wp',
+  'image',
+  'img',
+  'photo',
+];
 const CHROME_NAME = new RegExp(
-  `^(?:[a-z0-9]+(?:-[a-z0-9]+)*__)?(?:${CHROME_WORDS.join('|')})(?:[-_](?:${CONTAINER_WORDS.join('|')}))?(?:--[a-z0-9-]+)?$`,
+  `^(?:[a-z0-9]+(?:-[a-z0-9]+)*__|(?:${OWNER_WORDS.join('|')})[-_])?(?:${CHROME_WORDS.join('|')})(?:[-_](?:${CONTAINER_WORDS.join('|')}))?(?:--[a-z0-9-]+)?$`,
   'i',
 );
 

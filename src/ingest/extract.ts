@@ -56,9 +56,10 @@ export type ArticleMeasure = {
  *
  * The page is parsed once. Its metadata is read first; then what is never text and what is page chrome is removed
  * (never the element holding most of the page's text), Readability finds the article, and what the article still
- * carries of captions, link lists and cross-references is dropped. Only when that result looks too thin for the page
- * is a second candidate made (Readability on the page as it came); the better of the two, judged by its text, its
- * link density and its paragraphs, is kept.
+ * carries of captions, link lists, credit and date lines and headings left with nothing under them is dropped. The
+ * title heading and the standfirst, which Readability leaves out, are put back in front. Only when that result looks
+ * too thin for the page (or there is none) is a second candidate made on a second parse, the block holding the most
+ * paragraph text; the better of the two, judged by its text outside links and its share of paragraphs, is kept.
  */
 export function extractArticle(html: string, url: string): ExtractedArticle {
   const document = parseDocument(html);
@@ -70,10 +71,16 @@ export function extractArticle(html: string, url: string): ExtractedArticle {
   const header = articleHeader(document, meta.title);
   let best = readArticle(document);
   if (!best || looksThin(best.measure, page)) {
-    const raw = parseDocument(html);
-    removeBoilerplate(raw, { chrome: false });
-    const second = readArticle(raw);
-    if (second && (!best || quality(second.measure) > quality(best.measure) * 1.5)) best = second;
+    const fresh = parseDocument(html);
+    removeBoilerplate(fresh);
+    const dense = densestBlock(fresh);
+    if (dense) {
+      const image = firstFigureImage(dense, meta.base);
+      tidyArticle(dense);
+      const measure = measureText(dense).get(dense)!;
+      if (!best || quality(measure) > quality(best.measure) * 1.5)
+        best = { content: dense, parsed: best?.parsed ?? null, measure, image };
+    }
   }
   if (!best) best = wholeBody(parseDocument(html));
 
@@ -240,6 +247,45 @@ function quality(m: TextMeasure): number {
   return own * (0.5 + 0.5 * paragraphShare);
 }
 
+const PARAGRAPH_TAGS = new Set(['P', 'PRE', 'BLOCKQUOTE']);
+
+/**
+ * The element whose own paragraphs hold the most text (links not counted), widened to its ancestors while they add
+ * paragraphs of comparable weight (an article split into sibling blocks) rather than a few stray ones. A plain
+ * second opinion for pages where Readability's scoring settles on a disclosure box or a teaser.
+ */
+function densestBlock(document: DomDocument): DomElement | null {
+  const body = document.body;
+  if (!body) return null;
+  const measures = measureText(body);
+  const own = new Map<DomElement, number>();
+  for (const p of Array.from(body.querySelectorAll('p,pre,blockquote'))) {
+    const parent = p.parentElement;
+    const m = measures.get(p);
+    if (!parent || !m || !PARAGRAPH_TAGS.has(p.nodeName)) continue;
+    own.set(parent, (own.get(parent) ?? 0) + m.text - m.links);
+  }
+  let best: DomElement | null = null;
+  let bestScore = 0;
+  for (const [element, score] of own)
+    if (score > bestScore) {
+      best = element;
+      bestScore = score;
+    }
+  if (!best) return null;
+  // Widen while the parent's paragraphs are mostly article-like text: little of it in links, and enough of it
+  // outside the current block to be more of the story rather than a caption or a teaser.
+  for (let parent = best.parentElement; parent && best !== body; parent = parent.parentElement) {
+    const m = measures.get(parent);
+    const current = measures.get(best);
+    if (!m || !current) break;
+    const added = m.paragraphs - current.paragraphs;
+    if (added < 0.3 * current.paragraphs || m.links > 0.25 * m.text || m.text > 1.6 * m.paragraphs) break;
+    best = parent;
+  }
+  return best;
+}
+
 /** A result too small for its page, or mostly links, is worth checking against the page as it came. */
 function looksThin(m: TextMeasure, page: TextMeasure): boolean {
   if (m.text === 0) return true;
@@ -259,8 +305,48 @@ function tidyArticle(content: DomElement): void {
   for (const element of Array.from(content.querySelectorAll(LINK_BLOCKS))) {
     const m = measures.get(element);
     if (!m || m.text === 0 || holdsMostText(m, whole)) continue;
-    if (m.links / m.text > 0.6) element.remove();
+    if (m.links / m.text > 0.6 || isCreditOrDateLine(element, m)) element.remove();
   }
+  removeOrphanHeadings(content);
+}
+
+// A line that only credits a picture or dates the page ("Foto: dpa", "Bild: Jahr Media", "23.10.2018", "12. März
+// 2021, 14:05 Uhr") is furniture, not a sentence of the article.
+const CREDIT_LINE =
+  /^[(\[]?(?:fotos?|bilder?|photos?|images?|quelle|source|credits?|crédits?|fuente|źródło|copyright|©)\b\s*[:/]/i;
+const DATE_LINE =
+  /^(?:[A-Za-zÄÖÜäöüé]+,?\s+)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\.?\s+[A-Za-zÄÖÜäöüé]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})(?:[,|·\s-]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h))?))?\s*$/i;
+
+function isCreditOrDateLine(element: DomElement, m: TextMeasure): boolean {
+  if (m.text > 80) return false;
+  const text = clean(element.textContent) ?? '';
+  return CREDIT_LINE.test(text) || DATE_LINE.test(text);
+}
+
+/** A heading with no text after it before the next heading of its level (or the end) heads nothing any more. */
+function removeOrphanHeadings(content: DomElement): void {
+  const all = Array.from(content.querySelectorAll('*'));
+  let nextTextLevel = 0; // 0: text follows; n: the next thing is a heading of level n; 7: nothing follows
+  nextTextLevel = 7;
+  for (let i = all.length - 1; i >= 0; i--) {
+    const element = all[i]!;
+    const heading = /^H([1-6])$/.exec(element.nodeName);
+    if (heading) {
+      const level = Number(heading[1]);
+      if (nextTextLevel !== 0 && nextTextLevel <= level) {
+        element.remove();
+        continue;
+      }
+      nextTextLevel = level;
+    } else if (hasOwnText(element) && !insideHeading(element)) {
+      nextTextLevel = 0;
+    }
+  }
+}
+
+function insideHeading(element: DomElement): boolean {
+  for (let e = element.parentElement; e; e = e.parentElement) if (/^H[1-6]$/.test(e.nodeName)) return true;
+  return false;
 }
 
 /**

@@ -24,12 +24,17 @@ type JsonLd = Record<string, unknown>;
 
 export function readPageMetadata(document: DomDocument, url: string): PageMetadata {
   const attr = (selector: string, name: string) => clean(document.querySelector(selector)?.getAttribute(name));
+  // One pass over the <meta> tags (each querySelector would walk the whole document again).
+  const metas = new Map<string, string>();
+  for (const tag of Array.from(document.querySelectorAll('meta[content]'))) {
+    const content = clean(tag.getAttribute('content'));
+    if (!content) continue;
+    for (const key of [tag.getAttribute('property'), tag.getAttribute('name'), tag.getAttribute('itemprop')])
+      if (key && !metas.has(key.toLowerCase())) metas.set(key.toLowerCase(), content);
+  }
   const meta = (...keys: string[]) => {
     for (const key of keys) {
-      const value =
-        attr(`meta[property="${key}"]`, 'content') ??
-        attr(`meta[name="${key}"]`, 'content') ??
-        attr(`meta[itemprop="${key}"]`, 'content');
+      const value = metas.get(key.toLowerCase());
       if (value) return value;
     }
     return null;
@@ -51,7 +56,7 @@ export function readPageMetadata(document: DomDocument, url: string): PageMetada
     description: meta('description', 'og:description', 'twitter:description'),
     canonicalUrl: absoluteUrl(attr('link[rel~="canonical"]', 'href') ?? meta('og:url'), base),
     publishedAt: normaliseDate(
-      meta('article:published_time', 'og:published_time', 'datePublished', 'date', 'dc.date', 'DC.date.issued') ??
+      meta('article:published_time', 'og:published_time', 'datePublished', 'date', 'dc.date', 'dc.date.issued') ??
         ldString(ld?.datePublished) ??
         attr('time[itemprop="datePublished"]', 'datetime') ??
         attr('time[datetime]', 'datetime'),
@@ -61,7 +66,7 @@ export function readPageMetadata(document: DomDocument, url: string): PageMetada
         ldString(ld?.dateModified) ??
         attr('time[itemprop="dateModified"]', 'datetime'),
     ),
-    author: meta('author', 'article:author', 'dc.creator', 'DC.creator') ?? ldAuthor(ld?.author),
+    author: meta('author', 'article:author', 'dc.creator') ?? ldAuthor(ld?.author),
     siteName: meta('og:site_name', 'application-name') ?? ldName(ld?.publisher),
     lang:
       clean(document.documentElement?.getAttribute('lang')) ??
