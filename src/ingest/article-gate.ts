@@ -1,3 +1,4 @@
+import { FURNITURE_LINE } from './boilerplate.ts';
 import type { ExtractedArticle } from './extract.ts';
 
 // Whether what extraction found on a page is an article a post can be written from. A page can yield text that is
@@ -10,48 +11,6 @@ const SHORT_TEXT = 400;
 const PAGE_RATIO = 10;
 /** One sentence of its own (this many words, besides the boilerplate lines) is enough for an article, however short. */
 const SENTENCE_WORDS = 5;
-
-// Lines that are page furniture in any page's text: copyright and legal notices, cookie and consent prompts,
-// subscription and login prompts, navigation and sharing labels. English and German, the corpus's main languages,
-// plus the few words most sites use in French and Spanish.
-const BOILERPLATE_LINE = new RegExp(
-  [
-    '©',
-    '\\(c\\)\\s*\\d{4}',
-    '\\bcopyright\\b',
-    'all rights reserved',
-    'alle rechte vorbehalten',
-    'tous droits réservés',
-    'todos los derechos reservados',
-    '\\bcookies?\\b',
-    '\\bconsent\\b',
-    'einwilligung',
-    'datenschutz',
-    'privacy (policy|settings|notice)',
-    'terms (of (use|service)|and conditions)',
-    'nutzungsbedingungen',
-    '\\bimpressum\\b',
-    '\\bimprint\\b',
-    '\\bsubscribe\\b',
-    '\\bsubscription\\b',
-    '\\babonnieren\\b',
-    '\\babo\\b',
-    '\\bnewsletter\\b',
-    '\\b(log|sign) ?(in|up)\\b',
-    '\\banmelden\\b',
-    '\\bregistrieren\\b',
-    '\\bshare (on|this)\\b',
-    '\\bteilen\\b',
-    '\\bfollow us\\b',
-    '\\bread more\\b',
-    '\\bweiterlesen\\b',
-    '\\bjavascript\\b',
-    'enable (javascript|cookies)',
-    'your browser',
-    '\\bskip to (main )?content\\b',
-  ].join('|'),
-  'i',
-);
 
 function visible(text: string): number {
   return text.replace(/\s+/g, '').length;
@@ -70,7 +29,7 @@ export function notAnArticle(article: Pick<ExtractedArticle, 'markdown' | 'measu
   // A line that is neither page furniture nor a bare label (a few words, no sentence).
   const own = text.split('\n').some((line) => {
     const plain = line.replace(/^(#{1,6}|[-*+>]|\d+[.)])\s+/, '').trim();
-    return !BOILERPLATE_LINE.test(plain) && plain.split(/\s+/).length >= SENTENCE_WORDS;
+    return !FURNITURE_LINE.test(plain) && plain.split(/\s+/).length >= SENTENCE_WORDS;
   });
   if (!own) return 'its only text is copyright, consent, navigation or subscription lines';
 

@@ -202,6 +202,61 @@ function isChrome(element: DomElement): boolean {
   return hasChromeName(element);
 }
 
+// Lines that are page furniture in any page's text: copyright and legal notices, cookie and consent prompts,
+// subscription, login, comment and follow-us prompts, sharing and advertising labels. English and German, the main
+// languages of the pages this was measured on, and the words most sites use in French, Spanish and Polish.
+export const FURNITURE_LINE = new RegExp(
+  [
+    '©',
+    '\\(c\\)\\s*\\d{4}',
+    '\\bcopyright',
+    'all rights reserved',
+    'alle rechte vorbehalten',
+    'tous droits réservés',
+    'todos los derechos reservados',
+    'written permission',
+    '\\bcookies?\\b',
+    '\\bconsent\\b',
+    'einwilligung',
+    'datenschutz',
+    'privacy (policy|settings|notice)',
+    'terms (of (use|service)|and conditions)',
+    'nutzungsbedingungen',
+    '\\bimpressum\\b',
+    '\\bimprint\\b',
+    '\\bsubscri(be|ption|ber)',
+    '\\babonn(ieren|ement|ez)',
+    '\\babo\\b',
+    'suscr[ií]b',
+    'subskrypc',
+    '\\bnewsletter',
+    '\\b(log|sign) ?(in|up)\\b',
+    '\\beinloggen\\b',
+    '\\banmelden\\b',
+    '\\bregistrieren\\b',
+    '\\bkommentar(e|en)?\\b',
+    '\\bcomments?\\b',
+    '\\bshare (on|this)\\b',
+    '\\bteilen\\b',
+    '\\bfollow (us|the)\\b',
+    's[ií]guenos',
+    '[uú]nete',
+    'folge uns',
+    '\\b(whatsapp|telegram|youtube|instagram)\\b',
+    'download (our|the) app',
+    '\\bread more\\b',
+    '\\bweiterlesen\\b',
+    '\\badvertis(ement|ing)\\b',
+    '\\banzeige\\b',
+    '\\bwerbung\\b',
+    '\\bjavascript\\b',
+    'enable (javascript|cookies)',
+    'your browser',
+    '\\bskip to (main )?content\\b',
+  ].join('|'),
+  'i',
+);
+
 /** Visible text of an element, and how much of it sits in paragraphs and in links. */
 export type TextMeasure = { text: number; paragraphs: number; links: number };
 

@@ -13,6 +13,7 @@ export interface DomNode {
 export interface DomElement extends DomNode {
   readonly children: ArrayLike<DomElement>;
   readonly parentElement: DomElement | null;
+  readonly previousElementSibling: DomElement | null;
   getAttribute(name: string): string | null;
   hasAttribute(name: string): boolean;
   removeAttribute(name: string): void;

@@ -1,6 +1,13 @@
 import { Readability } from '@mozilla/readability';
 import { markdownWithoutMarkup } from '../text/html.ts';
-import { holdsMostText, measureText, removeBoilerplate, removeInvisible, type TextMeasure } from './boilerplate.ts';
+import {
+  FURNITURE_LINE,
+  holdsMostText,
+  measureText,
+  removeBoilerplate,
+  removeInvisible,
+  type TextMeasure,
+} from './boilerplate.ts';
 import {
   absoluteUrl,
   clean,
@@ -305,9 +312,43 @@ function tidyArticle(content: DomElement): void {
   for (const element of Array.from(content.querySelectorAll(LINK_BLOCKS))) {
     const m = measures.get(element);
     if (!m || m.text === 0 || holdsMostText(m, whole)) continue;
-    if (m.links / m.text > 0.6 || isCreditOrDateLine(element, m)) element.remove();
+    if (m.links / m.text > 0.6) {
+      removeLabelOf(element, measures);
+      element.remove();
+    } else if (isCreditOrDateLine(element, m)) element.remove();
   }
+  trimFurnitureTail(content);
   removeOrphanHeadings(content);
+}
+
+/** A heading or a "Read also:" line right before a list of links is that list's caption, and goes with it. */
+function removeLabelOf(element: DomElement, measures: Map<DomElement, TextMeasure>): void {
+  const label = element.previousElementSibling;
+  if (!label) return;
+  const m = measures.get(label);
+  if (!m || m.text === 0 || m.text > 100) return;
+  if (/^H[2-6]$/.test(label.nodeName) || /:\s*$/.test(label.textContent ?? '')) label.remove();
+}
+
+/**
+ * The lines an article ends on that are not its text: calls to subscribe, follow, comment or share, copyright and
+ * reprint notices, advertising labels, "more on this:" captions. Short lines are trimmed from the end while they are
+ * such furniture; the first line that is not stops the trimming.
+ */
+function trimFurnitureTail(content: DomElement): void {
+  const blocks = Array.from(content.querySelectorAll('*')).filter(
+    (element) => BLOCK.has(element.nodeName) && hasOwnText(element),
+  );
+  // Never more than a few lines, and never most of the text: a short page of short lines stays whole.
+  let budget = (clean(content.textContent) ?? '').length / 3;
+  for (let i = blocks.length - 1, trimmed = 0; i >= 0 && trimmed < 8; i--, trimmed++) {
+    const block = blocks[i]!;
+    const text = clean(block.textContent) ?? '';
+    if (text.length > 250 || text.length > budget) break;
+    if (!FURNITURE_LINE.test(text) && !/:$/.test(text)) break;
+    budget -= text.length;
+    block.remove();
+  }
 }
 
 // A line that only credits a picture or dates the page ("Foto: dpa", "Bild: Jahr Media", "23.10.2018", "12. März
