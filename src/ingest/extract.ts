@@ -297,6 +297,8 @@ function densestBlock(document: DomDocument): DomElement | null {
 function looksThin(m: TextMeasure, page: TextMeasure): boolean {
   if (m.text === 0) return true;
   if (m.links * 2 > m.text) return true;
+  // Hardly any paragraphs, on a page that has plenty: a table, a list or a form was taken for the article.
+  if (m.paragraphs < 0.2 * m.text && page.paragraphs > 1000) return true;
   return m.text < 0.2 * page.paragraphs || m.text < 500;
 }
 
