@@ -42,20 +42,29 @@ export function parseDocument(html: string): DomDocument {
 }
 
 /**
- * linkedom, unlike a browser, does not supply a missing `<html>`, `<head>` or `<body>`: a fragment would have no
- * body at all (and an empty string no document element). Rebuild the frame around such input.
+ * linkedom, unlike a browser, does not repair the frame of a document: a fragment gets no body at all, and anything
+ * before `<html>` (a stray `<style>`, a PHP warning) or a missing `<html>` can leave the real body's content outside
+ * `document.body`. Rebuild the frame unless the page already has a sound one: what comes before `<body>` becomes
+ * the head, the rest the body.
  */
 function completeDocument(html: string): string {
-  if (/<html[\s>]/i.test(html) && /<body[\s>]/i.test(html)) return html;
-  let rest = html.replace(/<!doctype[^>]*>/i, '');
-  const lang = /<html[^>]*\slang\s*=\s*["']?([^"'\s>]+)/i.exec(rest)?.[1];
-  rest = rest.replace(/<\/?html[^>]*>/gi, '');
+  const start = html.replace(/^(?:\s|<!--[\s\S]*?-->|<!doctype[^>]*>|<\?xml[^>]*>)*/i, '');
+  if (/^<html[\s>]/i.test(start) && /<body[\s>]/i.test(html)) return html;
+  const lang = /<html[^>]*\slang\s*=\s*["']?([^"'\s>]+)/i.exec(html)?.[1];
+  const bodyAt = html.search(/<body[\s>]/i);
   let head = '';
-  rest = rest.replace(/<head[^>]*>([\s\S]*?)<\/head>/i, (_match, inner: string) => {
-    head = inner;
-    return '';
-  });
-  rest = rest.replace(/<\/?body[^>]*>/gi, '');
+  let rest: string;
+  if (bodyAt >= 0) {
+    head = html.slice(0, bodyAt);
+    rest = html.slice(bodyAt);
+  } else {
+    rest = html.replace(/<head(?:\s[^>]*)?>([\s\S]*?)<\/head>/i, (_match, inner: string) => {
+      head = inner;
+      return '';
+    });
+  }
+  head = head.replace(/<!doctype[^>]*>|<\/?html[^>]*>|<\/?head(?:\s[^>]*)?>/gi, '');
+  rest = rest.replace(/<!doctype[^>]*>|<\/?html[^>]*>|<\/?body[^>]*>/gi, '');
   return `<!doctype html><html${lang ? ` lang="${lang}"` : ''}><head>${head}</head><body>${rest}</body></html>`;
 }
 
