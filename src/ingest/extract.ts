@@ -314,7 +314,7 @@ function tidyArticle(content: DomElement): void {
   for (const element of Array.from(content.querySelectorAll(LINK_BLOCKS))) {
     const m = measures.get(element);
     if (!m || m.text === 0 || holdsMostText(m, whole)) continue;
-    if (m.links / m.text > 0.6) {
+    if (m.links / m.text > 0.6 || isCrossReference(element, m)) {
       removeLabelOf(element, measures);
       element.remove();
     } else if (isCreditOrDateLine(element, m)) element.remove();
@@ -358,7 +358,13 @@ function trimFurnitureTail(content: DomElement): void {
 const CREDIT_LINE =
   /^[(\[]?(?:fotos?|bilder?|photos?|images?|quelle|source|credits?|crédits?|fuente|źródło|copyright|©)\b\s*[:/]/i;
 const DATE_LINE =
-  /^(?:[A-Za-zÄÖÜäöüé]+,?\s+)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\.?\s+[A-Za-zÄÖÜäöüé]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})(?:[,|·\s-]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h))?))?\s*$/i;
+  /^(?:[\p{L}]+:?\s+){0,3}(?:[\p{L}]+,?\s+)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\.?\s+[A-Za-zÄÖÜäöüé]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})(?:[,|·\s-]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h))?))?\s*$/iu;
+
+/** "Read also: <link>", "Lea también: <link>": a short line that is a label and a link to another story. */
+function isCrossReference(element: DomElement, m: TextMeasure): boolean {
+  if (m.text > 200 || m.links * 2 < m.text) return false;
+  return /^[^:]{2,40}:/.test(clean(element.textContent) ?? '');
+}
 
 function isCreditOrDateLine(element: DomElement, m: TextMeasure): boolean {
   if (m.text > 80) return false;
