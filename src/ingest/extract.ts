@@ -99,7 +99,7 @@ export function extractArticle(html: string, url: string): ExtractedArticle {
   const title = h1 && title0 && title0 !== h1 && title0.startsWith(h1) ? h1 : title0;
   return {
     title,
-    byline: clean(parsed?.byline) ?? meta.author,
+    byline: personName(parsed?.byline) ?? personName(meta.author),
     lang: clean(parsed?.lang) ?? meta.lang,
     excerpt: clean(parsed?.excerpt) ?? meta.description,
     markdown,
@@ -132,6 +132,14 @@ export function extractArticle(html: string, url: string): ExtractedArticle {
     candidate.measure = measureText(candidate.content).get(candidate.content)!;
     return candidate.measure.text > 0 ? candidate : null;
   }
+}
+
+/** A byline that names someone: not a profile URL, not a date or a row of separators. */
+function personName(value: string | null | undefined): string | null {
+  const name = clean(value);
+  if (!name || /^https?:\/\//i.test(name) || !/\p{L}{2,}/u.test(name)) return null;
+  if (/^[\d\s/:.,|-]+(am|pm)?\b/i.test(name)) return null;
+  return name;
 }
 
 type ReadabilityResult = {
@@ -187,12 +195,11 @@ const HEADER_BLOCK = new Set([
 function articleHeader(document: DomDocument, pageTitle: string | null): ArticleHeader | null {
   const body = document.body;
   if (!body) return null;
-  const h1s = Array.from(body.querySelectorAll('h1'));
+  // A heading of a word or two is a logo or a section name, not a story's title.
+  const h1s = Array.from(body.querySelectorAll('h1')).filter((h) => (clean(h.textContent) ?? '').length >= 10);
   const title =
-    h1s.find((h) => {
-      const text = clean(h.textContent);
-      return !!text && !!pageTitle && text.length >= 10 && pageTitle.includes(text);
-    }) ?? (h1s.length === 1 ? h1s[0] : undefined);
+    h1s.find((h) => !!pageTitle && pageTitle.includes(clean(h.textContent)!)) ??
+    (h1s.length === 1 ? h1s[0] : undefined);
   if (!title || !clean(title.textContent)) return null;
   const blocks: ArticleHeader['blocks'] = [];
   const all = Array.from(body.querySelectorAll('*'));
