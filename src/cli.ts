@@ -15,6 +15,7 @@ import { adminCommands, adminUsage, runAdminCommand } from './auth/admin-cli.ts'
 import { stageSchema, stages, type Stage } from '../queues/stages.ts';
 import { z } from 'zod';
 import { backupDatabase, restoreDatabase } from './backup.ts';
+import { runDoctor } from './doctor.ts';
 import { resumePost, ResumeError } from './pipeline-control.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -35,6 +36,8 @@ Commands:
   backup                      pg_dump the database into BACKUP_DIR (keeping BACKUP_KEEP dumps)
   restore <file>              restore a dump made by backup (replaces the database's contents)
   demo                        run the whole pipeline once on a bundled sample and print the post
+  doctor                      check that the configured model and embedding endpoints answer, with the
+                              model and the EMBEDDING_DIMENSION configured; exits 1 naming what to fix
   reindex [--tenant slug] [--restart]
                               rebuild a tenant's vector index with the configured embedder and index
                               (default tenant: default); resumes an interrupted run unless --restart
@@ -103,6 +106,8 @@ async function main(argv: string[], pipeline: Pipeline): Promise<number> {
       return submit(config, rest[0], values.title);
     case 'demo':
       return demo(config, pipeline);
+    case 'doctor':
+      return runDoctor(config);
     case 'replay':
       return replay(config, rest[0], values.from);
     case 'backup': {

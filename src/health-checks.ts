@@ -7,7 +7,10 @@ import type { Db } from './db/pool.ts';
 
 export type HealthCheck = {
   name: string;
-  /** A critical check that is down makes /readyz answer 503; others only mark the report degraded. */
+  /**
+   * A critical check that is down makes /readyz answer 503; others only mark the report degraded. A check may
+   * also throw an error with `critical: true` (a configuration error found, not an outage) to count as critical.
+   */
   critical: boolean;
   /** Resolves when the dependency answers; the value, if an object, is added to the report. */
   check(): Promise<unknown>;
@@ -40,7 +43,7 @@ export async function runCheck(check: HealthCheck): Promise<CheckResult> {
       ...(isRecord(details) ? details : {}),
       status: 'down',
       latencyMs: elapsed(started),
-      critical: check.critical,
+      critical: check.critical || (err as { critical?: unknown }).critical === true,
       error: (err as Error).message,
     };
   } finally {

@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
 import type { HealthCheck } from './health-checks.ts';
+import { modelEndpointCheck } from './llm/index.ts';
 import { createLocalWriter } from './llm/local-writer.ts';
 import { createEmbedding, createVectorIndex } from './vector/providers.ts';
 import type { Embedder, VectorIndex } from './vector/types.ts';
@@ -21,13 +22,17 @@ export type Providers = {
  * goes to each tenant's destinations instead: src/publish/destinations.ts.)
  */
 export function createProviders(config: Config, db: Db): Providers {
-  const { embedder, embeddingModel } = createEmbedding(config);
+  const { embedder, embeddingModel, healthChecks: embeddingChecks } = createEmbedding(config);
   const { vectorIndex, healthChecks: vectorChecks } = createVectorIndex(config, db);
   return {
     writer: createLocalWriter(),
     embedder,
     embeddingModel,
     vectorIndex,
-    healthChecks: [...vectorChecks],
+    healthChecks: [
+      ...(config.LLM_PROVIDER === 'openai' ? [modelEndpointCheck(config)] : []),
+      ...embeddingChecks,
+      ...vectorChecks,
+    ],
   };
 }

@@ -24,9 +24,17 @@ export class LlmWaitError extends Error {
   }
 }
 
-/** The model refused, or its answer was cut off at the token limit: trying again gives the same. */
+/** The model refused: trying again gives the same. */
 export class LlmRefusalError extends PermanentError {}
+
+/** A step's reply was cut off at its token limit, again after the one retry it gets. */
 export class LlmTruncatedError extends PermanentError {}
+
+/** The endpoint refused the prompt as longer than the model's context (llama.cpp's and vLLM's 400). */
+export class LlmContextOverflowError extends PermanentError {}
+
+/** A step's replies stayed unusable (no prose, no JSON of the asked shape) after cleaning and retries. */
+export class LlmUnusableReplyError extends PermanentError {}
 
 /** A transient failure (5xx, timeout, connection, unparseable reply): retried. */
 export class LlmTransientError extends Error {

@@ -1,4 +1,6 @@
 import type { Config } from '../config.ts';
+import { PermanentError } from '../errors.ts';
+import type { HealthCheck } from '../health-checks.ts';
 import { briefKeywords, type Brief } from './brief.ts';
 import { createOpenAIProvider } from './openai-provider.ts';
 import { finalizePost, type GeneratedPost } from './post.ts';
@@ -29,6 +31,26 @@ export function openAIProviderFor(config: Config): ChatProvider {
     chatProviders.set(key, provider);
   }
   return provider;
+}
+
+/**
+ * Readiness of the configured model endpoint: it answers GET /models. Not critical while it is only unreachable
+ * (posts wait for it, submissions still queue); critical when it refuses us (a wrong key, a wrong URL), which no
+ * wait will mend.
+ */
+export function modelEndpointCheck(config: Config): HealthCheck {
+  const provider = openAIProviderFor(config);
+  return {
+    name: 'model',
+    critical: false,
+    async check() {
+      try {
+        return await provider.check!();
+      } catch (err) {
+        throw err instanceof PermanentError ? Object.assign(err, { critical: true }) : err;
+      }
+    },
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
 import OpenAI from 'openai';
 import { correlationHeaders } from '../correlation.ts';
 import { PermanentError } from '../errors.ts';
-import { LlmRateLimitedError, LlmTransientError } from './errors.ts';
-import type { ChatProvider, ChatReply, ChatRequest } from './types.ts';
+import { LlmContextOverflowError, LlmRateLimitedError, LlmTransientError } from './errors.ts';
+import { connectionCause, displayEndpoint, isContextOverflow, modelTransport, statusHint } from './transport.ts';
+import type { ChatProvider, ChatReply, ChatRequest, EndpointReport } from './types.ts';
 
 export type OpenAIProviderOptions = {
   baseURL?: string | undefined;
@@ -25,7 +26,9 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider 
     organization: opts.organization ?? null,
     timeout: opts.timeoutMs,
     maxRetries: 0,
+    ...modelTransport(opts.timeoutMs),
   });
+  const where = { endpoint: displayEndpoint(client.baseURL), model: opts.model, timeoutMs: opts.timeoutMs };
   return {
     name: 'openai',
     model: opts.model,
@@ -39,6 +42,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider 
             messages: request.messages,
             max_completion_tokens: request.maxTokens,
             temperature: request.temperature ?? null,
+            ...(request.seed !== undefined ? { seed: request.seed } : {}),
             ...(request.jsonSchema
               ? {
                   response_format: {
@@ -52,7 +56,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider 
           { signal: signal ?? null, headers: correlationHeaders() },
         );
       } catch (err) {
-        throw classify(err);
+        throw classify(err, where);
       }
       const choice = completion.choices?.[0];
       if (!choice) throw new LlmTransientError('the model answered without a choice');
@@ -71,29 +75,61 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider 
         throw new LlmTransientError(`the model returned no content for the ${request.step} step`);
       return { ...base, content, finishReason: 'stop' };
     },
+
+    async check(): Promise<EndpointReport> {
+      let listed: boolean | null = null;
+      try {
+        const models = await client.models.list({ timeout: Math.min(opts.timeoutMs, 5_000) });
+        listed = models.data.some((m) => m.id === opts.model);
+      } catch (err) {
+        // A server without GET /models (some proxies) still answered: reachable, listing unknown.
+        if (!(err instanceof OpenAI.NotFoundError)) throw classify(err, where);
+      }
+      return { endpoint: where.endpoint, model: opts.model, listed };
+    },
+
+    async probe(): Promise<EndpointReport> {
+      const report = await this.check!();
+      try {
+        // One token: the model is there and answers, whatever the listing said (llama.cpp serves any name).
+        await client.chat.completions.create({
+          model: opts.model,
+          messages: [{ role: 'user', content: 'Reply with OK.' }],
+          max_completion_tokens: 1,
+        });
+      } catch (err) {
+        throw classify(err, where);
+      }
+      return { ...report, answered: true };
+    },
   };
 }
 
-/** SDK errors by what the pipeline should do about them. */
-function classify(err: unknown): Error {
+type Where = { endpoint: string; model: string; timeoutMs: number };
+
+/** SDK errors by what the pipeline should do about them, each naming the endpoint. */
+function classify(err: unknown, where: Where): Error {
+  const at = `the model at ${where.endpoint}`;
   if (err instanceof OpenAI.RateLimitError) {
-    return new LlmRateLimitedError(`rate limited by the provider: ${err.message}`, retryAfterMs(err.headers) ?? 1000);
+    return new LlmRateLimitedError(`rate limited by ${at}: ${err.message}`, retryAfterMs(err.headers) ?? 1000);
   }
   if (err instanceof OpenAI.APIConnectionTimeoutError)
-    return new LlmTransientError(`the model call timed out: ${err.message}`);
-  if (err instanceof OpenAI.APIUserAbortError) return new LlmTransientError('the model call was aborted');
+    return new LlmTransientError(`${at} did not answer within ${where.timeoutMs} ms (LLM_TIMEOUT_MS)`);
+  if (err instanceof OpenAI.APIUserAbortError) return new LlmTransientError(`the call to ${at} was aborted`);
   if (err instanceof OpenAI.APIConnectionError)
-    return new LlmTransientError(`could not reach the model: ${err.message}`);
+    return new LlmTransientError(`could not reach ${at}: ${connectionCause(err)}`);
   if (err instanceof OpenAI.APIError) {
     const status = err.status ?? 0;
+    if (isContextOverflow(err))
+      return new LlmContextOverflowError(`${at} refused the prompt as longer than its context: ${err.message}`);
     if (status >= 500 || status === 408 || status === 409)
-      return new LlmTransientError(`the model endpoint answered ${status}: ${err.message}`);
+      return new LlmTransientError(`${at} answered ${status}: ${err.message}`);
     // 400, 401, 403, 404, 422: the request or the configuration is wrong; retrying repeats it.
-    return new PermanentError(`the model endpoint refused the request (${status}): ${err.message}`);
+    const hint = statusHint(status, { key: 'OPENAI_API_KEY', model: where.model, modelKey: 'OPENAI_MODEL' });
+    return new PermanentError(`${at} refused the request (${status}): ${err.message}${hint}`);
   }
   // A body that is not JSON (a proxy's error page, a truncated response) is worth another try.
-  if (err instanceof SyntaxError)
-    return new LlmTransientError(`the model endpoint sent malformed JSON: ${err.message}`);
+  if (err instanceof SyntaxError) return new LlmTransientError(`${at} sent malformed JSON: ${err.message}`);
   return err instanceof Error ? err : new Error(String(err));
 }
 

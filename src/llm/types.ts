@@ -13,6 +13,8 @@ export type ChatRequest = {
   jsonSchema?: { name: string; schema: Record<string, unknown> };
   maxTokens: number;
   temperature?: number;
+  /** Sent only when set: a retry asks for another sample with another seed. */
+  seed?: number;
 };
 
 export type ChatReply = {
@@ -32,7 +34,14 @@ export interface ChatProvider {
   /** Distinguishes endpoints in cache keys (two base URLs may serve different models under one name). */
   readonly endpoint: string;
   chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply>;
+  /** Whether the endpoint answers (GET /models): cheap enough for every readiness probe. */
+  check?(): Promise<EndpointReport>;
+  /** `check` and one completion of one token: the configured model answers (`blog-poster doctor`). */
+  probe?(): Promise<EndpointReport>;
 }
+
+/** What an endpoint check found; `listed` is null when the server does not list its models. */
+export type EndpointReport = { endpoint: string; model: string; listed: boolean | null; answered?: boolean };
 
 // The writer contract: the offline extractive writer (./local-writer.ts) and the model writer (./model-writer.ts).
 

@@ -26,6 +26,8 @@ export function instrumentEmbedder(embedder: Embedder, provider: string): Embedd
       embeddedTextsTotal.inc({ provider }, texts.length);
       return embedder.embed(texts);
     },
+    ...(embedder.check ? { check: () => embedder.check!() } : {}),
+    ...(embedder.probe ? { probe: () => embedder.probe!() } : {}),
   };
 }
 

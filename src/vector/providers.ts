@@ -1,5 +1,6 @@
 import { ConfigError, type Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
+import { PermanentError } from '../errors.ts';
 import type { HealthCheck } from '../health-checks.ts';
 import { createLocalEmbedder } from './local-embedder.ts';
 import { instrumentEmbedder } from './embeddings.ts';
@@ -12,8 +13,15 @@ function invalid(variable: string, message: string): ConfigError {
   return new ConfigError(`Invalid configuration; fix these environment variables:\n  ${variable}: ${message}`);
 }
 
-/** The configured embedder (counted by provider) and its cache/index key: model and dimension together. */
-export function createEmbedding(config: Config): { embedder: Embedder; embeddingModel: string } {
+/**
+ * The configured embedder (counted by provider), its cache/index key (model and dimension together) and, for a
+ * networked one, its readiness check.
+ */
+export function createEmbedding(config: Config): {
+  embedder: Embedder;
+  embeddingModel: string;
+  healthChecks: HealthCheck[];
+} {
   let embedder: Embedder;
   if (config.EMBEDDING_PROVIDER === 'openai') {
     if (!config.EMBEDDING_API_KEY && !config.EMBEDDING_BASE_URL) {
@@ -43,6 +51,29 @@ export function createEmbedding(config: Config): { embedder: Embedder; embedding
   return {
     embedder: instrumentEmbedder(embedder, config.EMBEDDING_PROVIDER),
     embeddingModel: `${embedder.model}/${embedder.dimension}`,
+    healthChecks: config.EMBEDDING_PROVIDER === 'openai' ? [embeddingEndpointCheck(embedder)] : [],
+  };
+}
+
+/**
+ * Readiness of the embedding endpoint. The first success embeds one text, so a wrong EMBEDDING_DIMENSION shows
+ * here rather than at the first post; after that a GET /models says the endpoint still answers. Unreachable is
+ * an outage (not critical: posts wait); a refusal or a wrong dimension is a configuration error (critical).
+ */
+function embeddingEndpointCheck(embedder: Embedder): HealthCheck {
+  let verified = false;
+  return {
+    name: 'embeddings',
+    critical: false,
+    async check() {
+      try {
+        const report = verified ? await embedder.check!() : await embedder.probe!();
+        verified = true;
+        return { ...report, dimension: embedder.dimension };
+      } catch (err) {
+        throw err instanceof PermanentError ? Object.assign(err, { critical: true }) : err;
+      }
+    },
   };
 }
 

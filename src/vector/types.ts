@@ -32,7 +32,13 @@ export interface Embedder {
   readonly model: string;
   readonly dimension: number;
   embed(texts: string[]): Promise<number[][]>;
+  /** A networked embedder's endpoint answers (GET /models); cheap enough for every readiness probe. */
+  check?(): Promise<EmbedderReport>;
+  /** One text embedded: the endpoint answers with vectors of the configured dimension. */
+  probe?(): Promise<EmbedderReport>;
 }
+
+export type EmbedderReport = { endpoint: string; model: string; dimension: number | null };
 
 export interface Chunk {
   position: number;

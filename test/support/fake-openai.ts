@@ -9,6 +9,20 @@
  *   fake.chatRequests() / fake.embeddingRequests()
  *   fake.reset(); await fake.close();
  *
+ * Like the real servers it stands in for (llama.cpp, Ollama, vLLM on a small machine), it can be told to
+ *
+ *   startFakeOpenAI({ slots: 1 })           serve one chat completion at a time (llama.cpp's --parallel 1): the
+ *                                           others wait in arrival order, without headers, and one whose client
+ *                                           hung up meanwhile is dropped; `chatLatencyMs` is how long each
+ *                                           holds its slot
+ *   startFakeOpenAI({ contextTokens: n })   have a context of n tokens (llama.cpp's --ctx-size): a longer prompt
+ *                                           is answered 400 `exceed_context_size_error`, as llama.cpp does, and
+ *                                           a completion stops where the context ends
+ *   { delayMs } / { bodyDelayMs }           stall the headers, or send the headers and stall the body
+ *
+ * Every completion is held to the request's `max_completion_tokens` (or `max_tokens`): a longer reply is cut
+ * there and answered with `finish_reason: "length"`. Tokens are counted as characters / `charsPerToken` (4).
+ *
  * Endpoints: POST /v1/chat/completions and POST /v1/embeddings (plus GET /v1/models). Anything else is 404 in
  * OpenAI's error shape. Replies are built with the helpers below:
  *
@@ -48,8 +62,10 @@ export type FakeReply = {
   body?: unknown;
   /** Never answer. */
   hang?: boolean;
-  /** Wait this long before answering. */
+  /** Wait this long before answering (no headers meanwhile). */
   delayMs?: number;
+  /** Send the headers and the first bytes of the body, then wait this long before the rest. */
+  bodyDelayMs?: number;
 };
 
 export type Handler = (req: RecordedRequest) => FakeReply | Promise<FakeReply>;
@@ -71,7 +87,8 @@ export type FakeOpenAI = {
 
 let counter = 0;
 
-const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4));
+let charsPerToken = 4;
+const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / charsPerToken));
 
 function promptText(body: any): string {
   const messages: unknown[] = Array.isArray(body?.messages) ? body.messages : [];
@@ -223,13 +240,79 @@ export function embeddingsFor(body: any, defaultDimension = 8): FakeReply {
   };
 }
 
-export async function startFakeOpenAI(opts: { embeddingDimension?: number } = {}): Promise<FakeOpenAI> {
+export type FakeServerOptions = {
+  embeddingDimension?: number;
+  /** Chat completions served at once; the others queue. Unlimited when unset. */
+  slots?: number;
+  /** How long each chat completion holds its slot before it is answered. */
+  chatLatencyMs?: number;
+  /** The model's context in tokens: longer prompts get llama.cpp's 400, completions stop at its end. */
+  contextTokens?: number;
+  /** The fake tokenizer: characters per token (4). */
+  charsPerToken?: number;
+};
+
+/** llama.cpp's answer to a prompt beyond its context (tools/server/server-common.cpp). */
+export function contextExceeded(promptTokens: number, contextTokens: number): FakeReply {
+  return {
+    status: 400,
+    body: {
+      error: {
+        code: 400,
+        message: 'the request exceeds the available context size, try increasing it',
+        type: 'exceed_context_size_error',
+        n_prompt_tokens: promptTokens,
+        n_ctx: contextTokens,
+      },
+    },
+  };
+}
+
+/** Holds a chat completion to `max_completion_tokens` and to the context left after the prompt. */
+function limitCompletion(payload: any, request: RecordedRequest, contextTokens: number | undefined): any {
+  const choice = payload?.object === 'chat.completion' ? payload.choices?.[0] : null;
+  const content = choice?.message?.content;
+  if (typeof content !== 'string') return payload;
+  const asked = Number(request.body?.max_completion_tokens ?? request.body?.max_tokens);
+  let limit = Number.isFinite(asked) && asked > 0 ? asked : Infinity;
+  if (contextTokens) limit = Math.min(limit, contextTokens - estimateTokens(promptText(request.body)));
+  if (estimateTokens(content) <= limit) return payload;
+  const cut = content.slice(0, Math.max(0, limit * charsPerToken));
+  return {
+    ...payload,
+    choices: [{ ...choice, message: { ...choice.message, content: cut }, finish_reason: 'length' }],
+    usage: usage(payload.usage?.prompt_tokens ?? 0, Math.max(0, limit)),
+  };
+}
+
+export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<FakeOpenAI> {
+  charsPerToken = opts.charsPerToken ?? 4;
   const requests: RecordedRequest[] = [];
   let chatQueue: FakeReply[] = [];
   let embeddingQueue: FakeReply[] = [];
   let chatHandler: Handler | null = null;
   let embeddingHandler: Handler | null = null;
   const hanging = new Set<ServerResponse>();
+  // The slots of a one-request-at-a-time server: a chain of promises, one link per waiting completion.
+  let busy = 0;
+  const waiting: (() => void)[] = [];
+  async function takeSlot(res: ServerResponse): Promise<boolean> {
+    if (!opts.slots) return true;
+    if (busy >= opts.slots) await new Promise<void>((resolve) => waiting.push(resolve));
+    else busy++;
+    // Its client hung up while it waited (a timeout): the server drops it, as llama.cpp cancels the task.
+    if (res.destroyed || res.req.destroyed) {
+      releaseSlot();
+      return false;
+    }
+    return true;
+  }
+  function releaseSlot(): void {
+    if (!opts.slots) return;
+    const next = waiting.shift();
+    if (next) next();
+    else busy--;
+  }
 
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -247,7 +330,19 @@ export async function startFakeOpenAI(opts: { embeddingDimension?: number } = {}
 
     let reply: FakeReply;
     if (req.method === 'POST' && path === '/v1/chat/completions') {
-      reply = chatQueue.shift() ?? (chatHandler ? await chatHandler(recorded) : chatCompletion('ok'));
+      if (!(await takeSlot(res))) return;
+      try {
+        const promptTokens = estimateTokens(promptText(body));
+        reply =
+          opts.contextTokens && promptTokens > opts.contextTokens
+            ? contextExceeded(promptTokens, opts.contextTokens)
+            : (chatQueue.shift() ?? (chatHandler ? await chatHandler(recorded) : chatCompletion('ok')));
+        if (opts.chatLatencyMs) await new Promise((r) => setTimeout(r, opts.chatLatencyMs));
+        await send(res, reply, recorded);
+      } finally {
+        releaseSlot();
+      }
+      return;
     } else if (req.method === 'POST' && path === '/v1/embeddings') {
       reply =
         embeddingQueue.shift() ??
@@ -277,15 +372,24 @@ export async function startFakeOpenAI(opts: { embeddingDimension?: number } = {}
       return;
     }
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
-    const payload =
-      typeof reply.body === 'function' ? (reply.body as (r: RecordedRequest) => unknown)(recorded) : reply.body;
+    const payload = limitCompletion(
+      typeof reply.body === 'function' ? (reply.body as (r: RecordedRequest) => unknown)(recorded) : reply.body,
+      recorded,
+      opts.contextTokens,
+    );
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload ?? {});
+    if (res.destroyed) return;
     res.writeHead(reply.status ?? 200, {
       'content-type': 'application/json',
       'x-request-id': `req_fake_${++counter}`,
       ...reply.headers,
     });
-    res.end(text);
+    if (reply.bodyDelayMs) {
+      res.write(text.slice(0, 1));
+      await new Promise((r) => setTimeout(r, reply.bodyDelayMs));
+      if (res.destroyed) return;
+      res.end(text.slice(1));
+    } else res.end(text);
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
