@@ -136,6 +136,11 @@ const schema = z.object({
   LLM_RPM: positiveInt.optional(),
   LLM_TPM: positiveInt.optional(),
   LLM_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  /**
+   * Calls in flight to the model endpoint at once, across every worker (a local server's parallel slots); the
+   * others queue in arrival order, each waiting at most LLM_TIMEOUT_MS. Unset means no limit.
+   */
+  LLM_MAX_CONCURRENCY: positiveInt.optional(),
   /** How long identical model requests are answered from Redis; 0 turns the cache off. */
   LLM_CACHE_TTL_SECONDS: z.coerce
     .number()

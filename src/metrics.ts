@@ -229,11 +229,11 @@ export const circuitBreakerState = new Gauge({
 
 export const rateLimitedTotal = new Counter({
   name: 'blog_poster_rate_limited_total',
-  help: 'Times work waited on a rate limit: provider (a 429 with Retry-After), rpm or tpm (the shared limits).',
+  help: 'Times work waited on a rate limit: provider (a 429 with Retry-After), rpm or tpm (the shared limits), concurrency (no free slot of the model endpoint in time).',
   labelNames: ['scope'] as const,
   registers: [registry],
 });
-for (const scope of ['provider', 'rpm', 'tpm']) rateLimitedTotal.inc({ scope }, 0);
+for (const scope of ['provider', 'rpm', 'tpm', 'concurrency']) rateLimitedTotal.inc({ scope }, 0);
 
 // Publishing (issue 6). Labels are destination kinds and outcomes, never destination or post ids.
 export const publishRequestsTotal = new Counter({

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import pRetry, { AbortError } from 'p-retry';
 import type { Config } from '../config.ts';
@@ -14,6 +15,7 @@ import {
 import { breakerWaitMs, isBreakerOpenError, throughBreaker } from './breaker.ts';
 import { recordLlmCall, releaseReservation, reserveBudget, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
+import { createConcurrencyLimit, SlotWaitTimeout, type Slot } from './concurrency.ts';
 import { LlmRateLimitedError, LlmRefusalError, LlmTransientError, LlmTruncatedError, LlmWaitError } from './errors.ts';
 import { createSharedLimits } from './limits.ts';
 import { costUsd, estimateTokens, priceFor } from './pricing.ts';
@@ -41,6 +43,11 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     tpm: config.LLM_TPM,
     windowMs: config.LLM_LIMIT_WINDOW_MS,
   });
+  const slots = createConcurrencyLimit(deps.redis, {
+    prefix: `${config.QUEUE_PREFIX}:llm-concurrency`,
+    max: config.LLM_MAX_CONCURRENCY,
+  });
+  const slotScope = `${provider.name}:${createHash('sha256').update(provider.endpoint).digest('hex').slice(0, 16)}`;
   // The config refuses to start without a price for OPENAI_MODEL; a model reached otherwise (a tenant's
   // llmProvider) and priced nowhere cannot be held to a budget, so a call with a limit is refused below.
   const knownPrice = priceFor(config.LLM_PRICES, provider.model);
@@ -51,6 +58,20 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     volumeThreshold: config.LLM_BREAKER_VOLUME,
     resetTimeoutMs: config.LLM_BREAKER_RESET_MS,
   };
+
+  /**
+   * One of the endpoint's slots (LLM_MAX_CONCURRENCY), waited for in arrival order: the call's timeout then runs
+   * only while the endpoint works on it. A wait longer than a call may take sends the job back to the queue.
+   */
+  async function takeSlot(): Promise<Slot> {
+    try {
+      return await slots.acquire(slotScope, config.LLM_TIMEOUT_MS);
+    } catch (err) {
+      if (!(err instanceof SlotWaitTimeout)) throw err;
+      rateLimitedTotal.inc({ scope: 'concurrency' });
+      throw new LlmWaitError(err.message, Math.min(30_000, 1000 * err.position), 'limit');
+    }
+  }
 
   /** The call itself, past the breaker and the shared limits; throws what the stage should do instead. */
   async function call(request: ChatRequest, promptTokens: number): Promise<ChatReply> {
@@ -67,6 +88,7 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
         'limit',
       );
     }
+    const slot = await takeSlot();
 
     const endTimer = llmRequestDurationSeconds.startTimer(labels);
     let reply: ChatReply;
@@ -85,6 +107,8 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
       llmRequestsTotal.inc({ ...labels, outcome: err instanceof LlmRateLimitedError ? 'rate_limited' : 'error' });
       if (err instanceof LlmRateLimitedError) rateLimitedTotal.inc({ scope: 'provider' });
       throw err;
+    } finally {
+      await slot.release();
     }
     endTimer();
 

@@ -217,4 +217,44 @@ describe('generate with an OpenAI-compatible model', () => {
       },
     );
   }, 90_000);
+
+  it('queues four posts for a one-slot local server (LLM_MAX_CONCURRENCY=1) instead of timing them out together', async () => {
+    // Like llama.cpp or Ollama on one CPU: one completion at a time, 400 ms each, the others wait unanswered.
+    const oneSlot = async () => {
+      const server = await startFakeOpenAI({ slots: 1, chatLatencyMs: 400 });
+      server.onChat(modelWriter());
+      return server;
+    };
+    const timeouts = `SELECT count(*)::int AS n FROM stage_runs WHERE error LIKE '%did not answer within%'`;
+    const env = { LLM_TIMEOUT_MS: '1000', LLM_RETRIES: '0', WORKER_CONCURRENCY: '4', LLM_CACHE_TTL_SECONDS: '0' };
+
+    // Without the limit, four calls reach the server at once and the later ones run out of time in its queue.
+    const unlimited = await oneSlot();
+    try {
+      await withPipeline(unlimited, env, async (app) => {
+        for (const article of articles.slice(0, 4)) await submit(app, {}, article);
+        await waitFor('a timed-out call', async () => (await app.rt.db.query(timeouts)).rows[0]!.n > 0, 30_000);
+        expect(unlimited.peakChats()).toBeGreaterThan(1);
+      });
+    } finally {
+      await unlimited.close();
+      resetBreakers();
+    }
+
+    // With it, each call waits for the slot in Redis, and its timeout starts when the server takes it on.
+    const limited = await oneSlot();
+    try {
+      await withPipeline(limited, { ...env, LLM_MAX_CONCURRENCY: '1' }, async (app) => {
+        const ids = [];
+        for (const article of articles.slice(0, 4)) ids.push(await submit(app, {}, article));
+        for (const id of ids)
+          expect((await settle(app, id, ['published', 'failed', 'needs_review'], 60_000)).status).toBe('published');
+        expect(limited.chatRequests()).toHaveLength(12);
+        expect(limited.peakChats()).toBe(1);
+        expect((await app.rt.db.query(timeouts)).rows[0]!.n).toBe(0);
+      });
+    } finally {
+      await limited.close();
+    }
+  }, 120_000);
 });

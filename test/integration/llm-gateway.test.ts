@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
@@ -12,6 +13,7 @@ import {
   LlmWaitError,
 } from '../../src/llm/errors.ts';
 import { createGateway, type CallScope } from '../../src/llm/gateway.ts';
+import { createConcurrencyLimit, SlotWaitTimeout } from '../../src/llm/concurrency.ts';
 import { createSharedLimits } from '../../src/llm/limits.ts';
 import { createOpenAIProvider } from '../../src/llm/openai-provider.ts';
 import type { ChatRequest } from '../../src/llm/types.ts';
@@ -277,6 +279,77 @@ describe('the openai provider through the gateway', () => {
     expect(await limits.acquire('openai', 'other-model', 10)).toMatchObject({ limit: 'tpm' });
     await new Promise((r) => setTimeout(r, decisions[3]!.waitMs + 20));
     expect(await limits.acquire('openai', 'm', 100)).toEqual({ waitMs: 0 });
+  });
+
+  describe('the concurrency limit of an endpoint (LLM_MAX_CONCURRENCY), shared through Redis', () => {
+    const limit = (extra: { leaseMs?: number; redis?: Redis } = {}) =>
+      createConcurrencyLimit(extra.redis ?? rt.redis, {
+        prefix: `${t.config.QUEUE_PREFIX}:slots-test-${++n}`,
+        max: 1,
+        pollMaxMs: 100,
+        ...(extra.leaseMs ? { leaseMs: extra.leaseMs } : {}),
+      });
+
+    it('hands its slots out one at a time, in arrival order', async () => {
+      const slots = limit();
+      const first = await slots.acquire('endpoint', 5000);
+      const order: string[] = [];
+      const waiters = ['b', 'c', 'd'].map(async (name, i) => {
+        await new Promise((r) => setTimeout(r, 30 * i)); // b asks first, then c, then d
+        const slot = await slots.acquire('endpoint', 5000);
+        order.push(name);
+        await new Promise((r) => setTimeout(r, 50));
+        await slot.release();
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(order).toEqual([]);
+      await first.release();
+      await Promise.all(waiters);
+      expect(order).toEqual(['b', 'c', 'd']);
+      // Another endpoint has slots of its own.
+      await (await slots.acquire('another endpoint', 100)).release();
+    });
+
+    it('frees the slot of a worker that died when its lease runs out', async () => {
+      const prefix = `${t.config.QUEUE_PREFIX}:slots-test-${++n}`;
+      const dying = new Redis(t.config.REDIS_URL);
+      await createConcurrencyLimit(dying, { prefix, max: 1, leaseMs: 600 }).acquire('endpoint', 1000);
+      // The worker is gone: its connection closes, nothing renews the lease or releases the slot.
+      dying.disconnect();
+      const slots = createConcurrencyLimit(rt.redis, { prefix, max: 1, leaseMs: 600, pollMaxMs: 100 });
+      const started = Date.now();
+      const slot = await slots.acquire('endpoint', 5000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(Date.now() - started).toBeLessThan(2000);
+      await slot.release();
+    });
+
+    it('renews the lease of a live holder, so a long call keeps its slot', async () => {
+      const prefix = `${t.config.QUEUE_PREFIX}:slots-test-${++n}`;
+      const slots = createConcurrencyLimit(rt.redis, { prefix, max: 1, leaseMs: 300, pollMaxMs: 100 });
+      const held = await slots.acquire('endpoint', 1000);
+      // Three leases long: without renewals the slot would have been handed on.
+      const err = await slots.acquire('endpoint', 900).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SlotWaitTimeout);
+      expect((err as Error).message).toMatch(/all 1 slot of the model endpoint stayed busy for 900 ms/);
+      await held.release();
+      await (await slots.acquire('endpoint', 500)).release();
+    });
+
+    it('turns a wait longer than LLM_TIMEOUT_MS into a wait of the stage', async () => {
+      fake.onChat(async () => ({ ...chatCompletion('Slow.'), delayMs: 1500 }));
+      // One worker's call takes 1.5 s; another worker's may take 400 ms, so it waits for a slot no longer.
+      const slow = gateway({ LLM_MAX_CONCURRENCY: 1, LLM_TIMEOUT_MS: 3000 }).chat(request(), scope);
+      await new Promise((r) => setTimeout(r, 100));
+      const waiting = await gateway({ LLM_MAX_CONCURRENCY: 1, LLM_TIMEOUT_MS: 400 })
+        .chat(request(), scope)
+        .catch((e: unknown) => e);
+      expect(waiting).toBeInstanceOf(LlmWaitError);
+      expect((waiting as LlmWaitError).scope).toBe('limit');
+      // The waiting call never reached the endpoint; the slow one was answered.
+      expect(fake.chatRequests()).toHaveLength(1);
+      expect((await slow).content).toBe('Slow.');
+    });
   });
 
   it('serves embeddings in the wire format the SDK expects (base64 by default, floats on request)', async () => {

@@ -80,6 +80,8 @@ export type FakeOpenAI = {
   enqueueEmbeddings(...replies: FakeReply[]): void;
   onChat(handler: Handler): void;
   onEmbeddings(handler: Handler): void;
+  /** The most chat completions the server had at once, answered or waiting for a slot, since the last reset. */
+  peakChats(): number;
   /** Forgets recorded requests, queued replies and handlers. */
   reset(): void;
   close(): Promise<void>;
@@ -296,12 +298,14 @@ export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<Fak
   // The slots of a one-request-at-a-time server: a chain of promises, one link per waiting completion.
   let busy = 0;
   const waiting: (() => void)[] = [];
+  let openChats = 0;
+  let peakChats = 0;
   async function takeSlot(res: ServerResponse): Promise<boolean> {
     if (!opts.slots) return true;
     if (busy >= opts.slots) await new Promise<void>((resolve) => waiting.push(resolve));
     else busy++;
     // Its client hung up while it waited (a timeout): the server drops it, as llama.cpp cancels the task.
-    if (res.destroyed || res.req.destroyed) {
+    if (res.destroyed || !res.socket || res.socket.destroyed) {
       releaseSlot();
       return false;
     }
@@ -330,6 +334,8 @@ export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<Fak
 
     let reply: FakeReply;
     if (req.method === 'POST' && path === '/v1/chat/completions') {
+      peakChats = Math.max(peakChats, ++openChats);
+      res.on('close', () => openChats--);
       if (!(await takeSlot(res))) return;
       try {
         const promptTokens = estimateTokens(promptText(body));
@@ -404,7 +410,9 @@ export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<Fak
     enqueueEmbeddings: (...replies) => void embeddingQueue.push(...replies),
     onChat: (handler) => void (chatHandler = handler),
     onEmbeddings: (handler) => void (embeddingHandler = handler),
+    peakChats: () => peakChats,
     reset() {
+      peakChats = openChats;
       requests.length = 0;
       chatQueue = [];
       embeddingQueue = [];
