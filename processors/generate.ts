@@ -9,6 +9,7 @@ import { BudgetExceededError, LlmRateLimitedError, LlmWaitError } from '../src/l
 import { createGateway } from '../src/llm/gateway.ts';
 import { openAIProviderFor, writeLocally } from '../src/llm/index.ts';
 import { writeWithModel } from '../src/llm/model-writer.ts';
+import { limitsFor } from '../src/llm/prompt-fit.ts';
 import { countWords, readableBody, type GeneratedPost } from '../src/llm/post.ts';
 import { withLengthBounds } from '../src/llm/local-writer.ts';
 import type { SourceDoc } from '../src/llm/types.ts';
@@ -143,7 +144,12 @@ async function writeWithGateway(
       postId,
       limits: { monthlyBudgetUsd: settings.monthlyBudgetUsd, perPostCostCapUsd: settings.perPostCostCapUsd },
     },
-    { sources, brief, temperature: ctx.config.LLM_TEMPERATURE },
+    {
+      sources,
+      brief,
+      temperature: ctx.config.LLM_TEMPERATURE,
+      limits: limitsFor(ctx.config.LLM_MODEL_LIMITS, gateway.provider.model),
+    },
   );
 }
 

@@ -9,6 +9,19 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** A JSON object in a variable, `{}` when unset; `example` shows its shape in the error. */
+const jsonSetting = (example: string) =>
+  z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON: ${example}` });
+        return z.NEVER;
+      }
+    });
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -148,26 +161,29 @@ const schema = z.object({
     .min(0)
     .default(7 * 24 * 3600),
   /** USD per million tokens by model, JSON: {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.6}}; "*" prices any other model. */
-  LLM_PRICES: z
-    .string()
-    .default('{}')
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must be JSON: {"model": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}}',
-        });
-        return z.NEVER;
-      }
-    })
-    .pipe(
-      z.record(
-        z.string().min(1),
-        z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() }).strict(),
-      ),
+  LLM_PRICES: jsonSetting('{"model": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}}').pipe(
+    z.record(
+      z.string().min(1),
+      z.object({ prompt: z.number().nonnegative(), completion: z.number().nonnegative() }).strict(),
     ),
+  ),
+  /**
+   * What each model can take and give, JSON by model name ("*" for any other): {"llama3.1:8b": {"contextTokens":
+   * 8192, "outlineTokens": 1500, "draftTokens": 4000, "metadataTokens": 800}}; every field optional.
+   */
+  LLM_MODEL_LIMITS: jsonSetting('{"model": {"contextTokens": 8192, "draftTokens": 4000}}').pipe(
+    z.record(
+      z.string().min(1),
+      z
+        .object({
+          contextTokens: z.number().int().min(1024).max(10_000_000).optional(),
+          outlineTokens: z.number().int().min(64).max(1_000_000).optional(),
+          draftTokens: z.number().int().min(256).max(1_000_000).optional(),
+          metadataTokens: z.number().int().min(64).max(1_000_000).optional(),
+        })
+        .strict(),
+    ),
+  ),
   /** The provider's breaker opens when this share of calls fail (after LLM_BREAKER_VOLUME calls) and half-opens after the reset time. */
   LLM_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
   LLM_BREAKER_VOLUME: positiveInt.default(5),

@@ -185,7 +185,7 @@ export const duplicatePostsHeldTotal = new Counter({
 
 export const llmRequestsTotal = new Counter({
   name: 'blog_poster_llm_requests_total',
-  help: 'Model calls by outcome: ok, error, rate_limited, refused or truncated (cache hits are not calls).',
+  help: 'Model calls by outcome: ok, error, rate_limited, refused, truncated or unusable (a reply that cleaning could not make a post of; cache hits are not calls).',
   labelNames: ['provider', 'model', 'outcome'] as const,
   registers: [registry],
 });

@@ -26,6 +26,7 @@ export function createLlmCache(redis: Redis, opts: { prefix: string; ttlSeconds:
       request.jsonSchema ?? null,
       request.maxTokens,
       request.temperature ?? null,
+      request.seed ?? null,
     ]);
     return `${opts.prefix}:llm-cache:${createHash('sha256').update(identity).digest('hex')}`;
   };

@@ -16,7 +16,14 @@ import { breakerWaitMs, isBreakerOpenError, throughBreaker } from './breaker.ts'
 import { recordLlmCall, releaseReservation, reserveBudget, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
 import { createConcurrencyLimit, SlotWaitTimeout, type Slot } from './concurrency.ts';
-import { LlmRateLimitedError, LlmRefusalError, LlmTransientError, LlmTruncatedError, LlmWaitError } from './errors.ts';
+import {
+  LlmRateLimitedError,
+  LlmRefusalError,
+  LlmTransientError,
+  LlmTruncatedError,
+  LlmUnusableReplyError,
+  LlmWaitError,
+} from './errors.ts';
 import { createSharedLimits } from './limits.ts';
 import { costUsd, estimateTokens, priceFor } from './pricing.ts';
 import type { ChatProvider, ChatReply, ChatRequest } from './types.ts';
@@ -176,12 +183,14 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
         `the ${request.step} step was cut off at ${request.maxTokens} tokens (finish_reason "length")`,
       );
     }
-    llmRequestsTotal.inc({ ...labels, outcome: 'ok' });
     try {
       check?.(reply.content);
     } catch (err) {
-      throw new LlmTransientError(`the ${request.step} reply did not validate: ${(err as Error).message}`);
+      // Paid for and recorded; asking the same again gets the same, so the writer decides on another sample.
+      llmRequestsTotal.inc({ ...labels, outcome: 'unusable' });
+      throw new LlmUnusableReplyError(`the ${request.step} reply was unusable: ${(err as Error).message}`);
     }
+    llmRequestsTotal.inc({ ...labels, outcome: 'ok' });
     return reply;
   }
 

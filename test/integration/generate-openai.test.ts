@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resetBreakers } from '../../src/llm/breaker.ts';
-import { startFakeOpenAI, rateLimited, type FakeOpenAI } from '../support/fake-openai.ts';
+import { chatCompletion, startFakeOpenAI, rateLimited, type FakeOpenAI } from '../support/fake-openai.ts';
 import { modelWriter, stepOf } from '../support/fake-model-writer.ts';
 import { articles } from '../support/source-articles.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
@@ -257,4 +257,72 @@ describe('generate with an OpenAI-compatible model', () => {
       await limited.close();
     }
   }, 120_000);
+
+  it('cleans what a small model returns before it becomes the post: headings, blank lines, JSON debris, tags, titles', async () => {
+    const writer = modelWriter();
+    // A paragraph of the source, sent as a heading (as small models do).
+    const paragraph = heatPumps.text.split('\n\n')[2]!;
+    const description =
+      'Modern cold-climate heat pumps keep extracting heat from outdoor air at minus twenty degrees Celsius, and sizing matters more than the brand.';
+    fake.onChat((req) => {
+      const step = stepOf(req);
+      const reply = writer(req);
+      if (step === 'outline' || step === 'metadata') {
+        if (step === 'metadata')
+          return chatCompletion({
+            title: '"Heat Pumps in Cold Climates"…',
+            metaTitle: 'Heat Pumps in Cold Climates | Heat Pumps in Cold Climates | Blog',
+            metaDescription: JSON.stringify({ metaDescription: description }),
+            slug: 'heat-pumps-in-cold-climates',
+            tags: ['.', 'the', '#HeatPumps', 'cold climates', 'Post', '—'],
+            category: '**Energy**',
+            heroImagePrompt: 'A heat pump outside a snowy house',
+            heroImageAlt: 'A heat pump in the snow',
+          });
+        return reply;
+      }
+      const body = (reply.body as (r: typeof req) => { choices: { message: { content: string } }[] })(req).choices[0]!
+        .message.content;
+      const [first, ...rest] = body.split('\n\n');
+      return chatCompletion(
+        `{\n# What the sources say\n\n${first}${'\n'.repeat(40)}## ${paragraph} [1]\n\n#### A deep heading\n\n${rest.join('\n\n\n\n\n')}\n"}\n}`,
+      );
+    });
+    await withPipeline(fake, {}, async (app) => {
+      const postId = await submit(app);
+      const post = await settle(app, postId, ['published', 'failed', 'needs_review']);
+      expect(post.status).toBe('published');
+      const markdown = post.markdown as string;
+      expect(markdown).not.toMatch(/\n{3}/);
+      expect(markdown).not.toMatch(/^# /m);
+      expect(markdown).not.toMatch(/^\s*["{}[\],]+\s*$/m);
+      expect(markdown.match(/^#{2,6} .*$/gm)!.every((h) => h.length <= 110)).toBe(true);
+      // The "heading" is the paragraph it was; an H4 as the first heading becomes an H2.
+      expect(markdown).toContain(`\n\n${paragraph} [1]\n\n## A deep heading\n\n`);
+      expect(post.title).toBe('Heat Pumps in Cold Climates');
+      expect(post.meta_description).toBe(description);
+      expect(post.meta_title).not.toMatch(/Climates \| Heat Pumps in Cold Climates|Blog/);
+      expect(post.tags).toEqual(['heatpumps', 'cold climates']);
+      expect(post.category).toBe('Energy');
+    });
+  }, 60_000);
+
+  it('fails a post whose model keeps answering unusable drafts, with the reason, after three samples', async () => {
+    const writer = modelWriter();
+    fake.onChat((req) =>
+      stepOf(req) === 'draft' ? chatCompletion('## Heat pumps\n\n## Costs\n\n```\n```') : writer(req),
+    );
+    await withPipeline(fake, {}, async (app) => {
+      const postId = await submit(app);
+      const post = await settle(app, postId, ['published', 'failed', 'needs_review']);
+      expect(post.status).toBe('failed');
+      expect(post.failed_stage).toBe('generate');
+      expect(post.failure_reason).toBe(
+        "the draft step's replies were unusable after 3 tries: the draft reply was unusable: the reply has 0 words of prose",
+      );
+      expect(fake.chatRequests().map(stepOf)).toEqual(['outline', 'draft', 'draft', 'draft']);
+      const calls = await app.rt.db.query(`SELECT step FROM llm_calls WHERE post_id = $1 ORDER BY id`, [postId]);
+      expect(calls.rows.map((r) => r.step)).toEqual(['outline', 'draft', 'draft', 'draft']);
+    });
+  }, 60_000);
 });

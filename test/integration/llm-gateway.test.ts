@@ -10,6 +10,7 @@ import {
   LlmRefusalError,
   LlmTransientError,
   LlmTruncatedError,
+  LlmUnusableReplyError,
   LlmWaitError,
 } from '../../src/llm/errors.ts';
 import { createGateway, type CallScope } from '../../src/llm/gateway.ts';
@@ -208,17 +209,23 @@ describe('the openai provider through the gateway', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('retries a structured reply that does not validate, and never caches it', async () => {
+  it('reports a reply its check rejects as unusable (no retry of the same request), and never caches it', async () => {
     fake.enqueueChat(chatCompletion('{"nope": true}'), chatCompletion('{"title": "ok"}'));
     const g = gateway({ LLM_CACHE_TTL_SECONDS: 60 });
     const check = (content: string) => {
       if (!JSON.parse(content).title) throw new Error('no title');
     };
     const req = request({ step: 'metadata' });
-    expect((await g.chat(req, scope, check)).content).toBe('{"title": "ok"}');
-    const again = await g.chat(req, scope, check);
-    expect(again).toMatchObject({ content: '{"title": "ok"}', cached: true });
+    const err = await g.chat(req, scope, check).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlmUnusableReplyError);
+    expect((err as Error).message).toBe('the metadata reply was unusable: no title');
+    expect(fake.chatRequests()).toHaveLength(1);
+    // Another sample (the writer's next try) is a request of its own, cached once it passes.
+    const another = { ...req, seed: 1 };
+    expect((await g.chat(another, scope, check)).content).toBe('{"title": "ok"}');
+    expect(await g.chat(another, scope, check)).toMatchObject({ content: '{"title": "ok"}', cached: true });
     expect(fake.chatRequests()).toHaveLength(2);
+    expect(fake.chatRequests()[1]!.body.seed).toBe(1);
   });
 
   it('answers identical requests from the Redis cache and counts hits and misses', async () => {

@@ -20,9 +20,10 @@ function sourceSentences(prompt: string): Map<number, string[]> {
   for (const part of block.split('\n\n---\n\n')) {
     const m = /^\[(\d+)\] [^\n]*\n([\s\S]*)$/.exec(part);
     if (!m) continue;
+    // `[…]` marks text the prompt left out to fit the model's context.
     const text = m[2]!
       .split('\n')
-      .filter((l) => l.trim() && !l.startsWith('#'))
+      .filter((l) => l.trim() && !l.startsWith('#') && l.trim() !== '[…]')
       .join(' ');
     out.set(
       Number(m[1]),
@@ -73,9 +74,18 @@ export function modelWriter(
         usage,
       );
     }
-    const sentences = sourceSentences(user);
+    // A model that follows the brief: no more words than "Between X and Y words" allows.
+    const maxWords = Number(/Between \d+ and (\d+) words/.exec(user)?.[1] ?? Infinity);
+    let words = 0;
+    const sentences = new Map(
+      [...sourceSentences(user)].map(([n, list]) => [
+        n,
+        list.filter((s) => (words += s.split(' ').length) <= maxWords),
+      ]),
+    );
     const paragraphs: string[] = [];
     for (const [n, list] of sentences) {
+      if (list.length === 0) continue;
       const half = Math.ceil(list.length / 2);
       paragraphs.push(
         `${list.slice(0, half).join(' ')} [${n}]`,

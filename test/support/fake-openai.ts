@@ -53,6 +53,8 @@ export type RecordedRequest = {
   body: any;
   /** Date.now() when the request arrived. */
   at: number;
+  /** The server's tokenizer: characters per token. */
+  charsPerToken: number;
 };
 
 export type FakeReply = {
@@ -89,8 +91,7 @@ export type FakeOpenAI = {
 
 let counter = 0;
 
-let charsPerToken = 4;
-const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / charsPerToken));
+const estimateTokens = (text: string, charsPerToken = 4): number => Math.max(1, Math.ceil(text.length / charsPerToken));
 
 function promptText(body: any): string {
   const messages: unknown[] = Array.isArray(body?.messages) ? body.messages : [];
@@ -133,8 +134,8 @@ export function chatCompletion(
         },
       ],
       usage: usage(
-        opts.promptTokens ?? estimateTokens(promptText(req.body)),
-        opts.completionTokens ?? estimateTokens(text),
+        opts.promptTokens ?? estimateTokens(promptText(req.body), req.charsPerToken),
+        opts.completionTokens ?? estimateTokens(text, req.charsPerToken),
       ),
     }),
   };
@@ -277,9 +278,10 @@ function limitCompletion(payload: any, request: RecordedRequest, contextTokens: 
   if (typeof content !== 'string') return payload;
   const asked = Number(request.body?.max_completion_tokens ?? request.body?.max_tokens);
   let limit = Number.isFinite(asked) && asked > 0 ? asked : Infinity;
-  if (contextTokens) limit = Math.min(limit, contextTokens - estimateTokens(promptText(request.body)));
-  if (estimateTokens(content) <= limit) return payload;
-  const cut = content.slice(0, Math.max(0, limit * charsPerToken));
+  const cpt = request.charsPerToken;
+  if (contextTokens) limit = Math.min(limit, contextTokens - estimateTokens(promptText(request.body), cpt));
+  if (estimateTokens(content, cpt) <= limit) return payload;
+  const cut = content.slice(0, Math.max(0, Math.floor(limit * cpt)));
   return {
     ...payload,
     choices: [{ ...choice, message: { ...choice.message, content: cut }, finish_reason: 'length' }],
@@ -288,7 +290,7 @@ function limitCompletion(payload: any, request: RecordedRequest, contextTokens: 
 }
 
 export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<FakeOpenAI> {
-  charsPerToken = opts.charsPerToken ?? 4;
+  const charsPerToken = opts.charsPerToken ?? 4;
   const requests: RecordedRequest[] = [];
   let chatQueue: FakeReply[] = [];
   let embeddingQueue: FakeReply[] = [];
@@ -329,7 +331,14 @@ export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<Fak
       body = null;
     }
     const path = (req.url ?? '/').split('?')[0]!;
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, at: Date.now() };
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path,
+      headers: req.headers,
+      body,
+      at: Date.now(),
+      charsPerToken,
+    };
     requests.push(recorded);
 
     let reply: FakeReply;
@@ -338,7 +347,7 @@ export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<Fak
       res.on('close', () => openChats--);
       if (!(await takeSlot(res))) return;
       try {
-        const promptTokens = estimateTokens(promptText(body));
+        const promptTokens = estimateTokens(promptText(body), charsPerToken);
         reply =
           opts.contextTokens && promptTokens > opts.contextTokens
             ? contextExceeded(promptTokens, opts.contextTokens)
