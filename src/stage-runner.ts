@@ -3,7 +3,7 @@ import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
-import { finishStageRun, markPostFailed, startStageRun } from './db/posts.ts';
+import { finishStageRun, markPostFailed, recordWait, startStageRun, WAITING } from './db/posts.ts';
 import { errorMessage, PermanentError } from './errors.ts';
 import { captureStageFailure } from './error-tracking.ts';
 import { crashPoint } from './faults.ts';
@@ -63,7 +63,8 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       );
     }
     const data = parsed.data;
-    const attempt = Math.max(1, job.attemptsStarted);
+    // Failures so far, plus this one: a job sent back to wait (a rate limit, a breaker) starts again without failing.
+    const attempt = job.attemptsMade + 1;
     // correlationId comes from the logger's mixin (see withCorrelationId below), on every line.
     const log = deps.logger.child({ stage, postId: data.postId, jobId: job.id, attempt });
 
@@ -86,7 +87,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       crashPoint(stage, 'started');
       const pauseStage = async (ms: number, why: string): Promise<Error> => {
         await deps.queues.queues[stage].rateLimit(Math.max(1, Math.ceil(ms)));
-        return new RateLimitError(`waiting ${Math.ceil(ms)} ms: ${why}`);
+        return new RateLimitError(`${WAITING}${Math.ceil(ms)} ms: ${why}`);
       };
       const result = await processor(data, {
         db: deps.db,
@@ -111,7 +112,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       if (err instanceof RateLimitError) {
         // Not a failure: BullMQ puts the job back to wait and no attempt is spent.
         endTimer({ outcome: 'deferred' });
-        await finishStageRun(deps.db, runId, 'retrying', reason).catch(() => undefined);
+        await recordWait(deps.db, runId, reason).catch(() => undefined);
         log.info({ reason }, 'stage paused');
         throw Object.assign(new RateLimitError(), { cause: reason });
       }

@@ -42,6 +42,32 @@ export async function finishStageRun(
   ]);
 }
 
+/**
+ * Records that the run was sent back to wait (a rate limit, an open breaker). A wait that follows a wait of the
+ * same job and attempt extends that row instead of adding one, so however often a job is put back while it
+ * waits, its history shows one row for the wait (from its first start to its last return) and then the run.
+ */
+export async function recordWait(db: Db, runId: number, reason: string): Promise<void> {
+  await db.query(
+    `WITH this AS (SELECT id, post_id, stage, job_id, attempt FROM stage_runs WHERE id = $1),
+          previous AS (
+            SELECT r.id, r.outcome, r.error FROM stage_runs r, this
+             WHERE r.post_id = this.post_id AND r.stage = this.stage AND r.job_id IS NOT DISTINCT FROM this.job_id
+               AND r.attempt = this.attempt AND r.id < this.id
+             ORDER BY r.id DESC LIMIT 1),
+          extended AS (
+            UPDATE stage_runs SET finished_at = now(), error = $2
+             WHERE id = (SELECT id FROM previous WHERE outcome = 'retrying' AND error LIKE $3) RETURNING id),
+          dropped AS (DELETE FROM stage_runs WHERE id = $1 AND EXISTS (SELECT 1 FROM extended))
+     UPDATE stage_runs SET outcome = 'retrying', error = $2, finished_at = now()
+      WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM extended)`,
+    [runId, reason, `${WAITING}%`],
+  );
+}
+
+/** How the reason of a wait starts, in its stage-run row. */
+export const WAITING = 'waiting ';
+
 export async function markPostFailed(db: Db, postId: string, stage: Stage, reason: string): Promise<void> {
   await db.query(
     `UPDATE posts SET status = 'failed', failed_stage = $2, failure_reason = $3, updated_at = now()

@@ -31,6 +31,29 @@ export function breakerWaitMs(name: string, endpoint: string): number {
   return Math.max(250, entry.openedAt + entry.resetTimeoutMs - Date.now());
 }
 
+/** Whether the breaker is half-open with its one trial call in flight, so that it refuses every other call. */
+export function trialInFlight(name: string, endpoint: string): boolean {
+  const breaker = breakers.get(`${name} ${endpoint}`)?.breaker;
+  return Boolean(breaker?.halfOpen && !breaker.pendingClose);
+}
+
+/**
+ * Waits for the verdict of a half-open breaker's trial call, looking again after 100 ms and twice as long each
+ * time up to 2 s, at most `maxWaitMs`: `closed` (the trial passed: call now), `open` (it failed) or `pending`.
+ */
+export async function trialVerdict(name: string, endpoint: string, maxWaitMs: number): Promise<TrialVerdict> {
+  const deadline = Date.now() + maxWaitMs;
+  let pause = 100;
+  while (trialInFlight(name, endpoint)) {
+    if (Date.now() + pause > deadline) return 'pending';
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(2_000, pause * 2);
+  }
+  return breakers.get(`${name} ${endpoint}`)?.breaker.opened ? 'open' : 'closed';
+}
+
+export type TrialVerdict = 'closed' | 'open' | 'pending';
+
 export function isBreakerOpenError(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === 'EOPENBREAKER';
 }

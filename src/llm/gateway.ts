@@ -12,7 +12,7 @@ import {
   llmTokensTotal,
   rateLimitedTotal,
 } from '../metrics.ts';
-import { breakerWaitMs, isBreakerOpenError, throughBreaker } from './breaker.ts';
+import { breakerWaitMs, isBreakerOpenError, throughBreaker, trialInFlight, trialVerdict } from './breaker.ts';
 import { recordLlmCall, releaseReservation, reserveBudget, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
 import { createConcurrencyLimit, SlotWaitTimeout, type Slot } from './concurrency.ts';
@@ -86,6 +86,17 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     const waitForBreaker = breakerWaitMs(provider.name, provider.endpoint);
     if (waitForBreaker > 0)
       throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, waitForBreaker, 'breaker');
+    // Half-open with its one trial call in flight: its verdict comes within a call's time, so it is waited for
+    // here rather than by going back to the queue again and again while the trial runs.
+    if (trialInFlight(provider.name, provider.endpoint)) {
+      const verdict = await trialVerdict(provider.name, provider.endpoint, config.LLM_TIMEOUT_MS);
+      if (verdict !== 'closed')
+        throw new LlmWaitError(
+          `the ${provider.name} circuit breaker is open`,
+          breakerWaitMs(provider.name, provider.endpoint) || 1000,
+          'breaker',
+        );
+    }
     const decision = await limits.acquire(provider.name, provider.model, promptTokens + request.maxTokens);
     if (decision.waitMs > 0 && 'limit' in decision) {
       rateLimitedTotal.inc({ scope: decision.limit });
@@ -104,7 +115,7 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     } catch (err) {
       endTimer();
       if (isBreakerOpenError(err)) {
-        // Half-open with its one trial call in flight: wait briefly for its verdict.
+        // Another job's trial call started since the look above: wait briefly for its verdict.
         throw new LlmWaitError(
           `the ${provider.name} circuit breaker is open`,
           breakerWaitMs(provider.name, provider.endpoint) || 1000,

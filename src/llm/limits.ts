@@ -73,9 +73,10 @@ export function createSharedLimits(
         2,
         `${base}:requests`,
         `${base}:tokens`,
-        // A little longer than the window, so requests that reach the provider a few milliseconds apart
-        // from when they were counted here still fall into separate windows on its side.
-        Math.round(opts.windowMs * 1.05),
+        // A little longer than the window, so requests that reach the provider later or sooner after they were
+        // counted here (a cold connection, a busy event loop: a few hundred milliseconds) still fall into
+        // separate windows on its side.
+        Math.round(opts.windowMs * 1.05) + 250,
         randomUUID(),
         rpm,
         1,

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resetBreakers } from '../../src/llm/breaker.ts';
-import { chatCompletion, startFakeOpenAI, rateLimited, type FakeOpenAI } from '../support/fake-openai.ts';
+import { chatCompletion, rateLimited, serverError, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.ts';
 import { modelWriter, stepOf } from '../support/fake-model-writer.ts';
 import { articles } from '../support/source-articles.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
@@ -44,6 +44,16 @@ async function submit(
   });
   expect(res.status).toBe(202);
   return res.body.postId as string;
+}
+
+/** A post's generate runs: outcome, attempt and whether the row is a wait. */
+async function generateRuns(app: Awaited<ReturnType<typeof startPipeline>>, postId: string) {
+  const { rows } = await app.rt.db.query(
+    `SELECT outcome, attempt, COALESCE(error LIKE 'waiting %', false) AS waited FROM stage_runs
+      WHERE post_id = $1 AND stage = 'generate' ORDER BY id`,
+    [postId],
+  );
+  return rows as { outcome: string; attempt: number; waited: boolean }[];
 }
 
 async function settle(
@@ -214,6 +224,12 @@ describe('generate with an OpenAI-compatible model', () => {
           `SELECT count(*)::int AS n FROM stage_runs WHERE stage = 'generate' AND error LIKE 'waiting %'`,
         );
         expect(paused.rows[0]!.n).toBeGreaterThan(0);
+        // However often a job was sent back, its history is one row for the wait and one for the run, attempt 1.
+        for (const id of ids) {
+          const runs = await generateRuns(app, id);
+          expect(runs.at(-1)).toEqual({ outcome: 'completed', attempt: 1, waited: false });
+          expect(runs.slice(0, -1)).toEqual(runs.length > 1 ? [{ outcome: 'retrying', attempt: 1, waited: true }] : []);
+        }
       },
     );
   }, 90_000);
@@ -325,4 +341,47 @@ describe('generate with an OpenAI-compatible model', () => {
       expect(calls.rows.map((r) => r.step)).toEqual(['outline', 'draft', 'draft', 'draft']);
     });
   }, 60_000);
+
+  it('a slow half-open trial: the other posts wait for its verdict, one stage-run row per wait', async () => {
+    // Every call fails for 300 ms (the breaker opens); then the first call, the breaker's trial, takes 3 s.
+    const writer = modelWriter();
+    let failUntil = Infinity;
+    let trialSeen = false;
+    fake.onChat((req) => {
+      if (failUntil === Infinity) failUntil = req.at + 300;
+      if (req.at < failUntil) return serverError(500);
+      if (!trialSeen) {
+        trialSeen = true;
+        return { ...writer(req), delayMs: 3000 };
+      }
+      return writer(req);
+    });
+    await withPipeline(
+      fake,
+      {
+        LLM_RETRIES: '0',
+        LLM_BREAKER_VOLUME: '2',
+        LLM_BREAKER_ERROR_PERCENT: '50',
+        LLM_BREAKER_RESET_MS: '1000',
+        LLM_CACHE_TTL_SECONDS: '0',
+        STAGE_ATTEMPTS: '10',
+      },
+      async (app) => {
+        const ids = [];
+        for (const article of articles.slice(0, 4)) ids.push(await submit(app, {}, article));
+        for (const id of ids)
+          expect((await settle(app, id, ['published', 'failed', 'needs_review'], 60_000)).status).toBe('published');
+        for (const id of ids) {
+          const runs = await generateRuns(app, id);
+          // No two wait rows in a row, and each attempt is the attempt it says (1 + failures before it).
+          runs.forEach((run, i) =>
+            expect(run.waited && runs[i - 1]?.waited && runs[i - 1]!.attempt === run.attempt).toBeFalsy(),
+          );
+          const failures = runs.filter((r) => r.outcome === 'retrying' && !r.waited).length;
+          expect(runs.at(-1)).toMatchObject({ outcome: 'completed', attempt: failures + 1 });
+          expect(runs.length).toBeLessThanOrEqual(2 * failures + 2);
+        }
+      },
+    );
+  }, 90_000);
 });

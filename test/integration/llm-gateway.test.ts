@@ -269,6 +269,51 @@ describe('the openai provider through the gateway', () => {
     expect(await metric('blog_poster_circuit_breaker_state', { breaker: 'openai' })).toBe(0);
   });
 
+  it('waits for a half-open breaker trial verdict instead of sending the other calls back to the queue', async () => {
+    const g = gateway({
+      LLM_RETRIES: 0,
+      LLM_BREAKER_VOLUME: 2,
+      LLM_BREAKER_ERROR_PERCENT: 50,
+      LLM_BREAKER_RESET_MS: 500,
+    });
+    const open = async () => {
+      fake.onChat(() => serverError(500));
+      for (let i = 0; i < 2; i++) await expect(g.chat(request(), scope)).rejects.toBeInstanceOf(LlmTransientError);
+      await new Promise((r) => setTimeout(r, 600)); // half-open: the next call is the trial
+      fake.reset();
+    };
+
+    // The trial takes a second and passes: the calls behind it wait for that, then go to the endpoint.
+    await open();
+    fake.onChat(() => ({ ...chatCompletion('After the trial.'), delayMs: 1000 }));
+    const trial = g.chat(request(), scope);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const others = await Promise.all([1, 2, 3].map(() => g.chat(request(), scope)));
+    expect(others.map((r) => r.content)).toEqual(['After the trial.', 'After the trial.', 'After the trial.']);
+    expect((await trial).content).toBe('After the trial.');
+    const [first, ...rest] = fake.chatRequests();
+    for (const r of rest) expect(r.at - first!.at).toBeGreaterThanOrEqual(950);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+
+    // The trial fails: the breaker opens again and the calls behind it wait for its reset, not a second apiece.
+    resetBreakers();
+    await open();
+    fake.onChat(() => ({ ...serverError(500), delayMs: 700 }));
+    const failing = g.chat(request(), scope).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const asked = Date.now();
+    const waits = await Promise.all([1, 2].map(() => g.chat(request(), scope).catch((e: unknown) => e)));
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(600);
+    expect(await failing).toBeInstanceOf(LlmTransientError);
+    for (const w of waits) {
+      expect(w).toBeInstanceOf(LlmWaitError);
+      expect((w as LlmWaitError).scope).toBe('breaker');
+      expect((w as LlmWaitError).waitMs).toBeGreaterThan(250);
+    }
+    expect(fake.chatRequests()).toHaveLength(1);
+  });
+
   it('shares request and token limits through Redis over a rolling window', async () => {
     const limits = createSharedLimits(rt.redis, {
       prefix: `${t.config.QUEUE_PREFIX}:limits-test`,
@@ -281,7 +326,7 @@ describe('the openai provider through the gateway', () => {
     expect(decisions.slice(0, 3)).toEqual([{ waitMs: 0 }, { waitMs: 0 }, { waitMs: 0 }]);
     expect(decisions[3]).toMatchObject({ limit: 'rpm' });
     expect(decisions[3]!.waitMs).toBeGreaterThan(0);
-    expect(decisions[3]!.waitMs).toBeLessThanOrEqual(1050);
+    expect(decisions[3]!.waitMs).toBeLessThanOrEqual(1300);
     expect(await limits.acquire('openai', 'other-model', 2000)).toEqual({ waitMs: 0 });
     expect(await limits.acquire('openai', 'other-model', 10)).toMatchObject({ limit: 'tpm' });
     await new Promise((r) => setTimeout(r, decisions[3]!.waitMs + 20));
