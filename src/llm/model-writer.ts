@@ -287,7 +287,13 @@ export async function writeWithModel(
   const inLanguage = `Write it in ${language(brief.language).name}.`;
   const labels = sectionLabels(brief.language);
   const base = [system(brief)];
-  const sourcesFor = (room: number) => (room > 0 ? fitSources(sources, room, w.keywords) : '');
+  // A prompt of the sources (as many as `room` allows) and a task after them.
+  const fromSources =
+    (task: string) =>
+    (room: number): ChatMessage[] => [
+      ...base,
+      { role: 'user', content: `Sources:\n\n${room > 0 ? fitSources(sources, room, w.keywords) : ''}\n\n${task}` },
+    ];
 
   const outline = await runStep(w, {
     step: 'outline',
@@ -295,50 +301,37 @@ export async function writeWithModel(
     maxTokens: limits.outlineTokens,
     ceiling: limits.outlineTokens,
     readsSources: true,
-    prompt: (room) => [
-      ...base,
-      {
-        role: 'user',
-        content: `Sources:\n\n${sourcesFor(room)}\n\nPlan a blog post of ${brief.minWords}–${brief.maxWords} words from these sources. Give a title of at most 60 characters, two to six sections (a heading, the points it makes and the numbers of the sources it draws on) and three to five key takeaways. ${inLanguage}`,
-      },
-    ],
+    prompt: fromSources(
+      `Plan a blog post of ${brief.minWords}–${brief.maxWords} words from these sources. Give a title of at most 60 characters, two to six sections (a heading, the points it makes and the numbers of the sources it draws on) and three to five key takeaways. ${inLanguage}`,
+    ),
     jsonSchema: { name: 'outline', schema: outlineJsonSchema },
     parse: parseOutline,
   });
 
-  const draftMax = draftTokens(brief, limits);
-  let body = await runStep(w, {
-    step: 'draft',
+  // The draft and its expansions: Markdown, as long as the brief asks, within draftTokens.
+  const markdownStep = {
     limit: 'draftTokens',
-    maxTokens: draftMax,
+    maxTokens: draftTokens(brief, limits),
     ceiling: limits.draftTokens,
     readsSources: true,
-    prompt: (room) => [
-      ...base,
-      {
-        role: 'user',
-        content: `Sources:\n\n${sourcesFor(room)}\n\nOutline (JSON):\n${JSON.stringify(outline)}\n\nWrite the post in Markdown from this outline: an introduction, one "## " section per outline section, a "## ${labels.takeaways}" list and a short conclusion. No H1 and no list of sources (it is added for you). Between ${brief.minWords} and ${brief.maxWords} words. Cite every factual sentence. ${inLanguage}`,
-      },
-    ],
     parse: parseDraft,
+  } as const;
+  let body = await runStep(w, {
+    ...markdownStep,
+    step: 'draft',
+    prompt: fromSources(
+      `Outline (JSON):\n${JSON.stringify(outline)}\n\nWrite the post in Markdown from this outline: an introduction, one "## " section per outline section, a "## ${labels.takeaways}" list and a short conclusion. No H1 and no list of sources (it is added for you). Between ${brief.minWords} and ${brief.maxWords} words. Cite every factual sentence. ${inLanguage}`,
+    ),
   });
 
   for (let i = 0; i < MAX_EXPANSIONS && countWords(readableBody(body)) < brief.minWords; i++) {
     const draft = body;
     body = await runStep(w, {
+      ...markdownStep,
       step: 'expansion',
-      limit: 'draftTokens',
-      maxTokens: draftMax,
-      ceiling: limits.draftTokens,
-      readsSources: true,
-      prompt: (room) => [
-        ...base,
-        {
-          role: 'user',
-          content: `Sources:\n\n${sourcesFor(room)}\n\nDraft:\n\n${draft}\n\nThe draft has ${countWords(readableBody(draft))} words; it needs at least ${brief.minWords}. Expand it with more detail from the sources only, keeping its headings, citations and Markdown. Return the whole post. ${inLanguage}`,
-        },
-      ],
-      parse: parseDraft,
+      prompt: fromSources(
+        `Draft:\n\n${draft}\n\nThe draft has ${countWords(readableBody(draft))} words; it needs at least ${brief.minWords}. Expand it with more detail from the sources only, keeping its headings, citations and Markdown. Return the whole post. ${inLanguage}`,
+      ),
     });
   }
 

@@ -33,6 +33,7 @@ import {
   type FakeOpenAI,
 } from '../support/fake-openai.ts';
 import { createTestEnv, type TestEnv } from '../support/harness.ts';
+import { modelCallScope } from '../support/model-scope.ts';
 
 // The openai provider and the gateway around it, against a local server speaking OpenAI's wire format.
 
@@ -47,16 +48,7 @@ describe('the openai provider through the gateway', () => {
     fake = await startFakeOpenAI();
     t = await createTestEnv();
     rt = await createRuntime(t.config, { logger: createLogger('silent') });
-    const tenant = (await rt.db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'default'`)).rows[0]!.id;
-    const submission = await rt.db.query<{ id: string }>(
-      `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`,
-      [tenant],
-    );
-    const post = await rt.db.query<{ id: string }>(
-      `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`,
-      [tenant, submission.rows[0]!.id],
-    );
-    scope = { tenantId: tenant, postId: post.rows[0]!.id, limits: {} };
+    scope = await modelCallScope(rt.db);
   });
   afterEach(() => {
     fake.reset();

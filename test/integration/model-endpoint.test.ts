@@ -50,6 +50,19 @@ describe('model endpoints', () => {
     await fake?.close();
   });
 
+  /** Both endpoints on the fake server, as configured by environment variables. */
+  const endpoints = (extra: Record<string, string> = {}): Record<string, string> => ({
+    LLM_PROVIDER: 'openai',
+    OPENAI_BASE_URL: fake.url,
+    OPENAI_MODEL: 'fake-model',
+    LLM_PRICES: '{"*": {"prompt": 0, "completion": 0}}',
+    EMBEDDING_PROVIDER: 'openai',
+    EMBEDDING_BASE_URL: fake.url,
+    EMBEDDING_MODEL: 'fake-embedding',
+    EMBEDDING_DIMENSION: '16',
+    ...extra,
+  });
+
   describe('a call may take as long as LLM_TIMEOUT_MS, however long that is', () => {
     // Node's fetch runs on undici's global dispatcher, an Agent that stops waiting for response headers after
     // 300 s and for a silent body after 300 s, whatever timeout the SDK was given. Waiting 300 s per case is not
@@ -194,16 +207,7 @@ describe('model endpoints', () => {
   describe('/readyz', () => {
     it('checks the model and embedding endpoints: an outage degrades, a wrong dimension is not ready', async () => {
       const port = await closedPort();
-      const t = await createTestEnv({
-        LLM_PROVIDER: 'openai',
-        OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
-        OPENAI_MODEL: 'fake-model',
-        LLM_PRICES: '{"*": {"prompt": 0, "completion": 0}}',
-        EMBEDDING_PROVIDER: 'openai',
-        EMBEDDING_BASE_URL: fake.url,
-        EMBEDDING_MODEL: 'fake-embedding',
-        EMBEDDING_DIMENSION: '16',
-      });
+      const t = await createTestEnv(endpoints({ OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }));
       const app = await startPipeline(t, { workers: false });
       try {
         const degraded = await readyz(app);
@@ -225,12 +229,7 @@ describe('model endpoints', () => {
         await t.cleanup();
       }
 
-      const wrong = await createTestEnv({
-        EMBEDDING_PROVIDER: 'openai',
-        EMBEDDING_BASE_URL: fake.url,
-        EMBEDDING_MODEL: 'fake-embedding',
-        EMBEDDING_DIMENSION: '384',
-      });
+      const wrong = await createTestEnv(endpoints({ LLM_PROVIDER: 'local', EMBEDDING_DIMENSION: '384' }));
       const app2 = await startPipeline(wrong, { workers: false });
       try {
         const notReady = await readyz(app2);
@@ -248,18 +247,7 @@ describe('model endpoints', () => {
   });
 
   describe('blog-poster doctor', () => {
-    const env = (extra: Record<string, string>) =>
-      loadConfig({
-        LLM_PROVIDER: 'openai',
-        OPENAI_BASE_URL: fake.url,
-        OPENAI_MODEL: 'fake-model',
-        LLM_PRICES: '{"*": {"prompt": 0, "completion": 0}}',
-        EMBEDDING_PROVIDER: 'openai',
-        EMBEDDING_BASE_URL: fake.url,
-        EMBEDDING_MODEL: 'fake-embedding',
-        EMBEDDING_DIMENSION: '16',
-        ...extra,
-      });
+    const env = (extra: Record<string, string>) => loadConfig(endpoints(extra));
 
     it('passes when both endpoints answer as configured, having asked the model for one token', async () => {
       const findings = await diagnose(env({}));
@@ -296,17 +284,7 @@ describe('model endpoints', () => {
           process.execPath,
           [main, 'doctor'],
           {
-            env: {
-              PATH: process.env.PATH,
-              LLM_PROVIDER: 'openai',
-              OPENAI_BASE_URL: fake.url,
-              OPENAI_MODEL: 'fake-model',
-              LLM_PRICES: '{"*": {"prompt": 0, "completion": 0}}',
-              EMBEDDING_PROVIDER: 'openai',
-              EMBEDDING_BASE_URL: fake.url,
-              EMBEDDING_MODEL: 'fake-embedding',
-              EMBEDDING_DIMENSION: '32',
-            },
+            env: { PATH: process.env.PATH, ...endpoints({ EMBEDDING_DIMENSION: '32' }) },
           },
           (_err, stdout) => resolve({ code: child.exitCode, stdout }),
         );

@@ -14,6 +14,7 @@ import { chatCompletion, startFakeOpenAI, type FakeOpenAI, type RecordedRequest 
 import { modelWriter, stepOf } from '../support/fake-model-writer.ts';
 import { articles } from '../support/source-articles.ts';
 import { createTestEnv, type TestEnv } from '../support/harness.ts';
+import { modelCallScope } from '../support/model-scope.ts';
 
 // The model writer's steps against a server that behaves like llama.cpp: a context of its own size (a longer
 // prompt is a 400), replies held to max_completion_tokens (cut with finish_reason "length").
@@ -52,16 +53,7 @@ describe('the model writer against a small local model', () => {
     fake = await startFakeOpenAI({ contextTokens: 4096 });
     t = await createTestEnv();
     rt = await createRuntime(t.config, { logger: createLogger('silent') });
-    const tenant = (await rt.db.query<{ id: string }>(`SELECT id FROM tenants WHERE slug = 'default'`)).rows[0]!.id;
-    const submission = await rt.db.query<{ id: string }>(
-      `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`,
-      [tenant],
-    );
-    const post = await rt.db.query<{ id: string }>(
-      `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`,
-      [tenant, submission.rows[0]!.id],
-    );
-    scope = { tenantId: tenant, postId: post.rows[0]!.id, limits: {} };
+    scope = await modelCallScope(rt.db);
   });
   afterEach(() => {
     fake.reset();
