@@ -1,4 +1,4 @@
-import { genericWords, isStopWord } from '../text/stop-words.ts';
+import { isStopWord } from '../text/stop-words.ts';
 import { countWords, readableBody, stripSources, truncateAtWord } from './post.ts';
 
 // What a model returns, normalised and bounded before it becomes a post. Small local models in particular answer
@@ -124,8 +124,7 @@ export function cleanHeading(text: string): string {
 
 /**
  * Tags a reader could browse by: no punctuation-only or stop-word tags ("." or "the"), none that say nothing
- * ("post", "blog", a lone general word such as "information"), none longer than a short phrase, no hash signs,
- * each once.
+ * ("post", "blog"), none longer than a short phrase, no hash signs, each once.
  */
 export function cleanTags(tags: unknown[], lang?: string | null): string[] {
   const out: string[] = [];
@@ -134,7 +133,8 @@ export function cleanTags(tags: unknown[], lang?: string | null): string[] {
     if (!tag || tag.length < 2 || tag.length > 40) continue;
     const words = tag.toLowerCase().split(/[\s-]+/);
     if (words.length > 4 || words.every((w) => isStopWord(w, lang) || !/[\p{L}\p{N}]/u.test(w))) continue;
-    if (GENERIC_TAGS.has(words.join('-')) || (words.length === 1 && genericWords(lang).has(words[0]!))) continue;
+    // Not stopwords-iso's long English list of general words: it holds tags such as "AI".
+    if (GENERIC_TAGS.has(words.join('-'))) continue;
     if (out.some((t) => t.toLowerCase() === tag.toLowerCase())) continue;
     out.push(tag);
   }
