@@ -294,7 +294,7 @@ describe('the editorial console in a real browser', () => {
     await expect.poll(() => mark.count()).toBeGreaterThan(0);
     expect((await mark.allInnerTexts()).join('')).toBe(fabricated);
     const finding = page.locator('#finding-1');
-    expect(await finding.locator('.reasons').innerText()).toBe('the figure "73" is not in any source');
+    expect(await finding.locator('.reasons').innerText()).toBe('the figure "73 percent" is not in any source');
     const evidence = await finding.locator('.evidence li').allInnerTexts();
     expect(evidence.length).toBeGreaterThan(0);
     expect(evidence[0]).toMatch(/heat/i);
