@@ -486,11 +486,11 @@ function writeDraft(input: LocalWriterInput): Draft {
     return q && take(q);
   };
   const fits = (): boolean => measure().all <= (input.maxWords ?? Infinity);
-  settle(layout, passages, used, fits);
+  settle(layout, passages, used, fits, lang);
   // Settling may leave out a section of one sentence; the expansion then goes on with the material left.
   for (let round = 0; round < 4 && input.minWords !== undefined && measure().prose < input.minWords; round++) {
     expandTo(layout, input.minWords, input.maxWords ?? Infinity, next, measure, companion);
-    settle(layout, passages, used, fits);
+    settle(layout, passages, used, fits, lang);
   }
 
   nameGroups(layout.groups, lang, labels);
@@ -673,8 +673,18 @@ function closestGroup(groups: Group[], p: Passage): Group {
  * dropped (or, when it is the only section, joins the introduction). A single takeaway, and a conclusion of one
  * sentence, join the sections.
  */
-function settle(layout: Layout, all: Passage[], used: Set<Passage>, fits: () => boolean): void {
-  const lone = (list: Passage[]): boolean => list.length > 0 && sentenceCount(list) < 2;
+function settle(layout: Layout, all: Passage[], used: Set<Passage>, fits: () => boolean, lang: string): void {
+  // Counted as a reader counts them in the printed text: two source lines ("… seconds." / "2-faire …") can read as
+  // one sentence once they share a paragraph.
+  const printedCount = (list: Passage[]): number =>
+    splitSentences(
+      [...list]
+        .sort(byPassageOrder)
+        .flatMap((p) => p.sentences.map((x) => x.text))
+        .join(' '),
+      lang,
+    ).length;
+  const lone = (list: Passage[]): boolean => list.length > 0 && printedCount(list) < 2;
   if (lone(layout.takeaways)) {
     for (const p of layout.takeaways) placeAnywhere(layout, p);
     layout.takeaways = [];
@@ -684,7 +694,7 @@ function settle(layout: Layout, all: Passage[], used: Set<Passage>, fits: () => 
     layout.conclusion = [];
   }
   for (;;) {
-    const short = layout.groups.find((g) => sentenceCount(g.passages) < 2);
+    const short = layout.groups.find((g) => printedCount(g.passages) < 2);
     if (!short) break;
     const more = all.find((p) => !used.has(p) && short.keys.has(groupKey(p)));
     if (more) {

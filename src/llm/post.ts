@@ -175,7 +175,10 @@ export function composeMetaDescription(texts: string[], lang?: string | null): s
     const clean = inlineText(t);
     if (clean && !pieces.includes(clean)) pieces.push(clean);
   }
-  const fits = (text: string): boolean => text.length >= META_DESCRIPTION_MIN && text.length <= META_DESCRIPTION_MAX;
+  // A description ends where a sentence does: a heading or a quoted title without a full stop is a fragment.
+  const whole = (text: string): boolean => /[.!?…]["'“”„’»)]*$/u.test(text);
+  const fits = (text: string): boolean =>
+    text.length >= META_DESCRIPTION_MIN && text.length <= META_DESCRIPTION_MAX && whole(text);
   const window = pieces.slice(0, 24);
   // Texts that start with the earliest piece they can come first; pieces keep their order.
   const combine = (commas: boolean): string[][] => {
@@ -207,19 +210,21 @@ export function composeMetaDescription(texts: string[], lang?: string | null): s
   }
   const hit = joined.find(fits);
   if (hit) return hit;
-  const under = joined.filter((t) => t.length <= META_DESCRIPTION_MAX).sort((a, b) => b.length - a.length);
+  const under = joined.filter((t) => t.length <= META_DESCRIPTION_MAX && whole(t)).sort((a, b) => b.length - a.length);
   if (under[0]) return under[0];
   // Every piece runs past 160 characters with no clause end in range: the longest leading clause (up to a comma)
-  // that fits, else the first piece's leading sentences that fit, else (the only case where a description ends
-  // mid-sentence) its words that fit.
+  // that fits, else the first piece's leading sentences that fit, else its first sentence whole, longer than
+  // wanted (the SEO lint says so) rather than cut mid-sentence.
   const clause = window
     .flatMap((p) => clauses(p, true))
     .filter((c) => c.length <= META_DESCRIPTION_MAX && c.length >= 80)
     .sort((a, b) => b.length - a.length)[0];
   if (clause) return clause;
-  const first = pieces[0] ?? '';
+  const first = pieces.find(whole) ?? pieces[0] ?? '';
   const ends = [...first.matchAll(/[.!?](?=\s)/g)].map((m) => m.index + 1).filter((i) => i <= META_DESCRIPTION_MAX);
-  return ends.length && ends.at(-1)! >= 60 ? first.slice(0, ends.at(-1)) : truncateAtWord(first, META_DESCRIPTION_MAX);
+  if (ends.length && ends.at(-1)! >= 60) return first.slice(0, ends.at(-1));
+  const sentenceEnd = /[.!?…]["'“”„’»)]*(?=\s|$)/u.exec(first);
+  return sentenceEnd ? first.slice(0, sentenceEnd.index + sentenceEnd[0].length) : first;
 }
 
 /**
