@@ -18,7 +18,17 @@ export function plainText(text: string): string {
   return text.replace(CONTROLS_SINGLE_LINE, '');
 }
 
-/** Markdown inline text shown as itself: every ASCII punctuation character backslash-escaped (CommonMark). */
+/**
+ * One line of Markdown inline text shown as itself (CommonMark with GFM): the characters that open inline markup,
+ * HTML or strikethrough are backslash-escaped everywhere, an entity's ampersand too; those that open a block only at
+ * the start; and URLs and e-mail addresses are kept from becoming links. Ordinary punctuation stays as written, so
+ * the Markdown reads as plainly as it renders ("queue-first", "Title | Site"). A single line cannot hold a table.
+ */
 export function markdownLiteral(text: string): string {
-  return plainLine(text).replace(/[!-/:-@[-`{-~]/g, '\\$&');
+  return plainLine(text)
+    .trim()
+    .replace(/[\\`*_[\]<>~@]|&(?=#?\w+;)/g, '\\$&')
+    .replace(/:(?=\/\/)/g, '\\:')
+    .replace(/\b(www)\./gi, '$1\\.')
+    .replace(/^([#+=-]|\d+(?=[.)]))/, (m) => (/^\d/.test(m) ? `${m}\\` : `\\${m}`));
 }

@@ -131,8 +131,8 @@ describe('createLocalWriter', () => {
       { sourceId: 'src-grants', title: 'Heat pump grants in 2024', url: null },
     ]);
     expect(sourcesList(draft)).toEqual([
-      // A source title is Markdown text shown as itself: its punctuation is escaped.
-      '1. [How Heat Pumps Work in Cold Climates \\| The Energy Desk](<https://energy.example/heat-pumps>)',
+      // A source title is Markdown text shown as itself: what could open markup is escaped, plain punctuation is not.
+      '1. [How Heat Pumps Work in Cold Climates | The Energy Desk](<https://energy.example/heat-pumps>)',
       '2. Heat pump grants in 2024',
     ]);
     expect(citedNumbers(draft)).toEqual(new Set([1, 2]));
