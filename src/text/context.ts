@@ -123,6 +123,8 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     // A pronoun subject after an opening phrase: "Instead of switching on and off, it ramps up…".
     /^[^.;:]{0,80},\s(?:it|they|he|she|this|these|its|their)\s/i,
     /^(?:\S+\s+){1,4}(?:however|therefore|nevertheless|nonetheless|also|likewise|meanwhile)\b/i,
+    // The second step of an enumeration: "Second, …", "Finally, …".
+    /^(?:second|secondly|third|thirdly|fourth|fourthly|finally|lastly)\s*,/i,
     /\bthose\b(?! (?:who|whom|whose|which|that|with|in|of|at|on|for|from|under|over|aged)\b)/i,
   ],
   de: [
@@ -132,6 +134,7 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     /^(?:\S+\s+){1,6}(?:jedoch|allerdings|trotzdem|dennoch|deshalb|daher|deswegen|außerdem|zudem|folglich|somit|also|auch)\b/iu,
     /\b(?:dafür|dabei|dadurch|dazu|davon|darauf|darüber|daran|darin|daraus|dagegen|hierfür|hierbei)\b/iu,
     /^[^.;:]{0,80},\s(?:er|sie|es)\s/u,
+    /^(?:zweitens|drittens|viertens|schließlich|zuletzt|zum (?:zweiten|dritten|schluss))\b/iu,
     /\bdiese[mnrs]?\b(?! (?:Woche|Jahr|Jahres|Monat|Monats|Sommer|Winter|Herbst|Frühjahr|Frühling|Saison)\b)/iu,
   ],
   fr: [
@@ -140,6 +143,7 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     /(?:^|\s)ces\s/iu,
     /\s(?:cette|cet)\s(?!(?:année|semaine|fois|saison|nuit|matinée|soirée)\b)/iu,
     /^[^.;:]{0,80},\s(?:il|elle|ils|elles)\s/iu,
+    /^(?:deuxièmement|troisièmement|enfin|en dernier lieu|d'autre part)(?=[\s,]|$)/iu,
     /^(?:\S+\s+){1,4}(?:cependant|toutefois|pourtant|donc|aussi|également|néanmoins|alors)\b/iu,
   ],
   es: [
@@ -147,6 +151,7 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     /\b(?:mencionad[oa]s? anteriormente|antes mencionad[oa]s?)\b/iu,
     /\b(?:estos|estas|esos|esas)\b/iu,
     /^[^.;:]{0,80},\s(?:él|ella|ellos|ellas)\s/iu,
+    /^(?:segundo|tercero|en segundo lugar|en tercer lugar|finalmente|por último)\s*,/iu,
     /^(?:\S+\s+){1,4}(?:sin embargo|también|además|por lo tanto|no obstante|entonces|asimismo)(?=[\s,.]|$)/iu,
   ],
 };
