@@ -84,6 +84,7 @@ function currentWriter(): Writer {
       sources,
       policy: defaultGroundingPolicy,
       language: post.language,
+      fields: { title: post.title, metaDescription: post.metaDescription },
     });
     return { post, held: !verdict.passed };
   };

@@ -97,6 +97,7 @@ export const generate: StageProcessor = async (job, ctx) => {
     policy: settings.grounding,
     allowedTerms: briefKeywords(brief),
     language: written.language,
+    fields: { title: written.title, metaDescription: written.metaDescription },
   });
   const { markdown, added: disclaimers } = applyDisclaimers(written.markdown, settings.grounding);
   const final = { ...written, markdown, wordCount: countWords(readableBody(markdown)) };

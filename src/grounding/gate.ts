@@ -6,7 +6,13 @@ import { insertBeforeSources, stripSources } from '../llm/post.ts';
 import { bannedMatcher, type GroundingPolicy } from './policy.ts';
 import { quantitiesIn, quantityGrounded, type Quantity } from './quantities.ts';
 
-export type FailingSentence = { sentence: string; section: string | null; reasons: string[] };
+export type FailingSentence = {
+  sentence: string;
+  section: string | null;
+  reasons: string[];
+  /** Where the text is when it is not a body sentence: the title, a heading or the meta description. */
+  field?: 'title' | 'heading' | 'metaDescription';
+};
 
 export type GroundingResult = {
   passed: boolean;
@@ -98,10 +104,13 @@ export function checkGrounding(input: {
   allowedTerms?: string[];
   /** The post's language (a BCP 47 tag); told from the sources when not given. */
   language?: string;
+  /** The title and meta description: what readers and search engines see first states facts too. */
+  fields?: { title?: string | null; metaDescription?: string | null };
 }): GroundingResult {
   const lang = language(input.language ?? sourcesLanguage(input.sources) ?? 'en').tag;
+  // A source's title is the source's too: a post title taken from it is grounded.
   const sourceText = input.sources
-    .map((s) => withoutFootnoteMarks(s.text).split('\n').map(visibleText).join('\n'))
+    .map((s) => [s.title ?? '', ...withoutFootnoteMarks(s.text).split('\n').map(visibleText)].join('\n'))
     .join('\n');
   const haystack = normalise(sourceText);
   const sourceQuantities = quantitiesIn(sourceText.replace(/\s+/g, ' '), lang);
@@ -167,6 +176,47 @@ export function checkGrounding(input: {
         const reasons = [...(i === 0 ? markers : []), ...findings(piece), ...(i === 0 ? claims : [])];
         if (reasons.length) failing.push({ sentence: piece, section: part.section, reasons: [...new Set(reasons)] });
       }
+    }
+  }
+  // Titles and headings are written in title case, so capitalised words say nothing of names there: their figures,
+  // dates and quotations are checked. The meta description is prose and is checked as the body is.
+  const factsOfHeading = (text: string): string[] => {
+    if (haystack.includes(normalise(text))) return [];
+    const reasons = quantitiesIn(text, lang)
+      // A small bare count numbers the structure ("Step 2", "5 ways to …", "More from source 1"), not a fact.
+      .filter((q) => q.kind === 'date' || q.unit !== null || q.scaled || !Number.isInteger(q.value) || q.value > 12)
+      .filter((q) => !quantityGrounded(q, sourceQuantities) && !quantityGrounded(q, allowedQuantities))
+      .map(figure);
+    for (const q of text.matchAll(/["“„«]\s*([^"“”„«»]+?)\s*["”“»]/g)) {
+      const quoted = q[1]!.trim();
+      if (quoted.split(/\s+/).length >= 3 && !known(quoted))
+        reasons.push(`the quotation "${quoted}" is not in any source`);
+    }
+    return [...new Set(reasons)];
+  };
+  const title = input.fields?.title?.trim();
+  if (title) {
+    const reasons = [
+      ...factsOfHeading(title),
+      ...banned.filter(({ matches }) => matches(title)).map(({ claim }) => `makes a banned claim (${claim})`),
+    ];
+    if (reasons.length) failing.push({ sentence: title, section: null, reasons, field: 'title' });
+  }
+  for (const section of sections) {
+    if (section.heading) {
+      const reasons = factsOfHeading(section.heading);
+      if (reasons.length)
+        failing.push({ sentence: section.heading, section: section.heading, reasons, field: 'heading' });
+    }
+  }
+  const meta = input.fields?.metaDescription?.trim();
+  if (meta) {
+    for (const sentence of splitSentences(meta, lang)) {
+      const reasons = [
+        ...findings(sentence),
+        ...banned.filter(({ matches }) => matches(sentence)).map(({ claim }) => `makes a banned claim (${claim})`),
+      ];
+      if (reasons.length) failing.push({ sentence, section: null, reasons, field: 'metaDescription' });
     }
   }
   for (const section of sections) {

@@ -172,6 +172,7 @@ export function checkDraft(input: {
     sources: input.sources,
     policy,
     allowedTerms: briefKeywords(brief),
+    fields: { title: draft.title, metaDescription: draft.metaDescription },
   });
   const { markdown, added } = applyDisclaimers(body, policy);
   const wordCount = countWords(readableBody(markdown));

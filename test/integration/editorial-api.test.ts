@@ -131,7 +131,7 @@ describe('the editorial API', () => {
       expect(review).toMatchObject({
         title: expect.stringContaining('Zebrafish'),
         status: 'needs_review',
-        hold: { stage: 'generate', reason: 'grounding: 1 finding to review' },
+        hold: { stage: 'generate', reason: 'grounding: 2 findings to review' },
         failure: null,
         costUsd: 0.5,
         writer: 'local/extractive-v2',
@@ -321,14 +321,20 @@ describe('the editorial API', () => {
       expect(flagged.body.revision).toBe(2);
       expect(flagged.body.status).toBe('needs_review');
       expect(flagged.body.grounding.passed).toBe(false);
+      // The writer's meta description repeats the banned claim, and the gate reads descriptions too.
       expect(flagged.body.grounding.failingSentences).toEqual([
         expect.objectContaining({
           sentence: 'They found that 95 percent of the fish healed without scars.',
           reasons: ['the figure "95 percent" is not in any source'],
         }),
+        expect.objectContaining({
+          field: 'metaDescription',
+          sentence: 'They found that older fish regrow fins more slowly than young ones.',
+          reasons: ['makes a banned claim (/older fish regrow/)'],
+        }),
       ]);
       expect(flagged.body.grounding.failingSentences[0].closestSources[0].sentence).toMatch(/fish|scars/);
-      expect(flagged.body.hold.reason).toBe('grounding: 1 finding to review');
+      expect(flagged.body.hold.reason).toBe('grounding: 2 findings to review');
 
       // An edit from an old revision is a conflict.
       const stale = await call(keyA, 'PATCH', `/api/v1/posts/${ids.review}`, { title: 'Stale', baseRevision: 1 });
@@ -342,7 +348,7 @@ describe('the editorial API', () => {
       const saved = await call(keyA, 'PATCH', `/api/v1/posts/${ids.review}`, {
         markdown: fixed,
         title: 'How zebrafish regrow fins',
-        // The writer's description repeated the claim; the gate does not read descriptions, the editor does.
+        // The description without the claim.
         metaDescription:
           'Zebrafish regrow their fins within about two weeks of an injury, from a mass of cells called a blastema.',
         tags: ['Zebrafish', 'zebrafish', 'healing'],

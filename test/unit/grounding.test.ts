@@ -81,6 +81,37 @@ describe('the grounding gate', () => {
   });
 });
 
+describe('the grounding gate on the title, headings and meta description', () => {
+  const body = 'The Boiler Upgrade Scheme pays 7500 pounds towards a heat pump in the United Kingdom [1].\n';
+  const gate = (markdown: string, fields: { title?: string; metaDescription?: string }) =>
+    checkGrounding({ markdown, citationCount: 1, sources: [source], policy: defaultGroundingPolicy, fields });
+
+  it('holds a figure, date or quotation the sources do not give, wherever the reader sees it first', () => {
+    const result = gate(`${body}\n## Why 73% of Homes Switched in 2019\n\nIt opened in May 2022 [1].\n`, {
+      title: 'Heat Pump Grants Cut Bills by 40 Percent',
+      metaDescription: 'The scheme pays 7,500 pounds towards a heat pump. Ofgem says it doubled installations.',
+    });
+    expect(result.passed).toBe(false);
+    expect(result.failingSentences.map((f) => [f.field, f.sentence, f.reasons])).toEqual([
+      ['title', 'Heat Pump Grants Cut Bills by 40 Percent', ['the figure "40 Percent" is not in any source']],
+      [
+        'heading',
+        'Why 73% of Homes Switched in 2019',
+        ['the figure "73%" is not in any source', 'the figure "2019" is not in any source'],
+      ],
+      ['metaDescription', 'Ofgem says it doubled installations.', ['the name "Ofgem" is not in any source']],
+    ]);
+  });
+
+  it('passes title-case headings, structural counts and a title taken from a source title', () => {
+    const result = gate(`${body}\n## Step 2: What The Boiler Upgrade Scheme Pays\n\nIt opened in May 2022 [1].\n`, {
+      title: 'Grants',
+      metaDescription: 'In the United Kingdom, the Boiler Upgrade Scheme pays 7,500 pounds towards a heat pump.',
+    });
+    expect(result).toMatchObject({ passed: true, failingSentences: [] });
+  });
+});
+
 describe('the grounding gate on real text', () => {
   const src = (text: string, id = 's1'): SourceDoc => ({ id, kind: 'url', title: 'Source', url: null, text });
   const gate = (markdown: string, sources: SourceDoc[], language?: string) =>
