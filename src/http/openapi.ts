@@ -201,6 +201,10 @@ const groundingReportSchema = z
         sentence: z.string(),
         section: z.string().nullable(),
         reasons: z.array(z.string()),
+        field: z
+          .enum(['title', 'heading', 'metaDescription'])
+          .optional()
+          .meta({ description: 'Where the text is when it is not a body sentence' }),
         closestSources: z
           .array(closestSourceSchema)
           .meta({ description: 'The source sentences most like it (offline embedder, cosine), best first' }),
