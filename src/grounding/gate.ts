@@ -141,7 +141,8 @@ export function checkGrounding(input: {
     let rest = text;
     for (const q of quantitiesIn(text, lang)) {
       if (!quantityGrounded(q, sourceQuantities) && !quantityGrounded(q, allowedQuantities)) reasons.push(figure(q));
-      rest = rest.replace(q.text, ' '.repeat(q.text.length));
+      // Blanked with punctuation, so the words on either side do not join into one name ("Android 6.0 Marshmallow").
+      rest = rest.replace(q.text, ','.repeat(q.text.length));
     }
     for (const q of text.matchAll(/["“„«]\s*([^"“”„«»]+?)\s*["”“»]/g)) {
       const quoted = q[1]!.trim();

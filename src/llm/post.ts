@@ -1,6 +1,7 @@
 import type { Citation, SourceDoc } from './types.ts';
 import { slugify } from '../text/html.ts';
 import { markdownLiteral, plainLine, plainText } from '../text/plain-text.ts';
+import { dependsOnContext } from '../text/context.ts';
 import { AND, rulesFor, sectionLabels, SOURCES_HEADINGS } from '../text/language.ts';
 import { splitSentences } from '../text/sentences.ts';
 import { stopWords } from '../text/stop-words.ts';
@@ -170,11 +171,15 @@ function clauses(sentence: string, commas = false): string[] {
  * under 160 characters (the SEO lint reports its length).
  */
 export function composeMetaDescription(texts: string[], lang?: string | null): string {
-  const pieces: string[] = [];
+  const all: string[] = [];
   for (const t of texts) {
     const clean = inlineText(t);
-    if (clean && !pieces.includes(clean)) pieces.push(clean);
+    if (clean && !all.includes(clean)) all.push(clean);
   }
+  // A description is read on its own, in a search result: no piece of it may lean on a sentence it does not print
+  // ("Por ende, …", "This means …"). A passage that opens with a sentence standing alone carries its followers.
+  const standing = all.filter((t) => !dependsOnContext(t, lang));
+  const pieces = standing.length > 0 ? standing : all;
   // A description ends where a sentence does: a heading or a quoted title without a full stop is a fragment.
   const whole = (text: string): boolean => /[.!?…]["'“”„’»)]*$/u.test(text);
   const fits = (text: string): boolean =>

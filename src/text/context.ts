@@ -52,6 +52,8 @@ const OPENING_PHRASES: Record<SupportedLanguage, string[]> = {
     'in this case',
     'if so',
     'if not',
+    'for this reason',
+    'for that reason',
   ],
   de: [
     'die beiden',
@@ -87,6 +89,8 @@ const OPENING_PHRASES: Record<SupportedLanguage, string[]> = {
     'en effet',
     "c'est pourquoi",
     'de même',
+    'pour cette raison',
+    'pour ces raisons',
   ],
   es: [
     'sin embargo',
@@ -108,6 +112,12 @@ const OPENING_PHRASES: Record<SupportedLanguage, string[]> = {
     'a su vez',
     'de este modo',
     'de esta manera',
+    'por esta razón',
+    'por esa razón',
+    'por ende',
+    'por consiguiente',
+    'en consecuencia',
+    'de ahí',
   ],
 };
 

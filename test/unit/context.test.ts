@@ -12,6 +12,9 @@ describe('dependsOnContext', () => {
       ['de', 'Dabei spielt die Größe eine Rolle.'],
       ['fr', 'Enfin, la pompe est dimensionnée pour la semaine la plus froide.'],
       ['es', 'Por último, la bomba se dimensiona para la semana más fría.'],
+      ['es', 'Por ende, las ventajas se convierten en una desventaja.'],
+      ['es', 'Por esta razón desde Android 6.0, Google desarrolló un sistema llamado Doze.'],
+      ['en', 'For this reason, installers size the pump for the coldest week.'],
     ] as const) {
       expect(dependsOnContext(sentence, lang), sentence).toBe(true);
     }

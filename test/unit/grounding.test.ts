@@ -195,3 +195,23 @@ describe('the grounding gate on real text', () => {
     });
   });
 });
+
+describe('the grounding gate on names beside figures', () => {
+  it('does not join the words around a figure into one name', () => {
+    const android: SourceDoc = {
+      id: 'a1',
+      kind: 'markdown',
+      title: null,
+      url: null,
+      text: 'Por esta razón desde Android 6.0 Marshmallow, Google desarrolló un sistema llamado Doze.',
+    };
+    const result = checkGrounding({
+      markdown: 'Desde Android 6.0 Marshmallow existe Doze [1].',
+      citationCount: 1,
+      sources: [android],
+      policy: defaultGroundingPolicy,
+      language: 'es',
+    });
+    expect(result.failingSentences).toEqual([]);
+  });
+});

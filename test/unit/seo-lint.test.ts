@@ -170,6 +170,14 @@ describe('the SEO lint', () => {
     expect(composeMetaDescription(['I keep bookmarks in my shell profile.', '"Bookmarks record locations"'])).toBe(
       'I keep bookmarks in my shell profile.',
     );
+    // Read alone in a search result, a description never opens a piece with a sentence that leans on another.
+    const leaning = composeMetaDescription([
+      'However, the pump needs a larger radiator in older houses, which adds to the cost of the installation.',
+      'Heat pumps move heat from the outside air into the house instead of burning fuel to make it.',
+    ]);
+    expect(leaning).toBe(
+      'Heat pumps move heat from the outside air into the house instead of burning fuel to make it.',
+    );
     // A model's over-long description is taken apart into its sentences, not cut.
     const model = fitMetaDescription(`${sentences[0]} ${sentences[1]} ${sentences[2]}`, []);
     expect(model).toBe(`${sentences[0]} ${sentences[1]}`);
