@@ -7,6 +7,8 @@ import { loadPostForPublishing } from '../src/publish/post-data.ts';
 import { publishToTarget, rebuildSite, type Outcome } from '../src/publish/publish-post.ts';
 import { requestSiteRebuild } from '../src/publish/site-rebuilds.ts';
 import { addScheduledJob } from '../src/publish/schedule.ts';
+import { planPost } from '../src/publish/cadence.ts';
+import { now } from '../src/clock.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
 import { deferredPublishJobId } from '../queues/stages.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
@@ -21,6 +23,7 @@ const SCHEDULE_SLACK_MS = 1000;
  * - Approval required and not given: held as `awaiting_approval` after index, so approving it
  *   (resumePost) runs this stage again.
  * - publishAt ahead: held as `scheduled`, with a delayed publish job at that time (kept in Redis across restarts).
+ *   A post without one that goes to a destination with a cadence is given the next slot it allows first.
  * - A destination whose circuit breaker is open is not called: the post waits for it in a delayed
  *   job, which spends no attempt. Destinations already published are skipped on every retry.
  */
@@ -48,7 +51,21 @@ export const publish: StageProcessor = async (job, ctx) => {
     return { handOff: false };
   }
 
-  if (post.publishAt && post.publishAt.getTime() > Date.now() + SCHEDULE_SLACK_MS) {
+  let targets;
+  try {
+    targets = await resolveTargets(ctx.db, post.tenantId, post.options.destinations);
+  } catch (err) {
+    if (err instanceof UnknownDestinationError) throw new PermanentError(err.message);
+    throw err;
+  }
+
+  // No time of its own and a destination with a cadence: the earliest slot they allow becomes its publishAt.
+  if (!post.publishAt) {
+    const plan = await planPost(ctx.db, post, targets);
+    if (plan) Object.assign(post, { publishAt: plan.publishAt, revision: plan.revision, planned: true });
+  }
+
+  if (post.publishAt && post.publishAt.getTime() > now() + SCHEDULE_SLACK_MS) {
     if (!ctx.queues) throw new Error('the publish stage needs the queues to schedule a post');
     const jobId = await addScheduledJob(
       ctx.db,
@@ -61,18 +78,10 @@ export const publish: StageProcessor = async (job, ctx) => {
       status: 'scheduled',
       stage: 'index',
       reason: `scheduled for ${post.publishAt.toISOString()}`,
-      details: { publishAt: post.publishAt.toISOString(), jobId },
+      details: { publishAt: post.publishAt.toISOString(), jobId, ...(post.planned ? { by: 'cadence' } : {}) },
     });
-    ctx.log.info({ publishAt: post.publishAt.toISOString() }, 'scheduled');
+    ctx.log.info({ publishAt: post.publishAt.toISOString(), cadence: post.planned }, 'scheduled');
     return { handOff: false };
-  }
-
-  let targets;
-  try {
-    targets = await resolveTargets(ctx.db, post.tenantId, post.options.destinations);
-  } catch (err) {
-    if (err instanceof UnknownDestinationError) throw new PermanentError(err.message);
-    throw err;
   }
 
   const outcomes: Outcome[] = [];

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Db } from '../db/pool.ts';
+import { cadenceSchema } from './cadence.ts';
 import { credentialFields, exactlyOneCredential } from './credentials.ts';
+import { indexNowSchema } from './indexnow.ts';
 
 // A tenant's destinations: what each kind's config holds, the table's repository, and which
 // destinations a post goes to.
@@ -22,6 +24,10 @@ export const configSchemas = {
         .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and dashes')
         .max(60)
         .optional(),
+      /** Posts a day, publishing window and minimum gap (./cadence.ts). */
+      cadence: cadenceSchema.optional(),
+      /** Search-engine notification after publication; off unless set (./indexnow.ts). */
+      indexNow: indexNowSchema.optional(),
     })
     .strict(),
   wordpress: z
@@ -35,6 +41,8 @@ export const configSchemas = {
       /** Category names, looked up or created on the site. */
       categories: z.array(z.string().trim().min(1).max(100)).max(10).default([]),
       timeoutMs,
+      cadence: cadenceSchema.optional(),
+      indexNow: indexNowSchema.optional(),
     })
     .strict()
     .refine(...exactlyOneCredential('passwordEnv', 'passwordSecret')),
@@ -44,6 +52,7 @@ export const configSchemas = {
       /** The Standard Webhooks signing secret (whsec_…): a stored tenant secret, or an environment variable. */
       ...credentialFields('secretEnv', 'secretName'),
       timeoutMs,
+      cadence: cadenceSchema.optional(),
     })
     .strict()
     .refine(...exactlyOneCredential('secretEnv', 'secretName')),

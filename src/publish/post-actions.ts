@@ -1,7 +1,9 @@
 import type { Db } from '../db/pool.ts';
 import { resumePost } from '../pipeline-control.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';
-import { loadPostForPublishing } from './post-data.ts';
+import { pinSlot, replanDestination } from './cadence.ts';
+import { resolveTargets } from './destinations.ts';
+import { loadPostForPublishing, type PostForPublishing } from './post-data.ts';
 import { addScheduledJob, removeScheduledJob } from './schedule.ts';
 
 // What operators do to a post before it is published: approve, reject, reschedule, cancel.
@@ -115,28 +117,71 @@ export async function reschedulePost(
   const post = await loadOwned(db, tenantId, postId);
   if (NOT_RESCHEDULABLE.includes(post.status) || post.stopped)
     throw new PostActionError(409, `the post is ${post.status}; it can no longer be rescheduled`);
-  const { rows } = await db.query<{ revision: number }>(
-    `INSERT INTO post_publishing (post_id, publish_at, revision) VALUES ($1, $2, 1)
-     ON CONFLICT (post_id) DO UPDATE SET publish_at = $2, revision = post_publishing.revision + 1, updated_at = now()
-     RETURNING revision`,
-    [postId, publishAt],
+  // An operator's time is kept as asked: a later change of cadence does not move it, and the post
+  // keeps its place in its destinations' counts at the new time.
+  const revision = await db.tx(async (client) => {
+    const { rows } = await client.query<{ revision: number }>(
+      `INSERT INTO post_publishing (post_id, publish_at, revision) VALUES ($1, $2, 1)
+       ON CONFLICT (post_id) DO UPDATE SET publish_at = $2, revision = post_publishing.revision + 1, planned = false, updated_at = now()
+       RETURNING revision`,
+      [postId, publishAt],
+    );
+    await pinSlot(client, postId, publishAt);
+    return rows[0]!.revision;
+  });
+  if (post.status === 'scheduled') await moveScheduledJob(db, queues, post, publishAt, revision, null);
+}
+
+/** A scheduled post's delayed job at its new time (the old one removed), and its hold saying so. */
+async function moveScheduledJob(
+  db: Db,
+  queues: PipelineQueues,
+  post: PostForPublishing,
+  publishAt: Date,
+  revision: number,
+  by: 'cadence' | null,
+) {
+  const jobId = await addScheduledJob(
+    db,
+    queues,
+    { id: post.id, correlationId: post.correlationId, generation: post.generation },
+    publishAt,
+    revision,
   );
-  if (post.status === 'scheduled') {
-    const jobId = await addScheduledJob(
-      db,
-      queues,
-      { id: post.id, correlationId: post.correlationId, generation: post.generation },
-      publishAt,
-      rows[0]!.revision,
-    );
-    await db.query(
-      `UPDATE posts SET held_reason = $2, held_details = $3, updated_at = now() WHERE id = $1 AND status = 'scheduled'`,
-      [
-        postId,
-        `scheduled for ${publishAt.toISOString()}`,
-        JSON.stringify({ publishAt: publishAt.toISOString(), jobId }),
-      ],
-    );
-    await removeScheduledJob(queues, post.scheduledJobId);
+  await db.query(
+    `UPDATE posts SET held_reason = $2, held_details = $3, updated_at = now() WHERE id = $1 AND status = 'scheduled'`,
+    [
+      post.id,
+      `scheduled for ${publishAt.toISOString()}`,
+      JSON.stringify({ publishAt: publishAt.toISOString(), jobId, ...(by ? { by } : {}) }),
+    ],
+  );
+  if (post.scheduledJobId !== jobId) await removeScheduledJob(queues, post.scheduledJobId);
+}
+
+/**
+ * After a destination's cadence changed: the posts it had planned and not yet published get new
+ * slots from now, in their old order, and their delayed jobs move with them. Returns how many moved.
+ */
+export async function replanAfterCadenceChange(
+  db: Db,
+  queues: PipelineQueues,
+  tenantId: string,
+  destinationId: string,
+): Promise<number> {
+  const moved = await replanDestination(db, tenantId, destinationId, async (client, postId) => {
+    const scoped = { query: client.query.bind(client) } as unknown as Db;
+    const post = await loadPostForPublishing(scoped, postId, tenantId);
+    if (!post) return [];
+    try {
+      return await resolveTargets(scoped, tenantId, post.options.destinations);
+    } catch {
+      return [];
+    }
+  });
+  for (const m of moved) {
+    const post = await loadPostForPublishing(db, m.postId, tenantId);
+    if (post?.status === 'scheduled') await moveScheduledJob(db, queues, post, m.publishAt, m.revision, 'cadence');
   }
+  return moved.length;
 }

@@ -29,6 +29,8 @@ export type PostForPublishing = {
   /** A reschedule wins over the submission's publishAt. */
   publishAt: Date | null;
   revision: number;
+  /** publishAt was chosen by a destination's cadence (./cadence.ts), not asked for. */
+  planned: boolean;
   scheduledJobId: string | null;
   stopped: 'cancelled' | 'rejected' | null;
   stopReason: string | null;
@@ -59,6 +61,7 @@ type Row = {
   options: { publish?: unknown } | null;
   pp_publish_at: Date | null;
   revision: number | null;
+  planned: boolean | null;
   scheduled_job_id: string | null;
   stopped: 'cancelled' | 'rejected' | null;
   stop_reason: string | null;
@@ -75,7 +78,7 @@ export async function loadPostForPublishing(
             p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
             p.hero_image, p.category, p.language->>'tag' AS language, s.options,
             (SELECT src.lead_image FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
-              ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at, pp.revision, pp.scheduled_job_id, pp.stopped, pp.stop_reason
+              ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at, pp.revision, pp.planned, pp.scheduled_job_id, pp.stopped, pp.stop_reason
        FROM posts p
        JOIN submissions s ON s.id = p.submission_id
        LEFT JOIN post_publishing pp ON pp.post_id = p.id
@@ -110,6 +113,7 @@ export async function loadPostForPublishing(
     options,
     publishAt,
     revision: r.revision ?? 0,
+    planned: r.planned ?? false,
     scheduledJobId: r.scheduled_job_id,
     stopped: r.stopped,
     stopReason: r.stop_reason,

@@ -1,3 +1,4 @@
+import { now } from '../clock.ts';
 import type { Db } from '../db/pool.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';
 
@@ -20,7 +21,7 @@ export async function addScheduledJob(
   await queues.queues.publish.add(
     'publish',
     { postId: post.id, correlationId: post.correlationId, generation: post.generation },
-    { jobId, delay: Math.max(0, publishAt.getTime() - Date.now()) },
+    { jobId, delay: Math.max(0, publishAt.getTime() - now()) },
   );
   await db.query(
     `INSERT INTO post_publishing (post_id, scheduled_job_id) VALUES ($1, $2)

@@ -14,12 +14,13 @@ import {
   updateDestinationSchema,
 } from '../../publish/destinations.ts';
 import { envSecretFieldErrors } from '../../publish/credentials.ts';
+import { replanAfterCadenceChange } from '../../publish/post-actions.ts';
 import { type FieldError, sendProblem, zodFieldErrors } from '../problem.ts';
 
 const uuid = z.uuid();
 
 /** Destinations of the caller's tenant: where its posts are published. Configs name secrets' variables, never values. */
-export function destinationRoutes({ db }: AppDeps): Router {
+export function destinationRoutes({ db, queues }: AppDeps): Router {
   const router = Router();
 
   router.get('/destinations', async (req, res) => {
@@ -74,7 +75,12 @@ export function destinationRoutes({ db }: AppDeps): Router {
         ...(parsed.data.isDefault !== undefined ? { isDefault: parsed.data.isDefault } : {}),
       });
       if (!updated) return sendProblem(res, 404, 'Not Found', { detail: `no destination ${id}` });
-      res.json(destinationView(updated));
+      // A new cadence re-plans the posts the old one had planned and not yet published.
+      const replanned =
+        JSON.stringify(updated.config.cadence ?? null) !== JSON.stringify(existing.config.cadence ?? null)
+          ? await replanAfterCadenceChange(db, queues, req.tenantId, id)
+          : 0;
+      res.json({ ...destinationView(updated), ...(replanned ? { replanned } : {}) });
     } catch (err) {
       if (err instanceof DestinationConflictError)
         return sendProblem(res, 409, 'Conflict', {
