@@ -22,6 +22,8 @@ export interface SiteOptions {
   subdir?: string;
   /** Overrides `<baseUrl>/<tenant>[/<subdir>]`. */
   siteUrl?: string | null;
+  /** An IndexNow key: the site serves it as `<key>.txt` (./indexnow.ts). */
+  indexNowKey?: string;
 }
 
 /** A published post as the index, the feed and the sitemap list it. */
@@ -90,9 +92,29 @@ export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublishe
       const url = siteUrl ? `${siteUrl}/${post.slug}.html` : null;
 
       await mkdir(folder, { recursive: true });
+      let image: PageImage | null = null;
+      if (post.image) {
+        // The image beside the page, under media/, named after the post (its slug, which is safe as a path).
+        const ext = path.extname(post.image.filename).replace(/[^a-z0-9.]/gi, '') || '.img';
+        const file = `media/${post.slug}${ext}`;
+        await mkdir(path.join(folder, 'media'), { recursive: true });
+        await writeAtomic(path.join(folder, file), post.image.data);
+        image = { ...post.image, src: file, absoluteUrl: siteUrl ? `${siteUrl}/${file}` : null };
+      }
       await writeAtomic(markdownPath, renderMarkdown(post));
-      await writeAtomic(htmlPath, renderHtml(post, url, siteTitle));
-      return { location: htmlPath, url, externalId: post.id, details: { markdownPath, htmlPath } };
+      await writeAtomic(htmlPath, renderHtml(post, url, siteTitle, image));
+      return {
+        location: htmlPath,
+        url,
+        externalId: post.id,
+        details: {
+          markdownPath,
+          htmlPath,
+          ...(image
+            ? { image: { path: image.src, width: image.width, height: image.height, url: image.absoluteUrl } }
+            : {}),
+        },
+      };
     },
 
     async buildSite(tenantId, entries, site) {
@@ -107,6 +129,7 @@ export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublishe
         'index.html': renderIndex(sorted, siteTitle, siteUrl),
         'feed.xml': renderFeed(sorted.slice(0, FEED_ENTRIES), siteTitle, siteUrl, folderId(tenantId, site)),
         ...(siteUrl ? { 'sitemap.xml': renderSitemap(sorted, siteUrl) } : {}),
+        ...(site?.indexNowKey ? { [`${site.indexNowKey}.txt`]: site.indexNowKey } : {}),
       };
       if (!siteUrl) await rm(path.join(folder, 'sitemap.xml'), { force: true });
       for (const [name, content] of Object.entries(files)) await writeAtomic(path.join(folder, name), content);
@@ -166,16 +189,105 @@ export function renderTemplate(template: string, values: Record<string, string>)
     .replace(/\{\{(\w+)\}\}/g, (_, key: string) => escapeHtml(values[key] ?? ''));
 }
 
-export function renderHtml(post: PublishablePost, url: string | null, siteTitle = 'Blog'): string {
+/** The featured image as the page shows it: its file beside the page, and its public URL when the site has one. */
+export type PageImage = NonNullable<PublishablePost['image']> & { src: string; absoluteUrl: string | null };
+
+const isHttpUrl = (u: string) => /^https?:\/\//i.test(u);
+
+/** Open Graph and Twitter card meta; every value is escaped (titles and alt texts come from outside). */
+function socialMeta(post: PublishablePost, url: string | null, siteTitle: string, image: PageImage | null): string[] {
+  const meta = (attr: 'property' | 'name', key: string, value: string) =>
+    `<meta ${attr}="${key}" content="${escapeHtml(value)}">`;
+  const date = post.publishedAt.toISOString();
+  const shared = image?.absoluteUrl ? image : null;
+  return [
+    meta('property', 'og:type', 'article'),
+    meta('property', 'og:title', post.title),
+    meta('property', 'og:description', post.metaDescription),
+    meta('property', 'og:site_name', siteTitle),
+    ...(url ? [meta('property', 'og:url', url)] : []),
+    ...(post.language ? [meta('property', 'og:locale', post.language.replace('-', '_'))] : []),
+    ...(shared
+      ? [
+          meta('property', 'og:image', shared.absoluteUrl!),
+          meta('property', 'og:image:type', shared.contentType),
+          meta('property', 'og:image:width', String(shared.width)),
+          meta('property', 'og:image:height', String(shared.height)),
+          meta('property', 'og:image:alt', shared.alt),
+        ]
+      : []),
+    meta('property', 'article:published_time', date),
+    ...post.tags.map((t) => meta('property', 'article:tag', t)),
+    meta('name', 'twitter:card', shared ? 'summary_large_image' : 'summary'),
+    meta('name', 'twitter:title', post.title),
+    meta('name', 'twitter:description', post.metaDescription),
+    ...(shared
+      ? [meta('name', 'twitter:image', shared.absoluteUrl!), meta('name', 'twitter:image:alt', shared.alt)]
+      : []),
+  ];
+}
+
+/**
+ * The post's JSON-LD with what only the publisher knows (URL, dates, image). Serialised so that no
+ * string in it can close the script element: <, > and & (and the JS line separators) are escaped.
+ */
+function jsonLdScript(post: PublishablePost, url: string | null, image: PageImage | null): string {
+  const base = post.jsonLd ?? {
+    '@context': 'https://schema.org',
+    '@type': 'BlogPosting',
+    headline: post.title,
+    description: post.metaDescription,
+  };
+  const data: Record<string, unknown> = {
+    ...base,
+    datePublished: post.publishedAt.toISOString(),
+    ...(url ? { url, mainEntityOfPage: url } : {}),
+  };
+  if (image)
+    data.image = {
+      '@type': 'ImageObject',
+      ...(image.absoluteUrl ? { url: image.absoluteUrl } : { contentUrl: image.src }),
+      width: image.width,
+      height: image.height,
+      caption: image.alt,
+      ...(image.credit ? { creditText: image.credit.text } : {}),
+    };
+  const json = JSON.stringify(data).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `<script type="application/ld+json">${json}</script>`;
+}
+
+function figure(image: PageImage): string {
+  const credit = image.credit
+    ? `<figcaption>${
+        isHttpUrl(image.credit.url)
+          ? `<a href="${escapeHtml(image.credit.url)}" rel="nofollow noopener">${escapeHtml(image.credit.text)}</a>`
+          : escapeHtml(image.credit.text)
+      }</figcaption>`
+    : '';
+  return `<figure><img src="${escapeHtml(image.src)}" width="${image.width}" height="${image.height}" alt="${escapeHtml(image.alt)}">${credit}</figure>`;
+}
+
+export function renderHtml(
+  post: PublishablePost,
+  url: string | null,
+  siteTitle = 'Blog',
+  image: PageImage | null = null,
+): string {
   const date = post.publishedAt.toISOString();
   const headExtra = [
     ...(post.tags.length ? [`<meta name="keywords" content="${escapeHtml(post.tags.join(', '))}">`] : []),
     ...(url ? [`<link rel="canonical" href="${escapeHtml(url)}">`] : []),
+    ...socialMeta(post, url, siteTitle, image),
+    jsonLdScript(post, url, image),
   ].join('\n');
   // The title is the page's one h1: headings of the body start at h2.
-  const content = markdownToSafeHtml(post.markdown)
+  const body = markdownToSafeHtml(post.markdown)
     .trim()
     .replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
+  const content = image ? `${figure(image)}\n${body}` : body;
   return renderTemplate(templates.post, {
     lang: post.language ?? 'en',
     title: post.title,
@@ -231,8 +343,9 @@ function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string | n
 }
 
 function renderSitemap(entries: SiteEntry[], siteUrl: string): string {
+  const latest = entries.reduce((l, e) => (e.updatedAt > l ? e.updatedAt : l), new Date(0));
   const urls = [
-    `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc></url>`,
+    `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc>${entries.length ? `<lastmod>${latest.toISOString()}</lastmod>` : ''}</url>`,
     ...entries.map(
       (e) =>
         `  <url><loc>${escapeXml(`${siteUrl}/${e.slug}.html`)}</loc><lastmod>${e.updatedAt.toISOString()}</lastmod></url>`,
@@ -252,7 +365,7 @@ function escapeXml(text: string): string {
 }
 
 /** Write to a temporary file beside the target, flush it to disk, then rename it over the target. */
-export async function writeAtomic(target: string, content: string): Promise<void> {
+export async function writeAtomic(target: string, content: string | Uint8Array): Promise<void> {
   const temp = path.join(
     path.dirname(target),
     `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
@@ -260,7 +373,7 @@ export async function writeAtomic(target: string, content: string): Promise<void
   try {
     const handle = await open(temp, 'w', 0o644);
     try {
-      await handle.writeFile(content, 'utf8');
+      await (typeof content === 'string' ? handle.writeFile(content, 'utf8') : handle.writeFile(content));
       await handle.sync();
     } finally {
       await handle.close();

@@ -1,5 +1,6 @@
 import type { Db } from '../db/pool.ts';
 import type { Citation } from '../llm/types.ts';
+import type { LeadImage } from './images.ts';
 import { storedPublishOptionsSchema, type PublishOptions } from './options.ts';
 
 // What the publish stage and the post actions read of a post: its content, its state and its plan.
@@ -23,7 +24,7 @@ export type PostForPublishing = {
   heldStage: string | null;
   heroImage: { url?: string; alt?: string } | null;
   /** The lead image of the post's first source that has one (absolute URL, alt text, caption): the featured-image candidate. */
-  sourceLeadImage: { url: string; alt: string | null; caption: string | null } | null;
+  sourceLeadImage: LeadImage | null;
   category: string | null;
   options: PublishOptions;
   /** A reschedule wins over the submission's publishAt. */
@@ -36,6 +37,7 @@ export type PostForPublishing = {
   stopReason: string | null;
   /** The BCP 47 tag of the post's language, when generate recorded one. */
   language: string | null;
+  jsonLd: Record<string, unknown> | null;
 };
 
 type Row = {
@@ -56,7 +58,7 @@ type Row = {
   approved_at: Date | null;
   held_stage: string | null;
   hero_image: { url?: string; alt?: string } | null;
-  source_lead_image: { url: string; alt: string | null; caption: string | null } | null;
+  source_lead_image: LeadImage | null;
   category: string | null;
   options: { publish?: unknown } | null;
   pp_publish_at: Date | null;
@@ -66,6 +68,7 @@ type Row = {
   stopped: 'cancelled' | 'rejected' | null;
   stop_reason: string | null;
   language: string | null;
+  json_ld: Record<string, unknown> | null;
 };
 
 export async function loadPostForPublishing(
@@ -76,8 +79,8 @@ export async function loadPostForPublishing(
   const { rows } = await db.query<Row>(
     `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug, p.markdown,
             p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
-            p.hero_image, p.category, p.language->>'tag' AS language, s.options,
-            (SELECT src.lead_image FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
+            p.hero_image, p.category, p.language->>'tag' AS language, p.json_ld, s.options,
+            (SELECT src.lead_image || jsonb_build_object('pageUrl', COALESCE(src.canonical_url, src.url), 'siteName', src.site_name) FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
               ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at, pp.revision, pp.planned, pp.scheduled_job_id, pp.stopped, pp.stop_reason
        FROM posts p
        JOIN submissions s ON s.id = p.submission_id
@@ -118,5 +121,6 @@ export async function loadPostForPublishing(
     stopped: r.stopped,
     stopReason: r.stop_reason,
     language: r.language,
+    jsonLd: r.json_ld,
   };
 }

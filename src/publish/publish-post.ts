@@ -5,7 +5,7 @@ import { createDestinationFetcher } from '../fetch/index.ts';
 import type { SafeFetcher } from '../fetch/safe-fetch.ts';
 import type { Logger } from '../logger.ts';
 import { publishRequestsTotal } from '../metrics.ts';
-import { createFilesPublisher, type SiteEntry, type SiteOptions } from './files-publisher.ts';
+import { createFilesPublisher, escapeHtml, type SiteEntry, type SiteOptions } from './files-publisher.ts';
 import type { PublishablePost, PublishResult } from './types.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
 import { destinationWaitMs, isBreakerOpenError, throughDestinationBreaker } from './breakers.ts';
@@ -15,7 +15,8 @@ import type { PostForPublishing } from './post-data.ts';
 import { afterRemotePublish } from './test-hooks.ts';
 import { readCredential } from './credentials.ts';
 import { sendWebhook } from './webhook.ts';
-import { createWordPressClient, type WordPressImage } from './wordpress.ts';
+import { createWordPressClient } from './wordpress.ts';
+import { featuredImageFor, type FeaturedImage } from './images.ts';
 
 // Publishing one post to one destination, exactly once per run generation: the publication row is
 // locked while the destination is called and marked published in the same transaction, so a retry
@@ -135,7 +136,12 @@ function publishable(post: PostForPublishing): PublishablePost {
     citations: post.citations,
     publishedAt: post.publishedAt ?? new Date(),
     language: post.language,
+    jsonLd: post.jsonLd,
   };
+}
+
+function extensionOf(type: FeaturedImage['contentType']): string {
+  return type === 'image/jpeg' ? 'jpg' : type.split('/')[1]!;
 }
 
 async function send(
@@ -149,7 +155,11 @@ async function send(
   switch (target.kind) {
     case 'files': {
       const cfg = target.config as FilesConfig;
-      return filesPublisher(deps.config).publish(publishable(post), siteOptions(cfg));
+      const image = await imageFor(deps, fetcher, post);
+      return filesPublisher(deps.config).publish(
+        { ...publishable(post), image: { ...image, filename: `${post.slug}.${extensionOf(image.contentType)}` } },
+        siteOptions(cfg),
+      );
     }
     case 'wordpress':
       return publishToWordPress(deps, fetcher, post, target.config as WordPressConfig);
@@ -179,7 +189,6 @@ async function publishToWordPress(
   post: PostForPublishing,
   cfg: WordPressConfig,
 ): Promise<PublishResult> {
-  const { config } = deps;
   const password = await readCredential(
     deps,
     post.tenantId,
@@ -193,9 +202,6 @@ async function publishToWordPress(
     timeoutMs: cfg.timeoutMs,
     fetcher,
   });
-  const image =
-    post.options.featuredImage ??
-    (post.heroImage?.url ? { url: post.heroImage.url, alt: post.heroImage.alt ?? post.title! } : null);
   const saved = await client.upsertPost({
     externalId: externalIdOf(post),
     title: post.title!,
@@ -206,9 +212,18 @@ async function publishToWordPress(
     tags: post.tags,
     categories: [...cfg.categories, ...(post.category ? [post.category] : [])],
     metaDescription: post.metaDescription,
-    ...(image
-      ? { featuredImage: () => downloadImage(fetcher, image.url, image.alt, config.PUBLISH_IMAGE_MAX_BYTES) }
-      : {}),
+    featuredImage: async () => {
+      const image = await imageFor(deps, fetcher, post);
+      return {
+        data: image.data,
+        contentType: image.contentType,
+        filename: image.origin === 'generated' ? `${post.slug}-cover.png` : image.filename,
+        alt: image.alt,
+        ...(image.credit
+          ? { caption: `<a href="${escapeHtml(image.credit.url)}">${escapeHtml(image.credit.text)}</a>` }
+          : {}),
+      };
+    },
   });
   return {
     location: saved.link,
@@ -231,42 +246,32 @@ export function bodyHtml(markdown: string): string {
     .replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
 }
 
-const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+const images = new WeakMap<PostForPublishing, Promise<FeaturedImage>>();
 
-/**
- * The featured image, through the guarded GET: every address (redirects too, at most 5) is checked
- * before it is dialled, only image types are read, and the body is capped while it streams.
- */
-export async function downloadImage(
-  fetcher: SafeFetcher,
-  url: string,
-  alt: string,
-  maxBytes: number,
-): Promise<WordPressImage> {
-  const what = `featured image ${url}`;
-  let image;
-  try {
-    image = await fetcher.fetch(url, {
-      allowedTypes: IMAGE_TYPES,
-      accept: IMAGE_TYPES.join(', '),
-      maxBytes,
-      timeoutMs: 15_000,
-    });
-  } catch (err) {
-    throw destinationError(what, err);
+/** The post's featured image, found (or drawn) once per run for all its destinations. */
+export function imageFor(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublishing): Promise<FeaturedImage> {
+  let found = images.get(post);
+  if (!found) {
+    const explicit =
+      post.options.featuredImage ??
+      (post.heroImage?.url ? { url: post.heroImage.url, alt: post.heroImage.alt ?? post.title! } : undefined);
+    found = featuredImageFor(
+      { fetcher, log: deps.log, maxBytes: deps.config.PUBLISH_IMAGE_MAX_BYTES, siteTitle: deps.config.SITE_TITLE },
+      { title: post.title!, featuredImage: explicit, sourceLeadImage: post.sourceLeadImage },
+    );
+    // A failure is not kept: the retry tries again.
+    found.catch(() => images.delete(post));
+    images.set(post, found);
   }
-  const contentType = image.mediaType;
-  const name =
-    new URL(url).pathname
-      .split('/')
-      .pop()
-      ?.replace(/[^A-Za-z0-9._-]/g, '') || 'image';
-  const ext = contentType.split('/')[1] === 'jpeg' ? 'jpg' : contentType.split('/')[1]!;
-  return { data: image.bytes, contentType, filename: name.includes('.') ? name : `${name}.${ext}`, alt };
+  return found;
 }
 
 function siteOptions(cfg: FilesConfig): SiteOptions {
-  return { ...(cfg.subdir ? { subdir: cfg.subdir } : {}), ...(cfg.baseUrl ? { siteUrl: cfg.baseUrl } : {}) };
+  return {
+    ...(cfg.subdir ? { subdir: cfg.subdir } : {}),
+    ...(cfg.baseUrl ? { siteUrl: cfg.baseUrl } : {}),
+    ...(cfg.indexNow?.enabled ? { indexNowKey: cfg.indexNow.key } : {}),
+  };
 }
 
 let files: { key: string; publisher: ReturnType<typeof createFilesPublisher> } | null = null;

@@ -15,6 +15,18 @@ export interface PublishablePost {
   publishedAt: Date;
   /** The BCP 47 tag of the language it is written in, when known. */
   language?: string | null;
+  /** The schema.org BlogPosting generate wrote, embedded in the page as JSON-LD. */
+  jsonLd?: Record<string, unknown> | null;
+  /** The featured image: written beside the page, shown with its size, and the social cards' image. */
+  image?: {
+    data: Uint8Array;
+    contentType: string;
+    filename: string;
+    alt: string;
+    width: number;
+    height: number;
+    credit: { text: string; url: string } | null;
+  } | null;
 }
 
 export interface PublishResult {

@@ -16,7 +16,14 @@ export const DESCRIPTION_META_KEYS = [
   'rank_math_description',
 ] as const;
 
-export type WordPressImage = { data: Uint8Array; contentType: string; filename: string; alt: string };
+export type WordPressImage = {
+  data: Uint8Array;
+  contentType: string;
+  filename: string;
+  alt: string;
+  /** Shown under the image (HTML, escaped by the caller): the credit of an image taken from a source. */
+  caption?: string;
+};
 
 export type WordPressPostInput = {
   externalId: string;
@@ -200,7 +207,9 @@ export function createWordPressClient(opts: WordPressClientOptions) {
         'content-disposition': `attachment; filename="${image.filename.replace(/["\\\r\n]/g, '')}"`,
       },
     });
-    await call('POST', `/wp/v2/media/${media.id}`, { json: { alt_text: image.alt } });
+    await call('POST', `/wp/v2/media/${media.id}`, {
+      json: { alt_text: image.alt, ...(image.caption ? { caption: image.caption } : {}) },
+    });
     return media.id;
   }
 

@@ -169,6 +169,9 @@ describe('the ingest gate', () => {
       url: `${siteUrl}/images/kelp.jpg`,
       alt: 'Kelp lines drifting beside a turbine foundation',
       caption: null,
+      // For the credit: the page it was found on, and the site's name.
+      pageUrl: `${siteUrl}/2024/05/kelp-farms`,
+      siteName: 'Coastal Review',
     });
   });
 });

@@ -12,7 +12,7 @@ import {
   type Resolver,
 } from '../../src/fetch/safe-fetch.ts';
 import { DestinationUnavailableError, sendToDestination } from '../../src/publish/http.ts';
-import { downloadImage } from '../../src/publish/publish-post.ts';
+import { submissionImage } from '../../src/publish/images.ts';
 import { sendWebhook } from '../../src/publish/webhook.ts';
 import { createWordPressClient } from '../../src/publish/wordpress.ts';
 import { startReceiver } from '../support/webhook-receiver.ts';
@@ -321,7 +321,11 @@ describe('WordPress destinations behind the SSRF guard', () => {
 
 describe('featured images through the guarded GET', () => {
   it('downloads an image from an allowlisted host', async () => {
-    const image = await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}/hero.png`, 'alt', 1024);
+    const image = await submissionImage(
+      guarded(['127.0.0.1']),
+      { url: `http://127.0.0.1:${port}/hero.png`, alt: 'alt' },
+      1024,
+    );
     expect(image).toMatchObject({ contentType: 'image/png', filename: 'hero.png', alt: 'alt' });
     expect(Buffer.from(image.data).equals(PNG)).toBe(true);
   });
@@ -334,9 +338,11 @@ describe('featured images through the guarded GET', () => {
       /hooks\.internal resolves to 10\.0\.0\.7 is a private/,
     ],
   ])('refuses a redirect to %s: permanent, only the allowed host was dialled', async (_name, path, reason) => {
-    const err = (await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}${path}`, 'alt', 1024).catch(
-      (e: unknown) => e,
-    )) as Error;
+    const err = (await submissionImage(
+      guarded(['127.0.0.1']),
+      { url: `http://127.0.0.1:${port}${path}`, alt: 'alt' },
+      1024,
+    ).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toMatch(/^featured image http:\/\/127\.0\.0\.1:\d+\/image-to-\w+\.png: refused /);
     expect(err.message).toMatch(reason);
@@ -345,14 +351,18 @@ describe('featured images through the guarded GET', () => {
   });
 
   it('refuses what is not an image, and what is over the limit, permanently', async () => {
-    const page = await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}/page.png`, 'alt', 1024).catch(
-      (e: unknown) => e,
-    );
+    const page = await submissionImage(
+      guarded(['127.0.0.1']),
+      { url: `http://127.0.0.1:${port}/page.png`, alt: 'alt' },
+      1024,
+    ).catch((e: unknown) => e);
     expect(page).toBeInstanceOf(PermanentError);
     expect((page as Error).message).toMatch(/content type "text\/html" is not allowed/);
-    const big = await downloadImage(guarded(['127.0.0.1']), `http://127.0.0.1:${port}/hero.png`, 'alt', 10).catch(
-      (e: unknown) => e,
-    );
+    const big = await submissionImage(
+      guarded(['127.0.0.1']),
+      { url: `http://127.0.0.1:${port}/hero.png`, alt: 'alt' },
+      10,
+    ).catch((e: unknown) => e);
     expect(big).toBeInstanceOf(PermanentError);
     expect((big as Error).message).toMatch(/exceeds 10 bytes/);
   });

@@ -75,7 +75,15 @@ describe('createFilesPublisher', () => {
     expect(html).toContain('<link rel="canonical" href="https://blog.example/acme/heat-pumps-cold-winters.html">');
     expect(html).toContain('<p>Heat pumps work below freezing. [1]</p>');
     expect(html).toContain('<a href="https://energy.example/a" rel="noopener noreferrer nofollow">Energy Desk</a>');
-    expect(html).not.toMatch(/<script|onerror|alert/i);
+    // One script, the page's JSON-LD; no markup from the post anywhere.
+    expect(html.match(/<script/g)).toEqual(['<script']);
+    expect(html).toContain('<script type="application/ld+json">');
+    expect(html).not.toMatch(/onerror|alert/i);
+    expect(html).toContain('<meta property="og:title" content="Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;">');
+    expect(html).toContain('<meta property="article:published_time" content="2024-03-05T10:20:30.000Z">');
+    expect(html).toContain('<meta name="twitter:card" content="summary">');
+    const ld = JSON.parse(html.match(/<script type="application\/ld\+json">([^<]*)<\/script>/)![1]!);
+    expect(ld).toMatchObject({ headline: post.title, url: 'https://blog.example/acme/heat-pumps-cold-winters.html' });
     expect(html.trimEnd().endsWith('</html>')).toBe(true);
   });
 

@@ -1,0 +1,308 @@
+import { Resvg } from '@resvg/resvg-js';
+import { errorMessage, PermanentError } from '../errors.ts';
+import type { SafeFetcher } from '../fetch/safe-fetch.ts';
+import type { Logger } from '../logger.ts';
+import { plainLine } from '../text/plain-text.ts';
+import { destinationError } from './http.ts';
+
+// A post's featured image: the one its submission names; else the lead image its source's page
+// showed (fetched through the guarded fetcher, its type read from its bytes, size and dimensions
+// checked, the source credited); else a cover drawn from the title, offline, with fonts shipped in
+// ./fonts so every machine draws the same pixels.
+
+export type FeaturedImage = {
+  data: Uint8Array;
+  /** Read from the bytes, not from what a server said. */
+  contentType: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp';
+  /** A file name without a folder (letters, digits, dot, dash, underscore). */
+  filename: string;
+  alt: string;
+  width: number;
+  height: number;
+  /** Whose image it is, shown beside it: the source page it was found on. */
+  credit: { text: string; url: string } | null;
+  origin: 'submission' | 'source' | 'generated';
+};
+
+export type LeadImage = {
+  url: string;
+  alt: string | null;
+  caption: string | null;
+  pageUrl?: string | null;
+  siteName?: string | null;
+};
+
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+type ImageType = (typeof IMAGE_TYPES)[number];
+
+/** A lead image smaller than this is an icon or a tracking pixel, larger a poster nobody asked for. */
+export const LEAD_IMAGE_LIMITS = { minWidth: 200, minHeight: 100, maxSide: 10_000, maxPixels: 40_000_000 };
+
+/** The type and pixel size of PNG, JPEG, GIF and WebP bytes; null for anything else (SVG included). */
+export function imageInfo(bytes: Uint8Array): { type: ImageType; width: number; height: number } | null {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR')
+    return { type: 'image/png', width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+  if (b.length >= 10 && (b.toString('latin1', 0, 6) === 'GIF87a' || b.toString('latin1', 0, 6) === 'GIF89a'))
+    return { type: 'image/gif', width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
+  if (b.length >= 30 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') {
+    const chunk = b.toString('latin1', 12, 16);
+    if (chunk === 'VP8 ' && b.length >= 30)
+      return { type: 'image/webp', width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
+    if (chunk === 'VP8L' && b.length >= 25) {
+      const bits = b.readUInt32LE(21);
+      return { type: 'image/webp', width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
+    }
+    if (chunk === 'VP8X')
+      return { type: 'image/webp', width: b.readUIntLE(24, 3) + 1, height: b.readUIntLE(27, 3) + 1 };
+    return null;
+  }
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
+    // Walk the segments to the first start-of-frame marker, which carries the size.
+    let i = 2;
+    while (i + 9 < b.length) {
+      if (b[i] !== 0xff) return null;
+      const marker = b[i + 1]!;
+      if (marker === 0xff) {
+        i++;
+        continue;
+      }
+      const length = b.readUInt16BE(i + 2);
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+        return { type: 'image/jpeg', height: b.readUInt16BE(i + 5), width: b.readUInt16BE(i + 7) };
+      i += 2 + length;
+    }
+    return null;
+  }
+  return null;
+}
+
+function fileName(url: string, type: ImageType): string {
+  let name = 'image';
+  try {
+    name =
+      new URL(url).pathname
+        .split('/')
+        .pop()
+        ?.replace(/\.[A-Za-z0-9]+$/, '')
+        .replace(/[^A-Za-z0-9_-]/g, '')
+        .slice(0, 80) || 'image';
+  } catch {
+    // Not a URL: the default name.
+  }
+  return `${name}.${type === 'image/jpeg' ? 'jpg' : type.split('/')[1]}`;
+}
+
+class NotAnImageError extends Error {}
+
+/** GETs an image through the guard: every address (and redirect) checked first, image types only, the size capped while it streams. */
+async function fetchImage(fetcher: SafeFetcher, url: string, maxBytes: number) {
+  const answer = await fetcher.fetch(url, {
+    allowedTypes: [...IMAGE_TYPES],
+    accept: IMAGE_TYPES.join(', '),
+    maxBytes,
+    timeoutMs: 15_000,
+  });
+  const info = imageInfo(answer.bytes);
+  if (!info) throw new NotAnImageError(`${url} is not a PNG, JPEG, GIF or WebP image (served as ${answer.mediaType})`);
+  return { bytes: answer.bytes, info };
+}
+
+/** The submission's own image: kept as the submitter chose it (its type read from its bytes, its size when readable). */
+export async function submissionImage(
+  fetcher: SafeFetcher,
+  image: { url: string; alt: string },
+  maxBytes: number,
+): Promise<FeaturedImage> {
+  let fetched;
+  try {
+    fetched = await fetchImage(fetcher, image.url, maxBytes);
+  } catch (err) {
+    if (err instanceof NotAnImageError) throw new PermanentError(`featured image ${err.message}`);
+    throw destinationError(`featured image ${image.url}`, err);
+  }
+  return {
+    data: fetched.bytes,
+    contentType: fetched.info.type,
+    filename: fileName(image.url, fetched.info.type),
+    alt: plainLine(image.alt),
+    width: fetched.info.width,
+    height: fetched.info.height,
+    credit: null,
+    origin: 'submission',
+  };
+}
+
+/** The source's lead image, or why it cannot be used (too small, too large, not an image, unreachable). */
+export async function leadImage(
+  fetcher: SafeFetcher,
+  lead: LeadImage,
+  title: string,
+  maxBytes: number,
+): Promise<FeaturedImage> {
+  const { bytes, info } = await fetchImage(fetcher, lead.url, maxBytes);
+  const { minWidth, minHeight, maxSide, maxPixels } = LEAD_IMAGE_LIMITS;
+  if (info.width < minWidth || info.height < minHeight)
+    throw new Error(`${info.width}×${info.height} is smaller than ${minWidth}×${minHeight}`);
+  if (info.width > maxSide || info.height > maxSide || info.width * info.height > maxPixels)
+    throw new Error(`${info.width}×${info.height} is larger than ${maxSide} a side or ${maxPixels} pixels`);
+  const alt = plainLine(lead.alt?.trim() || lead.caption?.trim() || `Image from the source of “${title}”`).slice(
+    0,
+    300,
+  );
+  const page = lead.pageUrl ?? lead.url;
+  let host = page;
+  try {
+    host = new URL(page).hostname.replace(/^www\./, '');
+  } catch {
+    // Shown as it is.
+  }
+  const by = plainLine(lead.siteName?.trim() || host).slice(0, 120);
+  return {
+    data: bytes,
+    contentType: info.type,
+    filename: fileName(lead.url, info.type),
+    alt,
+    width: info.width,
+    height: info.height,
+    credit: { text: `Image: ${by}`, url: page },
+    origin: 'source',
+  };
+}
+
+// --- The generated cover -------------------------------------------------------------------------
+
+export const COVER_SIZE = { width: 1200, height: 630 };
+const fonts = [
+  new URL('./fonts/DejaVuSans-Bold.ttf', import.meta.url).pathname,
+  new URL('./fonts/DejaVuSans.ttf', import.meta.url).pathname,
+];
+
+/** Advance widths of DejaVu Sans Bold, in ems, by character class: close enough to wrap lines safely. */
+function textWidthEm(text: string): number {
+  let em = 0;
+  for (const ch of text) {
+    if (/[iljtfrI.,:;'!|()[\] ]/.test(ch)) em += 0.38;
+    else if (/[mwMW@%]/.test(ch)) em += 1.0;
+    else if (/[A-Z0-9&]/.test(ch)) em += 0.76;
+    else if (/[\u3000-\u9fff\uac00-\ud7af]/.test(ch)) em += 1.0;
+    else em += 0.66;
+  }
+  return em;
+}
+
+/** Words into at most `maxLines` lines of `maxWidth` px; the last line ends in … when the title does not fit. */
+export function wrapTitle(
+  title: string,
+  fontSize: number,
+  maxWidth: number,
+  maxLines: number,
+): { lines: string[]; fits: boolean } {
+  const words = title.split(/\s+/).filter(Boolean);
+  const lines: string[] = [];
+  let line = '';
+  const fits = (s: string) => textWidthEm(s) * fontSize <= maxWidth;
+  for (let w of words) {
+    // A word wider than a line is cut.
+    while (!fits(w) && w.length > 1) {
+      let cut = w.length - 1;
+      while (cut > 1 && !fits(`${w.slice(0, cut)}-`)) cut--;
+      if (line) lines.push(line);
+      lines.push(`${w.slice(0, cut)}-`);
+      line = '';
+      w = w.slice(cut);
+    }
+    const next = line ? `${line} ${w}` : w;
+    if (fits(next)) line = next;
+    else {
+      lines.push(line);
+      line = w;
+    }
+  }
+  if (line) lines.push(line);
+  if (lines.length <= maxLines) return { lines, fits: true };
+  const kept = lines.slice(0, maxLines);
+  let last = kept[maxLines - 1]!;
+  while (last.length > 1 && !fits(`${last}…`)) last = last.slice(0, -1).trimEnd();
+  kept[maxLines - 1] = `${last}…`;
+  return { lines: kept, fits: false };
+}
+
+const XML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => XML[c]!);
+
+/** The cover's SVG: the title large and bold, white on a dark blue field (contrast 15:1), the site's name under a rule. */
+export function coverSvg(title: string, siteTitle: string): string {
+  const { width, height } = COVER_SIZE;
+  const margin = 88;
+  const text = plainLine(title).trim() || 'Untitled';
+  // The largest size that fits in four lines, 72 px down to 44 px.
+  let size = 72;
+  let wrapped = wrapTitle(text, size, width - 2 * margin, 4);
+  while (!wrapped.fits && size > 44) {
+    size -= 4;
+    wrapped = wrapTitle(text, size, width - 2 * margin, 4);
+  }
+  const lineHeight = Math.round(size * 1.18);
+  const blockTop = Math.round((height - 110 - wrapped.lines.length * lineHeight) / 2) + 20;
+  const tspans = wrapped.lines
+    .map((l, i) => `<tspan x="${margin}" y="${blockTop + size + i * lineHeight}">${escapeXml(l)}</tspan>`)
+    .join('');
+  const site = escapeXml(plainLine(siteTitle).slice(0, 60));
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<defs><linearGradient id="bg" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#0b1f3a"/><stop offset="1" stop-color="#12325c"/></linearGradient></defs>
+<rect width="${width}" height="${height}" fill="url(#bg)"/>
+<rect x="${margin}" y="${margin - 24}" width="96" height="8" rx="4" fill="#f5b83d"/>
+<text font-family="DejaVu Sans" font-weight="bold" font-size="${size}" fill="#ffffff">${tspans}</text>
+<rect x="${margin}" y="${height - 104}" width="${width - 2 * margin}" height="2" fill="#3d5f8c"/>
+<text x="${margin}" y="${height - 56}" font-family="DejaVu Sans" font-size="28" fill="#d6e2f2">${site}</text>
+</svg>`;
+}
+
+/** The cover as PNG, drawn offline with the shipped fonts only (no system font is read), so the bytes are the same everywhere. */
+export function renderCover(title: string, siteTitle: string): FeaturedImage {
+  const svg = coverSvg(title, siteTitle);
+  const png = new Resvg(svg, {
+    font: { fontFiles: fonts, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
+    fitTo: { mode: 'original' },
+  })
+    .render()
+    .asPng();
+  const clean = plainLine(title).trim();
+  return {
+    data: png,
+    contentType: 'image/png',
+    filename: 'cover.png',
+    alt: `Cover image with the title “${clean}”`.slice(0, 300),
+    width: COVER_SIZE.width,
+    height: COVER_SIZE.height,
+    credit: null,
+    origin: 'generated',
+  };
+}
+
+/**
+ * The image a post is published with: the submission's (its failure fails the publication, as the
+ * submitter asked for it), else the source's lead image when it passes the checks, else a cover.
+ */
+export async function featuredImageFor(
+  deps: { fetcher: SafeFetcher; log: Logger; maxBytes: number; siteTitle: string },
+  post: {
+    title: string;
+    featuredImage?: { url: string; alt: string } | undefined;
+    sourceLeadImage: LeadImage | null;
+  },
+): Promise<FeaturedImage> {
+  if (post.featuredImage) return submissionImage(deps.fetcher, post.featuredImage, deps.maxBytes);
+  if (post.sourceLeadImage?.url) {
+    try {
+      return await leadImage(deps.fetcher, post.sourceLeadImage, post.title, deps.maxBytes);
+    } catch (err) {
+      deps.log.warn(
+        { url: post.sourceLeadImage.url, err: errorMessage(err) },
+        'the source lead image cannot be used; a cover is generated instead',
+      );
+    }
+  }
+  return renderCover(post.title, deps.siteTitle);
+}

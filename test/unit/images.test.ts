@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { coverSvg, imageInfo, renderCover, wrapTitle } from '../../src/publish/images.ts';
+
+const u16be = (n: number) => [n >> 8, n & 255];
+const u16le = (n: number) => [n & 255, n >> 8];
+const u24le = (n: number) => [n & 255, (n >> 8) & 255, n >> 16];
+
+describe('image type and size from the bytes', () => {
+  it('reads PNG, JPEG (past APP segments), GIF and WebP (VP8X), and nothing else', () => {
+    const png = renderCover('A', 'B').data;
+    expect(imageInfo(png)).toEqual({ type: 'image/png', width: 1200, height: 630 });
+    const jpeg = Uint8Array.from([
+      0xff,
+      0xd8,
+      0xff,
+      0xe0,
+      ...u16be(16),
+      ...Buffer.from('JFIF\0'),
+      1,
+      1,
+      0,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0xff,
+      0xc2,
+      ...u16be(17),
+      8,
+      ...u16be(480),
+      ...u16be(800),
+      3,
+      1,
+      0x11,
+      0,
+      2,
+      0x11,
+      1,
+      3,
+      0x11,
+      1,
+    ]);
+    expect(imageInfo(jpeg)).toEqual({ type: 'image/jpeg', width: 800, height: 480 });
+    const gif = Uint8Array.from([...Buffer.from('GIF89a'), ...u16le(320), ...u16le(200), 0, 0, 0]);
+    expect(imageInfo(gif)).toEqual({ type: 'image/gif', width: 320, height: 200 });
+    const webp = Uint8Array.from([
+      ...Buffer.from('RIFF'),
+      0,
+      0,
+      0,
+      0,
+      ...Buffer.from('WEBPVP8X'),
+      10,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...u24le(1919),
+      ...u24le(1079),
+    ]);
+    expect(imageInfo(webp)).toEqual({ type: 'image/webp', width: 1920, height: 1080 });
+    expect(imageInfo(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBeNull();
+    expect(imageInfo(Buffer.from('<!doctype html><html></html>'))).toBeNull();
+  });
+});
+
+describe('the generated cover', () => {
+  it('draws the same bytes every time, from the shipped fonts only', () => {
+    const a = renderCover('Heat pumps in cold climates', 'Energy notes');
+    const b = renderCover('Heat pumps in cold climates', 'Energy notes');
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+    expect(a).toMatchObject({
+      contentType: 'image/png',
+      width: 1200,
+      height: 630,
+      alt: 'Cover image with the title “Heat pumps in cold climates”',
+    });
+  });
+
+  it('escapes the title in the SVG and wraps a long one to at most four lines with an ellipsis', () => {
+    const svg = coverSvg('</text><script>alert(1)</script> & "quotes"', 'Site <b>');
+    expect(svg).not.toContain('<script>');
+    expect(svg).toContain('&lt;/text&gt;&lt;script&gt;');
+    expect(svg).toContain('Site &lt;b&gt;');
+    const long = wrapTitle(Array.from({ length: 60 }, (_, i) => `word${i}`).join(' '), 72, 1024, 4);
+    expect(long.lines).toHaveLength(4);
+    expect(long.fits).toBe(false);
+    expect(long.lines[3]).toMatch(/…$/);
+    const unbroken = wrapTitle('x'.repeat(200), 72, 1024, 4);
+    expect(unbroken.lines.every((l) => l.length < 200)).toBe(true);
+  });
+});
