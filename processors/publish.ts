@@ -1,5 +1,6 @@
 import { holdPost } from '../src/db/posts.ts';
-import { PermanentError } from '../src/errors.ts';
+import { errorMessage, PermanentError } from '../src/errors.ts';
+import { requestIndexNowPing } from '../src/publish/indexnow.ts';
 import { submissionToPublishedSeconds } from '../src/metrics.ts';
 import { resolveTargets, UnknownDestinationError } from '../src/publish/destinations.ts';
 import { DestinationUnavailableError } from '../src/publish/http.ts';
@@ -93,6 +94,29 @@ export const publish: StageProcessor = async (job, ctx) => {
     if (target.kind !== 'files' || (outcomes[i]!.kind !== 'published' && outcomes[i]!.kind !== 'skipped')) continue;
     if (ctx.queues) await requestSiteRebuild(ctx.queues.site, post.tenantId, target.key);
     else await rebuildSite(ctx, post.tenantId, target);
+  }
+
+  // Search engines hear of a new page within about a second (./indexnow.ts); a failure there is recorded, never the post's.
+  for (const [i, target] of targets.entries()) {
+    const outcome = outcomes[i]!;
+    const indexNow = target.kind !== 'webhook' && 'indexNow' in target.config ? target.config.indexNow : undefined;
+    if (outcome.kind !== 'published' || !indexNow?.enabled || !target.destinationId) continue;
+    if (!outcome.result.url) {
+      ctx.log.warn({ destination: target.key }, 'IndexNow is on but the page has no public URL (set baseUrl)');
+      continue;
+    }
+    try {
+      if (!ctx.queues) throw new Error('no queues to send the ping with');
+      await requestIndexNowPing(ctx.db, ctx.queues.site, {
+        tenantId: post.tenantId,
+        destinationId: target.destinationId,
+        postId: post.id,
+        generation,
+        url: outcome.result.url,
+      });
+    } catch (err) {
+      ctx.log.warn({ destination: target.key, err: errorMessage(err) }, 'could not ask for an IndexNow ping');
+    }
   }
 
   const permanent = outcomes.flatMap((o) => (o.kind === 'permanent' ? [o.reason] : []));

@@ -243,6 +243,14 @@ export const publishRequestsTotal = new Counter({
   registers: [registry],
 });
 
+export const indexNowPingsTotal = new Counter({
+  name: 'blog_poster_indexnow_urls_total',
+  help: 'URLs sent to IndexNow after publication, by outcome: sent, retrying, failed (a failure never fails the post).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+for (const outcome of ['sent', 'retrying', 'failed']) indexNowPingsTotal.inc({ outcome }, 0);
+
 // Every series exists from the start (at 0), so rate() has samples before the first publication.
 for (const kind of ['files', 'wordpress', 'webhook']) {
   for (const outcome of ['published', 'skipped', 'deferred', 'retrying', 'failed'])

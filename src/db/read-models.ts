@@ -101,8 +101,13 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       status: string;
       last_error: string | null;
       destination_id: string | null;
+      indexnow: { status: string; attempts: number; lastError: string | null; sentAt: string | null } | null;
     }>(
-      'SELECT destination, location, url, external_id, published_at, kind, status, last_error, destination_id FROM publications WHERE post_id = $1 ORDER BY published_at',
+      `SELECT pub.destination, pub.location, pub.url, pub.external_id, pub.published_at, pub.kind, pub.status, pub.last_error, pub.destination_id,
+              (SELECT json_build_object('status', ip.status, 'attempts', ip.attempts, 'lastError', ip.last_error, 'sentAt', ip.sent_at)
+                 FROM indexnow_pings ip WHERE ip.post_id = pub.post_id AND ip.destination_id = pub.destination_id
+                ORDER BY ip.generation DESC LIMIT 1) AS indexnow
+         FROM publications pub WHERE pub.post_id = $1 ORDER BY pub.published_at`,
       [id],
     ),
     // Internal-link suggestions of the index stage (issue 5).
@@ -179,6 +184,15 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       kind: p.kind,
       status: p.status,
       error: p.last_error,
+      // The search-engine ping after it (IndexNow), when the destination sends one.
+      ...(p.indexnow
+        ? {
+            indexNow: {
+              ...p.indexnow,
+              sentAt: p.indexnow.sentAt ? new Date(p.indexnow.sentAt).toISOString() : null,
+            },
+          }
+        : {}),
       ...(p.destination_id ? { links: { destination: `/api/v1/destinations/${p.destination_id}` } } : {}),
     })),
     publishing: await readPublishing(db, id),

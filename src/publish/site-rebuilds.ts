@@ -7,8 +7,12 @@ import type { Logger } from '../logger.ts';
 import { createRedis } from '../redis.ts';
 import { BUILTIN_FILES_KEY, getDestination, type Target } from './destinations.ts';
 import { rebuildSite } from './publish-post.ts';
+import { INDEXNOW_JOB, sendIndexNowPings } from './indexnow.ts';
+import { createDestinationFetcher } from '../fetch/index.ts';
 import { siteQueueName } from '../../queues/registry.ts';
 
+// The same queue and workers send the IndexNow pings of published posts (./indexnow.ts), coalesced the same way.
+//
 // A static site's index, feed and sitemap list every post, so rebuilding them costs more as the
 // site grows. Publishing asks for a rebuild instead of doing one: every request within the same
 // second shares one job (its id names the second), which runs once that second is over, so all the
@@ -40,6 +44,18 @@ export function startSiteRebuilds(deps: { db: Db; config: Config; logger: Logger
   const worker = new Worker(
     siteQueueName,
     async (job) => {
+      if (job.name === INDEXNOW_JOB) {
+        const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        return sendIndexNowPings(
+          { db: deps.db, fetcher: createDestinationFetcher(deps.config), log },
+          job.data,
+          async (tenantId, destinationId) => {
+            const d = await getDestination(deps.db, tenantId, destinationId);
+            return d && (d.kind === 'files' || d.kind === 'wordpress') ? (d.config.indexNow ?? null) : null;
+          },
+          lastAttempt,
+        );
+      }
       const { tenantId, targetKey } = jobSchema.parse(job.data);
       const target = await targetFor(deps.db, tenantId, targetKey);
       if (!target) return log.info({ targetKey }, 'destination gone; nothing to rebuild');
