@@ -86,7 +86,10 @@ describe('the five-stage pipeline over HTTP', () => {
       expect(existsSync(file.replace(/\.html$/, '.md'))).toBe(true);
       const html = readFileSync(file, 'utf8');
       expect(html).toContain(post.title.replaceAll('&', '&amp;'));
-      expect(html).not.toContain('<script');
+      // The page's one script is its JSON-LD, which holds no markup (no '<' inside); nothing from the source.
+      expect(html.match(/<script/g)).toEqual(['<script']);
+      expect(html).toMatch(/<script type="application\/ld\+json">[^<]*<\/script>/);
+      expect(html).not.toContain('trackEverything');
     }
 
     const slugs = await app.rt.db.query(`SELECT count(DISTINCT slug)::int AS n FROM posts`);
