@@ -292,7 +292,7 @@ export async function featuredImageFor(
     featuredImage?: { url: string; alt: string } | undefined;
     sourceLeadImage: LeadImage | null;
   },
-): Promise<FeaturedImage> {
+): Promise<FeaturedImage | null> {
   if (post.featuredImage) return submissionImage(deps.fetcher, post.featuredImage, deps.maxBytes);
   if (post.sourceLeadImage?.url) {
     try {
@@ -304,5 +304,11 @@ export async function featuredImageFor(
       );
     }
   }
-  return renderCover(post.title, deps.siteTitle);
+  try {
+    return renderCover(post.title, deps.siteTitle);
+  } catch (err) {
+    // A post is never held back for want of a picture.
+    deps.log.error({ err: errorMessage(err) }, 'the cover could not be drawn; publishing without an image');
+    return null;
+  }
 }

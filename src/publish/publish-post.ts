@@ -157,7 +157,10 @@ async function send(
       const cfg = target.config as FilesConfig;
       const image = await imageFor(deps, fetcher, post);
       return filesPublisher(deps.config).publish(
-        { ...publishable(post), image: { ...image, filename: `${post.slug}.${extensionOf(image.contentType)}` } },
+        {
+          ...publishable(post),
+          image: image && { ...image, filename: `${post.slug}.${extensionOf(image.contentType)}` },
+        },
         siteOptions(cfg),
       );
     }
@@ -214,6 +217,7 @@ async function publishToWordPress(
     metaDescription: post.metaDescription,
     featuredImage: async () => {
       const image = await imageFor(deps, fetcher, post);
+      if (!image) return null;
       return {
         data: image.data,
         contentType: image.contentType,
@@ -246,10 +250,14 @@ export function bodyHtml(markdown: string): string {
     .replace(/<(\/?)h1(\s|>)/gi, '<$1h2$2');
 }
 
-const images = new WeakMap<PostForPublishing, Promise<FeaturedImage>>();
+const images = new WeakMap<PostForPublishing, Promise<FeaturedImage | null>>();
 
 /** The post's featured image, found (or drawn) once per run for all its destinations. */
-export function imageFor(deps: PublishDeps, fetcher: SafeFetcher, post: PostForPublishing): Promise<FeaturedImage> {
+export function imageFor(
+  deps: PublishDeps,
+  fetcher: SafeFetcher,
+  post: PostForPublishing,
+): Promise<FeaturedImage | null> {
   let found = images.get(post);
   if (!found) {
     const explicit =

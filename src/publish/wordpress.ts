@@ -37,8 +37,8 @@ export type WordPressPostInput = {
   tags: string[];
   categories: string[];
   metaDescription: string;
-  /** Loaded only when the post does not have its featured image yet. */
-  featuredImage?: () => Promise<WordPressImage>;
+  /** Loaded only when the post does not have its featured image yet (null: none to give). */
+  featuredImage?: () => Promise<WordPressImage | null>;
 };
 
 export type WordPressPost = {
@@ -230,7 +230,10 @@ export function createWordPressClient(opts: WordPressClientOptions) {
       const tags = await Promise.all([...new Set(input.tags)].map((t) => termId('tags', t)));
       const categories = await Promise.all([...new Set(input.categories)].map((c) => termId('categories', c)));
       let featuredMedia = existing?.featured_media ?? 0;
-      if (!featuredMedia && input.featuredImage) featuredMedia = await uploadImage(await input.featuredImage());
+      if (!featuredMedia && input.featuredImage) {
+        const image = await input.featuredImage();
+        if (image) featuredMedia = await uploadImage(image);
+      }
 
       const postMeta: Record<string, string> = { [EXTERNAL_ID_META]: input.externalId };
       for (const key of DESCRIPTION_META_KEYS) if (meta.has(key)) postMeta[key] = input.metaDescription;
