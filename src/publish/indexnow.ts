@@ -71,11 +71,16 @@ export class IndexNowRetry extends Error {}
 export async function sendIndexNowPings(
   deps: { db: Db; fetcher: SafeFetcher; log: Logger },
   data: unknown,
-  loadConfig: (tenantId: string, destinationId: string) => Promise<IndexNowConfig | null>,
+  /** The destination's settings, and whether it is a static site (its key file beside its pages) or a site whose key is at its root. */
+  loadConfig: (
+    tenantId: string,
+    destinationId: string,
+  ) => Promise<{ config: IndexNowConfig; staticSite: boolean } | null>,
   lastAttempt: boolean,
 ): Promise<{ sent: number; failed: number }> {
   const { tenantId, destinationId } = jobSchema.parse(data);
-  const config = await loadConfig(tenantId, destinationId);
+  const loaded = await loadConfig(tenantId, destinationId);
+  const config = loaded?.config ?? null;
   const result = { sent: 0, failed: 0 };
   let retry: string | null = null;
   await deps.db.tx(async (client) => {
@@ -108,8 +113,15 @@ export async function sendIndexNowPings(
     }
     for (const [host, group] of byHost) {
       const ids = group.map((r) => r.id);
-      const keyLocation = config.keyLocation ?? keyLocationFor(group[0]!.url, config.key);
-      const body = { host: host.replace(/:\d+$/, ''), key: config.key, keyLocation, urlList: group.map((r) => r.url) };
+      // Without keyLocation, IndexNow looks for the key at the host's root (where a WordPress site must serve it).
+      const keyLocation =
+        config.keyLocation ?? (loaded?.staticSite ? keyLocationFor(group[0]!.url, config.key) : undefined);
+      const body = {
+        host: host.replace(/:\d+$/, ''),
+        key: config.key,
+        ...(keyLocation ? { keyLocation } : {}),
+        urlList: group.map((r) => r.url),
+      };
       let outcome: { ok: true } | { ok: false; final: boolean; reason: string };
       try {
         const res = await deps.fetcher.send(config.endpoint, {

@@ -51,7 +51,8 @@ export function startSiteRebuilds(deps: { db: Db; config: Config; logger: Logger
           job.data,
           async (tenantId, destinationId) => {
             const d = await getDestination(deps.db, tenantId, destinationId);
-            return d && (d.kind === 'files' || d.kind === 'wordpress') ? (d.config.indexNow ?? null) : null;
+            if (!d || d.kind === 'webhook' || !d.config.indexNow) return null;
+            return { config: d.config.indexNow, staticSite: d.kind === 'files' };
           },
           lastAttempt,
         );

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexNowPingsTotal } from '../../src/metrics.ts';
 import { requestIndexNowPing } from '../../src/publish/indexnow.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { ensureWordPress } from '../support/wordpress.ts';
 
 // IndexNow after publication, against a loopback endpoint that records what it receives: the key and
 // the URL list, the key file served with the static site, a 503 retried, a 403 recorded on the post
@@ -177,4 +178,25 @@ describe('IndexNow pings', () => {
     ]);
     expect(batch[1]!.body.keyLocation).toBe(`https://other.example/${KEY}.txt`);
   });
+
+  it('pings the link WordPress answered, with the key at the site root', async () => {
+    const wp = await ensureWordPress();
+    process.env.BP_SECRET_WP_INDEXNOW = wp.password;
+    const res = await app.post('/api/v1/destinations', {
+      name: 'wp indexed',
+      kind: 'wordpress',
+      config: {
+        url: wp.url,
+        username: wp.user,
+        passwordEnv: 'BP_SECRET_WP_INDEXNOW',
+        indexNow: { enabled: true, endpoint: `${endpointUrl}/wp`, key: KEY },
+      },
+    });
+    expect(res.status).toBe(201);
+    const post = await publish(res.body.id, `wordpress ${Date.now()}`);
+    await waitFor('the ping', async () => received.some((r) => r.path === '/wp'));
+    const ping = received.find((r) => r.path === '/wp')!;
+    expect(ping.body).toEqual({ host: new URL(wp.url).hostname, key: KEY, urlList: [post.publications[0].url] });
+    expect(post.publications[0].url.startsWith(wp.url)).toBe(true);
+  }, 600_000);
 });
