@@ -125,11 +125,12 @@ export function createFilesPublisher(opts: FilesPublisherOptions): FilesPublishe
       await mkdir(folder, { recursive: true });
       // Without a public URL the feed links relatively (a reader resolves them against the feed's own
       // address), and the sitemap, whose locations must be absolute, is not written: never a server path.
+      // The index last: once it lists a post, the feed, the sitemap and the key file that go with it are written.
       const files: Record<string, string> = {
-        'index.html': renderIndex(sorted, siteTitle, siteUrl),
         'feed.xml': renderFeed(sorted.slice(0, FEED_ENTRIES), siteTitle, siteUrl, folderId(tenantId, site)),
         ...(siteUrl ? { 'sitemap.xml': renderSitemap(sorted, siteUrl) } : {}),
         ...(site?.indexNowKey ? { [`${site.indexNowKey}.txt`]: site.indexNowKey } : {}),
+        'index.html': renderIndex(sorted, siteTitle, siteUrl),
       };
       if (!siteUrl) await rm(path.join(folder, 'sitemap.xml'), { force: true });
       for (const [name, content] of Object.entries(files)) await writeAtomic(path.join(folder, name), content);
