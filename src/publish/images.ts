@@ -33,6 +33,31 @@ export type LeadImage = {
 };
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+
+/** What the image texts say, in the post's language (English for the others). */
+const WORDS: Record<string, { cover: (t: string) => string; fromSource: (t: string) => string; credit: string }> = {
+  en: {
+    cover: (t) => `Cover image with the title “${t}”`,
+    fromSource: (t) => `Image from the source of “${t}”`,
+    credit: 'Image',
+  },
+  de: {
+    cover: (t) => `Titelbild mit der Überschrift „${t}“`,
+    fromSource: (t) => `Bild aus der Quelle von „${t}“`,
+    credit: 'Bild',
+  },
+  fr: {
+    cover: (t) => `Image de couverture avec le titre « ${t} »`,
+    fromSource: (t) => `Image de la source de « ${t} »`,
+    credit: 'Image',
+  },
+  es: {
+    cover: (t) => `Imagen de portada con el título «${t}»`,
+    fromSource: (t) => `Imagen de la fuente de «${t}»`,
+    credit: 'Imagen',
+  },
+};
+const words = (language: string | null | undefined) => WORDS[(language ?? 'en').slice(0, 2).toLowerCase()] ?? WORDS.en!;
 type ImageType = (typeof IMAGE_TYPES)[number];
 
 /** A lead image smaller than this is an icon or a tracking pixel, larger a poster nobody asked for. */
@@ -139,6 +164,7 @@ export async function leadImage(
   lead: LeadImage,
   title: string,
   maxBytes: number,
+  language?: string | null,
 ): Promise<FeaturedImage> {
   const { bytes, info } = await fetchImage(fetcher, lead.url, maxBytes);
   const { minWidth, minHeight, maxSide, maxPixels } = LEAD_IMAGE_LIMITS;
@@ -146,10 +172,7 @@ export async function leadImage(
     throw new Error(`${info.width}×${info.height} is smaller than ${minWidth}×${minHeight}`);
   if (info.width > maxSide || info.height > maxSide || info.width * info.height > maxPixels)
     throw new Error(`${info.width}×${info.height} is larger than ${maxSide} a side or ${maxPixels} pixels`);
-  const alt = plainLine(lead.alt?.trim() || lead.caption?.trim() || `Image from the source of “${title}”`).slice(
-    0,
-    300,
-  );
+  const alt = plainLine(lead.alt?.trim() || lead.caption?.trim() || words(language).fromSource(title)).slice(0, 300);
   const page = lead.pageUrl ?? lead.url;
   let host = page;
   try {
@@ -165,7 +188,7 @@ export async function leadImage(
     alt,
     width: info.width,
     height: info.height,
-    credit: { text: `Image: ${by}`, url: page },
+    credit: { text: `${words(language).credit}: ${by}`, url: page },
     origin: 'source',
   };
 }
@@ -260,7 +283,7 @@ export function coverSvg(title: string, siteTitle: string): string {
 }
 
 /** The cover as PNG, drawn offline with the shipped fonts only (no system font is read), so the bytes are the same everywhere. */
-export function renderCover(title: string, siteTitle: string): FeaturedImage {
+export function renderCover(title: string, siteTitle: string, language?: string | null): FeaturedImage {
   const svg = coverSvg(title, siteTitle);
   const png = new Resvg(svg, {
     font: { fontFiles: fonts, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
@@ -273,7 +296,7 @@ export function renderCover(title: string, siteTitle: string): FeaturedImage {
     data: png,
     contentType: 'image/png',
     filename: 'cover.png',
-    alt: `Cover image with the title “${clean}”`.slice(0, 300),
+    alt: words(language).cover(clean).slice(0, 300),
     width: COVER_SIZE.width,
     height: COVER_SIZE.height,
     credit: null,
@@ -291,12 +314,14 @@ export async function featuredImageFor(
     title: string;
     featuredImage?: { url: string; alt: string } | undefined;
     sourceLeadImage: LeadImage | null;
+    /** The post's language: the alt text and credit the image gets are in it (de, fr, es; English otherwise). */
+    language?: string | null;
   },
 ): Promise<FeaturedImage | null> {
   if (post.featuredImage) return submissionImage(deps.fetcher, post.featuredImage, deps.maxBytes);
   if (post.sourceLeadImage?.url) {
     try {
-      return await leadImage(deps.fetcher, post.sourceLeadImage, post.title, deps.maxBytes);
+      return await leadImage(deps.fetcher, post.sourceLeadImage, post.title, deps.maxBytes, post.language);
     } catch (err) {
       deps.log.warn(
         { url: post.sourceLeadImage.url, err: errorMessage(err) },
@@ -305,7 +330,7 @@ export async function featuredImageFor(
     }
   }
   try {
-    return renderCover(post.title, deps.siteTitle);
+    return renderCover(post.title, deps.siteTitle, post.language);
   } catch (err) {
     // A post is never held back for want of a picture.
     deps.log.error({ err: errorMessage(err) }, 'the cover could not be drawn; publishing without an image');

@@ -265,7 +265,7 @@ export function imageFor(
       (post.heroImage?.url ? { url: post.heroImage.url, alt: post.heroImage.alt ?? post.title! } : undefined);
     found = featuredImageFor(
       { fetcher, log: deps.log, maxBytes: deps.config.PUBLISH_IMAGE_MAX_BYTES, siteTitle: deps.config.SITE_TITLE },
-      { title: post.title!, featuredImage: explicit, sourceLeadImage: post.sourceLeadImage },
+      { title: post.title!, featuredImage: explicit, sourceLeadImage: post.sourceLeadImage, language: post.language },
     );
     // A failure is not kept: the retry tries again.
     found.catch(() => images.delete(post));

@@ -82,6 +82,16 @@ describe('the generated cover', () => {
     });
   });
 
+  it('says what the cover shows in the post language', () => {
+    expect(renderCover('Wärmepumpen im Winter', 'Blog', 'de').alt).toBe(
+      'Titelbild mit der Überschrift „Wärmepumpen im Winter“',
+    );
+    expect(renderCover('Pompes à chaleur', 'Blog', 'fr-FR').alt).toBe(
+      'Image de couverture avec le titre « Pompes à chaleur »',
+    );
+    expect(renderCover('Heat', 'Blog', 'pt').alt).toBe('Cover image with the title “Heat”');
+  });
+
   it('escapes the title in the SVG and wraps a long one to at most four lines with an ellipsis', () => {
     const svg = coverSvg('</text><script>alert(1)</script> & "quotes"', 'Site <b>');
     expect(svg).not.toContain('<script>');
