@@ -97,11 +97,22 @@ export const publish: StageProcessor = async (job, ctx) => {
   }
 
   // Search engines hear of a new page within about a second (./indexnow.ts); a failure there is recorded, never the post's.
+  // A retry that skips a destination published before a crash asks again: the ping is recorded once per run.
   for (const [i, target] of targets.entries()) {
     const outcome = outcomes[i]!;
     const indexNow = target.kind !== 'webhook' && 'indexNow' in target.config ? target.config.indexNow : undefined;
-    if (outcome.kind !== 'published' || !indexNow?.enabled || !target.destinationId) continue;
-    if (!outcome.result.url) {
+    if (!indexNow?.enabled || !target.destinationId) continue;
+    if (outcome.kind !== 'published' && outcome.kind !== 'skipped') continue;
+    const url =
+      outcome.kind === 'published'
+        ? outcome.result.url
+        : (
+            await ctx.db.query<{ url: string | null }>(
+              `SELECT url FROM publications WHERE post_id = $1 AND destination = $2`,
+              [post.id, target.key],
+            )
+          ).rows[0]?.url;
+    if (!url) {
       ctx.log.warn({ destination: target.key }, 'IndexNow is on but the page has no public URL (set baseUrl)');
       continue;
     }
@@ -112,7 +123,7 @@ export const publish: StageProcessor = async (job, ctx) => {
         destinationId: target.destinationId,
         postId: post.id,
         generation,
-        url: outcome.result.url,
+        url,
       });
     } catch (err) {
       ctx.log.warn({ destination: target.key, err: errorMessage(err) }, 'could not ask for an IndexNow ping');
