@@ -223,8 +223,13 @@ async function publishToWordPress(
         contentType: image.contentType,
         filename: image.origin === 'generated' ? `${post.slug}-cover.png` : image.filename,
         alt: image.alt,
+        // The credit links to its page only when that is an http(s) URL (a source's canonical link is its own say).
         ...(image.credit
-          ? { caption: `<a href="${escapeHtml(image.credit.url)}">${escapeHtml(image.credit.text)}</a>` }
+          ? {
+              caption: /^https?:\/\//i.test(image.credit.url)
+                ? `<a href="${escapeHtml(image.credit.url)}">${escapeHtml(image.credit.text)}</a>`
+                : escapeHtml(image.credit.text),
+            }
           : {}),
       };
     },
