@@ -299,9 +299,30 @@ export function holdsMostText(measure: TextMeasure | undefined, page: TextMeasur
   return measure.text * 2 > page.text || (page.paragraphs > 0 && measure.paragraphs * 2 > page.paragraphs);
 }
 
-/** Remove what is never visible (scripts, styles, embeds): nothing of it is ever text. */
-export function removeInvisible(root: { querySelectorAll(selector: string): ArrayLike<DomElement> }): void {
+/**
+ * Remove what is never visible (scripts, styles, embeds): nothing of it is ever text. A `<noscript>` that holds
+ * paragraphs of text found nowhere else on the page is the article itself, as the page shows it without scripts
+ * (blog engines that render posts in script): its content takes its place instead.
+ */
+export function removeInvisible(root: {
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
+  body?: DomElement | null;
+}): void {
+  for (const noscript of Array.from(root.querySelectorAll('noscript'))) {
+    if (noscript.querySelector('p') && isOnlyCopy(noscript, root.body)) noscript.replaceWith(...Array.from(noscript.childNodes));
+  }
   for (const element of Array.from(root.querySelectorAll(INVISIBLE))) element.remove();
+}
+
+/** Whether a `<noscript>` holds a few paragraphs of text that the rest of the page does not also show. */
+function isOnlyCopy(noscript: DomElement, body: DomElement | null | undefined): boolean {
+  let text = 0;
+  for (const p of Array.from(noscript.querySelectorAll('p'))) text += visibleLength(p.textContent ?? '');
+  if (text < 200 || !body) return false;
+  const sample = (noscript.querySelector('p')?.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 80);
+  const all = (body.textContent ?? '').replace(/\s+/g, ' ');
+  const first = all.indexOf(sample);
+  return first >= 0 && all.indexOf(sample, first + 1) < 0;
 }
 
 /**

@@ -20,6 +20,7 @@ export interface DomElement extends DomNode {
   querySelector(selector: string): DomElement | null;
   querySelectorAll(selector: string): ArrayLike<DomElement>;
   remove(): void;
+  replaceWith(...nodes: DomNode[]): void;
   contains(other: DomNode): boolean;
 }
 export interface DomDocument {

@@ -379,17 +379,23 @@ function isCreditOrDateLine(element: DomElement, m: TextMeasure): boolean {
   return CREDIT_LINE.test(text) || DATE_LINE.test(text);
 }
 
-/** A heading with no text after it before the next heading of its level (or the end) heads nothing any more. */
+/**
+ * A heading with no text after it before the next heading of its level (or the end) heads nothing any more: the
+ * caption of a related-stories or comments block that has been removed. A "heading" that is a sentence or two (some
+ * pages set whole paragraphs in `h3`/`h4`) is text, not a caption, and counts as text following.
+ */
 function removeOrphanHeadings(content: DomElement): void {
   const all = Array.from(content.querySelectorAll('*'));
-  let nextTextLevel = 0; // 0: text follows; n: the next thing is a heading of level n; 7: nothing follows
-  nextTextLevel = 7;
+  // 0: text follows; n: the next thing is a heading of level n; 7: nothing follows (the heading ends the article)
+  let nextTextLevel = 7;
   for (let i = all.length - 1; i >= 0; i--) {
     const element = all[i]!;
     const heading = /^H([1-6])$/.exec(element.nodeName);
-    if (heading) {
+    if (heading && isSentence(clean(element.textContent) ?? '')) {
+      nextTextLevel = 0;
+    } else if (heading) {
       const level = Number(heading[1]);
-      if (nextTextLevel !== 0 && nextTextLevel <= level) {
+      if (nextTextLevel === 7 || (nextTextLevel !== 0 && nextTextLevel <= level)) {
         element.remove();
         continue;
       }
@@ -398,6 +404,11 @@ function removeOrphanHeadings(content: DomElement): void {
       nextTextLevel = 0;
     }
   }
+}
+
+/** Longer than a title, or more than one sentence. */
+function isSentence(text: string): boolean {
+  return text.length > 80 || /[.!?]\s+\p{Lu}/u.test(text);
 }
 
 function insideHeading(element: DomElement): boolean {
