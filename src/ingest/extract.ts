@@ -363,7 +363,11 @@ function trimFurnitureTail(content: DomElement): void {
 // A line that only credits a picture or dates the page ("Foto: dpa", "Bild: Jahr Media", "23.10.2018", "12. März
 // 2021, 14:05 Uhr") is furniture, not a sentence of the article.
 const CREDIT_LINE =
-  /^[(\[]?(?:fotos?|bilder?|photos?|images?|quelle|source|credits?|crédits?|fuente|źródło|copyright|©)\b\s*[:/]/i;
+  /^[(\[]?(?:fotos?|bilder?|photos?|images?|quelle|source|credits?|crédits?(?: photos?)?|crédito|fuente|źródło|copyright|©|beitragsbild|titelbild|aufmacherbild|foto(?:grafie)?\s+©)\b\s*[:/©]/i;
+// A picture's caption ends on its credit: "… aus der Schweiz. © AFP / MARCO BERTORELLO", "… Foto: Andina", "…
+// kilogramów /domena publiczna". A short block that ends so is the caption of a picture that is gone.
+const CAPTION_END =
+  /(?:(?:^|[\s|(])(?:©|\(c\)|(?:fotos?|photos?|bild|image|crédito|fot\.?|zdjęcie)\s*(?::|©|by\b))\s*[^\s.!?][^!?]{0,80}|\/\s*(?:domena publiczna|getty images|afp|dpa|reuters|ap|imago(?: images)?|picture alliance|shutterstock|istock(?:photo)?|unsplash)[\s)]*)$/i;
 const DATE_LINE =
   /^(?:[\p{L}]+:?\s+){0,3}(?:[\p{L}]+,?\s+)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\.?\s+[A-Za-zÄÖÜäöüé]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})(?:[,|·\s-]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h))?))?\s*$/iu;
 
@@ -374,8 +378,10 @@ function isCrossReference(element: DomElement, m: TextMeasure): boolean {
 }
 
 function isCreditOrDateLine(element: DomElement, m: TextMeasure): boolean {
-  if (m.text > 80) return false;
+  if (m.text > 250) return false;
   const text = clean(element.textContent) ?? '';
+  if (CAPTION_END.test(text)) return true;
+  if (m.text > 80) return false;
   return CREDIT_LINE.test(text) || DATE_LINE.test(text);
 }
 
