@@ -371,6 +371,23 @@ const CAPTION_END =
 const DATE_LINE =
   /^(?:[\p{L}]+:?\s+){0,3}(?:[\p{L}]+,?\s+)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\.?\s+[A-Za-zÄÖÜäöüé]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})(?:[,|·\s-]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h))?))?\s*$/iu;
 
+// Dates and times as pages print them: 24.03.2004, 2021-10-16, 04/21/2022, 24. März 2004, Feb 6, 2014, 19:49, 3:59 PM.
+const DATE_OR_TIME =
+  /(?<![\d+-])(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z?)?|\d{1,2}\.?\s+\p{L}{3,}\.?,?\s+\d{4}|\p{L}{3,}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h)\b)?)(?![\d-])/giu;
+
+/**
+ * A line that dates the page and says little else: "24. März 2004, 19:49 | Genesis", "asked Feb 6, 2014 at 20:37",
+ * "2021-10-16 | Botschaft", "Aktualisiert am 17.01.2021.". Take the dates out and a few words are left, none of them
+ * a sentence ("Am 3. März 2020 starb er." is one).
+ */
+function isDateStamp(text: string): boolean {
+  const rest = text.replace(DATE_OR_TIME, ' # ');
+  if (rest === text) return false;
+  if (/\p{L}{2,}[.!?]["“”»«']?\s*$/u.test(rest)) return false;
+  const words = rest.match(/\p{L}{2,}/gu) ?? [];
+  return words.length <= 3;
+}
+
 /** "Read also: <link>", "Lea también: <link>": a short line that is a label and a link to another story. */
 function isCrossReference(element: DomElement, m: TextMeasure): boolean {
   if (m.text > 200 || m.links * 2 < m.text) return false;
@@ -382,7 +399,7 @@ function isCreditOrDateLine(element: DomElement, m: TextMeasure): boolean {
   const text = clean(element.textContent) ?? '';
   if (CAPTION_END.test(text)) return true;
   if (m.text > 80) return false;
-  return CREDIT_LINE.test(text) || DATE_LINE.test(text);
+  return CREDIT_LINE.test(text) || DATE_LINE.test(text) || isDateStamp(text);
 }
 
 /**
