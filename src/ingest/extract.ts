@@ -371,6 +371,18 @@ const CAPTION_END =
 const DATE_LINE =
   /^(?:[\p{L}]+:?\s+){0,3}(?:[\p{L}]+,?\s+)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\.?\s+[A-Za-zÄÖÜäöüé]+\.?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})(?:[,|·\s-]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h))?))?\s*$/iu;
 
+// What a site asks of its reader, wherever it stands in the article: subscribe, sign up, follow, share, comment, log
+// in, support us, get the app. Only a short block that says so is dropped, never a paragraph that mentions it.
+const CALL_TO_ACTION = new RegExp(
+  [
+    '\\b(?:subscribe|sign up|join our|follow us|follow (?:the \\w+|me) on|keep up with me|consider supporting|support our work|download (?:our|the) \\w*\\s*apps?|get the \\w* ?app)\\b',
+    '\\b(?:if you (?:enjoyed|liked)|did you (?:enjoy|like) this|we want to hear what you think|submit your letter)\\b',
+    '\\b(?:jetzt (?:abonnieren|anmelden|registrieren)|newsletter abonnieren|zum newsletter|folgt? uns|folge uns|gefällt (?:dir|ihnen) (?:unser|der|dieser)|artikel gefallen|nicht zu teilen|teilen sie (?:diesen|den) (?:artikel|beitrag)|kommentar (?:verfassen|schreiben)|kommentare? schreiben|eingeloggt sein|unterstütze(?:n sie)? (?:uns|unsere))',
+    '\\b(?:suscr[ií]b[ea]te|hazte miembro|s[ií]guenos|abonnez-vous|inscrivez-vous|pour lire la suite|zapraszamy (?:też )?do subskrypcji|zasubskrybuj)',
+  ].join('|'),
+  'i',
+);
+
 // Dates and times as pages print them: 24.03.2004, 2021-10-16, 04/21/2022, 24. März 2004, Feb 6, 2014, 19:49, 3:59 PM.
 const DATE_OR_TIME =
   /(?<![\d+-])(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z?)?|\d{1,2}\.?\s+\p{L}{3,}\.?,?\s+\d{4}|\p{L}{3,}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h)\b)?)(?![\d-])/giu;
@@ -397,7 +409,7 @@ function isCrossReference(element: DomElement, m: TextMeasure): boolean {
 function isCreditOrDateLine(element: DomElement, m: TextMeasure): boolean {
   if (m.text > 250) return false;
   const text = clean(element.textContent) ?? '';
-  if (CAPTION_END.test(text)) return true;
+  if (CAPTION_END.test(text) || CALL_TO_ACTION.test(text)) return true;
   if (m.text > 80) return false;
   return CREDIT_LINE.test(text) || DATE_LINE.test(text) || isDateStamp(text);
 }
