@@ -326,8 +326,43 @@ function tidyArticle(content: DomElement): void {
       element.remove();
     } else if (isCreditOrDateLine(element, m)) element.remove();
   }
+  removeMoreToRead(content);
   trimFurnitureTail(content);
   removeOrphanHeadings(content);
+}
+
+function isStoryParagraph(element: DomElement): boolean {
+  const m = measureText(element).get(element)!;
+  return m.text >= 250 && m.links < 0.2 * m.text;
+}
+
+// The caption of what a site offers to read next: "Mehr zum Thema", "Das könnte dich auch interessieren", "Related",
+// "Read next", "Vorschau auf den nächsten Artikel", "Schon gelesen?", "Lea también", "Czytaj także".
+const MORE_TO_READ =
+  /^(?:mehr (?:zum thema|aus der|zu diesem|dazu|artikel|themen|news|beiträge)|weitere (?:artikel|beiträge|themen|news|meldungen|tipps|\p{L}*tipps|infos?)|noch mehr|auch interessant|das könnte (?:dich|sie) (?:auch )?interessieren|(?:das )?interessiert (?:dich|sie) (?:vielleicht )?auch|schon gelesen|lesen sie (?:auch|mehr)|zum weiterlesen|empfohlene (?:artikel|beiträge)|verwandte (?:artikel|beiträge|themen)|ähnliche (?:artikel|beiträge)|vorschau auf|entdecken sie|entdecke weitere|related(?: (?:articles?|posts?|stories|content|coverage))?|more (?:on this|from|stories|to read|like this)|read (?:next|more|also)|you (?:may|might) also (?:like|enjoy)|recommended(?: for you)?|see also|popular (?:posts|articles|stories)|lea (?:también|además)|te puede interesar|más (?:noticias|información)|lire aussi|à lire aussi|sur le même sujet|czytaj (?:też|także|również)|zobacz (?:też|także|również))\b/iu;
+
+/**
+ * A "more to read" caption in the second half of the article, and what follows it in its block, are the site's
+ * offer of other stories, not the story: they go. In the first half such a line is more likely a cross-reference
+ * inside the text, and stays.
+ */
+function removeMoreToRead(content: DomElement): void {
+  const whole = clean(content.textContent) ?? '';
+  for (const element of Array.from(content.querySelectorAll('h2,h3,h4,h5,h6,p,div,strong,b'))) {
+    if (!element.parentElement) continue;
+    const text = clean(element.textContent) ?? '';
+    if (text.length < 4 || text.length > 60 || !MORE_TO_READ.test(text)) continue;
+    if (whole.lastIndexOf(text) < whole.length / 2) continue;
+    // What follows goes up to the next paragraph of the story itself (a long one, little of it links): a box of
+    // teasers in the middle of an article is removed without the rest of the article.
+    let next = element.nextElementSibling;
+    while (next && !isStoryParagraph(next)) {
+      const after = next.nextElementSibling;
+      next.remove();
+      next = after;
+    }
+    element.remove();
+  }
 }
 
 /** A heading or a "Read also:" line right before a list of links is that list's caption, and goes with it. */
