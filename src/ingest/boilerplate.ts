@@ -12,29 +12,7 @@ import { type DomDocument, type DomElement, type DomNode, isElement, TEXT_NODE, 
 /** Never visible, never text. Removed unconditionally. */
 const INVISIBLE = 'script,style,noscript,template,iframe,object,embed,svg,canvas';
 
-/** Elements whose tag or role makes them chrome. */
-const CHROME_SELECTOR = [
-  'nav',
-  'aside',
-  'form',
-  'footer',
-  'dialog',
-  'menu',
-  'button',
-  'select',
-  'textarea',
-  '[role="dialog"]',
-  '[role="alertdialog"]',
-  '[role="navigation"]',
-  '[role="complementary"]',
-  '[role="contentinfo"]',
-  '[aria-modal="true"]',
-  '[hidden]',
-  '[aria-hidden="true"]',
-  '[class]',
-  '[id]',
-].join(',');
-
+/** Elements whose tag makes them chrome (roles and names are checked in `isChrome`). */
 const CHROME_TAGS = new Set(['NAV', 'ASIDE', 'FORM', 'FOOTER', 'DIALOG', 'MENU', 'BUTTON', 'SELECT', 'TEXTAREA']);
 const NEVER_REMOVED = new Set(['HTML', 'BODY', 'MAIN', 'ARTICLE']);
 
@@ -330,22 +308,34 @@ function isOnlyCopy(noscript: DomElement, body: DomElement | null | undefined): 
  * is called, and shown if it was hidden: a wrapper a script hides until the page has loaded (an off-canvas
  * container, a consent gate) is what the reader reads once it has. Returns the number of elements removed.
  */
-export function removeBoilerplate(document: DomDocument, opts: { chrome?: boolean } = {}): number {
-  removeInvisible(document);
+export function removeBoilerplate(
+  document: DomDocument,
+  opts: {
+    chrome?: boolean;
+    /** The text measures of the body, when the caller has them (after `removeInvisible`): not measured twice. */
+    measures?: Map<DomElement, TextMeasure>;
+  } = {},
+): number {
+  if (!opts.measures) removeInvisible(document);
   const body = document.body;
   if (!body) return 0;
-  const measures = measureText(body);
+  const measures = opts.measures ?? measureText(body);
   const page = measures.get(body)!;
   let removed = 0;
-  for (const element of Array.from(body.querySelectorAll(CHROME_SELECTOR))) {
-    if (NEVER_REMOVED.has(element.nodeName) || !isChrome(element)) continue;
-    if (holdsMostText(measures.get(element), page)) {
-      reveal(element);
-      continue;
+  // One walk down the tree (what is removed is not walked into), rather than a selector query per rule.
+  const stack: DomElement[] = Array.from(body.children).reverse();
+  while (stack.length) {
+    const element = stack.pop()!;
+    if (!NEVER_REMOVED.has(element.nodeName) && isChrome(element)) {
+      if (holdsMostText(measures.get(element), page)) reveal(element);
+      else if (opts.chrome !== false) {
+        element.remove();
+        removed++;
+        continue;
+      }
     }
-    if (opts.chrome === false) continue;
-    element.remove();
-    removed++;
+    const children = element.children;
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return removed;
 }

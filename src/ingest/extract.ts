@@ -72,9 +72,10 @@ export function extractArticle(html: string, url: string): ExtractedArticle {
   const document = parseDocument(html);
   const meta = readPageMetadata(document, url);
   removeInvisible(document);
-  const page = document.body ? measureText(document.body).get(document.body)! : { text: 0, paragraphs: 0, links: 0 };
+  const measures = document.body ? measureText(document.body) : undefined;
+  const page = (document.body && measures?.get(document.body)) || { text: 0, paragraphs: 0, links: 0 };
 
-  removeBoilerplate(document);
+  removeBoilerplate(document, { measures });
   const header = articleHeader(document, meta.title);
   let best = readArticle(document);
   if (!best || looksThin(best.measure, page)) {
