@@ -327,7 +327,7 @@ function tidyArticle(content: DomElement): void {
       element.remove();
     } else if (isCreditOrDateLine(element, m)) element.remove();
   }
-  removeMoreToRead(content);
+  removeMoreToRead(content, measures);
   trimFurnitureTail(content);
   removeOrphanHeadings(content);
 }
@@ -347,10 +347,11 @@ const MORE_TO_READ =
  * offer of other stories, not the story: they go. In the first half such a line is more likely a cross-reference
  * inside the text, and stays.
  */
-function removeMoreToRead(content: DomElement): void {
+function removeMoreToRead(content: DomElement, measures: Map<DomElement, TextMeasure>): void {
   const whole = clean(content.textContent) ?? '';
   for (const element of Array.from(content.querySelectorAll('h2,h3,h4,h5,h6,p,div,strong,b'))) {
-    if (!element.parentElement) continue;
+    const m = measures.get(element);
+    if (!element.parentElement || !m || m.text > 60) continue;
     const text = clean(element.textContent) ?? '';
     if (text.length < 4 || text.length > 60 || !MORE_TO_READ.test(text)) continue;
     if (whole.lastIndexOf(text) < whole.length / 2) continue;

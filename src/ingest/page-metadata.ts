@@ -23,10 +23,16 @@ export type PageMetadata = {
 type JsonLd = Record<string, unknown>;
 
 export function readPageMetadata(document: DomDocument, url: string): PageMetadata {
-  const attr = (selector: string, name: string) => clean(document.querySelector(selector)?.getAttribute(name));
-  // One pass over the <meta> tags (each querySelector would walk the whole document again).
+  // One query for every tag read here (each querySelector would walk the whole document again).
+  const tags = Array.from(document.querySelectorAll('base,link,meta,time,h1,script'));
+  const lower = (element: DomElement, name: string) => element.getAttribute(name)?.toLowerCase() ?? null;
+  const attr = (test: (element: DomElement) => boolean, name: string) => {
+    const element = tags.find(test);
+    return element ? clean(element.getAttribute(name)) : null;
+  };
   const metas = new Map<string, string>();
-  for (const tag of Array.from(document.querySelectorAll('meta[content]'))) {
+  for (const tag of tags) {
+    if (tag.nodeName !== 'META' || !tag.hasAttribute('content')) continue;
     const content = clean(tag.getAttribute('content'));
     if (!content) continue;
     for (const key of [tag.getAttribute('property'), tag.getAttribute('name'), tag.getAttribute('itemprop')])
@@ -39,8 +45,16 @@ export function readPageMetadata(document: DomDocument, url: string): PageMetada
     }
     return null;
   };
-  const base = absoluteUrl(attr('base[href]', 'href'), url) ?? url;
-  const ld = articleJsonLd(document);
+  const base = absoluteUrl(attr((e) => e.nodeName === 'BASE' && e.hasAttribute('href'), 'href'), url) ?? url;
+  const ld = articleJsonLd(
+    tags.filter((e) => e.nodeName === 'SCRIPT' && lower(e, 'type')?.trim() === 'application/ld+json'),
+  );
+  const time = (itemprop: string | null) =>
+    attr(
+      (e) =>
+        e.nodeName === 'TIME' && (itemprop ? e.getAttribute('itemprop') === itemprop : e.hasAttribute('datetime')),
+      'datetime',
+    );
 
   const imageUrl =
     absoluteUrl(meta('og:image:secure_url', 'og:image', 'og:image:url', 'twitter:image', 'twitter:image:src'), base) ??
@@ -52,25 +66,25 @@ export function readPageMetadata(document: DomDocument, url: string): PageMetada
   return {
     base,
     title: clean(document.title) ?? meta('og:title', 'twitter:title'),
-    h1: clean(document.querySelector('h1')?.textContent),
+    h1: clean(tags.find((e) => e.nodeName === 'H1')?.textContent),
     description: meta('description', 'og:description', 'twitter:description'),
-    canonicalUrl: absoluteUrl(attr('link[rel~="canonical"]', 'href') ?? meta('og:url'), base),
+    canonicalUrl: absoluteUrl(attr((e) => e.nodeName === 'LINK' && !!lower(e, 'rel')?.split(/\s+/).includes('canonical'), 'href') ?? meta('og:url'), base),
     publishedAt: normaliseDate(
       meta('article:published_time', 'og:published_time', 'datePublished', 'date', 'dc.date', 'dc.date.issued') ??
         ldString(ld?.datePublished) ??
-        attr('time[itemprop="datePublished"]', 'datetime') ??
-        attr('time[datetime]', 'datetime'),
+        time('datePublished') ??
+        time(null),
     ),
     modifiedAt: normaliseDate(
       meta('article:modified_time', 'og:updated_time', 'dateModified', 'last-modified') ??
         ldString(ld?.dateModified) ??
-        attr('time[itemprop="dateModified"]', 'datetime'),
+        time('dateModified'),
     ),
     author: meta('author', 'article:author', 'dc.creator') ?? ldAuthor(ld?.author),
     siteName: meta('og:site_name', 'application-name') ?? ldName(ld?.publisher),
     lang:
       clean(document.documentElement?.getAttribute('lang')) ??
-      attr('meta[http-equiv="content-language" i]', 'content') ??
+      attr((e) => e.nodeName === 'META' && lower(e, 'http-equiv') === 'content-language', 'content') ??
       meta('og:locale')?.replace('_', '-') ??
       null,
     image,
@@ -105,9 +119,9 @@ export function normaliseDate(value: string | null | undefined): string | null {
 const ARTICLE_TYPE = /Article|Posting|Report|BlogPosting|WebPage/;
 
 /** The page's schema.org article (or, failing that, web page) object from its JSON-LD, if it has one. */
-function articleJsonLd(document: DomDocument): JsonLd | null {
+function articleJsonLd(scripts: DomElement[]): JsonLd | null {
   let fallback: JsonLd | null = null;
-  for (const script of Array.from(document.querySelectorAll('script[type="application/ld+json"]'))) {
+  for (const script of scripts) {
     let data: unknown;
     try {
       data = JSON.parse((script.textContent ?? '').replace(/^\s*<!\[CDATA\[|\]\]>\s*$/g, ''));
