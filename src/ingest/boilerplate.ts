@@ -286,10 +286,11 @@ export function removeInvisible(root: {
   querySelectorAll(selector: string): ArrayLike<DomElement>;
   body?: DomElement | null;
 }): void {
-  for (const noscript of Array.from(root.querySelectorAll('noscript'))) {
-    if (noscript.querySelector('p') && isOnlyCopy(noscript, root.body)) noscript.replaceWith(...Array.from(noscript.childNodes));
+  for (const element of Array.from(root.querySelectorAll(INVISIBLE))) {
+    if (element.nodeName === 'NOSCRIPT' && element.querySelector('p') && isOnlyCopy(element, root.body))
+      element.replaceWith(...Array.from(element.childNodes));
+    else element.remove();
   }
-  for (const element of Array.from(root.querySelectorAll(INVISIBLE))) element.remove();
 }
 
 /** Whether a `<noscript>` holds a few paragraphs of text that the rest of the page does not also show. */
