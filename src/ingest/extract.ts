@@ -160,8 +160,10 @@ type Candidate = {
 
 function readabilityArticle(document: DomDocument): Candidate | null {
   try {
-    // The serializer hands back the content node itself, so we walk it instead of re-parsing its HTML.
-    const parsed = new Readability<unknown>(document as never, { serializer: (node) => node }).parse();
+    // The serializer hands back the content node itself, so we walk it instead of re-parsing its HTML. Readability
+    // starts over (re-parsing the page) with looser rules whenever it finds under `charThreshold` characters; a short
+    // result here gets a second opinion anyway (`looksThin`), so it starts over only below 250 rather than 500.
+    const parsed = new Readability<unknown>(document as never, { serializer: (node) => node, charThreshold: 250 }).parse();
     const content = parsed?.content as DomElement | null | undefined;
     if (!parsed || !content) return null;
     return { content, parsed, measure: { text: 0, paragraphs: 0, links: 0 }, image: null };
