@@ -384,8 +384,12 @@ function removeLabelOf(element: DomElement, measures: Map<DomElement, TextMeasur
  * such furniture; the first line that is not stops the trimming.
  */
 function trimFurnitureTail(content: DomElement): void {
+  // A line is a block with text of its own, or one whose text sits only in inline elements (`<div><span>…`).
   const blocks = Array.from(content.querySelectorAll('*')).filter(
-    (element) => BLOCK.has(element.nodeName) && hasOwnText(element),
+    (element) =>
+      BLOCK.has(element.nodeName) &&
+      (hasOwnText(element) ||
+        (!Array.from(element.children).some((child) => BLOCK.has(child.nodeName)) && !!clean(element.textContent))),
   );
   // Never more than a few lines, and never most of the text: a short page of short lines stays whole.
   let budget = (clean(content.textContent) ?? '').length / 3;
@@ -393,10 +397,15 @@ function trimFurnitureTail(content: DomElement): void {
     const block = blocks[i]!;
     const text = clean(block.textContent) ?? '';
     if (text.length > 250 || text.length > budget) break;
-    if (!FURNITURE_LINE.test(text) && !/:$/.test(text)) break;
+    if (!FURNITURE_LINE.test(text) && !/:$/.test(text) && !isBareLabel(text)) break;
     budget -= text.length;
     block.remove();
   }
+}
+
+/** A few words that are not a sentence: "zurück", "drukuj", "aja/PAP", "Heute empfehlen wir", "- Anzeige -". */
+function isBareLabel(text: string): boolean {
+  return text.length <= 30 && !/[.!?…"“”»]$|\d/.test(text) && (text.match(/\p{L}+/gu) ?? []).length <= 3;
 }
 
 // A line that only credits a picture or dates the page ("Foto: dpa", "Bild: Jahr Media", "23.10.2018", "12. März
