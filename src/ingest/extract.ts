@@ -431,6 +431,11 @@ const CALL_TO_ACTION = new RegExp(
   'i',
 );
 
+// The text of a page's controls, left behind when the buttons went: print, rate, show or hide, load more, back to
+// top, and the placeholder of an embed that loads on a click.
+const WIDGET_LINE =
+  /^(?:(?:artikel |rezept |seite )?(?:aus)?drucken|print(?: this)?(?: page| article| recipe)?|imprimer|imprimir|drukuj|stampa)\b|\b(?:bewerten|valora esta|rate this|ausblenden|einblenden|externer inhalt|zum seitenanfang|nach oben|back to top|bild anzeigen|lade weitere|load more|mehr laden|show more)\b|\bklicken sie\b.{0,60}\b(?:laden|anzeigen)\b/i;
+
 // Dates and times as pages print them: 24.03.2004, 2021-10-16, 04/21/2022, 24. März 2004, Feb 6, 2014, 19:49, 3:59 PM.
 const DATE_OR_TIME =
   /(?<![\d+-])(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z?)?|\d{1,2}\.?\s+\p{L}{3,}\.?,?\s+\d{4}|\p{L}{3,}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}[:.]\d{2}(?:\s*(?:uhr|am|pm|h)\b)?)(?![\d-])/giu;
@@ -458,6 +463,8 @@ function isCreditOrDateLine(element: DomElement, m: TextMeasure): boolean {
   if (m.text > 250) return false;
   const text = clean(element.textContent) ?? '';
   if (CAPTION_END.test(text) || CALL_TO_ACTION.test(text)) return true;
+  if (m.text > 100) return false;
+  if (WIDGET_LINE.test(text)) return true;
   if (m.text > 80) return false;
   return CREDIT_LINE.test(text) || DATE_LINE.test(text) || isDateStamp(text);
 }
