@@ -163,7 +163,10 @@ function readabilityArticle(document: DomDocument): Candidate | null {
     // The serializer hands back the content node itself, so we walk it instead of re-parsing its HTML. Readability
     // starts over (re-parsing the page) with looser rules whenever it finds under `charThreshold` characters; a short
     // result here gets a second opinion anyway (`looksThin`), so it starts over only below 250 rather than 500.
-    const parsed = new Readability<unknown>(document as never, { serializer: (node) => node, charThreshold: 250 }).parse();
+    const parsed = new Readability<unknown>(document as never, {
+      serializer: (node) => node,
+      charThreshold: 250,
+    }).parse();
     const content = parsed?.content as DomElement | null | undefined;
     if (!parsed || !content) return null;
     return { content, parsed, measure: { text: 0, paragraphs: 0, links: 0 }, image: null };
@@ -243,7 +246,8 @@ function withHeader(header: ArticleHeader | null, content: DomElement): string {
       break;
     }
     const m = measureText(block.element).get(block.element)!;
-    if (m.text < 50 || m.links * 2 > m.text) continue;
+    // What the body's tidying drops (a disclosure, a credit, a date line) is not put back as the standfirst.
+    if (m.text < 50 || m.links * 2 > m.text || isCreditOrDateLine(block.element, m)) continue;
     lead.push(toMarkdown(block.element) || block.text);
   }
   const parts: string[] = [];
@@ -397,11 +401,15 @@ function trimFurnitureTail(content: DomElement): void {
     const block = blocks[i]!;
     const text = clean(block.textContent) ?? '';
     if (text.length > 250 || text.length > budget) break;
-    if (!FURNITURE_LINE.test(text) && !/:$/.test(text) && !isBareLabel(text)) break;
+    // A bare label counts only as a line of its own, not as an item of a list or a table cell (the list's content).
+    const label = !LIST_OR_CELL.has(block.nodeName) && isBareLabel(text);
+    if (!FURNITURE_LINE.test(text) && !/:$/.test(text) && !label) break;
     budget -= text.length;
     block.remove();
   }
 }
+
+const LIST_OR_CELL = new Set(['LI', 'DT', 'DD', 'TD', 'TH']);
 
 /** A few words that are not a sentence: "zurück", "drukuj", "aja/PAP", "Heute empfehlen wir", "- Anzeige -". */
 function isBareLabel(text: string): boolean {
@@ -437,7 +445,7 @@ const CALL_TO_ACTION = new RegExp(
 // The text of a page's controls, left behind when the buttons went: print, rate, show or hide, load more, back to
 // top, and the placeholder of an embed that loads on a click.
 const WIDGET_LINE =
-  /^(?:(?:artikel |rezept |seite )?(?:aus)?drucken|print(?: this)?(?: page| article| recipe)?|imprimer|imprimir|drukuj|stampa)\b|\b(?:bewerten|valora esta|rate this|ausblenden|einblenden|externer inhalt|zum seitenanfang|nach oben|back to top|bild anzeigen|lade weitere|load more|mehr laden|show more)\b|\bklicken sie\b.{0,60}\b(?:laden|anzeigen)\b/i;
+  /^(?:(?:artikel |rezept |seite )?(?:aus)?drucken|print(?: this)?(?: page| article| recipe)?|imprimer|imprimir|drukuj|stampa)\b|\b(?:bewerten|valora esta|rate this|ausblenden|einblenden|externer inhalt|zum seitenanfang|nach oben|back to top|bild anzeigen|lade weitere|load more|mehr laden|show more)\b|\bklicken sie\b.{0,100}\b(?:laden|anzeigen)\b/i;
 
 // Dates and times as pages print them: 24.03.2004, 2021-10-16, 04/21/2022, 24. März 2004, Feb 6, 2014, 19:49, 3:59 PM.
 const DATE_OR_TIME =

@@ -45,14 +45,17 @@ export function readPageMetadata(document: DomDocument, url: string): PageMetada
     }
     return null;
   };
-  const base = absoluteUrl(attr((e) => e.nodeName === 'BASE' && e.hasAttribute('href'), 'href'), url) ?? url;
+  const base =
+    absoluteUrl(
+      attr((e) => e.nodeName === 'BASE' && e.hasAttribute('href'), 'href'),
+      url,
+    ) ?? url;
   const ld = articleJsonLd(
     tags.filter((e) => e.nodeName === 'SCRIPT' && lower(e, 'type')?.trim() === 'application/ld+json'),
   );
   const time = (itemprop: string | null) =>
     attr(
-      (e) =>
-        e.nodeName === 'TIME' && (itemprop ? e.getAttribute('itemprop') === itemprop : e.hasAttribute('datetime')),
+      (e) => e.nodeName === 'TIME' && (itemprop ? e.getAttribute('itemprop') === itemprop : e.hasAttribute('datetime')),
       'datetime',
     );
 
@@ -68,7 +71,11 @@ export function readPageMetadata(document: DomDocument, url: string): PageMetada
     title: clean(document.title) ?? meta('og:title', 'twitter:title'),
     h1: clean(tags.find((e) => e.nodeName === 'H1')?.textContent),
     description: meta('description', 'og:description', 'twitter:description'),
-    canonicalUrl: absoluteUrl(attr((e) => e.nodeName === 'LINK' && !!lower(e, 'rel')?.split(/\s+/).includes('canonical'), 'href') ?? meta('og:url'), base),
+    canonicalUrl: absoluteUrl(
+      attr((e) => e.nodeName === 'LINK' && !!lower(e, 'rel')?.split(/\s+/).includes('canonical'), 'href') ??
+        meta('og:url'),
+      base,
+    ),
     publishedAt: normaliseDate(
       meta('article:published_time', 'og:published_time', 'datePublished', 'date', 'dc.date', 'dc.date.issued') ??
         ldString(ld?.datePublished) ??
