@@ -79,7 +79,6 @@ const CHROME_WORDS = [
   'skiplink',
   'skiplinks',
   'banner',
-  'teaser',
   'teasers',
   'tags',
   'tagcloud',
@@ -158,6 +157,14 @@ const CHROME_NAME = new RegExp(
   'i',
 );
 
+// "teaser" names the article's own lead in many newsrooms' markup (`article-teaser`, `news-details__teaser`) and a
+// promotion of another story in others. A row of them (the element and a sibling both so named) is a list of promotions;
+// a single one is the lead, and stays.
+const REPEATED_CHROME_NAME = new RegExp(
+  `^(?:[a-z0-9]+(?:-[a-z0-9]+)*__|(?:${OWNER_WORDS.join('|')})[-_])?teaser(?:[-_](?:${CONTAINER_WORDS.join('|')}))?(?:--[a-z0-9-]+)?$`,
+  'i',
+);
+
 /** Whether a class or id token names page chrome (the whole token, never a part of it). */
 export function isChromeName(token: string): boolean {
   return CHROME_NAME.test(token);
@@ -165,9 +172,22 @@ export function isChromeName(token: string): boolean {
 
 function hasChromeName(element: DomElement): boolean {
   const classes = element.getAttribute('class');
-  if (classes) for (const token of classes.split(/\s+/)) if (token && CHROME_NAME.test(token)) return true;
+  if (classes)
+    for (const token of classes.split(/\s+/)) {
+      if (!token) continue;
+      if (CHROME_NAME.test(token)) return true;
+      if (
+        REPEATED_CHROME_NAME.test(token) &&
+        (sharesClass(element.previousElementSibling, token) || sharesClass(element.nextElementSibling, token))
+      )
+        return true;
+    }
   const id = element.getAttribute('id');
   return id ? CHROME_NAME.test(id.trim()) : false;
+}
+
+function sharesClass(element: DomElement | null, token: string): boolean {
+  return !!element?.getAttribute('class')?.split(/\s+/).includes(token);
 }
 
 function isChrome(element: DomElement): boolean {

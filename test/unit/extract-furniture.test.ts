@@ -183,3 +183,20 @@ describe('the end of the article', () => {
     expect(markdown).not.toContain('drukuj');
   });
 });
+
+describe('a "teaser" class', () => {
+  it("on a single element is the article's lead and stays; on a row of siblings it is a list of promotions and goes", () => {
+    const lead =
+      'Das Land fördert das neue Pelletwerk mit zwei Millionen Euro; die Stadtwerke rechnen mit dem ersten Betrieb im Herbst.';
+    const markdown = extract(
+      page(
+        `<p class="article-teaser">${lead}</p>${body}` +
+          '<div class="teasers"><div class="teaser"><a href="/a">Borkenkäfer im Frankenwald</a> Die Lage bleibt ernst.</div>' +
+          '<div class="teaser"><a href="/b">Holzpreise im Sinkflug</a> Was Waldbesitzer jetzt tun.</div></div>',
+      ),
+    );
+    expectStory(markdown);
+    expect(markdown).toContain(lead);
+    expect(markdown).not.toContain('Borkenkäfer im Frankenwald');
+  });
+});
