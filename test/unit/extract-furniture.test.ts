@@ -200,3 +200,17 @@ describe('a "teaser" class', () => {
     expect(markdown).not.toContain('Borkenkäfer im Frankenwald');
   });
 });
+
+describe('the tail of the article', () => {
+  it('a closing sentence that mentions comments or Instagram stays; a closing call to action goes', () => {
+    const closing =
+      'Danni hat ihren Instagram-Account inzwischen auf privat gestellt; ihr Credo dürfte aber weiterhin gelten, sagen Freunde der Familie.';
+    const markdown = extract(
+      page(
+        `${body}<p>${closing}</p><p>Puede escribirnos a redaccion@forst.example o seguirnos en Facebook y Twitter.</p>`,
+      ),
+    );
+    expect(markdown).toContain(closing);
+    expect(markdown).not.toContain('escribirnos');
+  });
+});
