@@ -403,20 +403,13 @@ function trimFurnitureTail(content: DomElement): void {
     if (text.length > 250 || text.length > budget) break;
     // A bare label counts only as a line of its own, not as an item of a list or a table cell (the list's content).
     const label = !LIST_OR_CELL.has(block.nodeName) && isBareLabel(text);
-    // A furniture word in a line of some length ("… tell me about it in the comments below.") is only furniture when
-    // the line is a call to action or a notice, not a sentence that mentions comments or Instagram.
-    const furniture =
-      FURNITURE_LINE.test(text) && (text.length <= 120 || CALL_TO_ACTION.test(text) || NOTICE.test(text));
-    if (!furniture && !/:$/.test(text) && !label) break;
+    if (!FURNITURE_LINE.test(text) && !/:$/.test(text) && !label) break;
     budget -= text.length;
     block.remove();
   }
 }
 
 const LIST_OR_CELL = new Set(['LI', 'DT', 'DD', 'TD', 'TH']);
-
-const NOTICE =
-  /©|\(c\)\s*\d{4}|copyright|all rights reserved|alle rechte vorbehalten|tous droits réservés|written permission/i;
 
 /** A few words that are not a sentence: "zurück", "drukuj", "aja/PAP", "Heute empfehlen wir", "- Anzeige -". */
 function isBareLabel(text: string): boolean {
