@@ -19,14 +19,24 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
 import { extractArticle } from '../src/ingest/extract.ts';
 
-const corpusDir = resolve(process.env.BP_CORPUS_DIR ?? join(import.meta.dirname, '../../shared/corpus/extraction'));
+// Without BP_CORPUS_DIR: <repo>/../shared/corpus/extraction, or the nearest such folder further up (a git worktree
+// of the repository lives one level deeper than the checkout the corpus sits beside).
+function defaultCorpusDir(): string {
+  const first = resolve(import.meta.dirname, '../../shared/corpus/extraction');
+  for (let dir = resolve(import.meta.dirname, '..'); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'shared/corpus/extraction');
+    if (existsSync(join(candidate, 'expectations.json'))) return candidate;
+  }
+  return first;
+}
+const corpusDir = resolve(process.env.BP_CORPUS_DIR ?? defaultCorpusDir());
 if (!existsSync(join(corpusDir, 'expectations.json'))) {
   console.error(
     `No extraction corpus at ${corpusDir} (expected expectations.json and pages/). Set BP_CORPUS_DIR to the folder.`,
