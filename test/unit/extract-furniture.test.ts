@@ -166,6 +166,17 @@ describe('"more to read" blocks', () => {
       expect(markdown).not.toContain(line);
   });
 
+  it('a contact or about-the-author label at the end goes with the block under it', () => {
+    const markdown = extract(
+      page(
+        `${body}<p>Kontakt:</p><p>Dr. Hendryk Bockelmann, Stadtwerke Reichenbach, Telefon 03581 12345</p><h3>Über den Autor</h3><p>Jan Kowalski schreibt über Wald und Energie.</p>`,
+      ),
+    );
+    expectStory(markdown);
+    for (const line of ['Kontakt', 'Bockelmann', 'Über den Autor', 'Jan Kowalski'])
+      expect(markdown).not.toContain(line);
+  });
+
   it('such a line early in the article is a cross-reference and stays', () => {
     const line = 'Lesen Sie auch den Kommentar unseres Redakteurs';
     expect(extract(page(`<p>${PARAGRAPHS[0]}</p><p>${line}</p>${body}`))).toContain(line);
