@@ -109,7 +109,7 @@ async function pipelineRate(t: TestEnv, n: number, instant: boolean): Promise<nu
 /** The baseline: five BullMQ queues chained by no-op workers with the same concurrency, on the same Redis. */
 async function rawChainRate(t: TestEnv, n: number): Promise<number> {
   const names = ['raw-ingest', 'raw-generate', 'raw-embed', 'raw-index', 'raw-publish'];
-  const producer = createRedis(t.config.REDIS_URL, 'worker');
+  const producer = createRedis(t.config, 'worker');
   const queues = names.map((name) => new Queue(name, { connection: producer, prefix: t.config.QUEUE_PREFIX }));
   let done = 0;
   const workers = names.map(
@@ -122,7 +122,7 @@ async function rawChainRate(t: TestEnv, n: number): Promise<number> {
           else done++;
         },
         {
-          connection: createRedis(t.config.REDIS_URL, 'worker'),
+          connection: createRedis(t.config, 'worker'),
           prefix: t.config.QUEUE_PREFIX,
           concurrency: i === 0 ? t.config.WORKER_CONCURRENCY * 2 : t.config.WORKER_CONCURRENCY,
         },

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis.ts';
 import type { Config } from '../src/config.ts';
 import { defaultJobOptions } from './options.ts';
 import { queueName, stageJobId, stages, type Stage, type StageJob } from './stages.ts';
@@ -27,7 +27,7 @@ export type PipelineQueues = {
 
 export function createPipelineQueues(
   config: Config,
-  connection: Redis,
+  connection: RedisClient,
   onError: (err: Error) => void = () => undefined,
 ): PipelineQueues {
   const jobOptions = defaultJobOptions(config);

@@ -39,6 +39,30 @@ const schema = z.object({
   DEV_API_KEY: z.string().min(16, 'at least 16 characters').default('bp_dev_key_change_me'),
 
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /**
+   * A Redis Cluster instead of REDIS_URL: its seed nodes as host:port,host:port,… (one is enough, the rest
+   * are found). Credentials and TLS still come from REDIS_URL (its user, password and rediss: scheme).
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const nodes = [];
+      for (const part of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(part);
+        const nodePort = m ? Number(m[2]) : 0;
+        if (!m || nodePort < 1 || nodePort > 65535) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port (e.g. redis-1:6379,redis-2:6379)` });
+          return z.NEVER;
+        }
+        nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port: nodePort });
+      }
+      return nodes;
+    }),
   /** BullMQ key prefix; the braces are a Redis Cluster hash tag so one pipeline's keys share a slot. */
   QUEUE_PREFIX: z.string().min(1).default('{blog-poster}'),
 
@@ -282,6 +306,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const missing = config.OPERATOR_USER === undefined ? 'OPERATOR_USER' : 'OPERATOR_PASSWORD';
     throw new ConfigError(
       `Invalid configuration; fix these environment variables:\n  ${missing}: set OPERATOR_USER and OPERATOR_PASSWORD together`,
+    );
+  }
+  if (config.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(config.QUEUE_PREFIX)) {
+    throw new ConfigError(
+      `Invalid configuration; fix these environment variables:\n  QUEUE_PREFIX: "${config.QUEUE_PREFIX}" has no hash tag; on a Redis Cluster (REDIS_CLUSTER_NODES) it must be one, e.g. {blog-poster}, so that BullMQ's keys share a slot`,
     );
   }
   if (config.LLM_PROVIDER === 'openai' && priceFor(config.LLM_PRICES, config.OPENAI_MODEL) === null) {

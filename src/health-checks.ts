@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import type { Db } from './db/pool.ts';
 
 // Readiness: every dependency checked at once, each with its status and latency. Providers add their
@@ -59,7 +59,7 @@ export async function readiness(checks: readonly HealthCheck[]): Promise<Readine
   return { status: criticalDown ? 'not ready' : anyDown ? 'degraded' : 'ready', checks: named };
 }
 
-export function redisCheck(redis: Redis): HealthCheck {
+export function redisCheck(redis: RedisClient): HealthCheck {
   return { name: 'redis', critical: true, check: () => redis.ping() };
 }
 

@@ -72,7 +72,7 @@ export async function startWorkers(
   selected: readonly Stage[] = stages,
 ): Promise<Role & { workers: Worker[] }> {
   const workers = selected.map((stage) => {
-    const connection = createRedis(rt.config.REDIS_URL, 'worker');
+    const connection = createRedis(rt.config, 'worker');
     const worker = new Worker(queueName(stage), runStage(stage, processors[stage], rt), {
       connection,
       prefix: rt.config.QUEUE_PREFIX,
@@ -117,7 +117,7 @@ export async function startWorkers(
  */
 export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance']): Promise<Role> {
   // Its own blocking-tolerant connection: a scheduler started while Redis is away waits for it.
-  const connection = createRedis(rt.config.REDIS_URL, 'worker');
+  const connection = createRedis(rt.config, 'worker');
   const queue = new Queue(maintenanceQueueName, { connection, prefix: rt.config.QUEUE_PREFIX });
   queue.on('error', (err) => rt.logger.debug({ err: err.message }, 'maintenance queue connection error'));
   await upsertMaintenanceSchedulers(queue, rt.config);
@@ -132,7 +132,7 @@ export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance'])
       return jobs[job.name as MaintenanceJobName](job, { rt, log });
     },
     // Feed polls wait on the network, so a few run at once (a tick is still polled once: see poll-feed.ts).
-    { connection: createRedis(rt.config.REDIS_URL, 'worker'), prefix: rt.config.QUEUE_PREFIX, concurrency: 4 },
+    { connection: createRedis(rt.config, 'worker'), prefix: rt.config.QUEUE_PREFIX, concurrency: 4 },
   );
   worker.on('error', (err) => log.warn({ err: err.message }, 'scheduler worker error'));
   // Redis may come back without its data (no persistence, a failover that lost recent writes): the job

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { connectDb, type Db } from './db/pool.ts';
@@ -13,7 +13,7 @@ export type Runtime = {
   logger: Logger;
   db: Db;
   /** Fail-fast connection for the HTTP edge and queue producers. */
-  redis: Redis;
+  redis: RedisClient;
   queues: PipelineQueues;
   providers: Providers;
   close(): Promise<void>;
@@ -23,7 +23,7 @@ export async function createRuntime(config: Config, opts: { logger?: Logger } = 
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const db = await connectDb(config, logger);
   if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
-  const redis = createRedis(config.REDIS_URL, 'client');
+  const redis = createRedis(config, 'client');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
   const queues = createPipelineQueues(config, redis, (err) =>
     logger.debug({ err: err.message }, 'queue connection error'),

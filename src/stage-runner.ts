@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
 import { finishStageRun, markPostFailed, recordWait, startStageRun, WAITING } from './db/posts.ts';
@@ -29,7 +29,7 @@ export type StageContext = {
   /** For processors that create posts of their own (ingest fanning a feed out into entries). */
   queues?: PipelineQueues;
   /** Shared state across workers (robots.txt cache, per-host fetch limits). */
-  redis?: Redis;
+  redis?: RedisClient;
   /**
    * Puts this job back to wait `ms` without spending an attempt, pausing the whole stage queue for as long
    * (BullMQ's manual rate limit): a provider's 429, a shared rate limit, an open breaker. Throw what it returns.

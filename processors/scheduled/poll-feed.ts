@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis.ts';
 import type { Config } from '../../src/config.ts';
 import type { Db } from '../../src/db/pool.ts';
 import { errorMessage } from '../../src/errors.ts';
@@ -25,7 +25,7 @@ type FeedRow = {
   operator: boolean;
   last_polled_at: Date | null;
 };
-type PollDeps = { db: Db; queues: PipelineQueues; redis: Redis; config: Config; log: Logger };
+type PollDeps = { db: Db; queues: PipelineQueues; redis: RedisClient; config: Config; log: Logger };
 export type PollOutcome =
   | 'not_modified'
   | 'new_entries'

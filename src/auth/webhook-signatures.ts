@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { redisKeys } from '../redis-keys.ts';
+import type { RedisClient } from '../redis.ts';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { Db } from '../db/pool.ts';
 import { decryptSecret, encryptSecret, secretHint, type Keyring } from '../security/envelope.ts';
@@ -69,7 +70,7 @@ const messageIdPattern = /^[\x21-\x7e]{1,200}$/;
 
 /** Verifies a delivery against the tenant's current secrets and records its id against replays. */
 export async function verifyDelivery(
-  deps: { db: Db; redis: Redis; keyring: Keyring | undefined; prefix: string },
+  deps: { db: Db; redis: RedisClient; keyring: Keyring | undefined; prefix: string },
   input: { tenantId: string; body: Buffer; headers: Record<string, string | string[] | undefined> },
 ): Promise<DeliveryCheck> {
   const header = (name: string) => {
@@ -116,7 +117,7 @@ export async function verifyDelivery(
 
   // Only a verified id is recorded, so nobody can burn a sender's ids without its secret.
   const messageId = headers['webhook-id']!;
-  const key = `${deps.prefix}:webhook-seen:${input.tenantId}:${createHash('sha256').update(messageId).digest('hex')}`;
+  const key = redisKeys(deps.prefix).webhookSeen(input.tenantId, createHash('sha256').update(messageId).digest('hex'));
   const fresh = await deps.redis.set(key, '1', 'PX', REPLAY_WINDOW_MS, 'NX');
   if (fresh === null) return { ok: false, reason: 'replay', field: 'webhook-id' };
   return { ok: true, messageId, forget: async () => void (await deps.redis.del(key).catch(() => 0)) };

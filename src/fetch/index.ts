@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import type { Config } from '../config.ts';
 import { createRedisPoliteness } from './politeness.ts';
 import { createSafeFetcher, type SafeFetcher, type SafeFetcherOptions } from './safe-fetch.ts';
@@ -9,7 +9,7 @@ export { createSafeFetcher, FetchError, type SafeFetcher, type SendRequest } fro
  * The fetcher every processor uses, built from configuration. With Redis, robots.txt is obeyed and
  * cached and the per-host limits hold across every worker process.
  */
-export function createConfiguredFetcher(config: Config, redis?: Redis): SafeFetcher {
+export function createConfiguredFetcher(config: Config, redis?: RedisClient): SafeFetcher {
   if (!redis) return createSafeFetcher(baseOptions(config));
   return createSafeFetcher({
     ...baseOptions(config),

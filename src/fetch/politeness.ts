@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { redisKeys } from '../redis-keys.ts';
+import type { RedisClient } from '../redis.ts';
 import robotsParserModule from 'robots-parser';
 
 // robots-parser is CommonJS whose types describe an ES default export; at run time the module is the function.
@@ -42,7 +43,7 @@ if delay > 0 then redis.call('SET', KEYS[2], now + delay, 'PX', delay + 1000) en
 return 0`;
 
 export function createRedisPoliteness(opts: {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   hostConcurrency: number;
   robotsTtlMs: number;
@@ -51,12 +52,12 @@ export function createRedisPoliteness(opts: {
   userAgentToken?: string;
 }): Politeness {
   const token = opts.userAgentToken ?? ROBOTS_USER_AGENT_TOKEN;
-  const key = (kind: string, host: string) => `${opts.keyPrefix}:fetch:${kind}:${host}`;
+  const keys = redisKeys(opts.keyPrefix);
 
   return {
     async robots(url, loadRobots) {
       const robotsUrl = new URL('/robots.txt', url.origin).href;
-      const cacheKey = key('robots', url.origin);
+      const cacheKey = keys.robots(url.origin);
       let cached = await opts.redis.get(cacheKey);
       if (cached === null) {
         const file = await loadRobots(robotsUrl);
@@ -75,14 +76,14 @@ export function createRedisPoliteness(opts: {
 
     async acquire(host, crawlDelayMs, deadline, signal) {
       const slot = randomUUID();
-      const slots = key('slots', host);
+      const { slots, next } = keys.hostSlots(host);
       for (;;) {
         const wait = Number(
           await opts.redis.eval(
             acquireScript,
             2,
             slots,
-            key('next', host),
+            next,
             opts.hostConcurrency,
             slot,
             opts.leaseMs,

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { authenticate } from '../auth/authenticate.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
@@ -34,7 +34,7 @@ import { submissionRoutes } from './routes/submissions.ts';
 export type AppDeps = {
   config: Config;
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   queues: PipelineQueues;
   logger: Logger;
   providers?: Providers;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { rateLimit, type Options } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
+import { redisKeys } from '../redis-keys.ts';
+import type { RedisClient } from '../redis.ts';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -17,7 +18,7 @@ import { sendProblem } from './problem.ts';
  * at that moment the failed load would stick. Answering SCRIPT LOAD with the locally computed SHA-1
  * instead makes the first EVALSHA fail with NOSCRIPT, on which the store loads the script for real.
  */
-function sendCommand(redis: Redis) {
+function sendCommand(redis: RedisClient) {
   return async (...args: string[]): Promise<RedisReply> => {
     if (args[0] === 'SCRIPT' && args[1] === 'LOAD') {
       const sha = createHash('sha1').update(args[2]!).digest('hex');
@@ -27,7 +28,7 @@ function sendCommand(redis: Redis) {
   };
 }
 
-type Deps = { config: Config; redis: Redis; logger: Logger };
+type Deps = { config: Config; redis: RedisClient; logger: Logger };
 
 function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHandler {
   const log = deps.logger.child({ component: 'rate-limit', limiter: name });
@@ -38,7 +39,7 @@ function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHa
     identifier: name,
     store: new RedisStore({
       sendCommand: sendCommand(deps.redis),
-      prefix: `${deps.config.QUEUE_PREFIX}:rate-limit:${name}:`,
+      prefix: redisKeys(deps.config.QUEUE_PREFIX).rateLimit(name),
     }),
     // Redis down: serve without limiting rather than refusing every read; submissions still get
     // their 503 from the queue, and the warning says limits are not enforced.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { redisKeys } from '../redis-keys.ts';
+import type { RedisClient } from '../redis.ts';
 import { z } from 'zod';
 import { cacheRequestsTotal } from '../metrics.ts';
 import type { ChatProvider, ChatReply, ChatRequest } from './types.ts';
@@ -16,7 +17,7 @@ const cachedReplySchema = z.object({
  * Identical requests (provider, endpoint, model, messages, parameters) are answered from Redis within the TTL.
  * Only replies that passed validation are stored, so a bad answer is never replayed.
  */
-export function createLlmCache(redis: Redis, opts: { prefix: string; ttlSeconds: number }) {
+export function createLlmCache(redis: RedisClient, opts: { prefix: string; ttlSeconds: number }) {
   const key = (provider: ChatProvider, request: ChatRequest): string => {
     const identity = JSON.stringify([
       provider.name,
@@ -28,7 +29,7 @@ export function createLlmCache(redis: Redis, opts: { prefix: string; ttlSeconds:
       request.temperature ?? null,
       request.seed ?? null,
     ]);
-    return `${opts.prefix}:llm-cache:${createHash('sha256').update(identity).digest('hex')}`;
+    return redisKeys(opts.prefix).llmCache(createHash('sha256').update(identity).digest('hex'));
   };
   return {
     enabled: opts.ttlSeconds > 0,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { redisKeys } from '../redis-keys.ts';
+import type { RedisClient } from '../redis.ts';
 
 /**
  * Calls in flight to one model endpoint, across every worker: a semaphore in Redis. A local server (Ollama,
@@ -60,7 +61,7 @@ return 1
 export type Slot = { release(): Promise<void> };
 
 export type ConcurrencyOptions = {
-  /** Key prefix; the keys of one endpoint share it, so on a cluster they share a slot. */
+  /** QUEUE_PREFIX; an endpoint's keys share a hash tag (src/redis-keys.ts), so on a cluster they share a slot. */
   prefix: string;
   /** Calls in flight per endpoint; 0 or unset means no limit. */
   max: number | undefined;
@@ -79,16 +80,16 @@ export class SlotWaitTimeout extends Error {
   }
 }
 
-export function createConcurrencyLimit(redis: Redis, opts: ConcurrencyOptions) {
+export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOptions) {
   const leaseMs = opts.leaseMs ?? 30_000;
   const pollMaxMs = opts.pollMaxMs ?? 1_000;
   // A waiter that has not asked for three of its longest pauses is gone.
   const staleMs = pollMaxMs * 3 + 1_000;
-  const keys = (scope: string) => [
-    `${opts.prefix}:${scope}:holders`,
-    `${opts.prefix}:${scope}:waiters`,
-    `${opts.prefix}:${scope}:seen`,
-  ];
+  const family = redisKeys(opts.prefix);
+  const keys = (scope: string) => {
+    const k = family.llmSlots(scope);
+    return [k.holders, k.waiters, k.seen];
+  };
 
   return {
     enabled: Boolean(opts.max && opts.max > 0),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import pRetry, { AbortError } from 'p-retry';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
@@ -28,7 +28,7 @@ import { createSharedLimits } from './limits.ts';
 import { costUsd, estimateTokens, priceFor } from './pricing.ts';
 import type { ChatProvider, ChatReply, ChatRequest } from './types.ts';
 
-export type GatewayDeps = { db: Db; redis: Redis; config: Config; log: Logger };
+export type GatewayDeps = { db: Db; redis: RedisClient; config: Config; log: Logger };
 export type CallScope = { tenantId: string; postId: string; limits: BudgetLimits };
 
 /** Checks a reply before it is used or cached; throw to have the call retried. */
@@ -51,7 +51,7 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     windowMs: config.LLM_LIMIT_WINDOW_MS,
   });
   const slots = createConcurrencyLimit(deps.redis, {
-    prefix: `${config.QUEUE_PREFIX}:llm-concurrency`,
+    prefix: config.QUEUE_PREFIX,
     max: config.LLM_MAX_CONCURRENCY,
   });
   const slotScope = `${provider.name}:${createHash('sha256').update(provider.endpoint).digest('hex').slice(0, 16)}`;

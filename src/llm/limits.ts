@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { redisKeys } from '../redis-keys.ts';
+import type { RedisClient } from '../redis.ts';
 
 /**
  * Requests and tokens per rolling window, shared by every worker through Redis. A sliding log (a sorted set of
@@ -55,7 +56,7 @@ return {0, 1}
 export type LimitDecision = { waitMs: 0 } | { waitMs: number; limit: 'rpm' | 'tpm' };
 
 export function createSharedLimits(
-  redis: Redis,
+  redis: RedisClient,
   opts: { prefix: string; rpm?: number | undefined; tpm?: number | undefined; windowMs: number },
 ) {
   return {
@@ -63,7 +64,7 @@ export function createSharedLimits(
     /** Takes one request and `tokens` tokens from the provider's allowance, or says how long to wait. */
     async acquire(provider: string, model: string, tokens: number): Promise<LimitDecision> {
       if (!opts.rpm && !opts.tpm) return { waitMs: 0 };
-      const base = `${opts.prefix}:llm-limit:${provider}:${model}`;
+      const windows = redisKeys(opts.prefix).llmWindows(provider, model);
       const rpm = opts.rpm ?? 0;
       const tpm = opts.tpm ?? 0;
       // One request larger than the whole allowance would otherwise wait forever.
@@ -71,8 +72,8 @@ export function createSharedLimits(
       const [waitMs, which] = (await redis.eval(
         SLIDING_WINDOW,
         2,
-        `${base}:requests`,
-        `${base}:tokens`,
+        windows.requests,
+        windows.tokens,
         // A little longer than the window, so requests that reach the provider later or sooner after they were
         // counted here (a cold connection, a busy event loop: a few hundred milliseconds) still fall into
         // separate windows on its side.

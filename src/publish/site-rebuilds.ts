@@ -62,7 +62,7 @@ export function startSiteRebuilds(deps: { db: Db; config: Config; logger: Logger
       if (!target) return log.info({ targetKey }, 'destination gone; nothing to rebuild');
       await rebuildSite({ db: deps.db, config: deps.config, log }, tenantId, target);
     },
-    { connection: createRedis(deps.config.REDIS_URL, 'worker'), prefix: deps.config.QUEUE_PREFIX, concurrency: 2 },
+    { connection: createRedis(deps.config, 'worker'), prefix: deps.config.QUEUE_PREFIX, concurrency: 2 },
   );
   worker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'site rebuild worker error'));
   return {

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { pipeline } from '../../processors/registry.ts';
 import { startApi, startWorkers } from '../../src/roles.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { createRedis, masters } from '../../src/redis.ts';
+import { namespaceOf } from '../../src/redis-keys.ts';
 
 export const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -23,6 +24,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}) {
   const env: Record<string, string> = {
     DATABASE_URL: `${postgresUrl}/bp_test_${id}`,
     REDIS_URL: redisUrl,
+    // The whole suite can run on a Redis Cluster (scripts/redis-cluster.sh prints the variable).
+    ...(process.env.TEST_REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES } : {}),
     QUEUE_PREFIX: `{bp-test-${id}}`,
     OUTPUT_DIR: outputDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -51,7 +54,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}) {
     outputDir,
     async cleanup() {
       await rm(outputDir, { recursive: true, force: true });
-      await deleteKeys(redisUrl, `${config.QUEUE_PREFIX}:*`);
+      // BullMQ's keys under the prefix, the other families under its name (src/redis-keys.ts).
+      await deleteKeys(config, [`${config.QUEUE_PREFIX}:*`, `${namespaceOf(config.QUEUE_PREFIX)}:*`]);
       const admin = new pg.Client({ connectionString: `${postgresUrl}/postgres` });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS bp_test_${id} WITH (FORCE)`);
@@ -115,15 +119,21 @@ export async function waitFor<T>(
   }
 }
 
-async function deleteKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url);
+async function deleteKeys(config: Config, patterns: string[]): Promise<void> {
+  const redis = createRedis(config, 'worker');
+  redis.on('error', () => undefined);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    for (const node of await masters(redis)) {
+      for (const pattern of patterns) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          // One DEL per key: on a cluster the keys of one node still span several slots.
+          if (keys.length) await node.pipeline(keys.map((key) => ['del', key])).exec();
+        } while (cursor !== '0');
+      }
+    }
   } finally {
     redis.disconnect();
   }
