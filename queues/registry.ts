@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { RedisClient } from '../src/redis.ts';
+import { closeWithin, type RedisClient } from '../src/redis.ts';
 import type { Config } from '../src/config.ts';
 import { defaultJobOptions } from './options.ts';
 import { queueName, stageJobId, stages, type Stage, type StageJob } from './stages.ts';
@@ -52,7 +52,7 @@ export function createPipelineQueues(
       await queues[stage].add(stage, data, { jobId: stageJobId(data.postId, stage, data.generation) });
     },
     async close() {
-      await Promise.all(all.map((q) => q.close()));
+      await Promise.all(all.map((q) => closeWithin(q, 5_000)));
     },
   };
 }

@@ -31,8 +31,8 @@ export function createRedis(
   };
   if (!nodes?.length) return new Redis(url, options);
 
-  const { enableOfflineQueue, ...redisOptions } = { ...options, ...credentialsOf(url) };
-  return new Cluster(nodes, {
+  const { enableOfflineQueue, replyMapping: _, ...redisOptions } = { ...options, ...credentialsOf(url) };
+  return new ClusterClient(nodes, {
     redisOptions,
     enableOfflineQueue,
     // A failover takes the cluster a few seconds (node timeout + election); commands wait that out
@@ -44,6 +44,32 @@ export function createRedis(
     slotsRefreshTimeout: 2_000,
     clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
   });
+}
+
+/**
+ * ioredis' Cluster, with one fix: disconnect() while the cluster waits to reconnect (no node left in its
+ * pool, as after a failover) cleared the retry timer and waited for a pool to drain that was already
+ * empty, so neither 'close' nor 'end' ever came. BullMQ awaits 'end' when it resets a worker's blocking
+ * connection and when it closes, so a worker stopped taking jobs, or never finished closing.
+ */
+class ClusterClient extends Cluster {
+  // BullMQ makes its blocking connections with duplicate(): they need the fix too.
+  override duplicate(...args: Parameters<Cluster['duplicate']>): Cluster {
+    const copy = super.duplicate(...args);
+    Object.setPrototypeOf(copy, ClusterClient.prototype);
+    return copy;
+  }
+
+  override disconnect(reconnect = false): void {
+    const drained = this.status !== 'wait' && this.nodes('all').length === 0;
+    super.disconnect(reconnect);
+    if (drained && this.status === 'disconnecting') {
+      // What the pool's 'drain' and the connection's 'close' would have done.
+      const inner = this as unknown as { setStatus(status: string): void; handleCloseEvent(): void };
+      inner.setStatus('close');
+      inner.handleCloseEvent();
+    }
+  }
 }
 
 /** The user, password, database and TLS of a redis:// or rediss:// URL, for the nodes of a cluster. */
@@ -70,4 +96,36 @@ export async function masters(redis: RedisClient): Promise<Redis[]> {
 
 export function isCluster(redis: RedisClient): redis is Cluster {
   return redis instanceof Cluster;
+}
+
+type BullHandle = { close(force?: boolean): Promise<void>; backend: unknown };
+
+/**
+ * Closes a BullMQ worker or queue, waiting at most `timeoutMs`; past that its connections are cut.
+ * BullMQ's close waits for its connections to say goodbye, and a connection left behind by a cluster
+ * failover (or a Redis that is gone) may never answer: a process must still be able to stop.
+ * Returns false when the connections had to be cut.
+ */
+export async function closeWithin(handle: BullHandle, timeoutMs: number, force = false): Promise<boolean> {
+  const closed = handle.close(force).then(
+    () => true,
+    () => true,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    closed,
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (done) return true;
+  const backend = handle.backend as { client?: Promise<RedisClient>; blockingClient?: Promise<RedisClient> };
+  for (const client of [backend.client, backend.blockingClient]) {
+    client?.then(
+      (c) => c.disconnect(),
+      () => undefined,
+    );
+  }
+  return false;
 }

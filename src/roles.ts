@@ -16,7 +16,7 @@ import { listFeedSchedules } from './ingest/feed-store.ts';
 import type { Logger } from './logger.ts';
 import { startNotificationDelivery } from './publish/notifications.ts';
 import { startSiteRebuilds } from './publish/site-rebuilds.ts';
-import { createRedis } from './redis.ts';
+import { closeWithin, createRedis } from './redis.ts';
 import type { Runtime } from './runtime.ts';
 import { runStage, type StageProcessor } from './stage-runner.ts';
 
@@ -94,19 +94,16 @@ export async function startWorkers(
       await siteRebuilds?.stop();
       // close() stops taking jobs and waits for the active ones; past the grace period they are
       // abandoned (their locks expire and another worker picks them up as stalled).
-      const graceful = Promise.all(workers.map((w) => w.close()));
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), rt.config.SHUTDOWN_GRACE_MS).unref()),
-      ]);
-      if (timedOut) {
+      // A close that outlasts the grace period has its connections cut (see closeWithin).
+      const closed = await Promise.all(workers.map((w) => closeWithin(w, rt.config.SHUTDOWN_GRACE_MS)));
+      if (closed.includes(false)) {
         rt.logger.warn(
           { graceMs: rt.config.SHUTDOWN_GRACE_MS },
           'grace period over; leaving in-flight jobs to be retried',
         );
-        await Promise.all(workers.map((w) => w.close(true)));
+      } else {
+        await Promise.all(workers.map((w) => w.disconnect()));
       }
-      await Promise.all(workers.map((w) => w.disconnect()));
     },
   };
 }
@@ -160,9 +157,8 @@ export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance'])
     async stop() {
       clearInterval(watchdog);
       connection.off('ready', onReady);
-      await worker.close();
-      await queue.close();
-      await worker.disconnect();
+      if (await closeWithin(worker, rt.config.SHUTDOWN_GRACE_MS)) await worker.disconnect();
+      await closeWithin(queue, 5_000);
       connection.disconnect();
     },
   };

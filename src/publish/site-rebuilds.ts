@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createRedis } from '../redis.ts';
+import { closeWithin, createRedis } from '../redis.ts';
 import { BUILTIN_FILES_KEY, getDestination, type Target } from './destinations.ts';
 import { rebuildSite } from './publish-post.ts';
 import { INDEXNOW_JOB, sendIndexNowPings } from './indexnow.ts';
@@ -67,8 +67,7 @@ export function startSiteRebuilds(deps: { db: Db; config: Config; logger: Logger
   worker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'site rebuild worker error'));
   return {
     async stop() {
-      await worker.close();
-      await worker.disconnect();
+      if (await closeWithin(worker, deps.config.SHUTDOWN_GRACE_MS)) await worker.disconnect();
     },
   };
 }

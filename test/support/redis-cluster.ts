@@ -55,6 +55,11 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}) {
     );
   };
   for (const node of nodes) start(node);
+  // A test run that is cut short must not leave servers behind.
+  const killAll = () => {
+    for (const n of nodes) n.proc?.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
 
   const client = (port: number) => {
     const r = new Redis({
@@ -95,8 +100,10 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}) {
         const info = await ask(node.port, (r) => r.call('CLUSTER', 'INFO') as Promise<string>);
         if (!info || !/cluster_state:ok/.test(info) || !/cluster_slots_ok:16384/.test(info)) return false;
       }
+      // A killed master counts until the others mark it failed and promote its replica.
       const shards = await topology();
-      return shards.filter((s) => s.master !== null).length === masters;
+      const livePorts = new Set(alive().map((n) => n.port));
+      return shards.length === masters && shards.every((s) => s.master !== null && livePorts.has(s.master));
     });
   }
 
@@ -163,6 +170,7 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}) {
       });
     },
     async cleanup(): Promise<void> {
+      process.off('exit', killAll);
       await Promise.all(
         nodes.map(
           (n) =>
