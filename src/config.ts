@@ -68,6 +68,29 @@ const schema = z.object({
 
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/blog_poster'),
   DATABASE_POOL_MAX: positiveInt.default(10),
+  /**
+   * Streaming replicas for the API's reads (lists, posts, search, related posts, overview): one URL or
+   * several, comma-separated. Unset: every read goes to DATABASE_URL.
+   */
+  DATABASE_READ_URL: z
+    .string()
+    .optional()
+    .refine(
+      (v) =>
+        v === undefined ||
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .every((s) => URL.canParse(s) && /^postgres(ql)?:$/.test(new URL(s).protocol)),
+      'a comma list of postgres:// URLs',
+    ),
+  /** A replica further behind than this is not read from (its reads go to the primary). */
+  DATABASE_READ_MAX_LAG_MS: positiveInt.default(5_000),
+  /** How long after a write a caller's reads wait for a replica to have replayed it (else the primary). */
+  DATABASE_READ_YOUR_WRITES_MS: positiveInt.default(30_000),
+  /** How often each replica's position, lag and health are checked. */
+  DATABASE_READ_CHECK_MS: positiveInt.default(1_000),
   DATABASE_SLOW_QUERY_MS: positiveInt.default(250),
   DATABASE_CONNECT_RETRIES: z.coerce.number().int().min(0).default(8),
   MIGRATE_ON_START: bool.default(true),

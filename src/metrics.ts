@@ -113,6 +113,27 @@ export const dbPoolConnections = new Gauge({
   registers: [registry],
 });
 
+export const dbReplicaLagSeconds = new Gauge({
+  name: 'blog_poster_db_replica_lag_seconds',
+  help: 'How far each read replica (DATABASE_READ_URL) is behind the primary, in seconds; 0 when it has replayed everything.',
+  labelNames: ['replica'] as const,
+  registers: [registry],
+});
+
+export const dbReplicaUp = new Gauge({
+  name: 'blog_poster_db_replica_up',
+  help: 'Whether each read replica answered its last check as a streaming replica (1) or not (0).',
+  labelNames: ['replica'] as const,
+  registers: [registry],
+});
+
+export const dbReplicaReads = new Counter({
+  name: 'blog_poster_db_reads_total',
+  help: 'API reads that could use a replica, by where they went: replica, or primary (no replica usable or a recent write).',
+  labelNames: ['target'] as const,
+  registers: [registry],
+});
+
 export const posts = new Gauge({
   name: 'blog_poster_posts',
   help: 'Posts by current status (every status in post_statuses, zero included).',

@@ -36,6 +36,7 @@ export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role
     config: rt.config,
     db: rt.db,
     redis: rt.redis,
+    reads: rt.reads,
     queues: rt.queues,
     logger: rt.logger,
     providers: rt.providers,

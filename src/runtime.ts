@@ -2,6 +2,7 @@ import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { connectDb, type Db } from './db/pool.ts';
+import { createReadRouting, type ReadRouting } from './db/replicas.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createPipelineQueues, type PipelineQueues } from '../queues/registry.ts';
 import { createProviders, type Providers } from './providers.ts';
@@ -14,6 +15,8 @@ export type Runtime = {
   db: Db;
   /** Fail-fast connection for the HTTP edge and queue producers. */
   redis: RedisClient;
+  /** Read replicas for the API's reads (DATABASE_READ_URL); null without any. */
+  reads: ReadRouting | null;
   queues: PipelineQueues;
   providers: Providers;
   close(): Promise<void>;
@@ -29,14 +32,17 @@ export async function createRuntime(config: Config, opts: { logger?: Logger } = 
     logger.debug({ err: err.message }, 'queue connection error'),
   );
   const providers = createProviders(config, db);
+  const reads = createReadRouting(config, db, logger);
   return {
     config,
     logger,
     db,
     redis,
+    reads,
     queues,
     providers,
     async close() {
+      await reads?.close();
       await queues.close().catch(() => undefined);
       redis.disconnect();
       await db.close();

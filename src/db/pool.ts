@@ -60,7 +60,11 @@ export async function connectDb(config: Config, logger: Logger): Promise<Db> {
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client failed'));
 
-  const slowMs = config.DATABASE_SLOW_QUERY_MS;
+  return wrapPool(pool, log, config.DATABASE_SLOW_QUERY_MS);
+}
+
+/** The Db API over a pool: timed queries (slow ones logged and counted) and transactions. */
+export function wrapPool(pool: pg.Pool, log: Logger, slowMs: number): Db {
   async function query<R extends pg.QueryResultRow>(text: string, params?: unknown[]) {
     const started = performance.now();
     try {

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { authenticate } from '../auth/authenticate.ts';
+import type { ReadRouting } from '../db/replicas.ts';
 import type { RedisClient } from '../redis.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
@@ -27,6 +28,7 @@ import { feedRoutes } from './routes/feeds.ts';
 import { postActionRoutes } from './routes/post-actions.ts';
 import { overviewRoutes } from './routes/overview.ts';
 import { postRoutes } from './routes/posts.ts';
+import { readRouting } from './read-routing.ts';
 import { replayRoutes } from './routes/replay.ts';
 import { searchRoutes } from './routes/search.ts';
 import { submissionRoutes } from './routes/submissions.ts';
@@ -35,6 +37,8 @@ export type AppDeps = {
   config: Config;
   db: Db;
   redis: RedisClient;
+  /** Read replicas (DATABASE_READ_URL), when there are some. */
+  reads?: ReadRouting | null;
   queues: PipelineQueues;
   logger: Logger;
   providers?: Providers;
@@ -97,6 +101,8 @@ export function createApp(deps: AppDeps): express.Express {
   // API keys, scopes and the per-key limit (../auth/authenticate.ts, ./rate-limit.ts).
   api.use(authenticate(config, db));
   api.use(keyRateLimit(deps));
+  // Reads to a replica that has the tenant's writes, writes pin the tenant to the primary (./read-routing.ts).
+  api.use(readRouting(deps));
   api.use(requireJsonBody);
   api.use(express.json({ limit: config.BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
   // NUL and lone surrogates, which PostgreSQL cannot store, are a 422 naming the field for every route.

@@ -117,7 +117,11 @@ export function editorialRoutes({ db, config }: AppDeps): Router {
       errors.push({ field: 'cursor', message: `was handed out for order=${cursor.order}; send that order with it` });
     if (errors.length) return sendProblem(res, 422, 'Invalid query', { errors });
 
-    const page = await listPosts(db, req.tenantId, { ...query, statuses: query.status, cursor: cursor ?? undefined });
+    const page = await listPosts(req.readDb, req.tenantId, {
+      ...query,
+      statuses: query.status,
+      cursor: cursor ?? undefined,
+    });
     const next = page.nextCursor ? new URLSearchParams(rawQuery(req.query)) : null;
     next?.set('cursor', page.nextCursor!);
     res.json({ ...page, links: { self: req.originalUrl, next: next ? `/api/v1/posts?${next}` : null } });
@@ -125,14 +129,14 @@ export function editorialRoutes({ db, config }: AppDeps): Router {
 
   router.get('/posts/:id/content', async (req, res) => {
     const id = String(req.params.id);
-    const content = uuid.safeParse(id).success ? await readPostContent(db, req.tenantId, id) : null;
+    const content = uuid.safeParse(id).success ? await readPostContent(req.readDb, req.tenantId, id) : null;
     if (!content) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
     res.json(content);
   });
 
   router.get('/posts/:id/revisions', async (req, res) => {
     const id = String(req.params.id);
-    const revisions = uuid.safeParse(id).success ? await listRevisions(db, req.tenantId, id) : null;
+    const revisions = uuid.safeParse(id).success ? await listRevisions(req.readDb, req.tenantId, id) : null;
     if (!revisions) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
     res.json({ ...revisions, links: { post: `/api/v1/posts/${id}` } });
   });
@@ -140,7 +144,8 @@ export function editorialRoutes({ db, config }: AppDeps): Router {
   router.get('/posts/:id/revisions/:revision', async (req, res) => {
     const id = String(req.params.id);
     const n = /^[1-9]\d{0,8}$/.test(String(req.params.revision)) ? Number(req.params.revision) : null;
-    const revision = uuid.safeParse(id).success && n !== null ? await readRevision(db, req.tenantId, id, n) : null;
+    const revision =
+      uuid.safeParse(id).success && n !== null ? await readRevision(req.readDb, req.tenantId, id, n) : null;
     if (!revision)
       return sendProblem(res, 404, 'Not Found', { detail: `no revision ${req.params.revision} of post ${id}` });
     res.json(revision);

@@ -17,14 +17,14 @@ export const overviewQuery = z
   .strict();
 
 /** The tenant at a glance: spend against the budget, posts per day, failures, schedules and feeds. */
-export function overviewRoutes({ db }: AppDeps): Router {
+export function overviewRoutes(_deps: AppDeps): Router {
   const router = Router();
   router.get('/overview', async (req, res) => {
     const parsed = overviewQuery.safeParse(req.query);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid query', { errors: zodFieldErrors(parsed.error) });
     res.json({
       tenant: { slug: req.auth!.tenantSlug },
-      ...(await readOverview(db, req.tenantId, { days: parsed.data.days })),
+      ...(await readOverview(req.readDb, req.tenantId, { days: parsed.data.days })),
     });
   });
   return router;

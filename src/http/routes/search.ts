@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
+import type { Db } from '../../db/pool.ts';
 import { createProviders, type Providers } from '../../providers.ts';
 import { vectorDeps } from '../../vector/post-index.ts';
 import { postSummaries, searchPosts, similarPosts } from '../../vector/similarity.ts';
@@ -23,12 +24,13 @@ const uuid = z.uuid();
 export function searchRoutes(deps: AppDeps): Router {
   const router = Router();
   let providers: Providers | undefined = deps.providers;
-  const vector = () => vectorDeps(deps.db, (providers ??= createProviders(deps.config, deps.db)), deps.config);
+  // Search reads the index and the post rows where the request's reads go (a replica when one has them).
+  const vector = (db: Db) => vectorDeps(db, (providers ??= createProviders(deps.config, deps.db)), deps.config);
 
   router.get('/search', async (req, res) => {
     const parsed = searchQuery.safeParse(req.query);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid search', { errors: zodFieldErrors(parsed.error) });
-    const v = vector();
+    const v = vector(req.readDb);
     const results = await searchPosts(v, req.tenantId, parsed.data.q, parsed.data.limit);
     res.json({
       query: parsed.data.q,
@@ -43,16 +45,17 @@ export function searchRoutes(deps: AppDeps): Router {
     const parsed = relatedQuery.safeParse(req.query);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid query', { errors: zodFieldErrors(parsed.error) });
     const exists = uuid.safeParse(id).success
-      ? (await deps.db.query('SELECT 1 FROM posts WHERE id = $1 AND tenant_id = $2', [id, req.tenantId])).rowCount === 1
+      ? (await req.readDb.query('SELECT 1 FROM posts WHERE id = $1 AND tenant_id = $2', [id, req.tenantId]))
+          .rowCount === 1
       : false;
     if (!exists) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
-    const v = vector();
+    const v = vector(req.readDb);
     const limit = parsed.data.limit ?? Math.max(1, deps.config.RELATED_POSTS_LIMIT);
     const scores = (await similarPosts(v, { id, tenantId: req.tenantId }, { statuses: ['published'] }))
       .filter((s) => s.score >= deps.config.RELATED_MIN_SCORE)
       .slice(0, limit);
     const summaries = await postSummaries(
-      deps.db,
+      req.readDb,
       req.tenantId,
       scores.map((s) => s.postId),
     );

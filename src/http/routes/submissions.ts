@@ -70,7 +70,7 @@ export function submissionRoutes({ db, queues }: AppDeps): Router {
 
   router.get('/submissions/:id', async (req, res) => {
     const id = String(req.params.id);
-    const submission = uuid.safeParse(id).success ? await readSubmission(db, req.tenantId, id) : null;
+    const submission = uuid.safeParse(id).success ? await readSubmission(req.readDb, req.tenantId, id) : null;
     if (!submission) return sendProblem(res, 404, 'Not Found', { detail: `no submission ${id}` });
     res.json({ ...submission, links: { self: `/api/v1/submissions/${submission.id}` } });
   });
