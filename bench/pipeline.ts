@@ -12,6 +12,7 @@ import { startFakeOpenAI } from '../test/support/fake-openai.ts';
 import { modelWriter } from '../test/support/fake-model-writer.ts';
 import { createTestEnv, type TestEnv } from '../test/support/harness.ts';
 import { freePort } from '../test/support/redis-server.ts';
+import { startRedisCluster } from '../test/support/redis-cluster.ts';
 import { fmt, memoryOf, percentile, startNode, stopChild, type Row } from './lib.ts';
 
 const topics = ['queues', 'retries', 'embeddings', 'publishing', 'observability', 'caching', 'budgets', 'feeds'];
@@ -84,7 +85,7 @@ function instantEmbedder(dimension: number): Embedder {
 }
 
 /** Posts per second through all five stages, in one process with every stage's workers. */
-async function pipelineRate(t: TestEnv, n: number, instant: boolean): Promise<number> {
+export async function pipelineRate(t: TestEnv, n: number, instant: boolean): Promise<number> {
   const rt = await createRuntime(t.config, { logger: createLogger('silent') });
   if (instant) {
     rt.providers.writer = instantWriter;
@@ -321,6 +322,21 @@ export async function benchPipeline(opts: {
     ratio: `${fmt(offline / instant, 2)}×`,
   });
   Object.assign(data, { rawChainPostsPerSecond: raw, instantPostsPerSecond: instant, offlinePostsPerSecond: offline });
+
+  // The same instant-provider pipeline on a Redis Cluster (3 masters + 3 replicas on this host).
+  const cluster = await startRedisCluster();
+  try {
+    const onCluster = await fresh((t) => pipelineRate(t, opts.posts, true), { REDIS_CLUSTER_NODES: cluster.nodes });
+    rows.push({
+      benchmark: 'pipeline posts/s on a Redis Cluster (3 masters + 3 replicas), instant providers',
+      measured: fmt(onCluster),
+      baseline: `${fmt(instant)} (one Redis)`,
+      ratio: `${fmt(onCluster / instant, 2)}×`,
+    });
+    data.clusterPostsPerSecond = onCluster;
+  } finally {
+    await cluster.cleanup();
+  }
 
   for (const processes of [1, 2]) {
     const slow = await slowModelRate(processes, processes * 40);

@@ -65,6 +65,10 @@ command -v apt-get >/dev/null || die "not a Debian host: start the services with
 # --- Redis -------------------------------------------------------------------------------------------------
 redis_ping() { [[ $(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]]; }
 if ! { command -v redis-cli >/dev/null && redis_ping; }; then
+  # redis-cli (redis-tools) also forms the test suite's Redis Cluster (redis-cli --cluster create).
+  if ! command -v redis-cli >/dev/null && command -v redis-server >/dev/null; then
+    apt_install redis-tools || die "could not install redis-tools: check 'apt-get install redis-tools'"
+  fi
   if ! command -v redis-server >/dev/null; then
     apt_install redis-server || die "could not install redis-server: check 'apt-get install redis-server'"
     # a packaged service may already have come up on its own
