@@ -17,6 +17,7 @@ import type { Logger } from './logger.ts';
 import { startNotificationDelivery } from './publish/notifications.ts';
 import { startSiteRebuilds } from './publish/site-rebuilds.ts';
 import { closeWithin, createRedis } from './redis.ts';
+import { supervisedWorker } from './worker-watchdog.ts';
 import type { Runtime } from './runtime.ts';
 import { runStage, type StageProcessor } from './stage-runner.ts';
 
@@ -72,25 +73,35 @@ export async function startWorkers(
   processors: Pipeline['stages'],
   selected: readonly Stage[] = stages,
 ): Promise<Role & { workers: Worker[] }> {
-  const workers = selected.map((stage) => {
-    const connection = createRedis(rt.config, 'worker');
-    const worker = new Worker(queueName(stage), runStage(stage, processors[stage], rt), {
-      connection,
-      prefix: rt.config.QUEUE_PREFIX,
-      ...workerOptions(stage, rt.config),
-    });
-    worker.on('error', (err) => rt.logger.warn({ stage, err: err.message }, 'worker error'));
-    return worker;
-  });
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // On a Redis Cluster each worker is watched for a wait that a failover left hanging (./worker-watchdog.ts).
+  const supervised = selected.map((stage) =>
+    supervisedWorker(
+      () => {
+        const worker = new Worker(queueName(stage), runStage(stage, processors[stage], rt), {
+          connection: createRedis(rt.config, 'worker'),
+          prefix: rt.config.QUEUE_PREFIX,
+          ...workerOptions(stage, rt.config),
+        });
+        worker.on('error', (err) => rt.logger.warn({ stage, err: err.message }, 'worker error'));
+        return worker;
+      },
+      { enabled: Boolean(rt.config.REDIS_CLUSTER_NODES), log: rt.logger },
+    ),
+  );
+  const current = () => supervised.map((s) => s.current());
+  await Promise.all(current().map((w) => w.waitUntilReady()));
   // Publish workers also deliver the tenants' signed event callbacks (issue 6).
   const notifications = selected.includes('publish') ? startNotificationDelivery(rt) : null;
   const siteRebuilds = selected.includes('publish') ? startSiteRebuilds(rt) : null;
   rt.logger.info({ stages: selected }, 'workers started');
   return {
     name: 'worker',
-    workers,
+    get workers() {
+      return current();
+    },
     async stop() {
+      for (const s of supervised) s.stop();
+      const workers = current();
       await notifications?.stop();
       await siteRebuilds?.stop();
       // close() stops taking jobs and waits for the active ones; past the grace period they are
@@ -113,7 +124,7 @@ export async function startWorkers(
  * Periodic maintenance. A BullMQ job scheduler creates one job per tick however many scheduler
  * processes run, and a worker on the same queue runs it.
  */
-export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance']): Promise<Role> {
+export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance']): Promise<Role & { worker: Worker }> {
   // Its own blocking-tolerant connection: a scheduler started while Redis is away waits for it.
   const connection = createRedis(rt.config, 'worker');
   const queue = new Queue(maintenanceQueueName, { connection, prefix: rt.config.QUEUE_PREFIX });
@@ -123,16 +134,22 @@ export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance'])
   // Each registered feed has its own job scheduler; every scheduler process re-applies them (idempotent).
   await syncFeedSchedulers(queue, await listFeedSchedules(rt.db));
   const known = new Set<string>(maintenanceJobNames);
-  const worker = new Worker(
-    maintenanceQueueName,
-    async (job) => {
-      if (!known.has(job.name)) return log.warn({ job: job.name }, 'unknown maintenance job');
-      return jobs[job.name as MaintenanceJobName](job, { rt, log });
+  const supervised = supervisedWorker(
+    () => {
+      const worker = new Worker(
+        maintenanceQueueName,
+        async (job) => {
+          if (!known.has(job.name)) return log.warn({ job: job.name }, 'unknown maintenance job');
+          return jobs[job.name as MaintenanceJobName](job, { rt, log });
+        },
+        // Feed polls wait on the network, so a few run at once (a tick is still polled once: see poll-feed.ts).
+        { connection: createRedis(rt.config, 'worker'), prefix: rt.config.QUEUE_PREFIX, concurrency: 4 },
+      );
+      worker.on('error', (err) => log.warn({ err: err.message }, 'scheduler worker error'));
+      return worker;
     },
-    // Feed polls wait on the network, so a few run at once (a tick is still polled once: see poll-feed.ts).
-    { connection: createRedis(rt.config, 'worker'), prefix: rt.config.QUEUE_PREFIX, concurrency: 4 },
+    { enabled: Boolean(rt.config.REDIS_CLUSTER_NODES), log },
   );
-  worker.on('error', (err) => log.warn({ err: err.message }, 'scheduler worker error'));
   // Redis may come back without its data (no persistence, a failover that lost recent writes): the job
   // schedulers are checked on every reconnection and periodically, and re-created when some are missing.
   let checking = false;
@@ -155,7 +172,12 @@ export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance'])
   log.info({ everyMs: rt.config.SCHEDULER_TICK_MS }, 'scheduler started');
   return {
     name: 'scheduler',
+    get worker() {
+      return supervised.current();
+    },
     async stop() {
+      supervised.stop();
+      const worker = supervised.current();
       clearInterval(watchdog);
       connection.off('ready', onReady);
       if (await closeWithin(worker, rt.config.SHUTDOWN_GRACE_MS)) await worker.disconnect();

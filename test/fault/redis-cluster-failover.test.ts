@@ -11,7 +11,8 @@ import { startRedisCluster } from '../support/redis-cluster.ts';
 // slot map. Replication is asynchronous, so the last writes of the dead master may be missing on its
 // replica (a job added, a job moved to completed): the database is the state, and the stranded sweep
 // gives such a post its job back, and a job whose completion was lost runs again (publish skips what is
-// already published). Every accepted post ends published once or failed with a reason.
+// already published). A worker whose wait for a job the failover left hanging is replaced
+// (src/worker-watchdog.ts). Every accepted post ends published once or failed with a reason.
 
 function source(i: number) {
   return {
@@ -75,6 +76,17 @@ describe('Redis Cluster: a master killed while work flows', () => {
       .map((r) => r.body.postId as string);
     expect(accepted).toHaveLength(60);
 
+    // On a timeout, say where the unsettled posts are and what the queues hold.
+    const where = async () => {
+      const { rows } = await app.rt.db.query(
+        `SELECT status, count(*)::int AS n FROM posts WHERE id = ANY($1::uuid[]) GROUP BY status`,
+        [accepted],
+      );
+      const queues = await Promise.all(
+        app.rt.queues.all().map(async (q) => `${q.name} ${JSON.stringify(await q.getJobCounts().catch(String))}`),
+      );
+      return `posts ${JSON.stringify(rows)}; ${queues.join('; ')}`;
+    };
     const settled = await waitFor(
       'every post to settle',
       async () => {
@@ -88,7 +100,9 @@ describe('Redis Cluster: a master killed while work flows', () => {
           : null;
       },
       120_000,
-    );
+    ).catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${await where()}`);
+    });
     expect(settled).toHaveLength(accepted.length);
     const row = await tallyPosts(app.rt.db, 'Redis Cluster master killed mid-flow (replica promoted)', accepted);
     expect(row).toMatchObject({ accepted: 60, lost: 0, duplicated: 0 });
