@@ -294,7 +294,9 @@ async function burstMemory(t: TestEnv, burst: number) {
 export async function benchPipeline(opts: {
   posts: number;
   burst: number;
+  wanted?: (part: string) => boolean;
 }): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
+  const wanted = opts.wanted ?? (() => true);
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
   const fresh = async <T>(fn: (t: TestEnv) => Promise<T>, env: Record<string, string> = {}) => {
@@ -306,75 +308,88 @@ export async function benchPipeline(opts: {
     }
   };
 
-  const raw = await fresh((t) => rawChainRate(t, opts.posts * 4));
-  const instant = await fresh((t) => pipelineRate(t, opts.posts, true));
-  rows.push({
-    benchmark: 'pipeline posts/s, instant providers',
-    measured: fmt(instant),
-    baseline: `${fmt(raw)} (raw 5-queue no-op BullMQ chain)`,
-    ratio: `${fmt(instant / raw, 3)}×`,
-  });
-  const offline = await fresh((t) => pipelineRate(t, opts.posts, false));
-  rows.push({
-    benchmark: 'pipeline posts/s, offline default providers',
-    measured: fmt(offline),
-    baseline: `${fmt(instant)} (instant providers)`,
-    ratio: `${fmt(offline / instant, 2)}×`,
-  });
-  Object.assign(data, { rawChainPostsPerSecond: raw, instantPostsPerSecond: instant, offlinePostsPerSecond: offline });
-
-  // The same instant-provider pipeline on a Redis Cluster (3 masters + 3 replicas on this host).
-  const cluster = await startRedisCluster();
-  try {
-    const onCluster = await fresh((t) => pipelineRate(t, opts.posts, true), { REDIS_CLUSTER_NODES: cluster.nodes });
+  let offline = Number.NaN;
+  if (wanted('pipeline')) {
+    const raw = await fresh((t) => rawChainRate(t, opts.posts * 4));
+    const instant = await fresh((t) => pipelineRate(t, opts.posts, true));
     rows.push({
-      benchmark: 'pipeline posts/s on a Redis Cluster (3 masters + 3 replicas), instant providers',
-      measured: fmt(onCluster),
-      baseline: `${fmt(instant)} (one Redis)`,
-      ratio: `${fmt(onCluster / instant, 2)}×`,
+      benchmark: 'pipeline posts/s, instant providers',
+      measured: fmt(instant),
+      baseline: `${fmt(raw)} (raw 5-queue no-op BullMQ chain)`,
+      ratio: `${fmt(instant / raw, 3)}×`,
     });
-    data.clusterPostsPerSecond = onCluster;
-  } finally {
-    await cluster.cleanup();
+    offline = await fresh((t) => pipelineRate(t, opts.posts, false));
+    rows.push({
+      benchmark: 'pipeline posts/s, offline default providers',
+      measured: fmt(offline),
+      baseline: `${fmt(instant)} (instant providers)`,
+      ratio: `${fmt(offline / instant, 2)}×`,
+    });
+    Object.assign(data, {
+      rawChainPostsPerSecond: raw,
+      instantPostsPerSecond: instant,
+      offlinePostsPerSecond: offline,
+    });
+
+    // The same instant-provider pipeline on a Redis Cluster (3 masters + 3 replicas on this host).
+    const cluster = await startRedisCluster();
+    try {
+      const onCluster = await fresh((t) => pipelineRate(t, opts.posts, true), { REDIS_CLUSTER_NODES: cluster.nodes });
+      rows.push({
+        benchmark: 'pipeline posts/s on a Redis Cluster (3 masters + 3 replicas), instant providers',
+        measured: fmt(onCluster),
+        baseline: `${fmt(instant)} (one Redis)`,
+        ratio: `${fmt(onCluster / instant, 2)}×`,
+      });
+      data.clusterPostsPerSecond = onCluster;
+    } finally {
+      await cluster.cleanup();
+    }
   }
 
-  for (const processes of [1, 2]) {
-    const slow = await slowModelRate(processes, processes * 40);
-    rows.push({
-      benchmark: `generate posts/s with a 200 ms model, ${processes} worker process${processes > 1 ? 'es' : ''}`,
-      measured: fmt(slow.rate, 2),
-      baseline: `${fmt(slow.ideal, 2)} ideal (${slow.slots} slots ÷ ${fmt(slow.callsPerPost, 1)} calls × 0.2 s)`,
-      ratio: `${fmt(slow.rate / slow.ideal, 2)}×`,
-    });
-    data[`slowModel${processes}`] = slow;
+  if (wanted('slow')) {
+    for (const processes of [1, 2]) {
+      const slow = await slowModelRate(processes, processes * 40);
+      rows.push({
+        benchmark: `generate posts/s with a 200 ms model, ${processes} worker process${processes > 1 ? 'es' : ''}`,
+        measured: fmt(slow.rate, 2),
+        baseline: `${fmt(slow.ideal, 2)} ideal (${slow.slots} slots ÷ ${fmt(slow.callsPerPost, 1)} calls × 0.2 s)`,
+        ratio: `${fmt(slow.rate / slow.ideal, 2)}×`,
+      });
+      data[`slowModel${processes}`] = slow;
+    }
   }
 
-  const e2e = await fresh((t) => endToEndLatency(t, offline));
-  const u = e2e.unloaded;
-  const l = e2e.loaded;
-  rows.push({
-    benchmark: 'submission→published p50 / p99 (ms), unloaded',
-    measured: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)}`,
-    baseline: '—',
-    ratio: '—',
-  });
-  rows.push({
-    benchmark: `submission→published p50 / p99 (ms), at ${fmt(e2e.rate, 1)} posts/s (half the max)`,
-    measured: `${fmt(percentile(l, 50), 0)} / ${fmt(percentile(l, 99), 0)}`,
-    baseline: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)} (unloaded)`,
-    ratio: `${fmt(percentile(l, 50) / percentile(u, 50), 2)}× / ${fmt(percentile(l, 99) / percentile(u, 99), 2)}×`,
-  });
-  data.latency = { unloadedMs: u, loadedMs: l, rate: e2e.rate };
-
-  const mem = await fresh((t) => burstMemory(t, opts.burst));
-  for (const role of ['api', 'worker', 'scheduler'] as const) {
+  if (wanted('latency')) {
+    const e2e = await fresh((t) => endToEndLatency(t, Number.isFinite(offline) ? offline : 10));
+    const u = e2e.unloaded;
+    const l = e2e.loaded;
     rows.push({
-      benchmark: `${role} resident memory (MiB): peak during a burst of ${opts.burst} submissions / 30 s after it`,
-      measured: `${fmt(mem.peak[role]!, 0)} peak / ${fmt(mem.after[role]!, 0)} after`,
-      baseline: `${fmt(mem.idle[role]!, 0)} idle`,
-      ratio: `${fmt(mem.peak[role]! / mem.idle[role]!, 2)}× / ${fmt(mem.after[role]! / mem.idle[role]!, 2)}×`,
+      benchmark: 'submission→published p50 / p99 (ms), unloaded',
+      measured: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)}`,
+      baseline: '—',
+      ratio: '—',
     });
+    rows.push({
+      benchmark: `submission→published p50 / p99 (ms), at ${fmt(e2e.rate, 1)} posts/s (half the max)`,
+      measured: `${fmt(percentile(l, 50), 0)} / ${fmt(percentile(l, 99), 0)}`,
+      baseline: `${fmt(percentile(u, 50), 0)} / ${fmt(percentile(u, 99), 0)} (unloaded)`,
+      ratio: `${fmt(percentile(l, 50) / percentile(u, 50), 2)}× / ${fmt(percentile(l, 99) / percentile(u, 99), 2)}×`,
+    });
+    data.latency = { unloadedMs: u, loadedMs: l, rate: e2e.rate };
   }
-  data.memory = mem;
+
+  if (wanted('memory')) {
+    const mem = await fresh((t) => burstMemory(t, opts.burst));
+    for (const role of ['api', 'worker', 'scheduler'] as const) {
+      rows.push({
+        benchmark: `${role} resident memory (MiB): peak during a burst of ${opts.burst} submissions / 30 s after it`,
+        measured: `${fmt(mem.peak[role]!, 0)} peak / ${fmt(mem.after[role]!, 0)} after`,
+        baseline: `${fmt(mem.idle[role]!, 0)} idle`,
+        ratio: `${fmt(mem.peak[role]! / mem.idle[role]!, 2)}× / ${fmt(mem.after[role]! / mem.idle[role]!, 2)}×`,
+      });
+    }
+    data.memory = mem;
+  }
   return { rows, data };
 }

@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark of the service, each beside a baseline measured in the same run.
 // Prints a Markdown table and writes the raw figures to bench/results/bench-<time>.json.
 // Sizes: BENCH_POSTS (default 300) posts per throughput run, BENCH_BURST (default 10000) for the memory burst.
+// BENCH_ONLY (comma-separated: webhook, pipeline, slow, latency, memory) runs only those parts.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -20,10 +21,20 @@ const data: Record<string, unknown> = {
   burst,
 };
 
-const webhook = await benchWebhook();
-rows.push(...webhook.rows);
-data.webhook = webhook.data;
-const pipeline = await benchPipeline({ posts, burst });
+const only = new Set(
+  (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const wanted = (part: string) => only.size === 0 || only.has(part);
+
+if (wanted('webhook')) {
+  const webhook = await benchWebhook();
+  rows.push(...webhook.rows);
+  data.webhook = webhook.data;
+}
+const pipeline = await benchPipeline({ posts, burst, wanted });
 rows.push(...pipeline.rows);
 data.pipeline = pipeline.data;
 
