@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile, mkdtemp } from 'node:fs/promises';
+import { writeFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,6 +58,37 @@ export function memoryOf(pid: number): { peakMiB: number; rssMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
   return { peakMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
+}
+
+/**
+ * Node flags that let heapOf() read a process's JavaScript heap: a diagnostic report on SIGUSR2, written to `dir`.
+ * Nothing is loaded into the process for it (a metrics port would load Express into a worker).
+ */
+export function reportFlags(dir: string): string[] {
+  return ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${dir}`, '--report-compact'];
+}
+
+/** Used and total JavaScript heap of a process started with reportFlags(dir), in MiB. */
+export async function heapOf(pid: number, dir: string): Promise<{ usedMiB: number; totalMiB: number }> {
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const file = (await readdir(dir)).find((f) => f.includes(`.${pid}.`) && f.endsWith('.json'));
+    if (file) {
+      try {
+        const report = JSON.parse(await readFile(join(dir, file), 'utf8')) as {
+          javascriptHeap: { usedMemory: number; totalMemory: number };
+        };
+        await rm(join(dir, file));
+        const mib = (n: number) => n / 1048576;
+        return { usedMiB: mib(report.javascriptHeap.usedMemory), totalMiB: mib(report.javascriptHeap.totalMemory) };
+      } catch {
+        // Still being written.
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`no diagnostic report from ${pid}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Runs wrk against a POST endpoint; returns requests per second and the p99 latency in ms. */

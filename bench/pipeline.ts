@@ -1,5 +1,8 @@
 import { Queue, Worker } from 'bullmq';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '../src/logger.ts';
 import type { Embedder } from '../src/vector/types.ts';
 import type { Writer } from '../src/llm/types.ts';
@@ -13,7 +16,7 @@ import { modelWriter } from '../test/support/fake-model-writer.ts';
 import { createTestEnv, type TestEnv } from '../test/support/harness.ts';
 import { freePort } from '../test/support/redis-server.ts';
 import { startRedisCluster } from '../test/support/redis-cluster.ts';
-import { fmt, memoryOf, percentile, startNode, stopChild, type Row } from './lib.ts';
+import { fmt, heapOf, memoryOf, percentile, reportFlags, startNode, stopChild, type Row } from './lib.ts';
 
 const topics = ['queues', 'retries', 'embeddings', 'publishing', 'observability', 'caching', 'budgets', 'feeds'];
 
@@ -247,18 +250,32 @@ async function endToEndLatency(t: TestEnv, maxRate: number) {
   }
 }
 
-/** Peak resident memory of separate api, worker and scheduler processes during and after a burst. */
+/**
+ * Memory of separate api, worker and scheduler processes: resident (RSS) and JavaScript heap when idle, the peak
+ * resident during a burst of submissions, and both again 30 s after the burst (the worker still draining it).
+ */
 async function burstMemory(t: TestEnv, burst: number) {
   const port = await freePort();
   const env = { ...t.env, PORT: String(port), LOG_LEVEL: 'info' };
+  const reports = await mkdtemp(join(tmpdir(), 'bp-bench-report-'));
+  const flags = reportFlags(reports);
   const roles = {
-    api: await startNode(['bin/main.ts', 'api'], env, /API listening/),
-    worker: await startNode(['bin/main.ts', 'worker'], env, /workers started/),
-    scheduler: await startNode(['bin/main.ts', 'scheduler'], env, /scheduler started/),
+    api: await startNode([...flags, 'bin/main.ts', 'api'], env, /API listening/),
+    worker: await startNode([...flags, 'bin/main.ts', 'worker'], env, /workers started/),
+    scheduler: await startNode([...flags, 'bin/main.ts', 'scheduler'], env, /scheduler started/),
   };
   const rt = await createRuntime(t.config, { logger: createLogger('silent') });
+  const read = async () => {
+    const out: Record<string, { rssMiB: number; peakMiB: number; heapUsedMiB: number; heapTotalMiB: number }> = {};
+    for (const [role, child] of Object.entries(roles)) {
+      const heap = await heapOf(child.pid!, reports);
+      out[role] = { ...memoryOf(child.pid!), heapUsedMiB: heap.usedMiB, heapTotalMiB: heap.totalMiB };
+    }
+    return out;
+  };
   try {
-    const idle = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).rssMiB]));
+    await new Promise((r) => setTimeout(r, 2_000));
+    const idle = await read();
     const headers = { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' };
     let next = 0;
     const started = performance.now();
@@ -279,15 +296,15 @@ async function burstMemory(t: TestEnv, burst: number) {
     const acceptSeconds = (performance.now() - started) / 1000;
     // The worker keeps draining the backlog; memory is read again after 30 s of it.
     await new Promise((r) => setTimeout(r, 30_000));
-    const peak = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).peakMiB]));
-    const after = Object.fromEntries(Object.entries(roles).map(([k, c]) => [k, memoryOf(c.pid!).rssMiB]));
+    const after = await read();
     const { rows } = await rt.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM posts WHERE status = 'published'`,
     );
-    return { idle, peak, after, acceptSeconds, publishedAfter30s: rows[0]!.n };
+    return { idle, after, acceptSeconds, publishedAfter30s: rows[0]!.n };
   } finally {
     for (const c of Object.values(roles)) await stopChild(c);
     await rt.close();
+    await rm(reports, { recursive: true, force: true });
   }
 }
 
@@ -382,11 +399,13 @@ export async function benchPipeline(opts: {
   if (wanted('memory')) {
     const mem = await fresh((t) => burstMemory(t, opts.burst));
     for (const role of ['api', 'worker', 'scheduler'] as const) {
+      const idle = mem.idle[role]!;
+      const after = mem.after[role]!;
       rows.push({
-        benchmark: `${role} resident memory (MiB): peak during a burst of ${opts.burst} submissions / 30 s after it`,
-        measured: `${fmt(mem.peak[role]!, 0)} peak / ${fmt(mem.after[role]!, 0)} after`,
-        baseline: `${fmt(mem.idle[role]!, 0)} idle`,
-        ratio: `${fmt(mem.peak[role]! / mem.idle[role]!, 2)}× / ${fmt(mem.after[role]! / mem.idle[role]!, 2)}×`,
+        benchmark: `${role} memory (MiB) in a burst of ${opts.burst} submissions: resident peak / 30 s after (heap used)`,
+        measured: `${fmt(after.peakMiB, 0)} / ${fmt(after.rssMiB, 0)} (heap ${fmt(after.heapUsedMiB, 0)})`,
+        baseline: `${fmt(idle.rssMiB, 0)} idle (heap ${fmt(idle.heapUsedMiB, 0)})`,
+        ratio: `${fmt(after.peakMiB / idle.rssMiB, 2)}× / ${fmt(after.rssMiB / idle.rssMiB, 2)}×`,
       });
     }
     data.memory = mem;

@@ -3,19 +3,15 @@ import { basename, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { migrate } from './db/migrate.ts';
 import { connectDb } from './db/pool.ts';
 import { closeErrorTracking } from './error-tracking.ts';
 import { createLogger } from './logger.ts';
 import { type Pipeline, type Role, startApi, startMetricsServer, startScheduler, startWorkers } from './roles.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { acceptSubmission, submissionSchema, type SubmissionInput } from './submissions.ts';
-import { reindexTenant, ReindexError } from './reindex.ts';
 import { adminCommands, adminUsage, runAdminCommand } from './auth/admin-cli.ts';
 import { stageSchema, stages, type Stage } from '../queues/stages.ts';
 import { z } from 'zod';
-import { backupDatabase, restoreDatabase } from './backup.ts';
-import { runDoctor } from './doctor.ts';
 import { resumePost, ResumeError } from './pipeline-control.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -46,8 +42,11 @@ ${adminUsage}
 
 Configuration comes from environment variables; see the README.`;
 
-/** Runs one command line; the entry point (bin/main.ts) passes the processors the roles run. */
-export function runCli(argv: string[], pipeline: Pipeline): Promise<void> {
+/**
+ * Runs one command line; the entry point (bin/main.ts) passes the processors the roles run, or a loader of them so
+ * that a command or role that runs none (the API) does not load them.
+ */
+export function runCli(argv: string[], pipeline: Pipeline | (() => Promise<Pipeline>)): Promise<void> {
   return main(argv, pipeline).then(
     (code) => process.exit(code),
     (err: unknown) => {
@@ -66,7 +65,8 @@ export function runCli(argv: string[], pipeline: Pipeline): Promise<void> {
   );
 }
 
-async function main(argv: string[], pipeline: Pipeline): Promise<number> {
+async function main(argv: string[], pipelineSource: Pipeline | (() => Promise<Pipeline>)): Promise<number> {
+  const pipeline = () => (typeof pipelineSource === 'function' ? pipelineSource() : Promise.resolve(pipelineSource));
   // Admin commands (tenants, keys, destinations, secrets) take options of their own.
   if (adminCommands.includes(argv[0] ?? '')) return runAdminCommand(loadConfig(), argv);
   const { positionals, values } = parseArgs({
@@ -93,7 +93,7 @@ async function main(argv: string[], pipeline: Pipeline): Promise<number> {
       const logger = createLogger(config.LOG_LEVEL);
       const db = await connectDb(config, logger); // creates the database when missing
       await db.close();
-      const applied = await migrate(config.DATABASE_URL, logger);
+      const applied = await (await import('./db/migrate.ts')).migrate(config.DATABASE_URL, logger);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       return 0;
     }
@@ -101,17 +101,18 @@ async function main(argv: string[], pipeline: Pipeline): Promise<number> {
     case 'worker':
     case 'scheduler':
     case 'all':
-      return runRoles(config, pipeline, command, parseQueues(values.queues));
+      return runRoles(config, command === 'api' ? null : await pipeline(), command, parseQueues(values.queues));
     case 'submit':
       return submit(config, rest[0], values.title);
     case 'demo':
-      return demo(config, pipeline);
+      return demo(config, await pipeline());
     case 'doctor':
-      return runDoctor(config);
+      return (await import('./doctor.ts')).runDoctor(config);
     case 'replay':
       return replay(config, rest[0], values.from);
     case 'backup': {
       if (!config.BACKUP_DIR) throw new UsageError('set BACKUP_DIR to the folder the dumps go to');
+      const { backupDatabase } = await import('./backup.ts');
       const file = await backupDatabase({
         databaseUrl: config.DATABASE_URL,
         dir: config.BACKUP_DIR,
@@ -126,7 +127,7 @@ async function main(argv: string[], pipeline: Pipeline): Promise<number> {
         throw new UsageError(
           'restore needs the dump file, e.g. blog-poster restore backups/blog-poster-20261129T030000Z.dump',
         );
-      await restoreDatabase({ databaseUrl: config.DATABASE_URL, file: rest[0] });
+      await (await import('./backup.ts')).restoreDatabase({ databaseUrl: config.DATABASE_URL, file: rest[0] });
       console.log(`restored ${rest[0]}`);
       return 0;
     }
@@ -154,13 +155,15 @@ function parseQueues(option: string | undefined): Stage[] {
   return names as Stage[];
 }
 
-async function runRoles(config: Config, pipeline: Pipeline, command: string, queues: Stage[]): Promise<number> {
+async function runRoles(config: Config, pipeline: Pipeline | null, command: string, queues: Stage[]): Promise<number> {
   // Listen before starting: a SIGTERM that arrives during start-up still ends in a clean stop.
   const signalled = waitForSignal();
   const rt = await createRuntime(config);
   const roles: Role[] = [];
-  if (command === 'worker' || command === 'all') roles.push(await startWorkers(rt, pipeline.stages, queues));
-  if (command === 'scheduler' || command === 'all') roles.push(await startScheduler(rt, pipeline.maintenance));
+  if (pipeline && (command === 'worker' || command === 'all'))
+    roles.push(await startWorkers(rt, pipeline.stages, queues));
+  if (pipeline && (command === 'scheduler' || command === 'all'))
+    roles.push(await startScheduler(rt, pipeline.maintenance));
   if (command === 'api' || command === 'all') roles.push(await startApi(rt));
   // Any role may also serve /metrics, /healthz and /readyz on a port of their own.
   if (config.METRICS_PORT !== undefined) roles.push(await startMetricsServer(rt, config.METRICS_PORT));
@@ -259,6 +262,7 @@ async function submit(config: Config, target: string | undefined, title: string 
 
 /** Rebuilds a tenant's vector index, printing progress; an interrupted run continues where it stopped. */
 async function reindex(config: Config, tenant: string, restart: boolean): Promise<number> {
+  const { reindexTenant, ReindexError } = await import('./reindex.ts');
   const rt = await createRuntime(config);
   try {
     const started = Date.now();

@@ -10,12 +10,8 @@ import {
 import { workerOptions } from '../queues/options.ts';
 import { maintenanceQueueName } from '../queues/registry.ts';
 import { queueName, type Stage, stages } from '../queues/stages.ts';
-import { createApp } from './http/app.ts';
-import { createHealthApp } from './http/health.ts';
 import { listFeedSchedules } from './ingest/feed-store.ts';
 import type { Logger } from './logger.ts';
-import { startNotificationDelivery } from './publish/notifications.ts';
-import { startSiteRebuilds } from './publish/site-rebuilds.ts';
 import { closeWithin, createRedis } from './redis.ts';
 import { supervisedWorker } from './worker-watchdog.ts';
 import type { Runtime } from './runtime.ts';
@@ -32,7 +28,11 @@ export type Pipeline = {
   maintenance: Record<MaintenanceJobName, MaintenanceProcessor>;
 };
 
+// Each role loads only its own modules: a worker never loads the HTTP API (Express, Bull Board, the console), an
+// API process never loads the stage processors or what they parse and call.
+
 export async function startApi(rt: Runtime, port = rt.config.PORT): Promise<Role & { server: Server; url: string }> {
+  const { createApp } = await import('./http/app.ts');
   const app = createApp({
     config: rt.config,
     db: rt.db,
@@ -91,8 +91,9 @@ export async function startWorkers(
   const current = () => supervised.map((s) => s.current());
   await Promise.all(current().map((w) => w.waitUntilReady()));
   // Publish workers also deliver the tenants' signed event callbacks (issue 6).
-  const notifications = selected.includes('publish') ? startNotificationDelivery(rt) : null;
-  const siteRebuilds = selected.includes('publish') ? startSiteRebuilds(rt) : null;
+  const publishing = selected.includes('publish');
+  const notifications = publishing ? (await import('./publish/notifications.ts')).startNotificationDelivery(rt) : null;
+  const siteRebuilds = publishing ? (await import('./publish/site-rebuilds.ts')).startSiteRebuilds(rt) : null;
   rt.logger.info({ stages: selected }, 'workers started');
   return {
     name: 'worker',
@@ -189,6 +190,7 @@ export async function startScheduler(rt: Runtime, jobs: Pipeline['maintenance'])
 
 /** /metrics, /healthz and /readyz on their own port, for processes without the API (a worker on another machine). */
 export async function startMetricsServer(rt: Runtime, port: number): Promise<Role & { server: Server }> {
+  const { createHealthApp } = await import('./http/health.ts');
   const server: Server = createHealthApp(rt).listen(port, rt.config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -1,6 +1,6 @@
 import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
-import { migrate } from './db/migrate.ts';
+import { migrationsPending } from './db/migrations-pending.ts';
 import { connectDb, type Db } from './db/pool.ts';
 import { createReadRouting, type ReadRouting } from './db/replicas.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -25,7 +25,9 @@ export type Runtime = {
 export async function createRuntime(config: Config, opts: { logger?: Logger } = {}): Promise<Runtime> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const db = await connectDb(config, logger);
-  if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
+  // node-pg-migrate (16 MiB resident) is loaded only when there is something to apply.
+  if (config.MIGRATE_ON_START && (await migrationsPending(db)))
+    await (await import('./db/migrate.ts')).migrate(config.DATABASE_URL, logger);
   const redis = createRedis(config, 'client');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
   const queues = createPipelineQueues(config, redis, (err) =>

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
-import { migrate } from '../db/migrate.ts';
 import { connectDb } from '../db/pool.ts';
 import { createLogger } from '../logger.ts';
 import { envSecretFieldErrors } from '../publish/credentials.ts';
@@ -47,7 +46,7 @@ export async function runAdminCommand(config: Config, argv: string[]): Promise<n
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const db = await connectDb(config, logger);
   try {
-    if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL, logger);
+    if (config.MIGRATE_ON_START) await (await import('../db/migrate.ts')).migrate(config.DATABASE_URL, logger);
     const tenantOf = async () => {
       const slug = values.tenant ?? 'default';
       const tenant = await findTenant(db, slug);

@@ -1,8 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '../logger.ts';
-
-export const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
+import { migrationsDir } from './migrations-pending.ts';
 
 /**
  * Applies pending migrations. node-pg-migrate holds a PostgreSQL advisory lock while it runs, and

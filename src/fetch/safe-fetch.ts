@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from '../heavy-deps.ts';
 import { isIpLiteral, normaliseHost, parseHostAllowlist, refusedAddressReason } from './address-policy.ts';
 import { correlationHeaders } from '../correlation.ts';
 import { fetchRefusedTotal } from '../metrics.ts';
@@ -167,8 +168,8 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
    * changes between the check and the connection does not matter); any other host is refused.
    */
   function pinnedAgent(pins: Map<string, string>, timeoutMs: number): Agent {
-    const baseConnect = buildConnector({ timeout: options.connectTimeoutMs ?? 5_000 });
-    return new Agent({
+    const baseConnect = undici().buildConnector({ timeout: options.connectTimeoutMs ?? 5_000 });
+    return new (undici().Agent)({
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       connect: (connectOpts, callback) => {
@@ -222,7 +223,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
         }
         try {
           phase = 'connect';
-          const response = await undiciFetch(current, {
+          const response = await undici().fetch(current, {
             method: 'GET',
             headers,
             redirect: 'manual',
@@ -368,7 +369,7 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
       // A destination whose name does not resolve now may resolve later: not permanent here.
       pins.set(normaliseHost(target.hostname), await checkTarget(target, { label, dnsPermanent: false }));
       phase = 'connect';
-      const response = await undiciFetch(target, {
+      const response = await undici().fetch(target, {
         method: request.method,
         headers,
         ...(request.body !== undefined ? { body: request.body } : {}),

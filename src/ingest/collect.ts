@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { parseHTML } from 'linkedom';
 import type { Config } from '../config.ts';
+import { linkedom } from '../heavy-deps.ts';
 import type { Db } from '../db/pool.ts';
 import { PermanentError } from '../errors.ts';
 import { decodeBody } from '../fetch/charset.ts';
@@ -219,7 +219,7 @@ const ALTERNATE_FEED_TYPES = new Set([
 
 /** Feeds a page announces with `<link rel="alternate" type="…" href="…">`, absolute, in page order. */
 export function discoverFeeds(html: string, pageUrl: string): string[] {
-  const { document } = parseHTML(html);
+  const { document } = linkedom().parseHTML(html);
   const found: string[] = [];
   for (const link of Array.from(document.querySelectorAll('link[rel~="alternate"][href]')) as Array<{
     getAttribute(n: string): string | null;

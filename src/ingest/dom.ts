@@ -1,4 +1,4 @@
-import { parseHTML } from 'linkedom';
+import { linkedom } from '../heavy-deps.ts';
 
 // The little of the DOM that extraction walks. The project compiles without the DOM lib, so linkedom's and
 // Readability's DOM types are not available to lean on.
@@ -40,7 +40,7 @@ export function isElement(node: DomNode): node is DomElement {
 }
 
 export function parseDocument(html: string): DomDocument {
-  return parseHTML(completeDocument(html)).document as unknown as DomDocument;
+  return linkedom().parseHTML(completeDocument(html)).document as unknown as DomDocument;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Readability } from '@mozilla/readability';
+import { readability } from '../heavy-deps.ts';
 import { markdownWithoutMarkup } from '../text/html.ts';
 import {
   FURNITURE_LINE,
@@ -163,7 +163,7 @@ function readabilityArticle(document: DomDocument): Candidate | null {
     // The serializer hands back the content node itself, so we walk it instead of re-parsing its HTML. Readability
     // starts over (re-parsing the page) with looser rules whenever it finds under `charThreshold` characters; a short
     // result here gets a second opinion anyway (`looksThin`), so it starts over only below 250 rather than 500.
-    const parsed = new Readability<unknown>(document as never, {
+    const parsed = new (readability().Readability)<unknown>(document as never, {
       serializer: (node) => node,
       charThreshold: 250,
     }).parse();

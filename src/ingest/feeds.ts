@@ -1,4 +1,4 @@
-import { parseFeed } from 'feedsmith';
+import { feedsmith } from '../heavy-deps.ts';
 
 // RSS 2.0, RSS 1.0 (RDF), Atom 1.0 and JSON Feed, read with feedsmith and reduced to one entry
 // shape. Missing fields stay null; nothing is invented. Entry HTML is kept here only as input to
@@ -44,7 +44,7 @@ export function parseFeedDocument(body: string, feedUrl: string): ParsedFeed {
   }
   let parsed;
   try {
-    parsed = parseFeed(input);
+    parsed = feedsmith().parseFeed(input);
   } catch (err) {
     throw new FeedParseError(`not an RSS, RDF, Atom or JSON feed: ${(err as Error).message}`);
   }

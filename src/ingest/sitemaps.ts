@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { DOMParser } from 'linkedom';
+import { linkedom } from '../heavy-deps.ts';
 import { absolute, date } from './feeds.ts';
 
 // sitemap.xml (a <urlset>) and sitemap indexes (a <sitemapindex> of further sitemaps), plain or
@@ -48,7 +48,7 @@ type XmlElement = {
 };
 
 export function parseSitemap(xml: string, sitemapUrl: string): ParsedSitemap {
-  const document = new DOMParser().parseFromString(xml.replace(/^\ufeff/, ''), 'text/xml') as unknown as {
+  const document = new (linkedom().DOMParser)().parseFromString(xml.replace(/^\ufeff/, ''), 'text/xml') as unknown as {
     documentElement: XmlElement | null;
   };
   const root = document.documentElement;

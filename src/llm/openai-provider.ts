@@ -1,6 +1,7 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { correlationHeaders } from '../correlation.ts';
 import { PermanentError } from '../errors.ts';
+import { openai } from '../heavy-deps.ts';
 import { LlmContextOverflowError, LlmRateLimitedError, LlmTransientError } from './errors.ts';
 import { connectionCause, displayEndpoint, isContextOverflow, modelTransport, statusHint } from './transport.ts';
 import type { ChatProvider, ChatReply, ChatRequest, EndpointReport } from './types.ts';
@@ -19,6 +20,7 @@ export type OpenAIProviderOptions = {
  * retry, and a 429 must reach the queue rather than sleep inside the job.
  */
 export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider {
+  const OpenAI = openai();
   const client = new OpenAI({
     baseURL: opts.baseURL ?? null,
     // Local servers (Ollama, LM Studio, vLLM) ignore the key; the SDK refuses to start without one.
@@ -109,6 +111,7 @@ type Where = { endpoint: string; model: string; timeoutMs: number };
 
 /** SDK errors by what the pipeline should do about them, each naming the endpoint. */
 function classify(err: unknown, where: Where): Error {
+  const OpenAI = openai();
   const at = `the model at ${where.endpoint}`;
   if (err instanceof OpenAI.RateLimitError) {
     return new LlmRateLimitedError(`rate limited by ${at}: ${err.message}`, retryAfterMs(err.headers) ?? 1000);

@@ -1,5 +1,5 @@
-import OpenAI, { type ClientOptions } from 'openai';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { ClientOptions } from 'openai';
+import { openai, undici } from '../heavy-deps.ts';
 
 // How the OpenAI SDK clients (chat and embeddings) reach a model endpoint, and how a failure to reach one is
 // told to the operator.
@@ -15,8 +15,8 @@ export function modelTransport(timeoutMs: number): Required<Pick<ClientOptions, 
   const limit = timeoutMs + 5_000;
   return {
     // The same function; undici's Request type is a newer revision of the one the SDK's types name.
-    fetch: undiciFetch as unknown as NonNullable<ClientOptions['fetch']>,
-    fetchOptions: { dispatcher: new Agent({ headersTimeout: limit, bodyTimeout: limit }) },
+    fetch: undici().fetch as unknown as NonNullable<ClientOptions['fetch']>,
+    fetchOptions: { dispatcher: new (undici().Agent)({ headersTimeout: limit, bodyTimeout: limit }) },
   };
 }
 
@@ -60,7 +60,7 @@ export function statusHint(status: number, setting: { key: string; model: string
 
 /** Whether an SDK error is the endpoint answering "this prompt does not fit my context" (llama.cpp, vLLM, OpenAI). */
 export function isContextOverflow(err: unknown): boolean {
-  if (!(err instanceof OpenAI.APIError) || err.status !== 400) return false;
+  if (!(err instanceof openai().APIError) || err.status !== 400) return false;
   const body = err.error as { type?: unknown; code?: unknown } | undefined;
   const kind = `${String(body?.type ?? '')} ${String(body?.code ?? err.code ?? '')}`;
   return (

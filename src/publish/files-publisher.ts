@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { generateAtomFeed } from 'feedsmith';
-import { stringify as toYaml } from 'yaml';
 import { PermanentError } from '../errors.ts';
+import { feedsmith, yaml } from '../heavy-deps.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
 import { plainLine, plainText } from '../text/plain-text.ts';
 import type { PublishablePost, PublishResult } from './types.ts';
@@ -167,7 +166,7 @@ function folderId(tenantId: string, site: SiteOptions = {}): string {
 
 export function renderMarkdown(post: PublishablePost): string {
   // Every string double-quoted: a title such as `yes`, `- x`, `{a: b}` or `--- ` stays one string.
-  const frontMatter = toYaml(
+  const frontMatter = yaml().stringify(
     {
       title: post.title,
       slug: post.slug,
@@ -321,7 +320,7 @@ function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string | n
   const updated = entries.reduce((latest, e) => (e.updatedAt > latest ? e.updatedAt : latest), new Date(0));
   // Relative references (RFC 4287 allows them) when the site's public URL is not known.
   const base = siteUrl ? `${siteUrl}/` : '';
-  return generateAtomFeed({
+  return feedsmith().generateAtomFeed({
     id: siteUrl ? `${siteUrl}/` : siteId,
     title: { value: siteTitle },
     updated: entries.length ? updated : new Date(0),

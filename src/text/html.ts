@@ -1,10 +1,11 @@
-import sanitize from 'sanitize-html';
+import type SanitizeHtml from 'sanitize-html';
+import { sanitize } from '../heavy-deps.ts';
 import { Marked } from 'marked';
 
 const ABSOLUTE_HTTP = /^\s*https?:/i;
 const LINK_REL = 'noopener noreferrer nofollow';
 
-const SANITIZE_OPTIONS: sanitize.IOptions = {
+const SANITIZE_OPTIONS: SanitizeHtml.IOptions = {
   allowedTags: [
     'h1',
     'h2',
@@ -84,7 +85,7 @@ const SANITIZE_OPTIONS: sanitize.IOptions = {
 
 /** Sanitise untrusted HTML down to an allowlist suited to blog posts. */
 export function sanitizeHtml(html: string): string {
-  return sanitize(html, SANITIZE_OPTIONS);
+  return sanitize()(html, SANITIZE_OPTIONS);
 }
 
 // A private instance, so options set elsewhere on the global `marked` cannot change our output.
@@ -145,7 +146,7 @@ export function slugify(text: string, maxLength = 80, lang?: string | null): str
 // by markdownToSafeHtml). Tags are dropped with their text kept, except script-like elements, which go
 // whole; links and images keep their text but lose URLs that are not http(s), mailto or relative.
 
-const TEXT_ONLY: sanitize.IOptions = {
+const TEXT_ONLY: SanitizeHtml.IOptions = {
   allowedTags: [],
   allowedAttributes: {},
   disallowedTagsMode: 'discard',
@@ -193,7 +194,7 @@ export function markdownWithoutMarkup(markdown: string): string {
   let text = markdown;
   // Entities can spell a tag that only appears once decoded: repeat until nothing changes.
   for (let pass = 0; pass < 3; pass += 1) {
-    const next = decodeEntities(sanitize(text, TEXT_ONLY))
+    const next = decodeEntities(sanitize()(text, TEXT_ONLY))
       // [text](url "title") and ![alt](url): keep the text when the URL is not a safe one.
       .replace(
         /!?\[([^\]\n]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\s*\)/g,

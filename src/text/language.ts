@@ -1,4 +1,4 @@
-import { franc } from 'franc-min';
+import { franc } from '../heavy-deps.ts';
 
 // The languages whose text rules (sentence boundaries, context words, stop words, number and date formats,
 // readability) the offline path knows. Any other language is accepted: its text is split and copied as it is,
@@ -71,7 +71,7 @@ export function detectLanguage(text: string): string | null {
     .replace(/\s+/g, ' ')
     .slice(0, DETECTION_SAMPLE_CHARS);
   if (sample.length < MIN_DETECTION_CHARS) return null;
-  const code = franc(sample, { minLength: MIN_DETECTION_CHARS });
+  const code = franc().franc(sample, { minLength: MIN_DETECTION_CHARS });
   const tag = code === 'und' ? null : language(code).tag;
   // Trigrams misjudge short or name-heavy text ("Waverider", "Boards"); the commonest function words of the four
   // languages with rules settle it when one of them plainly dominates.

@@ -1,4 +1,5 @@
-import { newStemmer, type Stemmer } from 'snowball-stemmers';
+import type { Stemmer } from 'snowball-stemmers';
+import { snowball } from '../heavy-deps.ts';
 import { language } from './language.ts';
 
 // Snowball stemmers, so that "pump" and "pumps", "Wärmepumpe" and "Wärmepumpen" count as one word when
@@ -40,7 +41,7 @@ export function stem(word: string, lang: string | null | undefined): string {
   let entry = stemmers.get(code);
   if (!entry) {
     const algorithm = ALGORITHMS[code === 'und' ? 'en' : code];
-    entry = { stemmer: algorithm ? newStemmer(algorithm) : null, cache: new Map() };
+    entry = { stemmer: algorithm ? snowball().newStemmer(algorithm) : null, cache: new Map() };
     stemmers.set(code, entry);
   }
   if (!entry.stemmer) return word;

@@ -1,7 +1,7 @@
-import OpenAI, { APIError } from 'openai';
 import { z } from 'zod';
 import { correlationHeaders } from '../correlation.ts';
 import { PermanentError } from '../errors.ts';
+import { openai } from '../heavy-deps.ts';
 import { connectionCause, displayEndpoint, modelTransport, statusHint } from '../llm/transport.ts';
 import type { Embedder, EmbedderReport } from './types.ts';
 
@@ -41,6 +41,8 @@ const permanentStatuses = new Set([400, 401, 403, 404, 422]);
  */
 export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const OpenAI = openai();
+  const { APIError } = OpenAI;
   const client = new OpenAI({
     // Local servers (Ollama, vLLM) take any key; the SDK insists on one.
     apiKey: opts.apiKey ?? 'unused',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { QdrantClient } from '@qdrant/js-client-rest';
+import { qdrant } from '../heavy-deps.ts';
 import { vectorSearchSeconds } from '../metrics.ts';
 import type { ChunkVector, VectorIndex, VectorSpace } from './types.ts';
 
@@ -31,7 +31,7 @@ export function qdrantPointId(postId: string, position: number): string {
  * tenant filter on every query.
  */
 export function createQdrantIndex(opts: QdrantOptions): VectorIndex {
-  const client = new QdrantClient({
+  const client = new (qdrant().QdrantClient)({
     url: opts.url,
     ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
     timeout: opts.timeoutMs ?? 30_000,
