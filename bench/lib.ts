@@ -24,10 +24,17 @@ export function percentile(sorted: number[], p: number): number {
 
 export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-/** Starts a Node child process running a TypeScript entry point, resolving once `ready` appears on stdout. */
+/** The Node flags the service runs with (the Dockerfile's ENTRYPOINT, npm start): service processes get them here too. */
+export const serviceNodeFlags = ['--max-semi-space-size=16'];
+
+/**
+ * Starts a Node child process running a TypeScript entry point, resolving once `ready` appears on stdout. The
+ * service's own entry point (bin/main.ts) runs with the service's Node flags.
+ */
 export function startNode(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const flags = args.includes('bin/main.ts') ? serviceNodeFlags : [];
+    const child = spawn(process.execPath, [...flags, ...args], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -9,10 +9,13 @@ export function defaultJobOptions(config: Config): JobsOptions {
     attempts: config.STAGE_ATTEMPTS,
     // Exponential backoff with jitter so a recovering dependency is not hit by every retry at once.
     backoff: { type: 'exponential', delay: config.STAGE_BACKOFF_MS, jitter: 0.5 },
-    // Completed jobs are kept for a day so the deterministic job id still deduplicates late retries.
+    // Completed jobs are kept for a day so the deterministic job id still deduplicates late retries, at most
+    // 10,000 a queue: a finished job is about 1.4 KiB in Redis (ids only), so five stage queues keep at most ~70 MiB.
     removeOnComplete: { age: 24 * 3600, count: 10_000 },
-    // Failed jobs stay for operators to inspect (and replay) for two weeks.
-    removeOnFail: { age: 14 * 24 * 3600 },
+    // Failed jobs stay for operators to inspect for two weeks, at most 10,000 a queue, so that an outage that fails
+    // every job cannot fill Redis (which runs with noeviction). The post's row keeps its failure either way, and
+    // replays and the failed-post sweep work from PostgreSQL, not from these jobs.
+    removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
   };
 }
 

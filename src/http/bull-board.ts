@@ -1,7 +1,3 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import type { AppViewRoute } from '@bull-board/api/typings/app';
-import { ExpressAdapter } from '@bull-board/express';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { operatorCredentials } from '../auth/operator.ts';
 import type { Config } from '../config.ts';
@@ -38,21 +34,6 @@ export function bullBoardRoutes(deps: AppDeps): Router {
     logger.warn('Bull Board (/admin/queues) is open WITHOUT authentication: development on a loopback address only');
   }
 
-  const serverAdapter = new PrefixAwareExpressAdapter();
-  createBullBoard({
-    queues: deps.queues.all().map(
-      (queue) =>
-        new BullMQAdapter(queue, {
-          readOnlyMode: config.BULL_BOARD_READ_ONLY,
-          allowRetries: !config.BULL_BOARD_READ_ONLY,
-        }),
-    ),
-    // @bull-board/express pins its own copy of @bull-board/api's types (one patch version behind);
-    // at run time the adapter only needs the routes and queues it is handed.
-    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
-    options: { uiConfig: { boardTitle: 'Blog Poster' } },
-  });
-
   router.use((req, res, next) => {
     // The page and its API stay on this origin: no web fonts or scripts from elsewhere.
     res.setHeader(
@@ -73,7 +54,18 @@ export function bullBoardRoutes(deps: AppDeps): Router {
     res.locals.publicPrefix = publicPrefix(req, config);
     next();
   });
-  router.use(serverAdapter.getRouter());
+  // Bull Board and its page (about 20 MiB resident) are loaded by the console's first request, not at start-up.
+  let board: Promise<Router> | undefined;
+  router.use((req, res, next) => {
+    board ??= import('./bull-board-ui.ts').then((ui) => ui.boardRouter(deps));
+    board.then(
+      (handle) => handle(req, res, next),
+      (err: unknown) => {
+        board = undefined;
+        next(err);
+      },
+    );
+  });
   return router;
 }
 
@@ -112,20 +104,4 @@ function publicPrefix(req: Request, config: Config): string {
     if (forwarded === '' || prefixPattern.test(forwarded)) return forwarded;
   }
   return config.BASE_PATH ?? '';
-}
-
-/**
- * Bull Board renders its page with one fixed base URL; this adapter renders it per request, from
- * the prefix the proxy reports and the path the board is mounted at, so one process serves the
- * board correctly both directly and behind a prefix-stripping proxy.
- */
-class PrefixAwareExpressAdapter extends ExpressAdapter {
-  override setEntryRoute(routeDef: AppViewRoute): ExpressAdapter {
-    this.app[routeDef.method](routeDef.route, (req: Request, res: Response) => {
-      const prefix = typeof res.locals.publicPrefix === 'string' ? res.locals.publicPrefix : '';
-      const { name, params } = routeDef.handler({ basePath: `${prefix}${req.baseUrl}`, uiConfig: this.uiConfig });
-      res.render(name, params);
-    });
-    return this;
-  }
 }
