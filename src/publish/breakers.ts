@@ -20,6 +20,8 @@ type Entry = {
 };
 
 const breakers = new Map<string, Entry>();
+/** Breakers kept: past this many destinations, the longest-known closed one is forgotten (it starts closed again). */
+const MAX_BREAKERS = 1_000;
 
 const stateValue = (b: CircuitBreaker<[() => Promise<unknown>], unknown>) => (b.opened ? 2 : b.halfOpen ? 1 : 0);
 
@@ -49,6 +51,14 @@ function entryFor(key: string, kind: DestinationKind, opts: DestinationBreakerOp
   });
   breaker.on('halfOpen', () => updateGauge(kind));
   breaker.on('close', () => updateGauge(kind));
+  if (breakers.size >= MAX_BREAKERS) {
+    for (const [oldKey, old] of breakers) {
+      if (old.breaker.opened || old.breaker.halfOpen) continue;
+      old.breaker.shutdown();
+      breakers.delete(oldKey);
+      break;
+    }
+  }
   breakers.set(key, entry);
   updateGauge(kind);
   return entry;

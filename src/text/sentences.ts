@@ -46,11 +46,13 @@ export function closesQuote(text: string): boolean {
   return text.includes('„') ? false : count(/”/g) > count(/“/g);
 }
 
+// One segmenter per language tag, at most 64 (tags come from what was submitted; any number may arrive).
 const segmenters = new Map<string, Intl.Segmenter>();
 function segmenter(tag: string): Intl.Segmenter {
   let s = segmenters.get(tag);
   if (!s) {
     s = new Intl.Segmenter(tag, { granularity: 'sentence' });
+    if (segmenters.size >= 64) segmenters.clear();
     segmenters.set(tag, s);
   }
   return s;
