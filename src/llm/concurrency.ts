@@ -80,6 +80,30 @@ export class SlotWaitTimeout extends Error {
   }
 }
 
+// Waiters of this process per queue, woken when a slot of this process is released: they look again at once
+// instead of after their pause (up to pollMaxMs), which would leave the slot idle meanwhile. Waiters in other
+// processes still find it at their next look.
+const sleepers = new Map<string, Set<() => void>>();
+
+function sleep(queue: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let set = sleepers.get(queue);
+    if (!set) sleepers.set(queue, (set = new Set()));
+    const wake = () => {
+      clearTimeout(timer);
+      set.delete(wake);
+      if (set.size === 0 && sleepers.get(queue) === set) sleepers.delete(queue);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    set.add(wake);
+  });
+}
+
+function wakeSleepers(queue: string): void {
+  for (const wake of [...(sleepers.get(queue) ?? [])]) wake();
+}
+
 export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOptions) {
   const leaseMs = opts.leaseMs ?? 30_000;
   const pollMaxMs = opts.pollMaxMs ?? 1_000;
@@ -115,7 +139,7 @@ export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOpti
             position,
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, pause));
+        await sleep(waiters!, pause);
         pause = Math.min(pollMaxMs, Math.round(pause * 1.5));
       }
       // Renewed well before it runs out; a renewal that fails (Redis away) is tried again at the next tick.
@@ -131,6 +155,7 @@ export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOpti
           released = true;
           clearInterval(timer);
           await redis.eval(LEAVE, 3, holders!, waiters!, seen!, id).catch(() => undefined);
+          wakeSleepers(waiters!);
         },
       };
     },
@@ -138,3 +163,39 @@ export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOpti
 }
 
 export type ConcurrencyLimit = ReturnType<typeof createConcurrencyLimit>;
+
+/**
+ * Model calls in flight in this process, at most `max`, the rest waiting in arrival order. The generate stage takes
+ * more posts at once than it has model slots, so that a post's database work (loading it, saving the draft, handing
+ * it on) runs while other posts' calls keep every slot busy, instead of leaving its slot idle meanwhile.
+ */
+export function createLocalSlots(max: number) {
+  let busy = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else busy--;
+  };
+  return {
+    get busy() {
+      return busy;
+    },
+    get waiting() {
+      return waiting.length;
+    },
+    /** Resolves with the function that gives the slot back (call it exactly once). */
+    async acquire(): Promise<() => void> {
+      if (busy < max) busy++;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        release();
+      };
+    },
+  };
+}
+
+export type LocalSlots = ReturnType<typeof createLocalSlots>;

@@ -15,7 +15,13 @@ import {
 import { breakerWaitMs, isBreakerOpenError, throughBreaker, trialInFlight, trialVerdict } from './breaker.ts';
 import { recordLlmCall, releaseReservation, reserveBudget, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
-import { createConcurrencyLimit, SlotWaitTimeout, type Slot } from './concurrency.ts';
+import {
+  createConcurrencyLimit,
+  createLocalSlots,
+  SlotWaitTimeout,
+  type LocalSlots,
+  type Slot,
+} from './concurrency.ts';
 import {
   LlmRateLimitedError,
   LlmRefusalError,
@@ -33,6 +39,9 @@ export type CallScope = { tenantId: string; postId: string; limits: BudgetLimits
 
 /** Checks a reply before it is used or cached; throw to have the call retried. */
 export type ReplyCheck = (content: string) => void;
+
+// This process's model slots per endpoint (WORKER_CONCURRENCY each), shared by every gateway the generate jobs make.
+const processSlots = new Map<string, LocalSlots>();
 
 /**
  * Every model call goes through here: the response cache, the tenant's budget, the shared request and token
@@ -55,6 +64,13 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     max: config.LLM_MAX_CONCURRENCY,
   });
   const slotScope = `${provider.name}:${createHash('sha256').update(provider.endpoint).digest('hex').slice(0, 16)}`;
+  const localKey = `${slotScope}:${config.WORKER_CONCURRENCY}`;
+  const localSlots = processSlots.get(localKey) ?? createLocalSlots(config.WORKER_CONCURRENCY);
+  // Endpoints are few (one per configuration); the bound only keeps a test process from collecting them.
+  if (!processSlots.has(localKey)) {
+    if (processSlots.size >= 100) processSlots.clear();
+    processSlots.set(localKey, localSlots);
+  }
   // The config refuses to start without a price for OPENAI_MODEL; a model reached otherwise (a tenant's
   // llmProvider) and priced nowhere cannot be held to a budget, so a call with a limit is refused below.
   const knownPrice = priceFor(config.LLM_PRICES, provider.model);
@@ -97,6 +113,16 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
           'breaker',
         );
     }
+    // One of this process's model slots, held from the shared limits to the reply (see createLocalSlots).
+    const releaseLocal = await localSlots.acquire();
+    try {
+      return await callInSlot(request, promptTokens);
+    } finally {
+      releaseLocal();
+    }
+  }
+
+  async function callInSlot(request: ChatRequest, promptTokens: number): Promise<ChatReply> {
     const decision = await limits.acquire(provider.name, provider.model, promptTokens + request.maxTokens);
     if (decision.waitMs > 0 && 'limit' in decision) {
       rateLimitedTotal.inc({ scope: decision.limit });
