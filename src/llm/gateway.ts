@@ -40,8 +40,10 @@ export type CallScope = { tenantId: string; postId: string; limits: BudgetLimits
 /** Checks a reply before it is used or cached; throw to have the call retried. */
 export type ReplyCheck = (content: string) => void;
 
-// This process's model slots per endpoint (WORKER_CONCURRENCY each), shared by every gateway the generate jobs make.
+// This process's model slots per endpoint (WORKER_CONCURRENCY each), shared by every gateway the generate jobs make,
+// and until when the endpoint asked this process to wait (its last 429's Retry-After).
 const processSlots = new Map<string, LocalSlots>();
+const retryAfter = new Map<string, number>();
 
 /**
  * Every model call goes through here: the response cache, the tenant's budget, the shared request and token
@@ -116,7 +118,20 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     // One of this process's model slots, held from the shared limits to the reply (see createLocalSlots).
     const releaseLocal = await localSlots.acquire();
     try {
+      // A post that waited for its slot while another post's call was answered 429 waits out the Retry-After too,
+      // rather than asking again at once.
+      const wait = (retryAfter.get(slotScope) ?? 0) - Date.now();
+      if (wait > 0) {
+        rateLimitedTotal.inc({ scope: 'provider' });
+        throw new LlmWaitError(`the ${provider.name} endpoint asked to wait (Retry-After)`, wait, 'limit');
+      }
       return await callInSlot(request, promptTokens);
+    } catch (err) {
+      if (err instanceof LlmRateLimitedError) {
+        if (retryAfter.size >= 100 && !retryAfter.has(slotScope)) retryAfter.clear();
+        retryAfter.set(slotScope, Math.max(retryAfter.get(slotScope) ?? 0, Date.now() + err.waitMs));
+      }
+      throw err;
     } finally {
       releaseLocal();
     }
