@@ -9,6 +9,20 @@ type Breaker = { breaker: CircuitBreaker<[() => Promise<unknown>], unknown>; ope
 
 // One breaker per provider and endpoint for the whole process, whichever job is calling.
 const breakers = new Map<string, Breaker>();
+// Until when (Date.now()) an endpoint asked this process to wait: its last 429's Retry-After.
+const holds = new Map<string, number>();
+
+/** Records a 429's Retry-After: the process's other calls to the endpoint wait it out too (holdMs). */
+export function holdEndpoint(name: string, endpoint: string, ms: number): void {
+  const key = `${name} ${endpoint}`;
+  if (holds.size >= 100 && !holds.has(key)) holds.clear();
+  holds.set(key, Math.max(holds.get(key) ?? 0, Date.now() + ms));
+}
+
+/** Milliseconds left of the endpoint's last Retry-After; 0 when none is running. */
+export function holdMs(name: string, endpoint: string): number {
+  return Math.max(0, (holds.get(`${name} ${endpoint}`) ?? 0) - Date.now());
+}
 
 /**
  * Runs `call` through the provider's breaker. Only the provider's own health counts against it: 5xx, timeouts
@@ -82,8 +96,9 @@ function breakerFor(name: string, endpoint: string, opts: BreakerOptions): Break
   return entry;
 }
 
-/** Forgets every breaker (tests start each case closed). */
+/** Forgets every breaker and Retry-After (tests start each case closed). */
 export function resetBreakers(): void {
   for (const { breaker } of breakers.values()) breaker.shutdown();
   breakers.clear();
+  holds.clear();
 }

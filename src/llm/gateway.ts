@@ -12,7 +12,15 @@ import {
   llmTokensTotal,
   rateLimitedTotal,
 } from '../metrics.ts';
-import { breakerWaitMs, isBreakerOpenError, throughBreaker, trialInFlight, trialVerdict } from './breaker.ts';
+import {
+  breakerWaitMs,
+  holdEndpoint,
+  holdMs,
+  isBreakerOpenError,
+  throughBreaker,
+  trialInFlight,
+  trialVerdict,
+} from './breaker.ts';
 import { recordLlmCall, releaseReservation, reserveBudget, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
 import {
@@ -40,10 +48,8 @@ export type CallScope = { tenantId: string; postId: string; limits: BudgetLimits
 /** Checks a reply before it is used or cached; throw to have the call retried. */
 export type ReplyCheck = (content: string) => void;
 
-// This process's model slots per endpoint (WORKER_CONCURRENCY each), shared by every gateway the generate jobs make,
-// and until when the endpoint asked this process to wait (its last 429's Retry-After).
+// This process's model slots per endpoint (WORKER_CONCURRENCY each), shared by every gateway the generate jobs make.
 const processSlots = new Map<string, LocalSlots>();
-const retryAfter = new Map<string, number>();
 
 /**
  * Every model call goes through here: the response cache, the tenant's budget, the shared request and token
@@ -120,7 +126,7 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     try {
       // A post that waited for its slot while another post's call was answered 429 waits out the Retry-After too,
       // rather than asking again at once.
-      const wait = (retryAfter.get(slotScope) ?? 0) - Date.now();
+      const wait = holdMs(provider.name, provider.endpoint);
       if (wait > 0) {
         rateLimitedTotal.inc({ scope: 'provider' });
         throw new LlmWaitError(`the ${provider.name} endpoint asked to wait (Retry-After)`, wait, 'limit');
@@ -128,8 +134,7 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
       return await callInSlot(request, promptTokens);
     } catch (err) {
       if (err instanceof LlmRateLimitedError) {
-        if (retryAfter.size >= 100 && !retryAfter.has(slotScope)) retryAfter.clear();
-        retryAfter.set(slotScope, Math.max(retryAfter.get(slotScope) ?? 0, Date.now() + err.waitMs));
+        holdEndpoint(provider.name, provider.endpoint, err.waitMs);
       }
       throw err;
     } finally {
