@@ -31,11 +31,16 @@ export function workerOptions(stage: Stage, config: Config): StageWorkerOptions 
     // Fetching is I/O-bound: more in flight.
     ingest: { concurrency: base * 2, lockDuration: 60_000 },
     // LLM calls are slow; a longer lock keeps a long generation from being taken for stalled.
-    // Twice as many posts as model calls: a process makes at most `base` calls at once (src/llm/concurrency.ts,
-    // createLocalSlots), and the other posts do their database work meanwhile instead of leaving a slot idle.
+    // With a model, twice as many posts as model calls: a process makes at most `base` calls at once
+    // (src/llm/concurrency.ts, createLocalSlots), and the other posts do their database work meanwhile instead of
+    // leaving a slot idle. The offline writer waits on nothing, so more posts at once would only add memory.
     // The limiter never bites on its own (a million jobs a second); it is there because BullMQ only honours a
     // manual rate limit (a provider's 429, an open breaker: Queue.rateLimit) on workers that have one.
-    generate: { concurrency: base * 2, lockDuration: 120_000, limiter: { max: 1_000_000, duration: 1000 } },
+    generate: {
+      concurrency: config.LLM_PROVIDER === 'local' ? base : base * 2,
+      lockDuration: 120_000,
+      limiter: { max: 1_000_000, duration: 1000 },
+    },
     embed: { concurrency: base, lockDuration: 60_000 },
     index: { concurrency: base, lockDuration: 30_000 },
     publish: { concurrency: base, lockDuration: 60_000 },
