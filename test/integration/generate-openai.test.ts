@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resetBreakers } from '../../src/llm/breaker.ts';
+import { resumePost } from '../../src/pipeline-control.ts';
 import { chatCompletion, rateLimited, serverError, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.ts';
 import { modelWriter, stepOf } from '../support/fake-model-writer.ts';
 import { articles } from '../support/source-articles.ts';
@@ -127,6 +128,35 @@ describe('generate with an OpenAI-compatible model', () => {
       },
     );
   }, 60_000);
+
+  it('gives posts with the same slug base, base-2, base-3…, and a post written again keeps its own', async () => {
+    // The scripted model gives every post the metadata slug "what-the-sources-say".
+    fake.onChat(modelWriter());
+    await withPipeline(fake, { LLM_CACHE_TTL_SECONDS: '0' }, async (app) => {
+      const ids: string[] = [];
+      for (const article of articles.slice(0, 4)) ids.push(await submit(app, {}, article));
+      const posts = [];
+      for (const id of ids) posts.push(await settle(app, id, ['published', 'failed', 'needs_review'], 60_000));
+      expect(posts.map((p) => p.status)).toEqual(Array(4).fill('published'));
+      expect(posts.map((p) => p.slug).sort()).toEqual([
+        'what-the-sources-say',
+        'what-the-sources-say-2',
+        'what-the-sources-say-3',
+        'what-the-sources-say-4',
+      ]);
+      const before = posts[2]!.slug;
+      await resumePost(app.rt.db, app.rt.queues, ids[2]!, { fromStage: 'generate' });
+      await waitFor('the post written again', async () => {
+        const { rows } = await app.rt.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM stage_runs WHERE post_id = $1 AND stage = 'publish' AND outcome = 'completed'`,
+          [ids[2]],
+        );
+        return rows[0]!.n === 2;
+      });
+      const { rows } = await app.rt.db.query<{ slug: string }>('SELECT slug FROM posts WHERE id = $1', [ids[2]]);
+      expect(rows[0]!.slug).toBe(before);
+    });
+  }, 90_000);
 
   it('holds a post with a fabricated figure as needs_review and names the sentence', async () => {
     const fabricated = 'Heat pumps cut the average heating bill by 73 percent in every home that installs one.';
