@@ -1,4 +1,4 @@
-import { Resvg } from '@resvg/resvg-js';
+import { resvg } from '../heavy-deps.ts';
 import { errorMessage, PermanentError } from '../errors.ts';
 import type { SafeFetcher } from '../fetch/safe-fetch.ts';
 import type { Logger } from '../logger.ts';
@@ -285,7 +285,7 @@ export function coverSvg(title: string, siteTitle: string): string {
 /** The cover as PNG, drawn offline with the shipped fonts only (no system font is read), so the bytes are the same everywhere. */
 export function renderCover(title: string, siteTitle: string, language?: string | null): FeaturedImage {
   const svg = coverSvg(title, siteTitle);
-  const png = new Resvg(svg, {
+  const png = new (resvg().Resvg)(svg, {
     font: { fontFiles: fonts, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
     fitTo: { mode: 'original' },
   })
