@@ -55,8 +55,9 @@ export function bullBoardRoutes(deps: AppDeps): Router {
     next();
   });
   // Bull Board and its page (about 20 MiB resident) are loaded by the console's first request, not at start-up.
+  // Its entry page is a route of its own here, so that the router's stack shows the console is mounted.
   let board: Promise<Router> | undefined;
-  router.use((req, res, next) => {
+  const toBoard = (req: Request, res: Response, next: NextFunction) => {
     board ??= import('./bull-board-ui.ts').then((ui) => ui.boardRouter(deps));
     board.then(
       (handle) => handle(req, res, next),
@@ -65,7 +66,9 @@ export function bullBoardRoutes(deps: AppDeps): Router {
         next(err);
       },
     );
-  });
+  };
+  router.get('/', toBoard);
+  router.use(toBoard);
   return router;
 }
 
