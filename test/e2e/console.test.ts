@@ -433,7 +433,20 @@ describe('the editorial console in a real browser', () => {
         const overflow = await p.evaluate(
           () => document.documentElement.scrollWidth - (globalThis as unknown as { innerWidth: number }).innerWidth,
         );
-        expect(overflow, `${hash} is no wider than the phone`).toBeLessThanOrEqual(0);
+        // On a failure, the message names what sticks out past the screen's edge.
+        const wider = await p.evaluate(() => {
+          const edge = (globalThis as unknown as { innerWidth: number }).innerWidth;
+          return [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > edge + 0.5)
+            .slice(0, 5)
+            .map(
+              (e) =>
+                `<${e.tagName.toLowerCase()} class="${e.getAttribute('class') ?? ''}"> ${(e.textContent ?? '').slice(0, 60)}`,
+            );
+        });
+        expect(overflow, `${hash} is no wider than the phone; past the edge: ${wider.join(' | ')}`).toBeLessThanOrEqual(
+          0,
+        );
       }
       await p.goto(`${base}/console#/posts`);
       await p.locator('table.posts tbody tr').first().waitFor();
