@@ -84,7 +84,11 @@ try {
   }
   console.log('calls/generate-runs in flight every 250 ms:', line.join(' '));
   const byStage: Record<string, number[]> = {};
-  for (const r of runs) if (r.f !== null) (byStage[`${r.stage}:${r.outcome}`] ??= []).push(Number(r.f) - Number(r.s));
+  for (const r of runs) {
+    if (r.f === null) continue;
+    const key = `${r.stage}:${r.outcome}`;
+    byStage[key] = [...(byStage[key] ?? []), Number(r.f) - Number(r.s)];
+  }
   for (const [k, v] of Object.entries(byStage)) {
     v.sort((a, b) => a - b);
     console.log(

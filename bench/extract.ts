@@ -49,6 +49,7 @@ type Extractor = { name: string; run: (html: string, url: string) => Promise<str
 
 // ---------- the metric, as score.mjs computes it ----------
 // Python's `\s` on str, which differs from JavaScript's (\x1c-\x1f and \x85 are space, \ufeff is not).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Python's whitespace includes these controls
 const PY_WS = /[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
 const norm = (s: string) => s.replace(PY_WS, ' ').replace(/^ | $/g, '');
 
@@ -61,7 +62,11 @@ function countItem(item: Expectation, output: string | null): Counts & { missing
   let tp = 0;
   let fp = 0;
   for (const w of item.with) text.includes(norm(w)) ? tp++ : missing.push(w);
-  for (const w of item.without) if (text.includes(norm(w))) fp++, present.push(w);
+  for (const w of item.without) {
+    if (!text.includes(norm(w))) continue;
+    fp++;
+    present.push(w);
+  }
   return { tp, fp, fn: item.with.length - tp, tn: item.without.length - fp, missing, present };
 }
 

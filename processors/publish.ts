@@ -52,7 +52,7 @@ export const publish: StageProcessor = async (job, ctx) => {
     return { handOff: false };
   }
 
-  let targets;
+  let targets: Awaited<ReturnType<typeof resolveTargets>>;
   try {
     targets = await resolveTargets(ctx.db, post.tenantId, post.options.destinations);
   } catch (err) {

@@ -122,7 +122,7 @@ const schema = z.object({
   FETCH_TIMEOUT_MS: positiveInt.default(15_000),
   FETCH_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
 
-  // Ingest: safe fetching, feeds and dedup (issue 3).
+  // Ingest: safe fetching, feeds and dedup.
   /** Hosts (as written in URLs) allowed to resolve to private/loopback addresses; for development and tests only. */
   FETCH_ALLOW_PRIVATE_HOSTS: z.string().default(''),
   FETCH_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
@@ -151,7 +151,7 @@ const schema = z.object({
   EMBEDDING_DIMENSION: z.coerce.number().int().min(8).max(4096).default(384),
   HNSW_EF_SEARCH: positiveInt.default(40),
 
-  // Embeddings and the vector index (issue 5).
+  // Embeddings and the vector index.
   /** `local`: the offline hashing embedder; `openai`: any OpenAI-compatible /v1/embeddings endpoint. */
   EMBEDDING_PROVIDER: z.enum(['local', 'openai']).default('local'),
   /** Model name sent to the endpoint; defaults to text-embedding-3-small (openai) or local-hash-v1 (local). */
@@ -179,7 +179,7 @@ const schema = z.object({
   RELATED_POSTS_LIMIT: z.coerce.number().int().min(0).max(20).default(3),
   RELATED_MIN_SCORE: z.coerce.number().min(0).max(1).default(0.4),
 
-  // Writing with an LLM (issue 4).
+  // Writing with an LLM.
   /** `local`: the offline extractive writer; `openai`: any OpenAI-compatible chat-completions endpoint. */
   LLM_PROVIDER: z.enum(['local', 'openai']).default('local'),
   /** OpenAI, Azure OpenAI (…/openai/v1), Ollama, vLLM or LM Studio; unset means api.openai.com. */
@@ -240,7 +240,7 @@ const schema = z.object({
   /** Where the static output is served from, if anywhere; published links are built on it. */
   PUBLIC_SITE_URL: z.url().optional(),
 
-  // Publishing (issue 6): static site, destination breakers, notifications to tenants.
+  // Publishing: static site, destination breakers, notifications to tenants.
   /** Title of each tenant's static site (index page and Atom feed). */
   SITE_TITLE: z.string().trim().min(1).max(200).default('Blog'),
   /** A destination's breaker opens when this share of calls in its window fails ... */
@@ -259,7 +259,7 @@ const schema = z.object({
   NOTIFICATION_BACKOFF_MS: positiveInt.default(2000),
   NOTIFICATION_TIMEOUT_MS: positiveInt.default(10_000),
 
-  // Operator console and observability (issue 7).
+  // Operator console and observability.
   /** Bearer token for /admin/queues (Bull Board); OPERATOR_USER/OPERATOR_PASSWORD give browsers basic auth. */
   OPERATOR_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   OPERATOR_USER: z
@@ -286,7 +286,7 @@ const schema = z.object({
   SENTRY_ENVIRONMENT: z.string().trim().min(1).max(64).optional(),
   SENTRY_RELEASE: z.string().trim().min(1).max(200).optional(),
 
-  // Tenants, keys, secrets and limits (issue 8).
+  // Tenants, keys, secrets and limits.
   /** Master keys of secrets at rest: `<id>:<base64 of 32 bytes>`, comma-separated; the first encrypts, all decrypt. */
   SECRETS_MASTER_KEYS: z
     .string()

@@ -37,7 +37,7 @@ async function modelFinding(config: Config): Promise<Finding> {
 }
 
 async function embeddingFinding(config: Config): Promise<Finding> {
-  let embedder;
+  let embedder: ReturnType<typeof createEmbedding>['embedder'];
   try {
     embedder = createEmbedding(config).embedder;
   } catch (err) {

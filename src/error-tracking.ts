@@ -41,7 +41,10 @@ export function errorTracker(config: TrackingConfig): ErrorTracker {
   const dsn = config.SENTRY_DSN;
   if (!dsn) return disabled;
   let tracker = trackers.get(dsn);
-  if (!tracker) trackers.set(dsn, (tracker = createTracker(config, dsn)));
+  if (!tracker) {
+    tracker = createTracker(config, dsn);
+    trackers.set(dsn, tracker);
+  }
   return tracker;
 }
 

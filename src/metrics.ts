@@ -164,7 +164,7 @@ export const metricsCollectErrorsTotal = new Counter({
 });
 for (const source of ['queues', 'database']) metricsCollectErrorsTotal.inc({ source }, 0);
 
-// Embeddings and the vector index (issue 5). `provider` is local or openai; `backend` pgvector or qdrant.
+// Embeddings and the vector index. `provider` is local or openai; `backend` pgvector or qdrant.
 
 export const embeddingRequestsTotal = new Counter({
   name: 'blog_poster_embedding_requests_total',
@@ -201,7 +201,7 @@ export const duplicatePostsHeldTotal = new Counter({
   registers: [registry],
 });
 
-// LLM calls (issue 4). `provider` is local or openai, `model` comes from configuration (bounded);
+// LLM calls. `provider` is local or openai, `model` comes from configuration (bounded);
 // `breaker` is a provider name; `scope` is provider (a 429), rpm or tpm (the shared limits).
 
 export const llmRequestsTotal = new Counter({
@@ -256,7 +256,7 @@ export const rateLimitedTotal = new Counter({
 });
 for (const scope of ['provider', 'rpm', 'tpm', 'concurrency']) rateLimitedTotal.inc({ scope }, 0);
 
-// Publishing (issue 6). Labels are destination kinds and outcomes, never destination or post ids.
+// Publishing. Labels are destination kinds and outcomes, never destination or post ids.
 export const publishRequestsTotal = new Counter({
   name: 'blog_poster_publish_requests_total',
   help: 'Publish attempts per destination kind by outcome: published, skipped (already published), deferred (breaker open), retrying, failed.',
@@ -285,7 +285,7 @@ export const notificationDeliveriesTotal = new Counter({
   registers: [registry],
 });
 
-// Ingest (issue 3). Labels are outcomes and reasons, never feed, host or post ids.
+// Ingest. Labels are outcomes and reasons, never feed, host or post ids.
 export const feedPollsTotal = new Counter({
   name: 'blog_poster_feed_polls_total',
   help: 'Polls of registered feeds by outcome: new_entries, nothing_new, not_modified (a 304, not parsed), already_polled, gone, failed.',

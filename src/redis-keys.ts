@@ -68,11 +68,11 @@ export function familyOf(prefix: string, key: string): string | null {
   if (key.startsWith(`${prefix}:`)) return 'bullmq';
   const ns = namespaceOf(prefix);
   const m = new RegExp(
-    `^${escape(ns)}:(fetch:robots|fetch:slots|fetch:next|llm-concurrency|llm-limit|llm-cache|webhook-seen|rate-limit:[a-z]+):`,
+    `^${escapeRegExp(ns)}:(fetch:robots|fetch:slots|fetch:next|llm-concurrency|llm-limit|llm-cache|webhook-seen|rate-limit:[a-z]+):`,
   ).exec(key);
   return m ? m[1]! : null;
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -90,7 +90,7 @@ export async function startWorkers(
   );
   const current = () => supervised.map((s) => s.current());
   await Promise.all(current().map((w) => w.waitUntilReady()));
-  // Publish workers also deliver the tenants' signed event callbacks (issue 6).
+  // Publish workers also deliver the tenants' signed event callbacks.
   const publishing = selected.includes('publish');
   const notifications = publishing ? (await import('./publish/notifications.ts')).startNotificationDelivery(rt) : null;
   const siteRebuilds = publishing ? (await import('./publish/site-rebuilds.ts')).startSiteRebuilds(rt) : null;

@@ -40,6 +40,7 @@ export type StageContext = {
 };
 
 /** `handOff: false` stops the post here (it is held, or this was the last stage). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a processor that always hands on returns nothing
 export type StageResult = { handOff: boolean } | void;
 
 export type StageProcessor = (job: StageJob, ctx: StageContext) => Promise<StageResult>;

@@ -21,7 +21,7 @@ export const sourceSchema = z.discriminatedUnion('type', [
       title: title.optional(),
     })
     .strict(),
-  // A feed, sitemap or site fans out: each new entry becomes a post of its own (issue 3).
+  // A feed, sitemap or site fans out: each new entry becomes a post of its own.
   z
     .object({
       type: z.literal('feed'),
@@ -51,7 +51,7 @@ export const submissionSchema = z
     source: sourceSchema,
     /** The writing brief for this post; fields left out come from the tenant's defaults. */
     brief: briefSchema.optional(),
-    /** Where and when to publish (issue 6): destinations, publishAt, requireApproval, featuredImage. */
+    /** Where and when to publish: destinations, publishAt, requireApproval, featuredImage. */
     publish: publishOptionsSchema.optional(),
   })
   .strict();

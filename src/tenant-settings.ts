@@ -10,7 +10,7 @@ import { notificationSettingsSchema, publishingSettingsSchema } from './publish/
  */
 export const tenantSettingsSchema = z
   .object({
-    // Writing, grounding and LLM spend (issue 4).
+    // Writing, grounding and LLM spend.
     /** The tenant's writer; unset means the deployment's LLM_PROVIDER. */
     llmProvider: z.enum(['local', 'openai']).optional(),
     /** Brief defaults (voice, audience, language, word range, keywords); a submission's brief overrides them. */
@@ -20,7 +20,7 @@ export const tenantSettingsSchema = z
     monthlyBudgetUsd: z.number().nonnegative().optional(),
     /** LLM spend allowed for one post in USD; unset means no limit. */
     perPostCostCapUsd: z.number().nonnegative().optional(),
-    // Internal links (issue 5): related published posts linked from a post before it is published.
+    // Internal links: related published posts linked from a post before it is published.
     internalLinks: z
       .object({
         enabled: z.boolean().default(false),
@@ -29,11 +29,11 @@ export const tenantSettingsSchema = z
         heading: z.string().trim().min(1).max(100).default('Related posts'),
       })
       .prefault({}),
-    // Publishing (issue 6): approval before publishing, and the tenant's signed event callback.
+    // Publishing: approval before publishing, and the tenant's signed event callback.
     publishing: publishingSettingsSchema.prefault({}),
     /** Callback for post.published, post.failed, post.needs_review, post.awaiting_approval; unset means none. */
     notifications: notificationSettingsSchema.optional(),
-    // Limits (issue 8): requests per RATE_LIMIT_WINDOW_MS for each of the tenant's keys; unset means RATE_LIMIT_PER_KEY, 0 none.
+    // Limits: requests per RATE_LIMIT_WINDOW_MS for each of the tenant's keys; unset means RATE_LIMIT_PER_KEY, 0 none.
     rateLimit: z
       .object({ perKey: z.number().int().min(0).max(1_000_000).optional() })
       .strip()

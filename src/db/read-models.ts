@@ -9,7 +9,7 @@ export async function readSubmission(db: Db, tenantId: string, id: string) {
   );
   const submission = rows[0];
   if (!submission) return null;
-  // A feed, sitemap or site submission fans out into child submissions, one per entry (issue 3): their posts are its posts.
+  // A feed, sitemap or site submission fans out into child submissions, one per entry: their posts are its posts.
   const posts = await db.query<{
     id: string;
     submission_id: string;
@@ -110,7 +110,7 @@ export async function readPost(db: Db, tenantId: string, id: string) {
          FROM publications pub WHERE pub.post_id = $1 ORDER BY pub.published_at`,
       [id],
     ),
-    // Internal-link suggestions of the index stage (issue 5).
+    // Internal-link suggestions of the index stage.
     db.query<{ related_post_id: string; rank: number; score: number; linked: boolean; title: string | null }>(
       `SELECT l.related_post_id, l.rank, l.score, l.linked, p.title
          FROM post_links l JOIN posts p ON p.id = l.related_post_id WHERE l.post_id = $1 ORDER BY l.rank`,
@@ -121,14 +121,14 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       [id],
     ),
   ]);
-  // Ingest's view (issue 3): the topic brief of a post made from feed entries, and the post it duplicates.
+  // Ingest's view: the topic brief of a post made from feed entries, and the post it duplicates.
   const ingested = (
     await db.query<{ topic_brief: unknown; duplicate_of_post: string | null }>(
       'SELECT topic_brief, duplicate_of_post FROM posts WHERE id = $1',
       [id],
     )
   ).rows[0];
-  // Writing (issue 4): SEO fields and lint report, the grounding verdict, and what the post's model calls cost.
+  // Writing: SEO fields and lint report, the grounding verdict, and what the post's model calls cost.
   const written = (
     await db.query<{
       meta_title: string | null;
@@ -180,7 +180,7 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       url: p.url,
       externalId: p.external_id,
       publishedAt: p.published_at.toISOString(),
-      // Publishing (issue 6): one row per destination; `pending` until the destination answered, `failed` with the reason.
+      // Publishing: one row per destination; `pending` until the destination answered, `failed` with the reason.
       kind: p.kind,
       status: p.status,
       error: p.last_error,
@@ -234,7 +234,7 @@ export async function readPost(db: Db, tenantId: string, id: string) {
   };
 }
 
-/** The post's publishing plan (issue 6): when it is due, and whether an operator stopped it. */
+/** The post's publishing plan: when it is due, and whether an operator stopped it. */
 async function readPublishing(db: Db, postId: string) {
   const { rows } = await db.query<{
     publish_at: string | null;

@@ -118,7 +118,12 @@ export function createReadRouting(config: Config, primary: Db, logger: Logger): 
   }
 
   let probing: Promise<void> | null = null;
-  const refresh = () => (probing ??= Promise.all(replicas.map(probe)).then(() => void (probing = null)));
+  const refresh = () => {
+    probing ??= Promise.all(replicas.map(probe)).then(() => {
+      probing = null;
+    });
+    return probing;
+  };
   const timer = setInterval(() => void refresh(), config.DATABASE_READ_CHECK_MS);
   timer.unref();
   void refresh();

@@ -55,7 +55,11 @@ export async function closestSourceSentences(
       .map((c, i) => ({ ...c, score: Math.round(cosine(claim, sentenceVectors[i]!) * 1000) / 1000 }))
       .filter((c) => c.score >= minScore)
       .sort((a, b) => b.score - a.score)
-      .filter((c) => (seen.has(c.sentence) ? false : (seen.add(c.sentence), true)))
+      .filter((c) => {
+        if (seen.has(c.sentence)) return false;
+        seen.add(c.sentence);
+        return true;
+      })
       .slice(0, limit);
   });
 }

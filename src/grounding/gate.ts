@@ -85,7 +85,7 @@ function blocks(markdown: string): { blocks: Block[]; sections: { heading: strin
     out.push({ section: current.heading, text: visibleText(line) });
   }
   // The introduction counts as a section only when there is one.
-  return { blocks: out, sections: sections.filter((s, i) => i > 0 || out.some((b) => b.section === null)) };
+  return { blocks: out, sections: sections.filter((_s, i) => i > 0 || out.some((b) => b.section === null)) };
 }
 
 /**
@@ -119,7 +119,7 @@ export function checkGrounding(input: {
   const banned = input.policy.bannedClaims.map((claim) => ({ claim, matches: bannedMatcher(claim) }));
   // Whole words only: "Ford" is not found in "Oxford".
   const inText = (text: string, phrase: string): boolean =>
-    new RegExp(`(^|[^\\p{L}\\p{N}])${escape(phrase)}([^\\p{L}\\p{N}]|$)`, 'u').test(text);
+    new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(phrase)}([^\\p{L}\\p{N}]|$)`, 'u').test(text);
   const known = (phrase: string): boolean => {
     const p = normalise(phrase);
     return inText(haystack, p) || allowed.some((a) => a === p || inText(a, p));
@@ -320,7 +320,7 @@ export function applyDisclaimers(markdown: string, policy: GroundingPolicy): { m
   let out = markdown;
   for (const disclaimer of policy.disclaimers) {
     const hit = disclaimer.keywords.some((k) =>
-      new RegExp(`(^|[^\\p{L}\\p{N}])${escape(normalise(k))}([^\\p{L}\\p{N}]|$)`, 'u').test(body),
+      new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegExp(normalise(k))}([^\\p{L}\\p{N}]|$)`, 'u').test(body),
     );
     if (hit && !added.includes(disclaimer.text)) {
       added.push(disclaimer.text);
@@ -330,6 +330,6 @@ export function applyDisclaimers(markdown: string, policy: GroundingPolicy): { m
   return { markdown: out, added };
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -139,38 +139,44 @@ type BodyParserError = Error & { type?: string; status?: number; limit?: number 
 function errorHandler(err: BodyParserError, req: Request, res: Response, _next: NextFunction): void {
   switch (err.type) {
     case 'entity.too.large':
-      return sendProblem(res, 413, 'Payload Too Large', {
+      sendProblem(res, 413, 'Payload Too Large', {
         detail: `the body is over the ${err.limit} byte limit`,
         errors: [{ field: '(body)', message: 'too large' }],
       });
+      return;
     case 'entity.parse.failed':
-      return sendProblem(res, 400, 'Malformed JSON', {
+      sendProblem(res, 400, 'Malformed JSON', {
         detail: err.message,
         errors: [{ field: '(body)', message: 'is not valid JSON' }],
       });
+      return;
     case 'encoding.unsupported':
     case 'charset.unsupported':
-      return sendProblem(res, 415, 'Unsupported Media Type', {
+      sendProblem(res, 415, 'Unsupported Media Type', {
         detail: err.message,
         errors: [{ field: 'Content-Type', message: err.message }],
       });
+      return;
     case 'request.aborted':
     case 'request.size.invalid':
-      return sendProblem(res, 400, 'Bad Request', { detail: err.message });
+      sendProblem(res, 400, 'Bad Request', { detail: err.message });
+      return;
   }
   // Other client errors Express raises itself, such as a broken %-escape in a path parameter (URIError, 400).
   if (err.status !== undefined && err.status >= 400 && err.status < 500) {
-    return sendProblem(res, err.status, STATUS_CODES[err.status] ?? 'Bad Request', {
+    sendProblem(res, err.status, STATUS_CODES[err.status] ?? 'Bad Request', {
       detail: err.message,
       errors: [{ field: '(path)', message: err.message }],
     });
+    return;
   }
   if (isUnavailable(err)) {
     req.log.warn({ err: err.message }, 'a dependency is unavailable');
-    return sendProblem(res, 503, 'Service Unavailable', {
+    sendProblem(res, 503, 'Service Unavailable', {
       detail: 'the queue or database is unavailable; retry later',
       headers: { 'Retry-After': '5' },
     });
+    return;
   }
   req.log.error({ err }, 'unhandled error');
   captureRouteError(req, err);

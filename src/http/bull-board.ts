@@ -23,7 +23,7 @@ export function bullBoardRoutes(deps: AppDeps): Router {
   const access = accessMode(config);
   if (access === 'disabled') {
     logger.warn('Bull Board (/admin/queues) is not mounted: set OPERATOR_TOKEN or OPERATOR_USER and OPERATOR_PASSWORD');
-    router.use((req, res) =>
+    router.use((_req, res) =>
       sendProblem(res, 404, 'Not Found', {
         detail: 'the operator console is disabled: no operator credentials are configured',
       }),
@@ -34,7 +34,7 @@ export function bullBoardRoutes(deps: AppDeps): Router {
     logger.warn('Bull Board (/admin/queues) is open WITHOUT authentication: development on a loopback address only');
   }
 
-  router.use((req, res, next) => {
+  router.use((_req, res, next) => {
     // The page and its API stay on this origin: no web fonts or scripts from elsewhere.
     res.setHeader(
       'Content-Security-Policy',

@@ -54,7 +54,10 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
   const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
   const utf8 = charset === undefined || charset === 'utf-8' || charset === 'utf8';
-  if (!hasBody || (utf8 && req.is(['application/json', 'application/*+json']))) return next();
+  if (!hasBody || (utf8 && req.is(['application/json', 'application/*+json']))) {
+    next();
+    return;
+  }
   sendProblem(res, 415, 'Unsupported Media Type', {
     detail: 'request bodies must be application/json in UTF-8',
     errors: [{ field: 'Content-Type', message: 'must be application/json (UTF-8)' }],
@@ -64,6 +67,7 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
 // NUL cannot be stored by PostgreSQL (text and jsonb refuse it: "invalid byte sequence", "unsupported
 // Unicode escape sequence"), and a lone UTF-16 surrogate is not Unicode at all (jsonb refuses its escape,
 // UTF-8 cannot encode it). Both are refused at the edge, once for every route, with the field named.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL cannot store
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function unstorableReason(text: string): string | null {

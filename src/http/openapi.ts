@@ -1194,14 +1194,22 @@ function security(op: OperationSpec): Record<string, string[]>[] {
 export type OpenApiDocument = {
   openapi: string;
   info: Record<string, unknown>;
+  // biome-ignore lint/suspicious/noExplicitAny: a free-form JSON document; readers walk it by key, as in the spec
   paths: Record<string, Record<string, any>>;
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   components: Record<string, any>;
   [k: string]: unknown;
 };
 
+/** `get` + `/api/v1/posts/{id}` → `getApiV1PostsById`. */
+function operationId(method: string, path: string): string {
+  const camel = (_m: string, c: string | undefined) => (c ? c.toUpperCase() : '');
+  return `${method}${path.replace(/\{([^}]+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, camel)}`;
+}
+
 /** The OpenAPI 3.1 document for this deployment (servers follow PUBLIC_API_URL or BASE_PATH). */
 export function buildOpenApiDocument(config?: Pick<Config, 'PUBLIC_API_URL' | 'BASE_PATH'>): OpenApiDocument {
-  const paths: Record<string, Record<string, any>> = {};
+  const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
     const path = openApiPath(op.path);
     const parameters: Record<string, unknown>[] = [];
@@ -1249,8 +1257,10 @@ export function buildOpenApiDocument(config?: Pick<Config, 'PUBLIC_API_URL' | 'B
       };
     }
     const description = op.scope ? `Needs an API key with the \`${op.scope}\` scope.` : undefined;
-    (paths[path] ??= {})[op.method] = {
-      operationId: `${op.method}${path.replace(/\{([^}]+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+    const pathItem = paths[path] ?? {};
+    paths[path] = pathItem;
+    pathItem[op.method] = {
+      operationId: operationId(op.method, path),
       summary: op.summary,
       ...(description ? { description } : {}),
       tags: [op.tag],

@@ -97,7 +97,7 @@ async function collectFeed(deps: CollectDeps, tenantId: string, url: string): Pr
     headers: await conditionalHeaders(deps.db, tenantId, url),
   });
   if (fetched.notModified) return { notModified: true, kind: 'feed', url, entries: [], validators: null };
-  let feed;
+  let feed: ReturnType<typeof parseFeedDocument>;
   try {
     feed = parseFeedDocument(decodeBody(fetched.bytes, fetched.contentType).text, fetched.url);
   } catch (err) {

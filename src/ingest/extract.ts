@@ -213,7 +213,7 @@ function articleHeader(document: DomDocument, pageTitle: string | null): Article
   let last: DomElement | null = null;
   for (; i < all.length && blocks.length < 12; i++) {
     const element = all[i]!;
-    if (title.contains(element) || (last && last.contains(element))) continue;
+    if (title.contains(element) || last?.contains(element)) continue;
     if (!HEADER_BLOCK.has(element.nodeName) || !hasOwnText(element)) continue;
     const text = clean(element.textContent);
     if (!text) continue;
@@ -420,7 +420,7 @@ function isBareLabel(text: string): boolean {
 // A line that only credits a picture or dates the page ("Foto: dpa", "Bild: Jahr Media", "23.10.2018", "12. März
 // 2021, 14:05 Uhr") is furniture, not a sentence of the article.
 const CREDIT_LINE =
-  /^[(\[]?(?:fotos?|bilder?|photos?|images?|quelle|source|credits?|crédits?(?: photos?)?|crédito|fuente|źródło|copyright|©|beitragsbild|titelbild|aufmacherbild|foto(?:grafie)?\s+©)\b\s*[:/©]/i;
+  /^[([]?(?:fotos?|bilder?|photos?|images?|quelle|source|credits?|crédits?(?: photos?)?|crédito|fuente|źródło|copyright|©|beitragsbild|titelbild|aufmacherbild|foto(?:grafie)?\s+©)\b\s*[:/©]/i;
 // A picture's caption ends on its credit: "… aus der Schweiz. © AFP / MARCO BERTORELLO", "… Foto: Andina", "…
 // kilogramów /domena publiczna". A short block that ends so is the caption of a picture that is gone.
 const CAPTION_END =
@@ -674,7 +674,7 @@ function block(node: DomNode): string[] {
     }
     case 'PRE': {
       const code = (node.textContent ?? '').replace(/\r\n?/g, '\n').replace(/^\n+|\s+$/g, '');
-      return code ? ['```\n' + code + '\n```'] : [];
+      return code ? [`\`\`\`\n${code}\n\`\`\``] : [];
     }
     case 'TABLE':
     case 'THEAD':
@@ -711,7 +711,7 @@ function listItems(list: DomNode, depth: number): string[] {
       if (isElement(part) && (part.nodeName === 'UL' || part.nodeName === 'OL'))
         nested.push(...listItems(part, depth + 1));
       else if (part.nodeType === TEXT_NODE) own += part.textContent ?? '';
-      else if (isElement(part) && !SKIP.has(part.nodeName)) own += ' ' + inlineText(part) + ' ';
+      else if (isElement(part) && !SKIP.has(part.nodeName)) own += ` ${inlineText(part)} `;
     }
     const text = tidyInline(own).replace(/\n/g, ' ');
     if (text) lines.push(`${indent}- ${text}`);
@@ -795,6 +795,7 @@ function normaliseText(text: string): string {
     .replace(/^\ufeff/, '')
     .split('\n')) {
     // Control characters other than tab and newline never belong in text.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
     const line = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u200b]/g, '').replace(/\s+$/, '');
     if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
     if (inFence || /^\s*(```|~~~)/.test(line)) {

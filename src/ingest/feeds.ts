@@ -42,7 +42,7 @@ export function parseFeedDocument(body: string, feedUrl: string): ParsedFeed {
       throw new FeedParseError(`not a feed: invalid JSON (${(err as Error).message})`);
     }
   }
-  let parsed;
+  let parsed: ReturnType<ReturnType<typeof feedsmith>['parseFeed']>;
   try {
     parsed = feedsmith().parseFeed(input);
   } catch (err) {

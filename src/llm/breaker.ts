@@ -41,7 +41,7 @@ export async function throughBreaker<T>(
 /** Milliseconds until an open breaker lets a trial call through; 0 when it is closed or half-open. */
 export function breakerWaitMs(name: string, endpoint: string): number {
   const entry = breakers.get(`${name} ${endpoint}`);
-  if (!entry || !entry.breaker.opened) return 0;
+  if (!entry?.breaker.opened) return 0;
   return Math.max(250, entry.openedAt + entry.resetTimeoutMs - Date.now());
 }
 

@@ -88,7 +88,10 @@ const sleepers = new Map<string, Set<() => void>>();
 function sleep(queue: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
     let set = sleepers.get(queue);
-    if (!set) sleepers.set(queue, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      sleepers.set(queue, set);
+    }
     const wake = () => {
       clearTimeout(timer);
       set.delete(wake);

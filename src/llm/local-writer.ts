@@ -169,7 +169,10 @@ function readPassages(sources: SourceDoc[], lang: string, proseOnly: boolean): P
       if (para.heading !== heading) close();
       heading = para.heading;
       for (const text of splitSentences(withoutFootnoteMarks(para.text), lang)) {
-        if (position >= MAX_SENTENCES_PER_SOURCE || total >= MAX_SENTENCES) return close();
+        if (position >= MAX_SENTENCES_PER_SOURCE || total >= MAX_SENTENCES) {
+          close();
+          return;
+        }
         position++;
         const key = text.toLowerCase();
         const duplicate = seen.has(key);
@@ -209,7 +212,7 @@ function readPassages(sources: SourceDoc[], lang: string, proseOnly: boolean): P
     }
     close();
   });
-  passages.forEach((p) => (p.identity = new Set(p.sentences.flatMap((s) => [...s.identity]))));
+  for (const p of passages) p.identity = new Set(p.sentences.flatMap((s) => [...s.identity]));
   return passages;
 }
 
@@ -368,7 +371,8 @@ function bodyWords(layout: Layout, labels: { takeaways: string; conclusion: stri
           .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
           .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
           .replace(/[*_`>]/g, '');
-        sentenceWords.set(s, (count = { prose: countWords(text), raw: countWords(raw) }));
+        count = { prose: countWords(text), raw: countWords(raw) };
+        sentenceWords.set(s, count);
       }
       prose += count.prose;
       all += count.raw;
@@ -405,7 +409,9 @@ function writeDraft(input: LocalWriterInput): Draft {
   if (passages.length === 0) passages = readPassages(sources, lang, false);
   const sentences = passages.flatMap((p) => p.sentences);
   if (sentences.length === 0) throw new PermanentError('the sources contain no sentences to write from');
-  sentences.forEach((s, i) => (s.index = i));
+  sentences.forEach((s, i) => {
+    s.index = i;
+  });
   const keywordTerms = keywords.map((k) => contentTerms(k, lang)).filter((t) => t.length > 0);
   rank(sentences, keywordTerms);
   for (const p of passages) p.score = Math.max(...p.sentences.map((s) => s.score));
@@ -416,7 +422,10 @@ function writeDraft(input: LocalWriterInput): Draft {
   const ranked: Passage[] = [];
   for (let p = stream(); p; p = ranked.length < RANKED_PASSAGES ? stream() : undefined) ranked.push(p);
   const used = new Set<Passage>();
-  const take = (p: Passage): Passage => (used.add(p), p);
+  const take = (p: Passage): Passage => {
+    used.add(p);
+    return p;
+  };
 
   // The introduction states the topic: the best-placed passage near the top of the source the post draws on most,
   // and the brief's primary keyword when the sources mention it.

@@ -65,7 +65,7 @@ export function cleanLine(value: unknown, opts: { title?: boolean } = {}): strin
       .replace(/[\s|–—:;,·•-]+$/, '')
       .trim();
     const quoted = /^(["'“‘`])(.*)(["'”’`])$/.exec(text);
-    if (quoted && quoted[2] && !/["“”]/.test(quoted[2])) text = quoted[2].trim();
+    if (quoted?.[2] && !/["“”]/.test(quoted[2])) text = quoted[2].trim();
     // A quote left over at one end only (the JSON's), not a quotation inside the text.
     if ((text.match(/"/g)?.length ?? 0) % 2 === 1) text = text.replace(/^"\s*|\s*"$/, '');
     if (text === before) break;

@@ -199,7 +199,7 @@ async function runStep<T>(w: WriterContext, spec: StepSpec<T>): Promise<T> {
   // After the endpoint refused a prompt as too long, the sources keep to a share of what the count allows.
   let share = 1;
   // The reply's tokens: what the step wants, within what the context leaves (half of it, beside sources).
-  const fit = (wanted: number) => {
+  const fitTo = (wanted: number) => {
     const byContext = Math.min(
       spec.readsSources ? Math.floor(limits.contextTokens * REPLY_SHARE_WITH_SOURCES) : Infinity,
       replyRoom(limits.contextTokens, spec.prompt(0)),
@@ -209,7 +209,7 @@ async function runStep<T>(w: WriterContext, spec: StepSpec<T>): Promise<T> {
       maxTokens === byContext && byContext < wanted ? 'context' : maxTokens >= spec.ceiling ? 'setting' : 'step';
     return { maxTokens, bound, room: Math.floor(sourceRoom(limits.contextTokens, maxTokens, spec.prompt(0)) * share) };
   };
-  let { maxTokens, bound, room } = fit(spec.maxTokens);
+  let { maxTokens, bound, room } = fitTo(spec.maxTokens);
   const firstLimit = maxTokens;
   let sample = 0;
   const tries = { cutOff: 0, overflow: 0, unusable: 0 };
@@ -232,7 +232,7 @@ async function runStep<T>(w: WriterContext, spec: StepSpec<T>): Promise<T> {
     } catch (err) {
       if (err instanceof LlmTruncatedError) {
         if (tries.cutOff++ === 0) {
-          ({ maxTokens, bound, room } = fit(Math.min(spec.ceiling, Math.ceil(maxTokens * 1.5))));
+          ({ maxTokens, bound, room } = fitTo(Math.min(spec.ceiling, Math.ceil(maxTokens * 1.5))));
           sample++;
           continue;
         }
@@ -248,7 +248,7 @@ async function runStep<T>(w: WriterContext, spec: StepSpec<T>): Promise<T> {
       if (err instanceof LlmContextOverflowError) {
         if (tries.overflow++ === 0 && room > 0) {
           share = 0.6;
-          ({ maxTokens, bound, room } = fit(maxTokens));
+          ({ maxTokens, bound, room } = fitTo(maxTokens));
           continue;
         }
         throw new LlmContextOverflowError(

@@ -73,8 +73,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ChatProvider 
         return { ...base, content: message?.content ?? '', finishReason: choice.finish_reason };
       }
       const content = message?.content;
-      if (!content || !content.trim())
-        throw new LlmTransientError(`the model returned no content for the ${request.step} step`);
+      if (!content?.trim()) throw new LlmTransientError(`the model returned no content for the ${request.step} step`);
       return { ...base, content, finishReason: 'stop' };
     },
 

@@ -197,7 +197,9 @@ export function composeMetaDescription(texts: string[], lang?: string | null): s
         tries.push([c]);
         for (const q of later) tries.push([c, q]);
       }
-      later.forEach((q, j) => later.slice(j + 1).forEach((r) => tries.push([p, q, r])));
+      later.forEach((q, j) => {
+        for (const r of later.slice(j + 1)) tries.push([p, q, r]);
+      });
     });
     return tries;
   };

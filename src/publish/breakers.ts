@@ -76,7 +76,7 @@ export function throughDestinationBreaker<T>(
 /** Milliseconds until an open breaker lets a trial call through; 0 when it is closed or half-open. */
 export function destinationWaitMs(key: string): number {
   const entry = breakers.get(key);
-  if (!entry || !entry.breaker.opened) return 0;
+  if (!entry?.breaker.opened) return 0;
   return Math.max(100, entry.openedAt + entry.resetTimeoutMs - Date.now());
 }
 

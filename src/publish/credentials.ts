@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { listTenants } from '../auth/tenants.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';

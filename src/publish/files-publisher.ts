@@ -317,7 +317,7 @@ function renderIndex(entries: SiteEntry[], siteTitle: string, siteUrl: string | 
 }
 
 function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string | null, siteId: string): string {
-  const updated = entries.reduce((latest, e) => (e.updatedAt > latest ? e.updatedAt : latest), new Date(0));
+  const updated = new Date(Math.max(0, ...entries.map((e) => e.updatedAt.getTime())));
   // Relative references (RFC 4287 allows them) when the site's public URL is not known.
   const base = siteUrl ? `${siteUrl}/` : '';
   return feedsmith().generateAtomFeed({
@@ -343,7 +343,7 @@ function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string | n
 }
 
 function renderSitemap(entries: SiteEntry[], siteUrl: string): string {
-  const latest = entries.reduce((l, e) => (e.updatedAt > l ? e.updatedAt : l), new Date(0));
+  const latest = new Date(Math.max(0, ...entries.map((e) => e.updatedAt.getTime())));
   const urls = [
     `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc>${entries.length ? `<lastmod>${latest.toISOString()}</lastmod>` : ''}</url>`,
     ...entries.map(

@@ -139,7 +139,7 @@ export async function submissionImage(
   image: { url: string; alt: string },
   maxBytes: number,
 ): Promise<FeaturedImage> {
-  let fetched;
+  let fetched: Awaited<ReturnType<typeof fetchImage>>;
   try {
     fetched = await fetchImage(fetcher, image.url, maxBytes);
   } catch (err) {

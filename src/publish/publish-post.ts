@@ -10,7 +10,6 @@ import type { PublishablePost, PublishResult } from './types.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
 import { destinationWaitMs, isBreakerOpenError, throughDestinationBreaker } from './breakers.ts';
 import type { FilesConfig, Target, WebhookConfig, WordPressConfig } from './destinations.ts';
-import { destinationError } from './http.ts';
 import type { PostForPublishing } from './post-data.ts';
 import { afterRemotePublish } from './test-hooks.ts';
 import { readCredential } from './credentials.ts';

@@ -75,7 +75,7 @@ export function startSiteRebuilds(deps: { db: Db; config: Config; logger: Logger
 async function targetFor(db: Db, tenantId: string, key: string): Promise<Target | null> {
   if (key === BUILTIN_FILES_KEY) return { key, destinationId: null, name: 'static site', kind: 'files', config: {} };
   const destination = await getDestination(db, tenantId, key);
-  if (!destination || destination.kind !== 'files') return null;
+  if (destination?.kind !== 'files') return null;
   return {
     key: destination.id,
     destinationId: destination.id,

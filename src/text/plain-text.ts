@@ -5,6 +5,7 @@
 // controls, lone UTF-16 surrogates, and the noncharacters U+FFFE, U+FFFF and U+FDD0–U+FDEF.
 
 const CONTROLS_SINGLE_LINE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters it removes
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const LINE_BREAKS = /[\t\n\r]+/g;
 

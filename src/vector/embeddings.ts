@@ -66,7 +66,9 @@ export async function ensureEmbeddings(
        ON CONFLICT (model, content_hash) DO NOTHING`,
       [model, embedder.dimension, batch.map((t) => t.hash), embedded.map((v) => pgvector.toSql(v))],
     );
-    batch.forEach((t, j) => vectors.set(t.hash, embedded[j]!));
+    batch.forEach((t, j) => {
+      vectors.set(t.hash, embedded[j]!);
+    });
   }
   return { vectors, embedded: todo.length };
 }

@@ -16,7 +16,7 @@ export type InternalLink = { title: string; href: string };
 
 export function stripRelatedLinks(markdown: string): string {
   if (!markdown.includes(START)) return markdown;
-  return markdown.replace(BLOCK, '\n\n').replace(/^\n+/, '').trimEnd() + '\n';
+  return `${markdown.replace(BLOCK, '\n\n').replace(/^\n+/, '').trimEnd()}\n`;
 }
 
 export function withRelatedLinks(markdown: string, links: InternalLink[], heading = 'Related posts'): string {

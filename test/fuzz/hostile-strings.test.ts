@@ -87,7 +87,9 @@ function variants(value: unknown, bad: string): { field: string; body: unknown }
   const walk = (node: unknown, path: (string | number)[], set: (v: unknown) => unknown) => {
     if (typeof node === 'string') out.push({ field: path.join('.'), body: set(bad) });
     else if (Array.isArray(node))
-      node.forEach((item, i) => walk(item, [...path, i], (v) => set(node.map((x, j) => (j === i ? v : x)))));
+      node.forEach((item, i) => {
+        walk(item, [...path, i], (v) => set(node.map((x, j) => (j === i ? v : x))));
+      });
     else if (node && typeof node === 'object')
       for (const [key, item] of Object.entries(node))
         walk(item, [...path, key], (v) => set({ ...(node as object), [key]: v }));

@@ -54,7 +54,11 @@ describe('rate limits shared by two API processes through Redis', () => {
     await Promise.all(
       apis.map(
         ({ child }) =>
-          new Promise((r) => (child.exitCode !== null ? r(null) : (child.once('exit', r), child.kill('SIGTERM')))),
+          new Promise((r) => {
+            if (child.exitCode !== null) return r(null);
+            child.once('exit', r);
+            child.kill('SIGTERM');
+          }),
       ),
     );
     await app?.stop();

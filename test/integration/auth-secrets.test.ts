@@ -25,7 +25,12 @@ describe('secrets at rest', () => {
   beforeAll(async () => {
     t = await createTestEnv();
     // Everything at the most verbose level, into memory, to search afterwards.
-    const sink = new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        logs.push(String(chunk));
+        done();
+      },
+    });
     app = await startPipeline(t, { logger: createLogger('trace', 'blog-poster', sink) });
     tenant = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'secrets-a');
     const key = tenant.keys.all!.key;

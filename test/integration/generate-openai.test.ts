@@ -405,9 +405,9 @@ describe('generate with an OpenAI-compatible model', () => {
         for (const id of ids) {
           const runs = await generateRuns(app, id);
           // No two wait rows in a row, and each attempt is the attempt it says (1 + failures before it).
-          runs.forEach((run, i) =>
-            expect(run.waited && runs[i - 1]?.waited && runs[i - 1]!.attempt === run.attempt).toBeFalsy(),
-          );
+          runs.forEach((run, i) => {
+            expect(run.waited && runs[i - 1]?.waited && runs[i - 1]!.attempt === run.attempt).toBeFalsy();
+          });
           const failures = runs.filter((r) => r.outcome === 'retrying' && !r.waited).length;
           expect(runs.at(-1)).toMatchObject({ outcome: 'completed', attempt: failures + 1 });
           expect(runs.length).toBeLessThanOrEqual(2 * failures + 2);

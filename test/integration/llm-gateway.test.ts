@@ -412,7 +412,9 @@ describe('the openai provider through the gateway', () => {
       dimensions: 16,
       encoding_format: 'float',
     });
-    floats.data[0]!.embedding.forEach((v, i) => expect(v).toBeCloseTo(base64.data[0]!.embedding[i]!, 5));
+    floats.data[0]!.embedding.forEach((v, i) => {
+      expect(v).toBeCloseTo(base64.data[0]!.embedding[i]!, 5);
+    });
     expect(base64.usage.prompt_tokens).toBeGreaterThan(0);
   });
 

@@ -4,7 +4,7 @@ import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/
 import { createTenantWithKeys } from '../support/tenants.ts';
 import { startReceiver } from '../support/webhook-receiver.ts';
 
-// Destination credentials stored encrypted as tenant secrets (issue 8) and named by the destination (issue 6).
+// Destination credentials stored encrypted as tenant secrets and named by the destination.
 describe('destination credentials from the tenant secret store', () => {
   let t: TestEnv;
   let app: Awaited<ReturnType<typeof startPipeline>>;

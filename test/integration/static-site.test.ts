@@ -70,7 +70,7 @@ describe('the static site destination', () => {
       expect(document.querySelector('h1')!.textContent).toBe(post.title);
       expect(document.querySelector('meta[name="description"]')!.getAttribute('content')).toBe(post.metaDescription);
       expect(document.querySelector('title')!.textContent).toBe(post.title);
-      expect(readFileSync(join(folder, `${post.slug}.md`), 'utf8')).toMatch(new RegExp(`^---\\ntitle: `));
+      expect(readFileSync(join(folder, `${post.slug}.md`), 'utf8')).toMatch(/^---\ntitle: /);
     }
     const { document: index } = parseHTML(readFileSync(join(folder, 'index.html'), 'utf8'));
     expect(index.querySelectorAll('h1')).toHaveLength(1);

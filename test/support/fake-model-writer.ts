@@ -80,7 +80,10 @@ export function modelWriter(
     const sentences = new Map(
       [...sourceSentences(user)].map(([n, list]) => [
         n,
-        list.filter((s) => (words += s.split(' ').length) <= maxWords),
+        list.filter((s) => {
+          words += s.split(' ').length;
+          return words <= maxWords;
+        }),
       ]),
     );
     const paragraphs: string[] = [];

@@ -417,8 +417,12 @@ export async function startFakeOpenAI(opts: FakeServerOptions = {}): Promise<Fak
     embeddingRequests: () => requests.filter((r) => r.path === '/v1/embeddings'),
     enqueueChat: (...replies) => void chatQueue.push(...replies),
     enqueueEmbeddings: (...replies) => void embeddingQueue.push(...replies),
-    onChat: (handler) => void (chatHandler = handler),
-    onEmbeddings: (handler) => void (embeddingHandler = handler),
+    onChat: (handler) => {
+      chatHandler = handler;
+    },
+    onEmbeddings: (handler) => {
+      embeddingHandler = handler;
+    },
     peakChats: () => peakChats,
     reset() {
       peakChats = openChats;

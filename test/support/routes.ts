@@ -37,7 +37,9 @@ export function mountedRoutes(app: express.Express): MountedRoute[] {
   const seen = new Set<string>();
   return found.filter((r) => {
     const key = `${r.method} ${r.path}`;
-    return seen.has(key) ? false : (seen.add(key), true);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }
 

@@ -128,7 +128,7 @@ describe('the grounding gate on real text', () => {
         'The storms hit Mississippi, Kentucky and Tennessee [1]. In Delhi-NCR, Oxy Pure runs oxygen bars [1]. The appeal comes from New York Attorney General Letitia James (the NYAG) [1].',
         sources,
       );
-      expect(result.failingSentences.map((f) => f.reasons).flat()).toEqual([
+      expect(result.failingSentences.flatMap((f) => f.reasons)).toEqual([
         'the name "New York Attorney General Letitia James" is not in any source',
       ]);
     });

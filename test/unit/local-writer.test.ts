@@ -282,7 +282,7 @@ describe("the conclusion and the brief's word bounds", () => {
       if (!draft.markdown.includes('\n## Conclusion\n')) continue;
       expect(draft.markdown).toMatch(/\n## Key takeaways\n[\s\S]+\n## Conclusion\n\n.+\n\n## Sources\n/);
       const conclusion = section(draft, 'Conclusion');
-      expect(conclusion).toMatch(/^[^\[]+ \[\d+\]$/);
+      expect(conclusion).toMatch(/^[^[]+ \[\d+\]$/);
       const sentences = splitSentences(conclusion.replace(/\s*\[\d+\]/g, ''));
       expect(sentences.length).toBeGreaterThanOrEqual(2);
       // Each cited number's sentences come from that source.

@@ -32,7 +32,9 @@ describe('OpenAI-compatible embedder', () => {
     vectors.forEach((v, i) => {
       expect(v).toHaveLength(16);
       // The SDK asks for base64 and decodes it into float32 values.
-      fakeEmbedding(texts[i]!, 16).forEach((x, j) => expect(v[j]).toBeCloseTo(x, 6));
+      fakeEmbedding(texts[i]!, 16).forEach((x, j) => {
+        expect(v[j]).toBeCloseTo(x, 6);
+      });
     });
     expect(fake.embeddingRequests()[0]!.body).not.toHaveProperty('dimensions');
   });

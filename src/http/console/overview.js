@@ -122,13 +122,13 @@ function perDayChart(days) {
   );
 }
 
-function bars(rows, valueOf, labelOf) {
-  const max = Math.max(1, ...rows.map(valueOf));
+function bars(rows, valueFor, labelOf) {
+  const max = Math.max(1, ...rows.map(valueFor));
   return rows.map((r) =>
     s(
       'svg',
       { viewBox: '0 0 100 10', class: 'bar', 'aria-hidden': 'true', preserveAspectRatio: 'none' },
-      s('rect', { width: (valueOf(r) / max) * 100, height: 10, fill: '#1d4ed8' }),
+      s('rect', { width: (valueFor(r) / max) * 100, height: 10, fill: '#1d4ed8' }),
       s('title', {}, labelOf(r)),
     ),
   );

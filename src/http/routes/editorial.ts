@@ -186,10 +186,11 @@ function rawQuery(query: unknown): [string, string][] {
 
 function editProblem(res: Response, err: unknown): void {
   if (err instanceof DraftEditError) {
-    return sendProblem(res, err.status, err.status === 404 ? 'Not Found' : 'Conflict', {
+    sendProblem(res, err.status, err.status === 404 ? 'Not Found' : 'Conflict', {
       detail: err.message,
       errors: [{ field: err.field, message: err.message }],
     });
+    return;
   }
   throw err;
 }

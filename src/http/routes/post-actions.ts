@@ -18,7 +18,7 @@ export const rescheduleSchema = z
   })
   .strict();
 
-/** Operator actions on a post before it is published (issue 6). */
+/** Operator actions on a post before it is published. */
 export function postActionRoutes({ db, queues }: AppDeps): Router {
   const router = Router();
 
@@ -57,10 +57,11 @@ export function postActionRoutes({ db, queues }: AppDeps): Router {
 
 function actionProblem(res: Response, err: unknown): void {
   if (err instanceof PostActionError) {
-    return sendProblem(res, err.status, err.status === 404 ? 'Not Found' : 'Conflict', {
+    sendProblem(res, err.status, err.status === 404 ? 'Not Found' : 'Conflict', {
       detail: err.message,
       errors: [{ field: 'status', message: err.message }],
     });
+    return;
   }
   throw err;
 }

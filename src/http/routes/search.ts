@@ -25,7 +25,10 @@ export function searchRoutes(deps: AppDeps): Router {
   const router = Router();
   let providers: Providers | undefined = deps.providers;
   // Search reads the index and the post rows where the request's reads go (a replica when one has them).
-  const vector = (db: Db) => vectorDeps(db, (providers ??= createProviders(deps.config, deps.db)), deps.config);
+  const vector = (db: Db) => {
+    providers ??= createProviders(deps.config, deps.db);
+    return vectorDeps(db, providers, deps.config);
+  };
 
   router.get('/search', async (req, res) => {
     const parsed = searchQuery.safeParse(req.query);
