@@ -25,12 +25,16 @@ export function sourceText(i: number): string {
   const topic = topics[i % topics.length]!;
   return [
     `# Field notes ${i}: ${topic} in production`,
-    `Team ${i} moved ${topic} into a stage of its own last spring. The change cut incident time by a third within two months.`,
+    `Team ${i} moved ${topic} into a stage of its own last spring. The change ` +
+      `cut incident time by a third within two months.`,
     `## What changed`,
-    `Before the move, ${topic} ran inside one long request. A slow dependency held every request open and work was lost on restarts.`,
-    `Each stage now records a row when it starts and when it ends. Operators read the history of post ${i} without touching Redis.`,
+    `Before the move, ${topic} ran inside one long request. A slow dependency ` +
+      `held every request open and work was lost on restarts.`,
+    `Each stage now records a row when it starts and when it ends. Operators ` +
+      `read the history of post ${i} without touching Redis.`,
     `## What it cost`,
-    `The team spent three weeks on the migration. Most of that time went into tests that kill workers in the middle of a stage.`,
+    `The team spent three weeks on the migration. Most of that time went into ` +
+      `tests that kill workers in the middle of a stage.`,
   ].join('\n\n');
 }
 
@@ -198,7 +202,8 @@ async function slowModelRate(processes: number, n: number) {
 /** Submission → published latency from the database's own timestamps (no polling error). */
 async function latencies(rt: Runtime, since: Date): Promise<number[]> {
   const { rows } = await rt.db.query<{ ms: number }>(
-    `SELECT extract(epoch FROM (published_at - created_at)) * 1000 AS ms FROM posts WHERE status = 'published' AND created_at >= $1`,
+    `SELECT extract(epoch FROM (published_at - created_at)) * 1000 AS ms FROM ` +
+      `posts WHERE status = 'published' AND created_at >= $1`,
     [since],
   );
   return rows.map((r) => Number(r.ms)).sort((a, b) => a - b);

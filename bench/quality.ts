@@ -315,7 +315,8 @@ const rows: [string, (t: Totals) => string][] = [
 ];
 
 console.log(
-  `Offline writer on ${articles.length} corpus articles; ${((performance.now() - started) / 1000).toFixed(0)} s; Node ${process.versions.node}\n`,
+  `Offline writer on ${articles.length} corpus articles; ${((performance.now() - started) / 1000).toFixed(0)} ` +
+    `s; Node ${process.versions.node}\n`,
 );
 // One column per language; with the baseline, each cell reads "baseline → today".
 const names = writers.map(([n]) => n);

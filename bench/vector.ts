@@ -97,7 +97,8 @@ async function run(db: Db): Promise<void> {
     for (let i = 0; i < ids.length; i += 5000) {
       const slice = ids.slice(i, i + 5000);
       await db.query(
-        `INSERT INTO posts (id, tenant_id, submission_id, correlation_id, status) SELECT u, $2, $3, 'bench', 'published' FROM unnest($1::uuid[]) AS u`,
+        `INSERT INTO posts (id, tenant_id, submission_id, correlation_id, status) ` +
+          `SELECT u, $2, $3, 'bench', 'published' FROM unnest($1::uuid[]) AS u`,
         [slice, tenantId, submissionId],
       );
     }
@@ -133,7 +134,8 @@ async function run(db: Db): Promise<void> {
   const upsertPosts = await createPosts(UPSERT_POSTS);
   await db.query(
     `INSERT INTO post_chunks (post_id, position, tenant_id, content, token_count, content_hash)
-     SELECT p, g, $1, 'bench', 10, md5(p::text || g) FROM unnest($2::uuid[]) AS p, generate_series(0, ${CHUNKS_PER_POST - 1}) AS g`,
+     SELECT p, g, $1, 'bench', 10, md5(p::text || g) FROM unnest($2::uuid[]) AS p, generate_series(0,
+       ${CHUNKS_PER_POST - 1}) AS g`,
     [tenantId, upsertPosts],
   );
   const upsertVectors = upsertPosts.map(() =>
@@ -151,7 +153,8 @@ async function run(db: Db): Promise<void> {
   await db.query(`CREATE TABLE bench_plain (post_id uuid, position int, embedding vector(${DIM}))`);
   const plainInsert = (rows: { postId: string; position: number; vector: number[] }[]) =>
     db.query(
-      `INSERT INTO bench_plain (post_id, position, embedding) SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]::vector[])`,
+      `INSERT INTO bench_plain (post_id, position, embedding) SELECT * FROM unnest($1::uuid[], ` +
+        `$2::int[], $3::text[]::vector[])`,
       [rows.map((r) => r.postId), rows.map((r) => r.position), rows.map((r) => pgvector.toSql(r.vector))],
     );
   const allRows = upsertPosts.flatMap((postId, i) => upsertVectors[i]!.map((c) => ({ postId, ...c })));
@@ -174,7 +177,9 @@ async function run(db: Db): Promise<void> {
     });
     log('upserting the corpus into Qdrant …');
     const vectors = await db.query<{ post_id: string; position: number; embedding: number[] }>(
-      `SELECT post_id, position, embedding::real[] AS embedding FROM post_chunks WHERE embedding IS NOT NULL AND post_id <> ALL($1::uuid[]) ORDER BY post_id, position`,
+      `SELECT post_id, position, embedding::real[] AS embedding FROM post_chunks ` +
+        `WHERE embedding IS NOT NULL AND post_id <> ALL($1::uuid[]) ORDER BY post_id, ` +
+        `position`,
       [upsertPosts],
     );
     for (const [postId, rows] of Map.groupBy(vectors.rows, (r) => r.post_id)) {
@@ -251,19 +256,30 @@ async function run(db: Db): Promise<void> {
   const out = [
     `## Vector index benchmark`,
     '',
-    `${total} chunks of ${DIM}-d clustered vectors (${CLUSTERS} clusters, noise σ=${SPREAD}/dimension), one tenant; PostgreSQL ${(await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v}, pgvector ${(await db.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`)).rows[0]!.v}.`,
-    `HNSW: m = ${pgvectorDefaults.m}, ef_construction = ${pgvectorDefaults.efConstruction}, cosine; built over ${total - upsertChunks} chunks in ${fmt(buildMs / 1000)} s. Search plan uses the HNSW index: ${usesHnsw ? 'yes' : 'NO'}.`,
+    `${total} chunks of ${DIM}-d clustered vectors (${CLUSTERS} clusters, noise ` +
+      `σ=${SPREAD}/dimension), one tenant; PostgreSQL ${(await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v}, ` +
+      `pgvector ${(await db.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`)).rows[0]!.v}.`,
+    `HNSW: m = ${pgvectorDefaults.m}, ef_construction = ${pgvectorDefaults.efConstruction}, ` +
+      `cosine; built over ${total - upsertChunks} chunks in ${fmt(buildMs / 1000)} ` +
+      `s. Search plan uses the HNSW index: ${usesHnsw ? 'yes' : 'NO'}.`,
     '',
     '### Upserts',
     '',
     `| path | chunks | time (s) | chunks/s | vs plain INSERT per post |`,
     `| --- | ---: | ---: | ---: | ---: |`,
-    `| plain multi-row INSERT, 10 rows per statement (baseline) | ${upsertChunks} | ${fmt(plainPerPostMs / 1000, 2)} | ${fmt(plainRate, 0)} | 1.00× |`,
-    `| plain multi-row INSERT, 1,000 rows per statement | ${upsertChunks} | ${fmt(plainBatchMs / 1000, 2)} | ${fmt(rate(upsertChunks, plainBatchMs), 0)} | ${fmt(rate(upsertChunks, plainBatchMs) / plainRate, 2)}× |`,
-    `| pgvector backend upsertPost (10 chunks per call, HNSW maintained) | ${upsertChunks} | ${fmt(upsertMs / 1000, 2)} | ${fmt(rate(upsertChunks, upsertMs), 0)} | ${fmt(rate(upsertChunks, upsertMs) / plainRate, 2)}× |`,
+    `| plain multi-row INSERT, 10 rows per statement (baseline) | ${upsertChunks} ` +
+      `| ${fmt(plainPerPostMs / 1000, 2)} | ${fmt(plainRate, 0)} | 1.00× |`,
+    `| plain multi-row INSERT, 1,000 rows per statement | ${upsertChunks} | ` +
+      `${fmt(plainBatchMs / 1000, 2)} | ${fmt(rate(upsertChunks, plainBatchMs), 0)} ` +
+      `| ${fmt(rate(upsertChunks, plainBatchMs) / plainRate, 2)}× |`,
+    `| pgvector backend upsertPost (10 chunks per call, HNSW maintained) | ` +
+      `${upsertChunks} | ${fmt(upsertMs / 1000, 2)} | ${fmt(rate(upsertChunks, upsertMs), 0)} ` +
+      `| ${fmt(rate(upsertChunks, upsertMs) / plainRate, 2)}× |`,
     ...(qdrant
       ? [
-          `| Qdrant backend upsertPost (QDRANT_URL, wait=true) | ${upsertChunks} | ${fmt(qdrant.upsertMs / 1000, 2)} | ${fmt(rate(upsertChunks, qdrant.upsertMs), 0)} | ${fmt(rate(upsertChunks, qdrant.upsertMs) / plainRate, 2)}× |`,
+          `| Qdrant backend upsertPost (QDRANT_URL, wait=true) | ${upsertChunks} ` +
+            `| ${fmt(qdrant.upsertMs / 1000, 2)} | ${fmt(rate(upsertChunks, qdrant.upsertMs), 0)} ` +
+            `| ${fmt(rate(upsertChunks, qdrant.upsertMs) / plainRate, 2)}× |`,
         ]
       : []),
     '',
@@ -271,10 +287,12 @@ async function run(db: Db): Promise<void> {
     '',
     `| search | p50 (ms) | p99 (ms) | p50 vs exact | recall@10 |`,
     `| --- | ---: | ---: | ---: | ---: |`,
-    `| exact (sequential scan; baseline) | ${fmt(percentile(exactMs, 50), 2)} | ${fmt(percentile(exactMs, 99), 2)} | 1.00× | 1.000 |`,
+    `| exact (sequential scan; baseline) | ${fmt(percentile(exactMs, 50), 2)} ` +
+      `| ${fmt(percentile(exactMs, 99), 2)} | 1.00× | 1.000 |`,
     ...searchRows.map(
       (r) =>
-        `| ${r.name} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.p50 / percentile(exactMs, 50), 3)}× | ${fmt(r.recall, 3)} |`,
+        `| ${r.name} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.p50 / percentile(exactMs, 50), 3)}× ` +
+        `| ${fmt(r.recall, 3)} |`,
     ),
     '',
   ];

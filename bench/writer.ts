@@ -71,7 +71,9 @@ for (const kb of SIZES_KB) {
   });
   baseline ??= { writer: writerOnly.perSecond, stage: stage.perSecond };
   rows.push(
-    `| ${kb} KB | ${writerOnly.perSecond.toFixed(1)} | ${(writerOnly.perSecond / baseline.writer).toFixed(2)} | ${stage.perSecond.toFixed(1)} | ${(stage.perSecond / baseline.stage).toFixed(2)} | ${writerOnly.runs + stage.runs} |`,
+    `| ${kb} KB | ${writerOnly.perSecond.toFixed(1)} | ${(writerOnly.perSecond / baseline.writer).toFixed(2)} ` +
+      `| ${stage.perSecond.toFixed(1)} | ${(stage.perSecond / baseline.stage).toFixed(2)} ` +
+      `| ${writerOnly.runs + stage.runs} |`,
   );
 }
 

@@ -3,7 +3,8 @@
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   console.error(
-    `blog-poster needs Node.js 24 or newer (this is ${process.version}). Run it through npm (npm run …) or npx, which use the project's own node@24.`,
+    `blog-poster needs Node.js 24 or newer (this is ${process.version}). Run ` +
+      `it through npm (npm run …) or npx, which use the project's own node@24.`,
   );
   process.exit(1);
 }

@@ -42,7 +42,8 @@ const optionsSchema = z.object({ brief: briefSchema.optional() }).loose();
 export const generate: StageProcessor = async (job, ctx) => {
   const post = (
     await ctx.db.query<PostRow>(
-      `SELECT p.tenant_id, p.approved_at, s.options FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
+      `SELECT p.tenant_id, p.approved_at, s.options FROM posts p JOIN submissions ` +
+        `s ON s.id = p.submission_id WHERE p.id = $1`,
       [job.postId],
     )
   ).rows[0];

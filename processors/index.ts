@@ -84,7 +84,9 @@ export const index: StageProcessor = async (job, ctx) => {
     await holdPost(ctx.db, job.postId, {
       status: 'duplicate_of',
       stage: 'index',
-      reason: `too similar (${duplicate.score.toFixed(3)} ≥ ${threshold}) to ${duplicate.status} post ${duplicate.postId}${other?.title ? ` "${other.title}"` : ''}`,
+      reason:
+        `too similar (${duplicate.score.toFixed(3)} ≥ ${threshold}) to ${duplicate.status} ` +
+        `post ${duplicate.postId}${other?.title ? ` "${other.title}"` : ''}`,
       details: { postId: duplicate.postId, score: duplicate.score, threshold, title: other?.title ?? null },
     });
     duplicatePostsHeldTotal.inc();

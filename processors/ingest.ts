@@ -47,7 +47,8 @@ const FULL_ENTRY_WORDS = 120;
  */
 export const ingest: StageProcessor = async (job, ctx) => {
   const { rows: posts } = await ctx.db.query<PostRow>(
-    `SELECT p.tenant_id, p.submission_id, p.topic_brief, s.options FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
+    `SELECT p.tenant_id, p.submission_id, p.topic_brief, s.options FROM posts ` +
+      `p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
     [job.postId],
   );
   const post = posts[0]!;
@@ -94,7 +95,8 @@ export const ingest: StageProcessor = async (job, ctx) => {
     const reason =
       first.match === 'exact'
         ? `the same text as post ${first.postId} (source ${first.sourceId})`
-        : `nearly the same text as post ${first.postId} (source ${first.sourceId}; SimHash distance ${first.distance} of 64 bits)`;
+        : `nearly the same text as post ${first.postId} (source ${first.sourceId}; ` +
+          `SimHash distance ${first.distance} of 64 bits)`;
     await stopPost(ctx, job.postId, 'duplicate', `duplicate: ${reason}`, { duplicates }, first.postId);
     ctx.log.info({ duplicateOf: first.postId, match: first.match }, 'duplicate source; post stops here');
     return { handOff: false };
@@ -244,7 +246,9 @@ async function stopPost(
   duplicateOf: string | null,
 ): Promise<void> {
   await ctx.db.query(
-    `UPDATE posts SET status = $2, held_stage = 'ingest', held_reason = $3, held_details = $4, duplicate_of_post = $5, updated_at = now() WHERE id = $1`,
+    `UPDATE posts SET status = $2, held_stage = 'ingest', held_reason = $3, ` +
+      `held_details = $4, duplicate_of_post = $5, updated_at = now() WHERE id ` +
+      `= $1`,
     [postId, status, reason, JSON.stringify(details), duplicateOf],
   );
 }
@@ -258,7 +262,8 @@ async function topicAlreadyCovered(
 ): Promise<boolean> {
   const keywords = extractKeywords(text, 8);
   await ctx.db.query(
-    `UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', $2::jsonb) WHERE id = $1`,
+    `UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', ` +
+      `$2::jsonb) WHERE id = $1`,
     [postId, JSON.stringify(keywords)],
   );
   const terms = keywordTerms(keywords);
@@ -268,7 +273,9 @@ async function topicAlreadyCovered(
     meta_description: string | null;
     tags: string[];
   }>(
-    `SELECT id, title, meta_description, tags FROM posts WHERE tenant_id = $1 AND status = 'published' AND id <> $2 ORDER BY published_at DESC NULLS LAST LIMIT 1000`,
+    `SELECT id, title, meta_description, tags FROM posts WHERE tenant_id = ` +
+      `$1 AND status = 'published' AND id <> $2 ORDER BY published_at DESC NULLS ` +
+      `LAST LIMIT 1000`,
     [tenantId, postId],
   );
   for (const published of rows) {
@@ -278,7 +285,9 @@ async function topicAlreadyCovered(
     ]);
     const share = coverage(terms, covered);
     if (share >= ctx.config.BRIEF_COVERED_THRESHOLD) {
-      const reason = `skipped: published post ${published.id} ("${published.title}") already covers ${Math.round(share * 100)}% of this brief's keywords`;
+      const reason =
+        `skipped: published post ${published.id} ("${published.title}") already ` +
+        `covers ${Math.round(share * 100)}% of this brief's keywords`;
       await stopPost(ctx, postId, 'skipped', reason, { keywords, coveredBy: published.id, coverage: share }, null);
       ctx.log.info({ coveredBy: published.id }, 'topic already covered; post skipped');
       return true;

@@ -159,7 +159,8 @@ export const publish: StageProcessor = async (job, ctx) => {
   // published post whose last stage still looks in flight.
   const updated = await ctx.db.query(
     `WITH run AS (UPDATE stage_runs SET outcome = 'completed', finished_at = now() WHERE id = $2 AND outcome = 'running')
-     UPDATE posts SET status = 'published', published_at = COALESCE(published_at, now()), failed_stage = NULL, failure_reason = NULL,
+     UPDATE posts SET status = 'published', published_at = COALESCE(published_at, now()), failed_stage = NULL,
+       failure_reason = NULL,
             held_stage = NULL, held_reason = NULL, held_details = NULL, updated_at = now()
       WHERE id = $1 AND status <> 'published'`,
     [post.id, ctx.runId ?? null],

@@ -274,7 +274,8 @@ async function reindex(config: Config, tenant: string, restart: boolean): Promis
         if (p.finished || !(first || p.done % 25 === 0 || p.done === p.total)) return;
         const pct = p.total ? Math.floor((100 * p.done) / p.total) : 100;
         console.log(
-          `reindex ${tenant}: ${p.done}/${p.total} posts (${pct}%), ${p.chunks} chunks, ${p.embedded} newly embedded${first && p.resumed ? ' (resuming)' : ''}`,
+          `reindex ${tenant}: ${p.done}/${p.total} posts (${pct}%), ${p.chunks} chunks, ` +
+            `${p.embedded} newly embedded${first && p.resumed ? ' (resuming)' : ''}`,
         );
         first = false;
       },
@@ -284,7 +285,9 @@ async function reindex(config: Config, tenant: string, restart: boolean): Promis
     });
     const index = rt.providers.vectorIndex.name;
     console.log(
-      `reindex ${tenant}: done, ${result.done} posts and ${result.chunks} chunks in ${index} (${rt.providers.embeddingModel}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `reindex ${tenant}: done, ${result.done} posts and ${result.chunks} chunks ` +
+        `in ${index} (${rt.providers.embeddingModel}) in ${((Date.now() - started) / 1000).toFixed(1)} ` +
+        `s`,
     );
     return 0;
   } finally {

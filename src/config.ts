@@ -127,7 +127,9 @@ const schema = z.object({
   FETCH_ALLOW_PRIVATE_HOSTS: z.string().default(''),
   FETCH_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
   FETCH_USER_AGENT: z.string().min(1).max(300).optional(),
-  /** Shortest poll interval a feed's cron may have (operator tenants may go lower): third-party sites are not hammered. */
+  /**
+   * Shortest poll interval a feed's cron may have (operator tenants may go lower): third-party sites are not hammered.
+   */
   FEED_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
   /** Requests in flight per host across all workers. */
   FETCH_HOST_CONCURRENCY: positiveInt.default(2),
@@ -207,7 +209,10 @@ const schema = z.object({
     .int()
     .min(0)
     .default(7 * 24 * 3600),
-  /** USD per million tokens by model, JSON: {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.6}}; "*" prices any other model. */
+  /**
+   * USD per million tokens by model, JSON: {"gpt-4o-mini": {"prompt": 0.15, "completion": 0.6}}; "*" prices any other
+   * model.
+   */
   LLM_PRICES: jsonSetting('{"model": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}}').pipe(
     z.record(
       z.string().min(1),
@@ -231,7 +236,10 @@ const schema = z.object({
         .strict(),
     ),
   ),
-  /** The provider's breaker opens when this share of calls fail (after LLM_BREAKER_VOLUME calls) and half-opens after the reset time. */
+  /**
+   * The provider's breaker opens when this share of calls fail (after LLM_BREAKER_VOLUME calls) and half-opens after
+   * the reset time.
+   */
   LLM_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
   LLM_BREAKER_VOLUME: positiveInt.default(5),
   LLM_BREAKER_RESET_MS: positiveInt.default(30_000),
@@ -271,14 +279,20 @@ const schema = z.object({
   OPERATOR_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
   /** Bull Board shows the queues but refuses retries, cleans, removals and pauses. */
   BULL_BOARD_READ_ONLY: bool.default(false),
-  /** Path prefix a reverse proxy serves this app under (and strips), e.g. /blog-poster; X-Forwarded-Prefix from a trusted proxy also works. */
+  /**
+   * Path prefix a reverse proxy serves this app under (and strips), e.g. /blog-poster; X-Forwarded-Prefix from a
+   * trusted proxy also works.
+   */
   BASE_PATH: z
     .string()
     .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /blog-poster, without a trailing slash')
     .optional(),
   /** When set, /metrics answers only requests with Authorization: Bearer <METRICS_TOKEN>. */
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  /** Error tracking (Sentry SDK; any Sentry-compatible server): route 500s and stage failures that end a post. Off unless set. */
+  /**
+   * Error tracking (Sentry SDK; any Sentry-compatible server): route 500s and stage failures that end a post. Off
+   * unless set.
+   */
   SENTRY_DSN: z
     .url({ protocol: /^https?$/, error: 'a Sentry DSN such as https://<public key>@<host>/<project id>' })
     .optional(),
@@ -301,7 +315,9 @@ const schema = z.object({
     .regex(/^(https?:\/\/[^,\s/]+)?(,https?:\/\/[^,\s/]+)*$/, 'a comma list of origins such as https://app.example.com')
     .default(''),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
-  /** Requests per window and API key (or signed-webhook tenant); a tenant's settings may set its own; 0 turns it off. */
+  /**
+   * Requests per window and API key (or signed-webhook tenant); a tenant's settings may set its own; 0 turns it off.
+   */
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).default(600),
   /** Requests per window and client address, counted before authentication; 0 turns it off. */
   RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(0).default(1200),
@@ -328,7 +344,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((config.OPERATOR_USER === undefined) !== (config.OPERATOR_PASSWORD === undefined)) {
     const missing = config.OPERATOR_USER === undefined ? 'OPERATOR_USER' : 'OPERATOR_PASSWORD';
     throw new ConfigError(
-      `Invalid configuration; fix these environment variables:\n  ${missing}: set OPERATOR_USER and OPERATOR_PASSWORD together`,
+      `Invalid configuration; fix these environment variables:\n  ${missing}: ` +
+        `set OPERATOR_USER and OPERATOR_PASSWORD together`,
     );
   }
   if (config.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(config.QUEUE_PREFIX)) {
@@ -338,7 +355,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.LLM_PROVIDER === 'openai' && priceFor(config.LLM_PRICES, config.OPENAI_MODEL) === null) {
     throw new ConfigError(
-      `Invalid configuration; fix these environment variables:\n  LLM_PRICES: no price for OPENAI_MODEL "${config.OPENAI_MODEL}"; add {"${config.OPENAI_MODEL}": {"prompt": USD per 1M tokens, "completion": USD per 1M tokens}} (0 for a model that costs nothing), so that budgets mean money`,
+      `Invalid configuration; fix these environment variables:\n  LLM_PRICES: ` +
+        `no price for OPENAI_MODEL "${config.OPENAI_MODEL}"; add {"${config.OPENAI_MODEL}": ` +
+        `{"prompt": USD per 1M tokens, "completion": USD per 1M tokens}} (0 for ` +
+        `a model that costs nothing), so that budgets mean money`,
     );
   }
   return config;

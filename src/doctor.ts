@@ -31,7 +31,8 @@ async function modelFinding(config: Config): Promise<Finding> {
       fix:
         err instanceof PermanentError
           ? 'correct OPENAI_BASE_URL, OPENAI_API_KEY or OPENAI_MODEL as the message says'
-          : 'start the model server, or point OPENAI_BASE_URL at one that runs (and raise LLM_TIMEOUT_MS for a slow one)',
+          : 'start the model server, or point OPENAI_BASE_URL at one that runs (and ' +
+            'raise LLM_TIMEOUT_MS for a slow one)',
     };
   }
 }
@@ -54,7 +55,9 @@ async function embeddingFinding(config: Config): Promise<Finding> {
     return {
       check: 'embeddings',
       ok: true,
-      detail: `${report.model} at ${report.endpoint} answers with ${report.dimension}-dimensional vectors, as EMBEDDING_DIMENSION says`,
+      detail:
+        `${report.model} at ${report.endpoint} answers with ${report.dimension}-dimensional ` +
+        `vectors, as EMBEDDING_DIMENSION says`,
     };
   } catch (err) {
     return {
@@ -63,7 +66,8 @@ async function embeddingFinding(config: Config): Promise<Finding> {
       detail: errorMessage(err),
       fix:
         err instanceof EmbeddingDimensionError
-          ? `set EMBEDDING_DIMENSION=${err.actual} (or EMBEDDING_SEND_DIMENSIONS=true for a model that can shorten its vectors), then run blog-poster reindex`
+          ? `set EMBEDDING_DIMENSION=${err.actual} (or EMBEDDING_SEND_DIMENSIONS=true ` +
+            `for a model that can shorten its vectors), then run blog-poster reindex`
           : err instanceof PermanentError
             ? 'correct EMBEDDING_BASE_URL, EMBEDDING_API_KEY or EMBEDDING_MODEL as the message says'
             : 'start the embedding server, or point EMBEDDING_BASE_URL at one that runs',

@@ -74,7 +74,8 @@ export function pgvectorCheck(db: Db): HealthCheck {
     critical: true,
     async check() {
       const { rows } = await db.query<{ version: string }>(
-        `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS version, '[1,0]'::vector <=> '[0,1]'::vector AS d`,
+        `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') ` +
+          `AS version, '[1,0]'::vector <=> '[0,1]'::vector AS d`,
       );
       return { backend: 'pgvector', version: rows[0]?.version };
     },

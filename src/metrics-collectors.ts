@@ -59,7 +59,8 @@ async function readQueues(queues: readonly Queue[]): Promise<void> {
 async function readDatabase(db: Db): Promise<void> {
   try {
     const byStatus = await db.query<{ status: string; n: number }>(
-      `SELECT s.status, count(p.id)::int AS n FROM post_statuses s LEFT JOIN posts p ON p.status = s.status GROUP BY s.status`,
+      `SELECT s.status, count(p.id)::int AS n FROM post_statuses s LEFT JOIN ` +
+        `posts p ON p.status = s.status GROUP BY s.status`,
     );
     for (const row of byStatus.rows) posts.set({ status: row.status }, row.n);
 
@@ -87,7 +88,8 @@ async function readBudgetUse(db: Db): Promise<{ maxRatio: number; near: number }
      ), spent AS (
        SELECT b.id, b.budget, coalesce(sum(c.cost_usd), 0)::float8 AS used
          FROM budgets b
-         LEFT JOIN llm_calls c ON c.tenant_id = b.id AND c.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+         LEFT JOIN llm_calls c ON c.tenant_id = b.id AND c.created_at >= date_trunc('month', now() AT TIME ZONE 'UTC')
+           AT TIME ZONE 'UTC'
         GROUP BY b.id, b.budget
      )
      SELECT max(used / budget) AS max_ratio, count(*) FILTER (WHERE used / budget >= $1)::int AS near FROM spent`,

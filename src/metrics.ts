@@ -206,7 +206,10 @@ export const duplicatePostsHeldTotal = new Counter({
 
 export const llmRequestsTotal = new Counter({
   name: 'blog_poster_llm_requests_total',
-  help: 'Model calls by outcome: ok, error, rate_limited, refused, truncated or unusable (a reply that cleaning could not make a post of; cache hits are not calls).',
+  help:
+    'Model calls by outcome: ok, error, rate_limited, refused, truncated or ' +
+    'unusable (a reply that cleaning could not make a post of; cache hits are ' +
+    'not calls).',
   labelNames: ['provider', 'model', 'outcome'] as const,
   registers: [registry],
 });
@@ -250,7 +253,10 @@ export const circuitBreakerState = new Gauge({
 
 export const rateLimitedTotal = new Counter({
   name: 'blog_poster_rate_limited_total',
-  help: 'Times work waited on a rate limit: provider (a 429 with Retry-After), rpm or tpm (the shared limits), concurrency (no free slot of the model endpoint in time).',
+  help:
+    'Times work waited on a rate limit: provider (a 429 with Retry-After), ' +
+    'rpm or tpm (the shared limits), concurrency (no free slot of the model ' +
+    'endpoint in time).',
   labelNames: ['scope'] as const,
   registers: [registry],
 });
@@ -259,7 +265,9 @@ for (const scope of ['provider', 'rpm', 'tpm', 'concurrency']) rateLimitedTotal.
 // Publishing. Labels are destination kinds and outcomes, never destination or post ids.
 export const publishRequestsTotal = new Counter({
   name: 'blog_poster_publish_requests_total',
-  help: 'Publish attempts per destination kind by outcome: published, skipped (already published), deferred (breaker open), retrying, failed.',
+  help:
+    'Publish attempts per destination kind by outcome: published, skipped (already ' +
+    'published), deferred (breaker open), retrying, failed.',
   labelNames: ['destination_kind', 'outcome'] as const,
   registers: [registry],
 });
@@ -288,7 +296,9 @@ export const notificationDeliveriesTotal = new Counter({
 // Ingest. Labels are outcomes and reasons, never feed, host or post ids.
 export const feedPollsTotal = new Counter({
   name: 'blog_poster_feed_polls_total',
-  help: 'Polls of registered feeds by outcome: new_entries, nothing_new, not_modified (a 304, not parsed), already_polled, gone, failed.',
+  help:
+    'Polls of registered feeds by outcome: new_entries, nothing_new, not_modified ' +
+    '(a 304, not parsed), already_polled, gone, failed.',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });

@@ -42,7 +42,8 @@ export async function reindexTenant(
 
   const total = (
     await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM posts p WHERE p.tenant_id = $1 AND EXISTS (SELECT 1 FROM post_chunks c WHERE c.post_id = p.id)`,
+      `SELECT count(*)::int AS n FROM posts p WHERE p.tenant_id = $1 AND EXISTS ` +
+        `(SELECT 1 FROM post_chunks c WHERE c.post_id = p.id)`,
       [tenantId],
     )
   ).rows[0]!.n;
@@ -56,7 +57,8 @@ export async function reindexTenant(
      ON CONFLICT (tenant_id, vector_index, embedding_model) DO UPDATE SET
        last_post_id = CASE WHEN $5 OR reindex_runs.finished_at IS NOT NULL THEN NULL ELSE reindex_runs.last_post_id END,
        posts_done = CASE WHEN $5 OR reindex_runs.finished_at IS NOT NULL THEN 0 ELSE reindex_runs.posts_done END,
-       chunks_indexed = CASE WHEN $5 OR reindex_runs.finished_at IS NOT NULL THEN 0 ELSE reindex_runs.chunks_indexed END,
+       chunks_indexed = CASE WHEN $5 OR reindex_runs.finished_at IS NOT NULL THEN 0 ELSE reindex_runs.chunks_indexed
+         END,
        started_at = CASE WHEN $5 OR reindex_runs.finished_at IS NOT NULL THEN now() ELSE reindex_runs.started_at END,
        finished_at = NULL, posts_total = $4, updated_at = now()
      RETURNING last_post_id, posts_done, chunks_indexed, finished_at`,

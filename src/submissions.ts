@@ -104,7 +104,8 @@ export async function acceptSubmission(
        INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text)
        SELECT $1, s.id, $6, $7, $8, $9 FROM s
      ), p AS (
-       INSERT INTO posts (tenant_id, submission_id, correlation_id) SELECT $1, s.id, $4 FROM s RETURNING id, submission_id
+       INSERT INTO posts (tenant_id, submission_id, correlation_id) SELECT $1, s.id, $4 FROM s RETURNING id,
+         submission_id
      )
      SELECT submission_id, id AS post_id FROM p`,
     [

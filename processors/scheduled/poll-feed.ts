@@ -57,7 +57,8 @@ export async function pollFeed(
   }
 
   const claimed = await deps.db.query<{ id: number }>(
-    `INSERT INTO feed_polls (feed_id, tick, worker) VALUES ($1, $2, $3) ON CONFLICT (feed_id, tick) DO NOTHING RETURNING id`,
+    `INSERT INTO feed_polls (feed_id, tick, worker) VALUES ($1, $2, $3) ON ` +
+      `CONFLICT (feed_id, tick) DO NOTHING RETURNING id`,
     [feedId, tick, `${hostname()}:${process.pid}`],
   );
   const pollId = claimed.rows[0]?.id;

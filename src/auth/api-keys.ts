@@ -65,7 +65,8 @@ export async function createApiKey(
   const keyId = randomBytes(8).toString('hex');
   const key = `bpk_${keyId}_${randomBytes(32).toString('base64url')}`;
   const { rows } = await db.query<Row>(
-    `INSERT INTO api_keys (tenant_id, key_id, key_hash, name, scopes, hint) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
+    `INSERT INTO api_keys (tenant_id, key_id, key_hash, name, scopes, hint) ` +
+      `VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
     [input.tenantId, keyId, digest(key), input.name, input.scopes, key.slice(-4)],
   );
   return { ...apiKeyView(rows[0]!), key };

@@ -81,7 +81,8 @@ export async function findTenant(db: Db, slug: string): Promise<Tenant | null> {
 /** Renames a tenant or replaces its settings whole (validated by the caller). */
 export async function updateTenant(db: Db, id: string, patch: { name?: string; settings?: unknown }) {
   const { rows } = await db.query<Row>(
-    `UPDATE tenants SET name = COALESCE($2, name), settings = COALESCE($3::jsonb, settings) WHERE id = $1 RETURNING ${columns}`,
+    `UPDATE tenants SET name = COALESCE($2, name), settings = COALESCE($3::jsonb, ` +
+      `settings) WHERE id = $1 RETURNING ${columns}`,
     [id, patch.name ?? null, patch.settings === undefined ? null : JSON.stringify(patch.settings)],
   );
   return tenantView(fromRow(rows[0]!));

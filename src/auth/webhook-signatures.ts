@@ -88,7 +88,9 @@ export async function verifyDelivery(
     return { ok: false, reason: 'missing-headers', field: 'webhook-id' };
 
   const { rows } = await deps.db.query<{ id: string; key_id: string; envelope: Buffer }>(
-    `SELECT id, key_id, envelope FROM inbound_webhook_secrets WHERE tenant_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC`,
+    `SELECT id, key_id, envelope FROM inbound_webhook_secrets WHERE tenant_id ` +
+      `= $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at ` +
+      `DESC`,
     [input.tenantId],
   );
   if (rows.length === 0) return { ok: false, reason: 'no-secret', field: 'webhook-signature' };

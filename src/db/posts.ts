@@ -88,7 +88,8 @@ export async function holdPost(
   hold: { status: HoldStatus; stage: Stage; reason: string; details?: unknown },
 ): Promise<void> {
   await db.query(
-    `UPDATE posts SET status = $2, held_stage = $3, held_reason = $4, held_details = $5, updated_at = now() WHERE id = $1`,
+    `UPDATE posts SET status = $2, held_stage = $3, held_reason = $4, held_details ` +
+      `= $5, updated_at = now() WHERE id = $1`,
     [postId, hold.status, hold.stage, hold.reason, hold.details === undefined ? null : JSON.stringify(hold.details)],
   );
 }
@@ -139,7 +140,8 @@ export async function inFlightPosts(
             r.id AS run_id, r.stage AS run_stage, r.outcome AS run_outcome,
             pp.scheduled_job_id, COALESCE(pp.publish_at, (p.held_details->>'publishAt')::timestamptz) AS publish_at
        FROM posts p
-       LEFT JOIN LATERAL (SELECT id, stage, outcome FROM stage_runs WHERE post_id = p.id ORDER BY id DESC LIMIT 1) r ON true
+       LEFT JOIN LATERAL (SELECT id, stage, outcome FROM stage_runs WHERE post_id = p.id ORDER BY id DESC LIMIT 1) r ON
+         true
        LEFT JOIN post_publishing pp ON pp.post_id = p.id
       WHERE p.status IN ('queued', 'ingesting', 'generating', 'embedding', 'indexing', 'publishing', 'scheduled')
         AND p.updated_at < now() - make_interval(secs => $1::double precision / 1000)

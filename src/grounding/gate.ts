@@ -239,7 +239,8 @@ export function checkGrounding(input: {
   const cited = new Set(sections.flatMap((s) => s.cites).filter((n) => n >= 1 && n <= input.citationCount));
   if (cited.size < input.policy.minCitations) {
     problems.push(
-      `the post cites ${cited.size} source${cited.size === 1 ? '' : 's'}; the policy asks for at least ${input.policy.minCitations}`,
+      `the post cites ${cited.size} source${cited.size === 1 ? '' : 's'}; the ` +
+        `policy asks for at least ${input.policy.minCitations}`,
     );
   }
   return {

@@ -38,7 +38,9 @@ export function bullBoardRoutes(deps: AppDeps): Router {
     // The page and its API stay on this origin: no web fonts or scripts from elsewhere.
     res.setHeader(
       'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'self'; frame-ancestors 'none'",
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri " +
+        "'self'; frame-ancestors 'none'",
     );
     res.setHeader('Cache-Control', 'no-store');
     next();

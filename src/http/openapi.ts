@@ -58,7 +58,9 @@ const acceptedSchema = z
 
 const postStatus = z.string().meta({
   description:
-    'queued, ingesting, generating, embedding, indexing, publishing, published, failed, awaiting_approval, needs_review, duplicate_of, scheduled, rejected, cancelled, …',
+    'queued, ingesting, generating, embedding, indexing, publishing, published, ' +
+    'failed, awaiting_approval, needs_review, duplicate_of, scheduled, rejected, ' +
+    'cancelled, …',
 });
 
 const submissionViewSchema = z
@@ -639,7 +641,8 @@ export const operations: OperationSpec[] = [
       {
         name: 'Idempotency-Key',
         description:
-          'Makes a retried request return the first answer and run the pipeline once (1 to 255 visible ASCII characters)',
+          'Makes a retried request return the first answer and run the pipeline once ' +
+          '(1 to 255 visible ASCII characters)',
         schema: z.string().min(1).max(255),
       },
     ],
@@ -807,7 +810,9 @@ export const operations: OperationSpec[] = [
     method: 'get',
     path: '/api/v1/posts/:id/content',
     summary:
-      'A post’s text (Markdown and sanitised HTML), SEO fields and lint report, grounding report with the closest source sentences, citations with their sources, cost',
+      'A post’s text (Markdown and sanitised HTML), SEO fields and lint report, ' +
+      'grounding report with the closest source sentences, citations with their ' +
+      'sources, cost',
     tag: 'posts',
     security: 'apiKey',
     scope: 'read',
@@ -817,7 +822,8 @@ export const operations: OperationSpec[] = [
     method: 'patch',
     path: '/api/v1/posts/:id',
     summary:
-      'Edit the draft of a post held for review, approval or as a near-duplicate: a new revision, linted and checked again',
+      'Edit the draft of a post held for review, approval or as a near-duplicate: ' +
+      'a new revision, linted and checked again',
     tag: 'posts',
     security: 'apiKey',
     scope: 'admin',
@@ -855,7 +861,9 @@ export const operations: OperationSpec[] = [
     method: 'get',
     path: '/api/v1/overview',
     summary:
-      'The tenant at a glance: spend this month against the budget, posts per day by status, failures by reason, scheduled posts per destination, feeds with their last polls',
+      'The tenant at a glance: spend this month against the budget, posts per ' +
+      'day by status, failures by reason, scheduled posts per destination, feeds ' +
+      'with their last polls',
     tag: 'posts',
     security: 'apiKey',
     scope: 'read',
@@ -1159,7 +1167,10 @@ const securitySchemes = {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A tenant API key (`bpk_…`) or DEV_API_KEY. The operator credentials (OPERATOR_TOKEN as a bearer token, or OPERATOR_USER/OPERATOR_PASSWORD as basic auth) work too, in the tenant an `X-Tenant: <slug>` header names (`default` without it)',
+      'A tenant API key (`bpk_…`) or DEV_API_KEY. The operator credentials (OPERATOR_TOKEN ' +
+      'as a bearer token, or OPERATOR_USER/OPERATOR_PASSWORD as basic auth) work ' +
+      'too, in the tenant an `X-Tenant: <slug>` header names (`default` without ' +
+      'it)',
   },
   operatorToken: { type: 'http', scheme: 'bearer', description: 'OPERATOR_TOKEN' },
   operatorBasic: {
@@ -1290,7 +1301,10 @@ export function buildOpenApiDocument(config?: Pick<Config, 'PUBLIC_API_URL' | 'B
       version: '1',
       summary: 'Sources in, grounded SEO-ready posts out, published where you want them.',
       description:
-        'Queue-first: the API validates, authenticates, records and enqueues; the stages run in workers. Errors are `application/problem+json` with an `errors` list naming each offending field; unknown fields are refused everywhere. Every answer carries `X-Request-Id` (taken from the request or generated).',
+        'Queue-first: the API validates, authenticates, records and enqueues; the ' +
+        'stages run in workers. Errors are `application/problem+json` with an `errors` ' +
+        'list naming each offending field; unknown fields are refused everywhere. ' +
+        'Every answer carries `X-Request-Id` (taken from the request or generated).',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',

@@ -50,7 +50,10 @@ function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHa
     },
     handler: (req, res, _next, opts) =>
       sendProblem(res, 429, 'Too Many Requests', {
-        detail: `more than ${(req as Request & { rateLimit?: { limit: number } }).rateLimit?.limit ?? 'the allowed number of'} requests in ${Math.ceil(opts.windowMs / 1000)} s (${name}); retry after the time in Retry-After`,
+        detail:
+          `more than ${(req as Request & { rateLimit?: { limit: number } }).rateLimit?.limit ?? 'the allowed number of'} ` +
+          `requests in ${Math.ceil(opts.windowMs / 1000)} s (${name}); retry after ` +
+          `the time in Retry-After`,
       }),
     ...options,
   });

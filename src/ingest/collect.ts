@@ -311,7 +311,8 @@ export async function fanOut(
           `INSERT INTO ingest_items (tenant_id, item_key, lastmod)
            SELECT $1, k, l FROM unnest($2::text[], $3::timestamptz[]) AS t(k, l)
            ON CONFLICT (tenant_id, item_key) DO UPDATE SET lastmod = EXCLUDED.lastmod, last_seen_at = now()
-             WHERE EXCLUDED.lastmod IS NOT NULL AND (ingest_items.lastmod IS NULL OR EXCLUDED.lastmod > ingest_items.lastmod)
+             WHERE EXCLUDED.lastmod IS NOT NULL AND (ingest_items.lastmod IS NULL OR EXCLUDED.lastmod >
+               ingest_items.lastmod)
            RETURNING item_key`,
           [tenantId, candidates.map((e) => e.itemKey), candidates.map((e) => e.lastmod)],
         )
@@ -322,7 +323,8 @@ export async function fanOut(
     if (collected.validators) {
       await client.query(
         `INSERT INTO fetch_validators (tenant_id, url, etag, last_modified) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (tenant_id, url) DO UPDATE SET etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, updated_at = now()`,
+         ON CONFLICT (tenant_id, url) DO UPDATE SET etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
+           updated_at = now()`,
         [tenantId, collected.validators.url, collected.validators.etag, collected.validators.lastModified],
       );
     }
@@ -343,7 +345,8 @@ export async function fanOut(
     } else {
       // A poll that found something is recorded as a submission of its own, holding the entries' submissions.
       const inserted = await client.query<{ id: string }>(
-        `INSERT INTO submissions (tenant_id, request_hash, correlation_id, feed_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+        `INSERT INTO submissions (tenant_id, request_hash, correlation_id, feed_id) ` +
+          `VALUES ($1, $2, $3, $4) RETURNING id`,
         [tenantId, sha256(`poll:${parent.feedId}:${parent.correlationId}`), parent.correlationId, parent.feedId],
       );
       parentId = inserted.rows[0]!.id;
@@ -371,7 +374,8 @@ export async function fanOut(
     const addSources = async (submissionId: string, group: CollectedEntry[]) => {
       for (const entry of group) {
         await client.query(
-          `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text, ` +
+            `metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
           [
             tenantId,
             submissionId,
@@ -437,7 +441,8 @@ export async function fanOut(
     for (const group of assigned.groups) {
       const keywords = extractKeywords(group.map(entryText).join('\n'), 8);
       const child = await client.query<{ id: string }>(
-        `INSERT INTO submissions (tenant_id, request_hash, correlation_id, options, parent_id, feed_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+        `INSERT INTO submissions (tenant_id, request_hash, correlation_id, options, ` +
+          `parent_id, feed_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
         [
           tenantId,
           sha256(group.map((e) => e.itemKey).join('\n')),
@@ -452,7 +457,8 @@ export async function fanOut(
       const terms = window > 0 ? [...new Set(group.flatMap((e) => [...termsOf.get(e)!]))] : null;
       const post = await client.query<{ id: string }>(
         `INSERT INTO posts (tenant_id, submission_id, correlation_id, topic_brief, topic_terms, topic_open_until)
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::int > 0 THEN now() + make_interval(secs => $6::double precision / 1000) END) RETURNING id`,
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::int > 0 THEN now() + make_interval(secs => $6::double precision /
+           1000) END) RETURNING id`,
         [
           tenantId,
           childId,

@@ -29,7 +29,8 @@ export async function fingerprintSource(
   return db.tx(async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('dedup:' || $1::text))`, [input.tenantId]);
     await client.query(
-      `UPDATE sources SET text_fingerprint = $2, simhash = $3::bigint, simhash_bands = $4, duplicate_of = NULL, duplicate_distance = NULL WHERE id = $1`,
+      `UPDATE sources SET text_fingerprint = $2, simhash = $3::bigint, simhash_bands ` +
+        `= $4, duplicate_of = NULL, duplicate_distance = NULL WHERE id = $1`,
       [input.sourceId, fingerprint, simhash.toString(), bands],
     );
     if (input.mode === 'off') return null;

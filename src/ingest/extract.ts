@@ -94,7 +94,8 @@ export function extractArticle(html: string, url: string): ExtractedArticle {
 
   const markdown = best ? withHeader(header, best.content) : '';
   const parsed = best?.parsed;
-  // Titles often carry the site's name ("Story – Site"); the article's own H1, when the title starts with it, is the cleaner one.
+  // Titles often carry the site's name ("Story – Site"); the article's own H1, when the title starts with it, is the
+  // cleaner one.
   const title0 = clean(parsed?.title) ?? meta.title;
   const h1 = /^# (.+)$/m.exec(markdown)?.[1] ?? meta.h1;
   const title = h1 && title0 && title0 !== h1 && title0.startsWith(h1) ? h1 : title0;

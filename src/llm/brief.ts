@@ -104,12 +104,15 @@ export function decideLanguage(input: {
   const chosen = language(tag);
   if (input.writer === 'local' && requested && fromSources && requested.code !== chosen.code)
     notes.push(
-      `the brief asks for ${requested.name} (${requested.tag}); the offline writer copies the sources' sentences, so the post is in ${chosen.name} (${chosen.tag})`,
+      `the brief asks for ${requested.name} (${requested.tag}); the offline writer ` +
+        `copies the sources' sentences, so the post is in ${chosen.name} (${chosen.tag})`,
     );
   if (from === 'default') notes.push("the sources' language could not be told; the post is treated as English");
   if (!chosen.supported)
     notes.push(
-      `${chosen.name} (${chosen.tag}) has no text rules here: sentences are split by Unicode's rules only, with no context words, ${input.writer === 'local' ? 'English section headings, ' : ''}no readability formula and no local number or date formats`,
+      `${chosen.name} (${chosen.tag}) has no text rules here: sentences are split ` +
+        `by Unicode's rules only, with no context words, ${input.writer === 'local' ? 'English section headings, ' : ''}no ` +
+        `readability formula and no local number or date formats`,
     );
   return { tag: chosen.tag, name: chosen.name, supported: chosen.supported !== null, from, notes };
 }

@@ -17,7 +17,8 @@ const liveReservation = `created_at > now() - make_interval(mins => ${RESERVATIO
 export async function monthSpendUsd(db: Pick<Db, 'query'>, tenantId: string): Promise<number> {
   const { rows } = await db.query<{ spent: string }>(
     `SELECT (SELECT COALESCE(sum(cost_usd), 0) FROM llm_calls WHERE tenant_id = $1 AND created_at >= ${monthStart})
-          + (SELECT COALESCE(sum(amount_usd), 0) FROM llm_reservations WHERE tenant_id = $1 AND ${liveReservation}) AS spent`,
+          + (SELECT COALESCE(sum(amount_usd), 0) FROM llm_reservations WHERE tenant_id = $1 AND ${liveReservation}) AS
+            spent`,
     [tenantId],
   );
   return Number(rows[0]?.spent ?? 0);
@@ -27,7 +28,8 @@ export async function monthSpendUsd(db: Pick<Db, 'query'>, tenantId: string): Pr
 export async function postSpendUsd(db: Pick<Db, 'query'>, postId: string): Promise<number> {
   const { rows } = await db.query<{ spent: string }>(
     `SELECT (SELECT COALESCE(sum(cost_usd), 0) FROM llm_calls WHERE post_id = $1)
-          + (SELECT COALESCE(sum(amount_usd), 0) FROM llm_reservations WHERE post_id = $1 AND ${liveReservation}) AS spent`,
+          + (SELECT COALESCE(sum(amount_usd), 0) FROM llm_reservations WHERE post_id = $1 AND ${liveReservation}) AS
+            spent`,
     [postId],
   );
   return Number(rows[0]?.spent ?? 0);
@@ -52,7 +54,9 @@ export async function reserveBudget(
       const spent = await monthSpendUsd(client, call.tenantId);
       if (spent + call.estimateUsd > limits.monthlyBudgetUsd) {
         throw new BudgetExceededError(
-          `the ${call.step} call (up to $${call.estimateUsd.toFixed(4)}) would pass the tenant's monthly budget of $${limits.monthlyBudgetUsd} ($${spent.toFixed(4)} spent or reserved)`,
+          `the ${call.step} call (up to $${call.estimateUsd.toFixed(4)}) would pass ` +
+            `the tenant's monthly budget of $${limits.monthlyBudgetUsd} ($${spent.toFixed(4)} ` +
+            `spent or reserved)`,
           {
             scope: 'month',
             limitUsd: limits.monthlyBudgetUsd,
@@ -67,7 +71,9 @@ export async function reserveBudget(
       const spent = await postSpendUsd(client, call.postId);
       if (spent + call.estimateUsd > limits.perPostCostCapUsd) {
         throw new BudgetExceededError(
-          `the ${call.step} call (up to $${call.estimateUsd.toFixed(4)}) would pass the per-post cap of $${limits.perPostCostCapUsd} ($${spent.toFixed(4)} spent or reserved)`,
+          `the ${call.step} call (up to $${call.estimateUsd.toFixed(4)}) would pass ` +
+            `the per-post cap of $${limits.perPostCostCapUsd} ($${spent.toFixed(4)} ` +
+            `spent or reserved)`,
           {
             scope: 'post',
             limitUsd: limits.perPostCostCapUsd,
@@ -107,7 +113,8 @@ export type LlmCallRecord = {
 export async function recordLlmCall(db: Db, call: LlmCallRecord, reservationId: string | null = null): Promise<void> {
   await db.query(
     `WITH settled AS (DELETE FROM llm_reservations WHERE id = $10)
-     INSERT INTO llm_calls (tenant_id, post_id, provider, model, step, prompt_tokens, completion_tokens, cost_usd, cached)
+     INSERT INTO llm_calls (tenant_id, post_id, provider, model, step, prompt_tokens, completion_tokens, cost_usd,
+       cached)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [
       call.tenantId,

@@ -138,7 +138,8 @@ export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOpti
         if (Date.now() + pause > deadline) {
           await redis.eval(LEAVE, 3, holders!, waiters!, seen!, id).catch(() => undefined);
           throw new SlotWaitTimeout(
-            `all ${opts.max} slot${opts.max === 1 ? '' : 's'} of the model endpoint stayed busy for ${maxWaitMs} ms (${position} ahead in the queue)`,
+            `all ${opts.max} slot${opts.max === 1 ? '' : 's'} of the model endpoint ` +
+              `stayed busy for ${maxWaitMs} ms (${position} ahead in the queue)`,
             position,
           );
         }

@@ -186,7 +186,8 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
       (scope.limits.monthlyBudgetUsd !== undefined || scope.limits.perPostCostCapUsd !== undefined)
     )
       throw new PermanentError(
-        `the model "${provider.model}" has no price (LLM_PRICES), so the tenant's budget cannot be kept; price it first`,
+        `the model "${provider.model}" has no price (LLM_PRICES), so the tenant's ` +
+          `budget cannot be kept; price it first`,
       );
     // The worst case, the whole prompt and every completion token the call may use, is reserved against
     // the budget before the call and settled at its actual cost after it (../llm/budget.ts).

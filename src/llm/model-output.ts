@@ -16,9 +16,10 @@ const HEADING_DEEPEST = 4;
 
 /** Tags that say nothing about a post. */
 const GENERIC_TAGS = new Set(
-  'post posts blog blog-post article articles tag tags misc miscellaneous general other others uncategorized sources content'.split(
-    ' ',
-  ),
+  (
+    'post posts blog blog-post article articles tag tags misc miscellaneous ' +
+    'general other others uncategorized sources content'
+  ).split(' '),
 );
 
 /** JSON in a reply that may have a code fence or a sentence around it. */

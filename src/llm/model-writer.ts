@@ -137,7 +137,8 @@ function system(brief: Brief): ChatMessage {
     'You write blog posts strictly from the numbered sources you are given.',
     'Every number, date, quotation and name you write must appear in the sources. Never add facts of your own.',
     'After each sentence that uses a source, cite it with its number in square brackets, e.g. [2].',
-    `Write in ${language(brief.language).name} (the language with the tag "${brief.language}"), whatever the sources' language.`,
+    `Write in ${language(brief.language).name} (the language with the tag "${brief.language}"), ` +
+      `whatever the sources' language.`,
   ];
   if (brief.brandVoice) lines.push(`Brand voice: ${brief.brandVoice}`);
   if (brief.audience) lines.push(`Audience: ${brief.audience}`);
@@ -216,7 +217,9 @@ async function runStep<T>(w: WriterContext, spec: StepSpec<T>): Promise<T> {
   for (;;) {
     if (spec.readsSources && room < MIN_SOURCE_CHARS)
       throw new ContextTooSmallError(
-        `the ${spec.step} step leaves ${room} characters of the model's context for the sources beside a reply of ${maxTokens} tokens; raise ${setting('contextTokens')} to the server's context, or lower ${setting(spec.limit)}`,
+        `the ${spec.step} step leaves ${room} characters of the model's context ` +
+          `for the sources beside a reply of ${maxTokens} tokens; raise ${setting('contextTokens')} ` +
+          `to the server's context, or lower ${setting(spec.limit)}`,
       );
     const request = {
       step: spec.step,
@@ -242,7 +245,8 @@ async function runStep<T>(w: WriterContext, spec: StepSpec<T>): Promise<T> {
           step: 'the replies ran past what the step asks for, as a model that repeats itself does',
         }[bound];
         throw new LlmTruncatedError(
-          `the ${spec.step} step was cut off at its token limit twice, at ${firstLimit} and then ${maxTokens} tokens (finish_reason "length"); ${fix}`,
+          `the ${spec.step} step was cut off at its token limit twice, at ${firstLimit} ` +
+            `and then ${maxTokens} tokens (finish_reason "length"); ${fix}`,
         );
       }
       if (err instanceof LlmContextOverflowError) {
@@ -252,7 +256,8 @@ async function runStep<T>(w: WriterContext, spec: StepSpec<T>): Promise<T> {
           continue;
         }
         throw new LlmContextOverflowError(
-          `${err.message}; set ${setting('contextTokens')} to the server's context (llama.cpp --ctx-size, Ollama num_ctx)`,
+          `${err.message}; set ${setting('contextTokens')} to the server's context ` +
+            `(llama.cpp --ctx-size, Ollama num_ctx)`,
         );
       }
       if (err instanceof LlmUnusableReplyError) {
@@ -302,7 +307,10 @@ export async function writeWithModel(
     ceiling: limits.outlineTokens,
     readsSources: true,
     prompt: fromSources(
-      `Plan a blog post of ${brief.minWords}–${brief.maxWords} words from these sources. Give a title of at most 60 characters, two to six sections (a heading, the points it makes and the numbers of the sources it draws on) and three to five key takeaways. ${inLanguage}`,
+      `Plan a blog post of ${brief.minWords}–${brief.maxWords} words from these ` +
+        `sources. Give a title of at most 60 characters, two to six sections (a ` +
+        `heading, the points it makes and the numbers of the sources it draws on) ` +
+        `and three to five key takeaways. ${inLanguage}`,
     ),
     jsonSchema: { name: 'outline', schema: outlineJsonSchema },
     parse: parseOutline,
@@ -320,7 +328,11 @@ export async function writeWithModel(
     ...markdownStep,
     step: 'draft',
     prompt: fromSources(
-      `Outline (JSON):\n${JSON.stringify(outline)}\n\nWrite the post in Markdown from this outline: an introduction, one "## " section per outline section, a "## ${labels.takeaways}" list and a short conclusion. No H1 and no list of sources (it is added for you). Between ${brief.minWords} and ${brief.maxWords} words. Cite every factual sentence. ${inLanguage}`,
+      `Outline (JSON):\n${JSON.stringify(outline)}\n\nWrite the post in Markdown ` +
+        `from this outline: an introduction, one "## " section per outline section, ` +
+        `a "## ${labels.takeaways}" list and a short conclusion. No H1 and no list ` +
+        `of sources (it is added for you). Between ${brief.minWords} and ${brief.maxWords} ` +
+        `words. Cite every factual sentence. ${inLanguage}`,
     ),
   });
 
@@ -330,7 +342,10 @@ export async function writeWithModel(
       ...markdownStep,
       step: 'expansion',
       prompt: fromSources(
-        `Draft:\n\n${draft}\n\nThe draft has ${countWords(readableBody(draft))} words; it needs at least ${brief.minWords}. Expand it with more detail from the sources only, keeping its headings, citations and Markdown. Return the whole post. ${inLanguage}`,
+        `Draft:\n\n${draft}\n\nThe draft has ${countWords(readableBody(draft))} ` +
+          `words; it needs at least ${brief.minWords}. Expand it with more detail ` +
+          `from the sources only, keeping its headings, citations and Markdown. Return ` +
+          `the whole post. ${inLanguage}`,
       ),
     });
   }
@@ -346,7 +361,12 @@ export async function writeWithModel(
       ...base,
       {
         role: 'user',
-        content: `Post:\n\n${room > 0 ? body.slice(0, room) : ''}\n\nGive its SEO metadata: title (at most 60 characters), metaTitle (45–60 characters), metaDescription (140–160 characters), slug (lowercase letters, digits and hyphens), up to 10 tags, one category, a prompt for a hero image and the image's alt text. ${inLanguage}`,
+        content:
+          `Post:\n\n${room > 0 ? body.slice(0, room) : ''}\n\nGive its SEO metadata: ` +
+          `title (at most 60 characters), metaTitle (45–60 characters), metaDescription ` +
+          `(140–160 characters), slug (lowercase letters, digits and hyphens), up ` +
+          `to 10 tags, one category, a prompt for a hero image and the image's alt ` +
+          `text. ${inLanguage}`,
       },
     ],
     jsonSchema: { name: 'metadata', schema: metadataJsonSchema },

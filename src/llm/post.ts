@@ -343,7 +343,9 @@ export function finalizePost(input: {
           alt: plainLine(input.heroImage.alt).trim().slice(0, 250),
         }
       : {
-          prompt: `An editorial illustration for a blog post titled "${title}"${tags.length ? `, showing ${tags.slice(0, 3).join(', ')}` : ''}; no text in the image.`,
+          prompt:
+            `An editorial illustration for a blog post titled "${title}"${tags.length ? `, showing ${tags.slice(0, 3).join(', ')}` : ''}; ` +
+            `no text in the image.`,
           alt: truncateAtWord(`Illustration for ${title}`, 125),
         };
   const post = {

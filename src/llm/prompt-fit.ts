@@ -125,7 +125,8 @@ export function fitSources(sources: SourceDoc[], budget: number, keywords: strin
   if (total <= budget) return sources.map((s, i) => `${header(s, i)}\n${s.text.trim()}`).join('\n\n---\n\n');
   if (budget < MIN_SOURCE_CHARS)
     throw new ContextTooSmallError(
-      `the model's context leaves ${budget} characters for the sources, fewer than the ${MIN_SOURCE_CHARS} worth writing from`,
+      `the model's context leaves ${budget} characters for the sources, fewer ` +
+        `than the ${MIN_SOURCE_CHARS} worth writing from`,
     );
 
   const topic = new Map<string, number>();

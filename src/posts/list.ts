@@ -61,7 +61,8 @@ export const plannedDestinationsSql = `
   SELECT COALESCE(
     (SELECT array_agg(DISTINCT pu.destination) FROM publications pu WHERE pu.post_id = p.id),
     (SELECT array_agg(d) FROM jsonb_array_elements_text(
-       CASE WHEN jsonb_typeof(s.options #> '{publish,destinations}') = 'array' THEN s.options #> '{publish,destinations}' ELSE '[]' END) d),
+       CASE WHEN jsonb_typeof(s.options #> '{publish,destinations}') = 'array' THEN s.options #>
+         '{publish,destinations}' ELSE '[]' END) d),
     (SELECT array_agg(dd.id::text ORDER BY dd.created_at, dd.id) FROM destinations dd
       WHERE dd.tenant_id = p.tenant_id AND dd.is_default AND dd.deleted_at IS NULL),
     ARRAY['files']
@@ -105,7 +106,8 @@ export async function listPosts(db: Db, tenantId: string, filter: PostListFilter
   if (c) {
     where.push(
       filter.order === 'held'
-        ? `(${held}, p.created_at, p.id) < (${p(c.held === 1)}::boolean, ${p(c.created)}::timestamptz, ${p(c.id)}::uuid)`
+        ? `(${held}, p.created_at, p.id) < (${p(c.held === 1)}::boolean, ${p(c.created)}::timestamptz, ` +
+            `${p(c.id)}::uuid)`
         : `(p.created_at, p.id) < (${p(c.created)}::timestamptz, ${p(c.id)}::uuid)`,
     );
   }

@@ -54,7 +54,8 @@ export async function recordRevision(
      SELECT p.id, COALESCE((SELECT revision FROM latest), 0) + 1, p.tenant_id, $2, $3, p.title,
             COALESCE(p.meta_description, ''), p.markdown, p.tags, p.word_count, p.seo_score, p.seo_report, p.grounding
        FROM post p
-      WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.title = p.title AND l.meta_description = COALESCE(p.meta_description, '')
+      WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.title = p.title AND l.meta_description =
+        COALESCE(p.meta_description, '')
                           AND l.markdown = p.markdown AND l.tags = p.tags)
      RETURNING revision`,
     [postId, by.origin, by.author],

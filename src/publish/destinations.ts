@@ -177,7 +177,8 @@ function isUniqueViolation(err: unknown): boolean {
 export async function createDestination(db: Db, tenantId: string, input: CreateDestination): Promise<Destination> {
   try {
     const { rows } = await db.query<Row>(
-      `INSERT INTO destinations (tenant_id, name, kind, config, is_default) VALUES ($1, $2, $3, $4, $5) RETURNING ${columns}`,
+      `INSERT INTO destinations (tenant_id, name, kind, config, is_default) VALUES ` +
+        `($1, $2, $3, $4, $5) RETURNING ${columns}`,
       [tenantId, input.name, input.kind, JSON.stringify(input.config), input.isDefault],
     );
     return fromRow(rows[0]!);
@@ -232,7 +233,8 @@ export async function updateDestination(
 
 export async function deleteDestination(db: Db, tenantId: string, id: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE destinations SET deleted_at = now(), is_default = false, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
+    `UPDATE destinations SET deleted_at = now(), is_default = false, updated_at ` +
+      `= now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
     [tenantId, id],
   );
   return rowCount === 1;
@@ -281,7 +283,8 @@ export async function resolveTargets(db: Db, tenantId: string, named: string[] |
     return [...new Set(named)].map((id) => toTarget(found.get(id)!));
   }
   const { rows } = await db.query<Row>(
-    `SELECT ${columns} FROM destinations WHERE tenant_id = $1 AND is_default AND deleted_at IS NULL ORDER BY created_at, id`,
+    `SELECT ${columns} FROM destinations WHERE tenant_id = $1 AND is_default ` +
+      `AND deleted_at IS NULL ORDER BY created_at, id`,
     [tenantId],
   );
   if (rows.length > 0) return rows.map((r) => toTarget(fromRow(r)));

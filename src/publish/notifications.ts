@@ -108,7 +108,8 @@ async function freezePayload(db: Db, row: Claimed): Promise<unknown> {
     failure_reason: string | null;
   }>('SELECT status, held_reason, failed_stage, failure_reason FROM posts WHERE id = $1', [row.post_id]);
   const pubs = await db.query<{ destination: string; kind: string; url: string | null; location: string | null }>(
-    `SELECT destination, kind, url, location FROM publications WHERE post_id = $1 AND status = 'published' ORDER BY published_at`,
+    `SELECT destination, kind, url, location FROM publications WHERE post_id ` +
+      `= $1 AND status = 'published' ORDER BY published_at`,
     [row.post_id],
   );
   const state = extra.rows[0];

@@ -34,7 +34,8 @@ async function loadOwned(db: Db, tenantId: string, postId: string) {
 export async function approvePost(db: Db, queues: PipelineQueues, tenantId: string, postId: string) {
   const post = await loadOwned(db, tenantId, postId);
   const claimed = await db.query(
-    `UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1 AND status = ANY($2::text[]) AND held_stage IS NOT NULL`,
+    `UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1 AND ` +
+      `status = ANY($2::text[]) AND held_stage IS NOT NULL`,
     [postId, APPROVABLE],
   );
   if (claimed.rowCount !== 1)

@@ -148,7 +148,8 @@ export function createWordPressClient(opts: WordPressClientOptions) {
     } catch (err) {
       if (err instanceof WordPressError && err.status === 401) {
         throw new PermanentError(
-          `WordPress ${site} refused the application password of user "${opts.username}" (401 ${err.code} from /wp/v2/users/me)`,
+          `WordPress ${site} refused the application password of user "${opts.username}" ` +
+            `(401 ${err.code} from /wp/v2/users/me)`,
         );
       }
       return permanentWhenFinal(err);
@@ -181,7 +182,8 @@ export function createWordPressClient(opts: WordPressClientOptions) {
     });
     if (found.length > 1) {
       throw new PermanentError(
-        `WordPress ${site} has ${found.length} posts with ${EXTERNAL_ID_META} ${externalId} (ids ${found.map((p) => p.id).join(', ')}); remove the extra ones`,
+        `WordPress ${site} has ${found.length} posts with ${EXTERNAL_ID_META} ${externalId} ` +
+          `(ids ${found.map((p) => p.id).join(', ')}); remove the extra ones`,
       );
     }
     return found[0] ?? null;
@@ -223,7 +225,9 @@ export function createWordPressClient(opts: WordPressClientOptions) {
       const meta = await registeredMeta();
       if (!meta.has(EXTERNAL_ID_META)) {
         throw new PermanentError(
-          `WordPress ${site} does not expose the ${EXTERNAL_ID_META} meta: install the Blog Poster connector (integrations/wordpress/blog-poster.php) as a must-use plugin`,
+          `WordPress ${site} does not expose the ${EXTERNAL_ID_META} meta: install ` +
+            `the Blog Poster connector (integrations/wordpress/blog-poster.php) as ` +
+            `a must-use plugin`,
         );
       }
       const existing = await findByExternalId(input.externalId);

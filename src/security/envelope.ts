@@ -75,7 +75,8 @@ export function decryptSecret(keyring: Keyring | undefined, input: SecretRef & {
   const master = ring.byId.get(input.envelope.keyId);
   if (!master)
     throw new SecretDecryptError(
-      `secret "${input.name}" is sealed under master key "${input.envelope.keyId}", which SECRETS_MASTER_KEYS no longer holds`,
+      `secret "${input.name}" is sealed under master key "${input.envelope.keyId}", ` +
+        `which SECRETS_MASTER_KEYS no longer holds`,
     );
   const data = input.envelope.data;
   if (data[0] !== VERSION || data.length < 2)

@@ -44,7 +44,8 @@ export async function putTenantSecret(
   const envelope = encryptSecret(keyring, input);
   const { rows } = await db.query<Row>(
     `INSERT INTO tenant_secrets (tenant_id, name, key_id, envelope, hint) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = EXCLUDED.key_id, envelope = EXCLUDED.envelope, hint = EXCLUDED.hint, updated_at = now()
+     ON CONFLICT (tenant_id, name) DO UPDATE SET key_id = EXCLUDED.key_id, envelope = EXCLUDED.envelope, hint =
+       EXCLUDED.hint, updated_at = now()
      RETURNING name, hint, key_id, created_at, updated_at`,
     [input.tenantId, input.name, envelope.keyId, envelope.data, secretHint(input.plaintext)],
   );

@@ -92,7 +92,8 @@ export function lintSeo(post: SeoInput): SeoReport {
       add(
         'heading-order',
         'warning',
-        `"${headings[i]!.text}" (H${headings[i]!.level}) follows an H${headings[i - 1]!.level}; heading levels should not skip`,
+        `"${headings[i]!.text}" (H${headings[i]!.level}) follows an H${headings[i - 1]!.level}; ` +
+          `heading levels should not skip`,
       );
     }
   }
@@ -111,7 +112,8 @@ export function lintSeo(post: SeoInput): SeoReport {
     add(
       'meta-description-length',
       'error',
-      `the meta description has ${post.metaDescription.length} characters; ${META_DESCRIPTION_MIN}–${META_DESCRIPTION_MAX} wanted`,
+      `the meta description has ${post.metaDescription.length} characters; ${META_DESCRIPTION_MIN}–${META_DESCRIPTION_MAX} ` +
+        `wanted`,
     );
   }
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(post.slug))
@@ -147,7 +149,8 @@ export function lintSeo(post: SeoInput): SeoReport {
       add(
         'keyword-density',
         'warning',
-        `"${keyword}" makes up ${(keywordDensity * 100).toFixed(2)}% of the words; ${KEYWORD_DENSITY_MIN * 100}–${KEYWORD_DENSITY_MAX * 100}% wanted`,
+        `"${keyword}" makes up ${(keywordDensity * 100).toFixed(2)}% of the words; ` +
+          `${KEYWORD_DENSITY_MIN * 100}–${KEYWORD_DENSITY_MAX * 100}% wanted`,
       );
     }
   }

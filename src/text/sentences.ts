@@ -67,9 +67,10 @@ export function splitSentences(paragraph: string, lang: string = 'en'): string[]
   const pieces: string[] = [];
   for (const { segment } of segmenter(info.tag === 'und' ? 'en' : info.tag).segment(text)) {
     // A run-on ("gone.The next"): split after a lower-case word's full stop directly followed by a capitalised word.
-    // ICU does not break before a lower-case start, so a sentence opening with a name such as "iBuyPower" is split here.
-    // Nor before a figure whose next word is in lower case ("… ein Buch. 1921 wird sie geboren."), nor before a dash
-    // that opens a sign-off ("… operations. — If you enjoyed …"); abbreviations split off this way are joined again below.
+    // ICU does not break before a lower-case start, so a sentence opening with a name such as "iBuyPower" is split
+    // here. Nor before a figure whose next word is in lower case ("… ein Buch. 1921 wird sie geboren."), nor before a
+    // dash that opens a sign-off ("… operations. — If you enjoyed …"); abbreviations split off this way are joined
+    // again below.
     pieces.push(
       ...segment.split(
         /(?<=\p{Ll}{2}[.!?])(?=\p{Lu}\p{Ll})|(?<=\p{Ll}{2}[.!?]\s+)(?=\p{Ll}+\p{Lu})|(?<=\p{L}{2}[.!?]\s+)(?=\d[\d.,:]*\s+\p{L})|(?<=\p{L}{2}[.!?]\s+)(?=[—–]\s*\p{Lu})/u,

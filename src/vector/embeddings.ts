@@ -46,7 +46,8 @@ export async function ensureEmbeddings(
   const vectors = new Map<string, number[]>();
   if (unique.length === 0) return { vectors, embedded: 0 };
   const cached = await db.query<{ content_hash: string; embedding: number[] }>(
-    'SELECT content_hash, embedding::real[] AS embedding FROM embedding_cache WHERE model = $1 AND content_hash = ANY($2::text[])',
+    'SELECT content_hash, embedding::real[] AS embedding FROM embedding_cache ' +
+      'WHERE model = $1 AND content_hash = ANY($2::text[])',
     [model, unique.map((t) => t.hash)],
   );
   for (const row of cached.rows) vectors.set(row.content_hash, row.embedding);

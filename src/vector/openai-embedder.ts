@@ -92,7 +92,9 @@ export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
       if (!v) throw new Error(`embeddings reply has no vector for input ${i}`);
       if (v.length !== opts.dimension) {
         throw new EmbeddingDimensionError(
-          `model ${opts.model} at ${endpoint} returned ${v.length}-dimensional vectors; EMBEDDING_DIMENSION is ${opts.dimension} (set it to ${v.length}, or choose a model of ${opts.dimension} dimensions)`,
+          `model ${opts.model} at ${endpoint} returned ${v.length}-dimensional vectors; ` +
+            `EMBEDDING_DIMENSION is ${opts.dimension} (set it to ${v.length}, or choose ` +
+            `a model of ${opts.dimension} dimensions)`,
           v.length,
         );
       }

@@ -38,7 +38,8 @@ export async function ensurePgvectorIndex(
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
     await client.query(
       `CREATE INDEX IF NOT EXISTS ${name} ON post_chunks
-         USING hnsw ((embedding::vector(${dim(space)})) vector_cosine_ops) WITH (m = ${Number(m)}, ef_construction = ${Number(efConstruction)})
+         USING hnsw ((embedding::vector(${dim(space)})) vector_cosine_ops) WITH (m = ${Number(m)}, ef_construction =
+           ${Number(efConstruction)})
          WHERE embedding_model = ${pg.escapeLiteral(space.model)}`,
     );
   });

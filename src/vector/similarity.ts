@@ -93,7 +93,8 @@ export async function postSummaries(db: Db, tenantId: string, postIds: string[])
     url: string | null;
   }>(
     `SELECT p.id, p.title, p.slug, p.status,
-            (SELECT url FROM publications WHERE post_id = p.id AND url IS NOT NULL ORDER BY published_at DESC LIMIT 1) AS url
+            (SELECT url FROM publications WHERE post_id = p.id AND url IS NOT NULL ORDER BY published_at DESC LIMIT 1)
+              AS url
        FROM posts p WHERE p.id = ANY($1::uuid[]) AND p.tenant_id = $2`,
     [postIds, tenantId],
   );

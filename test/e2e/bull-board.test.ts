@@ -183,73 +183,79 @@ describe('Bull Board in a real browser', () => {
     expect((await stat(join(tmp, 'bull-board-queues.png'))).size).toBeGreaterThan(1000);
   }, 120_000);
 
-  it('is read-only when BULL_BOARD_READ_ONLY is set, and not mounted without operator credentials outside development', async () => {
-    const failed = await app.rt.queues.queues.ingest.add('ingest', { postId: 'bad' }, { jobId: 'read-only-probe' });
-    await waitFor('the probe failed', async () => (await failed.getState()) === 'failed');
-    const deps = {
-      config: app.rt.config,
-      db: app.rt.db,
-      redis: app.rt.redis,
-      queues: app.rt.queues,
-      logger: app.rt.logger,
-      providers: app.rt.providers,
-    };
-    const serve = async (config: typeof app.rt.config, fn: (base: string) => Promise<void>) => {
-      const server = createApp({ ...deps, config }).listen(0, '127.0.0.1');
-      await new Promise((r) => server.once('listening', r));
-      try {
-        await fn(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
-      } finally {
-        server.close();
-        server.closeAllConnections();
-      }
-    };
-    const auth = { authorization: `Bearer ${token}` };
-
-    await serve({ ...app.rt.config, BULL_BOARD_READ_ONLY: true }, async (base) => {
-      const queues = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: auth })).json()) as {
-        queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }>;
+  it(
+    'is read-only when BULL_BOARD_READ_ONLY is set, and not mounted without ' +
+      'operator credentials outside development',
+    async () => {
+      const failed = await app.rt.queues.queues.ingest.add('ingest', { postId: 'bad' }, { jobId: 'read-only-probe' });
+      await waitFor('the probe failed', async () => (await failed.getState()) === 'failed');
+      const deps = {
+        config: app.rt.config,
+        db: app.rt.db,
+        redis: app.rt.redis,
+        queues: app.rt.queues,
+        logger: app.rt.logger,
+        providers: app.rt.providers,
       };
-      expect(queues.queues.map((q) => q.name).sort()).toEqual([...stages, siteQueueName, maintenanceQueueName].sort());
-      for (const q of queues.queues) expect(q).toMatchObject({ readOnlyMode: true, allowRetries: false });
-      const retry = await fetch(`${base}/admin/queues/api/queues/ingest/read-only-probe/retry/failed`, {
-        method: 'PUT',
-        headers: auth,
-      });
-      expect(retry.status).toBe(403);
-      expect(await failed.getState()).toBe('failed');
-      expect((await fetch(`${base}/admin/queues`, { headers: auth })).status).toBe(200);
-    });
+      const serve = async (config: typeof app.rt.config, fn: (base: string) => Promise<void>) => {
+        const server = createApp({ ...deps, config }).listen(0, '127.0.0.1');
+        await new Promise((r) => server.once('listening', r));
+        try {
+          await fn(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+        } finally {
+          server.close();
+          server.closeAllConnections();
+        }
+      };
+      const auth = { authorization: `Bearer ${token}` };
 
-    for (const NODE_ENV of ['production', 'test'] as const) {
+      await serve({ ...app.rt.config, BULL_BOARD_READ_ONLY: true }, async (base) => {
+        const queues = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: auth })).json()) as {
+          queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }>;
+        };
+        expect(queues.queues.map((q) => q.name).sort()).toEqual(
+          [...stages, siteQueueName, maintenanceQueueName].sort(),
+        );
+        for (const q of queues.queues) expect(q).toMatchObject({ readOnlyMode: true, allowRetries: false });
+        const retry = await fetch(`${base}/admin/queues/api/queues/ingest/read-only-probe/retry/failed`, {
+          method: 'PUT',
+          headers: auth,
+        });
+        expect(retry.status).toBe(403);
+        expect(await failed.getState()).toBe('failed');
+        expect((await fetch(`${base}/admin/queues`, { headers: auth })).status).toBe(200);
+      });
+
+      for (const NODE_ENV of ['production', 'test'] as const) {
+        await serve(
+          {
+            ...app.rt.config,
+            NODE_ENV,
+            OPERATOR_TOKEN: undefined,
+            OPERATOR_USER: undefined,
+            OPERATOR_PASSWORD: undefined,
+          },
+          async (base) => {
+            const res = await fetch(`${base}/admin/queues/api/queues`);
+            expect(res.status).toBe(404);
+            expect(((await res.json()) as { detail: string }).detail).toMatch(/no operator credentials/);
+          },
+        );
+      }
+      // Development on loopback: open, with a warning at start (see bull-board.ts).
       await serve(
         {
           ...app.rt.config,
-          NODE_ENV,
+          NODE_ENV: 'development',
+          HOST: '127.0.0.1',
           OPERATOR_TOKEN: undefined,
           OPERATOR_USER: undefined,
           OPERATOR_PASSWORD: undefined,
         },
         async (base) => {
-          const res = await fetch(`${base}/admin/queues/api/queues`);
-          expect(res.status).toBe(404);
-          expect(((await res.json()) as { detail: string }).detail).toMatch(/no operator credentials/);
+          expect((await fetch(`${base}/admin/queues/api/queues`)).status).toBe(200);
         },
       );
-    }
-    // Development on loopback: open, with a warning at start (see bull-board.ts).
-    await serve(
-      {
-        ...app.rt.config,
-        NODE_ENV: 'development',
-        HOST: '127.0.0.1',
-        OPERATOR_TOKEN: undefined,
-        OPERATOR_USER: undefined,
-        OPERATOR_PASSWORD: undefined,
-      },
-      async (base) => {
-        expect((await fetch(`${base}/admin/queues/api/queues`)).status).toBe(200);
-      },
-    );
-  });
+    },
+  );
 });

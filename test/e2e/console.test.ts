@@ -127,7 +127,9 @@ describe('the editorial console in a real browser', () => {
       [feed.body.id],
     );
     await app.rt.db.query(
-      `UPDATE feeds SET last_polled_at = now() - interval '30 minutes', last_outcome = 'failed', last_error = 'connect ECONNREFUSED 127.0.0.1:9' WHERE id = $1`,
+      `UPDATE feeds SET last_polled_at = now() - interval '30 minutes', last_outcome ` +
+        `= 'failed', last_error = 'connect ECONNREFUSED 127.0.0.1:9' WHERE id = ` +
+        `$1`,
       [feed.body.id],
     );
     for (const [name, status] of Object.entries({

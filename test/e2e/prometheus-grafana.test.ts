@@ -129,7 +129,8 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
       'every post finished',
       async () => {
         const { rows } = await app.rt.db.query(
-          `SELECT count(*)::int AS n FROM posts WHERE status NOT IN ('queued', 'ingesting', 'generating', 'embedding', 'indexing', 'publishing')`,
+          `SELECT count(*)::int AS n FROM posts WHERE status NOT IN ('queued', 'ingesting', ` +
+            `'generating', 'embedding', 'indexing', 'publishing')`,
         );
         return rows[0]!.n === accepted.length;
       },
@@ -149,7 +150,9 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
       'Prometheus to see the traffic',
       async () => {
         const { series } = await prom.query(
-          `min(blog_poster_submission_to_published_seconds_count) >= ${published.rows[0]!.n} and sum(increase(blog_poster_submission_to_published_seconds_count[5m])) > 0 and max(blog_poster_tenant_budget_used_ratio_max) > 0.8`,
+          `min(blog_poster_submission_to_published_seconds_count) >= ${published.rows[0]!.n} ` +
+            `and sum(increase(blog_poster_submission_to_published_seconds_count[5m])) ` +
+            `> 0 and max(blog_poster_tenant_budget_used_ratio_max) > 0.8`,
         );
         return series.length > 0;
       },
@@ -164,136 +167,145 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
     });
   }, 120_000);
 
-  it("has dashboards that Grafana can provision: the datasource, the dashboard provider and each dashboard's shape", () => {
-    const datasources = parseYaml(readFileSync(join(grafana, 'provisioning/datasources/prometheus.yml'), 'utf8')) as {
-      apiVersion: number;
-      datasources: Array<{ uid: string; type: string; url: string }>;
-    };
-    expect(datasources.apiVersion).toBe(1);
-    const ds = datasources.datasources.find((d) => d.type === 'prometheus');
-    expect(ds).toBeDefined();
-    const provider = parseYaml(readFileSync(join(grafana, 'provisioning/dashboards/dashboards.yml'), 'utf8')) as {
-      apiVersion: number;
-      providers: Array<{ type: string; options: { path: string } }>;
-    };
-    expect(provider.apiVersion).toBe(1);
-    expect(provider.providers[0]).toMatchObject({ type: 'file' });
-    // docker-compose mounts ./grafana/dashboards where the provider looks.
-    const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
-      services: Record<string, { volumes?: string[] }>;
-    };
-    expect(compose.services.grafana!.volumes).toContain(
-      `./grafana/dashboards:${provider.providers[0]!.options.path}:ro`,
-    );
-    expect(compose.services.prometheus!.volumes).toContain(
-      './grafana/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
-    );
+  it(
+    'has dashboards that Grafana can provision: the datasource, the dashboard ' + "provider and each dashboard's shape",
+    () => {
+      const datasources = parseYaml(readFileSync(join(grafana, 'provisioning/datasources/prometheus.yml'), 'utf8')) as {
+        apiVersion: number;
+        datasources: Array<{ uid: string; type: string; url: string }>;
+      };
+      expect(datasources.apiVersion).toBe(1);
+      const ds = datasources.datasources.find((d) => d.type === 'prometheus');
+      expect(ds).toBeDefined();
+      const provider = parseYaml(readFileSync(join(grafana, 'provisioning/dashboards/dashboards.yml'), 'utf8')) as {
+        apiVersion: number;
+        providers: Array<{ type: string; options: { path: string } }>;
+      };
+      expect(provider.apiVersion).toBe(1);
+      expect(provider.providers[0]).toMatchObject({ type: 'file' });
+      // docker-compose mounts ./grafana/dashboards where the provider looks.
+      const compose = parseYaml(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+        services: Record<string, { volumes?: string[] }>;
+      };
+      expect(compose.services.grafana!.volumes).toContain(
+        `./grafana/dashboards:${provider.providers[0]!.options.path}:ro`,
+      );
+      expect(compose.services.prometheus!.volumes).toContain(
+        './grafana/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+      );
 
-    expect(dashboards.map((d) => d.file).sort()).toEqual(['llm-and-cost.json', 'pipeline.json', 'queues.json']);
-    const uids = new Set<string>();
-    for (const { file, json } of dashboards) {
-      const parsed = dashboardSchema.safeParse(json);
-      expect(parsed.error?.issues ?? [], file).toEqual([]);
-      const d = parsed.data!;
-      expect(uids.has(d.uid), `${file}: duplicate uid`).toBe(false);
-      uids.add(d.uid);
-      expect(new Set(d.panels.map((p) => p.id)).size, `${file}: panel ids unique`).toBe(d.panels.length);
-      for (const p of d.panels) {
-        expect(p.datasource.uid, `${file} / ${p.title}`).toBe(ds!.uid);
-        expect(p.gridPos.x + p.gridPos.w, `${file} / ${p.title}: fits the 24-column grid`).toBeLessThanOrEqual(24);
+      expect(dashboards.map((d) => d.file).sort()).toEqual(['llm-and-cost.json', 'pipeline.json', 'queues.json']);
+      const uids = new Set<string>();
+      for (const { file, json } of dashboards) {
+        const parsed = dashboardSchema.safeParse(json);
+        expect(parsed.error?.issues ?? [], file).toEqual([]);
+        const d = parsed.data!;
+        expect(uids.has(d.uid), `${file}: duplicate uid`).toBe(false);
+        uids.add(d.uid);
+        expect(new Set(d.panels.map((p) => p.id)).size, `${file}: panel ids unique`).toBe(d.panels.length);
+        for (const p of d.panels) {
+          expect(p.datasource.uid, `${file} / ${p.title}`).toBe(ds!.uid);
+          expect(p.gridPos.x + p.gridPos.w, `${file} / ${p.title}: fits the 24-column grid`).toBeLessThanOrEqual(24);
+        }
       }
-    }
-  });
+    },
+  );
 
-  it('answers every panel query of every dashboard with at least one series, using only metrics the app exports', async () => {
-    const exported = await exportedMetricNames();
-    const recorded = new Set(rules.flatMap((r) => (r.record ? [r.record] : [])));
-    const empty: string[] = [];
-    const unknownNames: string[] = [];
-    let queries = 0;
-    for (const { file, json } of dashboards) {
-      for (const panel of (json as Dashboard).panels) {
-        for (const target of panel.targets) {
-          queries++;
-          const { series, error } = await prom.query(target.expr);
-          if (error || series.length === 0)
-            empty.push(`${file} / ${panel.title} / ${target.refId}: ${error ?? 'no series'} — ${target.expr}`);
-          for (const name of metricNames(target.expr)) {
-            if (!exported.has(name) && !recorded.has(name) && name !== 'up')
-              unknownNames.push(`${file} / ${panel.title}: ${name}`);
+  it(
+    'answers every panel query of every dashboard with at least one series, ' + 'using only metrics the app exports',
+    async () => {
+      const exported = await exportedMetricNames();
+      const recorded = new Set(rules.flatMap((r) => (r.record ? [r.record] : [])));
+      const empty: string[] = [];
+      const unknownNames: string[] = [];
+      let queries = 0;
+      for (const { file, json } of dashboards) {
+        for (const panel of (json as Dashboard).panels) {
+          for (const target of panel.targets) {
+            queries++;
+            const { series, error } = await prom.query(target.expr);
+            if (error || series.length === 0)
+              empty.push(`${file} / ${panel.title} / ${target.refId}: ${error ?? 'no series'} — ${target.expr}`);
+            for (const name of metricNames(target.expr)) {
+              if (!exported.has(name) && !recorded.has(name) && name !== 'up')
+                unknownNames.push(`${file} / ${panel.title}: ${name}`);
+            }
           }
         }
       }
-    }
-    expect(queries).toBeGreaterThanOrEqual(40);
-    expect(unknownNames).toEqual([]);
-    expect(empty).toEqual([]);
-  });
+      expect(queries).toBeGreaterThanOrEqual(40);
+      expect(unknownNames).toEqual([]);
+      expect(empty).toEqual([]);
+    },
+  );
 
-  it('checks the rules with promtool, unit-tests every alert, and evaluates every rule against the live metrics', async () => {
-    const config = await run('promtool', ['check', 'config', join(grafana, 'prometheus/prometheus.yml')]);
-    expect(config.stdout).toContain('SUCCESS');
-    const checked = await run('promtool', ['check', 'rules', rulesFile]);
-    expect(checked.stdout).toMatch(/SUCCESS: \d+ rules found/);
-    const tested = await run('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: join(grafana, 'prometheus') });
-    expect(tested.stdout).toContain('SUCCESS');
-    // Every alert has a unit test of its own in alerts.test.yml.
-    const unitTests = readFileSync(join(grafana, 'prometheus/alerts.test.yml'), 'utf8');
-    for (const alert of new Set(rules.flatMap((r) => (r.alert ? [r.alert] : []))))
-      expect(unitTests).toContain(`alertname: ${alert}`);
+  it(
+    'checks the rules with promtool, unit-tests every alert, and evaluates ' + 'every rule against the live metrics',
+    async () => {
+      const config = await run('promtool', ['check', 'config', join(grafana, 'prometheus/prometheus.yml')]);
+      expect(config.stdout).toContain('SUCCESS');
+      const checked = await run('promtool', ['check', 'rules', rulesFile]);
+      expect(checked.stdout).toMatch(/SUCCESS: \d+ rules found/);
+      const tested = await run('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: join(grafana, 'prometheus') });
+      expect(tested.stdout).toContain('SUCCESS');
+      // Every alert has a unit test of its own in alerts.test.yml.
+      const unitTests = readFileSync(join(grafana, 'prometheus/alerts.test.yml'), 'utf8');
+      for (const alert of new Set(rules.flatMap((r) => (r.alert ? [r.alert] : []))))
+        expect(unitTests).toContain(`alertname: ${alert}`);
 
-    // Prometheus loaded and evaluated them without errors.
-    await waitFor(
-      'every rule evaluated',
-      async () => {
-        const res = await prom.api<{
-          groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
-        }>('/api/v1/rules');
-        const loaded = res.data.groups.flatMap((g) => g.rules);
-        return loaded.length === rules.length && loaded.every((r) => r.health === 'ok');
-      },
-      20_000,
-    );
+      // Prometheus loaded and evaluated them without errors.
+      await waitFor(
+        'every rule evaluated',
+        async () => {
+          const res = await prom.api<{
+            groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
+          }>('/api/v1/rules');
+          const loaded = res.data.groups.flatMap((g) => g.rules);
+          return loaded.length === rules.length && loaded.every((r) => r.health === 'ok');
+        },
+        20_000,
+      );
 
-    const failures: string[] = [];
-    for (const rule of rules) {
-      if (rule.record) {
-        // The rule's own expression and the series Prometheus recorded from it.
-        for (const expr of [rule.expr, rule.record]) {
-          const { series, error } = await prom.query(expr);
-          if (error || series.length === 0) failures.push(`${rule.record}: ${error ?? 'no series'} — ${expr}`);
+      const failures: string[] = [];
+      for (const rule of rules) {
+        if (rule.record) {
+          // The rule's own expression and the series Prometheus recorded from it.
+          for (const expr of [rule.expr, rule.record]) {
+            const { series, error } = await prom.query(expr);
+            if (error || series.length === 0) failures.push(`${rule.record}: ${error ?? 'no series'} — ${expr}`);
+          }
+          continue;
         }
-        continue;
+        // Alerts are `<signal> <comparison> <threshold>`: the signal must be live, whether or not it crosses.
+        const match = /^([\s\S]*\S)\s*(==|!=|>=|<=|>|<)\s*(-?[\d.]+)\s*$/.exec(rule.expr.trim());
+        expect(match, `${rule.alert}: expr is <signal> <comparison> <number>`).not.toBeNull();
+        const { series, error } = await prom.query(match![1]!);
+        if (error || series.length === 0) failures.push(`${rule.alert}: ${error ?? 'no series'} — ${match![1]}`);
+        const whole = await prom.query(rule.expr);
+        if (whole.error) failures.push(`${rule.alert}: ${whole.error}`);
       }
-      // Alerts are `<signal> <comparison> <threshold>`: the signal must be live, whether or not it crosses.
-      const match = /^([\s\S]*\S)\s*(==|!=|>=|<=|>|<)\s*(-?[\d.]+)\s*$/.exec(rule.expr.trim());
-      expect(match, `${rule.alert}: expr is <signal> <comparison> <number>`).not.toBeNull();
-      const { series, error } = await prom.query(match![1]!);
-      if (error || series.length === 0) failures.push(`${rule.alert}: ${error ?? 'no series'} — ${match![1]}`);
-      const whole = await prom.query(rule.expr);
-      if (whole.error) failures.push(`${rule.alert}: ${whole.error}`);
-    }
-    expect(failures).toEqual([]);
+      expect(failures).toEqual([]);
 
-    // The conditions this run really has are seen: a failed job kept, a target down, and a queue
-    // (maintenance) with no worker. Their `for` keeps them pending here.
-    await waitFor(
-      'the live alerts',
-      async () => {
-        const res = await prom.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>(
-          '/api/v1/alerts',
-        );
-        const names = new Set(res.data.alerts.map((a) => `${a.labels.alertname}:${a.labels.queue ?? a.labels.job}`));
-        return (
-          names.has('BlogPosterFailedJobs:index') &&
-          names.has('BlogPosterTargetDown:blog-poster-scheduler') &&
-          names.has('BlogPosterNoWorkers:maintenance') &&
-          names.has('BlogPosterTenantBudgetNearlySpent:undefined')
-        );
-      },
-      20_000,
-    );
-  });
+      // The conditions this run really has are seen: a failed job kept, a target down, and a queue
+      // (maintenance) with no worker. Their `for` keeps them pending here.
+      await waitFor(
+        'the live alerts',
+        async () => {
+          const res = await prom.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>(
+            '/api/v1/alerts',
+          );
+          const names = new Set(res.data.alerts.map((a) => `${a.labels.alertname}:${a.labels.queue ?? a.labels.job}`));
+          return (
+            names.has('BlogPosterFailedJobs:index') &&
+            names.has('BlogPosterTargetDown:blog-poster-scheduler') &&
+            names.has('BlogPosterNoWorkers:maintenance') &&
+            names.has('BlogPosterTenantBudgetNearlySpent:undefined')
+          );
+        },
+        20_000,
+      );
+    },
+  );
 
   async function exportedMetricNames(): Promise<Set<string>> {
     const res = await fetch(`${app.api.url}/metrics`);
@@ -354,7 +366,10 @@ const promqlWords = new Set([
   'nan',
 ]);
 
-/** Metric names in a PromQL expression: identifiers left once strings, matchers, ranges, grouping lists and function names go. */
+/**
+ * Metric names in a PromQL expression: identifiers left once strings, matchers, ranges, grouping lists and function
+ * names go.
+ */
 function metricNames(expr: string): string[] {
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')

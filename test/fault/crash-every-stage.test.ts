@@ -36,7 +36,9 @@ describe('a worker SIGKILLed at every point of every stage', () => {
           source: {
             type: 'text',
             title: `Crash at ${stage} ${point}`,
-            text: `A post that survives a crash at ${stage} (${point}). Work that was accepted is never lost and never done twice.`,
+            text:
+              `A post that survives a crash at ${stage} (${point}). Work that was accepted ` +
+              `is never lost and never done twice.`,
           },
         });
         expect(res.status).toBe(202);

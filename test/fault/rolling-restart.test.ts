@@ -17,7 +17,8 @@ describe('graceful shutdown and a rolling restart under load', () => {
       setTimeout(() => {
         res.setHeader('content-type', 'text/html');
         res.end(
-          `<html><body><article><h1>Page ${req.url}</h1><p>A slow page keeps a job in flight during shutdown. Graceful workers finish it first.</p></article></body></html>`,
+          `<html><body><article><h1>Page ${req.url}</h1><p>A slow page keeps a job ` +
+            `in flight during shutdown. Graceful workers finish it first.</p></article></body></html>`,
         );
       }, 400);
     });
@@ -33,7 +34,8 @@ describe('graceful shutdown and a rolling restart under load', () => {
     await t?.cleanup();
   });
 
-  it('restarts each worker in turn while posts flow: every exit is 0, no run is abandoned, each post published once', async () => {
+  it('restarts each worker in turn while posts flow: every exit is 0, no run ' +
+    'is abandoned, each post published once', async () => {
     // As an orchestrator would, a worker is replaced only once the new one is up.
     const workersUp = (n: number) =>
       waitFor(`${n} worker processes`, async () => (await app.rt.queues.queues.ingest.getWorkersCount()) === n, 30_000);

@@ -11,7 +11,8 @@ import { mountedRoutes, type MountedRoute } from '../support/routes.ts';
 // Requests are invalid by construction (a poisoned key at the top level of every body, a wrong
 // content type, malformed or non-object JSON, ids of nothing): no answer may be a 5xx, the process
 // must keep answering, and nothing may be enqueued or recorded.
-// Bull Board's own routes (/admin/queues/*) belong to a third-party UI behind operator credentials and are not fuzzed here.
+// Bull Board's own routes (/admin/queues/*) belong to a third-party UI behind operator credentials and are not fuzzed
+// here.
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 /** Lone surrogates cannot be percent-encoded; they become U+FFFD, as a browser would send them. */
@@ -72,7 +73,9 @@ const poisonKey = fc.oneof(
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).map((s) => `zz_${s}`),
 );
 
-/** A JSON text that no endpoint accepts: an object with an unknown (often prototype-named) key, or not an object at all. */
+/**
+ * A JSON text that no endpoint accepts: an object with an unknown (often prototype-named) key, or not an object at all.
+ */
 const invalidJson = fc.oneof(
   fc
     .tuple(
@@ -172,7 +175,8 @@ function requestArbitrary(route: MountedRoute, devKey: string): fc.Arbitrary<Fuz
     },
     { weight: 1, arbitrary: fc.constant('') },
   );
-  // Writes always carry a non-blank (bad) body: an empty or blank POST can be a valid request (a rotation with defaults).
+  // Writes always carry a non-blank (bad) body: an empty or blank POST can be a valid request (a rotation with
+  // defaults).
   const body = ['GET', 'DELETE'].includes(route.method)
     ? fc.oneof(
         { weight: 5, arbitrary: invalidJson },
@@ -307,7 +311,9 @@ describe('fuzzing every public endpoint', () => {
           // Invalid input never changes anything, so no write may succeed.
           if (route.method !== 'GET' && res.statusCode < 300)
             throw new Error(
-              `${route.method} ${req.path} accepted a generated request (${res.statusCode}) with ${JSON.stringify(req.headers['content-type'])} ${JSON.stringify(req.body?.slice(0, 200))}: ${text.slice(0, 300)}`,
+              `${route.method} ${req.path} accepted a generated request (${res.statusCode}) ` +
+                `with ${JSON.stringify(req.headers['content-type'])} ${JSON.stringify(req.body?.slice(0, 200))}: ` +
+                `${text.slice(0, 300)}`,
             );
           // Answers from the app (not Node's own 431 for over-long headers) are problem documents.
           if (res.statusCode >= 400 && res.headers['x-request-id'])
@@ -319,7 +325,8 @@ describe('fuzzing every public endpoint', () => {
       expect(alive.statusCode).toBe(200);
       await alive.body.text();
       report.push(
-        `${route.method} ${route.path}: ${RUNS} requests in ${Math.round(performance.now() - started)} ms, ${JSON.stringify(Object.fromEntries(statuses))}`,
+        `${route.method} ${route.path}: ${RUNS} requests in ${Math.round(performance.now() - started)} ` +
+          `ms, ${JSON.stringify(Object.fromEntries(statuses))}`,
       );
       if (process.env.FUZZ_PROGRESS) console.log(report.at(-1));
     }

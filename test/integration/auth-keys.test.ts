@@ -170,7 +170,9 @@ describe('API keys, the admin CLI and the hardened edge', () => {
     const proto = await fetch(`${app.api.url}/api/v1/admin/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.config.DEV_API_KEY}`, 'content-type': 'application/json' },
-      body: '{"name": "x", "scopes": ["read"], "__proto__": {"admin": true}, "constructor": {"prototype": {"admin": true}}}',
+      body:
+        '{"name": "x", "scopes": ["read"], "__proto__": {"admin": true}, "constructor": ' +
+        '{"prototype": {"admin": true}}}',
     });
     expect(proto.status).toBe(422);
     expect(((await proto.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual([

@@ -29,7 +29,8 @@ describe('dead letters', () => {
       }
       res.setHeader('content-type', 'text/html');
       res.end(
-        '<html><body><article><h1>Back up</h1><p>The site came back after an outage. The sweep gave the post another run.</p></article></body></html>',
+        '<html><body><article><h1>Back up</h1><p>The site came back after an outage. ' +
+          'The sweep gave the post another run.</p></article></body></html>',
       );
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));

@@ -94,76 +94,79 @@ describe('destinations API', () => {
     expect((await call('GET', '/api/v1/destinations/not-a-uuid')).status).toBe(404);
   });
 
-  it("publishes to the tenant's default destinations when a submission names none, and fails on a deleted one", async () => {
-    const site = await call('POST', '/api/v1/destinations', {
-      name: 'Default site',
-      kind: 'files',
-      isDefault: true,
-      config: { subdir: 'main' },
-    });
-    expect(site.status).toBe(201);
-    const res = await app.post('/api/v1/submissions', {
-      source: {
-        type: 'text',
-        text: 'Defaults apply when a submission names no destination. The tenant chose a site of its own.',
-      },
-    });
-    const post = await waitFor('published', async () => {
-      const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
-      return body.status === 'published' ? body : null;
-    });
-    expect(post.publications).toEqual([
-      expect.objectContaining({
-        destination: site.body.id,
+  it(
+    "publishes to the tenant's default destinations when a submission names " + 'none, and fails on a deleted one',
+    async () => {
+      const site = await call('POST', '/api/v1/destinations', {
+        name: 'Default site',
         kind: 'files',
-        location: expect.stringMatching(/\/main\/[^/]+\.html$/),
-      }),
-    ]);
+        isDefault: true,
+        config: { subdir: 'main' },
+      });
+      expect(site.status).toBe(201);
+      const res = await app.post('/api/v1/submissions', {
+        source: {
+          type: 'text',
+          text: 'Defaults apply when a submission names no destination. The tenant chose a site of its own.',
+        },
+      });
+      const post = await waitFor('published', async () => {
+        const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
+        return body.status === 'published' ? body : null;
+      });
+      expect(post.publications).toEqual([
+        expect.objectContaining({
+          destination: site.body.id,
+          kind: 'files',
+          location: expect.stringMatching(/\/main\/[^/]+\.html$/),
+        }),
+      ]);
 
-    // Named destinations are checked when the submission arrives: a deleted one, another tenant's or an
-    // unknown id is a 422 naming the entry, and nothing is accepted.
-    const gone = await call('POST', '/api/v1/destinations', { name: 'Gone', kind: 'files' });
-    await call('DELETE', `/api/v1/destinations/${gone.body.id}`);
-    const other = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'dest-other');
-    const theirs = await other.call(other.keys.all!.key, 'POST', '/api/v1/destinations', {
-      name: 'Theirs',
-      kind: 'files',
-    });
-    expect(theirs.status).toBe(201);
-    const before = (await app.rt.db.query('SELECT count(*)::int AS n FROM submissions')).rows[0]!.n;
-    const named = await app.post('/api/v1/submissions', {
-      source: { type: 'text', text: 'A submission naming a deleted destination and another tenant’s.' },
-      publish: { destinations: [site.body.id, gone.body.id, theirs.body.id] },
-    });
-    expect(named.status).toBe(422);
-    expect(named.body.errors.map((e: { field: string }) => e.field)).toEqual([
-      'publish.destinations.1',
-      'publish.destinations.2',
-    ]);
-    expect((await app.rt.db.query('SELECT count(*)::int AS n FROM submissions')).rows[0]!.n).toBe(before);
+      // Named destinations are checked when the submission arrives: a deleted one, another tenant's or an
+      // unknown id is a 422 naming the entry, and nothing is accepted.
+      const gone = await call('POST', '/api/v1/destinations', { name: 'Gone', kind: 'files' });
+      await call('DELETE', `/api/v1/destinations/${gone.body.id}`);
+      const other = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'dest-other');
+      const theirs = await other.call(other.keys.all!.key, 'POST', '/api/v1/destinations', {
+        name: 'Theirs',
+        kind: 'files',
+      });
+      expect(theirs.status).toBe(201);
+      const before = (await app.rt.db.query('SELECT count(*)::int AS n FROM submissions')).rows[0]!.n;
+      const named = await app.post('/api/v1/submissions', {
+        source: { type: 'text', text: 'A submission naming a deleted destination and another tenant’s.' },
+        publish: { destinations: [site.body.id, gone.body.id, theirs.body.id] },
+      });
+      expect(named.status).toBe(422);
+      expect(named.body.errors.map((e: { field: string }) => e.field)).toEqual([
+        'publish.destinations.1',
+        'publish.destinations.2',
+      ]);
+      expect((await app.rt.db.query('SELECT count(*)::int AS n FROM submissions')).rows[0]!.n).toBe(before);
 
-    // The check at publish stays: a destination deleted while the post waits fails it with the reason.
-    const later = await call('POST', '/api/v1/destinations', { name: 'Deleted later', kind: 'files' });
-    const waiting = await app.post('/api/v1/submissions', {
-      source: {
-        type: 'text',
-        text: 'A post waits for approval while its destination is deleted. It fails at publish.',
-      },
-      publish: { destinations: [later.body.id], requireApproval: true },
-    });
-    expect(waiting.status).toBe(202);
-    await waitFor(
-      'awaiting approval',
-      async () => (await app.get(`/api/v1/posts/${waiting.body.postId}`)).body.status === 'awaiting_approval',
-    );
-    await call('DELETE', `/api/v1/destinations/${later.body.id}`);
-    expect((await app.post(`/api/v1/posts/${waiting.body.postId}/approve`, {})).status).toBe(202);
-    const failed = await waitFor('failed', async () => {
-      const { body } = await app.get(`/api/v1/posts/${waiting.body.postId}`);
-      return body.status === 'failed' ? body : null;
-    });
-    expect(failed.failure).toMatchObject({ stage: 'publish', reason: expect.stringMatching(/does not exist/) });
-  });
+      // The check at publish stays: a destination deleted while the post waits fails it with the reason.
+      const later = await call('POST', '/api/v1/destinations', { name: 'Deleted later', kind: 'files' });
+      const waiting = await app.post('/api/v1/submissions', {
+        source: {
+          type: 'text',
+          text: 'A post waits for approval while its destination is deleted. It fails at publish.',
+        },
+        publish: { destinations: [later.body.id], requireApproval: true },
+      });
+      expect(waiting.status).toBe(202);
+      await waitFor(
+        'awaiting approval',
+        async () => (await app.get(`/api/v1/posts/${waiting.body.postId}`)).body.status === 'awaiting_approval',
+      );
+      await call('DELETE', `/api/v1/destinations/${later.body.id}`);
+      expect((await app.post(`/api/v1/posts/${waiting.body.postId}/approve`, {})).status).toBe(202);
+      const failed = await waitFor('failed', async () => {
+        const { body } = await app.get(`/api/v1/posts/${waiting.body.postId}`);
+        return body.status === 'failed' ? body : null;
+      });
+      expect(failed.failure).toMatchObject({ stage: 'publish', reason: expect.stringMatching(/does not exist/) });
+    },
+  );
 
   it('refuses destination URLs the SSRF guard would refuse, at creation, naming the field', async () => {
     for (const url of [

@@ -96,88 +96,99 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
     expect(errorTracker(t.config).enabled).toBe(true);
   });
 
-  it('reports an unhandled route error (the 500) with the request id and route template as tags, and no secrets', async () => {
-    // A real fault inside a route: the table the route reads is gone.
-    await app.rt.db.query('ALTER TABLE feeds RENAME TO feeds_away');
-    const requestId = 'req-error-tracking-500';
-    try {
-      const res = await fetch(`${app.api.url}/api/v1/feeds`, {
-        headers: { ...app.headers, 'x-request-id': requestId, cookie: 'session=cookie-secret-value' },
+  it(
+    'reports an unhandled route error (the 500) with the request id and route ' + 'template as tags, and no secrets',
+    async () => {
+      // A real fault inside a route: the table the route reads is gone.
+      await app.rt.db.query('ALTER TABLE feeds RENAME TO feeds_away');
+      const requestId = 'req-error-tracking-500';
+      try {
+        const res = await fetch(`${app.api.url}/api/v1/feeds`, {
+          headers: { ...app.headers, 'x-request-id': requestId, cookie: 'session=cookie-secret-value' },
+        });
+        expect(res.status).toBe(500);
+        expect(((await res.json()) as { requestId: string }).requestId).toBe(requestId);
+      } finally {
+        await app.rt.db.query('ALTER TABLE feeds_away RENAME TO feeds');
+      }
+      await flush();
+      const [report] = await waitFor(
+        'the route error event',
+        async () => eventsWith('correlation_id', requestId).length > 0 && eventsWith('correlation_id', requestId),
+        10_000,
+      );
+      expect(report!.path).toMatch(/^\/api\/1\/envelope\//);
+      expect(report!.auth).toContain('sentry_key=publickey');
+      expect(report!.event.tags).toMatchObject({
+        correlation_id: requestId,
+        route: '/api/v1/feeds',
+        method: 'GET',
+        status_code: '500',
+        source: 'http',
       });
-      expect(res.status).toBe(500);
-      expect(((await res.json()) as { requestId: string }).requestId).toBe(requestId);
-    } finally {
-      await app.rt.db.query('ALTER TABLE feeds_away RENAME TO feeds');
-    }
-    await flush();
-    const [report] = await waitFor(
-      'the route error event',
-      async () => eventsWith('correlation_id', requestId).length > 0 && eventsWith('correlation_id', requestId),
-      10_000,
-    );
-    expect(report!.path).toMatch(/^\/api\/1\/envelope\//);
-    expect(report!.auth).toContain('sentry_key=publickey');
-    expect(report!.event.tags).toMatchObject({
-      correlation_id: requestId,
-      route: '/api/v1/feeds',
-      method: 'GET',
-      status_code: '500',
-      source: 'http',
-    });
-    expect(report!.event.environment).toBe('test-env');
-    expect(report!.event.exception?.values?.[0]?.value).toMatch(/relation "feeds" does not exist/);
-    expect(report!.event.request).toBeUndefined();
-    for (const secret of [t.config.DEV_API_KEY, 'cookie-secret-value', 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='])
-      expect(report!.raw).not.toContain(secret);
-    // A 4xx is the client's doing, not an error to track.
-    const before = sentry.received.length;
-    expect((await app.get('/api/v1/posts/not-a-uuid')).status).toBe(404);
-    expect((await app.post('/api/v1/submissions', { source: {} })).status).toBe(422);
-    await flush();
-    expect(sentry.received.length).toBe(before);
-  });
+      expect(report!.event.environment).toBe('test-env');
+      expect(report!.event.exception?.values?.[0]?.value).toMatch(/relation "feeds" does not exist/);
+      expect(report!.event.request).toBeUndefined();
+      for (const secret of [
+        t.config.DEV_API_KEY,
+        'cookie-secret-value',
+        'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+      ])
+        expect(report!.raw).not.toContain(secret);
+      // A 4xx is the client's doing, not an error to track.
+      const before = sentry.received.length;
+      expect((await app.get('/api/v1/posts/not-a-uuid')).status).toBe(404);
+      expect((await app.post('/api/v1/submissions', { source: {} })).status).toBe(422);
+      await flush();
+      expect(sentry.received.length).toBe(before);
+    },
+  );
 
-  it('reports a stage failure once it ends the post (retries exhausted), tagged with correlation id and stage, and not the retries', async () => {
-    const requestId = 'req-error-tracking-stage';
-    const res = await app.post(
-      '/api/v1/submissions',
-      { source: { type: 'url', url: `${sourceUrl}/article` } },
-      { 'x-request-id': requestId },
-    );
-    expect(res.status).toBe(202);
-    const postId = res.body.postId as string;
-    const post = await waitFor(
-      'the post to fail',
-      async () => {
-        const p = await app.get(`/api/v1/posts/${postId}`);
-        return p.body.status === 'failed' && p.body;
-      },
-      60_000,
-    );
-    expect(post.failure.stage).toBe('ingest');
-    expect(post.stages.filter((s: { outcome: string }) => s.outcome === 'retrying').length).toBeGreaterThanOrEqual(1);
-    expect(sourceHits).toBeGreaterThanOrEqual(2);
-    // The SDK client is private: it adds no tracing headers to outbound calls.
-    expect(sourceHeaders.filter((h) => h === 'sentry-trace' || h === 'baggage')).toEqual([]);
-    expect(sourceHeaders).toContain('x-request-id');
-    await flush();
-    const reports = await waitFor(
-      'the stage failure event',
-      async () => eventsWith('post_id', postId).length > 0 && eventsWith('post_id', postId),
-      10_000,
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    expect(eventsWith('post_id', postId), 'one event for the post, not one per attempt').toHaveLength(1);
-    expect(reports[0]!.event.tags).toMatchObject({
-      correlation_id: requestId,
-      stage: 'ingest',
-      post_id: postId,
-      attempt: '2',
-      permanent: 'false',
-      source: 'worker',
-    });
-    expect(reports[0]!.raw).not.toContain(t.config.DEV_API_KEY);
-  });
+  it(
+    'reports a stage failure once it ends the post (retries exhausted), tagged ' +
+      'with correlation id and stage, and not the retries',
+    async () => {
+      const requestId = 'req-error-tracking-stage';
+      const res = await app.post(
+        '/api/v1/submissions',
+        { source: { type: 'url', url: `${sourceUrl}/article` } },
+        { 'x-request-id': requestId },
+      );
+      expect(res.status).toBe(202);
+      const postId = res.body.postId as string;
+      const post = await waitFor(
+        'the post to fail',
+        async () => {
+          const p = await app.get(`/api/v1/posts/${postId}`);
+          return p.body.status === 'failed' && p.body;
+        },
+        60_000,
+      );
+      expect(post.failure.stage).toBe('ingest');
+      expect(post.stages.filter((s: { outcome: string }) => s.outcome === 'retrying').length).toBeGreaterThanOrEqual(1);
+      expect(sourceHits).toBeGreaterThanOrEqual(2);
+      // The SDK client is private: it adds no tracing headers to outbound calls.
+      expect(sourceHeaders.filter((h) => h === 'sentry-trace' || h === 'baggage')).toEqual([]);
+      expect(sourceHeaders).toContain('x-request-id');
+      await flush();
+      const reports = await waitFor(
+        'the stage failure event',
+        async () => eventsWith('post_id', postId).length > 0 && eventsWith('post_id', postId),
+        10_000,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(eventsWith('post_id', postId), 'one event for the post, not one per attempt').toHaveLength(1);
+      expect(reports[0]!.event.tags).toMatchObject({
+        correlation_id: requestId,
+        stage: 'ingest',
+        post_id: postId,
+        attempt: '2',
+        permanent: 'false',
+        source: 'worker',
+      });
+      expect(reports[0]!.raw).not.toContain(t.config.DEV_API_KEY);
+    },
+  );
 
   it('reports a permanent stage failure at once', async () => {
     const requestId = 'req-error-tracking-permanent';
@@ -206,7 +217,8 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
   it('scrubs credentials and configured secrets from what it sends', async () => {
     const tracker = errorTracker(t.config);
     const err = new Error(
-      `connect failed: postgres://app:hunter2-db-password@db.internal/blog with Authorization: Bearer ${t.config.DEV_API_KEY} and bpk_0123456789abcdef_${'x'.repeat(43)}`,
+      `connect failed: postgres://app:hunter2-db-password@db.internal/blog with ` +
+        `Authorization: Bearer ${t.config.DEV_API_KEY} and bpk_0123456789abcdef_${'x'.repeat(43)}`,
     );
     tracker.capture(err, { correlation_id: 'scrub-check', stage: 'publish' });
     await flush();

@@ -41,36 +41,40 @@ describe('registered feeds', () => {
     await t?.cleanup();
   });
 
-  it('refuses a bad cron expression, time zone or URL with a 422 naming the field, and a second registration with 409', async () => {
-    for (const [body, field] of [
-      [{ url: `${siteUrl}/a.xml`, cron: 'every five minutes' }, 'cron'],
-      [{ url: `${siteUrl}/a.xml`, cron: '61 * * * *' }, 'cron'],
-      [{ url: `${siteUrl}/a.xml`, cron: '* * * * * * *' }, 'cron'],
-      [{ url: `${siteUrl}/a.xml`, cron: '*/5 * * * *', timezone: 'Mars/Olympus' }, 'timezone'],
-      [{ url: 'ftp://example.com/feed', cron: '*/5 * * * *' }, 'url'],
-      [{ url: `${siteUrl}/a.xml`, cron: '*/5 * * * *', type: 'podcast' }, 'type'],
-      [{ url: `${siteUrl}/a.xml`, cron: '*/5 * * * *', every: 5 }, 'every'],
-      [{ url: `${siteUrl}/a.xml` }, 'cron'],
-    ] as const) {
-      const res = await app.post('/api/v1/feeds', body);
-      expect(res.status, JSON.stringify(body)).toBe(422);
-      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
-    }
-    const ok = await app.post('/api/v1/feeds', {
-      url: `${siteUrl}/a.xml`,
-      cron: '0 6 * * 1',
-      timezone: 'Europe/Paris',
-    });
-    expect(ok.status).toBe(201);
-    const again = await app.post('/api/v1/feeds', { url: `${siteUrl}/a.xml`, cron: '0 7 * * 1' });
-    expect(again.status).toBe(409);
-    expect(again.body.errors[0].field).toBe('url');
-    expect((await app.get('/api/v1/feeds')).body.feeds).toHaveLength(1);
-    const del = await fetch(`${app.api.url}/api/v1/feeds/${ok.body.id}`, { method: 'DELETE', headers: app.headers });
-    expect(del.status).toBe(204);
-    expect((await app.get(`/api/v1/feeds/${ok.body.id}`)).status).toBe(404);
-  });
+  it(
+    'refuses a bad cron expression, time zone or URL with a 422 naming the ' +
+      'field, and a second registration with 409',
+    async () => {
+      for (const [body, field] of [
+        [{ url: `${siteUrl}/a.xml`, cron: 'every five minutes' }, 'cron'],
+        [{ url: `${siteUrl}/a.xml`, cron: '61 * * * *' }, 'cron'],
+        [{ url: `${siteUrl}/a.xml`, cron: '* * * * * * *' }, 'cron'],
+        [{ url: `${siteUrl}/a.xml`, cron: '*/5 * * * *', timezone: 'Mars/Olympus' }, 'timezone'],
+        [{ url: 'ftp://example.com/feed', cron: '*/5 * * * *' }, 'url'],
+        [{ url: `${siteUrl}/a.xml`, cron: '*/5 * * * *', type: 'podcast' }, 'type'],
+        [{ url: `${siteUrl}/a.xml`, cron: '*/5 * * * *', every: 5 }, 'every'],
+        [{ url: `${siteUrl}/a.xml` }, 'cron'],
+      ] as const) {
+        const res = await app.post('/api/v1/feeds', body);
+        expect(res.status, JSON.stringify(body)).toBe(422);
+        expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+        expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+      }
+      const ok = await app.post('/api/v1/feeds', {
+        url: `${siteUrl}/a.xml`,
+        cron: '0 6 * * 1',
+        timezone: 'Europe/Paris',
+      });
+      expect(ok.status).toBe(201);
+      const again = await app.post('/api/v1/feeds', { url: `${siteUrl}/a.xml`, cron: '0 7 * * 1' });
+      expect(again.status).toBe(409);
+      expect(again.body.errors[0].field).toBe('url');
+      expect((await app.get('/api/v1/feeds')).body.feeds).toHaveLength(1);
+      const del = await fetch(`${app.api.url}/api/v1/feeds/${ok.body.id}`, { method: 'DELETE', headers: app.headers });
+      expect(del.status).toBe(204);
+      expect((await app.get(`/api/v1/feeds/${ok.body.id}`)).status).toBe(404);
+    },
+  );
 
   it('holds tenants to a poll interval floor (FEED_MIN_INTERVAL_MS, 5 minutes): 422 naming cron', async () => {
     const tenant = await createTenantWithKeys({ url: app.api.url, devKey: t.config.DEV_API_KEY }, 'feed-floor');

@@ -35,12 +35,14 @@ describe('generate with the offline writer', () => {
   async function generateFrom(set: Article[], options: Record<string, unknown> = {}): Promise<string> {
     const db = app.rt.db;
     const submission = await db.query<{ id: string }>(
-      `INSERT INTO submissions (tenant_id, request_hash, correlation_id, options) VALUES ($1, md5(random()::text), 'offline-test', $2) RETURNING id`,
+      `INSERT INTO submissions (tenant_id, request_hash, correlation_id, options) ` +
+        `VALUES ($1, md5(random()::text), 'offline-test', $2) RETURNING id`,
       [tenantId, JSON.stringify(options)],
     );
     for (const article of set) {
       await db.query(
-        `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text, content, fetched_at) VALUES ($1, $2, 'markdown', $3, $4, $5, $5, now())`,
+        `INSERT INTO sources (tenant_id, submission_id, kind, url, title, input_text, ` +
+          `content, fetched_at) VALUES ($1, $2, 'markdown', $3, $4, $5, $5, now())`,
         [tenantId, submission.rows[0]!.id, article.url, article.title, article.text],
       );
       await new Promise((r) => setTimeout(r, 2)); // sources are read in created_at order
@@ -56,7 +58,8 @@ describe('generate with the offline writer', () => {
   async function generated(postId: string) {
     await waitFor(`generate of ${postId}`, async () => {
       const { rows } = await app.rt.db.query(
-        `SELECT outcome FROM stage_runs WHERE post_id = $1 AND stage = 'generate' AND outcome IN ('completed', 'failed')`,
+        `SELECT outcome FROM stage_runs WHERE post_id = $1 AND stage = 'generate' ` +
+          `AND outcome IN ('completed', 'failed')`,
         [postId],
       );
       return rows.length > 0;
@@ -64,7 +67,8 @@ describe('generate with the offline writer', () => {
     return (await app.rt.db.query('SELECT * FROM posts WHERE id = $1', [postId])).rows[0]!;
   }
 
-  it('writes 20 posts from different source sets: SEO fields in bounds, grounded, cited, copied from the sources', async () => {
+  it('writes 20 posts from different source sets: SEO fields in bounds, grounded, ' +
+    'cited, copied from the sources', async () => {
     const sets = sourceSets();
     expect(sets).toHaveLength(20);
     const ids = [];
@@ -174,7 +178,8 @@ describe('generate with the offline writer', () => {
     }
   }, 60_000);
 
-  it("expands to the brief's minWords with source sentences only, and keeps the length warning when the sources fall short", async () => {
+  it("expands to the brief's minWords with source sentences only, and keeps " +
+    'the length warning when the sources fall short', async () => {
     const sets = sourceSets();
     const checkCopied = (set: Article[], markdown: string): void => {
       const haystack = set.map((a) => normalise(a.text.replace(/^\s*(?:[-*+]|\d+[.)])\s+/gm, ''))).join('\n');

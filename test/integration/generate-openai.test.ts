@@ -113,7 +113,8 @@ describe('generate with an OpenAI-compatible model', () => {
         expect(post.grounding.passed).toBe(true);
 
         const calls = await app.rt.db.query(
-          'SELECT step, prompt_tokens, completion_tokens, cost_usd::float AS cost FROM llm_calls WHERE post_id = $1 ORDER BY id',
+          'SELECT step, prompt_tokens, completion_tokens, cost_usd::float AS cost ' +
+            'FROM llm_calls WHERE post_id = $1 ORDER BY id',
           [postId],
         );
         expect(calls.rows.map((r) => r.step)).toEqual(['outline', 'draft', 'metadata']);
@@ -208,7 +209,8 @@ describe('generate with an OpenAI-compatible model', () => {
     );
   }, 60_000);
 
-  it('rides out a storm of 429s: no job fails, calls wait out Retry-After, and never exceed the request limit', async () => {
+  it('rides out a storm of 429s: no job fails, calls wait out Retry-After, and ' +
+    'never exceed the request limit', async () => {
     // 429s with Retry-After: 1 for the first 2.5 s after the first call.
     let stormUntil = Infinity;
     const writer = modelWriter();
@@ -245,7 +247,8 @@ describe('generate with an OpenAI-compatible model', () => {
           expect(requests.filter((o) => o.at >= r.at && o.at < r.at + windowMs).length).toBeLessThanOrEqual(limit);
 
         expect(await app.rt.queues.queues.generate.getJobCounts('failed')).toEqual({ failed: 0 });
-        // Sent back to wait by the 429s and the shared limit, yet each job spent a single attempt (the one that completed).
+        // Sent back to wait by the 429s and the shared limit, yet each job spent a single attempt (the one that
+        // completed).
         const jobs = await app.rt.queues.queues.generate.getJobs(['completed']);
         expect(jobs).toHaveLength(3);
         for (const job of jobs) expect(job.attemptsMade).toBe(1);
@@ -264,7 +267,8 @@ describe('generate with an OpenAI-compatible model', () => {
     );
   }, 90_000);
 
-  it('queues four posts for a one-slot local server (LLM_MAX_CONCURRENCY=1) instead of timing them out together', async () => {
+  it('queues four posts for a one-slot local server (LLM_MAX_CONCURRENCY=1) ' +
+    'instead of timing them out together', async () => {
     // Like llama.cpp or Ollama on one CPU: one completion at a time, 400 ms each, the others wait unanswered.
     const oneSlot = async () => {
       const server = await startFakeOpenAI({ slots: 1, chatLatencyMs: 400 });
@@ -305,12 +309,14 @@ describe('generate with an OpenAI-compatible model', () => {
     }
   }, 120_000);
 
-  it('cleans what a small model returns before it becomes the post: headings, blank lines, JSON debris, tags, titles', async () => {
+  it('cleans what a small model returns before it becomes the post: headings, ' +
+    'blank lines, JSON debris, tags, titles', async () => {
     const writer = modelWriter();
     // A paragraph of the source, sent as a heading (as small models do).
     const paragraph = heatPumps.text.split('\n\n')[2]!;
     const description =
-      'Modern cold-climate heat pumps keep extracting heat from outdoor air at minus twenty degrees Celsius, and sizing matters more than the brand.';
+      'Modern cold-climate heat pumps keep extracting heat from outdoor air at ' +
+      'minus twenty degrees Celsius, and sizing matters more than the brand.';
     fake.onChat((req) => {
       const step = stepOf(req);
       const reply = writer(req);
@@ -332,7 +338,8 @@ describe('generate with an OpenAI-compatible model', () => {
         .message.content;
       const [first, ...rest] = body.split('\n\n');
       return chatCompletion(
-        `{\n# What the sources say\n\n${first}${'\n'.repeat(40)}## ${paragraph} [1]\n\n#### A deep heading\n\n${rest.join('\n\n\n\n\n')}\n"}\n}`,
+        `{\n# What the sources say\n\n${first}${'\n'.repeat(40)}## ${paragraph} ` +
+          `[1]\n\n#### A deep heading\n\n${rest.join('\n\n\n\n\n')}\n"}\n}`,
       );
     });
     await withPipeline(fake, {}, async (app) => {
@@ -365,7 +372,8 @@ describe('generate with an OpenAI-compatible model', () => {
       expect(post.status).toBe('failed');
       expect(post.failed_stage).toBe('generate');
       expect(post.failure_reason).toBe(
-        "the draft step's replies were unusable after 3 tries: the draft reply was unusable: the reply has 0 words of prose",
+        "the draft step's replies were unusable after 3 tries: the draft reply " +
+          'was unusable: the reply has 0 words of prose',
       );
       expect(fake.chatRequests().map(stepOf)).toEqual(['outline', 'draft', 'draft', 'draft']);
       const calls = await app.rt.db.query(`SELECT step FROM llm_calls WHERE post_id = $1 ORDER BY id`, [postId]);

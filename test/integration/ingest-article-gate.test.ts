@@ -146,7 +146,8 @@ describe('the ingest gate', () => {
     const post = await settledPost(res.body.links.post);
     expect(post.status).toBe('published');
     const { rows } = await app.rt.db.query(
-      `SELECT content, author, published_at, modified_at, canonical_url, lang, site_name, lead_image FROM sources WHERE submission_id = $1`,
+      `SELECT content, author, published_at, modified_at, canonical_url, lang, ` +
+        `site_name, lead_image FROM sources WHERE submission_id = $1`,
       [res.body.id],
     );
     expect(rows[0]).toEqual({

@@ -47,7 +47,8 @@ describe('ingesting feeds, sitemaps and sites', () => {
     expect(children.every((p) => p.status === 'published' && p.submissionId)).toBe(true);
     expect(submission.status).toBe('published');
     const { rows } = await app.rt.db.query<{ kind: string; content: string }>(
-      `SELECT kind, content FROM sources WHERE submission_id IN (SELECT id FROM submissions WHERE parent_id = $1) ORDER BY created_at`,
+      `SELECT kind, content FROM sources WHERE submission_id IN (SELECT id FROM ` +
+        `submissions WHERE parent_id = $1) ORDER BY created_at`,
       [res.body.id],
     );
     expect(rows.map((r) => r.kind)).toEqual(['feed_entry', 'feed_entry']);
@@ -68,12 +69,16 @@ describe('ingesting feeds, sitemaps and sites', () => {
       {
         guid: 'p-1',
         title: 'Kelp forests and tidal arrays',
-        body: '<p>Kelp forests grow on the foundations of tidal arrays and shelter young fish along the coast of Orkney.</p>',
+        body:
+          '<p>Kelp forests grow on the foundations of tidal arrays and shelter young ' +
+          'fish along the coast of Orkney.</p>',
       },
       {
         guid: 'p-2',
         title: 'Ferries that sail on tidal hydrogen',
-        body: '<p>Island ferries in Scotland now burn hydrogen made from surplus tidal electricity on their morning crossings.</p>',
+        body:
+          '<p>Island ferries in Scotland now burn hydrogen made from surplus tidal ' +
+          'electricity on their morning crossings.</p>',
       },
     ];
     const created = await app.post('/api/v1/feeds', { url: `${site.url}/feeds/polled.xml`, cron: '0 0 1 1 *' });
@@ -89,7 +94,8 @@ describe('ingesting feeds, sitemaps and sites', () => {
     const entrySources = async () =>
       (
         await app.rt.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM sources s JOIN submissions m ON m.id = s.submission_id WHERE m.feed_id = $1 AND s.kind = 'feed_entry'`,
+          `SELECT count(*)::int AS n FROM sources s JOIN submissions m ON m.id = ` +
+            `s.submission_id WHERE m.feed_id = $1 AND s.kind = 'feed_entry'`,
           [feedId],
         )
       ).rows[0]!.n;
@@ -121,7 +127,9 @@ describe('ingesting feeds, sitemaps and sites', () => {
     site.polled.entries.push({
       guid: 'p-3',
       title: 'Seabirds and turbines',
-      body: '<p>Seabird counts near the turbines have not fallen in five years of monitoring by the island ranger service.</p>',
+      body:
+        '<p>Seabird counts near the turbines have not fallen in five years of monitoring ' +
+        'by the island ranger service.</p>',
     });
     site.polled.version = 2;
     expect(await pollFeed(deps, { id: 'tick-4', data: { feedId } })).toEqual({ outcome: 'new_entries', newEntries: 1 });
@@ -191,13 +199,19 @@ describe('ingesting feeds, sitemaps and sites', () => {
   it('ends exact and near duplicates as `duplicate`, linked to the original; different text goes on', async () => {
     const text = [
       'Harbour masters in Stromness have started to log every tidal turbine maintenance visit in a shared register.',
-      'The register shows which vessels were used, how long each repair took and what the weather was like at the time.',
-      'After two years the data suggests that most repairs can wait for the calm neap tides, which saves both fuel and money.',
+      'The register shows which vessels were used, how long each repair took ' +
+        'and what the weather was like at the time.',
+      'After two years the data suggests that most repairs can wait for the calm ' +
+        'neap tides, which saves both fuel and money.',
       'Other harbours in the north of Scotland plan to adopt the same register before the next winter season begins.',
-      'The harbour board says the register costs almost nothing to keep, because the crews already write the same notes by hand.',
-      'Insurers have asked for copies, since a record of every visit makes it easier to price the risk of working at sea.',
-      'Some skippers worry that the data could be used against them, but the board has promised to publish only totals.',
-      'A second register for cable inspections is planned, and the two will share the same format so they can be compared.',
+      'The harbour board says the register costs almost nothing to keep, because ' +
+        'the crews already write the same notes by hand.',
+      'Insurers have asked for copies, since a record of every visit makes it ' +
+        'easier to price the risk of working at sea.',
+      'Some skippers worry that the data could be used against them, but the ' +
+        'board has promised to publish only totals.',
+      'A second register for cable inspections is planned, and the two will share ' +
+        'the same format so they can be compared.',
     ].join('\n\n');
     const original = await app.post('/api/v1/submissions', { source: { type: 'text', text } });
     await settled(original.body.links.self, 1);
@@ -210,7 +224,9 @@ describe('ingesting feeds, sitemaps and sites', () => {
     const different = await app.post('/api/v1/submissions', {
       source: {
         type: 'text',
-        text: 'Kirkwall airport will trial electric planes on the short hop to Westray next spring, with a pilot and eight passengers on each flight.',
+        text:
+          'Kirkwall airport will trial electric planes on the short hop to Westray ' +
+          'next spring, with a pilot and eight passengers on each flight.',
       },
     });
     for (const res of [exact, near, different]) await settled(res.body.links.self, 1);
@@ -238,7 +254,8 @@ describe('ingesting feeds, sitemaps and sites', () => {
     const { rows } = await app.rt.db.query<{ id: string }>(
       `WITH s AS (INSERT INTO submissions (tenant_id, request_hash, correlation_id) SELECT id, 'h', 'c-kelp' FROM tenants WHERE slug = 'default' RETURNING id, tenant_id)
        INSERT INTO posts (tenant_id, submission_id, correlation_id, status, title, tags, published_at)
-       SELECT tenant_id, id, 'c-kelp', 'published', 'Kelp forests near tidal arrays', ARRAY['kelp', 'forests', 'shelter', 'young', 'fish', 'near', 'tidal', 'arrays'], now() FROM s RETURNING id`,
+       SELECT tenant_id, id, 'c-kelp', 'published', 'Kelp forests near tidal arrays', ARRAY['kelp', 'forests',
+         'shelter', 'young', 'fish', 'near', 'tidal', 'arrays'], now() FROM s RETURNING id`,
     );
     const covering = rows[0]!.id;
     site.polled.entries = [
@@ -258,7 +275,8 @@ describe('ingesting feeds, sitemaps and sites', () => {
     expect(post.status).toBe('skipped');
     expect(post.hold.reason).toMatch(
       new RegExp(
-        `^skipped: published post ${covering} \\("Kelp forests near tidal arrays"\\) already covers \\d+% of this brief's keywords`,
+        `^skipped: published post ${covering} \\("Kelp forests near tidal arrays"\\) ` +
+          `already covers \\d+% of this brief's keywords`,
       ),
     );
     expect(post.topicBrief.keywords.join(' ')).toMatch(/kelp forests/);

@@ -58,7 +58,8 @@ describe('fetch limits inside the pipeline', () => {
     await t?.cleanup();
   });
 
-  it('cuts off a 50 MB body and an endless trickle, fails both permanently, and publishes other posts meanwhile', async () => {
+  it('cuts off a 50 MB body and an endless trickle, fails both permanently, ' +
+    'and publishes other posts meanwhile', async () => {
     const huge = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/huge` } });
     const trickle = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/trickle` } });
     const normalPage = await app.post('/api/v1/submissions', { source: { type: 'url', url: `${siteUrl}/normal` } });

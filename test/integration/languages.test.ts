@@ -109,8 +109,11 @@ describe('posts in German, French and a language without rules', () => {
     expect(post.language.tag).toBe('pl');
     expect(post.language.supported).toBe(false);
     expect(post.language.notes).toEqual([
-      "the brief asks for English (en); the offline writer copies the sources' sentences, so the post is in Polish (pl)",
-      "Polish (pl) has no text rules here: sentences are split by Unicode's rules only, with no context words, English section headings, no readability formula and no local number or date formats",
+      "the brief asks for English (en); the offline writer copies the sources' " +
+        'sentences, so the post is in Polish (pl)',
+      "Polish (pl) has no text rules here: sentences are split by Unicode's rules " +
+        'only, with no context words, English section headings, no readability ' +
+        'formula and no local number or date formats',
     ]);
     expect(post.jsonLd.inLanguage).toBe('pl');
     expect(post.seo.measures.readingEase).toBeNull();

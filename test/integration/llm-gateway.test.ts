@@ -123,7 +123,8 @@ describe('the openai provider through the gateway', () => {
     });
     const row = (
       await rt.db.query(
-        `SELECT provider, model, step, prompt_tokens, completion_tokens, cost_usd::float AS cost, cached FROM llm_calls ORDER BY id DESC LIMIT 1`,
+        `SELECT provider, model, step, prompt_tokens, completion_tokens, cost_usd::float ` +
+          `AS cost, cached FROM llm_calls ORDER BY id DESC LIMIT 1`,
       )
     ).rows[0];
     expect(row).toEqual({
@@ -237,29 +238,33 @@ describe('the openai provider through the gateway', () => {
     expect(cachedRow).toEqual({ cost: 0, cached: true });
   });
 
-  it('opens the breaker on repeated failures: calls then wait instead of reaching the provider, until it half-opens', async () => {
-    fake.onChat(() => serverError(500));
-    const g = gateway({
-      LLM_RETRIES: 0,
-      LLM_BREAKER_VOLUME: 2,
-      LLM_BREAKER_ERROR_PERCENT: 50,
-      LLM_BREAKER_RESET_MS: 700,
-    });
-    for (let i = 0; i < 2; i++) await expect(g.chat(request(), scope)).rejects.toBeInstanceOf(LlmTransientError);
-    const seen = fake.chatRequests().length;
-    const waiting = await g.chat(request(), scope).catch((e: unknown) => e);
-    expect(waiting).toBeInstanceOf(LlmWaitError);
-    expect((waiting as LlmWaitError).scope).toBe('breaker');
-    expect((waiting as LlmWaitError).waitMs).toBeGreaterThan(0);
-    expect((waiting as LlmWaitError).waitMs).toBeLessThanOrEqual(700);
-    expect(fake.chatRequests()).toHaveLength(seen);
-    expect(await metric('blog_poster_circuit_breaker_state', { breaker: 'openai' })).toBe(2);
+  it(
+    'opens the breaker on repeated failures: calls then wait instead of reaching ' +
+      'the provider, until it half-opens',
+    async () => {
+      fake.onChat(() => serverError(500));
+      const g = gateway({
+        LLM_RETRIES: 0,
+        LLM_BREAKER_VOLUME: 2,
+        LLM_BREAKER_ERROR_PERCENT: 50,
+        LLM_BREAKER_RESET_MS: 700,
+      });
+      for (let i = 0; i < 2; i++) await expect(g.chat(request(), scope)).rejects.toBeInstanceOf(LlmTransientError);
+      const seen = fake.chatRequests().length;
+      const waiting = await g.chat(request(), scope).catch((e: unknown) => e);
+      expect(waiting).toBeInstanceOf(LlmWaitError);
+      expect((waiting as LlmWaitError).scope).toBe('breaker');
+      expect((waiting as LlmWaitError).waitMs).toBeGreaterThan(0);
+      expect((waiting as LlmWaitError).waitMs).toBeLessThanOrEqual(700);
+      expect(fake.chatRequests()).toHaveLength(seen);
+      expect(await metric('blog_poster_circuit_breaker_state', { breaker: 'openai' })).toBe(2);
 
-    fake.onChat(() => chatCompletion('Recovered.'));
-    await new Promise((r) => setTimeout(r, 800));
-    expect((await g.chat(request(), scope)).content).toBe('Recovered.');
-    expect(await metric('blog_poster_circuit_breaker_state', { breaker: 'openai' })).toBe(0);
-  });
+      fake.onChat(() => chatCompletion('Recovered.'));
+      await new Promise((r) => setTimeout(r, 800));
+      expect((await g.chat(request(), scope)).content).toBe('Recovered.');
+      expect(await metric('blog_poster_circuit_breaker_state', { breaker: 'openai' })).toBe(0);
+    },
+  );
 
   it('waits for a half-open breaker trial verdict instead of sending the other calls back to the queue', async () => {
     const g = gateway({
@@ -418,71 +423,79 @@ describe('the openai provider through the gateway', () => {
     expect(base64.usage.prompt_tokens).toBeGreaterThan(0);
   });
 
-  it('reserves each call’s worst case atomically: concurrent calls of one tenant never overshoot its budget', async () => {
-    const tenant = (
-      await rt.db.query<{ id: string }>(`INSERT INTO tenants (slug, name) VALUES ('budget-race', 'Race') RETURNING id`)
-    ).rows[0]!.id;
-    const submission = await rt.db.query<{ id: string }>(
-      `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`,
-      [tenant],
-    );
-    const postIds = await Promise.all(
-      Array.from(
-        { length: 10 },
-        async () =>
-          (
-            await rt.db.query<{ id: string }>(
-              `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`,
-              [tenant, submission.rows[0]!.id],
-            )
-          ).rows[0]!.id,
-      ),
-    );
-    // Each call may cost up to $0.10 (100 completion tokens at $1,000 per million) and costs exactly that;
-    // the month's budget of $0.35 admits three. The model is slow, so all ten calls overlap.
-    fake.onChat(async () => ({
-      ...chatCompletion('A draft.', { promptTokens: 0, completionTokens: 100 }),
-      delayMs: 300,
-    }));
-    const g = gateway({ LLM_PRICES: { 'fake-model': { prompt: 0, completion: 1000 } } });
-    const outcomes = await Promise.allSettled(
-      postIds.map((postId) =>
-        g.chat(request({ maxTokens: 100 }), { tenantId: tenant, postId, limits: { monthlyBudgetUsd: 0.35 } }),
-      ),
-    );
-    const made = outcomes.filter((o) => o.status === 'fulfilled');
-    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
-    expect(made).toHaveLength(3);
-    expect(refused).toHaveLength(7);
-    for (const err of refused) expect(err).toBeInstanceOf(BudgetExceededError);
-    expect(fake.chatRequests()).toHaveLength(3);
-    const { rows } = await rt.db.query<{ spent: number; reserved: number }>(
-      `SELECT (SELECT COALESCE(sum(cost_usd), 0)::float FROM llm_calls WHERE tenant_id = $1) AS spent,
+  it(
+    'reserves each call’s worst case atomically: concurrent calls of one tenant ' + 'never overshoot its budget',
+    async () => {
+      const tenant = (
+        await rt.db.query<{ id: string }>(
+          `INSERT INTO tenants (slug, name) VALUES ('budget-race', 'Race') RETURNING id`,
+        )
+      ).rows[0]!.id;
+      const submission = await rt.db.query<{ id: string }>(
+        `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`,
+        [tenant],
+      );
+      const postIds = await Promise.all(
+        Array.from(
+          { length: 10 },
+          async () =>
+            (
+              await rt.db.query<{ id: string }>(
+                `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`,
+                [tenant, submission.rows[0]!.id],
+              )
+            ).rows[0]!.id,
+        ),
+      );
+      // Each call may cost up to $0.10 (100 completion tokens at $1,000 per million) and costs exactly that;
+      // the month's budget of $0.35 admits three. The model is slow, so all ten calls overlap.
+      fake.onChat(async () => ({
+        ...chatCompletion('A draft.', { promptTokens: 0, completionTokens: 100 }),
+        delayMs: 300,
+      }));
+      const g = gateway({ LLM_PRICES: { 'fake-model': { prompt: 0, completion: 1000 } } });
+      const outcomes = await Promise.allSettled(
+        postIds.map((postId) =>
+          g.chat(request({ maxTokens: 100 }), { tenantId: tenant, postId, limits: { monthlyBudgetUsd: 0.35 } }),
+        ),
+      );
+      const made = outcomes.filter((o) => o.status === 'fulfilled');
+      const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+      expect(made).toHaveLength(3);
+      expect(refused).toHaveLength(7);
+      for (const err of refused) expect(err).toBeInstanceOf(BudgetExceededError);
+      expect(fake.chatRequests()).toHaveLength(3);
+      const { rows } = await rt.db.query<{ spent: number; reserved: number }>(
+        `SELECT (SELECT COALESCE(sum(cost_usd), 0)::float FROM llm_calls WHERE tenant_id = $1) AS spent,
               (SELECT count(*)::int FROM llm_reservations WHERE tenant_id = $1) AS reserved`,
-      [tenant],
-    );
-    expect(rows[0]!.spent).toBeCloseTo(0.3, 8);
-    expect(rows[0]!.spent).toBeLessThanOrEqual(0.35);
-    // Every reservation was settled (replaced by its call) or given back.
-    expect(rows[0]!.reserved).toBe(0);
-  });
+        [tenant],
+      );
+      expect(rows[0]!.spent).toBeCloseTo(0.3, 8);
+      expect(rows[0]!.spent).toBeLessThanOrEqual(0.35);
+      // Every reservation was settled (replaced by its call) or given back.
+      expect(rows[0]!.reserved).toBe(0);
+    },
+  );
 
-  it('refuses a call with a budget when the model has no price, and gives the reservation back after a failed call', async () => {
-    const unpriced = gateway({ LLM_PRICES: {} });
-    await expect(unpriced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toThrow(
-      /has no price \(LLM_PRICES\)/,
-    );
-    expect(fake.chatRequests()).toHaveLength(0);
+  it(
+    'refuses a call with a budget when the model has no price, and gives the ' + 'reservation back after a failed call',
+    async () => {
+      const unpriced = gateway({ LLM_PRICES: {} });
+      await expect(unpriced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toThrow(
+        /has no price \(LLM_PRICES\)/,
+      );
+      expect(fake.chatRequests()).toHaveLength(0);
 
-    fake.enqueueChat(serverError(), serverError(), serverError());
-    const priced = gateway({ LLM_PRICES: { 'fake-model': { prompt: 1, completion: 1 } } });
-    await expect(priced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toBeInstanceOf(
-      LlmTransientError,
-    );
-    const { rows } = await rt.db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM llm_reservations WHERE post_id = $1',
-      [scope.postId],
-    );
-    expect(rows[0]!.n).toBe(0);
-  });
+      fake.enqueueChat(serverError(), serverError(), serverError());
+      const priced = gateway({ LLM_PRICES: { 'fake-model': { prompt: 1, completion: 1 } } });
+      await expect(priced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toBeInstanceOf(
+        LlmTransientError,
+      );
+      const { rows } = await rt.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM llm_reservations WHERE post_id = $1',
+        [scope.postId],
+      );
+      expect(rows[0]!.n).toBe(0);
+    },
+  );
 });

@@ -210,35 +210,40 @@ describe('the model writer against a small local model', () => {
     const err = await write([heatPumps], { brief: { minWords: 50, maxWords: 100 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LlmTruncatedError);
     expect((err as Error).message).toBe(
-      'the draft step was cut off at its token limit twice, at 560 and then 840 tokens (finish_reason "length"); the replies ran past what the step asks for, as a model that repeats itself does',
+      'the draft step was cut off at its token limit twice, at 560 and then 840 ' +
+        'tokens (finish_reason "length"); the replies ran past what the step asks ' +
+        'for, as a model that repeats itself does',
     );
   });
 
-  it('asks for other samples while a reply is unusable after cleaning, then fails the step with the reason', async () => {
-    const writer = modelWriter();
-    let drafts = 0;
-    fake.onChat((req) =>
-      stepOf(req) === 'draft' && drafts++ === 0
-        ? chatCompletion('## Heat pumps\n\n## Cold climates\n\n{}')
-        : writer(req),
-    );
-    await write([heatPumps]);
-    expect(
-      fake
-        .chatRequests()
-        .filter((r) => stepOf(r) === 'draft')
-        .map((r) => r.body.seed),
-    ).toEqual([undefined, 1]);
+  it(
+    'asks for other samples while a reply is unusable after cleaning, then ' + 'fails the step with the reason',
+    async () => {
+      const writer = modelWriter();
+      let drafts = 0;
+      fake.onChat((req) =>
+        stepOf(req) === 'draft' && drafts++ === 0
+          ? chatCompletion('## Heat pumps\n\n## Cold climates\n\n{}')
+          : writer(req),
+      );
+      await write([heatPumps]);
+      expect(
+        fake
+          .chatRequests()
+          .filter((r) => stepOf(r) === 'draft')
+          .map((r) => r.body.seed),
+      ).toEqual([undefined, 1]);
 
-    fake.reset();
-    fake.onChat((req) =>
-      stepOf(req) === 'outline' ? chatCompletion('Sure! Here is a plan: intro, body, end.') : writer(req),
-    );
-    const err = await write([heatPumps]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LlmUnusableReplyError);
-    expect((err as Error).message).toMatch(
-      /^the outline step's replies were unusable after 3 tries: the outline reply was unusable: /,
-    );
-    expect(fake.chatRequests().map((r) => r.body.seed)).toEqual([undefined, 1, 2]);
-  });
+      fake.reset();
+      fake.onChat((req) =>
+        stepOf(req) === 'outline' ? chatCompletion('Sure! Here is a plan: intro, body, end.') : writer(req),
+      );
+      const err = await write([heatPumps]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LlmUnusableReplyError);
+      expect((err as Error).message).toMatch(
+        /^the outline step's replies were unusable after 3 tries: the outline reply was unusable: /,
+      );
+      expect(fake.chatRequests().map((r) => r.body.seed)).toEqual([undefined, 1, 2]);
+    },
+  );
 });

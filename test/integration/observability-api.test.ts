@@ -45,7 +45,9 @@ describe('observability of the API and the stages', () => {
       {
         source: {
           type: 'markdown',
-          text: '# Tracing a post\n\nEvery stage of this post logs with the request id it came in with. Operators search one id and see the whole story.',
+          text:
+            '# Tracing a post\n\nEvery stage of this post logs with the request id ' +
+            'it came in with. Operators search one id and see the whole story.',
         },
       },
       { 'x-request-id': requestId },

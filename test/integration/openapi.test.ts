@@ -87,7 +87,8 @@ describe('the OpenAPI document', () => {
 
     // Posts in the states the post actions need: held for approval (two), scheduled, and published.
     const text = (n: string) =>
-      `# ${n}\n\nZebrafish regenerate their fins within weeks. Researchers study the ${n} process closely. The cells involved are remarkable.`;
+      `# ${n}\n\nZebrafish regenerate their fins within weeks. Researchers study ` +
+      `the ${n} process closely. The cells involved are remarkable.`;
     const submit = async (name: string, publish?: Record<string, unknown>) => {
       const r = await app.post('/api/v1/submissions', {
         source: { type: 'markdown', text: text(name) },
@@ -433,22 +434,25 @@ describe('the OpenAPI document', () => {
     ).toBe(true);
   }
 
-  it('answers every route as documented: a valid call, an invalid one, and (API routes) one without a key', async () => {
-    const planned = plans();
-    const mounted = new Set(described());
-    const done: string[] = [];
-    for (const [key, plan] of Object.entries(planned)) {
-      expect(mounted.has(key), `${key} is planned but not mounted`).toBe(true);
-      if (plan.invalid) expectDocumented(key, await send(key, plan.invalid), plan.invalid.status, 'invalid call');
-      expectDocumented(key, await send(key, plan.valid), plan.valid.status, 'valid call');
-      const op = operation(key)!;
-      if (JSON.stringify(op.security) === JSON.stringify([{ apiKey: [] }])) {
-        expectDocumented(key, await send(key, { ...plan.valid, auth: 'none' }), 401, 'no key');
+  it(
+    'answers every route as documented: a valid call, an invalid one, and (API ' + 'routes) one without a key',
+    async () => {
+      const planned = plans();
+      const mounted = new Set(described());
+      const done: string[] = [];
+      for (const [key, plan] of Object.entries(planned)) {
+        expect(mounted.has(key), `${key} is planned but not mounted`).toBe(true);
+        if (plan.invalid) expectDocumented(key, await send(key, plan.invalid), plan.invalid.status, 'invalid call');
+        expectDocumented(key, await send(key, plan.valid), plan.valid.status, 'valid call');
+        const op = operation(key)!;
+        if (JSON.stringify(op.security) === JSON.stringify([{ apiKey: [] }])) {
+          expectDocumented(key, await send(key, { ...plan.valid, auth: 'none' }), 401, 'no key');
+        }
+        done.push(key);
       }
-      done.push(key);
-    }
-    expect(done.length).toBe(mounted.size);
-  });
+      expect(done.length).toBe(mounted.size);
+    },
+  );
 
   it('serves a docs page that loads only same-origin assets, each as documented', async () => {
     const res = await fetch(`${app.api.url}/docs`);

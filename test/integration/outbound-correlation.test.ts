@@ -79,61 +79,64 @@ describe('the request id on outbound calls', () => {
     await fake?.close();
   });
 
-  it("sends the submission's request id to the source, the model, the embedder, the webhook and the callback", async () => {
-    const hook = await startReceiver(secret);
-    const callback = await startReceiver(secret);
-    try {
-      await app.rt.db.query(`UPDATE tenants SET settings = settings || $1::jsonb WHERE slug = 'default'`, [
-        JSON.stringify({ notifications: { url: callback.url, secretEnv: 'BP_SECRET_CORRELATION' } }),
-      ]);
-      const dest = await app.post('/api/v1/destinations', {
-        name: 'correlated hook',
-        kind: 'webhook',
-        config: { url: hook.url, secretEnv: 'BP_SECRET_CORRELATION', timeoutMs: 5000 },
-      });
-      expect(dest.status).toBe(201);
+  it(
+    "sends the submission's request id to the source, the model, the embedder, " + 'the webhook and the callback',
+    async () => {
+      const hook = await startReceiver(secret);
+      const callback = await startReceiver(secret);
+      try {
+        await app.rt.db.query(`UPDATE tenants SET settings = settings || $1::jsonb WHERE slug = 'default'`, [
+          JSON.stringify({ notifications: { url: callback.url, secretEnv: 'BP_SECRET_CORRELATION' } }),
+        ]);
+        const dest = await app.post('/api/v1/destinations', {
+          name: 'correlated hook',
+          kind: 'webhook',
+          config: { url: hook.url, secretEnv: 'BP_SECRET_CORRELATION', timeoutMs: 5000 },
+        });
+        expect(dest.status).toBe(201);
 
-      const requestId = `outbound-${t.id}-trace`;
-      const res = await app.post(
-        '/api/v1/submissions',
-        {
-          source: { type: 'url', url: `${siteUrl}/heat-pumps` },
-          brief: { minWords: 50, maxWords: 600 },
-          publish: { destinations: [dest.body.id] },
-        },
-        { 'x-request-id': requestId },
-      );
-      expect(res.status).toBe(202);
-      const postId = res.body.postId as string;
-      const post = await waitFor('the post to settle', async () => {
-        const { body } = await app.get(`/api/v1/posts/${postId}`);
-        return ['published', 'failed', 'needs_review'].includes(body.status) ? body : null;
-      });
-      expect(post.status, JSON.stringify(post.failure)).toBe('published');
-      await waitFor(
-        'the post.published callback',
-        async () => callback.deliveries.some((d) => d.body?.type === 'post.published'),
-        30_000,
-      );
+        const requestId = `outbound-${t.id}-trace`;
+        const res = await app.post(
+          '/api/v1/submissions',
+          {
+            source: { type: 'url', url: `${siteUrl}/heat-pumps` },
+            brief: { minWords: 50, maxWords: 600 },
+            publish: { destinations: [dest.body.id] },
+          },
+          { 'x-request-id': requestId },
+        );
+        expect(res.status).toBe(202);
+        const postId = res.body.postId as string;
+        const post = await waitFor('the post to settle', async () => {
+          const { body } = await app.get(`/api/v1/posts/${postId}`);
+          return ['published', 'failed', 'needs_review'].includes(body.status) ? body : null;
+        });
+        expect(post.status, JSON.stringify(post.failure)).toBe('published');
+        await waitFor(
+          'the post.published callback',
+          async () => callback.deliveries.some((d) => d.body?.type === 'post.published'),
+          30_000,
+        );
 
-      // The source page and its robots.txt.
-      expect(siteRequests.map((r) => r.url)).toEqual(expect.arrayContaining(['/robots.txt', '/heat-pumps']));
-      for (const r of siteRequests) expect(r.headers['x-request-id'], r.url).toBe(requestId);
-      // The model (every chat step) and the embedder.
-      expect(fake.chatRequests().length).toBeGreaterThanOrEqual(3);
-      expect(fake.embeddingRequests().length).toBeGreaterThanOrEqual(1);
-      for (const r of fake.requests) expect(r.headers['x-request-id'], r.path).toBe(requestId);
-      // The webhook destination and the tenant's callback.
-      expect(hook.deliveries).toHaveLength(1);
-      expect(hook.deliveries[0]!.verified).toBe(true);
-      expect(hook.deliveries[0]!.headers['x-request-id']).toBe(requestId);
-      const callbacks = callback.deliveries.filter((d) => d.body?.data?.post?.id === postId);
-      expect(callbacks.length).toBeGreaterThanOrEqual(1);
-      for (const d of callbacks) expect(d.headers['x-request-id'], d.body?.type).toBe(requestId);
-    } finally {
-      await app.rt.db.query(`UPDATE tenants SET settings = settings - 'notifications' WHERE slug = 'default'`);
-      await hook.close();
-      await callback.close();
-    }
-  });
+        // The source page and its robots.txt.
+        expect(siteRequests.map((r) => r.url)).toEqual(expect.arrayContaining(['/robots.txt', '/heat-pumps']));
+        for (const r of siteRequests) expect(r.headers['x-request-id'], r.url).toBe(requestId);
+        // The model (every chat step) and the embedder.
+        expect(fake.chatRequests().length).toBeGreaterThanOrEqual(3);
+        expect(fake.embeddingRequests().length).toBeGreaterThanOrEqual(1);
+        for (const r of fake.requests) expect(r.headers['x-request-id'], r.path).toBe(requestId);
+        // The webhook destination and the tenant's callback.
+        expect(hook.deliveries).toHaveLength(1);
+        expect(hook.deliveries[0]!.verified).toBe(true);
+        expect(hook.deliveries[0]!.headers['x-request-id']).toBe(requestId);
+        const callbacks = callback.deliveries.filter((d) => d.body?.data?.post?.id === postId);
+        expect(callbacks.length).toBeGreaterThanOrEqual(1);
+        for (const d of callbacks) expect(d.headers['x-request-id'], d.body?.type).toBe(requestId);
+      } finally {
+        await app.rt.db.query(`UPDATE tenants SET settings = settings - 'notifications' WHERE slug = 'default'`);
+        await hook.close();
+        await callback.close();
+      }
+    },
+  );
 });

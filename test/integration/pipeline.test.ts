@@ -10,11 +10,15 @@ function sourceText(i: number): string {
   const topic = topics[i % topics.length]!;
   return [
     `# Notes on ${topic} number ${i}`,
-    `Teams that run content pipelines learn about ${topic} the hard way. Sample ${i} describes one such lesson in detail.`,
+    `Teams that run content pipelines learn about ${topic} the hard way. Sample ` +
+      `${i} describes one such lesson in detail.`,
     `## What went wrong`,
-    `The first version handled ${topic} inside a single request. When a dependency slowed down, requests piled up and work was lost.`,
+    `The first version handled ${topic} inside a single request. When a dependency ` +
+      `slowed down, requests piled up and work was lost.`,
     `## What fixed it`,
-    `Moving ${topic} into its own stage with retries and backoff made failures visible. Each run is recorded so operators can read the history of post ${i}.`,
+    `Moving ${topic} into its own stage with retries and backoff made failures ` +
+      `visible. Each run is recorded so operators can read the history of post ` +
+      `${i}.`,
   ].join('\n\n');
 }
 

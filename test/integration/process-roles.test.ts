@@ -22,7 +22,8 @@ describe('process roles', () => {
       setTimeout(() => {
         res.setHeader('content-type', 'text/html');
         res.end(
-          '<html><body><article><h1>Slow page</h1><p>Graceful shutdown lets this fetch finish before the worker exits.</p></article></body></html>',
+          '<html><body><article><h1>Slow page</h1><p>Graceful shutdown lets this ' +
+            'fetch finish before the worker exits.</p></article></body></html>',
         );
       }, 1500);
     });
@@ -98,7 +99,8 @@ describe('process roles', () => {
                   SELECT id, 'h', 'c-2' FROM tenants WHERE slug = 'default' RETURNING id, tenant_id),
             p AS (INSERT INTO posts (tenant_id, submission_id, correlation_id, status, run_generation, queued_stage,
                                      held_details, updated_at)
-                  SELECT s.tenant_id, s.id, 'c-2', v.status, v.generation, v.queued_stage, v.details, now() - interval '5 minutes'
+                  SELECT s.tenant_id, s.id, 'c-2', v.status, v.generation, v.queued_stage, v.details, now() - interval
+                    '5 minutes'
                     FROM s, (VALUES ('mid-generate', 'generating', 0, NULL, NULL::jsonb),
                                     ('handed-to-embed', 'generating', 0, NULL, NULL),
                                     ('approved', 'queued', 2, 'publish', NULL),
@@ -127,7 +129,8 @@ describe('process roles', () => {
       await app.rt.db.query<{ id: number }>(`SELECT id FROM stage_runs WHERE post_id = $1`, [ids.deferred])
     ).rows[0]!.id;
     await app.rt.db.query(
-      `INSERT INTO post_publishing (post_id, publish_at, revision, scheduled_job_id) VALUES ($1, '2031-01-01T00:00:00Z', 1, $2)`,
+      `INSERT INTO post_publishing (post_id, publish_at, revision, scheduled_job_id) ` +
+        `VALUES ($1, '2031-01-01T00:00:00Z', 1, $2)`,
       [ids.scheduled, `post-${ids.scheduled}-publish-at-1924992000000-r1`],
     );
 

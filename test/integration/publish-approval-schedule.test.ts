@@ -50,7 +50,8 @@ describe('approval, rejection, scheduling and cancelling', () => {
 
   it('uses the tenant setting when the submission says nothing, and rejects with a reason', async () => {
     await app.rt.db.query(
-      `UPDATE tenants SET settings = settings || '{"publishing": {"requireApproval": true}}'::jsonb WHERE slug = 'default'`,
+      `UPDATE tenants SET settings = settings || '{"publishing": {"requireApproval": ` +
+        `true}}'::jsonb WHERE slug = 'default'`,
     );
     try {
       const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: text('reject') } });

@@ -46,7 +46,9 @@ describe('a worker SIGKILLed after WordPress answered and before the local commi
     const res = await app.post('/api/v1/submissions', {
       source: {
         type: 'text',
-        text: `Crash test ${Date.now()}: the worker dies after the remote create. The retry must find the post by its external id and update it.`,
+        text:
+          `Crash test ${Date.now()}: the worker dies after the remote create. The ` +
+          `retry must find the post by its external id and update it.`,
       },
       publish: { destinations: [dest.body.id] },
     });

@@ -201,7 +201,8 @@ describe('destination credentials from the tenant secret store', () => {
       try {
         // As a row written by an earlier version would be: the API no longer lets a tenant write it.
         const { rows } = await app.rt.db.query<{ id: string }>(
-          `INSERT INTO destinations (tenant_id, name, kind, config) VALUES ($1, 'old hook', 'webhook', $2) RETURNING id`,
+          `INSERT INTO destinations (tenant_id, name, kind, config) VALUES ($1, 'old ` +
+            `hook', 'webhook', $2) RETURNING id`,
           [acme.id, JSON.stringify({ url: receiver.url, secretEnv: 'BP_SECRET_DEPLOYMENT_HOOK', timeoutMs: 5000 })],
         );
         const res = await acme.call(key, 'POST', '/api/v1/submissions', {

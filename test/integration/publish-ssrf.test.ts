@@ -17,7 +17,9 @@ import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const text = (n: string) =>
-  `Destination guard ${n}. A tenant's webhook or WordPress site must not point the publisher at the inside of the network. The guard refuses such addresses before connecting.`;
+  `Destination guard ${n}. A tenant's webhook or WordPress site must not ` +
+  `point the publisher at the inside of the network. The guard refuses such ` +
+  `addresses before connecting.`;
 
 describe('destinations behind the SSRF guard in the publish stage', () => {
   let t: TestEnv;
@@ -101,65 +103,69 @@ describe('destinations behind the SSRF guard in the publish stage', () => {
     },
   );
 
-  it('webhook and WordPress destinations at private and metadata names: a permanent outcome with the reason, no connection (recording resolver)', async () => {
-    const dns: Record<string, string[]> = { 'metadata.example': ['169.254.169.254'], 'wp.internal': ['10.20.30.40'] };
-    const resolver: Resolver = async (host) => (dns[host] ?? []).map((address) => ({ address, family: 4 }));
-    const resolved: string[] = [];
-    const attempts: ConnectAttempt[] = [];
-    const fetcher = createSafeFetcher({
-      resolver: async (host) => {
-        resolved.push(host);
-        return resolver(host);
-      },
-      allowPrivateHosts: t.config.FETCH_ALLOW_PRIVATE_HOSTS,
-      onConnect: (a) => attempts.push(a),
-    });
+  it(
+    'webhook and WordPress destinations at private and metadata names: a permanent ' +
+      'outcome with the reason, no connection (recording resolver)',
+    async () => {
+      const dns: Record<string, string[]> = { 'metadata.example': ['169.254.169.254'], 'wp.internal': ['10.20.30.40'] };
+      const resolver: Resolver = async (host) => (dns[host] ?? []).map((address) => ({ address, family: 4 }));
+      const resolved: string[] = [];
+      const attempts: ConnectAttempt[] = [];
+      const fetcher = createSafeFetcher({
+        resolver: async (host) => {
+          resolved.push(host);
+          return resolver(host);
+        },
+        allowPrivateHosts: t.config.FETCH_ALLOW_PRIVATE_HOSTS,
+        onConnect: (a) => attempts.push(a),
+      });
 
-    const ids = [
-      await destination('metadata hook', 'webhook', 'http://metadata.example/latest/meta-data/'),
-      await destination('internal wp', 'wordpress', 'http://wp.internal'),
-    ];
-    // A written post, held for approval so the pipeline itself does not publish it.
-    const res = await app.post('/api/v1/submissions', {
-      source: { type: 'text', text: text('direct') },
-      publish: { destinations: ids, requireApproval: true },
-    });
-    const postId = res.body.postId as string;
-    await waitFor(
-      'the post held for approval',
-      async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'awaiting_approval',
-    );
-    const post = (await loadPostForPublishing(app.rt.db, postId))!;
-    const targets = await resolveTargets(app.rt.db, post.tenantId, ids);
-    const deps = { db: app.rt.db, config: t.config, log: createLogger('silent'), fetcher };
+      const ids = [
+        await destination('metadata hook', 'webhook', 'http://metadata.example/latest/meta-data/'),
+        await destination('internal wp', 'wordpress', 'http://wp.internal'),
+      ];
+      // A written post, held for approval so the pipeline itself does not publish it.
+      const res = await app.post('/api/v1/submissions', {
+        source: { type: 'text', text: text('direct') },
+        publish: { destinations: ids, requireApproval: true },
+      });
+      const postId = res.body.postId as string;
+      await waitFor(
+        'the post held for approval',
+        async () => (await app.get(`/api/v1/posts/${postId}`)).body.status === 'awaiting_approval',
+      );
+      const post = (await loadPostForPublishing(app.rt.db, postId))!;
+      const targets = await resolveTargets(app.rt.db, post.tenantId, ids);
+      const deps = { db: app.rt.db, config: t.config, log: createLogger('silent'), fetcher };
 
-    const byKind = Object.fromEntries(targets.map((target) => [target.kind, target]));
-    const hook = await publishToTarget(deps, post, byKind.webhook!, 0);
-    expect(hook).toEqual({
-      kind: 'permanent',
-      reason: expect.stringMatching(
-        /^webhook "metadata hook": webhook POST http:\/\/metadata\.example: refused http:\/\/metadata\.example: metadata\.example resolves to 169\.254\.169\.254 is the cloud metadata address/,
-      ),
-    });
-    const wp = await publishToTarget(deps, post, byKind.wordpress!, 0);
-    expect(wp).toEqual({
-      kind: 'permanent',
-      reason: expect.stringMatching(
-        /^wordpress "internal wp": WordPress GET \/wp\/v2\/users\/me: refused http:\/\/wp\.internal: wp\.internal resolves to 10\.20\.30\.40 is a private \(RFC 1918\) address/,
-      ),
-    });
-    expect(resolved).toEqual(['metadata.example', 'wp.internal']);
-    expect(attempts).toEqual([]);
+      const byKind = Object.fromEntries(targets.map((target) => [target.kind, target]));
+      const hook = await publishToTarget(deps, post, byKind.webhook!, 0);
+      expect(hook).toEqual({
+        kind: 'permanent',
+        reason: expect.stringMatching(
+          /^webhook "metadata hook": webhook POST http:\/\/metadata\.example: refused http:\/\/metadata\.example: metadata\.example resolves to 169\.254\.169\.254 is the cloud metadata address/,
+        ),
+      });
+      const wp = await publishToTarget(deps, post, byKind.wordpress!, 0);
+      expect(wp).toEqual({
+        kind: 'permanent',
+        reason: expect.stringMatching(
+          /^wordpress "internal wp": WordPress GET \/wp\/v2\/users\/me: refused http:\/\/wp\.internal: wp\.internal resolves to 10\.20\.30\.40 is a private \(RFC 1918\) address/,
+        ),
+      });
+      expect(resolved).toEqual(['metadata.example', 'wp.internal']);
+      expect(attempts).toEqual([]);
 
-    const { rows } = await app.rt.db.query<{ kind: string; status: string; last_error: string }>(
-      'SELECT kind, status, last_error FROM publications WHERE post_id = $1 ORDER BY kind',
-      [postId],
-    );
-    expect(rows.map((r) => [r.kind, r.status])).toEqual([
-      ['webhook', 'failed'],
-      ['wordpress', 'failed'],
-    ]);
-    expect(rows[0]!.last_error).toMatch(/cloud metadata address/);
-    expect(rows[1]!.last_error).toMatch(/private \(RFC 1918\) address/);
-  });
+      const { rows } = await app.rt.db.query<{ kind: string; status: string; last_error: string }>(
+        'SELECT kind, status, last_error FROM publications WHERE post_id = $1 ORDER BY kind',
+        [postId],
+      );
+      expect(rows.map((r) => [r.kind, r.status])).toEqual([
+        ['webhook', 'failed'],
+        ['wordpress', 'failed'],
+      ]);
+      expect(rows[0]!.last_error).toMatch(/cloud metadata address/);
+      expect(rows[1]!.last_error).toMatch(/private \(RFC 1918\) address/);
+    },
+  );
 });

@@ -6,7 +6,8 @@ import { startReceiver } from '../support/webhook-receiver.ts';
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const text = (n: string) =>
-  `Webhook post ${n}. Receivers verify each delivery with the Standard Webhooks signature. The id stays the same on every retry.`;
+  `Webhook post ${n}. Receivers verify each delivery with the Standard Webhooks ` +
+  `signature. The id stays the same on every retry.`;
 
 describe('signed webhooks: the webhook destination and tenant notifications', () => {
   let t: TestEnv;
@@ -51,28 +52,34 @@ describe('signed webhooks: the webhook destination and tenant notifications', ()
     );
   }
 
-  it('a receiver answering 500 three times then 200 sees one distinct webhook-id, every delivery verified', async () => {
-    resetDestinationBreakers();
-    const receiver = await startReceiver(secret, (n) => (n < 3 ? 500 : 200));
-    try {
-      const id = await webhookDestination('flaky receiver', receiver.url);
-      const res = await app.post('/api/v1/submissions', {
-        source: { type: 'text', text: text('flaky') },
-        publish: { destinations: [id] },
-      });
-      const post = await published(res.body.postId);
-      expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500, 500, 200]);
-      expect(receiver.deliveries.every((d) => d.verified)).toBe(true);
-      expect(new Set(receiver.deliveries.map((d) => d.id)).size).toBe(1);
-      const last = receiver.deliveries[3]!.body;
-      expect(last).toMatchObject({ type: 'post.published', data: { id: post.id, title: post.title, slug: post.slug } });
-      expect(post.publications).toEqual([
-        expect.objectContaining({ kind: 'webhook', status: 'published', externalId: receiver.deliveries[0]!.id }),
-      ]);
-    } finally {
-      await receiver.close();
-    }
-  });
+  it(
+    'a receiver answering 500 three times then 200 sees one distinct webhook-id, ' + 'every delivery verified',
+    async () => {
+      resetDestinationBreakers();
+      const receiver = await startReceiver(secret, (n) => (n < 3 ? 500 : 200));
+      try {
+        const id = await webhookDestination('flaky receiver', receiver.url);
+        const res = await app.post('/api/v1/submissions', {
+          source: { type: 'text', text: text('flaky') },
+          publish: { destinations: [id] },
+        });
+        const post = await published(res.body.postId);
+        expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500, 500, 200]);
+        expect(receiver.deliveries.every((d) => d.verified)).toBe(true);
+        expect(new Set(receiver.deliveries.map((d) => d.id)).size).toBe(1);
+        const last = receiver.deliveries[3]!.body;
+        expect(last).toMatchObject({
+          type: 'post.published',
+          data: { id: post.id, title: post.title, slug: post.slug },
+        });
+        expect(post.publications).toEqual([
+          expect.objectContaining({ kind: 'webhook', status: 'published', externalId: receiver.deliveries[0]!.id }),
+        ]);
+      } finally {
+        await receiver.close();
+      }
+    },
+  );
 
   it('a retry after one destination failed does not republish to the one that succeeded', async () => {
     resetDestinationBreakers();
@@ -136,50 +143,54 @@ describe('signed webhooks: the webhook destination and tenant notifications', ()
     }
   });
 
-  it('the tenant callback receives signed post.awaiting_approval and post.published events, retried with the same id', async () => {
-    const receiver = await startReceiver(secret, (n) => (n === 0 ? 500 : 200));
-    try {
-      await app.rt.db.query(`UPDATE tenants SET settings = settings || $1::jsonb WHERE slug = 'default'`, [
-        JSON.stringify({ notifications: { url: receiver.url, secretEnv: 'BP_SECRET_HOOK' } }),
-      ]);
-      const res = await app.post('/api/v1/submissions', {
-        source: { type: 'text', text: text('approval') },
-        publish: { requireApproval: true },
-      });
-      const postId = res.body.postId as string;
-      await waitFor(
-        'the approval event',
-        async () => receiver.deliveries.some((d) => d.status === 200 && d.body?.type === 'post.awaiting_approval'),
-        30_000,
-      );
-      expect((await app.post(`/api/v1/posts/${postId}/approve`, {})).status).toBe(202);
-      await published(postId);
-      await waitFor(
-        'the published event',
-        async () => receiver.deliveries.some((d) => d.body?.type === 'post.published'),
-        30_000,
-      );
+  it(
+    'the tenant callback receives signed post.awaiting_approval and post.published ' +
+      'events, retried with the same id',
+    async () => {
+      const receiver = await startReceiver(secret, (n) => (n === 0 ? 500 : 200));
+      try {
+        await app.rt.db.query(`UPDATE tenants SET settings = settings || $1::jsonb WHERE slug = 'default'`, [
+          JSON.stringify({ notifications: { url: receiver.url, secretEnv: 'BP_SECRET_HOOK' } }),
+        ]);
+        const res = await app.post('/api/v1/submissions', {
+          source: { type: 'text', text: text('approval') },
+          publish: { requireApproval: true },
+        });
+        const postId = res.body.postId as string;
+        await waitFor(
+          'the approval event',
+          async () => receiver.deliveries.some((d) => d.status === 200 && d.body?.type === 'post.awaiting_approval'),
+          30_000,
+        );
+        expect((await app.post(`/api/v1/posts/${postId}/approve`, {})).status).toBe(202);
+        await published(postId);
+        await waitFor(
+          'the published event',
+          async () => receiver.deliveries.some((d) => d.body?.type === 'post.published'),
+          30_000,
+        );
 
-      expect(receiver.deliveries.every((d) => d.verified)).toBe(true);
-      const byType = (type: string) => receiver.deliveries.filter((d) => d.body?.type === type);
-      const approval = byType('post.awaiting_approval');
-      // The first delivery got a 500; its retry carried the same webhook-id and body.
-      expect(approval.map((d) => d.status)).toEqual([500, 200]);
-      expect(new Set(approval.map((d) => d.id)).size).toBe(1);
-      expect(approval[0]!.body.data).toEqual(approval[1]!.body.data);
-      expect(approval[1]!.body.data).toMatchObject({
-        post: { id: postId, status: 'awaiting_approval' },
-        hold: { reason: expect.any(String) },
-      });
-      expect(byType('post.published')[0]!.body.data).toMatchObject({
-        post: { id: postId, status: 'published' },
-        publications: [expect.objectContaining({ kind: 'files' })],
-      });
-    } finally {
-      await app.rt.db.query(`UPDATE tenants SET settings = settings - 'notifications' WHERE slug = 'default'`);
-      await receiver.close();
-    }
-  });
+        expect(receiver.deliveries.every((d) => d.verified)).toBe(true);
+        const byType = (type: string) => receiver.deliveries.filter((d) => d.body?.type === type);
+        const approval = byType('post.awaiting_approval');
+        // The first delivery got a 500; its retry carried the same webhook-id and body.
+        expect(approval.map((d) => d.status)).toEqual([500, 200]);
+        expect(new Set(approval.map((d) => d.id)).size).toBe(1);
+        expect(approval[0]!.body.data).toEqual(approval[1]!.body.data);
+        expect(approval[1]!.body.data).toMatchObject({
+          post: { id: postId, status: 'awaiting_approval' },
+          hold: { reason: expect.any(String) },
+        });
+        expect(byType('post.published')[0]!.body.data).toMatchObject({
+          post: { id: postId, status: 'published' },
+          publications: [expect.objectContaining({ kind: 'files' })],
+        });
+      } finally {
+        await app.rt.db.query(`UPDATE tenants SET settings = settings - 'notifications' WHERE slug = 'default'`);
+        await receiver.close();
+      }
+    },
+  );
 
   it('a failed post notifies post.failed', async () => {
     const receiver = await startReceiver(secret);

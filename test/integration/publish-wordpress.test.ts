@@ -71,72 +71,83 @@ describe('publishing to a real WordPress', () => {
     return body;
   }
 
-  it('publishes a post with categories and tags by name, slug, excerpt and featured image, read back field by field', async () => {
-    const destinationId = await destination(`wp-${run}`, 'BP_SECRET_WP_TEST');
-    const post = await submitAndSettle({
-      source: {
-        type: 'markdown',
-        text: `# Heat pumps in cold winters ${run}\n\nHeat pumps keep working below freezing. Modern units reach minus twenty degrees.\n\n## Costs\n\nRunning costs fall when the house is insulated. Installers size the pump to the heat loss of the house.`,
-      },
-      publish: {
-        destinations: [destinationId],
-        featuredImage: { url: imageUrl, alt: `A heat pump outside a house ${run}` },
-      },
-    });
-    expect(post.status, JSON.stringify(post.failure)).toBe('published');
-    expect(post.publications).toHaveLength(1);
-    const publication = post.publications[0];
-    expect(publication).toMatchObject({
-      kind: 'wordpress',
-      status: 'published',
-      externalId: externalIdOf(post as { id: string }),
-    });
+  it(
+    'publishes a post with categories and tags by name, slug, excerpt and featured ' +
+      'image, read back field by field',
+    async () => {
+      const destinationId = await destination(`wp-${run}`, 'BP_SECRET_WP_TEST');
+      const post = await submitAndSettle({
+        source: {
+          type: 'markdown',
+          text:
+            `# Heat pumps in cold winters ${run}\n\nHeat pumps keep working below freezing. ` +
+            `Modern units reach minus twenty degrees.\n\n## Costs\n\nRunning costs ` +
+            `fall when the house is insulated. Installers size the pump to the heat ` +
+            `loss of the house.`,
+        },
+        publish: {
+          destinations: [destinationId],
+          featuredImage: { url: imageUrl, alt: `A heat pump outside a house ${run}` },
+        },
+      });
+      expect(post.status, JSON.stringify(post.failure)).toBe('published');
+      expect(post.publications).toHaveLength(1);
+      const publication = post.publications[0];
+      expect(publication).toMatchObject({
+        kind: 'wordpress',
+        status: 'published',
+        externalId: externalIdOf(post as { id: string }),
+      });
 
-    const found = await wpPostsWithExternalId(post.id);
-    expect(found).toHaveLength(1);
-    const remote = found[0];
-    const { rows } = await app.rt.db.query(
-      'SELECT markdown, meta_description, details FROM posts JOIN publications ON publications.post_id = posts.id WHERE posts.id = $1',
-      [post.id],
-    );
-    const stored = rows[0]!;
+      const found = await wpPostsWithExternalId(post.id);
+      expect(found).toHaveLength(1);
+      const remote = found[0];
+      const { rows } = await app.rt.db.query(
+        'SELECT markdown, meta_description, details FROM posts JOIN publications ' +
+          'ON publications.post_id = posts.id WHERE posts.id = $1',
+        [post.id],
+      );
+      const stored = rows[0]!;
 
-    expect(remote.title.raw).toBe(post.title);
-    expect(remote.content.raw).toBe(bodyHtml(stored.markdown));
-    expect(remote.excerpt.raw).toBe(stored.meta_description);
-    expect(remote.status).toBe('publish');
-    // WordPress may rename a clashing slug: the stored slug and link are the ones it answered.
-    expect(remote.slug).toMatch(new RegExp(`^${post.slug}(-\\d+)?$`));
-    expect(stored.details.slug).toBe(remote.slug);
-    expect(publication.url).toBe(remote.link);
-    expect(remote.meta.blog_poster_external_id).toBe(externalIdOf(post as { id: string }));
-    expect(remote.meta.blog_poster_meta_description).toBe(stored.meta_description);
+      expect(remote.title.raw).toBe(post.title);
+      expect(remote.content.raw).toBe(bodyHtml(stored.markdown));
+      expect(remote.excerpt.raw).toBe(stored.meta_description);
+      expect(remote.status).toBe('publish');
+      // WordPress may rename a clashing slug: the stored slug and link are the ones it answered.
+      expect(remote.slug).toMatch(new RegExp(`^${post.slug}(-\\d+)?$`));
+      expect(stored.details.slug).toBe(remote.slug);
+      expect(publication.url).toBe(remote.link);
+      expect(remote.meta.blog_poster_external_id).toBe(externalIdOf(post as { id: string }));
+      expect(remote.meta.blog_poster_meta_description).toBe(stored.meta_description);
 
-    const tags = await wp.rest<any[]>('GET', '/wp/v2/tags', { include: remote.tags.join(','), per_page: '100' });
-    expect(new Set(tags.body.map((tag) => decode(tag.name).toLowerCase()))).toEqual(
-      new Set(post.tags.map((tag: string) => tag.toLowerCase())),
-    );
-    const categories = await wp.rest<any[]>('GET', '/wp/v2/categories', {
-      include: remote.categories.join(','),
-      per_page: '100',
-    });
-    expect(categories.body.map((c) => decode(c.name))).toContain('News & Updates');
+      const tags = await wp.rest<any[]>('GET', '/wp/v2/tags', { include: remote.tags.join(','), per_page: '100' });
+      expect(new Set(tags.body.map((tag) => decode(tag.name).toLowerCase()))).toEqual(
+        new Set(post.tags.map((tag: string) => tag.toLowerCase())),
+      );
+      const categories = await wp.rest<any[]>('GET', '/wp/v2/categories', {
+        include: remote.categories.join(','),
+        per_page: '100',
+      });
+      expect(categories.body.map((c) => decode(c.name))).toContain('News & Updates');
 
-    expect(remote.featured_media).toBeGreaterThan(0);
-    const media = await wp.rest('GET', `/wp/v2/media/${remote.featured_media}`, { context: 'edit' });
-    expect(media.status).toBe(200);
-    expect(media.body.alt_text).toBe(`A heat pump outside a house ${run}`);
-    expect(media.body.mime_type).toBe('image/png');
-    const image = await fetch(media.body.source_url);
-    expect(Buffer.from(await image.arrayBuffer()).equals(PNG)).toBe(true);
-  });
+      expect(remote.featured_media).toBeGreaterThan(0);
+      const media = await wp.rest('GET', `/wp/v2/media/${remote.featured_media}`, { context: 'edit' });
+      expect(media.status).toBe(200);
+      expect(media.body.alt_text).toBe(`A heat pump outside a house ${run}`);
+      expect(media.body.mime_type).toBe('image/png');
+      const image = await fetch(media.body.source_url);
+      expect(Buffer.from(await image.arrayBuffer()).equals(PNG)).toBe(true);
+    },
+  );
 
   it('reuses terms that exist already (term_exists) instead of failing', async () => {
     const destinationId = await destination(`wp-terms-${run}`, 'BP_SECRET_WP_TEST');
     const post = await submitAndSettle({
       source: {
         type: 'text',
-        text: `Insulation ${run} matters more than the pump. A well insulated house needs a smaller heat pump and saves energy every winter.`,
+        text:
+          `Insulation ${run} matters more than the pump. A well insulated house needs ` +
+          `a smaller heat pump and saves energy every winter.`,
       },
       publish: { destinations: [destinationId] },
     });
@@ -152,7 +163,9 @@ describe('publishing to a real WordPress', () => {
     const post = await submitAndSettle({
       source: {
         type: 'text',
-        text: `Retry ${run}: a publish that runs twice must update the post it made, never make another one. The external id finds it.`,
+        text:
+          `Retry ${run}: a publish that runs twice must update the post it made, ` +
+          `never make another one. The external id finds it.`,
       },
       publish: { destinations: [destinationId] },
     });
@@ -186,7 +199,9 @@ describe('publishing to a real WordPress', () => {
     const post = await submitAndSettle({
       source: {
         type: 'text',
-        text: `Wrong password ${run}. WordPress 6.1 serves a wrong application password as anonymous on reads, so the client checks users/me first.`,
+        text:
+          `Wrong password ${run}. WordPress 6.1 serves a wrong application password ` +
+          `as anonymous on reads, so the client checks users/me first.`,
       },
       publish: { destinations: [destinationId] },
     });

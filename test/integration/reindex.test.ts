@@ -18,8 +18,13 @@ const texts = [
   original,
   neighbour,
   related,
-  '# Sourdough starters\n\nA sourdough starter is flour and water colonised by wild yeast and bacteria. Feed it daily and keep it warm.\n\n## Baking\n\nA lively starter doubles within six hours. Use it at its peak for an open crumb.',
-  '# Bicycle chains\n\nA clean chain shifts smoothly and lasts longer. Wipe it after wet rides and oil it sparingly.\n\n## Wear\n\nMeasure chain stretch every few months. A worn chain wears out the cassette too.',
+  '# Sourdough starters\n\nA sourdough starter is flour and water colonised ' +
+    'by wild yeast and bacteria. Feed it daily and keep it warm.\n\n## Baking\n\nA ' +
+    'lively starter doubles within six hours. Use it at its peak for an open ' +
+    'crumb.',
+  '# Bicycle chains\n\nA clean chain shifts smoothly and lasts longer. Wipe ' +
+    'it after wet rides and oil it sparingly.\n\n## Wear\n\nMeasure chain stretch ' +
+    'every few months. A worn chain wears out the cassette too.',
 ];
 
 describe('reindex', () => {

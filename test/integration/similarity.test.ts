@@ -60,28 +60,32 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
     await t?.cleanup();
   });
 
-  it('holds a near-duplicate of a published post as duplicate_of; a distinct post on a neighbouring topic is published', async () => {
-    const first = await submitAndSettle(app, original);
-    expect(first.status).toBe('published');
-    ids.original = first.id;
+  it(
+    'holds a near-duplicate of a published post as duplicate_of; a distinct ' +
+      'post on a neighbouring topic is published',
+    async () => {
+      const first = await submitAndSettle(app, original);
+      expect(first.status).toBe('published');
+      ids.original = first.id;
 
-    const other = await submitAndSettle(app, neighbour);
-    expect(other.status).toBe('published');
-    expect(other.hold).toBeNull();
-    ids.neighbour = other.id;
+      const other = await submitAndSettle(app, neighbour);
+      expect(other.status).toBe('published');
+      expect(other.hold).toBeNull();
+      ids.neighbour = other.id;
 
-    const copy = await submitAndSettle(app, nearDuplicate);
-    expect(copy.status).toBe('duplicate_of');
-    expect(copy.hold).toMatchObject({
-      stage: 'index',
-      details: { postId: first.id, threshold: t.config.DUPLICATE_THRESHOLD },
-    });
-    expect(copy.hold.details.score).toBeGreaterThanOrEqual(t.config.DUPLICATE_THRESHOLD);
-    expect(copy.hold.reason).toContain(first.id);
-    expect(copy.publications).toEqual([]);
-    expect(copy.stages.map((s: { stage: string }) => s.stage)).toEqual(['ingest', 'generate', 'embed', 'index']);
-    ids.copy = copy.id;
-  });
+      const copy = await submitAndSettle(app, nearDuplicate);
+      expect(copy.status).toBe('duplicate_of');
+      expect(copy.hold).toMatchObject({
+        stage: 'index',
+        details: { postId: first.id, threshold: t.config.DUPLICATE_THRESHOLD },
+      });
+      expect(copy.hold.details.score).toBeGreaterThanOrEqual(t.config.DUPLICATE_THRESHOLD);
+      expect(copy.hold.reason).toContain(first.id);
+      expect(copy.publications).toEqual([]);
+      expect(copy.stages.map((s: { stage: string }) => s.stage)).toEqual(['ingest', 'generate', 'embed', 'index']);
+      ids.copy = copy.id;
+    },
+  );
 
   it('publishes the duplicate once an operator approves it', async () => {
     await resumePost(app.rt.db, app.rt.queues, ids.copy!, { approve: true });
@@ -106,7 +110,8 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
 
   it('suggests related published posts and, when the tenant enables it, links them before publishing', async () => {
     await app.rt.db.query(
-      `UPDATE tenants SET settings = settings || '{"internalLinks": {"enabled": true, "max": 2}}' WHERE slug = 'default'`,
+      `UPDATE tenants SET settings = settings || '{"internalLinks": {"enabled": ` +
+        `true, "max": 2}}' WHERE slug = 'default'`,
     );
     const post = await submitAndSettle(app, related);
     expect(post.status).toBe('published');
@@ -140,54 +145,57 @@ describe.each(backends)('similarity in the pipeline on $name', ({ name, env }) =
     });
   });
 
-  it("searches only the caller's posts: over HTTP for the default tenant, and through the index for another", async () => {
-    const otherTenant = await createTenant(app.rt.db, `other-${randomBytes(3).toString('hex')}`);
-    // The very same article in another tenant: not a duplicate there, and never a search hit here.
-    const accepted = await acceptSubmission(app.rt.db, app.rt.queues, {
-      tenantId: otherTenant,
-      body: { source: { type: 'markdown', text: original } },
-      idempotencyKey: null,
-      correlationId: 'other-tenant',
-    });
-    await waitFor('the other tenant’s post', async () => {
-      const { rows } = await app.rt.db.query('SELECT status FROM posts WHERE id = $1', [accepted.postId]);
-      return rows[0]?.status === 'published';
-    });
+  it(
+    "searches only the caller's posts: over HTTP for the default tenant, and " + 'through the index for another',
+    async () => {
+      const otherTenant = await createTenant(app.rt.db, `other-${randomBytes(3).toString('hex')}`);
+      // The very same article in another tenant: not a duplicate there, and never a search hit here.
+      const accepted = await acceptSubmission(app.rt.db, app.rt.queues, {
+        tenantId: otherTenant,
+        body: { source: { type: 'markdown', text: original } },
+        idempotencyKey: null,
+        correlationId: 'other-tenant',
+      });
+      await waitFor('the other tenant’s post', async () => {
+        const { rows } = await app.rt.db.query('SELECT status FROM posts WHERE id = $1', [accepted.postId]);
+        return rows[0]?.status === 'published';
+      });
 
-    const res = await app.get(
-      `/api/v1/search?q=${encodeURIComponent('heat pump running costs in cold weather')}&limit=20`,
-    );
-    expect(res.status).toBe(200);
-    expect(res.body.results.length).toBeGreaterThan(0);
-    const ownIds = new Set(
-      (
-        await app.rt.db.query<{ id: string }>(
-          `SELECT p.id FROM posts p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = 'default'`,
-        )
-      ).rows.map((r) => r.id),
-    );
-    for (const hit of res.body.results) expect(ownIds.has(hit.postId)).toBe(true);
-    expect(res.body.results.map((r: { postId: string }) => r.postId)).not.toContain(accepted.postId);
-    expect(res.body.index).toBe(name);
-    if (name === 'qdrant') {
-      // The searches really went to Qdrant, each with the tenant filter.
-      const queries = fakeQdrant.queries();
-      expect(queries.length).toBeGreaterThan(0);
-      for (const q of queries)
-        expect(q.filter.must[0]).toMatchObject({ key: 'tenant_id', match: { value: expect.any(String) } });
-    }
-    expect([ids.original, ids.copy]).toContain(res.body.results[0].postId);
-    expect(res.body.results[0]).toMatchObject({
-      score: expect.any(Number),
-      snippet: expect.any(String),
-      title: expect.any(String),
-    });
-    expect(res.body.results[0].snippet.length).toBeGreaterThan(0);
+      const res = await app.get(
+        `/api/v1/search?q=${encodeURIComponent('heat pump running costs in cold weather')}&limit=20`,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.results.length).toBeGreaterThan(0);
+      const ownIds = new Set(
+        (
+          await app.rt.db.query<{ id: string }>(
+            `SELECT p.id FROM posts p JOIN tenants t ON t.id = p.tenant_id WHERE t.slug = 'default'`,
+          )
+        ).rows.map((r) => r.id),
+      );
+      for (const hit of res.body.results) expect(ownIds.has(hit.postId)).toBe(true);
+      expect(res.body.results.map((r: { postId: string }) => r.postId)).not.toContain(accepted.postId);
+      expect(res.body.index).toBe(name);
+      if (name === 'qdrant') {
+        // The searches really went to Qdrant, each with the tenant filter.
+        const queries = fakeQdrant.queries();
+        expect(queries.length).toBeGreaterThan(0);
+        for (const q of queries)
+          expect(q.filter.must[0]).toMatchObject({ key: 'tenant_id', match: { value: expect.any(String) } });
+      }
+      expect([ids.original, ids.copy]).toContain(res.body.results[0].postId);
+      expect(res.body.results[0]).toMatchObject({
+        score: expect.any(Number),
+        snippet: expect.any(String),
+        title: expect.any(String),
+      });
+      expect(res.body.results[0].snippet.length).toBeGreaterThan(0);
 
-    const deps = vectorDeps(app.rt.db, app.rt.providers, app.rt.config);
-    const theirs = await searchPosts(deps, otherTenant, 'heat pump running costs in cold weather', 20);
-    expect(theirs.map((r) => r.postId)).toEqual([accepted.postId]);
-  });
+      const deps = vectorDeps(app.rt.db, app.rt.providers, app.rt.config);
+      const theirs = await searchPosts(deps, otherTenant, 'heat pump running costs in cold weather', 20);
+      expect(theirs.map((r) => r.postId)).toEqual([accepted.postId]);
+    },
+  );
 
   it('refuses bad search input with a problem naming the field', async () => {
     for (const [query, field] of [

@@ -78,7 +78,9 @@ describe('hostile titles on the static site', () => {
         source: {
           type: 'markdown',
           title: submittedTitle,
-          text: `# ${submittedTitle}\n\nHeat pumps ${MARKUP} move heat instead of making it.\n\nThey work well in cold weather when the house is insulated.`,
+          text:
+            `# ${submittedTitle}\n\nHeat pumps ${MARKUP} move heat instead of making ` +
+            `it.\n\nThey work well in cold weather when the house is insulated.`,
         },
       }),
       // A page whose <title> is hostile: it becomes the citation, the Sources list and the front matter.

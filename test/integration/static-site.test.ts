@@ -21,7 +21,10 @@ describe('the static site destination', () => {
         app.post('/api/v1/submissions', {
           source: {
             type: 'markdown',
-            text: `# All about ${topic}\n\n${topic} change how homes use energy. Sample ${i} explains the basics.\n\n# A second top heading\n\nOwners of ${topic} report lower bills after the first winter.`,
+            text:
+              `# All about ${topic}\n\n${topic} change how homes use energy. Sample ${i} ` +
+              `explains the basics.\n\n# A second top heading\n\nOwners of ${topic} report ` +
+              `lower bills after the first winter.`,
           },
         }),
       ),

@@ -13,17 +13,23 @@ const terminal = new Set(['published', 'failed', 'duplicate', 'skipped', 'expand
 const tidal = {
   guid: 'tidal-turbines-record',
   title: 'Tidal turbines in the Pentland Firth set a power record',
-  body: '<p>Tidal turbines in the Pentland Firth set a power record this winter, as tidal turbines at MeyGen ran through every storm.</p>',
+  body:
+    '<p>Tidal turbines in the Pentland Firth set a power record this winter, ' +
+    'as tidal turbines at MeyGen ran through every storm.</p>',
 };
 const tidalAgain = {
   guid: 'pentland-turbines-again',
   title: 'Pentland Firth tidal turbines beat their power record again',
-  body: '<p>The tidal turbines of the Pentland Firth beat their power record again, MeyGen says, after tidal turbines ran through the storms.</p>',
+  body:
+    '<p>The tidal turbines of the Pentland Firth beat their power record again, ' +
+    'MeyGen says, after tidal turbines ran through the storms.</p>',
 };
 const planes = {
   guid: 'kirkwall-electric-planes',
   title: 'Kirkwall airport trials electric planes',
-  body: '<p>Kirkwall airport will trial electric planes on the short hop to Westray next spring, with eight passengers on each flight.</p>',
+  body:
+    '<p>Kirkwall airport will trial electric planes on the short hop to Westray ' +
+    'next spring, with eight passengers on each flight.</p>',
 };
 
 type PostRow = {
@@ -61,7 +67,8 @@ async function withPipeline(window: number) {
         async () => {
           const { rows } = await app.rt.db.query<PostRow>(
             `SELECT p.id, p.status, p.created_at, p.topic_brief,
-                  ARRAY(SELECT x.url FROM sources x WHERE x.submission_id = p.submission_id ORDER BY x.created_at, x.id) AS urls
+                  ARRAY(SELECT x.url FROM sources x WHERE x.submission_id = p.submission_id ORDER BY x.created_at,
+                    x.id) AS urls
              FROM posts p JOIN submissions s ON s.id = p.submission_id
             WHERE s.feed_id = $1 AND s.parent_id IS NOT NULL ORDER BY p.created_at`,
             [feedId],
@@ -119,7 +126,8 @@ describe('topic window', () => {
     expect(cited).toContain(tidal.guid);
     expect(cited).toContain(tidalAgain.guid);
     const { rows } = await env.app.rt.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM sources x JOIN posts p ON p.submission_id = x.submission_id WHERE p.id = $1 AND x.content IS NOT NULL`,
+      `SELECT count(*)::int AS n FROM sources x JOIN posts p ON p.submission_id ` +
+        `= x.submission_id WHERE p.id = $1 AND x.content IS NOT NULL`,
       [joined!.id],
     );
     expect(rows[0]!.n).toBe(2);
@@ -134,7 +142,8 @@ describe('topic window', () => {
 
   it('a brief whose post has started ingesting is closed: a similar entry becomes a post of its own', async () => {
     const { rows } = await env.app.rt.db.query<{ id: string }>(
-      `INSERT INTO feeds (tenant_id, kind, url, cron) SELECT id, 'feed', $1, '0 0 1 1 *' FROM tenants WHERE slug = 'default' RETURNING id`,
+      `INSERT INTO feeds (tenant_id, kind, url, cron) SELECT id, 'feed', $1, ` +
+        `'0 0 1 1 *' FROM tenants WHERE slug = 'default' RETURNING id`,
       [`${env.site.url}/feeds/polled.xml?closed`],
     );
     const feedId = rows[0]!.id;
@@ -142,7 +151,8 @@ describe('topic window', () => {
     expect(await env.poll(feedId, 'tick-1', [first])).toMatchObject({ newEntries: 1 });
     // The ingest job's start marks the post as no longer queued; the brief is closed from then on.
     await env.app.rt.db.query(
-      `UPDATE posts SET status = 'ingesting' WHERE submission_id IN (SELECT id FROM submissions WHERE feed_id = $1 AND parent_id IS NOT NULL)`,
+      `UPDATE posts SET status = 'ingesting' WHERE submission_id IN (SELECT id ` +
+        `FROM submissions WHERE feed_id = $1 AND parent_id IS NOT NULL)`,
       [feedId],
     );
     expect(await env.poll(feedId, 'tick-2', [first, { ...tidalAgain, guid: 'closed-pentland-again' }])).toMatchObject({
@@ -156,12 +166,14 @@ describe('topic window', () => {
     const feedIds: string[] = [];
     for (const which of ['race-a', 'race-b']) {
       const { rows } = await env.app.rt.db.query<{ id: string }>(
-        `INSERT INTO feeds (tenant_id, kind, url, cron) SELECT id, 'feed', $1, '0 0 1 1 *' FROM tenants WHERE slug = 'default' RETURNING id`,
+        `INSERT INTO feeds (tenant_id, kind, url, cron) SELECT id, 'feed', $1, ` +
+          `'0 0 1 1 *' FROM tenants WHERE slug = 'default' RETURNING id`,
         [`${env.site.url}/feeds/polled.xml?${which}`],
       );
       feedIds.push(rows[0]!.id);
     }
-    // Both feeds serve the same two entries (a guid is keyed by its feed, so each poll claims both): one brief of four sources.
+    // Both feeds serve the same two entries (a guid is keyed by its feed, so each poll claims both): one brief of four
+    // sources.
     env.site.polled.entries = [
       { ...tidal, guid: 'race-tidal' },
       { ...tidalAgain, guid: 'race-pentland' },
@@ -176,12 +188,15 @@ describe('topic window', () => {
     };
     await Promise.all(feedIds.map((feedId) => pollFeed(deps, { id: 'tick-1', data: { feedId } })));
     const { rows } = await env.app.rt.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE s.feed_id = ANY($1::uuid[]) AND s.parent_id IS NOT NULL`,
+      `SELECT count(*)::int AS n FROM posts p JOIN submissions s ON s.id = p.submission_id ` +
+        `WHERE s.feed_id = ANY($1::uuid[]) AND s.parent_id IS NOT NULL`,
       [feedIds],
     );
     expect(rows[0]!.n).toBe(1);
     const sources = await env.app.rt.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM sources x JOIN submissions s ON s.id = x.submission_id WHERE s.feed_id = ANY($1::uuid[]) AND s.parent_id IS NOT NULL`,
+      `SELECT count(*)::int AS n FROM sources x JOIN submissions s ON s.id = ` +
+        `x.submission_id WHERE s.feed_id = ANY($1::uuid[]) AND s.parent_id IS NOT ` +
+        `NULL`,
       [feedIds],
     );
     expect(sources.rows[0]!.n).toBe(4);
@@ -191,7 +206,9 @@ describe('topic window', () => {
     const res = await env.app.post('/api/v1/submissions', {
       source: {
         type: 'text',
-        text: 'Orkney ferries will run on hydrogen made from surplus tidal power. The trial starts in spring on the Shapinsay route.',
+        text:
+          'Orkney ferries will run on hydrogen made from surplus tidal power. The ' +
+          'trial starts in spring on the Shapinsay route.',
       },
     });
     expect(res.status).toBe(202);

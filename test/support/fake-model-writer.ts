@@ -63,7 +63,9 @@ export function modelWriter(
           title: 'What the Sources Say About It',
           metaTitle: 'What the Sources Say About It: A Practical Guide',
           metaDescription:
-            'A grounded summary of the sources: what they explain, the figures they give and the practical advice they offer, with every claim cited to its source.',
+            'A grounded summary of the sources: what they explain, the figures they ' +
+            'give and the practical advice they offer, with every claim cited to its ' +
+            'source.',
           slug: 'what-the-sources-say',
           tags: ['guide', 'sources'],
           category: 'Guides',

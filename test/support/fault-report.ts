@@ -38,8 +38,10 @@ export async function tallyPosts(
     dup_runs: number;
   }>(
     `SELECT ids.id, p.status, p.failure_reason AS reason,
-            (SELECT count(*)::int FROM publications x WHERE x.post_id = ids.id AND x.status = 'published') AS publications,
-            (SELECT count(*)::int FROM (SELECT 1 FROM publications x WHERE x.post_id = ids.id GROUP BY x.destination HAVING count(*) > 1) d) AS dup_runs
+            (SELECT count(*)::int FROM publications x WHERE x.post_id = ids.id AND x.status = 'published') AS
+              publications,
+            (SELECT count(*)::int FROM (SELECT 1 FROM publications x WHERE x.post_id = ids.id GROUP BY x.destination
+              HAVING count(*) > 1) d) AS dup_runs
        FROM unnest($1::uuid[]) AS ids(id) LEFT JOIN posts p ON p.id = ids.id`,
     [postIds],
   );

@@ -42,7 +42,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}) {
     RATE_LIMIT_PER_ADDRESS: '0',
     // Likewise the index stage's near-duplicate guard; test/integration/similarity.test.ts turns it on.
     DUPLICATE_GUARD: 'false',
-    // Feed entries wait out a topic window before ingest in production; test/integration/topic-window.test.ts opens one.
+    // Feed entries wait out a topic window before ingest in production; test/integration/topic-window.test.ts opens
+    // one.
     TOPIC_WINDOW_MS: '0',
     ...overrides,
   };

@@ -34,7 +34,8 @@ export function near(next: () => number, center: number[], spread: number): numb
 
 export async function createTenant(db: Db, slug: string): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO tenants (slug, name) VALUES ($1, $1) ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+    `INSERT INTO tenants (slug, name) VALUES ($1, $1) ON CONFLICT (slug) DO ` +
+      `UPDATE SET name = EXCLUDED.name RETURNING id`,
     [slug],
   );
   return rows[0]!.id;
@@ -55,7 +56,8 @@ export async function createPostWithChunks(
     [tenantId, randomUUID()],
   );
   const post = await db.query<{ id: string }>(
-    `INSERT INTO posts (tenant_id, submission_id, correlation_id, status, title) VALUES ($1, $2, 'c', $3, $4) RETURNING id`,
+    `INSERT INTO posts (tenant_id, submission_id, correlation_id, status, title) ` +
+      `VALUES ($1, $2, 'c', $3, $4) RETURNING id`,
     [tenantId, submission.rows[0]!.id, opts.status ?? 'published', opts.title ?? null],
   );
   const postId = post.rows[0]!.id;

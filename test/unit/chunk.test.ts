@@ -16,7 +16,10 @@ describe('approxTokens', () => {
 
 describe('chunkMarkdown', () => {
   it('keeps sections apart and records the nearest heading', () => {
-    const md = `Lead paragraph before any heading.\n\n# Title\n\nFirst section text.\n\n## Second\n\nSecond section text.\n\nMore of it.\n\n### Empty\n\n## Third ##\n\nThird text.`;
+    const md =
+      `Lead paragraph before any heading.\n\n# Title\n\nFirst section text.\n\n## ` +
+      `Second\n\nSecond section text.\n\nMore of it.\n\n### Empty\n\n## Third ` +
+      `##\n\nThird text.`;
     const chunks = chunkMarkdown(md);
     expect(chunks.map((c) => [c.position, c.heading, c.text])).toEqual([
       [0, null, 'Lead paragraph before any heading.'],

@@ -8,11 +8,21 @@ import { extractArticle } from '../../src/ingest/extract.ts';
 // around most of the story, an off-canvas wrapper. Each keeps its whole article now, and still loses its chrome.
 
 const PARAGRAPHS = [
-  'The harbour authority in Stromness approved a second berth for the tidal survey vessels on Tuesday, ending a dispute that had delayed the project for almost two years.',
-  'Engineers will use the berth to swap turbine nacelles in an afternoon rather than a week, which the operators say will halve the cost of each maintenance campaign.',
-  'Fishing crews, who had objected to the loss of mooring space, will be moved to a new pontoon paid for by the developers, with electricity and fresh water on every berth.',
-  'The council expects the first vessels to arrive in early spring, once the dredging of the approach channel is finished and the navigation lights have been tested.',
-  'Local apprentices trained at the harbour college will crew the workboats, and the developers have promised that at least half of the new jobs go to islanders.',
+  'The harbour authority in Stromness approved a second berth for the tidal ' +
+    'survey vessels on Tuesday, ending a dispute that had delayed the project ' +
+    'for almost two years.',
+  'Engineers will use the berth to swap turbine nacelles in an afternoon ' +
+    'rather than a week, which the operators say will halve the cost of each ' +
+    'maintenance campaign.',
+  'Fishing crews, who had objected to the loss of mooring space, will be ' +
+    'moved to a new pontoon paid for by the developers, with electricity and ' +
+    'fresh water on every berth.',
+  'The council expects the first vessels to arrive in early spring, once ' +
+    'the dredging of the approach channel is finished and the navigation lights ' +
+    'have been tested.',
+  'Local apprentices trained at the harbour college will crew the workboats, ' +
+    'and the developers have promised that at least half of the new jobs go ' +
+    'to islanders.',
 ];
 const ARTICLE = `<h1>Stromness approves a berth for tidal survey vessels</h1>${PARAGRAPHS.map((p) => `<p>${p}</p>`).join('')}`;
 const CHROME = `
@@ -23,7 +33,8 @@ const CHROME = `
 const FOOTER = '<footer><p>© 2019 Orkney News Holdings, Inc. All Rights Reserved.</p></footer>';
 
 const page = (body: string) =>
-  `<!doctype html><html lang="en"><head><title>Stromness approves a berth for tidal survey vessels | Orkney News</title></head><body>${body}${FOOTER}</body></html>`;
+  `<!doctype html><html lang="en"><head><title>Stromness approves a berth ` +
+  `for tidal survey vessels | Orkney News</title></head><body>${body}${FOOTER}</body></html>`;
 
 function expectWholeArticle(html: string): void {
   const article = extractArticle(html, 'https://news.example/2024/berth');
@@ -67,7 +78,8 @@ describe('extraction keeps the article whatever its wrapper is called', () => {
     const [first, ...rest] = PARAGRAPHS;
     expectWholeArticle(
       page(
-        `${CHROME}<div class="ArticlePage-content"><h1>Stromness approves a berth for tidal survey vessels</h1><p>${first}</p><div class="paywall">${rest.map((p) => `<p>${p}</p>`).join('')}</div></div>`,
+        `${CHROME}<div class="ArticlePage-content"><h1>Stromness approves a berth ` +
+          `for tidal survey vessels</h1><p>${first}</p><div class="paywall">${rest.map((p) => `<p>${p}</p>`).join('')}</div></div>`,
       ),
     );
   });

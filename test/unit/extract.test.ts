@@ -58,12 +58,14 @@ describe('extractArticle', () => {
   it('keeps the article as simple Markdown', () => {
     const md = article.markdown;
     expect(md).toContain(
-      'That advice is now out of date. Modern cold-climate models use variable-speed compressors and improved refrigerants',
+      'That advice is now out of date. Modern cold-climate models use variable-speed ' +
+        'compressors and improved refrigerants',
     );
     expect(md).toContain('\n\n## What changed in the hardware\n\n');
     expect(md).toContain('\n\n## Installing one well\n\n');
     expect(md).toContain(
-      '- Vapour injection raises capacity at low temperatures.\n- Better defrost controls waste less energy melting ice from the outdoor coil.',
+      '- Vapour injection raises capacity at low temperatures.\n- Better defrost ' +
+        'controls waste less energy melting ice from the outdoor coil.',
     );
     expect(md).toContain(
       '> The cold-climate units we tested kept every home comfortable through the coldest week of the year.',
@@ -94,7 +96,8 @@ describe('extractArticle', () => {
 
   it('falls back to the body text when there is no article, still without scripts', () => {
     const page =
-      '<html lang="fr"><head><title>Tiny page</title><style>b{}</style></head><body><nav>Menu</nav><div>Hello <b>there</b>.<br>Second line.</div><script>var secret = 1;</script><ul><li>one</li></ul></body></html>';
+      '<html lang="fr"><head><title>Tiny page</title><style>b{}</style></head><body><nav>Menu</nav><div>Hello ' +
+      '<b>there</b>.<br>Second line.</div><script>var secret = 1;</script><ul><li>one</li></ul></body></html>';
     const result = extractArticle(page, 'https://e.example/');
     expect(result.title).toBe('Tiny page');
     expect(result.markdown).toContain('Hello there.\nSecond line.');

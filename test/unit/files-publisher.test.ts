@@ -23,7 +23,9 @@ const post: PublishablePost = {
   tenantId: 'acme',
   title: 'Heat pumps & "cold" <winters>',
   slug: 'heat-pumps-cold-winters',
-  markdown: `Heat pumps work below freezing. [1]\n\n<script>alert("x")</script>\n\n<img src="x" onerror="alert(1)">\n\n## Sources\n\n1. [Energy Desk](<https://energy.example/a>)\n`,
+  markdown:
+    `Heat pumps work below freezing. [1]\n\n<script>alert("x")</script>\n\n<img ` +
+    `src="x" onerror="alert(1)">\n\n## Sources\n\n1. [Energy Desk](<https://energy.example/a>)\n`,
   metaDescription: 'Why "modern" heat pumps <still> work & save money.',
   tags: ['heat pumps', 'energy'],
   citations: [

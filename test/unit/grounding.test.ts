@@ -8,7 +8,10 @@ const source: SourceDoc = {
   kind: 'markdown',
   title: 'Grants',
   url: null,
-  text: 'In the United Kingdom, the Boiler Upgrade Scheme pays 7,500 pounds towards a heat pump. It opened in May 2022. The minister said "heat pumps are the future of home heating" at the launch.',
+  text:
+    'In the United Kingdom, the Boiler Upgrade Scheme pays 7,500 pounds towards ' +
+    'a heat pump. It opened in May 2022. The minister said "heat pumps are ' +
+    'the future of home heating" at the launch.',
 };
 const check = (markdown: string, policy = defaultGroundingPolicy, citationCount = 1) =>
   checkGrounding({ markdown, citationCount, sources: [source], policy });
@@ -16,14 +19,18 @@ const check = (markdown: string, policy = defaultGroundingPolicy, citationCount 
 describe('the grounding gate', () => {
   it('passes a post whose figures, dates, names and quotations are all in the sources', () => {
     const result = check(
-      'The Boiler Upgrade Scheme pays 7500 pounds towards a heat pump in the United Kingdom [1].\n\n## Since when\n\nIt opened in May 2022, and the minister said "heat pumps are the future of home heating" [1].\n\n## Sources\n\n1. Grants\n',
+      'The Boiler Upgrade Scheme pays 7500 pounds towards a heat pump in the ' +
+        'United Kingdom [1].\n\n## Since when\n\nIt opened in May 2022, and the ' +
+        'minister said "heat pumps are the future of home heating" [1].\n\n## Sources\n\n1. ' +
+        'Grants\n',
     );
     expect(result).toMatchObject({ passed: true, failingSentences: [], problems: [] });
   });
 
   it('names each sentence with an untraceable figure, date, name or quotation', () => {
     const result = check(
-      'The scheme pays 9,000 pounds [1]. It opened in June 2021 [1]. Ofgem runs it from Glasgow [1]. Critics said "it is far too small to matter" [1].',
+      'The scheme pays 9,000 pounds [1]. It opened in June 2021 [1]. Ofgem runs ' +
+        'it from Glasgow [1]. Critics said "it is far too small to matter" [1].',
     );
     expect(result.passed).toBe(false);
     expect(result.failingSentences.map((f) => [f.sentence, f.reasons])).toEqual([
@@ -42,7 +49,8 @@ describe('the grounding gate', () => {
 
   it('requires a citation in every section and a known source number', () => {
     const result = check(
-      'The scheme pays 7,500 pounds [1].\n\n## Uncited\n\nIt opened in May 2022.\n\n## Wrong\n\nIt opened in May 2022 [4].',
+      'The scheme pays 7,500 pounds [1].\n\n## Uncited\n\nIt opened in May 2022.\n\n## ' +
+        'Wrong\n\nIt opened in May 2022 [4].',
     );
     expect(result.problems).toEqual(['the section "Uncited" cites no source', 'the section "Wrong" cites no source']);
     expect(result.failingSentences[0]!.reasons).toEqual(['cites [4], which is not in the source list']);
@@ -55,7 +63,8 @@ describe('the grounding gate', () => {
       allowedTerms: ['Acme Heat'],
     });
     const result = check(
-      'Acme Heat notes the scheme pays 7,500 pounds [1]. Guaranteed savings follow [1]. The minister said "heat pumps are the future of home heating" [1].',
+      'Acme Heat notes the scheme pays 7,500 pounds [1]. Guaranteed savings follow ' +
+        '[1]. The minister said "heat pumps are the future of home heating" [1].',
       policy,
     );
     expect(result.failingSentences.map((f) => f.reasons)).toEqual([
@@ -121,11 +130,15 @@ describe('the grounding gate on real text', () => {
     it('reads names as spans that stop at punctuation', () => {
       const sources = [
         src(
-          'Severe storms moved across Mississippi, Kentucky and Tennessee on Friday. Oxy Pure opened oxygen bars across Delhi-NCR last year. The NYAG Letitia James said the office would appeal.',
+          'Severe storms moved across Mississippi, Kentucky and Tennessee on Friday. ' +
+            'Oxy Pure opened oxygen bars across Delhi-NCR last year. The NYAG Letitia ' +
+            'James said the office would appeal.',
         ),
       ];
       const result = gate(
-        'The storms hit Mississippi, Kentucky and Tennessee [1]. In Delhi-NCR, Oxy Pure runs oxygen bars [1]. The appeal comes from New York Attorney General Letitia James (the NYAG) [1].',
+        'The storms hit Mississippi, Kentucky and Tennessee [1]. In Delhi-NCR, ' +
+          'Oxy Pure runs oxygen bars [1]. The appeal comes from New York Attorney ' +
+          'General Letitia James (the NYAG) [1].',
         sources,
       );
       expect(result.failingSentences.flatMap((f) => f.reasons)).toEqual([
@@ -136,22 +149,31 @@ describe('the grounding gate on real text', () => {
     it('passes a copied sentence whatever it contains, links and emphasis included', () => {
       const sources = [
         src(
-          'Attorney General [Letitia James](https://ag.ny.gov/) and the **NYAG** office said on Monday that the settlement of $4.5 million covers 2,300 tenants in Buffalo, Rochester and Syracuse.',
+          'Attorney General [Letitia James](https://ag.ny.gov/) and the **NYAG** ' +
+            'office said on Monday that the settlement of $4.5 million covers 2,300 ' +
+            'tenants in Buffalo, Rochester and Syracuse.',
         ),
       ];
       const copied =
-        'Attorney General [Letitia James](https://ag.ny.gov/) and the **NYAG** office said on Monday that the settlement of $4.5 million covers 2,300 tenants in Buffalo, Rochester and Syracuse. [1]';
+        'Attorney General [Letitia James](https://ag.ny.gov/) and the **NYAG** ' +
+        'office said on Monday that the settlement of $4.5 million covers 2,300 ' +
+        'tenants in Buffalo, Rochester and Syracuse. [1]';
       expect(gate(copied, sources)).toMatchObject({ passed: true, failingSentences: [] });
     });
 
     it('reads German text: nouns are not names, figures and dates in German formats', () => {
       const sources = [
         src(
-          'Es reicht, wenn ihr auf einfache Kohlenhydrate weitestgehend verzichtet, wie sie in Weißbrot, Kuchen, Chips, Fast Food oder Süßigkeiten stecken. Für das Programm stehen 4,5 Mrd. Euro bereit. Das Gesetz gilt seit dem 3. Oktober 2024. Im Jahr 2023 wurden 356.000 Geräte verkauft.',
+          'Es reicht, wenn ihr auf einfache Kohlenhydrate weitestgehend verzichtet, ' +
+            'wie sie in Weißbrot, Kuchen, Chips, Fast Food oder Süßigkeiten stecken. ' +
+            'Für das Programm stehen 4,5 Mrd. Euro bereit. Das Gesetz gilt seit dem ' +
+            '3. Oktober 2024. Im Jahr 2023 wurden 356.000 Geräte verkauft.',
         ),
       ];
       const result = gate(
-        'Kuchen und Chips solltet ihr meiden [1]. Das Programm hat 4,5 Milliarden Euro [1]. Seit dem 03.10.2024 gilt das Gesetz, und 2023 wurden 356.000 Geräte verkauft [1].',
+        'Kuchen und Chips solltet ihr meiden [1]. Das Programm hat 4,5 Milliarden ' +
+          'Euro [1]. Seit dem 03.10.2024 gilt das Gesetz, und 2023 wurden 356.000 ' +
+          'Geräte verkauft [1].',
         sources,
         'de',
       );
@@ -179,7 +201,11 @@ describe('the grounding gate on real text', () => {
       const sources = [src('The pump moves heat. The compressor ramps up and down. The installer sizes each room.')];
       // Sentences run together without spaces, then one long sentence of clauses.
       const runOn =
-        'The pump moves heat.The compressor ramps up and down.It was built by Siemens in Munich [1]. The installer sizes each room, the pump moves heat, the compressor ramps up and down, the installer sizes each room again, the pump moves heat once more, and Bosch tested it in Stuttgart, the compressor ramps up and down all winter long without any trouble at all [1].';
+        'The pump moves heat.The compressor ramps up and down.It was built by Siemens ' +
+        'in Munich [1]. The installer sizes each room, the pump moves heat, the ' +
+        'compressor ramps up and down, the installer sizes each room again, the ' +
+        'pump moves heat once more, and Bosch tested it in Stuttgart, the compressor ' +
+        'ramps up and down all winter long without any trouble at all [1].';
       const result = gate(runOn, sources);
       expect(result.checkedSentences).toBeGreaterThanOrEqual(9);
       expect(result.failingSentences.map((f) => [f.sentence, f.reasons])).toEqual([

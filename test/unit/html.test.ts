@@ -12,7 +12,8 @@ describe('sanitizeHtml', () => {
 
   it('drops scripts, event handlers, styles and unknown tags', () => {
     const out = sanitizeHtml(
-      '<p onclick="steal()" style="color:red" class="x">Hi<script>alert(1)</script><iframe src="https://e.com"></iframe><img src="https://e.com/a.png" onerror="steal()"></p><style>p{}</style>',
+      '<p onclick="steal()" style="color:red" class="x">Hi<script>alert(1)</script><iframe ' +
+        'src="https://e.com"></iframe><img src="https://e.com/a.png" onerror="steal()"></p><style>p{}</style>',
     );
     expect(out).toBe('<p>Hi<img src="https://e.com/a.png" /></p>');
   });
@@ -51,7 +52,8 @@ describe('markdownToSafeHtml', () => {
 
   it('sanitises raw HTML and dangerous links in the Markdown', () => {
     const html = markdownToSafeHtml(
-      'Hello <script>alert(1)</script>\n\n<div onmouseover="x()">hi</div>\n\n[x](javascript:alert(1)) ![i](data:image/png;base64,AA)',
+      'Hello <script>alert(1)</script>\n\n<div onmouseover="x()">hi</div>\n\n[x](javascript:alert(1)) ' +
+        '![i](data:image/png;base64,AA)',
     );
     expect(html).not.toMatch(/<script|onmouseover|javascript:|data:/i);
     expect(html).toContain('Hello');
@@ -92,7 +94,8 @@ describe('markdownWithoutMarkup', () => {
       [
         '# Title & more',
         'Before <script>alert(1)</script> after. <img src=x onerror="alert(1)"> Images gone.',
-        'A [good link](https://example.com/a?b=1&c=2 "t") and a [bad one](javascript:alert(1)) and [spaced]( jav&#x61;script:alert(2) ).',
+        'A [good link](https://example.com/a?b=1&c=2 "t") and a [bad one](javascript:alert(1)) ' +
+          'and [spaced]( jav&#x61;script:alert(2) ).',
         '<a href="javascript:void(0)" onclick="x()">anchor text</a> <div style="position:fixed">overlay words</div>',
         '![pic](data:text/html,<script>alert(3)</script>) <svg onload="alert(4)"><circle/></svg>',
         '[ref]: vbscript:msgbox(1)',
@@ -119,7 +122,8 @@ describe('markdownWithoutMarkup', () => {
   it('leaves ordinary Markdown as it is', async () => {
     const { markdownWithoutMarkup } = await import('../../src/text/html.ts');
     const md =
-      '## Heading\n\n- a list item with `code` and **bold**\n- [relative](./other.html) and [mail](mailto:a@example.com)\n\n> a quote\n\n1. first\n2. second';
+      '## Heading\n\n- a list item with `code` and **bold**\n- [relative](./other.html) ' +
+      'and [mail](mailto:a@example.com)\n\n> a quote\n\n1. first\n2. second';
     expect(markdownWithoutMarkup(md)).toBe(md);
   });
 });

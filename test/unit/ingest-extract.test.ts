@@ -21,10 +21,12 @@ afterAll(() => site.close());
 
 const ownSentences = [
   'Tidal turbines in the Pentland Firth have now produced electricity for more than seven years',
-  'Engineers learned to place the power electronics on shore, where a failed component can be swapped in an afternoon instead of a week at sea.',
+  'Engineers learned to place the power electronics on shore, where a failed ' +
+    'component can be swapped in an afternoon instead of a week at sea.',
   'Unlike wind and sunshine, tides can be forecast decades ahead.',
   'Floating platforms can be towed to port for maintenance.',
-  'Coastal communities also benefit: the Orkney projects employ local boat crews and train apprentices at the harbour in Kirkwall.',
+  'Coastal communities also benefit: the Orkney projects employ local boat ' +
+    'crews and train apprentices at the harbour in Kirkwall.',
 ];
 const boilerplate = [
   'We use cookies to personalise content and ads', // cookie banner
@@ -89,33 +91,37 @@ async function feedFrom(path: string) {
 }
 
 describe('feeds in all four formats', () => {
-  it('RSS 2.0: CDATA HTML content becomes text, escaped HTML descriptions too, entries missing fields are kept or dropped sensibly', async () => {
-    const { feed, entries } = await feedFrom('/feeds/rss.xml');
-    expect(feed.format).toBe('rss');
-    expect(entries).toHaveLength(3);
-    const [wave, harbour, bare] = entries;
-    expect(wave!.itemKey).toBe(`guid:${site.url}/feeds/rss.xml#cer-2024-0611`);
-    expect(wave!.url).toBe('https://coastal.example/2024/06/wave-farms');
-    expect(wave!.metadata).toMatchObject({ author: 'Sam Okafor', publishedAt: '2024-06-11T08:00:00.000Z' });
-    expect(wave!.markdown).toContain(
-      'Wave energy developers are borrowing mooring designs from floating offshore wind',
-    );
-    expect(wave!.markdown).toContain('can be ordered for a wave converter without a new approval.');
-    expect(wave!.markdown).not.toContain('Share this');
-    expect(wave!.markdown).not.toContain('alert(');
-    expect(wave!.metadata.links).toContainEqual({
-      url: 'https://coastal.example/guides/moorings',
-      text: 'our mooring guide',
-    });
-    expect(harbour!.title).toBe('Harbour grid upgrade approved & funded');
-    expect(harbour!.itemKey).toBe('link:https://coastal.example/2024/06/harbour-grid');
-    expect(harbour!.markdown).toContain('The regulator approved a new substation at the harbour');
-    expect(harbour!.markdown).not.toContain('cheap flights');
-    expect(bare!.title).toBeNull();
-    expect(bare!.url).toBeNull();
-    expect(bare!.itemKey).toMatch(/^hash:/);
-    expect(bare!.markdown).toContain('Kirkwall apprentices');
-  });
+  it(
+    'RSS 2.0: CDATA HTML content becomes text, escaped HTML descriptions too, ' +
+      'entries missing fields are kept or dropped sensibly',
+    async () => {
+      const { feed, entries } = await feedFrom('/feeds/rss.xml');
+      expect(feed.format).toBe('rss');
+      expect(entries).toHaveLength(3);
+      const [wave, harbour, bare] = entries;
+      expect(wave!.itemKey).toBe(`guid:${site.url}/feeds/rss.xml#cer-2024-0611`);
+      expect(wave!.url).toBe('https://coastal.example/2024/06/wave-farms');
+      expect(wave!.metadata).toMatchObject({ author: 'Sam Okafor', publishedAt: '2024-06-11T08:00:00.000Z' });
+      expect(wave!.markdown).toContain(
+        'Wave energy developers are borrowing mooring designs from floating offshore wind',
+      );
+      expect(wave!.markdown).toContain('can be ordered for a wave converter without a new approval.');
+      expect(wave!.markdown).not.toContain('Share this');
+      expect(wave!.markdown).not.toContain('alert(');
+      expect(wave!.metadata.links).toContainEqual({
+        url: 'https://coastal.example/guides/moorings',
+        text: 'our mooring guide',
+      });
+      expect(harbour!.title).toBe('Harbour grid upgrade approved & funded');
+      expect(harbour!.itemKey).toBe('link:https://coastal.example/2024/06/harbour-grid');
+      expect(harbour!.markdown).toContain('The regulator approved a new substation at the harbour');
+      expect(harbour!.markdown).not.toContain('cheap flights');
+      expect(bare!.title).toBeNull();
+      expect(bare!.url).toBeNull();
+      expect(bare!.itemKey).toMatch(/^hash:/);
+      expect(bare!.markdown).toContain('Kirkwall apprentices');
+    },
+  );
 
   it('RSS 1.0 (RDF) in ISO-8859-1, with a missing date', async () => {
     const { feed, entries } = await feedFrom('/feeds/rss1.rdf');

@@ -35,7 +35,13 @@ const GRANTS: SourceDoc = {
   kind: 'text',
   title: 'Heat pump grants in 2024',
   url: null,
-  text: `Government grants now cover a large part of the cost of installing a heat pump in many European countries. In the United Kingdom, the Boiler Upgrade Scheme pays seven thousand five hundred pounds towards an air source heat pump. Households usually need a valid energy performance certificate before they can apply for the grant. The installer applies for the grant on behalf of the household and deducts it from the final invoice.`,
+  text:
+    `Government grants now cover a large part of the cost of installing a heat ` +
+    `pump in many European countries. In the United Kingdom, the Boiler Upgrade ` +
+    `Scheme pays seven thousand five hundred pounds towards an air source heat ` +
+    `pump. Households usually need a valid energy performance certificate before ` +
+    `they can apply for the grant. The installer applies for the grant on behalf ` +
+    `of the household and deducts it from the final invoice.`,
 };
 
 const BAKING: SourceDoc = {
@@ -43,7 +49,11 @@ const BAKING: SourceDoc = {
   kind: 'markdown',
   title: 'Sourdough basics',
   url: 'https://bread.example/sourdough',
-  text: `A sourdough starter is a mixture of flour and water that hosts wild yeast and lactic acid bacteria. Feed the starter twice a day with equal weights of flour and water to keep the yeast active. The dough needs a long, slow fermentation, often twelve hours or more, to develop flavour.`,
+  text:
+    `A sourdough starter is a mixture of flour and water that hosts wild yeast ` +
+    `and lactic acid bacteria. Feed the starter twice a day with equal weights ` +
+    `of flour and water to keep the yeast active. The dough needs a long, slow ` +
+    `fermentation, often twelve hours or more, to develop flavour.`,
 };
 
 /** Body paragraphs and bullets with headings, the Sources list and citation markers removed. */
@@ -226,7 +236,8 @@ describe('createLocalWriter', () => {
       text: Array.from(
         { length: 8 },
         (_, j) =>
-          `Fact ${j + 1} about ${topic} power is that ${topic} plants supply electricity to the grid in region ${j + i}.`,
+          `Fact ${j + 1} about ${topic} power is that ${topic} plants supply electricity ` +
+          `to the grid in region ${j + i}.`,
       ).join(' '),
     }));
     const draft = await writer.write({ sources });
@@ -273,28 +284,32 @@ describe("the conclusion and the brief's word bounds", () => {
     .slice(0, 6)
     .map((a, i) => ({ id: `a${i}`, kind: 'markdown', title: a.title, url: a.url, text: a.text }));
 
-  it('ends with a conclusion of two or more source sentences from one source, cited, that the post has not already used', async () => {
-    for (const sources of [[HEAT_PUMPS, GRANTS], [HEAT_PUMPS, GRANTS, BAKING], many]) {
-      const draft = await write({ sources });
-      expectVerbatim(draft, sources);
-      // With material to spare there is a conclusion; without, none rather than a repeated sentence.
-      if (sources === many) expect(draft.markdown).toContain('\n## Conclusion\n');
-      if (!draft.markdown.includes('\n## Conclusion\n')) continue;
-      expect(draft.markdown).toMatch(/\n## Key takeaways\n[\s\S]+\n## Conclusion\n\n.+\n\n## Sources\n/);
-      const conclusion = section(draft, 'Conclusion');
-      expect(conclusion).toMatch(/^[^[]+ \[\d+\]$/);
-      const sentences = splitSentences(conclusion.replace(/\s*\[\d+\]/g, ''));
-      expect(sentences.length).toBeGreaterThanOrEqual(2);
-      // Each cited number's sentences come from that source.
-      for (const m of conclusion.matchAll(/([^\]]+?) \[(\d+)\]/g)) {
-        const source = sources.find((s) => s.id === draft.citations[Number(m[2]) - 1]!.sourceId)!;
-        for (const sentence of splitSentences(m[1]!))
-          expect(normalise(source.text.replace(/^\s*[-*+]\s+/gm, ''))).toContain(sentence);
+  it(
+    'ends with a conclusion of two or more source sentences from one source, ' +
+      'cited, that the post has not already used',
+    async () => {
+      for (const sources of [[HEAT_PUMPS, GRANTS], [HEAT_PUMPS, GRANTS, BAKING], many]) {
+        const draft = await write({ sources });
+        expectVerbatim(draft, sources);
+        // With material to spare there is a conclusion; without, none rather than a repeated sentence.
+        if (sources === many) expect(draft.markdown).toContain('\n## Conclusion\n');
+        if (!draft.markdown.includes('\n## Conclusion\n')) continue;
+        expect(draft.markdown).toMatch(/\n## Key takeaways\n[\s\S]+\n## Conclusion\n\n.+\n\n## Sources\n/);
+        const conclusion = section(draft, 'Conclusion');
+        expect(conclusion).toMatch(/^[^[]+ \[\d+\]$/);
+        const sentences = splitSentences(conclusion.replace(/\s*\[\d+\]/g, ''));
+        expect(sentences.length).toBeGreaterThanOrEqual(2);
+        // Each cited number's sentences come from that source.
+        for (const m of conclusion.matchAll(/([^\]]+?) \[(\d+)\]/g)) {
+          const source = sources.find((s) => s.id === draft.citations[Number(m[2]) - 1]!.sourceId)!;
+          for (const sentence of splitSentences(m[1]!))
+            expect(normalise(source.text.replace(/^\s*[-*+]\s+/gm, ''))).toContain(sentence);
+        }
+        const elsewhere = sentencesOutside(draft, 'Conclusion');
+        for (const sentence of sentences) expect(elsewhere, sentence).not.toContain(sentence);
       }
-      const elsewhere = sentencesOutside(draft, 'Conclusion');
-      for (const sentence of sentences) expect(elsewhere, sentence).not.toContain(sentence);
-    }
-  });
+    },
+  );
 
   it('expands a draft under minWords with further source sentences, cited, until it reaches minWords', async () => {
     const base = await write({ sources: many });

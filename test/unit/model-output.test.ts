@@ -6,7 +6,9 @@ import { cleanDraft, cleanLine, cleanTags, draftProblem, replyJson } from '../..
 
 describe('a draft reply as a post body', () => {
   it('turns a "heading" of 500 characters back into the paragraph it is', () => {
-    const paragraph = `Heat pumps move heat rather than make it, ${'which is why they reach efficiencies above 300 percent in mild weather and still manage well over 200 percent in a Nordic winter, '.repeat(3)}according to the field trials.`;
+    const paragraph =
+      `Heat pumps move heat rather than make it, ${'which is why they reach efficiencies above 300 percent in mild weather and still manage well over 200 percent in a Nordic winter, '.repeat(3)}according ` +
+      `to the field trials.`;
     const body = cleanDraft(
       `Intro sentence about heat pumps [1].\n\n## ${paragraph}\n\n## Costs\n\nThey cost more to install [1].`,
     );
@@ -17,13 +19,16 @@ describe('a draft reply as a post body', () => {
 
   it('keeps headings between H2 and H4, never skipping a level, and drops the model own H1 title', () => {
     const body = cleanDraft(
-      '# The Title\n\nIntro.\n\n#### Deep first\n\nText.\n\n# Another top\n\nText.\n\n##### Five\n\nText.\n\n## **Bold:** ##\n\nText.',
+      '# The Title\n\nIntro.\n\n#### Deep first\n\nText.\n\n# Another top\n\nText.\n\n##### ' +
+        'Five\n\nText.\n\n## **Bold:** ##\n\nText.',
     );
     expect(body.match(/^#+ .*$/gm)).toEqual(['## Deep first', '## Another top', '### Five', '## Bold']);
   });
 
   it('collapses runs of blank lines and drops JSON debris lines, leaving code blocks alone', () => {
-    const reply = `{\n"markdown":\n\nIntro line [1].${'\n'.repeat(40)}## Section\n\n\n\nBody [1].\n\n\`\`\`json\n{\n}\n\`\`\`\n"}\n}`;
+    const reply =
+      `{\n"markdown":\n\nIntro line [1].${'\n'.repeat(40)}## Section\n\n\n\nBody ` +
+      `[1].\n\n\`\`\`json\n{\n}\n\`\`\`\n"}\n}`;
     expect(cleanDraft(reply)).toBe('Intro line [1].\n\n## Section\n\nBody [1].\n\n```json\n{\n}\n```');
   });
 

@@ -5,14 +5,21 @@ import { lintSeo, type SeoInput } from '../../src/seo/lint.ts';
 import { readability } from '../../src/seo/readability.ts';
 
 const paragraph =
-  'Heat pumps move heat from outside air into the house. They work well in cold weather when sized with care. A good installer checks every room first.';
+  'Heat pumps move heat from outside air into the house. They work well in ' +
+  'cold weather when sized with care. A good installer checks every room ' +
+  'first.';
 const good: SeoInput = {
   title: 'Heat Pumps in Cold Weather: What Works',
   metaTitle: 'Heat Pumps in Cold Weather: What Works in Practice',
   metaDescription:
-    'Heat pumps work in cold weather when they are sized with care. Here is what changed in the hardware and how a good installer plans a heat pump system.',
+    'Heat pumps work in cold weather when they are sized with care. Here is ' +
+    'what changed in the hardware and how a good installer plans a heat pump ' +
+    'system.',
   slug: 'heat-pumps-in-cold-weather',
-  markdown: `${paragraph} See [our guide](/guides/insulation) and [the source](https://energy.example/a).\n\n## Sizing\n\n${'An installer measures each room and picks a unit to match the heat it loses on a cold day. '.repeat(8)}\n\n![A heat pump outside a house](https://img.example/hp.jpg)\n`,
+  markdown:
+    `${paragraph} See [our guide](/guides/insulation) and [the source](https://energy.example/a).\n\n## ` +
+    `Sizing\n\n${'An installer measures each room and picks a unit to match the heat it loses on a cold day. '.repeat(8)}\n\n![A ` +
+    `heat pump outside a house](https://img.example/hp.jpg)\n`,
   tags: ['heat pumps'],
   heroImage: { alt: 'A heat pump' },
   brief: resolveBrief(undefined, { primaryKeyword: 'heat pumps', minWords: 100, maxWords: 1000 }),
@@ -62,7 +69,8 @@ describe('the SEO lint', () => {
   it('measures reading ease and grade', () => {
     expect(readability('The cat sat on the mat. It was warm.').readingEase).toBeGreaterThan(90);
     const hard = readability(
-      'Notwithstanding considerable institutional heterogeneity, comprehensive decarbonisation necessitates multidimensional organisational transformation.',
+      'Notwithstanding considerable institutional heterogeneity, comprehensive ' +
+        'decarbonisation necessitates multidimensional organisational transformation.',
     );
     expect(hard.readingEase).toBeLessThan(10);
     expect(
@@ -76,7 +84,11 @@ describe('the SEO lint', () => {
   it('weighs readability far outside its bounds like an error: a garbled draft does not score well', () => {
     // A model's run-on draft: one "sentence" of jargon per paragraph, Flesch far below zero.
     const garbled =
-      'Notwithstanding considerable institutional heterogeneity comprehensive decarbonisation necessitates multidimensional organisational transformation across interdependent infrastructural configurations characterised by heterogeneous regulatory, technological and socioeconomic interdependencies, heat pumps notwithstanding';
+      'Notwithstanding considerable institutional heterogeneity comprehensive ' +
+      'decarbonisation necessitates multidimensional organisational transformation ' +
+      'across interdependent infrastructural configurations characterised by ' +
+      'heterogeneous regulatory, technological and socioeconomic interdependencies, ' +
+      'heat pumps notwithstanding';
     const draft = {
       ...good,
       markdown: `${garbled} [1].\n\n## Sizing\n\n${garbled} heat pumps [1].\n\n${garbled} [1].\n`,
@@ -91,10 +103,10 @@ describe('the SEO lint', () => {
     // Merely hard prose stays a warning.
     const hard = lintSeo({
       ...good,
-      markdown:
-        'The installer calculates the thermal requirements of each individual building before ordering the equipment. '.repeat(
-          20,
-        ),
+      markdown: (
+        'The installer calculates the thermal requirements of each individual building ' +
+        'before ordering the equipment. '
+      ).repeat(20),
     });
     expect(hard.violations.find((v) => v.rule === 'reading-ease')).toMatchObject({ severity: 'warning', penalty: 4 });
   });
@@ -148,19 +160,19 @@ describe('the SEO lint', () => {
     expect(description.length).toBeLessThanOrEqual(160);
     // A long sentence gives its leading clause rather than a cut one.
     const long =
-      'Heat pumps have become the default choice for new homes across northern Europe in the last decade: installers, grants and cheaper compressors all played a part in that change.';
+      'Heat pumps have become the default choice for new homes across northern ' +
+      'Europe in the last decade: installers, grants and cheaper compressors ' +
+      'all played a part in that change.';
     const clause = composeMetaDescription([long]);
     expect(clause).toBe(
       'Heat pumps have become the default choice for new homes across northern Europe in the last decade.',
     );
+    const both =
+      'Heat pumps have become the default choice for new homes across northern Europe in the last decade. ' +
+      'Grants cover a large part of the cost of installing one in many countries.';
     expect(
       composeMetaDescription([long, 'Grants cover a large part of the cost of installing one in many countries.']),
-    ).toBe(
-      'Heat pumps have become the default choice for new homes across northern Europe in the last decade. Grants cover a large part of the cost of installing one in many countries.'
-        .length <= 160
-        ? 'Heat pumps have become the default choice for new homes across northern Europe in the last decade. Grants cover a large part of the cost of installing one in many countries.'
-        : clause,
-    );
+    ).toBe(both.length <= 160 ? both : clause);
     for (const text of [description, clause]) expect(text).not.toMatch(/…|\.\.\.$/);
     // A first sentence too long for any bound and without a clause end stays whole (the lint reports its length).
     const unbroken =

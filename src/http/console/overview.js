@@ -19,7 +19,8 @@ function spendChart(spend) {
   const label =
     spend.monthlyBudgetUsd === null
       ? `${usd(spend.spentUsd)} spent this month; no monthly budget is set.`
-      : `${usd(spend.spentUsd)} of ${usd(spend.monthlyBudgetUsd)} spent this month (${Math.round((spend.usedRatio ?? 0) * 100)}%).`;
+      : `${usd(spend.spentUsd)} of ${usd(spend.monthlyBudgetUsd)} spent this month ` +
+        `(${Math.round((spend.usedRatio ?? 0) * 100)}%).`;
   return h(
     'figure',
     { class: 'chart' },
@@ -83,7 +84,8 @@ function perDayChart(days) {
       {
         viewBox: `0 0 ${width} ${height}`,
         role: 'img',
-        'aria-label': `Posts created per day over ${days.length} days: ${total} in all; the table below gives each day.`,
+        'aria-label':
+          `Posts created per day over ${days.length} days: ${total} in all; the table ` + `below gives each day.`,
       },
       s('line', { x1: pad.left, x2: width - pad.right, y1: y(0), y2: y(0), stroke: '#6b7280' }),
       s('text', { x: pad.left - 6, y: y(max) + 4, 'text-anchor': 'end', class: 'axis' }, String(max)),
@@ -254,7 +256,8 @@ export function renderOverview(main, { announce, focus }) {
                         h(
                           'span',
                           { class: 'visually-hidden' },
-                          `${f.recentPolls.filter((p) => !p.error).length} of ${f.recentPolls.length} recent polls succeeded`,
+                          `${f.recentPolls.filter((p) => !p.error).length} of ${f.recentPolls.length} ` +
+                            `recent polls succeeded`,
                         ),
                       )
                     : '—',

@@ -161,7 +161,8 @@ export function renderPost(main, { id, navigate, announce, focus }) {
         { class: grounding.passed ? 'ok-text' : 'bad-text' },
         grounding.passed
           ? `Grounding passes: ${grounding.checkedSentences ?? 'all'} sentences checked against the sources.`
-          : `Grounding: ${findings.length + (grounding.problems?.length ?? 0)} finding${findings.length + (grounding.problems?.length ?? 0) === 1 ? '' : 's'} to review.`,
+          : `Grounding: ${findings.length + (grounding.problems?.length ?? 0)} finding${findings.length + (grounding.problems?.length ?? 0) === 1 ? '' : 's'} ` +
+              `to review.`,
       ),
       grounding.problems?.length
         ? h(
@@ -253,7 +254,9 @@ export function renderPost(main, { id, navigate, announce, focus }) {
           const next = (content.revision ?? 0) + 1;
           const ok = await confirmDialog({
             title: `Save as revision ${next}?`,
-            body: 'The SEO lint and the grounding gate run again on the edit. The post stays held until it is approved.',
+            body:
+              'The SEO lint and the grounding gate run again on the edit. The post stays ' +
+              'held until it is approved.',
             confirmLabel: 'Save revision',
           });
           if (!ok) return;
@@ -276,7 +279,9 @@ export function renderPost(main, { id, navigate, announce, focus }) {
             const findingCount = (g?.failingSentences?.length ?? 0) + (g?.problems?.length ?? 0);
             await refresh();
             showResult(
-              `Saved revision ${saved.revision}. Grounding ${g?.passed ? 'passes' : `has ${findingCount} finding${findingCount === 1 ? '' : 's'}`}; SEO score ${saved.seo?.score ?? '—'} with ${saved.seo?.violations?.length ?? 0} issue${saved.seo?.violations?.length === 1 ? '' : 's'}.`,
+              `Saved revision ${saved.revision}. Grounding ${g?.passed ? 'passes' : `has ${findingCount} finding${findingCount === 1 ? '' : 's'}`}; ` +
+                `SEO score ${saved.seo?.score ?? '—'} with ${saved.seo?.violations?.length ?? 0} ` +
+                `issue${saved.seo?.violations?.length === 1 ? '' : 's'}.`,
               g?.passed ? 'ok' : 'warn',
             );
           } catch (err) {
@@ -357,7 +362,9 @@ export function renderPost(main, { id, navigate, announce, focus }) {
         async () => {
           const ok = await confirmDialog({
             title: 'Approve this post?',
-            body: `It continues from the stage after ${post.hold?.stage ?? 'its hold'} and is published (or scheduled) when it gets there.`,
+            body:
+              `It continues from the stage after ${post.hold?.stage ?? 'its hold'} and ` +
+              `is published (or scheduled) when it gets there.`,
             confirmLabel: 'Approve',
           });
           if (ok) await act('approve', {}, () => 'Approved: the post runs on.');
@@ -480,7 +487,8 @@ export function renderPost(main, { id, navigate, announce, focus }) {
         'p',
         {},
         score
-          ? `Similarity ${score}${typeof details.threshold === 'number' ? ` (held at ${details.threshold} or more)` : ''} with `
+          ? `Similarity ${score}${typeof details.threshold === 'number' ? ` (held at ${details.threshold} or more)` : ''} ` +
+              `with `
           : 'It repeats ',
         h('a', { href: `#/posts/${encodeURIComponent(other.id)}` }, other.title || '(untitled)'),
         ', which is ',

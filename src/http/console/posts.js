@@ -229,7 +229,8 @@ export function renderPosts(main, { query, navigate, announce, focus }) {
         if (quiet && signature === lastSignature) return;
         lastSignature = signature;
         clear(pager);
-        status.textContent = `${found.results.length} post${found.results.length === 1 ? '' : 's'} about “${state.search}”`;
+        status.textContent =
+          `${found.results.length} post${found.results.length === 1 ? '' : 's'} about ` + `“${state.search}”`;
         fill(
           results,
           found.results.length === 0
@@ -274,7 +275,8 @@ export function renderPosts(main, { query, navigate, announce, focus }) {
       status.textContent =
         page.items.length === 0
           ? `No posts${filtered}${state.q ? ` whose title contains “${state.q}”` : ''}.`
-          : `${page.items.length} post${page.items.length === 1 ? '' : 's'}${filtered} on this page · updated ${new Date().toLocaleTimeString()}`;
+          : `${page.items.length} post${page.items.length === 1 ? '' : 's'}${filtered} ` +
+            `on this page · updated ${new Date().toLocaleTimeString()}`;
       fill(results, page.items.length ? table(page.items) : '');
       if (focusedId) results.querySelector(`tr[data-id="${CSS.escape(focusedId)}"] a`)?.focus();
       renderPager(page.nextCursor);

@@ -112,7 +112,10 @@ export function feedRoutes({ config, db, queues }: AppDeps): Router {
         errors: [
           {
             field: 'cron',
-            message: `polls more often than every ${floorMs / 1000} s (FEED_MIN_INTERVAL_MS); poll less often, e.g. "*/${Math.max(1, Math.ceil(floorMs / 60_000))} * * * *"`,
+            message:
+              `polls more often than every ${floorMs / 1000} s (FEED_MIN_INTERVAL_MS); ` +
+              `poll less often, e.g. "*/${Math.max(1, Math.ceil(floorMs / 60_000))} * ` +
+              `* * *"`,
           },
         ],
       });
@@ -161,7 +164,8 @@ export function feedRoutes({ config, db, queues }: AppDeps): Router {
       new_items: number;
       error: string | null;
     }>(
-      'SELECT tick, started_at, outcome, new_items, error FROM feed_polls WHERE feed_id = $1 ORDER BY started_at DESC, id DESC LIMIT 20',
+      'SELECT tick, started_at, outcome, new_items, error FROM feed_polls WHERE ' +
+        'feed_id = $1 ORDER BY started_at DESC, id DESC LIMIT 20',
       [id],
     );
     res.json({
