@@ -1212,7 +1212,7 @@ export type OpenApiDocument = {
   [k: string]: unknown;
 };
 
-/** `get` + `/api/v1/posts/{id}` → `getApiV1PostsById`. */
+/** `get` and `/api/v1/posts/{id}` → `getApiV1PostsById`. */
 function operationId(method: string, path: string): string {
   const camel = (_m: string, c: string | undefined) => (c ? c.toUpperCase() : '');
   return `${method}${path.replace(/\{([^}]+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, camel)}`;

@@ -211,101 +211,95 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
     },
   );
 
-  it(
-    'answers every panel query of every dashboard with at least one series, ' + 'using only metrics the app exports',
-    async () => {
-      const exported = await exportedMetricNames();
-      const recorded = new Set(rules.flatMap((r) => (r.record ? [r.record] : [])));
-      const empty: string[] = [];
-      const unknownNames: string[] = [];
-      let queries = 0;
-      for (const { file, json } of dashboards) {
-        for (const panel of (json as Dashboard).panels) {
-          for (const target of panel.targets) {
-            queries++;
-            const { series, error } = await prom.query(target.expr);
-            if (error || series.length === 0)
-              empty.push(`${file} / ${panel.title} / ${target.refId}: ${error ?? 'no series'} — ${target.expr}`);
-            for (const name of metricNames(target.expr)) {
-              if (!exported.has(name) && !recorded.has(name) && name !== 'up')
-                unknownNames.push(`${file} / ${panel.title}: ${name}`);
-            }
+  it('answers every panel query of every dashboard with at least one series, using only metrics the app exports', async () => {
+    const exported = await exportedMetricNames();
+    const recorded = new Set(rules.flatMap((r) => (r.record ? [r.record] : [])));
+    const empty: string[] = [];
+    const unknownNames: string[] = [];
+    let queries = 0;
+    for (const { file, json } of dashboards) {
+      for (const panel of (json as Dashboard).panels) {
+        for (const target of panel.targets) {
+          queries++;
+          const { series, error } = await prom.query(target.expr);
+          if (error || series.length === 0)
+            empty.push(`${file} / ${panel.title} / ${target.refId}: ${error ?? 'no series'} — ${target.expr}`);
+          for (const name of metricNames(target.expr)) {
+            if (!exported.has(name) && !recorded.has(name) && name !== 'up')
+              unknownNames.push(`${file} / ${panel.title}: ${name}`);
           }
         }
       }
-      expect(queries).toBeGreaterThanOrEqual(40);
-      expect(unknownNames).toEqual([]);
-      expect(empty).toEqual([]);
-    },
-  );
+    }
+    expect(queries).toBeGreaterThanOrEqual(40);
+    expect(unknownNames).toEqual([]);
+    expect(empty).toEqual([]);
+  });
 
-  it(
-    'checks the rules with promtool, unit-tests every alert, and evaluates ' + 'every rule against the live metrics',
-    async () => {
-      const config = await run('promtool', ['check', 'config', join(grafana, 'prometheus/prometheus.yml')]);
-      expect(config.stdout).toContain('SUCCESS');
-      const checked = await run('promtool', ['check', 'rules', rulesFile]);
-      expect(checked.stdout).toMatch(/SUCCESS: \d+ rules found/);
-      const tested = await run('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: join(grafana, 'prometheus') });
-      expect(tested.stdout).toContain('SUCCESS');
-      // Every alert has a unit test of its own in alerts.test.yml.
-      const unitTests = readFileSync(join(grafana, 'prometheus/alerts.test.yml'), 'utf8');
-      for (const alert of new Set(rules.flatMap((r) => (r.alert ? [r.alert] : []))))
-        expect(unitTests).toContain(`alertname: ${alert}`);
+  it('checks the rules with promtool, unit-tests every alert, and evaluates every rule against the live metrics', async () => {
+    const config = await run('promtool', ['check', 'config', join(grafana, 'prometheus/prometheus.yml')]);
+    expect(config.stdout).toContain('SUCCESS');
+    const checked = await run('promtool', ['check', 'rules', rulesFile]);
+    expect(checked.stdout).toMatch(/SUCCESS: \d+ rules found/);
+    const tested = await run('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: join(grafana, 'prometheus') });
+    expect(tested.stdout).toContain('SUCCESS');
+    // Every alert has a unit test of its own in alerts.test.yml.
+    const unitTests = readFileSync(join(grafana, 'prometheus/alerts.test.yml'), 'utf8');
+    for (const alert of new Set(rules.flatMap((r) => (r.alert ? [r.alert] : []))))
+      expect(unitTests).toContain(`alertname: ${alert}`);
 
-      // Prometheus loaded and evaluated them without errors.
-      await waitFor(
-        'every rule evaluated',
-        async () => {
-          const res = await prom.api<{
-            groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
-          }>('/api/v1/rules');
-          const loaded = res.data.groups.flatMap((g) => g.rules);
-          return loaded.length === rules.length && loaded.every((r) => r.health === 'ok');
-        },
-        20_000,
-      );
+    // Prometheus loaded and evaluated them without errors.
+    await waitFor(
+      'every rule evaluated',
+      async () => {
+        const res = await prom.api<{
+          groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }>;
+        }>('/api/v1/rules');
+        const loaded = res.data.groups.flatMap((g) => g.rules);
+        return loaded.length === rules.length && loaded.every((r) => r.health === 'ok');
+      },
+      20_000,
+    );
 
-      const failures: string[] = [];
-      for (const rule of rules) {
-        if (rule.record) {
-          // The rule's own expression and the series Prometheus recorded from it.
-          for (const expr of [rule.expr, rule.record]) {
-            const { series, error } = await prom.query(expr);
-            if (error || series.length === 0) failures.push(`${rule.record}: ${error ?? 'no series'} — ${expr}`);
-          }
-          continue;
+    const failures: string[] = [];
+    for (const rule of rules) {
+      if (rule.record) {
+        // The rule's own expression and the series Prometheus recorded from it.
+        for (const expr of [rule.expr, rule.record]) {
+          const { series, error } = await prom.query(expr);
+          if (error || series.length === 0) failures.push(`${rule.record}: ${error ?? 'no series'} — ${expr}`);
         }
-        // Alerts are `<signal> <comparison> <threshold>`: the signal must be live, whether or not it crosses.
-        const match = /^([\s\S]*\S)\s*(==|!=|>=|<=|>|<)\s*(-?[\d.]+)\s*$/.exec(rule.expr.trim());
-        expect(match, `${rule.alert}: expr is <signal> <comparison> <number>`).not.toBeNull();
-        const { series, error } = await prom.query(match![1]!);
-        if (error || series.length === 0) failures.push(`${rule.alert}: ${error ?? 'no series'} — ${match![1]}`);
-        const whole = await prom.query(rule.expr);
-        if (whole.error) failures.push(`${rule.alert}: ${whole.error}`);
+        continue;
       }
-      expect(failures).toEqual([]);
+      // Alerts are `<signal> <comparison> <threshold>`: the signal must be live, whether or not it crosses.
+      const match = /^([\s\S]*\S)\s*(==|!=|>=|<=|>|<)\s*(-?[\d.]+)\s*$/.exec(rule.expr.trim());
+      expect(match, `${rule.alert}: expr is <signal> <comparison> <number>`).not.toBeNull();
+      const { series, error } = await prom.query(match![1]!);
+      if (error || series.length === 0) failures.push(`${rule.alert}: ${error ?? 'no series'} — ${match![1]}`);
+      const whole = await prom.query(rule.expr);
+      if (whole.error) failures.push(`${rule.alert}: ${whole.error}`);
+    }
+    expect(failures).toEqual([]);
 
-      // The conditions this run really has are seen: a failed job kept, a target down, and a queue
-      // (maintenance) with no worker. Their `for` keeps them pending here.
-      await waitFor(
-        'the live alerts',
-        async () => {
-          const res = await prom.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>(
-            '/api/v1/alerts',
-          );
-          const names = new Set(res.data.alerts.map((a) => `${a.labels.alertname}:${a.labels.queue ?? a.labels.job}`));
-          return (
-            names.has('BlogPosterFailedJobs:index') &&
-            names.has('BlogPosterTargetDown:blog-poster-scheduler') &&
-            names.has('BlogPosterNoWorkers:maintenance') &&
-            names.has('BlogPosterTenantBudgetNearlySpent:undefined')
-          );
-        },
-        20_000,
-      );
-    },
-  );
+    // The conditions this run really has are seen: a failed job kept, a target down, and a queue
+    // (maintenance) with no worker. Their `for` keeps them pending here.
+    await waitFor(
+      'the live alerts',
+      async () => {
+        const res = await prom.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>(
+          '/api/v1/alerts',
+        );
+        const names = new Set(res.data.alerts.map((a) => `${a.labels.alertname}:${a.labels.queue ?? a.labels.job}`));
+        return (
+          names.has('BlogPosterFailedJobs:index') &&
+          names.has('BlogPosterTargetDown:blog-poster-scheduler') &&
+          names.has('BlogPosterNoWorkers:maintenance') &&
+          names.has('BlogPosterTenantBudgetNearlySpent:undefined')
+        );
+      },
+      20_000,
+    );
+  });
 
   async function exportedMetricNames(): Promise<Set<string>> {
     const res = await fetch(`${app.api.url}/metrics`);

@@ -196,113 +196,107 @@ describe('the editorial API', () => {
       await bad('unknown=1', 'unknown');
     });
 
-    it(
-      'pages by cursor in a stable order: ties broken by id, nothing repeated ' + 'or skipped while posts arrive',
-      async () => {
-        // Thirty posts created in the same microsecond, straight into the tables (the order must not rely on time
-        // alone).
-        const { rows } = await app.rt.db.query<{ id: string }>(
-          `WITH sub AS (
+    it('pages by cursor in a stable order: ties broken by id, nothing repeated or skipped while posts arrive', async () => {
+      // Thirty posts created in the same microsecond, straight into the tables (the order must not rely on time
+      // alone).
+      const { rows } = await app.rt.db.query<{ id: string }>(
+        `WITH sub AS (
            INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id)
          INSERT INTO posts (tenant_id, submission_id, status, title, correlation_id, created_at)
          SELECT $1, sub.id, CASE WHEN g % 3 = 0 THEN 'needs_review' ELSE 'published' END, 'Bulk post ' || g, 'c',
                 '2020-05-05T05:05:05.123456Z'
            FROM sub, generate_series(1, 30) g
          RETURNING id`,
-          [b.id],
-        );
-        const bulk = rows.map((r) => r.id);
-        for (const order of ['created', 'held'] as const) {
-          const seen: string[] = [];
-          const arrivedMeanwhile: string[] = [];
-          let cursor: string | null = null;
-          do {
-            const query: string = `order=${order}&limit=7&createdTo=2021-01-01${cursor ? `&cursor=${cursor}` : ''}`;
-            const res = await call(keyB, 'GET', `/api/v1/posts?${query}`);
-            expect(res.status, JSON.stringify(res.body)).toBe(200);
-            seen.push(...res.body.items.map((p: { id: string }) => p.id));
-            cursor = res.body.nextCursor;
-            if (cursor) expect(res.body.links.next).toContain(`cursor=${cursor}`);
-            // A post arriving between pages (newer, so it belongs before the pages already read) shifts nothing.
-            const late = await app.rt.db.query<{ id: string }>(
-              `INSERT INTO posts (tenant_id, submission_id, status, title, correlation_id, created_at)
+        [b.id],
+      );
+      const bulk = rows.map((r) => r.id);
+      for (const order of ['created', 'held'] as const) {
+        const seen: string[] = [];
+        const arrivedMeanwhile: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: string = `order=${order}&limit=7&createdTo=2021-01-01${cursor ? `&cursor=${cursor}` : ''}`;
+          const res = await call(keyB, 'GET', `/api/v1/posts?${query}`);
+          expect(res.status, JSON.stringify(res.body)).toBe(200);
+          seen.push(...res.body.items.map((p: { id: string }) => p.id));
+          cursor = res.body.nextCursor;
+          if (cursor) expect(res.body.links.next).toContain(`cursor=${cursor}`);
+          // A post arriving between pages (newer, so it belongs before the pages already read) shifts nothing.
+          const late = await app.rt.db.query<{ id: string }>(
+            `INSERT INTO posts (tenant_id, submission_id, status, title, correlation_id, created_at)
              SELECT tenant_id, submission_id, 'needs_review', 'Late arrival', 'c', '2020-06-06T06:06:06Z'
                FROM posts WHERE id = $1 RETURNING id`,
-              [bulk[0]],
-            );
-            arrivedMeanwhile.push(late.rows[0]!.id);
-          } while (cursor);
-          const bulkSeen = seen.filter((id) => bulk.includes(id));
-          expect(new Set(seen).size, `${order}: no post twice`).toBe(seen.length);
-          expect(bulkSeen.sort(), `${order}: every post`).toEqual([...bulk].sort());
+            [bulk[0]],
+          );
+          arrivedMeanwhile.push(late.rows[0]!.id);
+        } while (cursor);
+        const bulkSeen = seen.filter((id) => bulk.includes(id));
+        expect(new Set(seen).size, `${order}: no post twice`).toBe(seen.length);
+        expect(bulkSeen.sort(), `${order}: every post`).toEqual([...bulk].sort());
+        expect(
+          seen.filter((id) => arrivedMeanwhile.includes(id)),
+          `${order}: no late arrival`,
+        ).toEqual([]);
+        const again = await call(keyB, 'GET', `/api/v1/posts?order=${order}&limit=100&createdTo=2021-01-01`);
+        const all = again.body.items as { id: string; status: string }[];
+        if (order === 'held') {
+          const firstPublished = all.findIndex((p) => p.status === 'published');
+          expect(firstPublished).toBeGreaterThan(0);
           expect(
-            seen.filter((id) => arrivedMeanwhile.includes(id)),
-            `${order}: no late arrival`,
-          ).toEqual([]);
-          const again = await call(keyB, 'GET', `/api/v1/posts?order=${order}&limit=100&createdTo=2021-01-01`);
-          const all = again.body.items as { id: string; status: string }[];
-          if (order === 'held') {
-            const firstPublished = all.findIndex((p) => p.status === 'published');
-            expect(firstPublished).toBeGreaterThan(0);
-            expect(
-              all.slice(firstPublished).every((p) => p.status === 'published'),
-              'held first',
-            ).toBe(true);
-          } else {
-            // Newest first; within the tied microsecond, by id descending.
-            const tied = all.filter((p) => bulk.includes(p.id)).map((p) => p.id);
-            expect(tied).toEqual([...tied].sort().reverse());
-          }
+            all.slice(firstPublished).every((p) => p.status === 'published'),
+            'held first',
+          ).toBe(true);
+        } else {
+          // Newest first; within the tied microsecond, by id descending.
+          const tied = all.filter((p) => bulk.includes(p.id)).map((p) => p.id);
+          expect(tied).toEqual([...tied].sort().reverse());
         }
-        // `order=held` sorts on the expression the migration indexes, so it stays an index scan on a big tenant.
-        const index = await app.rt.db.query<{ def: string }>(
-          `SELECT pg_get_indexdef('posts_tenant_held_created_idx'::regclass) AS def`,
-        );
-        expect(index.rows[0]!.def).toContain(`(${HELD_SQL.replace(/^p\./, '')})`);
-        // A cursor of one order is refused with the other.
-        const first = await call(keyB, 'GET', '/api/v1/posts?order=held&limit=2');
-        const mismatch = await call(keyB, 'GET', `/api/v1/posts?order=created&cursor=${first.body.nextCursor}`);
-        expect(mismatch.status).toBe(422);
-        expect(mismatch.body.errors[0]).toMatchObject({ field: 'cursor' });
-        // Tenant A's list never shows them.
-        const listA = await call(keyA, 'GET', '/api/v1/posts?limit=100');
-        expect(listA.body.items.some((p: { id: string }) => bulk.includes(p.id))).toBe(false);
-      },
-    );
+      }
+      // `order=held` sorts on the expression the migration indexes, so it stays an index scan on a big tenant.
+      const index = await app.rt.db.query<{ def: string }>(
+        `SELECT pg_get_indexdef('posts_tenant_held_created_idx'::regclass) AS def`,
+      );
+      expect(index.rows[0]!.def).toContain(`(${HELD_SQL.replace(/^p\./, '')})`);
+      // A cursor of one order is refused with the other.
+      const first = await call(keyB, 'GET', '/api/v1/posts?order=held&limit=2');
+      const mismatch = await call(keyB, 'GET', `/api/v1/posts?order=created&cursor=${first.body.nextCursor}`);
+      expect(mismatch.status).toBe(422);
+      expect(mismatch.body.errors[0]).toMatchObject({ field: 'cursor' });
+      // Tenant A's list never shows them.
+      const listA = await call(keyA, 'GET', '/api/v1/posts?limit=100');
+      expect(listA.body.items.some((p: { id: string }) => bulk.includes(p.id))).toBe(false);
+    });
   });
 
   describe('GET /api/v1/posts/:id/content', () => {
-    it(
-      'gives the draft, its reports, the closest source sentences of each flagged ' + 'sentence, citations and cost',
-      async () => {
-        const res = await call(keyA, 'GET', `/api/v1/posts/${ids.review}/content`);
-        expect(res.status).toBe(200);
-        const c = res.body;
-        expect(c).toMatchObject({ id: ids.review, status: 'needs_review', revision: 1, costUsd: 0.5 });
-        expect(c.markdown).toContain('Zebrafish regrow their fins');
-        expect(c.html).toContain('<p>');
-        expect(c.html).not.toMatch(/<script|<h1/i);
-        expect(c.seo).toMatchObject({ score: expect.any(Number), violations: expect.any(Array) });
-        expect(c.metaTitle.length).toBeGreaterThan(10);
-        expect(c.grounding.passed).toBe(false);
-        const [finding] = c.grounding.failingSentences;
-        expect(finding.sentence).toBe('They found that older fish regrow fins more slowly than young ones.');
-        expect(finding.reasons).toEqual(['makes a banned claim (/older fish regrow/)']);
-        expect(finding.closestSources[0]).toMatchObject({
-          sentence: 'They found that older fish regrow fins more slowly than young ones.',
-          score: 1,
-          sourceTitle: expect.any(String),
-        });
-        expect(finding.closestSources.length).toBeGreaterThan(1);
-        expect(finding.closestSources[1].score).toBeLessThan(1);
-        expect(c.citations).toHaveLength(1);
-        expect(c.citations[0]).toMatchObject({ number: 1, source: { kind: 'markdown', words: expect.any(Number) } });
-        expect(c.citations[0].source.excerpt).toContain('Zebrafish regrow');
-        expect(c.sources[0].citedAs).toEqual([1]);
-        expect(c.costs.map((x: { step: string }) => x.step)).toEqual(['draft', 'metadata']);
-        expect(c.hold).toMatchObject({ stage: 'generate' });
-      },
-    );
+    it('gives the draft, its reports, the closest source sentences of each flagged sentence, citations and cost', async () => {
+      const res = await call(keyA, 'GET', `/api/v1/posts/${ids.review}/content`);
+      expect(res.status).toBe(200);
+      const c = res.body;
+      expect(c).toMatchObject({ id: ids.review, status: 'needs_review', revision: 1, costUsd: 0.5 });
+      expect(c.markdown).toContain('Zebrafish regrow their fins');
+      expect(c.html).toContain('<p>');
+      expect(c.html).not.toMatch(/<script|<h1/i);
+      expect(c.seo).toMatchObject({ score: expect.any(Number), violations: expect.any(Array) });
+      expect(c.metaTitle.length).toBeGreaterThan(10);
+      expect(c.grounding.passed).toBe(false);
+      const [finding] = c.grounding.failingSentences;
+      expect(finding.sentence).toBe('They found that older fish regrow fins more slowly than young ones.');
+      expect(finding.reasons).toEqual(['makes a banned claim (/older fish regrow/)']);
+      expect(finding.closestSources[0]).toMatchObject({
+        sentence: 'They found that older fish regrow fins more slowly than young ones.',
+        score: 1,
+        sourceTitle: expect.any(String),
+      });
+      expect(finding.closestSources.length).toBeGreaterThan(1);
+      expect(finding.closestSources[1].score).toBeLessThan(1);
+      expect(c.citations).toHaveLength(1);
+      expect(c.citations[0]).toMatchObject({ number: 1, source: { kind: 'markdown', words: expect.any(Number) } });
+      expect(c.citations[0].source.excerpt).toContain('Zebrafish regrow');
+      expect(c.sources[0].citedAs).toEqual([1]);
+      expect(c.costs.map((x: { step: string }) => x.step)).toEqual(['draft', 'metadata']);
+      expect(c.hold).toMatchObject({ stage: 'generate' });
+    });
 
     it('is 404 for another tenant’s post and for ids that are not posts', async () => {
       expect((await call(keyB, 'GET', `/api/v1/posts/${ids.review}/content`)).status).toBe(404);

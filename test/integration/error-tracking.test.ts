@@ -96,53 +96,46 @@ describe('error tracking (Sentry SDK) when SENTRY_DSN is set', () => {
     expect(errorTracker(t.config).enabled).toBe(true);
   });
 
-  it(
-    'reports an unhandled route error (the 500) with the request id and route ' + 'template as tags, and no secrets',
-    async () => {
-      // A real fault inside a route: the table the route reads is gone.
-      await app.rt.db.query('ALTER TABLE feeds RENAME TO feeds_away');
-      const requestId = 'req-error-tracking-500';
-      try {
-        const res = await fetch(`${app.api.url}/api/v1/feeds`, {
-          headers: { ...app.headers, 'x-request-id': requestId, cookie: 'session=cookie-secret-value' },
-        });
-        expect(res.status).toBe(500);
-        expect(((await res.json()) as { requestId: string }).requestId).toBe(requestId);
-      } finally {
-        await app.rt.db.query('ALTER TABLE feeds_away RENAME TO feeds');
-      }
-      await flush();
-      const [report] = await waitFor(
-        'the route error event',
-        async () => eventsWith('correlation_id', requestId).length > 0 && eventsWith('correlation_id', requestId),
-        10_000,
-      );
-      expect(report!.path).toMatch(/^\/api\/1\/envelope\//);
-      expect(report!.auth).toContain('sentry_key=publickey');
-      expect(report!.event.tags).toMatchObject({
-        correlation_id: requestId,
-        route: '/api/v1/feeds',
-        method: 'GET',
-        status_code: '500',
-        source: 'http',
+  it('reports an unhandled route error (the 500) with the request id and route template as tags, and no secrets', async () => {
+    // A real fault inside a route: the table the route reads is gone.
+    await app.rt.db.query('ALTER TABLE feeds RENAME TO feeds_away');
+    const requestId = 'req-error-tracking-500';
+    try {
+      const res = await fetch(`${app.api.url}/api/v1/feeds`, {
+        headers: { ...app.headers, 'x-request-id': requestId, cookie: 'session=cookie-secret-value' },
       });
-      expect(report!.event.environment).toBe('test-env');
-      expect(report!.event.exception?.values?.[0]?.value).toMatch(/relation "feeds" does not exist/);
-      expect(report!.event.request).toBeUndefined();
-      for (const secret of [
-        t.config.DEV_API_KEY,
-        'cookie-secret-value',
-        'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
-      ])
-        expect(report!.raw).not.toContain(secret);
-      // A 4xx is the client's doing, not an error to track.
-      const before = sentry.received.length;
-      expect((await app.get('/api/v1/posts/not-a-uuid')).status).toBe(404);
-      expect((await app.post('/api/v1/submissions', { source: {} })).status).toBe(422);
-      await flush();
-      expect(sentry.received.length).toBe(before);
-    },
-  );
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { requestId: string }).requestId).toBe(requestId);
+    } finally {
+      await app.rt.db.query('ALTER TABLE feeds_away RENAME TO feeds');
+    }
+    await flush();
+    const [report] = await waitFor(
+      'the route error event',
+      async () => eventsWith('correlation_id', requestId).length > 0 && eventsWith('correlation_id', requestId),
+      10_000,
+    );
+    expect(report!.path).toMatch(/^\/api\/1\/envelope\//);
+    expect(report!.auth).toContain('sentry_key=publickey');
+    expect(report!.event.tags).toMatchObject({
+      correlation_id: requestId,
+      route: '/api/v1/feeds',
+      method: 'GET',
+      status_code: '500',
+      source: 'http',
+    });
+    expect(report!.event.environment).toBe('test-env');
+    expect(report!.event.exception?.values?.[0]?.value).toMatch(/relation "feeds" does not exist/);
+    expect(report!.event.request).toBeUndefined();
+    for (const secret of [t.config.DEV_API_KEY, 'cookie-secret-value', 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='])
+      expect(report!.raw).not.toContain(secret);
+    // A 4xx is the client's doing, not an error to track.
+    const before = sentry.received.length;
+    expect((await app.get('/api/v1/posts/not-a-uuid')).status).toBe(404);
+    expect((await app.post('/api/v1/submissions', { source: {} })).status).toBe(422);
+    await flush();
+    expect(sentry.received.length).toBe(before);
+  });
 
   it(
     'reports a stage failure once it ends the post (retries exhausted), tagged ' +

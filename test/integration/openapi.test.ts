@@ -434,25 +434,22 @@ describe('the OpenAPI document', () => {
     ).toBe(true);
   }
 
-  it(
-    'answers every route as documented: a valid call, an invalid one, and (API ' + 'routes) one without a key',
-    async () => {
-      const planned = plans();
-      const mounted = new Set(described());
-      const done: string[] = [];
-      for (const [key, plan] of Object.entries(planned)) {
-        expect(mounted.has(key), `${key} is planned but not mounted`).toBe(true);
-        if (plan.invalid) expectDocumented(key, await send(key, plan.invalid), plan.invalid.status, 'invalid call');
-        expectDocumented(key, await send(key, plan.valid), plan.valid.status, 'valid call');
-        const op = operation(key)!;
-        if (JSON.stringify(op.security) === JSON.stringify([{ apiKey: [] }])) {
-          expectDocumented(key, await send(key, { ...plan.valid, auth: 'none' }), 401, 'no key');
-        }
-        done.push(key);
+  it('answers every route as documented: a valid call, an invalid one, and (API routes) one without a key', async () => {
+    const planned = plans();
+    const mounted = new Set(described());
+    const done: string[] = [];
+    for (const [key, plan] of Object.entries(planned)) {
+      expect(mounted.has(key), `${key} is planned but not mounted`).toBe(true);
+      if (plan.invalid) expectDocumented(key, await send(key, plan.invalid), plan.invalid.status, 'invalid call');
+      expectDocumented(key, await send(key, plan.valid), plan.valid.status, 'valid call');
+      const op = operation(key)!;
+      if (JSON.stringify(op.security) === JSON.stringify([{ apiKey: [] }])) {
+        expectDocumented(key, await send(key, { ...plan.valid, auth: 'none' }), 401, 'no key');
       }
-      expect(done.length).toBe(mounted.size);
-    },
-  );
+      done.push(key);
+    }
+    expect(done.length).toBe(mounted.size);
+  });
 
   it('serves a docs page that loads only same-origin assets, each as documented', async () => {
     const res = await fetch(`${app.api.url}/docs`);

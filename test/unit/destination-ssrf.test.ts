@@ -171,26 +171,23 @@ describe('webhook destinations behind the SSRF guard', () => {
     expect(err.message).not.toContain('T0KEN');
   });
 
-  it(
-    'delivers to an allowlisted loopback receiver, signed, pinned to the checked ' + 'address, with the X-Request-Id',
-    async () => {
-      const receiver = await startReceiver(secret);
-      try {
-        const url = receiver.url.replace('127.0.0.1', 'allowed.example');
-        const answer = await withCorrelationId('req-ssrf-42', () =>
-          sendWebhook(guarded(['allowed.example']), { url, secret, timeoutMs: 2_000 }, message),
-        );
-        expect(answer).toEqual({ status: 200 });
-        expect(receiver.deliveries).toHaveLength(1);
-        expect(receiver.deliveries[0]).toMatchObject({ id: 'msg_ssrf_1', verified: true });
-        expect(receiver.deliveries[0]!.headers['x-request-id']).toBe('req-ssrf-42');
-        expect(receiver.deliveries[0]!.headers['user-agent']).toBe('BlogPoster-Webhooks/1.0');
-        expect(attempts).toEqual([expect.objectContaining({ host: 'allowed.example', address: '127.0.0.1' })]);
-      } finally {
-        await receiver.close();
-      }
-    },
-  );
+  it('delivers to an allowlisted loopback receiver, signed, pinned to the checked address, with the X-Request-Id', async () => {
+    const receiver = await startReceiver(secret);
+    try {
+      const url = receiver.url.replace('127.0.0.1', 'allowed.example');
+      const answer = await withCorrelationId('req-ssrf-42', () =>
+        sendWebhook(guarded(['allowed.example']), { url, secret, timeoutMs: 2_000 }, message),
+      );
+      expect(answer).toEqual({ status: 200 });
+      expect(receiver.deliveries).toHaveLength(1);
+      expect(receiver.deliveries[0]).toMatchObject({ id: 'msg_ssrf_1', verified: true });
+      expect(receiver.deliveries[0]!.headers['x-request-id']).toBe('req-ssrf-42');
+      expect(receiver.deliveries[0]!.headers['user-agent']).toBe('BlogPoster-Webhooks/1.0');
+      expect(attempts).toEqual([expect.objectContaining({ host: 'allowed.example', address: '127.0.0.1' })]);
+    } finally {
+      await receiver.close();
+    }
+  });
 
   it('answers a redirect instead of following it: one request, a permanent error', async () => {
     const err = (await sendWebhook(

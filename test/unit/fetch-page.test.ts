@@ -175,19 +175,16 @@ describe('fetchPage', () => {
     expect((await failure(get(`${base}/declared-big`))).permanent).toBe(true);
   });
 
-  it(
-    'times out transiently waiting for headers, and permanently on a body that ' + 'trickles past the deadline',
-    async () => {
-      const started = Date.now();
-      const err = await failure(get(`${base}/slow`, { timeoutMs: 200 }));
-      expect(err.permanent).toBe(false);
-      expect(err.message).toMatch(/timed out/);
-      expect(Date.now() - started).toBeLessThan(5_000);
-      const trickle = await failure(get(`${base}/slow-body`, { timeoutMs: 200 }));
-      expect(trickle.permanent).toBe(true);
-      expect(trickle.message).toMatch(/still arriving after 200 ms/);
-    },
-  );
+  it('times out transiently waiting for headers, and permanently on a body that trickles past the deadline', async () => {
+    const started = Date.now();
+    const err = await failure(get(`${base}/slow`, { timeoutMs: 200 }));
+    expect(err.permanent).toBe(false);
+    expect(err.message).toMatch(/timed out/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const trickle = await failure(get(`${base}/slow-body`, { timeoutMs: 200 }));
+    expect(trickle.permanent).toBe(true);
+    expect(trickle.message).toMatch(/still arriving after 200 ms/);
+  });
 
   it('honours a caller signal', async () => {
     const controller = new AbortController();

@@ -84,8 +84,7 @@ function perDayChart(days) {
       {
         viewBox: `0 0 ${width} ${height}`,
         role: 'img',
-        'aria-label':
-          `Posts created per day over ${days.length} days: ${total} in all; the table ` + `below gives each day.`,
+        'aria-label': `Posts created per day over ${days.length} days: ${total} in all; the table below gives each day.`,
       },
       s('line', { x1: pad.left, x2: width - pad.right, y1: y(0), y2: y(0), stroke: '#6b7280' }),
       s('text', { x: pad.left - 6, y: y(max) + 4, 'text-anchor': 'end', class: 'axis' }, String(max)),
