@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PermanentError } from '../src/errors.ts';
+import { isPermanent, PermanentError } from '../src/errors.ts';
 import { createConfiguredFetcher, FetchError, type SafeFetcher } from '../src/fetch/index.ts';
 import { collect, fanOut, type CollectorKind } from '../src/ingest/collect.ts';
 import { fingerprintSource, type DuplicateMatch } from '../src/ingest/dedup.ts';
@@ -174,7 +174,7 @@ async function ingestSource(source: SourceRow, fetcher: SafeFetcher, ctx: StageC
         return { ...(await ingestUrl(source.url, fetcher, ctx)), title: source.title };
       } catch (err) {
         // The page is gone, refused or holds no article, but the feed gave us some text: write from that.
-        if (err instanceof PermanentError && words > 0) {
+        if (isPermanent(err) && words > 0) {
           const { title, markdown } = extractFromText(carried, source.title);
           return { title, markdown, metadata: { from: 'feed', pageError: err.message } };
         }

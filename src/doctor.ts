@@ -1,5 +1,5 @@
 import type { Config } from './config.ts';
-import { errorMessage, PermanentError } from './errors.ts';
+import { errorMessage, isPermanent } from './errors.ts';
 import { openAIProviderFor } from './llm/index.ts';
 import { EmbeddingDimensionError } from './vector/openai-embedder.ts';
 import { createEmbedding } from './vector/providers.ts';
@@ -28,11 +28,10 @@ async function modelFinding(config: Config): Promise<Finding> {
       check: 'model',
       ok: false,
       detail: errorMessage(err),
-      fix:
-        err instanceof PermanentError
-          ? 'correct OPENAI_BASE_URL, OPENAI_API_KEY or OPENAI_MODEL as the message says'
-          : 'start the model server, or point OPENAI_BASE_URL at one that runs (and ' +
-            'raise LLM_TIMEOUT_MS for a slow one)',
+      fix: isPermanent(err)
+        ? 'correct OPENAI_BASE_URL, OPENAI_API_KEY or OPENAI_MODEL as the message says'
+        : 'start the model server, or point OPENAI_BASE_URL at one that runs (and ' +
+          'raise LLM_TIMEOUT_MS for a slow one)',
     };
   }
 }
@@ -68,7 +67,7 @@ async function embeddingFinding(config: Config): Promise<Finding> {
         err instanceof EmbeddingDimensionError
           ? `set EMBEDDING_DIMENSION=${err.actual} (or EMBEDDING_SEND_DIMENSIONS=true ` +
             `for a model that can shorten its vectors), then run blog-poster reindex`
-          : err instanceof PermanentError
+          : isPermanent(err)
             ? 'correct EMBEDDING_BASE_URL, EMBEDDING_API_KEY or EMBEDDING_MODEL as the message says'
             : 'start the embedding server, or point EMBEDDING_BASE_URL at one that runs',
     };

@@ -4,7 +4,7 @@ import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
 import { finishStageRun, markPostFailed, recordWait, startStageRun, WAITING } from './db/posts.ts';
-import { errorMessage, PermanentError } from './errors.ts';
+import { errorMessage, isPermanent } from './errors.ts';
 import { captureStageFailure } from './error-tracking.ts';
 import { crashPoint } from './faults.ts';
 import type { Logger } from './logger.ts';
@@ -117,7 +117,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         log.info({ reason }, 'stage paused');
         throw Object.assign(new RateLimitError(), { cause: reason });
       }
-      const permanent = err instanceof PermanentError || err instanceof UnrecoverableError;
+      const permanent = isPermanent(err);
       // attemptsMade (failures so far), not attemptsStarted: a job sent back by a rate limit started without failing.
       const outOfAttempts = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const outcome = permanent || outOfAttempts ? 'failed' : 'retrying';

@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../db/pool.ts';
+import { matchesSecret, secretDigest } from '../security/secret-digest.ts';
 
 // Per-tenant API keys: `bpk_<key id>_<secret>`. The key is shown once, at creation; only its
 // SHA-256 is stored. A key carries 256 random bits, so a fast hash is enough: nothing can be
@@ -55,8 +56,6 @@ export function apiKeyView(r: Row): ApiKeyView {
   };
 }
 
-const digest = (key: string) => createHash('sha256').update(key, 'utf8').digest();
-
 /** Creates a key; the returned `key` is the only time its secret exists outside the caller. */
 export async function createApiKey(
   db: Db,
@@ -67,7 +66,7 @@ export async function createApiKey(
   const { rows } = await db.query<Row>(
     `INSERT INTO api_keys (tenant_id, key_id, key_hash, name, scopes, hint) ` +
       `VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
-    [input.tenantId, keyId, digest(key), input.name, input.scopes, key.slice(-4)],
+    [input.tenantId, keyId, secretDigest(key), input.name, input.scopes, key.slice(-4)],
   );
   return { ...apiKeyView(rows[0]!), key };
 }
@@ -108,7 +107,7 @@ export async function verifyApiKey(db: Db, presented: string): Promise<KeyCheck>
     last_used_at: Date | null;
   }>('SELECT id, tenant_id, key_hash, scopes, revoked_at, last_used_at FROM api_keys WHERE key_id = $1', [match[1]]);
   const row = rows[0];
-  if (!row || !timingSafeEqual(row.key_hash, digest(presented))) return { ok: false, reason: 'unknown' };
+  if (!row || !matchesSecret(presented, row.key_hash)) return { ok: false, reason: 'unknown' };
   if (row.revoked_at) return { ok: false, reason: 'revoked' };
   // Recorded at most once a minute per key, so a busy key does not write on every request.
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {

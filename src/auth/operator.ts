@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { matchesSecret, secretDigest } from '../security/secret-digest.ts';
 import type { Config } from '../config.ts';
 
 // The deployment's operator credentials: OPERATOR_TOKEN (a bearer token for tools), and
@@ -17,10 +17,10 @@ export type OperatorCredentials = {
 export function operatorCredentials(
   config: Pick<Config, 'OPERATOR_TOKEN' | 'OPERATOR_USER' | 'OPERATOR_PASSWORD'>,
 ): OperatorCredentials {
-  const token = config.OPERATOR_TOKEN ? digest(config.OPERATOR_TOKEN) : null;
-  const user = config.OPERATOR_USER ? digest(config.OPERATOR_USER) : null;
-  const password = config.OPERATOR_PASSWORD ? digest(config.OPERATOR_PASSWORD) : null;
-  const isToken = (given: string) => token !== null && timingSafeEqual(digest(given), token);
+  const token = config.OPERATOR_TOKEN ? secretDigest(config.OPERATOR_TOKEN) : null;
+  const user = config.OPERATOR_USER ? secretDigest(config.OPERATOR_USER) : null;
+  const password = config.OPERATOR_PASSWORD ? secretDigest(config.OPERATOR_PASSWORD) : null;
+  const isToken = (given: string) => matchesSecret(given, token);
 
   return {
     configured: token !== null || (user !== null && password !== null),
@@ -34,21 +34,15 @@ export function operatorCredentials(
       const colon = decoded.indexOf(':');
       if (colon < 0) return null;
       const name = decoded.slice(0, colon);
-      const [givenUser, givenPassword] = [digest(name), digest(decoded.slice(colon + 1))];
+      const givenPassword = decoded.slice(colon + 1);
       // Both comparisons always run, so timing does not tell which half was wrong.
       const asUser =
-        user !== null &&
-        password !== null &&
-        and(timingSafeEqual(givenUser, user), timingSafeEqual(givenPassword, password));
-      const asToken = token !== null && timingSafeEqual(givenPassword, token);
+        user !== null && password !== null && and(matchesSecret(name, user), matchesSecret(givenPassword, password));
+      const asToken = matchesSecret(givenPassword, token);
       if (asUser) return name;
       return asToken ? 'token' : null;
     },
   };
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 function and(a: boolean, b: boolean): boolean {

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router } from 'express';
 import {
   pgvectorCheck,
@@ -10,6 +9,7 @@ import {
 } from '../health-checks.ts';
 import { installScrapeCollectors } from '../metrics-collectors.ts';
 import { registry } from '../metrics.ts';
+import { matchesSecret, secretDigest } from '../security/secret-digest.ts';
 import type { AppDeps } from './app.ts';
 import { sendProblem } from './problem.ts';
 
@@ -44,11 +44,11 @@ export function healthRoutes(deps: AppDeps): Router {
     res.status(report.status === 'not ready' ? 503 : 200).json(report);
   });
 
-  const expected = config.METRICS_TOKEN ? digest(config.METRICS_TOKEN) : null;
+  const expected = config.METRICS_TOKEN ? secretDigest(config.METRICS_TOKEN) : null;
   router.get('/metrics', async (req, res) => {
     if (expected) {
       const match = /^Bearer (\S+)$/i.exec(req.get('authorization') ?? '');
-      if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
+      if (!match || !matchesSecret(match[1]!, expected)) {
         return sendProblem(res, 401, 'Unauthorized', {
           detail: 'send Authorization: Bearer <METRICS_TOKEN>',
           errors: [{ field: 'Authorization', message: match ? 'wrong metrics token' : 'missing bearer token' }],
@@ -71,6 +71,3 @@ export function createHealthApp(deps: AppDeps): express.Express {
 }
 
 // Hashing both sides gives equal lengths, so comparing says nothing about the token's length.
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}

@@ -3,9 +3,9 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { linkedom } from '../heavy-deps.ts';
 import type { Db } from '../db/pool.ts';
-import { PermanentError } from '../errors.ts';
+import { isPermanent, PermanentError } from '../errors.ts';
 import { decodeBody } from '../fetch/charset.ts';
-import { FetchError, type SafeFetcher } from '../fetch/safe-fetch.ts';
+import type { SafeFetcher } from '../fetch/safe-fetch.ts';
 import type { Logger } from '../logger.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';
 import { htmlFragmentToMarkdown } from './extract.ts';
@@ -193,7 +193,7 @@ async function collectSite(deps: CollectDeps, tenantId: string, url: string): Pr
     try {
       return await collectFeed(deps, tenantId, feed);
     } catch (err) {
-      if (!(err instanceof PermanentError || (err instanceof FetchError && err.permanent))) throw err;
+      if (!isPermanent(err)) throw err;
       deps.log.info({ feed, err: (err as Error).message }, 'announced feed unusable; trying the next way in');
     }
   }
@@ -203,7 +203,7 @@ async function collectSite(deps: CollectDeps, tenantId: string, url: string): Pr
     try {
       return await collectSitemap(deps, tenantId, sitemap);
     } catch (err) {
-      if (!(err instanceof PermanentError || (err instanceof FetchError && err.permanent))) throw err;
+      if (!isPermanent(err)) throw err;
     }
   }
   throw new PermanentError(`${url}: no feed (link rel=alternate) or sitemap (robots.txt Sitemap:, /sitemap.xml) found`);

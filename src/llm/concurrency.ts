@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { redisKeys } from '../redis-keys.ts';
 import type { RedisClient } from '../redis.ts';
+import { backoffMs } from '../resilience/backoff.ts';
 
 /**
  * Calls in flight to one model endpoint, across every worker: a semaphore in Redis. A local server (Ollama,
@@ -129,8 +130,8 @@ export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOpti
       const [holders, waiters, seen] = keys(scope);
       const id = randomUUID();
       const deadline = Date.now() + maxWaitMs;
-      let pause = 50;
-      for (;;) {
+      for (let attempt = 1; ; attempt++) {
+        const pause = backoffMs(attempt, { baseMs: 50, maxMs: pollMaxMs, factor: 1.5 });
         const position = Number(
           await redis.eval(TAKE_SLOT, 3, holders!, waiters!, seen!, id, opts.max, leaseMs, staleMs),
         );
@@ -144,7 +145,6 @@ export function createConcurrencyLimit(redis: RedisClient, opts: ConcurrencyOpti
           );
         }
         await sleep(waiters!, pause);
-        pause = Math.min(pollMaxMs, Math.round(pause * 1.5));
       }
       // Renewed well before it runs out; a renewal that fails (Redis away) is tried again at the next tick.
       const timer = setInterval(

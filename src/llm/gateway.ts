@@ -1,6 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
 import pRetry, { AbortError } from 'p-retry';
+import {
+  type BreakerSpec,
+  breakerWaitMs,
+  heldMs,
+  holdRemote,
+  isBreakerOpenError,
+  throughBreaker,
+  trialInFlight,
+  trialVerdict,
+} from '../resilience/breakers.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import { PermanentError } from '../errors.ts';
@@ -12,15 +22,6 @@ import {
   llmTokensTotal,
   rateLimitedTotal,
 } from '../metrics.ts';
-import {
-  breakerWaitMs,
-  holdEndpoint,
-  holdMs,
-  isBreakerOpenError,
-  throughBreaker,
-  trialInFlight,
-  trialVerdict,
-} from './breaker.ts';
 import { recordLlmCall, releaseReservation, reserveBudget, type BudgetLimits } from './budget.ts';
 import { createLlmCache } from './cache.ts';
 import {
@@ -84,11 +85,16 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
   const knownPrice = priceFor(config.LLM_PRICES, provider.model);
   const price = knownPrice ?? { prompt: 0, completion: 0 };
   const labels = { provider: provider.name, model: provider.model };
-  const breakerOptions = {
+  // One breaker per provider and endpoint. A 429 does not count against it: the endpoint is up and answering.
+  const breakerKey = `llm ${provider.name} ${provider.endpoint}`;
+  const breaker: BreakerSpec = {
     errorThresholdPercentage: config.LLM_BREAKER_ERROR_PERCENT,
     volumeThreshold: config.LLM_BREAKER_VOLUME,
     resetTimeoutMs: config.LLM_BREAKER_RESET_MS,
+    gauge: provider.name,
+    upWhen: (err) => err instanceof LlmRateLimitedError,
   };
+  const breakerWait = () => breakerWaitMs(breakerKey, 250);
 
   /**
    * One of the endpoint's slots (LLM_MAX_CONCURRENCY), waited for in arrival order: the call's timeout then runs
@@ -107,26 +113,22 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
   /** The call itself, past the breaker and the shared limits; throws what the stage should do instead. */
   async function call(request: ChatRequest, promptTokens: number): Promise<ChatReply> {
     // Checked before taking from the shared limits, so a job that cannot call anyway uses none of them.
-    const waitForBreaker = breakerWaitMs(provider.name, provider.endpoint);
+    const waitForBreaker = breakerWait();
     if (waitForBreaker > 0)
       throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, waitForBreaker, 'breaker');
     // Half-open with its one trial call in flight: its verdict comes within a call's time, so it is waited for
     // here rather than by going back to the queue again and again while the trial runs.
-    if (trialInFlight(provider.name, provider.endpoint)) {
-      const verdict = await trialVerdict(provider.name, provider.endpoint, config.LLM_TIMEOUT_MS);
+    if (trialInFlight(breakerKey)) {
+      const verdict = await trialVerdict(breakerKey, config.LLM_TIMEOUT_MS);
       if (verdict !== 'closed')
-        throw new LlmWaitError(
-          `the ${provider.name} circuit breaker is open`,
-          breakerWaitMs(provider.name, provider.endpoint) || 1000,
-          'breaker',
-        );
+        throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, breakerWait() || 1000, 'breaker');
     }
     // One of this process's model slots, held from the shared limits to the reply (see createLocalSlots).
     const releaseLocal = await localSlots.acquire();
     try {
       // A post that waited for its slot while another post's call was answered 429 waits out the Retry-After too,
       // rather than asking again at once.
-      const wait = holdMs(provider.name, provider.endpoint);
+      const wait = heldMs(breakerKey);
       if (wait > 0) {
         rateLimitedTotal.inc({ scope: 'provider' });
         throw new LlmWaitError(`the ${provider.name} endpoint asked to wait (Retry-After)`, wait, 'limit');
@@ -134,7 +136,7 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
       return await callInSlot(request, promptTokens);
     } catch (err) {
       if (err instanceof LlmRateLimitedError) {
-        holdEndpoint(provider.name, provider.endpoint, err.waitMs);
+        holdRemote(breakerKey, err.waitMs);
       }
       throw err;
     } finally {
@@ -157,16 +159,12 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
     const endTimer = llmRequestDurationSeconds.startTimer(labels);
     let reply: ChatReply;
     try {
-      reply = await throughBreaker(provider.name, provider.endpoint, breakerOptions, () => provider.chat(request));
+      reply = await throughBreaker(breakerKey, breaker, () => provider.chat(request));
     } catch (err) {
       endTimer();
       if (isBreakerOpenError(err)) {
         // Another job's trial call started since the look above: wait briefly for its verdict.
-        throw new LlmWaitError(
-          `the ${provider.name} circuit breaker is open`,
-          breakerWaitMs(provider.name, provider.endpoint) || 1000,
-          'breaker',
-        );
+        throw new LlmWaitError(`the ${provider.name} circuit breaker is open`, breakerWait() || 1000, 'breaker');
       }
       llmRequestsTotal.inc({ ...labels, outcome: err instanceof LlmRateLimitedError ? 'rate_limited' : 'error' });
       if (err instanceof LlmRateLimitedError) rateLimitedTotal.inc({ scope: 'provider' });

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { PermanentError } from '../errors.ts';
+import { isPermanent } from '../errors.ts';
 import type { HealthCheck } from '../health-checks.ts';
 import { briefKeywords, type Brief } from './brief.ts';
 import { createOpenAIProvider } from './openai-provider.ts';
@@ -47,7 +47,7 @@ export function modelEndpointCheck(config: Config): HealthCheck {
       try {
         return await provider.check!();
       } catch (err) {
-        throw err instanceof PermanentError ? Object.assign(err, { critical: true }) : err;
+        throw isPermanent(err) ? Object.assign(err, { critical: true }) : err;
       }
     },
   };

@@ -52,7 +52,3 @@ export function destinationError(what: string, err: unknown): Error {
   }
   return new DestinationUnavailableError(`${what}: ${errorMessage(err)}`);
 }
-
-export function isPermanent(err: unknown): boolean {
-  return err instanceof PermanentError;
-}

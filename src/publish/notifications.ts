@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { withCorrelationId } from '../correlation.ts';
 import type { Db } from '../db/pool.ts';
-import { errorMessage, PermanentError } from '../errors.ts';
+import { errorMessage, isPermanent, PermanentError } from '../errors.ts';
 import { createDestinationFetcher } from '../fetch/index.ts';
 import type { SafeFetcher } from '../fetch/safe-fetch.ts';
 import type { Logger } from '../logger.ts';
@@ -11,6 +11,7 @@ import { loadPostForPublishing } from './post-data.ts';
 import { postPayload } from './publish-post.ts';
 import { readCredential } from './credentials.ts';
 import { sendWebhook } from './webhook.ts';
+import { backoffMs } from '../resilience/backoff.ts';
 
 // Delivers the tenant's signed callbacks from the notifications outbox (filled by a trigger on
 // posts.status, see migrations/0006). Any number of workers poll it: a claim takes due rows with
@@ -77,9 +78,12 @@ export async function deliverDueNotifications(deps: {
         );
         notificationDeliveriesTotal.inc({ event: row.event, outcome: 'delivered' });
       } catch (err) {
-        const final = err instanceof PermanentError || row.attempts >= config.NOTIFICATION_ATTEMPTS;
-        const delayMs =
-          Math.min(config.NOTIFICATION_BACKOFF_MS * 2 ** (row.attempts - 1), 3_600_000) * (0.5 + Math.random() / 2);
+        const final = isPermanent(err) || row.attempts >= config.NOTIFICATION_ATTEMPTS;
+        const delayMs = backoffMs(row.attempts, {
+          baseMs: config.NOTIFICATION_BACKOFF_MS,
+          maxMs: 3_600_000,
+          jitter: 0.5,
+        });
         await db
           .query(
             `UPDATE notifications SET status = CASE WHEN $2 THEN 'failed' ELSE 'pending' END, last_error = $3,

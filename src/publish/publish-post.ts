@@ -1,14 +1,14 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
-import { errorMessage, PermanentError } from '../errors.ts';
+import { errorMessage, isPermanent } from '../errors.ts';
 import { createDestinationFetcher } from '../fetch/index.ts';
 import type { SafeFetcher } from '../fetch/safe-fetch.ts';
 import type { Logger } from '../logger.ts';
 import { publishRequestsTotal } from '../metrics.ts';
+import { type BreakerSpec, breakerWaitMs, isBreakerOpenError, throughBreaker } from '../resilience/breakers.ts';
 import { createFilesPublisher, escapeHtml, type SiteEntry, type SiteOptions } from './files-publisher.ts';
 import type { PublishablePost, PublishResult } from './types.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
-import { destinationWaitMs, isBreakerOpenError, throughDestinationBreaker } from './breakers.ts';
 import type { FilesConfig, Target, WebhookConfig, WordPressConfig } from './destinations.ts';
 import type { PostForPublishing } from './post-data.ts';
 import { afterRemotePublish } from './test-hooks.ts';
@@ -52,11 +52,15 @@ export async function publishToTarget(
      VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (post_id, destination) DO NOTHING`,
     [post.id, target.key, target.destinationId, target.kind, externalIdOf(post), generation],
   );
-  const breakerOptions = {
+  // One breaker per destination. A refusal (wrong password, bad request) means the site is up: it does not count.
+  const breaker: BreakerSpec = {
     errorThresholdPercentage: config.PUBLISH_BREAKER_ERROR_PERCENT,
     volumeThreshold: config.PUBLISH_BREAKER_VOLUME,
     resetTimeoutMs: config.PUBLISH_BREAKER_RESET_MS,
+    gauge: `destination:${target.kind}`,
   };
+  const breakerKey = `destination ${target.key}`;
+  const destinationWaitMs = () => breakerWaitMs(breakerKey, 100);
   try {
     const outcome = await db.tx(async (client): Promise<Outcome> => {
       // Serialises publishers of this post and destination (a retry racing a stalled job's takeover).
@@ -66,11 +70,11 @@ export async function publishToTarget(
       );
       const row = rows[0]!;
       if (row.status === 'published' && row.generation >= generation) return { kind: 'skipped' };
-      const waitMs = destinationWaitMs(target.key);
+      const waitMs = destinationWaitMs();
       if (waitMs > 0) return { kind: 'deferred', waitMs, reason: `${label} is unavailable (circuit open)` };
 
       const fetcher = deps.fetcher ?? createDestinationFetcher(config);
-      const result = await throughDestinationBreaker(target.key, target.kind, breakerOptions, () =>
+      const result = await throughBreaker(breakerKey, breaker, () =>
         send(deps, fetcher, post, target, row, generation),
       );
       afterRemotePublish(target.kind);
@@ -91,12 +95,12 @@ export async function publishToTarget(
   } catch (err) {
     const reason = `${label}: ${errorMessage(err)}`;
     let outcome: Outcome;
-    if (err instanceof PermanentError) outcome = { kind: 'permanent', reason };
-    else if (isBreakerOpenError(err) || destinationWaitMs(target.key) > 0) {
+    if (isPermanent(err)) outcome = { kind: 'permanent', reason };
+    else if (isBreakerOpenError(err) || destinationWaitMs() > 0) {
       // This failure opened the breaker (or it opened meanwhile): wait for the site instead of retrying.
       outcome = {
         kind: 'deferred',
-        waitMs: Math.max(destinationWaitMs(target.key), 100),
+        waitMs: Math.max(destinationWaitMs(), 100),
         reason: `${label} is unavailable (circuit open): ${errorMessage(err)}`,
       };
     } else outcome = { kind: 'transient', reason };

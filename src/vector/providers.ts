@@ -1,6 +1,6 @@
 import { ConfigError, type Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
-import { PermanentError } from '../errors.ts';
+import { isPermanent } from '../errors.ts';
 import type { HealthCheck } from '../health-checks.ts';
 import { createLocalEmbedder } from './local-embedder.ts';
 import { instrumentEmbedder } from './embeddings.ts';
@@ -71,7 +71,7 @@ function embeddingEndpointCheck(embedder: Embedder): HealthCheck {
         verified = true;
         return { ...report, dimension: embedder.dimension };
       } catch (err) {
-        throw err instanceof PermanentError ? Object.assign(err, { critical: true }) : err;
+        throw isPermanent(err) ? Object.assign(err, { critical: true }) : err;
       }
     },
   };

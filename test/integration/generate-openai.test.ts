@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resetBreakers } from '../../src/llm/breaker.ts';
+import { resetBreakers } from '../../src/resilience/breakers.ts';
 import { resumePost } from '../../src/pipeline-control.ts';
 import { chatCompletion, rateLimited, serverError, startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.ts';
 import { modelWriter, stepOf } from '../support/fake-model-writer.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetBreakers } from '../../src/llm/breaker.ts';
+import { resetBreakers } from '../../src/resilience/breakers.ts';
 import { resumePost } from '../../src/pipeline-control.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.ts';
 import { modelWriter } from '../support/fake-model-writer.ts';

@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { PermanentError } from '../../src/errors.ts';
-import { resetBreakers } from '../../src/llm/breaker.ts';
+import { resetBreakers } from '../../src/resilience/breakers.ts';
 import {
   BudgetExceededError,
   LlmRateLimitedError,
@@ -423,79 +423,71 @@ describe('the openai provider through the gateway', () => {
     expect(base64.usage.prompt_tokens).toBeGreaterThan(0);
   });
 
-  it(
-    'reserves each call’s worst case atomically: concurrent calls of one tenant ' + 'never overshoot its budget',
-    async () => {
-      const tenant = (
-        await rt.db.query<{ id: string }>(
-          `INSERT INTO tenants (slug, name) VALUES ('budget-race', 'Race') RETURNING id`,
-        )
-      ).rows[0]!.id;
-      const submission = await rt.db.query<{ id: string }>(
-        `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`,
-        [tenant],
-      );
-      const postIds = await Promise.all(
-        Array.from(
-          { length: 10 },
-          async () =>
-            (
-              await rt.db.query<{ id: string }>(
-                `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`,
-                [tenant, submission.rows[0]!.id],
-              )
-            ).rows[0]!.id,
-        ),
-      );
-      // Each call may cost up to $0.10 (100 completion tokens at $1,000 per million) and costs exactly that;
-      // the month's budget of $0.35 admits three. The model is slow, so all ten calls overlap.
-      fake.onChat(async () => ({
-        ...chatCompletion('A draft.', { promptTokens: 0, completionTokens: 100 }),
-        delayMs: 300,
-      }));
-      const g = gateway({ LLM_PRICES: { 'fake-model': { prompt: 0, completion: 1000 } } });
-      const outcomes = await Promise.allSettled(
-        postIds.map((postId) =>
-          g.chat(request({ maxTokens: 100 }), { tenantId: tenant, postId, limits: { monthlyBudgetUsd: 0.35 } }),
-        ),
-      );
-      const made = outcomes.filter((o) => o.status === 'fulfilled');
-      const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
-      expect(made).toHaveLength(3);
-      expect(refused).toHaveLength(7);
-      for (const err of refused) expect(err).toBeInstanceOf(BudgetExceededError);
-      expect(fake.chatRequests()).toHaveLength(3);
-      const { rows } = await rt.db.query<{ spent: number; reserved: number }>(
-        `SELECT (SELECT COALESCE(sum(cost_usd), 0)::float FROM llm_calls WHERE tenant_id = $1) AS spent,
+  it('reserves each call’s worst case atomically: concurrent calls of one tenant never overshoot its budget', async () => {
+    const tenant = (
+      await rt.db.query<{ id: string }>(`INSERT INTO tenants (slug, name) VALUES ('budget-race', 'Race') RETURNING id`)
+    ).rows[0]!.id;
+    const submission = await rt.db.query<{ id: string }>(
+      `INSERT INTO submissions (tenant_id, request_hash, correlation_id) VALUES ($1, 'h', 'c') RETURNING id`,
+      [tenant],
+    );
+    const postIds = await Promise.all(
+      Array.from(
+        { length: 10 },
+        async () =>
+          (
+            await rt.db.query<{ id: string }>(
+              `INSERT INTO posts (tenant_id, submission_id, correlation_id) VALUES ($1, $2, 'c') RETURNING id`,
+              [tenant, submission.rows[0]!.id],
+            )
+          ).rows[0]!.id,
+      ),
+    );
+    // Each call may cost up to $0.10 (100 completion tokens at $1,000 per million) and costs exactly that;
+    // the month's budget of $0.35 admits three. The model is slow, so all ten calls overlap.
+    fake.onChat(async () => ({
+      ...chatCompletion('A draft.', { promptTokens: 0, completionTokens: 100 }),
+      delayMs: 300,
+    }));
+    const g = gateway({ LLM_PRICES: { 'fake-model': { prompt: 0, completion: 1000 } } });
+    const outcomes = await Promise.allSettled(
+      postIds.map((postId) =>
+        g.chat(request({ maxTokens: 100 }), { tenantId: tenant, postId, limits: { monthlyBudgetUsd: 0.35 } }),
+      ),
+    );
+    const made = outcomes.filter((o) => o.status === 'fulfilled');
+    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    expect(made).toHaveLength(3);
+    expect(refused).toHaveLength(7);
+    for (const err of refused) expect(err).toBeInstanceOf(BudgetExceededError);
+    expect(fake.chatRequests()).toHaveLength(3);
+    const { rows } = await rt.db.query<{ spent: number; reserved: number }>(
+      `SELECT (SELECT COALESCE(sum(cost_usd), 0)::float FROM llm_calls WHERE tenant_id = $1) AS spent,
               (SELECT count(*)::int FROM llm_reservations WHERE tenant_id = $1) AS reserved`,
-        [tenant],
-      );
-      expect(rows[0]!.spent).toBeCloseTo(0.3, 8);
-      expect(rows[0]!.spent).toBeLessThanOrEqual(0.35);
-      // Every reservation was settled (replaced by its call) or given back.
-      expect(rows[0]!.reserved).toBe(0);
-    },
-  );
+      [tenant],
+    );
+    expect(rows[0]!.spent).toBeCloseTo(0.3, 8);
+    expect(rows[0]!.spent).toBeLessThanOrEqual(0.35);
+    // Every reservation was settled (replaced by its call) or given back.
+    expect(rows[0]!.reserved).toBe(0);
+  });
 
-  it(
-    'refuses a call with a budget when the model has no price, and gives the ' + 'reservation back after a failed call',
-    async () => {
-      const unpriced = gateway({ LLM_PRICES: {} });
-      await expect(unpriced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toThrow(
-        /has no price \(LLM_PRICES\)/,
-      );
-      expect(fake.chatRequests()).toHaveLength(0);
+  it('refuses a call with a budget when the model has no price, and gives the reservation back after a failed call', async () => {
+    const unpriced = gateway({ LLM_PRICES: {} });
+    await expect(unpriced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toThrow(
+      /has no price \(LLM_PRICES\)/,
+    );
+    expect(fake.chatRequests()).toHaveLength(0);
 
-      fake.enqueueChat(serverError(), serverError(), serverError());
-      const priced = gateway({ LLM_PRICES: { 'fake-model': { prompt: 1, completion: 1 } } });
-      await expect(priced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toBeInstanceOf(
-        LlmTransientError,
-      );
-      const { rows } = await rt.db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM llm_reservations WHERE post_id = $1',
-        [scope.postId],
-      );
-      expect(rows[0]!.n).toBe(0);
-    },
-  );
+    fake.enqueueChat(serverError(), serverError(), serverError());
+    const priced = gateway({ LLM_PRICES: { 'fake-model': { prompt: 1, completion: 1 } } });
+    await expect(priced.chat(request(), { ...scope, limits: { monthlyBudgetUsd: 100 } })).rejects.toBeInstanceOf(
+      LlmTransientError,
+    );
+    const { rows } = await rt.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM llm_reservations WHERE post_id = $1',
+      [scope.postId],
+    );
+    expect(rows[0]!.n).toBe(0);
+  });
 });

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { diagnose } from '../../src/doctor.ts';
 import { PermanentError } from '../../src/errors.ts';
-import { resetBreakers } from '../../src/llm/breaker.ts';
+import { resetBreakers } from '../../src/resilience/breakers.ts';
 import { LlmTransientError } from '../../src/llm/errors.ts';
 import { createOpenAIProvider } from '../../src/llm/openai-provider.ts';
 import type { ChatRequest } from '../../src/llm/types.ts';
@@ -131,23 +131,20 @@ describe('model endpoints', () => {
       expect((await embedder.embed(['a']))[0]).toHaveLength(16);
     });
 
-    it(
-      'and no longer than LLM_TIMEOUT_MS: the SDK times the call out, naming ' + 'the endpoint and the setting',
-      async () => {
-        const provider = createOpenAIProvider({
-          baseURL: fake.url,
-          apiKey: 'sk-test',
-          model: 'fake-model',
-          timeoutMs: 600,
-        });
-        fake.enqueueChat({ ...chatCompletion('Too late.'), delayMs: 2000 });
-        const started = Date.now();
-        const err = await provider.chat(request).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(LlmTransientError);
-        expect((err as Error).message).toBe(`the model at ${fake.url} did not answer within 600 ms (LLM_TIMEOUT_MS)`);
-        expect(Date.now() - started).toBeLessThan(1500);
-      },
-    );
+    it('and no longer than LLM_TIMEOUT_MS: the SDK times the call out, naming the endpoint and the setting', async () => {
+      const provider = createOpenAIProvider({
+        baseURL: fake.url,
+        apiKey: 'sk-test',
+        model: 'fake-model',
+        timeoutMs: 600,
+      });
+      fake.enqueueChat({ ...chatCompletion('Too late.'), delayMs: 2000 });
+      const started = Date.now();
+      const err = await provider.chat(request).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LlmTransientError);
+      expect((err as Error).message).toBe(`the model at ${fake.url} did not answer within 600 ms (LLM_TIMEOUT_MS)`);
+      expect(Date.now() - started).toBeLessThan(1500);
+    });
   });
 
   it('names the endpoint and the cause when it cannot be reached', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
-import { resetBreakers } from '../../src/llm/breaker.ts';
+import { resetBreakers } from '../../src/resilience/breakers.ts';
 import { resolveBrief } from '../../src/llm/brief.ts';
 import { LlmContextOverflowError, LlmTruncatedError, LlmUnusableReplyError } from '../../src/llm/errors.ts';
 import { createGateway, type CallScope } from '../../src/llm/gateway.ts';
@@ -216,34 +216,31 @@ describe('the model writer against a small local model', () => {
     );
   });
 
-  it(
-    'asks for other samples while a reply is unusable after cleaning, then ' + 'fails the step with the reason',
-    async () => {
-      const writer = modelWriter();
-      let drafts = 0;
-      fake.onChat((req) =>
-        stepOf(req) === 'draft' && drafts++ === 0
-          ? chatCompletion('## Heat pumps\n\n## Cold climates\n\n{}')
-          : writer(req),
-      );
-      await write([heatPumps]);
-      expect(
-        fake
-          .chatRequests()
-          .filter((r) => stepOf(r) === 'draft')
-          .map((r) => r.body.seed),
-      ).toEqual([undefined, 1]);
+  it('asks for other samples while a reply is unusable after cleaning, then fails the step with the reason', async () => {
+    const writer = modelWriter();
+    let drafts = 0;
+    fake.onChat((req) =>
+      stepOf(req) === 'draft' && drafts++ === 0
+        ? chatCompletion('## Heat pumps\n\n## Cold climates\n\n{}')
+        : writer(req),
+    );
+    await write([heatPumps]);
+    expect(
+      fake
+        .chatRequests()
+        .filter((r) => stepOf(r) === 'draft')
+        .map((r) => r.body.seed),
+    ).toEqual([undefined, 1]);
 
-      fake.reset();
-      fake.onChat((req) =>
-        stepOf(req) === 'outline' ? chatCompletion('Sure! Here is a plan: intro, body, end.') : writer(req),
-      );
-      const err = await write([heatPumps]).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(LlmUnusableReplyError);
-      expect((err as Error).message).toMatch(
-        /^the outline step's replies were unusable after 3 tries: the outline reply was unusable: /,
-      );
-      expect(fake.chatRequests().map((r) => r.body.seed)).toEqual([undefined, 1, 2]);
-    },
-  );
+    fake.reset();
+    fake.onChat((req) =>
+      stepOf(req) === 'outline' ? chatCompletion('Sure! Here is a plan: intro, body, end.') : writer(req),
+    );
+    const err = await write([heatPumps]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlmUnusableReplyError);
+    expect((err as Error).message).toMatch(
+      /^the outline step's replies were unusable after 3 tries: the outline reply was unusable: /,
+    );
+    expect(fake.chatRequests().map((r) => r.body.seed)).toEqual([undefined, 1, 2]);
+  });
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSafeFetcher, type ConnectAttempt, type Resolver } from '../../src/fetch/safe-fetch.ts';
 import { createLogger } from '../../src/logger.ts';
-import { resetDestinationBreakers } from '../../src/publish/breakers.ts';
+import { resetBreakers } from '../../src/resilience/breakers.ts';
 import { createDestination, createDestinationSchema, resolveTargets } from '../../src/publish/destinations.ts';
 import { loadPostForPublishing } from '../../src/publish/post-data.ts';
 import { publishToTarget } from '../../src/publish/publish-post.ts';
@@ -47,7 +47,7 @@ describe('destinations behind the SSRF guard in the publish stage', () => {
   });
   beforeEach(() => {
     connections = 0;
-    resetDestinationBreakers();
+    resetBreakers();
   });
 
   async function destination(name: string, kind: 'webhook' | 'wordpress', url: string) {

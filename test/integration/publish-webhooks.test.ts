@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetDestinationBreakers } from '../../src/publish/breakers.ts';
+import { resetBreakers } from '../../src/resilience/breakers.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 import { startReceiver } from '../support/webhook-receiver.ts';
 
@@ -52,37 +52,34 @@ describe('signed webhooks: the webhook destination and tenant notifications', ()
     );
   }
 
-  it(
-    'a receiver answering 500 three times then 200 sees one distinct webhook-id, ' + 'every delivery verified',
-    async () => {
-      resetDestinationBreakers();
-      const receiver = await startReceiver(secret, (n) => (n < 3 ? 500 : 200));
-      try {
-        const id = await webhookDestination('flaky receiver', receiver.url);
-        const res = await app.post('/api/v1/submissions', {
-          source: { type: 'text', text: text('flaky') },
-          publish: { destinations: [id] },
-        });
-        const post = await published(res.body.postId);
-        expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500, 500, 200]);
-        expect(receiver.deliveries.every((d) => d.verified)).toBe(true);
-        expect(new Set(receiver.deliveries.map((d) => d.id)).size).toBe(1);
-        const last = receiver.deliveries[3]!.body;
-        expect(last).toMatchObject({
-          type: 'post.published',
-          data: { id: post.id, title: post.title, slug: post.slug },
-        });
-        expect(post.publications).toEqual([
-          expect.objectContaining({ kind: 'webhook', status: 'published', externalId: receiver.deliveries[0]!.id }),
-        ]);
-      } finally {
-        await receiver.close();
-      }
-    },
-  );
+  it('a receiver answering 500 three times then 200 sees one distinct webhook-id, every delivery verified', async () => {
+    resetBreakers();
+    const receiver = await startReceiver(secret, (n) => (n < 3 ? 500 : 200));
+    try {
+      const id = await webhookDestination('flaky receiver', receiver.url);
+      const res = await app.post('/api/v1/submissions', {
+        source: { type: 'text', text: text('flaky') },
+        publish: { destinations: [id] },
+      });
+      const post = await published(res.body.postId);
+      expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500, 500, 200]);
+      expect(receiver.deliveries.every((d) => d.verified)).toBe(true);
+      expect(new Set(receiver.deliveries.map((d) => d.id)).size).toBe(1);
+      const last = receiver.deliveries[3]!.body;
+      expect(last).toMatchObject({
+        type: 'post.published',
+        data: { id: post.id, title: post.title, slug: post.slug },
+      });
+      expect(post.publications).toEqual([
+        expect.objectContaining({ kind: 'webhook', status: 'published', externalId: receiver.deliveries[0]!.id }),
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
 
   it('a retry after one destination failed does not republish to the one that succeeded', async () => {
-    resetDestinationBreakers();
+    resetBreakers();
     const steady = await startReceiver(secret);
     const flaky = await startReceiver(secret, (n) => (n < 1 ? 502 : 200));
     try {
@@ -116,7 +113,7 @@ describe('signed webhooks: the webhook destination and tenant notifications', ()
   });
 
   it('while a site is down, publishing waits for it instead of spending its retries', async () => {
-    resetDestinationBreakers();
+    resetBreakers();
     let down = true;
     const receiver = await startReceiver(secret, () => (down ? 503 : 200));
     try {
