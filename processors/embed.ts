@@ -1,3 +1,4 @@
+import { handOn } from '../src/posts/lifecycle.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
 import { embedPostChunks, storePostChunks, vectorDeps } from '../src/vector/post-index.ts';
 
@@ -10,4 +11,5 @@ export const embed: StageProcessor = async (job, ctx) => {
   const { chunks } = await storePostChunks(ctx.db, job.postId);
   const { embedded } = await embedPostChunks(vectorDeps(ctx.db, ctx.providers, ctx.config), job.postId);
   ctx.log.debug({ chunks, embedded, cached: chunks - embedded }, 'post embedded');
+  return handOn();
 };

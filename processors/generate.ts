@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { holdPost } from '../src/db/posts.ts';
 import type { Db } from '../src/db/pool.ts';
 import { PermanentError } from '../src/errors.ts';
 import { applyDisclaimers, checkGrounding } from '../src/grounding/gate.ts';
 import { briefKeywords, briefSchema, decideLanguage, resolveBrief, type PostLanguage } from '../src/llm/brief.ts';
-import { stopForBudget } from '../src/llm/budget.ts';
+import { handOn, hold, stop } from '../src/posts/lifecycle.ts';
 import { BudgetExceededError, LlmRateLimitedError, LlmWaitError } from '../src/llm/errors.ts';
 import { createGateway } from '../src/llm/gateway.ts';
 import { openAIProviderFor, writeLocally } from '../src/llm/index.ts';
@@ -81,9 +80,9 @@ export const generate: StageProcessor = async (job, ctx) => {
         : await writeWithGateway(ctx, post.tenant_id, job.postId, sources, brief, settings);
   } catch (err) {
     if (err instanceof BudgetExceededError) {
-      await stopForBudget(ctx.db, job.postId, err);
+      // No further calls are made for it until an operator replays it from generate.
       ctx.log.warn({ ...err.details }, 'post stopped: budget exceeded');
-      return { handOff: false };
+      return stop('budget_exceeded', { reason: err.message, details: err.details });
     }
     if ((err instanceof LlmRateLimitedError || err instanceof LlmWaitError) && ctx.pauseStage) {
       throw await ctx.pauseStage(err.waitMs, err.message);
@@ -115,15 +114,13 @@ export const generate: StageProcessor = async (job, ctx) => {
 
   if (!grounding.passed && !post.approved_at) {
     const count = grounding.failingSentences.length + grounding.problems.length;
-    await holdPost(ctx.db, job.postId, {
-      status: 'needs_review',
-      stage: 'generate',
-      reason: `grounding: ${count} finding${count === 1 ? '' : 's'} to review`,
-      details: { failingSentences: grounding.failingSentences, problems: grounding.problems },
-    });
     ctx.log.info({ findings: count }, 'post held for review: grounding failed');
-    return { handOff: false };
+    return hold('needs_review', 'generate', `grounding: ${count} finding${count === 1 ? '' : 's'} to review`, {
+      failingSentences: grounding.failingSentences,
+      problems: grounding.problems,
+    });
   }
+  return handOn();
 };
 
 async function writeWithGateway(

@@ -1,4 +1,4 @@
-import { holdPost } from '../src/db/posts.ts';
+import { handOn, hold } from '../src/posts/lifecycle.ts';
 import { duplicatePostsHeldTotal } from '../src/metrics.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
@@ -81,16 +81,15 @@ export const index: StageProcessor = async (job, ctx) => {
 
   if (duplicate && ctx.config.DUPLICATE_GUARD && !post.approved_at) {
     const [other] = (await postSummaries(ctx.db, post.tenant_id, [duplicate.postId])).values();
-    await holdPost(ctx.db, job.postId, {
-      status: 'duplicate_of',
-      stage: 'index',
-      reason:
-        `too similar (${duplicate.score.toFixed(3)} ≥ ${threshold}) to ${duplicate.status} ` +
-        `post ${duplicate.postId}${other?.title ? ` "${other.title}"` : ''}`,
-      details: { postId: duplicate.postId, score: duplicate.score, threshold, title: other?.title ?? null },
-    });
     duplicatePostsHeldTotal.inc();
     ctx.log.info({ duplicateOf: duplicate.postId, score: duplicate.score }, 'post held as a near-duplicate');
-    return { handOff: false };
+    return hold(
+      'duplicate_of',
+      'index',
+      `too similar (${duplicate.score.toFixed(3)} ≥ ${threshold}) to ${duplicate.status} ` +
+        `post ${duplicate.postId}${other?.title ? ` "${other.title}"` : ''}`,
+      { postId: duplicate.postId, score: duplicate.score, threshold, title: other?.title ?? null },
+    );
   }
+  return handOn();
 };

@@ -8,6 +8,7 @@ import { notAnArticle } from '../src/ingest/article-gate.ts';
 import { extractArticle, extractFromText, type ExtractedArticle } from '../src/ingest/extract.ts';
 import { fetchPage } from '../src/ingest/fetch-page.ts';
 import { saveArticleFacts, type ArticleFacts } from '../src/ingest/source-store.ts';
+import { handOn, type StageOutcome, stop } from '../src/posts/lifecycle.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 
 type SourceKind = 'text' | 'markdown' | 'url' | 'feed_entry' | CollectorKind;
@@ -61,8 +62,8 @@ export const ingest: StageProcessor = async (job, ctx) => {
 
   const collectors = sources.filter((s) => COLLECTORS.has(s.kind));
   if (collectors.length > 0) {
-    await expand(job.postId, job.correlationId, post, collectors, fetcher, ctx);
-    return { handOff: false };
+    await expand(job.correlationId, post, collectors, fetcher, ctx);
+    return stop('expanded');
   }
 
   const texts: Array<{ source: SourceRow; markdown: string }> = [];
@@ -97,9 +98,8 @@ export const ingest: StageProcessor = async (job, ctx) => {
         ? `the same text as post ${first.postId} (source ${first.sourceId})`
         : `nearly the same text as post ${first.postId} (source ${first.sourceId}; ` +
           `SimHash distance ${first.distance} of 64 bits)`;
-    await stopPost(ctx, job.postId, 'duplicate', `duplicate: ${reason}`, { duplicates }, first.postId);
     ctx.log.info({ duplicateOf: first.postId, match: first.match }, 'duplicate source; post stops here');
-    return { handOff: false };
+    return stopPost('duplicate', `duplicate: ${reason}`, { duplicates }, first.postId);
   }
 
   if (post.topic_brief) {
@@ -109,13 +109,14 @@ export const ingest: StageProcessor = async (job, ctx) => {
       post.tenant_id,
       texts.map((t) => t.markdown).join('\n\n'),
     );
-    if (skipped) return { handOff: false };
+    if (skipped) return skipped;
   }
   ctx.log.debug({ sources: sources.length }, 'sources ingested');
+  return handOn();
 };
 
+/** Fans a feed, sitemap or site out: each new entry becomes a post of its own submission. */
 async function expand(
-  postId: string,
   correlationId: string,
   post: PostRow,
   collectors: SourceRow[],
@@ -153,7 +154,6 @@ async function expand(
     ]);
     ctx.log.info({ url: source.url, ...summary }, 'collected');
   }
-  await ctx.db.query(`UPDATE posts SET status = 'expanded', updated_at = now() WHERE id = $1`, [postId]);
 }
 
 async function ingestSource(source: SourceRow, fetcher: SafeFetcher, ctx: StageContext): Promise<Ingested> {
@@ -237,20 +237,13 @@ async function withPermanentFetchErrors<T>(url: string, fn: () => Promise<T>): P
 }
 
 /** Ends a post without an error. It is left resumable from generate, for an operator who wants it anyway. */
-async function stopPost(
-  ctx: StageContext,
-  postId: string,
+function stopPost(
   status: 'duplicate' | 'skipped',
   reason: string,
   details: unknown,
   duplicateOf: string | null,
-): Promise<void> {
-  await ctx.db.query(
-    `UPDATE posts SET status = $2, held_stage = 'ingest', held_reason = $3, ` +
-      `held_details = $4, duplicate_of_post = $5, updated_at = now() WHERE id ` +
-      `= $1`,
-    [postId, status, reason, JSON.stringify(details), duplicateOf],
-  );
+): StageOutcome {
+  return stop(status, { reason, heldStage: 'ingest', details, duplicateOf });
 }
 
 /** A post made from feed entries is skipped when a published post of the tenant already covers its keywords. */
@@ -259,7 +252,7 @@ async function topicAlreadyCovered(
   postId: string,
   tenantId: string,
   text: string,
-): Promise<boolean> {
+): Promise<StageOutcome | null> {
   const keywords = extractKeywords(text, 8);
   await ctx.db.query(
     `UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', ` +
@@ -288,12 +281,11 @@ async function topicAlreadyCovered(
       const reason =
         `skipped: published post ${published.id} ("${published.title}") already ` +
         `covers ${Math.round(share * 100)}% of this brief's keywords`;
-      await stopPost(ctx, postId, 'skipped', reason, { keywords, coveredBy: published.id, coverage: share }, null);
       ctx.log.info({ coveredBy: published.id }, 'topic already covered; post skipped');
-      return true;
+      return stopPost('skipped', reason, { keywords, coveredBy: published.id, coverage: share }, null);
     }
   }
-  return false;
+  return null;
 }
 
 function sha256(text: string): string {

@@ -1,7 +1,6 @@
-import { holdPost } from '../src/db/posts.ts';
 import { errorMessage, PermanentError } from '../src/errors.ts';
 import { requestIndexNowPing } from '../src/publish/indexnow.ts';
-import { submissionToPublishedSeconds } from '../src/metrics.ts';
+import { hold, stop, waitUntil } from '../src/posts/lifecycle.ts';
 import { resolveTargets, UnknownDestinationError } from '../src/publish/destinations.ts';
 import { DestinationUnavailableError } from '../src/publish/http.ts';
 import { loadPostForPublishing } from '../src/publish/post-data.ts';
@@ -11,7 +10,6 @@ import { addScheduledJob } from '../src/publish/schedule.ts';
 import { planPost } from '../src/publish/cadence.ts';
 import { now } from '../src/clock.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
-import { deferredPublishJobId } from '../queues/stages.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
 
 /** A schedule this close is published now rather than held. */
@@ -25,8 +23,8 @@ const SCHEDULE_SLACK_MS = 1000;
  *   (resumePost) runs this stage again.
  * - publishAt ahead: held as `scheduled`, with a delayed publish job at that time (kept in Redis across restarts).
  *   A post without one that goes to a destination with a cadence is given the next slot it allows first.
- * - A destination whose circuit breaker is open is not called: the post waits for it in a delayed
- *   job, which spends no attempt. Destinations already published are skipped on every retry.
+ * - A destination whose circuit breaker is open is not called: the post waits for it (a delayed job of
+ *   this stage, which spends no attempt). Destinations already published are skipped on every retry.
  */
 export const publish: StageProcessor = async (job, ctx) => {
   const post = await loadPostForPublishing(ctx.db, job.postId);
@@ -35,21 +33,15 @@ export const publish: StageProcessor = async (job, ctx) => {
 
   if (post.stopped) {
     // A late job of a cancelled or rejected post: the stage run rewrote its status, put it back.
-    await ctx.db.query(`UPDATE posts SET status = $2, updated_at = now() WHERE id = $1`, [post.id, post.stopped]);
     ctx.log.info({ stopped: post.stopped }, 'post was stopped by an operator; not publishing');
-    return { handOff: false };
+    return stop(post.stopped);
   }
 
   const settings = await loadTenantSettings(ctx.db, post.tenantId);
   const requireApproval = post.options.requireApproval ?? settings.publishing.requireApproval;
   if (requireApproval && !post.approvedAt) {
-    await holdPost(ctx.db, post.id, {
-      status: 'awaiting_approval',
-      stage: 'index',
-      reason: 'approval is required before publishing',
-    });
     ctx.log.info('held for approval');
-    return { handOff: false };
+    return hold('awaiting_approval', 'index', 'approval is required before publishing');
   }
 
   let targets: Awaited<ReturnType<typeof resolveTargets>>;
@@ -75,14 +67,12 @@ export const publish: StageProcessor = async (job, ctx) => {
       post.publishAt,
       post.revision,
     );
-    await holdPost(ctx.db, post.id, {
-      status: 'scheduled',
-      stage: 'index',
-      reason: `scheduled for ${post.publishAt.toISOString()}`,
-      details: { publishAt: post.publishAt.toISOString(), jobId, ...(post.planned ? { by: 'cadence' } : {}) },
-    });
     ctx.log.info({ publishAt: post.publishAt.toISOString(), cadence: post.planned }, 'scheduled');
-    return { handOff: false };
+    return hold('scheduled', 'index', `scheduled for ${post.publishAt.toISOString()}`, {
+      publishAt: post.publishAt.toISOString(),
+      jobId,
+      ...(post.planned ? { by: 'cadence' } : {}),
+    });
   }
 
   const outcomes: Outcome[] = [];
@@ -137,35 +127,12 @@ export const publish: StageProcessor = async (job, ctx) => {
 
   const deferred = outcomes.flatMap((o) => (o.kind === 'deferred' ? [o] : []));
   if (deferred.length > 0) {
-    if (!ctx.queues) throw new DestinationUnavailableError(deferred.map((d) => d.reason).join('; '));
     const waitMs = Math.max(...deferred.map((d) => d.waitMs));
-    // A new job id each time: this run completes, and the post is tried again once the breaker lets a call through.
-    await ctx.queues.queues.publish.add(
-      'publish',
-      { postId: post.id, correlationId: post.correlationId, generation },
-      {
-        jobId: deferredPublishJobId(post.id, generation, ctx.runId ?? Date.now()),
-        delay: waitMs + Math.round(Math.random() * 100),
-      },
-    );
-    ctx.log.warn(
-      { waitMs, reasons: deferred.map((d) => d.reason) },
-      'destination unavailable; publishing waits for it',
-    );
-    return { handOff: false };
+    const reasons = deferred.map((d) => d.reason);
+    ctx.log.warn({ waitMs, reasons }, 'destination unavailable; publishing waits for it');
+    return waitUntil(new Date(Date.now() + waitMs + Math.round(Math.random() * 100)), reasons.join('; '));
   }
 
-  // The post turns published in the same statement that completes this run, so nobody reads a
-  // published post whose last stage still looks in flight.
-  const updated = await ctx.db.query(
-    `WITH run AS (UPDATE stage_runs SET outcome = 'completed', finished_at = now() WHERE id = $2 AND outcome = 'running')
-     UPDATE posts SET status = 'published', published_at = COALESCE(published_at, now()), failed_stage = NULL,
-       failure_reason = NULL,
-            held_stage = NULL, held_reason = NULL, held_details = NULL, updated_at = now()
-      WHERE id = $1 AND status <> 'published'`,
-    [post.id, ctx.runId ?? null],
-  );
-  if (updated.rowCount === 1) submissionToPublishedSeconds.observe((Date.now() - post.createdAt.getTime()) / 1000);
   ctx.log.info({ destinations: targets.map((t) => t.key) }, 'post published');
-  return { handOff: false };
+  return stop('published');
 };

@@ -45,11 +45,11 @@ export function stageJobId(postId: string, stage: Stage, generation = 0): string
 }
 
 /**
- * The publish job of a post waiting for a destination whose breaker is open: named after the run that
- * deferred it, so the stranded sweep can tell whether it still exists.
+ * The job of a stage that waits to run again (publish waiting for a destination whose breaker is open): named
+ * after the run that asked to wait, so the stranded sweep can tell whether it still exists.
  */
-export function deferredPublishJobId(postId: string, generation: number, runId: number): string {
-  return `post-${postId}-publish-g${generation}-wait-${runId}`;
+export function waitJobId(postId: string, stage: Stage, generation: number, runId: number): string {
+  return `post-${postId}-${stage}-g${generation}-wait-${runId}`;
 }
 
 /** Queue names equal stage names; the Redis prefix (a cluster hash tag) comes from config. */

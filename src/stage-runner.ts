@@ -3,7 +3,7 @@ import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
-import { finishStageRun, markPostFailed, recordWait, startStageRun, WAITING } from './db/posts.ts';
+import { recordWait, WAITING } from './db/posts.ts';
 import { errorMessage, isPermanent } from './errors.ts';
 import { captureStageFailure } from './error-tracking.ts';
 import { crashPoint } from './faults.ts';
@@ -17,8 +17,10 @@ import {
   stageWaitSeconds,
 } from './metrics.ts';
 import type { PipelineQueues } from '../queues/registry.ts';
+import type { StageOutcome } from './posts/lifecycle.ts';
+import { completeStageRun, finishStageRun, startStageRun } from './posts/status.ts';
 import type { Providers } from './providers.ts';
-import { nextStage, stageJobSchema, stageStatus, type Stage, type StageJob } from '../queues/stages.ts';
+import { nextStage, stageJobSchema, type Stage, type StageJob, waitJobId } from '../queues/stages.ts';
 
 /** What a processor may use. It loads its own state from the database by the ids in the job. */
 export type StageContext = {
@@ -35,17 +37,12 @@ export type StageContext = {
    * (BullMQ's manual rate limit): a provider's 429, a shared rate limit, an open breaker. Throw what it returns.
    */
   pauseStage?: (ms: number, reason: string) => Promise<Error>;
-  /** This run's stage_runs row, for a last stage that completes it in the same statement as its result. */
-  runId?: number;
 };
 
-/** `handOff: false` stops the post here (it is held, or this was the last stage). */
-// biome-ignore lint/suspicious/noConfusingVoidType: a processor that always hands on returns nothing
-export type StageResult = { handOff: boolean } | void;
+/** A stage's work on one post; what it returns (src/posts/lifecycle.ts) is applied by the runner. */
+export type StageProcessor = (job: StageJob, ctx: StageContext) => Promise<StageOutcome>;
 
-export type StageProcessor = (job: StageJob, ctx: StageContext) => Promise<StageResult>;
-
-type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage' | 'runId'> & { queues: PipelineQueues; logger: Logger };
+type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage'> & { queues: PipelineQueues; logger: Logger };
 
 const workerName = `${hostname()}:${process.pid}`;
 
@@ -78,7 +75,6 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       attempt,
       jobId: job.id,
       worker: workerName,
-      status: stageStatus[stage],
     });
     if (runId === null) throw new UnrecoverableError(`post ${data.postId} does not exist`);
     const endTimer = stageProcessingSeconds.startTimer({ stage });
@@ -90,7 +86,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         await deps.queues.queues[stage].rateLimit(Math.max(1, Math.ceil(ms)));
         return new RateLimitError(`${WAITING}${Math.ceil(ms)} ms: ${why}`);
       };
-      const result = await processor(data, {
+      const outcome = await processor(data, {
         db: deps.db,
         config: deps.config,
         providers: deps.providers,
@@ -98,16 +94,27 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         queues: deps.queues,
         ...(deps.redis ? { redis: deps.redis } : {}),
         pauseStage,
-        runId,
       });
       crashPoint(stage, 'processed');
-      const next = nextStage(stage);
-      if (next && (result?.handOff ?? true)) await deps.queues.enqueue(next, data);
+      const next = outcome.kind === 'handOn' ? nextStage(stage) : null;
+      if (next) await deps.queues.enqueue(next, data);
+      if (outcome.kind === 'wait') {
+        // A new job id each time: this run completes, and the stage runs again when the wait is over.
+        const generation = data.generation ?? 0;
+        await deps.queues.queues[stage].add(
+          stage,
+          { postId: data.postId, correlationId: data.correlationId, generation },
+          {
+            jobId: waitJobId(data.postId, stage, generation, runId),
+            delay: Math.max(0, outcome.until.getTime() - Date.now()),
+          },
+        );
+      }
       crashPoint(stage, 'handed-off');
-      await finishStageRun(deps.db, runId, 'completed');
+      await completeStageRun(deps.db, data.postId, runId, outcome);
       endTimer({ outcome: 'completed' });
       stageJobsCompletedTotal.inc({ stage });
-      log.info({ next }, 'stage completed');
+      log.info({ next, outcome: outcome.kind }, 'stage completed');
     } catch (err) {
       const reason = errorMessage(err);
       if (err instanceof RateLimitError) {
@@ -125,8 +132,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       (outcome === 'failed' ? stageJobsFailedTotal : stageJobsRetriedTotal).inc({ stage });
       // Recording must not hide the original error: if PostgreSQL is what failed, BullMQ still retries.
       try {
-        await finishStageRun(deps.db, runId, outcome, reason, permanent);
-        if (outcome === 'failed') await markPostFailed(deps.db, data.postId, stage, reason);
+        await finishStageRun(deps.db, runId, outcome, { postId: data.postId, stage, reason, permanent });
       } catch (recordErr) {
         log.error({ err: errorMessage(recordErr) }, 'could not record the stage failure');
       }

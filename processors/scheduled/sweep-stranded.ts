@@ -2,7 +2,7 @@ import { inFlightPosts, type InFlightPost } from '../../src/db/posts.ts';
 import type { Db } from '../../src/db/pool.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';
-import { deferredPublishJobId, nextStage, stageJobId, stageStatus, type Stage } from '../../queues/stages.ts';
+import { nextStage, stageJobId, stageStatus, type Stage, waitJobId } from '../../queues/stages.ts';
 
 // Scheduler job: the database is the state, Redis only the signal. A post in a status that lives on a job
 // (queued, a stage's status, scheduled) whose job is gone (the API died between its commit and its
@@ -37,7 +37,7 @@ function expectedJob(post: InFlightPost): Expected | null {
   const run = post.lastRun;
   if (run?.stage === stage && run.outcome === 'completed') {
     // The stage finished: its successor's job (or, for publish, the job waiting out a destination's breaker).
-    if (stage === 'publish') return job('publish', deferredPublishJobId(post.id, post.generation, run.id));
+    if (stage === 'publish') return job('publish', waitJobId(post.id, 'publish', post.generation, run.id));
     const next = nextStage(stage);
     return next ? job(next) : null;
   }

@@ -130,12 +130,3 @@ export async function recordLlmCall(db: Db, call: LlmCallRecord, reservationId: 
     ],
   );
 }
-
-/** Stops the post without failing it: no further calls are made for it until an operator replays it from generate. */
-export async function stopForBudget(db: Db, postId: string, err: BudgetExceededError): Promise<void> {
-  await db.query(
-    `UPDATE posts SET status = 'budget_exceeded', held_stage = NULL, held_reason = $2, held_details = $3, updated_at = now()
-      WHERE id = $1`,
-    [postId, err.message, JSON.stringify(err.details)],
-  );
-}

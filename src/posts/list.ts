@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.ts';
-import { APPROVABLE } from '../publish/post-actions.ts';
+import { approvableStatuses } from './lifecycle.ts';
 
 // The editorial list of a tenant's posts: filtered, in a stable order, a page at a time. Pages are cut
 // by keyset (the last row's sort key, carried in an opaque cursor), so posts arriving while someone
@@ -11,7 +11,7 @@ export type ListOrder = 'created' | 'held';
  * Whether a post waits for a person. Written out literally because migrations/0011 indexes this very
  * expression (with the tenant, creation time and id), which makes `order=held` an index scan.
  */
-export const HELD_SQL = `p.status = ANY ('{${APPROVABLE.join(',')}}'::text[])`;
+export const HELD_SQL = `p.status = ANY ('{${approvableStatuses.join(',')}}'::text[])`;
 
 export type ListCursor = { order: ListOrder; held: number; created: string; id: string };
 

@@ -1,5 +1,7 @@
 import type { Db } from '../db/pool.ts';
 import { resumePost } from '../pipeline-control.ts';
+import { type ApprovableStatus, approvableStatuses } from '../posts/lifecycle.ts';
+import { claimForApproval, stopByOperator, undoApprovalClaim } from '../posts/status.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';
 import { pinSlot, replanDestination } from './cadence.ts';
 import { resolveTargets } from './destinations.ts';
@@ -8,10 +10,7 @@ import { addScheduledJob, removeScheduledJob } from './schedule.ts';
 
 // What operators do to a post before it is published: approve, reject, reschedule, cancel.
 
-/** Statuses an operator approves or rejects: held by a guard of some stage (ingest's dedup included). */
-export const APPROVABLE = ['awaiting_approval', 'needs_review', 'duplicate_of', 'duplicate', 'skipped'] as const;
 const NOT_RESCHEDULABLE = ['published', 'publishing', 'cancelled', 'rejected', 'failed'];
-const NOT_CANCELLABLE = ['published', 'publishing', 'cancelled', 'rejected'];
 
 export class PostActionError extends Error {
   readonly status: 404 | 409;
@@ -33,36 +32,24 @@ async function loadOwned(db: Db, tenantId: string, postId: string) {
  */
 export async function approvePost(db: Db, queues: PipelineQueues, tenantId: string, postId: string) {
   const post = await loadOwned(db, tenantId, postId);
-  const claimed = await db.query(
-    `UPDATE posts SET status = 'queued', updated_at = now() WHERE id = $1 AND ` +
-      `status = ANY($2::text[]) AND held_stage IS NOT NULL`,
-    [postId, APPROVABLE],
-  );
-  if (claimed.rowCount !== 1)
+  if (!(await claimForApproval(db, postId)))
     throw new PostActionError(
       409,
-      `the post is ${post.status}; only posts that are ${APPROVABLE.join(', ')} can be approved`,
+      `the post is ${post.status}; only posts that are ${approvableStatuses.join(', ')} can be approved`,
     );
   try {
     return await resumePost(db, queues, postId, { approve: true });
   } catch (err) {
-    await db
-      .query(`UPDATE posts SET status = $2 WHERE id = $1 AND status = 'queued'`, [postId, post.status])
-      .catch(() => undefined);
+    await undoApprovalClaim(db, postId, post.status as ApprovableStatus);
     throw err;
   }
 }
 
 export async function rejectPost(db: Db, queues: PipelineQueues, tenantId: string, postId: string, reason: string) {
   const post = await loadOwned(db, tenantId, postId);
-  const allowed = [...APPROVABLE, 'scheduled'];
+  const allowed = [...approvableStatuses, 'scheduled'];
   const done = await db.tx(async (client) => {
-    const updated = await client.query(
-      `UPDATE posts SET status = 'rejected', held_stage = NULL, held_reason = $3, held_details = NULL, updated_at = now()
-        WHERE id = $1 AND status = ANY($2::text[])`,
-      [postId, allowed, reason],
-    );
-    if (updated.rowCount !== 1) return false;
+    if (!(await stopByOperator(client, postId, 'rejected', reason))) return false;
     await client.query(
       `INSERT INTO post_publishing (post_id, stopped, stop_reason) VALUES ($1, 'rejected', $2)
        ON CONFLICT (post_id) DO UPDATE SET stopped = 'rejected', stop_reason = $2, updated_at = now()`,
@@ -87,12 +74,7 @@ export async function cancelPost(
 ) {
   const post = await loadOwned(db, tenantId, postId);
   const done = await db.tx(async (client) => {
-    const updated = await client.query(
-      `UPDATE posts SET status = 'cancelled', held_stage = NULL, held_reason = $3, held_details = NULL, updated_at = now()
-        WHERE id = $1 AND NOT (status = ANY($2::text[]))`,
-      [postId, NOT_CANCELLABLE, reason ?? 'cancelled by an operator'],
-    );
-    if (updated.rowCount !== 1) return false;
+    if (!(await stopByOperator(client, postId, 'cancelled', reason ?? 'cancelled by an operator'))) return false;
     await client.query(
       `INSERT INTO post_publishing (post_id, stopped, stop_reason) VALUES ($1, 'cancelled', $2)
        ON CONFLICT (post_id) DO UPDATE SET stopped = 'cancelled', stop_reason = $2, updated_at = now()`,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdPost } from '../../src/db/posts.ts';
+import { holdPost } from '../support/hold.ts';
 import { resumePost, ResumeError } from '../../src/pipeline-control.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 
