@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hold, IllegalTransitionError, stop } from '../../src/posts/lifecycle.ts';
+import { completeStageRun, finishStageRun, startStageRun, stopByOperator } from '../../src/posts/status.ts';
+import { createTestEnv, startPipeline, type TestEnv } from '../support/harness.ts';
+
+// The lifecycle's writer against PostgreSQL: each move is one statement with the stage run's close, and a move the
+// table does not allow throws and changes nothing.
+describe('the post lifecycle in the database', () => {
+  let t: TestEnv;
+  let app: Awaited<ReturnType<typeof startPipeline>>;
+
+  beforeAll(async () => {
+    t = await createTestEnv();
+    app = await startPipeline(t, { workers: false });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await t?.cleanup();
+  });
+
+  async function queuedPost(): Promise<string> {
+    const res = await app.post('/api/v1/submissions', { source: { type: 'text', text: 'A post for the lifecycle.' } });
+    expect(res.status).toBe(202);
+    return res.body.postId as string;
+  }
+  const row = async (id: string) =>
+    (
+      await app.rt.db.query<{ status: string; held_stage: string | null; held_reason: string | null }>(
+        'SELECT status, held_stage, held_reason FROM posts WHERE id = $1',
+        [id],
+      )
+    ).rows[0]!;
+  const run = async (runId: number) =>
+    (await app.rt.db.query<{ outcome: string }>('SELECT outcome FROM stage_runs WHERE id = $1', [runId])).rows[0]!;
+  const start = async (postId: string, stage: 'generate' | 'publish') =>
+    (await startStageRun(app.rt.db, { postId, stage, attempt: 1, jobId: 'test', worker: 'test' }))!;
+
+  it('holds a post in the statement that completes its stage run', async () => {
+    const id = await queuedPost();
+    const runId = await start(id, 'generate');
+    expect((await row(id)).status).toBe('generating');
+    await completeStageRun(app.rt.db, id, runId, hold('needs_review', 'generate', 'two findings'));
+    expect(await row(id)).toEqual({ status: 'needs_review', held_stage: 'generate', held_reason: 'two findings' });
+    expect((await run(runId)).outcome).toBe('completed');
+  });
+
+  it('refuses a move the table does not allow, leaving the status as it was', async () => {
+    const id = await queuedPost();
+    const runId = await start(id, 'generate');
+    // Publication follows publishing only.
+    await expect(completeStageRun(app.rt.db, id, runId, stop('published'))).rejects.toThrow(IllegalTransitionError);
+    expect((await row(id)).status).toBe('generating');
+    // An operator cannot reject a post a stage is working on.
+    expect(await stopByOperator(app.rt.db, id, 'rejected', 'no')).toBe(false);
+    expect((await row(id)).status).toBe('generating');
+  });
+
+  it('publishes from publishing, and leaves a published post published on a late start or failure', async () => {
+    const id = await queuedPost();
+    const runId = await start(id, 'publish');
+    await completeStageRun(app.rt.db, id, runId, stop('published'));
+    expect((await row(id)).status).toBe('published');
+    const late = await start(id, 'generate');
+    expect((await row(id)).status).toBe('published');
+    await finishStageRun(app.rt.db, late, 'failed', { postId: id, stage: 'generate', reason: 'late', permanent: true });
+    expect((await row(id)).status).toBe('published');
+    expect((await run(late)).outcome).toBe('failed');
+  });
+});
