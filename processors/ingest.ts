@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isPermanent, PermanentError } from '../src/errors.ts';
 import { createConfiguredFetcher, FetchError, type SafeFetcher } from '../src/fetch/index.ts';
-import { collect, fanOut, type CollectorKind } from '../src/ingest/collect.ts';
+import { collect, type CollectorKind } from '../src/ingest/collect.ts';
+import { fanOut } from '../src/ingest/fan-out.ts';
 import { fingerprintSource, type DuplicateMatch } from '../src/ingest/dedup.ts';
 import { coverage, extractKeywords, keywordTerms } from '../src/ingest/keywords.ts';
 import { notAnArticle } from '../src/ingest/article-gate.ts';

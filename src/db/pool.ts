@@ -4,6 +4,11 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { dbSlowQueriesTotal } from '../metrics.ts';
 
+/** A pool or a transaction's client: what a query function needs. */
+export type Queryable = {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+};
+
 export type Db = {
   pool: pg.Pool;
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import type { Agent } from 'undici';
+import type { Agent, Response as UndiciResponse } from 'undici';
 import { undici } from '../heavy-deps.ts';
 import { isIpLiteral, normaliseHost, parseHostAllowlist, refusedAddressReason } from './address-policy.ts';
 import { correlationHeaders } from '../correlation.ts';
@@ -113,328 +113,393 @@ export type SafeFetcher = {
 
 const defaultResolver: Resolver = async (hostname) => lookup(hostname, { all: true, verbatim: true });
 
+/** What every step of a fetch shares: the options, the allowlist, the resolver, the user agent. */
+type Guard = {
+  options: SafeFetcherOptions;
+  allowlist: ReturnType<typeof parseHostAllowlist>;
+  resolver: Resolver;
+  userAgent: string;
+};
+
 export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher {
-  const allowlist = parseHostAllowlist(options.allowPrivateHosts);
-  const resolver = options.resolver ?? defaultResolver;
-  const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
-
-  /**
-   * Resolves and checks one hop; returns the address to connect to. `label` names the target in
-   * messages (destinations use their origin: a webhook's path may hold a token).
-   */
-  async function checkTarget(url: URL, opts: { label?: string; dnsPermanent?: boolean } = {}): Promise<string> {
-    const host = normaliseHost(url.hostname);
-    const label = opts.label ?? url.href;
-    let addresses: string[];
-    if (isIpLiteral(host)) {
-      addresses = [host];
-    } else {
-      try {
-        addresses = (await resolver(host)).map((a) => a.address);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        const permanent = (opts.dnsPermanent ?? true) && (code === 'ENOTFOUND' || code === 'ENODATA');
-        throw new FetchError(`cannot resolve ${host}: ${code ?? (err as Error).message}`, {
-          permanent,
-          cause: err,
-          kind: 'dns',
-        });
-      }
-    }
-    const decide = (allowed: boolean, reason?: string) => {
-      if (!allowed) fetchRefusedTotal.inc({ reason: 'address' });
-      options.onDecision?.({ url: url.href, host, addresses, allowed, ...(reason ? { reason } : {}) });
-    };
-    if (addresses.length === 0) {
-      decide(false, 'no addresses');
-      throw new FetchError(`refused ${label}: ${host} has no addresses`, { permanent: true, kind: 'refused' });
-    }
-    if (!allowlist.has(host)) {
-      for (const address of addresses) {
-        const reason = refusedAddressReason(address);
-        if (reason) {
-          const why = isIpLiteral(host) ? reason : `${host} resolves to ${reason}`;
-          decide(false, why);
-          throw new FetchError(`refused ${label}: ${why}`, { permanent: true, kind: 'refused' });
-        }
-      }
-    }
-    decide(true);
-    return normaliseHost(addresses[0]!);
-  }
-
-  /**
-   * An undici Agent that dials only the checked address of each host in `pins` (so a DNS answer that
-   * changes between the check and the connection does not matter); any other host is refused.
-   */
-  function pinnedAgent(pins: Map<string, string>, timeoutMs: number): Agent {
-    const baseConnect = undici().buildConnector({ timeout: options.connectTimeoutMs ?? 5_000 });
-    return new (undici().Agent)({
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: (connectOpts, callback) => {
-        const host = normaliseHost(connectOpts.hostname);
-        const address = pins.get(host);
-        if (!address) {
-          callback(
-            new FetchError(`refused to connect to unchecked host ${host}`, { permanent: true, kind: 'refused' }),
-            null,
-          );
-          return;
-        }
-        options.onConnect?.({ host, address, port: connectOpts.port });
-        baseConnect({ ...connectOpts, hostname: address }, callback);
-      },
-    });
-  }
-
-  async function fetchResource(url: string, request: FetchRequest): Promise<FetchedResource> {
-    const timeoutMs = request.timeoutMs ?? options.timeoutMs ?? 15_000;
-    const maxBytes = request.maxBytes ?? options.maxBytes ?? 5 * 1024 * 1024;
-    const started = Date.now();
-    const deadline = started + timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    const headers: Record<string, string> = {
-      accept: request.accept ?? '*/*',
-      'accept-encoding': 'gzip, deflate, br',
-      ...lowerKeys(correlationHeaders()),
-      ...lowerKeys(request.headers ?? {}),
-      'user-agent': userAgent,
-    };
-
-    // Host → the checked address this fetch may dial; nothing else is ever connected to.
-    const pins = new Map<string, string>();
-    const agent = pinnedAgent(pins, timeoutMs);
-
-    let current = parseHttpUrl(url);
-    let phase: 'connect' | 'body' = 'connect';
-    try {
-      for (let redirects = 0; ; redirects++) {
-        pins.set(normaliseHost(current.hostname), await checkTarget(current));
-
-        let release: (() => Promise<void>) | null = null;
-        if (options.politeness && !request.skipPoliteness) {
-          const verdict = await robotsVerdict(current);
-          if (!verdict.allowed) fetchRefusedTotal.inc({ reason: 'robots' });
-          if (!verdict.allowed)
-            throw new FetchError(`robots.txt of ${current.host} disallows ${current.href}`, { permanent: true });
-          release = await options.politeness.acquire(current.host, verdict.crawlDelayMs, deadline, signal);
-        }
-        try {
-          phase = 'connect';
-          const response = await undici().fetch(current, {
-            method: 'GET',
-            headers,
-            redirect: 'manual',
-            signal,
-            dispatcher: agent,
-          });
-
-          if (REDIRECT_STATUSES.has(response.status)) {
-            await response.body?.cancel();
-            const location = response.headers.get('location');
-            if (!location)
-              throw new FetchError(`redirect ${response.status} without Location from ${current.href}`, {
-                permanent: true,
-                status: response.status,
-              });
-            if (redirects >= MAX_REDIRECTS)
-              throw new FetchError(`more than ${MAX_REDIRECTS} redirects from ${url}`, {
-                permanent: true,
-                status: response.status,
-              });
-            current = parseHttpUrl(location, current);
-            continue;
-          }
-
-          const contentType = response.headers.get('content-type') ?? '';
-          const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
-          if (response.status === 304) {
-            await response.body?.cancel();
-            return {
-              url: current.href,
-              status: 304,
-              contentType,
-              mediaType,
-              headers: response.headers as unknown as Headers,
-              notModified: true,
-              bytes: new Uint8Array(0),
-            };
-          }
-          if (!response.ok) {
-            await response.body?.cancel();
-            const status = response.status;
-            const transient = status === 408 || status === 425 || status === 429 || status >= 500;
-            throw new FetchError(`HTTP ${status} from ${current.href}`, { permanent: !transient, status });
-          }
-          if (!request.allowedTypes.includes('*') && !request.allowedTypes.includes(mediaType)) {
-            await response.body?.cancel();
-            throw new FetchError(`content type "${contentType || '(none)'}" is not allowed (${current.href})`, {
-              permanent: true,
-              status: response.status,
-            });
-          }
-          // A declared length is only a hint (it counts compressed bytes); the streamed count decides.
-          const declared = Number(response.headers.get('content-length'));
-          const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
-          if (!encoded && Number.isFinite(declared) && declared > maxBytes) {
-            await response.body?.cancel();
-            throw tooLarge(current, maxBytes, response.status);
-          }
-          phase = 'body';
-          const bytes = await readCapped(response.body, maxBytes, () => tooLarge(current, maxBytes, response.status));
-          return {
-            url: current.href,
-            status: response.status,
-            contentType,
-            mediaType,
-            headers: response.headers as unknown as Headers,
-            notModified: false,
-            bytes,
-          };
-        } finally {
-          await release?.();
-        }
-      }
-    } catch (err) {
-      if (err instanceof FetchError) throw err;
-      if (err instanceof HostBusyError) throw new FetchError(err.message, { permanent: false, cause: err });
-      if (timeout.aborted) {
-        // Headers that never come may be a bad moment; a body still arriving at the deadline is a
-        // server that trickles, and will trickle again.
-        if (phase === 'body') {
-          throw new FetchError(
-            `the body of ${current.href} was still arriving after ${timeoutMs} ms (limit FETCH_TIMEOUT_MS)`,
-            { permanent: true, cause: err },
-          );
-        }
-        throw new FetchError(`timed out after ${timeoutMs} ms fetching ${current.href}`, {
-          permanent: false,
-          cause: err,
-        });
-      }
-      if (request.signal?.aborted)
-        throw new FetchError(`fetch of ${current.href} aborted`, { permanent: false, cause: err });
-      const cause = err instanceof Error ? err.cause : undefined;
-      if (cause instanceof FetchError) throw cause;
-      // fetch() reports DNS failures, refused connections and resets as a TypeError with a cause.
-      const reason = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-      throw new FetchError(`could not fetch ${current.href}: ${reason}`, { permanent: false, cause: err });
-    } finally {
-      agent.destroy().catch(() => undefined);
-    }
-  }
-
-  async function robotsVerdict(url: URL) {
-    if (!options.politeness) return { allowed: true, crawlDelayMs: 0, sitemaps: [] as string[] };
-    return options.politeness.robots(url, async (robotsUrl) => {
-      try {
-        const file = await fetchResource(robotsUrl, {
-          allowedTypes: ['*'],
-          skipPoliteness: true,
-          maxBytes: 512 * 1024,
-          timeoutMs: Math.min(options.timeoutMs ?? 15_000, 10_000),
-        });
-        return { status: file.status, body: new TextDecoder().decode(file.bytes) };
-      } catch (err) {
-        // No robots.txt (4xx) means no rules; a server error or no answer means "not now".
-        if (err instanceof FetchError && err.status !== undefined && err.status >= 400 && err.status < 500)
-          return { status: err.status, body: '' };
-        if (err instanceof FetchError && err.message.startsWith('refused')) throw err;
-        throw new FetchError(`robots.txt of ${url.host} is unavailable: ${(err as Error).message}`, {
-          permanent: false,
-          cause: err,
-        });
-      }
-    });
-  }
-
-  async function send(url: string, request: SendRequest): Promise<Response> {
-    const timeoutMs = request.timeoutMs ?? options.timeoutMs ?? 15_000;
-    const maxBytes = request.maxResponseBytes ?? options.maxBytes ?? 5 * 1024 * 1024;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
-    const target = parseHttpUrl(url);
-    const label = target.origin;
-    const headers: Record<string, string> = {
-      'user-agent': userAgent,
-      ...lowerKeys(correlationHeaders()),
-      ...lowerKeys(request.headers ?? {}),
-    };
-    const pins = new Map<string, string>();
-    const agent = pinnedAgent(pins, timeoutMs);
-    let phase: 'check' | 'connect' | 'body' = 'check';
-    try {
-      // A destination whose name does not resolve now may resolve later: not permanent here.
-      pins.set(normaliseHost(target.hostname), await checkTarget(target, { label, dnsPermanent: false }));
-      phase = 'connect';
-      const response = await undici().fetch(target, {
-        method: request.method,
-        headers,
-        ...(request.body !== undefined ? { body: request.body } : {}),
-        redirect: 'manual',
-        signal,
-        dispatcher: agent,
-      });
-      phase = 'body';
-      const status = response.status;
-      const bytes = await readCapped(
-        response.body,
-        maxBytes,
-        () =>
-          new FetchError(`the answer of ${label} (HTTP ${status}) exceeds ${maxBytes} bytes`, {
-            permanent: true,
-            status,
-          }),
-      );
-      if (status < 200 || status > 599)
-        throw new FetchError(`${label} answered with status ${status}`, { permanent: false, status });
-      // The body was decoded and read whole: how it was encoded, framed and its length no longer apply.
-      const answerHeaders = new Headers();
-      response.headers.forEach((value, name) => {
-        if (name !== 'content-encoding' && name !== 'content-length' && name !== 'transfer-encoding')
-          answerHeaders.append(name, value);
-      });
-      const nullBody = status === 204 || status === 205 || status === 304;
-      return new Response(nullBody ? null : bytes, { status, statusText: response.statusText, headers: answerHeaders });
-    } catch (err) {
-      if (err instanceof FetchError) throw err;
-      if (timeout.aborted) {
-        const what =
-          phase === 'body'
-            ? `the answer of ${label} was still arriving after ${timeoutMs} ms`
-            : `no answer within ${timeoutMs} ms`;
-        throw new FetchError(what, { permanent: false, cause: err });
-      }
-      if (request.signal?.aborted)
-        throw new FetchError(`request to ${label} aborted`, { permanent: false, cause: err });
-      const cause = err instanceof Error ? err.cause : undefined;
-      if (cause instanceof FetchError) throw cause;
-      const code = (cause as { code?: unknown } | undefined)?.code;
-      const reason =
-        typeof code === 'string'
-          ? code
-          : cause instanceof Error
-            ? cause.message
-            : err instanceof Error
-              ? err.message
-              : String(err);
-      throw new FetchError(reason, { permanent: false, cause: err });
-    } finally {
-      agent.destroy().catch(() => undefined);
-    }
-  }
-
+  const guard: Guard = {
+    options,
+    allowlist: parseHostAllowlist(options.allowPrivateHosts),
+    resolver: options.resolver ?? defaultResolver,
+    userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+  };
   return {
-    fetch: fetchResource,
-    send,
+    fetch: (url, request) => fetchResource(guard, url, request),
+    send: (url, request) => sendOnce(guard, url, request),
     async robots(url) {
       const parsed = parseHttpUrl(url);
-      await checkTarget(parsed);
-      return robotsVerdict(parsed);
+      await checkTarget(guard, parsed);
+      return robotsVerdict(guard, parsed);
     },
   };
+}
+
+// ---------------------------------------------------------------- checking and pinning a hop
+
+/** The addresses a host name resolves to (an IP literal is its own); a name that does not resolve is a FetchError. */
+async function resolveAddresses(guard: Guard, host: string, dnsPermanent: boolean): Promise<string[]> {
+  if (isIpLiteral(host)) return [host];
+  try {
+    return (await guard.resolver(host)).map((a) => a.address);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const permanent = dnsPermanent && (code === 'ENOTFOUND' || code === 'ENODATA');
+    throw new FetchError(`cannot resolve ${host}: ${code ?? (err as Error).message}`, {
+      permanent,
+      cause: err,
+      kind: 'dns',
+    });
+  }
+}
+
+/**
+ * Resolves and checks one hop; returns the address to connect to. `label` names the target in
+ * messages (destinations use their origin: a webhook's path may hold a token).
+ */
+async function checkTarget(
+  guard: Guard,
+  url: URL,
+  opts: { label?: string; dnsPermanent?: boolean } = {},
+): Promise<string> {
+  const host = normaliseHost(url.hostname);
+  const label = opts.label ?? url.href;
+  const addresses = await resolveAddresses(guard, host, opts.dnsPermanent ?? true);
+  const decide = (allowed: boolean, reason?: string) => {
+    if (!allowed) fetchRefusedTotal.inc({ reason: 'address' });
+    guard.options.onDecision?.({ url: url.href, host, addresses, allowed, ...(reason ? { reason } : {}) });
+  };
+  if (addresses.length === 0) {
+    decide(false, 'no addresses');
+    throw new FetchError(`refused ${label}: ${host} has no addresses`, { permanent: true, kind: 'refused' });
+  }
+  if (!guard.allowlist.has(host)) {
+    for (const address of addresses) {
+      const reason = refusedAddressReason(address);
+      if (reason) {
+        const why = isIpLiteral(host) ? reason : `${host} resolves to ${reason}`;
+        decide(false, why);
+        throw new FetchError(`refused ${label}: ${why}`, { permanent: true, kind: 'refused' });
+      }
+    }
+  }
+  decide(true);
+  return normaliseHost(addresses[0]!);
+}
+
+/**
+ * An undici Agent that dials only the checked address of each host in `pins` (so a DNS answer that
+ * changes between the check and the connection does not matter); any other host is refused.
+ */
+function pinnedAgent(guard: Guard, pins: Map<string, string>, timeoutMs: number): Agent {
+  const baseConnect = undici().buildConnector({ timeout: guard.options.connectTimeoutMs ?? 5_000 });
+  return new (undici().Agent)({
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: (connectOpts, callback) => {
+      const host = normaliseHost(connectOpts.hostname);
+      const address = pins.get(host);
+      if (!address) {
+        callback(
+          new FetchError(`refused to connect to unchecked host ${host}`, { permanent: true, kind: 'refused' }),
+          null,
+        );
+        return;
+      }
+      guard.options.onConnect?.({ host, address, port: connectOpts.port });
+      baseConnect({ ...connectOpts, hostname: address }, callback);
+    },
+  });
+}
+
+// ---------------------------------------------------------------- fetch: GET, following redirects
+
+/** Where a fetch is: the URL of the hop, and whether its body is being read (for the deadline's message). */
+type FetchState = { current: URL; phase: 'connect' | 'body' };
+
+async function fetchResource(guard: Guard, url: string, request: FetchRequest): Promise<FetchedResource> {
+  const { options } = guard;
+  const timeoutMs = request.timeoutMs ?? options.timeoutMs ?? 15_000;
+  const maxBytes = request.maxBytes ?? options.maxBytes ?? 5 * 1024 * 1024;
+  const deadline = Date.now() + timeoutMs;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+  const headers: Record<string, string> = {
+    accept: request.accept ?? '*/*',
+    'accept-encoding': 'gzip, deflate, br',
+    ...lowerKeys(correlationHeaders()),
+    ...lowerKeys(request.headers ?? {}),
+    'user-agent': guard.userAgent,
+  };
+
+  // Host → the checked address this fetch may dial; nothing else is ever connected to.
+  const pins = new Map<string, string>();
+  const agent = pinnedAgent(guard, pins, timeoutMs);
+  const state: FetchState = { current: parseHttpUrl(url), phase: 'connect' };
+  try {
+    for (let redirects = 0; ; redirects++) {
+      pins.set(normaliseHost(state.current.hostname), await checkTarget(guard, state.current));
+      const release = request.skipPoliteness ? null : await politeTurn(guard, state.current, deadline, signal);
+      try {
+        state.phase = 'connect';
+        const response = await undici().fetch(state.current, {
+          method: 'GET',
+          headers,
+          redirect: 'manual',
+          signal,
+          dispatcher: agent,
+        });
+        const next = await redirectTarget(response, state.current, redirects, url);
+        if (next) {
+          state.current = next;
+          continue;
+        }
+        return await readResource(response, state, request.allowedTypes, maxBytes);
+      } finally {
+        await release?.();
+      }
+    }
+  } catch (err) {
+    throw fetchFailure(err, state, timeout, timeoutMs, request.signal);
+  } finally {
+    agent.destroy().catch(() => undefined);
+  }
+}
+
+/** robots.txt allows the URL, and the host's turn (per-host limit, crawl-delay) is taken: release it after. */
+async function politeTurn(
+  guard: Guard,
+  url: URL,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<(() => Promise<void>) | null> {
+  const { politeness } = guard.options;
+  if (!politeness) return null;
+  const verdict = await robotsVerdict(guard, url);
+  if (!verdict.allowed) {
+    fetchRefusedTotal.inc({ reason: 'robots' });
+    throw new FetchError(`robots.txt of ${url.host} disallows ${url.href}`, { permanent: true });
+  }
+  return politeness.acquire(url.host, verdict.crawlDelayMs, deadline, signal);
+}
+
+/** The next hop of a redirect answer, or null for any other answer; too many or a broken one is a FetchError. */
+async function redirectTarget(response: UndiciResponse, current: URL, redirects: number, first: string) {
+  if (!REDIRECT_STATUSES.has(response.status)) return null;
+  await response.body?.cancel();
+  const location = response.headers.get('location');
+  if (!location)
+    throw new FetchError(`redirect ${response.status} without Location from ${current.href}`, {
+      permanent: true,
+      status: response.status,
+    });
+  if (redirects >= MAX_REDIRECTS)
+    throw new FetchError(`more than ${MAX_REDIRECTS} redirects from ${first}`, {
+      permanent: true,
+      status: response.status,
+    });
+  return parseHttpUrl(location, current);
+}
+
+/** The final answer read: a 304, or an allowed type's body up to `maxBytes`; anything else is a FetchError. */
+async function readResource(
+  response: UndiciResponse,
+  state: FetchState,
+  allowedTypes: readonly string[],
+  maxBytes: number,
+): Promise<FetchedResource> {
+  const { current } = state;
+  const contentType = response.headers.get('content-type') ?? '';
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  const headers = response.headers as unknown as Headers;
+  if (response.status === 304) {
+    await response.body?.cancel();
+    return {
+      url: current.href,
+      status: 304,
+      contentType,
+      mediaType,
+      headers,
+      notModified: true,
+      bytes: new Uint8Array(0),
+    };
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    const status = response.status;
+    const transient = status === 408 || status === 425 || status === 429 || status >= 500;
+    throw new FetchError(`HTTP ${status} from ${current.href}`, { permanent: !transient, status });
+  }
+  if (!allowedTypes.includes('*') && !allowedTypes.includes(mediaType)) {
+    await response.body?.cancel();
+    throw new FetchError(`content type "${contentType || '(none)'}" is not allowed (${current.href})`, {
+      permanent: true,
+      status: response.status,
+    });
+  }
+  // A declared length is only a hint (it counts compressed bytes); the streamed count decides.
+  const declared = Number(response.headers.get('content-length'));
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  if (!encoded && Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(current, maxBytes, response.status);
+  }
+  state.phase = 'body';
+  const bytes = await readCapped(response.body, maxBytes, () => tooLarge(current, maxBytes, response.status));
+  return { url: current.href, status: response.status, contentType, mediaType, headers, notModified: false, bytes };
+}
+
+/** What went wrong with a fetch, as a FetchError that says whether a retry could help. */
+function fetchFailure(
+  err: unknown,
+  { current, phase }: FetchState,
+  timeout: AbortSignal,
+  timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
+): FetchError {
+  if (err instanceof FetchError) return err;
+  if (err instanceof HostBusyError) return new FetchError(err.message, { permanent: false, cause: err });
+  if (timeout.aborted) {
+    // Headers that never come may be a bad moment; a body still arriving at the deadline is a
+    // server that trickles, and will trickle again.
+    if (phase === 'body') {
+      return new FetchError(
+        `the body of ${current.href} was still arriving after ${timeoutMs} ms (limit FETCH_TIMEOUT_MS)`,
+        { permanent: true, cause: err },
+      );
+    }
+    return new FetchError(`timed out after ${timeoutMs} ms fetching ${current.href}`, { permanent: false, cause: err });
+  }
+  if (callerSignal?.aborted)
+    return new FetchError(`fetch of ${current.href} aborted`, { permanent: false, cause: err });
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof FetchError) return cause;
+  // fetch() reports DNS failures, refused connections and resets as a TypeError with a cause.
+  const reason = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+  return new FetchError(`could not fetch ${current.href}: ${reason}`, { permanent: false, cause: err });
+}
+
+async function robotsVerdict(guard: Guard, url: URL) {
+  const { options } = guard;
+  if (!options.politeness) return { allowed: true, crawlDelayMs: 0, sitemaps: [] as string[] };
+  return options.politeness.robots(url, async (robotsUrl) => {
+    try {
+      const file = await fetchResource(guard, robotsUrl, {
+        allowedTypes: ['*'],
+        skipPoliteness: true,
+        maxBytes: 512 * 1024,
+        timeoutMs: Math.min(options.timeoutMs ?? 15_000, 10_000),
+      });
+      return { status: file.status, body: new TextDecoder().decode(file.bytes) };
+    } catch (err) {
+      // No robots.txt (4xx) means no rules; a server error or no answer means "not now".
+      if (err instanceof FetchError && err.status !== undefined && err.status >= 400 && err.status < 500)
+        return { status: err.status, body: '' };
+      if (err instanceof FetchError && err.message.startsWith('refused')) throw err;
+      throw new FetchError(`robots.txt of ${url.host} is unavailable: ${(err as Error).message}`, {
+        permanent: false,
+        cause: err,
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- send: one request to a destination
+
+async function sendOnce(guard: Guard, url: string, request: SendRequest): Promise<Response> {
+  const timeoutMs = request.timeoutMs ?? guard.options.timeoutMs ?? 15_000;
+  const maxBytes = request.maxResponseBytes ?? guard.options.maxBytes ?? 5 * 1024 * 1024;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+  const target = parseHttpUrl(url);
+  const label = target.origin;
+  const headers: Record<string, string> = {
+    'user-agent': guard.userAgent,
+    ...lowerKeys(correlationHeaders()),
+    ...lowerKeys(request.headers ?? {}),
+  };
+  const pins = new Map<string, string>();
+  const agent = pinnedAgent(guard, pins, timeoutMs);
+  const state: { phase: 'check' | 'connect' | 'body' } = { phase: 'check' };
+  try {
+    // A destination whose name does not resolve now may resolve later: not permanent here.
+    pins.set(normaliseHost(target.hostname), await checkTarget(guard, target, { label, dnsPermanent: false }));
+    state.phase = 'connect';
+    const response = await undici().fetch(target, {
+      method: request.method,
+      headers,
+      ...(request.body !== undefined ? { body: request.body } : {}),
+      redirect: 'manual',
+      signal,
+      dispatcher: agent,
+    });
+    state.phase = 'body';
+    return await bufferedAnswer(response, label, maxBytes);
+  } catch (err) {
+    throw sendFailure(err, label, state.phase, timeout, timeoutMs, request.signal);
+  } finally {
+    agent.destroy().catch(() => undefined);
+  }
+}
+
+/** The answer as a standard Response, its body read whole (up to `maxBytes`). */
+async function bufferedAnswer(response: UndiciResponse, label: string, maxBytes: number): Promise<Response> {
+  const status = response.status;
+  const bytes = await readCapped(
+    response.body,
+    maxBytes,
+    () =>
+      new FetchError(`the answer of ${label} (HTTP ${status}) exceeds ${maxBytes} bytes`, {
+        permanent: true,
+        status,
+      }),
+  );
+  if (status < 200 || status > 599)
+    throw new FetchError(`${label} answered with status ${status}`, { permanent: false, status });
+  // The body was decoded and read whole: how it was encoded, framed and its length no longer apply.
+  const answerHeaders = new Headers();
+  response.headers.forEach((value, name) => {
+    if (name !== 'content-encoding' && name !== 'content-length' && name !== 'transfer-encoding')
+      answerHeaders.append(name, value);
+  });
+  const nullBody = status === 204 || status === 205 || status === 304;
+  return new Response(nullBody ? null : bytes, { status, statusText: response.statusText, headers: answerHeaders });
+}
+
+/** What went wrong with a send, as a FetchError (never permanent: the destination may answer later). */
+function sendFailure(
+  err: unknown,
+  label: string,
+  phase: 'check' | 'connect' | 'body',
+  timeout: AbortSignal,
+  timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
+): FetchError {
+  if (err instanceof FetchError) return err;
+  if (timeout.aborted) {
+    const what =
+      phase === 'body'
+        ? `the answer of ${label} was still arriving after ${timeoutMs} ms`
+        : `no answer within ${timeoutMs} ms`;
+    return new FetchError(what, { permanent: false, cause: err });
+  }
+  if (callerSignal?.aborted) return new FetchError(`request to ${label} aborted`, { permanent: false, cause: err });
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof FetchError) return cause;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  const reason =
+    typeof code === 'string'
+      ? code
+      : cause instanceof Error
+        ? cause.message
+        : err instanceof Error
+          ? err.message
+          : String(err);
+  return new FetchError(reason, { permanent: false, cause: err });
 }
 
 /**

@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import type { Db } from '../db/pool.ts';
+import type { Db, Queryable } from '../db/pool.ts';
 import { submissionToPublishedSeconds } from '../metrics.ts';
 import { stageStatus, type Stage } from '../../queues/stages.ts';
 import {
@@ -17,10 +16,6 @@ import {
 // The only code that writes posts.status. Each write is one statement that moves the post only from a status the
 // transition table allows for the event (src/posts/lifecycle.ts), and reads the status it found in the same
 // statement: a status the event may not move from throws IllegalTransitionError.
-
-type Queryable = {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-};
 
 /** How a stage run ended. */
 export type RunOutcome = 'completed' | 'retrying' | 'failed';

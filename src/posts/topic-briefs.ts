@@ -1,0 +1,73 @@
+import type pg from 'pg';
+
+// A feed entry's post and its topic brief: the post a group of entries becomes, and the briefs still inside their
+// topic window that later entries may join.
+
+export type OpenBrief = {
+  id: string;
+  submission_id: string;
+  topic_terms: string[];
+  topic_brief: Record<string, unknown> | null;
+  entries: number;
+};
+
+/**
+ * The tenant's briefs still inside their topic window whose posts have not started (`queued`), made
+ * with the same options, oldest first, their post rows locked. A transaction-scoped advisory lock
+ * per tenant comes first, so two polls of the tenant finishing together take turns: the later one
+ * sees the briefs the earlier one created.
+ */
+export async function openBriefs(
+  client: pg.PoolClient,
+  tenantId: string,
+  options: Record<string, unknown>,
+): Promise<OpenBrief[]> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('topic-window:' || $1::text, 0))`, [tenantId]);
+  const { rows } = await client.query<OpenBrief>(
+    `SELECT p.id, p.submission_id, p.topic_terms, p.topic_brief,
+            (SELECT count(*)::int FROM sources x WHERE x.submission_id = p.submission_id) AS entries
+       FROM posts p JOIN submissions s ON s.id = p.submission_id
+      WHERE p.tenant_id = $1 AND p.status = 'queued' AND p.topic_open_until > now() AND p.topic_terms IS NOT NULL
+        AND s.options = $2::jsonb
+        -- Queued again by a resume or replay is not open: its ingest has run.
+        AND p.run_generation = 0 AND NOT EXISTS (SELECT 1 FROM stage_runs r WHERE r.post_id = p.id)
+      ORDER BY p.created_at, p.id
+      FOR UPDATE OF p`,
+    [tenantId, JSON.stringify(options)],
+  );
+  return rows;
+}
+
+export async function setTopicBrief(
+  client: pg.PoolClient,
+  postId: string,
+  brief: Record<string, unknown>,
+  terms: string[],
+): Promise<void> {
+  await client.query(`UPDATE posts SET topic_brief = $2, topic_terms = $3, updated_at = now() WHERE id = $1`, [
+    postId,
+    JSON.stringify(brief),
+    terms,
+  ]);
+}
+
+/** The post of a group of entries (queued); inside a topic window (`windowMs` > 0) its brief stays open that long. */
+export async function insertEntryPost(
+  client: pg.PoolClient,
+  post: {
+    tenantId: string;
+    submissionId: string;
+    correlationId: string;
+    brief: Record<string, unknown>;
+    terms: string[] | null;
+    windowMs: number;
+  },
+): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO posts (tenant_id, submission_id, correlation_id, topic_brief, topic_terms, topic_open_until)
+     VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::int > 0 THEN now() + make_interval(secs => $6::double precision /
+       1000) END) RETURNING id`,
+    [post.tenantId, post.submissionId, post.correlationId, JSON.stringify(post.brief), post.terms, post.windowMs],
+  );
+  return rows[0]!.id;
+}
