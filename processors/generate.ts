@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { Db } from '../src/db/pool.ts';
 import { PermanentError } from '../src/errors.ts';
 import { applyDisclaimers, checkGrounding } from '../src/grounding/gate.ts';
-import { briefKeywords, briefSchema, decideLanguage, resolveBrief, type PostLanguage } from '../src/llm/brief.ts';
+import { briefKeywords, briefSchema, decideLanguage, resolveBrief } from '../src/llm/brief.ts';
 import { handOn, hold, stop } from '../src/posts/lifecycle.ts';
 import { BudgetExceededError, LlmRateLimitedError, LlmWaitError } from '../src/llm/errors.ts';
 import { createGateway } from '../src/llm/gateway.ts';
@@ -13,21 +12,10 @@ import { countWords, readableBody, type GeneratedPost } from '../src/llm/post.ts
 import { withLengthBounds } from '../src/llm/local-writer.ts';
 import type { SourceDoc } from '../src/llm/types.ts';
 import { recordRevision } from '../src/posts/revisions.ts';
-import { lintSeo, type SeoReport } from '../src/seo/lint.ts';
+import { claimSlug, postForWriting, saveWrittenPost, sourcesForWriting } from '../src/posts/store.ts';
+import { lintSeo } from '../src/seo/lint.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
-import { markdownToSafeHtml } from '../src/text/html.ts';
-
-type SourceRow = {
-  id: string;
-  kind: SourceDoc['kind'];
-  title: string | null;
-  url: string | null;
-  content: string | null;
-  /** The language the page declared (`<html lang>`), as ingest recorded it. */
-  lang: string | null;
-};
-type PostRow = { tenant_id: string; approved_at: Date | null; options: unknown };
 
 // Only the brief matters here; other stages read their own options.
 const optionsSchema = z.object({ brief: briefSchema.optional() }).loose();
@@ -39,20 +27,9 @@ const optionsSchema = z.object({ brief: briefSchema.optional() }).loose();
  * (an approved post passes); one whose next model call would break the budget stops as `budget_exceeded`.
  */
 export const generate: StageProcessor = async (job, ctx) => {
-  const post = (
-    await ctx.db.query<PostRow>(
-      `SELECT p.tenant_id, p.approved_at, s.options FROM posts p JOIN submissions ` +
-        `s ON s.id = p.submission_id WHERE p.id = $1`,
-      [job.postId],
-    )
-  ).rows[0];
+  const post = await postForWriting(ctx.db, job.postId);
   if (!post) throw new PermanentError(`post ${job.postId} does not exist`);
-  const { rows } = await ctx.db.query<SourceRow>(
-    `SELECT s.id, s.kind, s.title, s.url, s.content, s.metadata->>'lang' AS lang
-       FROM sources s JOIN posts p ON p.submission_id = s.submission_id
-      WHERE p.id = $1 ORDER BY s.created_at, s.id`,
-    [job.postId],
-  );
+  const rows = await sourcesForWriting(ctx.db, job.postId);
   const sources: SourceDoc[] = rows
     .filter((r) => r.content)
     .map((r) => ({ id: r.id, kind: r.kind, title: r.title, url: r.url, text: r.content! }));
@@ -103,7 +80,7 @@ export const generate: StageProcessor = async (job, ctx) => {
   const final = { ...written, markdown, wordCount: countWords(readableBody(markdown)) };
   const seo = lintSeo({ ...final, brief, siteUrl: ctx.config.PUBLIC_SITE_URL ?? null });
 
-  await savePost(ctx.db, job.postId, final, {
+  await saveWrittenPost(ctx.db, job.postId, final, {
     seo,
     grounding: { ...grounding, disclaimers },
     language: { ...language, tag: final.language },
@@ -150,72 +127,4 @@ async function writeWithGateway(
       limits: limitsFor(ctx.config.LLM_MODEL_LIMITS, gateway.provider.model),
     },
   );
-}
-
-async function savePost(
-  db: Db,
-  postId: string,
-  post: GeneratedPost,
-  reports: { seo: SeoReport; grounding: unknown; language: PostLanguage },
-): Promise<void> {
-  await db.query(
-    `UPDATE posts SET title = $2, markdown = $3, html = $4, meta_description = $5, tags = $6, citations = $7,
-            word_count = $8, writer = $9, meta_title = $10, category = $11, reading_time_minutes = $12, json_ld = $13,
-            hero_image = $14, seo_score = $15, seo_report = $16, grounding = $17, language = $18, updated_at = now()
-      WHERE id = $1`,
-    [
-      postId,
-      post.title,
-      post.markdown,
-      markdownToSafeHtml(post.markdown),
-      post.metaDescription,
-      post.tags,
-      JSON.stringify(post.citations),
-      post.wordCount,
-      post.writer,
-      post.metaTitle,
-      post.category,
-      post.readingTimeMinutes,
-      JSON.stringify(post.jsonLd),
-      JSON.stringify(post.heroImage),
-      reports.seo.score,
-      JSON.stringify(reports.seo),
-      JSON.stringify(reports.grounding),
-      JSON.stringify(reports.language),
-    ],
-  );
-}
-
-/**
- * Keeps the slug the post already has; otherwise takes the first free one of base, base-2, base-3…, found in one
- * statement: the candidates are probed inside PostgreSQL (one index look-up each) rather than one UPDATE a round
- * trip per taken candidate, which made a popular slug cost a statement per earlier post. Two posts claiming the
- * same free candidate at once: the second waits for the first to commit, fails on the unique index and looks again.
- */
-async function claimSlug(db: Db, postId: string, base: string): Promise<string> {
-  for (let race = 0; race < 20; race++) {
-    try {
-      const { rows } = await db.query<{ slug: string | null }>(
-        `WITH RECURSIVE me AS (SELECT tenant_id, slug FROM posts WHERE id = $1),
-              probe(n) AS (
-                SELECT 1 WHERE (SELECT slug FROM me) IS NULL
-                UNION ALL
-                SELECT n + 1 FROM probe
-                 WHERE n < 1000
-                   AND EXISTS (SELECT 1 FROM posts q, me
-                                WHERE q.tenant_id = me.tenant_id AND q.id <> $1
-                                  AND q.slug = CASE WHEN probe.n = 1 THEN $2::text ELSE $2::text || '-' || probe.n END))
-         UPDATE posts SET slug = COALESCE(posts.slug,
-                  (SELECT CASE WHEN max(n) = 1 THEN $2::text ELSE $2::text || '-' || max(n) END FROM probe))
-          WHERE id = $1 RETURNING slug`,
-        [postId, base],
-      );
-      const slug = rows[0]?.slug;
-      if (!slug) throw new PermanentError(`post ${postId} does not exist`);
-      return slug;
-    } catch (err) {
-      if ((err as { code?: string }).code !== '23505') throw err;
-    }
-  }
-  throw new PermanentError(`no free slug for "${base}"`);
 }

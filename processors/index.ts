@@ -1,16 +1,14 @@
 import { handOn, hold } from '../src/posts/lifecycle.ts';
+import { postForIndexing, setMarkdown } from '../src/posts/store.ts';
 import { duplicatePostsHeldTotal } from '../src/metrics.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
 import { loadTenantSettings } from '../src/tenant-settings.ts';
-import { markdownToSafeHtml } from '../src/text/html.ts';
-import { relatedHref, withRelatedLinks } from '../src/vector/internal-links.ts';
+import { relatedHref, saveRelatedPosts, withRelatedLinks } from '../src/vector/internal-links.ts';
 import { indexPost, vectorDeps } from '../src/vector/post-index.ts';
 import { postSummaries, similarPosts } from '../src/vector/similarity.ts';
 
 /** Posts a new post must not duplicate: published ones and those only waiting for their publish time. */
 const settledStatuses = ['published', 'scheduled'] as const;
-
-type PostRow = { tenant_id: string; markdown: string | null; approved_at: Date | null };
 
 /**
  * Index: makes the post's chunks searchable, then compares the post with the tenant's published posts.
@@ -19,10 +17,7 @@ type PostRow = { tenant_id: string; markdown: string | null; approved_at: Date |
  * post is held as `duplicate_of` naming that post, unless an operator approved it.
  */
 export const index: StageProcessor = async (job, ctx) => {
-  const { rows } = await ctx.db.query<PostRow>('SELECT tenant_id, markdown, approved_at FROM posts WHERE id = $1', [
-    job.postId,
-  ]);
-  const post = rows[0]!;
+  const post = await postForIndexing(ctx.db, job.postId);
   const deps = vectorDeps(ctx.db, ctx.providers, ctx.config);
   const { indexed, embedded } = await indexPost(deps, { id: job.postId, tenantId: post.tenant_id });
 
@@ -43,21 +38,7 @@ export const index: StageProcessor = async (job, ctx) => {
   const link = settings.enabled && related.length > 0;
 
   await ctx.db.tx(async (client) => {
-    await client.query('DELETE FROM post_links WHERE post_id = $1', [job.postId]);
-    if (related.length > 0) {
-      await client.query(
-        `INSERT INTO post_links (post_id, related_post_id, rank, score, embedding_model, linked)
-         SELECT $1, u.id, u.rank, u.score, $2, $3 FROM unnest($4::uuid[], $5::int[], $6::real[]) AS u(id, rank, score)`,
-        [
-          job.postId,
-          deps.space.model,
-          link,
-          related.map((r) => r.postId),
-          related.map((_, i) => i + 1),
-          related.map((r) => r.score),
-        ],
-      );
-    }
+    await saveRelatedPosts(client, job.postId, deps.space.model, link, related);
     // The block is rewritten (or removed, when the tenant turned links off) so a re-run leaves one copy.
     const markdown = withRelatedLinks(
       post.markdown ?? '',
@@ -70,11 +51,7 @@ export const index: StageProcessor = async (job, ctx) => {
       settings.heading,
     );
     if (post.markdown !== null && markdown !== post.markdown) {
-      await client.query('UPDATE posts SET markdown = $2, html = $3, updated_at = now() WHERE id = $1', [
-        job.postId,
-        markdown,
-        markdownToSafeHtml(markdown),
-      ]);
+      await setMarkdown(client, job.postId, markdown);
     }
   });
   ctx.log.debug({ indexed, embedded, index: deps.index.name, related: related.length, linked: link }, 'post indexed');

@@ -3,6 +3,14 @@ import { isPermanent, PermanentError } from '../src/errors.ts';
 import { createConfiguredFetcher, FetchError, type SafeFetcher } from '../src/fetch/index.ts';
 import { collect, type CollectorKind } from '../src/ingest/collect.ts';
 import { fanOut } from '../src/ingest/fan-out.ts';
+import {
+  saveCollectSummary,
+  saveSourceText,
+  type SourceKind,
+  type SourceRow,
+  sourcesOfSubmission,
+} from '../src/ingest/store.ts';
+import { postForIngest, publishedTopics, setBriefKeywords } from '../src/posts/topic-briefs.ts';
 import { fingerprintSource, type DuplicateMatch } from '../src/ingest/dedup.ts';
 import { coverage, extractKeywords, keywordTerms } from '../src/ingest/keywords.ts';
 import { notAnArticle } from '../src/ingest/article-gate.ts';
@@ -12,21 +20,7 @@ import { saveArticleFacts, type ArticleFacts } from '../src/ingest/source-store.
 import { handOn, type StageOutcome, stop } from '../src/posts/lifecycle.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
 
-type SourceKind = 'text' | 'markdown' | 'url' | 'feed_entry' | CollectorKind;
-type SourceRow = {
-  id: string;
-  kind: SourceKind;
-  url: string | null;
-  title: string | null;
-  input_text: string | null;
-  metadata: Record<string, unknown>;
-};
-type PostRow = {
-  tenant_id: string;
-  submission_id: string;
-  topic_brief: { keywords?: string[] } | null;
-  options: Record<string, unknown>;
-};
+type PostRow = Awaited<ReturnType<typeof postForIngest>>;
 type Ingested = {
   title: string | null;
   markdown: string;
@@ -48,16 +42,8 @@ const FULL_ENTRY_WORDS = 120;
  * Running it again rewrites the same rows.
  */
 export const ingest: StageProcessor = async (job, ctx) => {
-  const { rows: posts } = await ctx.db.query<PostRow>(
-    `SELECT p.tenant_id, p.submission_id, p.topic_brief, s.options FROM posts ` +
-      `p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
-    [job.postId],
-  );
-  const post = posts[0]!;
-  const { rows: sources } = await ctx.db.query<SourceRow>(
-    `SELECT id, kind, url, title, input_text, metadata FROM sources WHERE submission_id = $1 ORDER BY created_at, id`,
-    [post.submission_id],
-  );
+  const post = await postForIngest(ctx.db, job.postId);
+  const sources = await sourcesOfSubmission(ctx.db, post.submission_id);
   if (sources.length === 0) throw new PermanentError('the submission has no sources');
   const fetcher = createConfiguredFetcher(ctx.config, ctx.redis);
 
@@ -71,11 +57,7 @@ export const ingest: StageProcessor = async (job, ctx) => {
   for (const source of sources) {
     const doc = await ingestSource(source, fetcher, ctx);
     if (!doc.markdown.trim()) throw new PermanentError(`source ${source.url ?? source.id} has no readable text`);
-    await ctx.db.query(
-      `UPDATE sources SET content = $2, title = COALESCE(title, $3), content_hash = $4, metadata = metadata || $5::jsonb, fetched_at = now()
-        WHERE id = $1`,
-      [source.id, doc.markdown, doc.title, sha256(doc.markdown), JSON.stringify(doc.metadata)],
-    );
+    await saveSourceText(ctx.db, source.id, { ...doc, hash: sha256(doc.markdown) });
     if (doc.facts) await saveArticleFacts(ctx.db, source.id, doc.facts);
     texts.push({ source, markdown: doc.markdown });
   }
@@ -149,10 +131,7 @@ async function expand(
       posts: result.created.length,
       joinedBriefs: result.joined.length,
     };
-    await ctx.db.query(`UPDATE sources SET metadata = metadata || $2::jsonb, fetched_at = now() WHERE id = $1`, [
-      source.id,
-      JSON.stringify(summary),
-    ]);
+    await saveCollectSummary(ctx.db, source.id, summary);
     ctx.log.info({ url: source.url, ...summary }, 'collected');
   }
 }
@@ -255,24 +234,9 @@ async function topicAlreadyCovered(
   text: string,
 ): Promise<StageOutcome | null> {
   const keywords = extractKeywords(text, 8);
-  await ctx.db.query(
-    `UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', ` +
-      `$2::jsonb) WHERE id = $1`,
-    [postId, JSON.stringify(keywords)],
-  );
+  await setBriefKeywords(ctx.db, postId, keywords);
   const terms = keywordTerms(keywords);
-  const { rows } = await ctx.db.query<{
-    id: string;
-    title: string | null;
-    meta_description: string | null;
-    tags: string[];
-  }>(
-    `SELECT id, title, meta_description, tags FROM posts WHERE tenant_id = ` +
-      `$1 AND status = 'published' AND id <> $2 ORDER BY published_at DESC NULLS ` +
-      `LAST LIMIT 1000`,
-    [tenantId, postId],
-  );
-  for (const published of rows) {
+  for (const published of await publishedTopics(ctx.db, tenantId, postId)) {
     const covered = keywordTerms([
       ...extractKeywords(`${published.title ?? ''}. ${published.meta_description ?? ''}`, 16),
       ...published.tags,

@@ -4,8 +4,9 @@ import type { Config } from '../../src/config.ts';
 import type { Db } from '../../src/db/pool.ts';
 import { errorMessage } from '../../src/errors.ts';
 import { createConfiguredFetcher } from '../../src/fetch/index.ts';
-import { collect, type CollectorKind } from '../../src/ingest/collect.ts';
+import { collect } from '../../src/ingest/collect.ts';
 import { fanOut } from '../../src/ingest/fan-out.ts';
+import { claimPoll, feedToPoll, finishPoll } from '../../src/ingest/feed-store.ts';
 import type { Logger } from '../../src/logger.ts';
 import { feedPollsTotal } from '../../src/metrics.ts';
 import { pollFeedJobSchema } from '../../queues/maintenance.ts';
@@ -16,16 +17,6 @@ import type { PipelineQueues } from '../../queues/registry.ts';
 // run there is one job per tick; the tick is also recorded under a unique key, so a job that runs
 // twice (a stalled retry) polls once.
 
-type FeedRow = {
-  id: string;
-  tenant_id: string;
-  kind: CollectorKind;
-  url: string;
-  cron: string;
-  timezone: string;
-  operator: boolean;
-  last_polled_at: Date | null;
-};
 type PollDeps = { db: Db; queues: PipelineQueues; redis: RedisClient; config: Config; log: Logger };
 export type PollOutcome =
   | 'not_modified'
@@ -43,12 +34,7 @@ export async function pollFeed(
   const { feedId } = pollFeedJobSchema.parse(job.data);
   const tick = job.id ?? `manual-${Date.now()}`;
   const log = deps.log.child({ feedId, tick });
-  const { rows } = await deps.db.query<FeedRow>(
-    `SELECT f.id, f.tenant_id, f.kind, f.url, f.cron, f.timezone, f.last_polled_at, t.operator
-       FROM feeds f JOIN tenants t ON t.id = f.tenant_id WHERE f.id = $1`,
-    [feedId],
-  );
-  const feed = rows[0];
+  const feed = await feedToPoll(deps.db, feedId);
   if (!feed) return { outcome: 'gone', newEntries: 0 };
   // A feed registered with a faster cron before the floor existed still polls no more often than it allows.
   const sinceLastMs = feed.last_polled_at ? Date.now() - feed.last_polled_at.getTime() : Number.POSITIVE_INFINITY;
@@ -57,13 +43,8 @@ export async function pollFeed(
     return { outcome: 'too_soon', newEntries: 0 };
   }
 
-  const claimed = await deps.db.query<{ id: number }>(
-    `INSERT INTO feed_polls (feed_id, tick, worker) VALUES ($1, $2, $3) ON ` +
-      `CONFLICT (feed_id, tick) DO NOTHING RETURNING id`,
-    [feedId, tick, `${hostname()}:${process.pid}`],
-  );
-  const pollId = claimed.rows[0]?.id;
-  if (pollId === undefined) {
+  const pollId = await claimPoll(deps.db, feedId, tick, `${hostname()}:${process.pid}`);
+  if (pollId === null) {
     log.info('tick already polled');
     return { outcome: 'already_polled', newEntries: 0 };
   }
@@ -94,15 +75,7 @@ export async function pollFeed(
     error = errorMessage(err).slice(0, 2000);
     log.warn({ err: error }, 'feed poll failed');
   }
-  await deps.db.query(
-    `UPDATE feed_polls SET finished_at = now(), outcome = $2, new_items = $3, error = $4 WHERE id = $1`,
-    [pollId, outcome, newEntries, error],
-  );
-  await deps.db.query(`UPDATE feeds SET last_polled_at = now(), last_outcome = $2, last_error = $3 WHERE id = $1`, [
-    feedId,
-    outcome,
-    error,
-  ]);
+  await finishPoll(deps.db, { id: pollId, feedId, outcome, newEntries, error });
   feedPollsTotal.inc({ outcome });
   log.info({ outcome, newEntries }, 'feed polled');
   return { outcome, newEntries };

@@ -143,3 +143,46 @@ export async function entrySourcesOf(client: Queryable, submissionId: string): P
     metadata: m.metadata,
   }));
 }
+
+export type SourceKind = 'text' | 'markdown' | 'url' | 'feed_entry' | CollectorKind;
+
+/** A source as ingest reads it. */
+export type SourceRow = {
+  id: string;
+  kind: SourceKind;
+  url: string | null;
+  title: string | null;
+  input_text: string | null;
+  metadata: Record<string, unknown>;
+};
+
+/** The sources of a submission, in the order they were given. */
+export async function sourcesOfSubmission(db: Db, submissionId: string): Promise<SourceRow[]> {
+  const { rows } = await db.query<SourceRow>(
+    `SELECT id, kind, url, title, input_text, metadata FROM sources WHERE submission_id = $1 ORDER BY created_at, id`,
+    [submissionId],
+  );
+  return rows;
+}
+
+/** A source's clean text, its hash and what reading it found out; a title the submission gave is kept. */
+export async function saveSourceText(
+  db: Db,
+  sourceId: string,
+  doc: { markdown: string; title: string | null; hash: string; metadata: Record<string, unknown> },
+): Promise<void> {
+  await db.query(
+    `UPDATE sources SET content = $2, title = COALESCE(title, $3), content_hash = $4, metadata = metadata || $5::jsonb,
+            fetched_at = now()
+      WHERE id = $1`,
+    [sourceId, doc.markdown, doc.title, doc.hash, JSON.stringify(doc.metadata)],
+  );
+}
+
+/** What collecting a feed, sitemap or site found, on its source. */
+export async function saveCollectSummary(db: Db, sourceId: string, summary: Record<string, unknown>): Promise<void> {
+  await db.query(`UPDATE sources SET metadata = metadata || $2::jsonb, fetched_at = now() WHERE id = $1`, [
+    sourceId,
+    JSON.stringify(summary),
+  ]);
+}

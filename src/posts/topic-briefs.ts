@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Db } from '../db/pool.ts';
 
 // A feed entry's post and its topic brief: the post a group of entries becomes, and the briefs still inside their
 // topic window that later entries may join.
@@ -70,4 +71,50 @@ export async function insertEntryPost(
     [post.tenantId, post.submissionId, post.correlationId, JSON.stringify(post.brief), post.terms, post.windowMs],
   );
   return rows[0]!.id;
+}
+
+/** The keywords of a post's brief, as ingest read them from its sources. */
+export async function setBriefKeywords(db: Db, postId: string, keywords: string[]): Promise<void> {
+  await db.query(
+    `UPDATE posts SET topic_brief = COALESCE(topic_brief, '{}'::jsonb) || jsonb_build_object('keywords', $2::jsonb)
+      WHERE id = $1`,
+    [postId, JSON.stringify(keywords)],
+  );
+}
+
+/** The tenant's published posts (other than `postId`), newest first: what a new brief's topic is checked against. */
+export async function publishedTopics(
+  db: Db,
+  tenantId: string,
+  postId: string,
+): Promise<Array<{ id: string; title: string | null; meta_description: string | null; tags: string[] }>> {
+  const { rows } = await db.query<{
+    id: string;
+    title: string | null;
+    meta_description: string | null;
+    tags: string[];
+  }>(
+    `SELECT id, title, meta_description, tags FROM posts
+      WHERE tenant_id = $1 AND status = 'published' AND id <> $2 ORDER BY published_at DESC NULLS LAST LIMIT 1000`,
+    [tenantId, postId],
+  );
+  return rows;
+}
+
+/** What ingest needs of a post: its tenant, submission, brief and the submission's options. */
+export async function postForIngest(
+  db: Db,
+  postId: string,
+): Promise<{
+  tenant_id: string;
+  submission_id: string;
+  topic_brief: { keywords?: string[] } | null;
+  options: Record<string, unknown>;
+}> {
+  const { rows } = await db.query(
+    `SELECT p.tenant_id, p.submission_id, p.topic_brief, s.options
+       FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
+    [postId],
+  );
+  return rows[0]! as Awaited<ReturnType<typeof postForIngest>>;
 }

@@ -1,6 +1,7 @@
 // Internal links written into a post's Markdown by the index stage. The block is fenced by HTML comments so a
 // re-run replaces it instead of adding a second one, and so the embed stage can leave it out of the chunks.
 
+import type { Queryable } from '../db/pool.ts';
 import { SOURCES_HEADINGS } from '../text/language.ts';
 
 const START = '<!-- related-posts:start -->';
@@ -44,4 +45,31 @@ function escapeText(text: string): string {
     .replace(/[\\[\]*_`<>]/g, (c) => `\\${c}`)
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+/**
+ * Replaces the post's related-post suggestions (post_links) with `related`, ranked in order; `linked` says whether
+ * they were written into the post's body.
+ */
+export async function saveRelatedPosts(
+  db: Queryable,
+  postId: string,
+  embeddingModel: string,
+  linked: boolean,
+  related: Array<{ postId: string; score: number }>,
+): Promise<void> {
+  await db.query('DELETE FROM post_links WHERE post_id = $1', [postId]);
+  if (related.length === 0) return;
+  await db.query(
+    `INSERT INTO post_links (post_id, related_post_id, rank, score, embedding_model, linked)
+     SELECT $1, u.id, u.rank, u.score, $2, $3 FROM unnest($4::uuid[], $5::int[], $6::real[]) AS u(id, rank, score)`,
+    [
+      postId,
+      embeddingModel,
+      linked,
+      related.map((r) => r.postId),
+      related.map((_, i) => i + 1),
+      related.map((r) => r.score),
+    ],
+  );
 }
