@@ -115,7 +115,8 @@ async function run(db: Db): Promise<void> {
       Array.from({ length: CHUNKS_PER_POST }, (_, position) => ({ postId, position, vector: clustered() })),
     );
     await db.query(
-      `INSERT INTO post_chunks (post_id, position, tenant_id, content, token_count, content_hash, embedding_model, embedding)
+      `INSERT INTO post_chunks (post_id, position, tenant_id, content, token_count, content_hash, embedding_model,
+         embedding)
        SELECT u.post_id, u.position, $1, 'bench', 10, md5(u.post_id::text || u.position), $2, u.embedding::vector
          FROM unnest($3::uuid[], $4::int[], $5::text[]) AS u(post_id, position, embedding)`,
       [

@@ -164,9 +164,9 @@ function check<T>(
 ): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new AdminUsageError(
-    `${what}: ${parsed.error.issues.map((i) => [i.path.map(String).join('.'), i.message].filter(Boolean).join(': ')).join('; ')}`,
-  );
+  const issue = (i: { path: PropertyKey[]; message: string }) =>
+    [i.path.map(String).join('.'), i.message].filter(Boolean).join(': ');
+  throw new AdminUsageError(`${what}: ${parsed.error.issues.map(issue).join('; ')}`);
 }
 
 function print(value: unknown): void {

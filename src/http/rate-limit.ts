@@ -48,13 +48,14 @@ function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHa
       error: (err) => log.warn({ err: (err as Error)?.message }, 'rate limit store unavailable; request not counted'),
       warn: (err) => log.warn({ err: (err as Error)?.message }, 'rate limiter warning'),
     },
-    handler: (req, res, _next, opts) =>
+    handler: (req, res, _next, opts) => {
+      const limit = (req as Request & { rateLimit?: { limit: number } }).rateLimit?.limit ?? 'the allowed number of';
       sendProblem(res, 429, 'Too Many Requests', {
         detail:
-          `more than ${(req as Request & { rateLimit?: { limit: number } }).rateLimit?.limit ?? 'the allowed number of'} ` +
-          `requests in ${Math.ceil(opts.windowMs / 1000)} s (${name}); retry after ` +
-          `the time in Retry-After`,
-      }),
+          `more than ${limit} requests in ${Math.ceil(opts.windowMs / 1000)} s (${name}); ` +
+          'retry after the time in Retry-After',
+      });
+    },
     ...options,
   });
 }

@@ -48,7 +48,8 @@ export async function fingerprintSource(
 
     if (!match && input.mode === 'near' && input.maxDistance > 0) {
       const candidates = await client.query<{ id: string; post_id: string; simhash: string }>(
-        `SELECT s.id, p.id AS post_id, s.simhash::text AS simhash FROM sources s JOIN posts p ON p.submission_id = s.submission_id
+        `SELECT s.id, p.id AS post_id, s.simhash::text AS simhash FROM sources s JOIN posts p ON p.submission_id =
+           s.submission_id
           WHERE s.tenant_id = $1 AND s.simhash_bands && $2::int[] AND s.duplicate_of IS NULL AND s.submission_id <> $3
             AND p.status <> ALL($4::text[])
           ORDER BY s.fetched_at NULLS LAST, s.created_at LIMIT 500`,

@@ -111,7 +111,8 @@ export function decideLanguage(input: {
   if (!chosen.supported)
     notes.push(
       `${chosen.name} (${chosen.tag}) has no text rules here: sentences are split ` +
-        `by Unicode's rules only, with no context words, ${input.writer === 'local' ? 'English section headings, ' : ''}no ` +
+        `by Unicode's rules only, with no context words, ` +
+        `${input.writer === 'local' ? 'English section headings, ' : ''}no ` +
         `readability formula and no local number or date formats`,
     );
   return { tag: chosen.tag, name: chosen.name, supported: chosen.supported !== null, from, notes };

@@ -344,8 +344,8 @@ export function finalizePost(input: {
         }
       : {
           prompt:
-            `An editorial illustration for a blog post titled "${title}"${tags.length ? `, showing ${tags.slice(0, 3).join(', ')}` : ''}; ` +
-            `no text in the image.`,
+            `An editorial illustration for a blog post titled "${title}"` +
+            `${tags.length ? `, showing ${tags.slice(0, 3).join(', ')}` : ''}; no text in the image.`,
           alt: truncateAtWord(`Illustration for ${title}`, 125),
         };
   const post = {

@@ -111,7 +111,8 @@ type ContentRow = {
 
 export async function readPostContent(db: Db, tenantId: string, postId: string) {
   const { rows } = await db.query<ContentRow>(
-    `SELECT p.id, p.status, p.title, p.meta_title, p.meta_description, p.slug, p.tags, p.category, p.reading_time_minutes,
+    `SELECT p.id, p.status, p.title, p.meta_title, p.meta_description, p.slug, p.tags, p.category,
+       p.reading_time_minutes,
             p.word_count, p.hero_image, p.json_ld, p.writer, p.markdown, p.citations, p.seo_report, p.grounding,
             p.held_stage, p.held_reason, p.held_details, p.duplicate_of_post, p.updated_at,
             (SELECT max(revision) FROM post_revisions r WHERE r.post_id = p.id) AS revision

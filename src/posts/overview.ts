@@ -22,7 +22,8 @@ export async function readOverview(db: Db, tenantId: string, opts: { days: numbe
          FROM generate_series(date_trunc('day', now() AT TIME ZONE 'UTC') - ($2::int - 1) * interval '1 day',
                               date_trunc('day', now() AT TIME ZONE 'UTC'), interval '1 day') d
          LEFT JOIN posts p ON p.tenant_id = $1
-                          AND p.created_at >= d AT TIME ZONE 'UTC' AND p.created_at < (d + interval '1 day') AT TIME ZONE 'UTC'
+                          AND p.created_at >= d AT TIME ZONE 'UTC' AND p.created_at < (d + interval '1 day') AT TIME
+                            ZONE 'UTC'
         GROUP BY d, p.status ORDER BY d, p.status`,
       [tenantId, days],
     ),
@@ -31,7 +32,8 @@ export async function readOverview(db: Db, tenantId: string, opts: { days: numbe
       [tenantId],
     ),
     db.query<{ status: string; stage: string | null; reason: string; example: string; n: number; last_at: Date }>(
-      `SELECT status, stage, ${reasonPattern} AS reason, min(reason) AS example, count(*)::int AS n, max(updated_at) AS last_at
+      `SELECT status, stage, ${reasonPattern} AS reason, min(reason) AS example, count(*)::int AS n, max(updated_at) AS
+         last_at
          FROM (SELECT status, updated_at,
                       CASE WHEN status = 'failed' THEN failed_stage ELSE 'generate' END AS stage,
                       CASE WHEN status = 'failed' THEN COALESCE(failure_reason, 'no reason recorded')

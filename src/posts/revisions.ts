@@ -98,7 +98,8 @@ export async function listRevisions(db: Db, tenantId: string, postId: string) {
   const owned = await db.query('SELECT 1 FROM posts WHERE id = $1 AND tenant_id = $2', [postId, tenantId]);
   if (owned.rowCount !== 1) return null;
   const { rows } = await db.query<RevisionRow>(
-    `SELECT revision, origin, author, title, meta_description, '' AS markdown, tags, word_count, seo_score, NULL AS seo_report,
+    `SELECT revision, origin, author, title, meta_description, '' AS markdown, tags, word_count, seo_score, NULL AS
+       seo_report,
             grounding, created_at
        FROM post_revisions WHERE post_id = $1 AND tenant_id = $2 ORDER BY revision DESC`,
     [postId, tenantId],
@@ -299,7 +300,8 @@ export async function editDraft(
     const findings = checked.grounding.failingSentences.length + checked.grounding.problems.length;
     await client.query(
       `UPDATE posts SET title = $2, meta_title = $3, meta_description = $4, markdown = $5, html = $6, tags = $7,
-              word_count = $8, reading_time_minutes = $9, json_ld = $10, seo_score = $11, seo_report = $12, grounding = $13,
+              word_count = $8, reading_time_minutes = $9, json_ld = $10, seo_score = $11, seo_report = $12,
+              grounding = $13,
               held_stage = 'generate',
               held_reason = CASE WHEN status = 'needs_review' THEN $14 ELSE held_reason END,
               held_details = CASE WHEN status = 'needs_review' THEN $15::jsonb ELSE held_details END,

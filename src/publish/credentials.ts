@@ -30,7 +30,11 @@ export function tenantEnvPrefix(slug: string): string {
  */
 export function envSecretRefusal(tenant: SecretNamer, variable: string): string | null {
   if (tenant.operator || variable.startsWith(tenantEnvPrefix(tenant.slug))) return null;
-  return `${variable} is a secret of the deployment: tenant "${tenant.slug}" may name only its own variables, ${tenantEnvPrefix(tenant.slug)}<NAME>, or a stored tenant secret`;
+  const own = `${tenantEnvPrefix(tenant.slug)}<NAME>`;
+  return (
+    `${variable} is a secret of the deployment: tenant "${tenant.slug}" may name only its own variables, ` +
+    `${own}, or a stored tenant secret`
+  );
 }
 
 /** The credential fields of a config (or notification settings) that name a variable the tenant may not use. */

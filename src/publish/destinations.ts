@@ -213,7 +213,8 @@ export async function updateDestination(
 ): Promise<Destination | null> {
   try {
     const { rows } = await db.query<Row>(
-      `UPDATE destinations SET name = COALESCE($3, name), config = COALESCE($4, config), is_default = COALESCE($5, is_default), updated_at = now()
+      `UPDATE destinations SET name = COALESCE($3, name), config = COALESCE($4, config), is_default = COALESCE($5,
+         is_default), updated_at = now()
         WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${columns}`,
       [
         tenantId,

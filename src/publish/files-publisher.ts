@@ -304,7 +304,9 @@ function renderIndex(entries: SiteEntry[], siteTitle: string, siteUrl: string | 
   const items = entries
     .map((e) => {
       const day = e.publishedAt.toISOString();
-      return `<li><a href="${escapeHtml(`${e.slug}.html`)}">${escapeHtml(e.title)}</a> <time datetime="${day}">${day.slice(0, 10)}</time><p>${escapeHtml(e.description)}</p></li>`;
+      const link = `<a href="${escapeHtml(`${e.slug}.html`)}">${escapeHtml(e.title)}</a>`;
+      const time = `<time datetime="${day}">${day.slice(0, 10)}</time>`;
+      return `<li>${link} ${time}<p>${escapeHtml(e.description)}</p></li>`;
     })
     .join('\n');
   return renderTemplate(templates.index, {
@@ -348,10 +350,12 @@ function renderSitemap(entries: SiteEntry[], siteUrl: string): string {
     `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc>${entries.length ? `<lastmod>${latest.toISOString()}</lastmod>` : ''}</url>`,
     ...entries.map(
       (e) =>
-        `  <url><loc>${escapeXml(`${siteUrl}/${e.slug}.html`)}</loc><lastmod>${e.updatedAt.toISOString()}</lastmod></url>`,
+        `  <url><loc>${escapeXml(`${siteUrl}/${e.slug}.html`)}</loc>` +
+        `<lastmod>${e.updatedAt.toISOString()}</lastmod></url>`,
     ),
   ];
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n${urls.join('\n')}\n</urlset>\n`;
+  const urlset = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">';
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${urlset}\n${urls.join('\n')}\n</urlset>\n`;
 }
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

@@ -77,7 +77,8 @@ export async function loadPostForPublishing(
   tenantId?: string,
 ): Promise<PostForPublishing | null> {
   const { rows } = await db.query<Row>(
-    `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug, p.markdown,
+    `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug,
+       p.markdown,
             p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
             p.hero_image, p.category, p.language->>'tag' AS language, p.json_ld, s.options,
             (SELECT src.lead_image || jsonb_build_object('pageUrl', COALESCE(src.canonical_url, src.url), 'siteName', src.site_name) FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL

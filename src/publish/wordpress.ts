@@ -76,7 +76,9 @@ export class WordPressError extends Error {
 export function createWordPressClient(opts: WordPressClientOptions) {
   const site = opts.url.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password.replace(/\s+/g, '')}`).toString('base64')}`;
+  // Application passwords are shown with spaces; WordPress accepts them with or without.
+  const password = opts.password.replace(/\s+/g, '');
+  const authorization = `Basic ${Buffer.from(`${opts.username}:${password}`).toString('base64')}`;
   let metaKeys: Promise<Set<string>> | null = null;
 
   /** `?rest_route=` works whatever the site's permalink setting. */

@@ -112,8 +112,8 @@ export function lintSeo(post: SeoInput): SeoReport {
     add(
       'meta-description-length',
       'error',
-      `the meta description has ${post.metaDescription.length} characters; ${META_DESCRIPTION_MIN}–${META_DESCRIPTION_MAX} ` +
-        `wanted`,
+      `the meta description has ${post.metaDescription.length} characters; ` +
+        `${META_DESCRIPTION_MIN}–${META_DESCRIPTION_MAX} wanted`,
     );
   }
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(post.slug))

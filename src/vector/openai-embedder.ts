@@ -118,7 +118,8 @@ export function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Embedder {
         if (err instanceof OpenAI.APIConnectionError) throw new Error(`could not reach ${at}: ${connectionCause(err)}`);
         if (err instanceof APIError && (err.status === 401 || err.status === 403))
           throw new PermanentError(
-            `${at} refused the request (${err.status}): ${err.message}${statusHint(err.status, { key: 'EMBEDDING_API_KEY', model: opts.model, modelKey: 'EMBEDDING_MODEL' })}`,
+            `${at} refused the request (${err.status}): ${err.message}` +
+              statusHint(err.status, { key: 'EMBEDDING_API_KEY', model: opts.model, modelKey: 'EMBEDDING_MODEL' }),
           );
         // Any other answer (a server without GET /models) means it is there.
       }

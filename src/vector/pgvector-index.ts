@@ -17,7 +17,8 @@ export const pgvectorDefaults = { m: 16, efConstruction: 64 };
 
 /** Name of the partial HNSW index of one embedding space. */
 export function pgvectorIndexName(space: VectorSpace): string {
-  return `post_chunks_hnsw_${createHash('sha256').update(`${space.model}|${space.dimension}`).digest('hex').slice(0, 12)}`;
+  const hash = createHash('sha256').update(`${space.model}|${space.dimension}`).digest('hex');
+  return `post_chunks_hnsw_${hash.slice(0, 12)}`;
 }
 
 /**

@@ -35,7 +35,8 @@ async function expectSettled(app: Pipeline, postIds: string[]) {
         failure_reason: string | null;
         publications: number;
       }>(
-        `SELECT p.id, p.status, p.failure_reason, (SELECT count(*)::int FROM publications x WHERE x.post_id = p.id) AS publications
+        `SELECT p.id, p.status, p.failure_reason, (SELECT count(*)::int FROM publications x WHERE x.post_id = p.id) AS
+           publications
          FROM posts p WHERE p.id = ANY($1::uuid[])`,
         [postIds],
       );

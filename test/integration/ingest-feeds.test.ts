@@ -252,7 +252,8 @@ describe('ingesting feeds, sitemaps and sites', () => {
 
   it('skips a brief whose topic a published post of the tenant already covers, with the reason', async () => {
     const { rows } = await app.rt.db.query<{ id: string }>(
-      `WITH s AS (INSERT INTO submissions (tenant_id, request_hash, correlation_id) SELECT id, 'h', 'c-kelp' FROM tenants WHERE slug = 'default' RETURNING id, tenant_id)
+      `WITH s AS (INSERT INTO submissions (tenant_id, request_hash, correlation_id) SELECT id, 'h', 'c-kelp' FROM
+         tenants WHERE slug = 'default' RETURNING id, tenant_id)
        INSERT INTO posts (tenant_id, submission_id, correlation_id, status, title, tags, published_at)
        SELECT tenant_id, id, 'c-kelp', 'published', 'Kelp forests near tidal arrays', ARRAY['kelp', 'forests',
          'shelter', 'young', 'fish', 'near', 'tidal', 'arrays'], now() FROM s RETURNING id`,

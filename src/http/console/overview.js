@@ -8,6 +8,8 @@ import { GROUPS } from './posts.js';
 
 // One colour per status group (the chart's legend names them; the table gives every figure).
 const GROUP_COLOURS = ['#b45309', '#6d28d9', '#1d4ed8', '#047857', '#b91c1c'];
+const TABLE_NOTE = 'the table below gives each day.';
+
 function groupOf(status) {
   const index = GROUPS.findIndex((g) => g.statuses.includes(status));
   return index < 0 ? GROUPS.length - 1 : index;
@@ -84,7 +86,7 @@ function perDayChart(days) {
       {
         viewBox: `0 0 ${width} ${height}`,
         role: 'img',
-        'aria-label': `Posts created per day over ${days.length} days: ${total} in all; the table below gives each day.`,
+        'aria-label': `Posts created per day over ${days.length} days: ${total} in all; ${TABLE_NOTE}`,
       },
       s('line', { x1: pad.left, x2: width - pad.right, y1: y(0), y2: y(0), stroke: '#6b7280' }),
       s('text', { x: pad.left - 6, y: y(max) + 4, 'text-anchor': 'end', class: 'axis' }, String(max)),
@@ -247,7 +249,9 @@ export function renderOverview(main, { announce, focus }) {
                             'span',
                             {
                               class: `poll ${p.error ? 'bad' : 'ok'}`,
-                              title: `${new Date(p.startedAt).toLocaleString()}: ${p.outcome ?? 'running'}${p.error ? ` (${p.error})` : `, ${p.newEntries} new`}`,
+                              title:
+                                `${new Date(p.startedAt).toLocaleString()}: ${p.outcome ?? 'running'}` +
+                                (p.error ? ` (${p.error})` : `, ${p.newEntries} new`),
                             },
                             p.error ? '✕' : '✓',
                           ),

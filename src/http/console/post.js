@@ -161,8 +161,7 @@ export function renderPost(main, { id, navigate, announce, focus }) {
         { class: grounding.passed ? 'ok-text' : 'bad-text' },
         grounding.passed
           ? `Grounding passes: ${grounding.checkedSentences ?? 'all'} sentences checked against the sources.`
-          : `Grounding: ${findings.length + (grounding.problems?.length ?? 0)} finding${findings.length + (grounding.problems?.length ?? 0) === 1 ? '' : 's'} ` +
-              `to review.`,
+          : `Grounding: ${plural(findings.length + (grounding.problems?.length ?? 0), 'finding')} to review.`,
       ),
       grounding.problems?.length
         ? h(
@@ -279,7 +278,8 @@ export function renderPost(main, { id, navigate, announce, focus }) {
             const findingCount = (g?.failingSentences?.length ?? 0) + (g?.problems?.length ?? 0);
             await refresh();
             showResult(
-              `Saved revision ${saved.revision}. Grounding ${g?.passed ? 'passes' : `has ${findingCount} finding${findingCount === 1 ? '' : 's'}`}; ` +
+              `Saved revision ${saved.revision}. ` +
+                `Grounding ${g?.passed ? 'passes' : `has ${plural(findingCount, 'finding')}`}; ` +
                 `SEO score ${saved.seo?.score ?? '—'} with ${saved.seo?.violations?.length ?? 0} ` +
                 `issue${saved.seo?.violations?.length === 1 ? '' : 's'}.`,
               g?.passed ? 'ok' : 'warn',
@@ -487,8 +487,8 @@ export function renderPost(main, { id, navigate, announce, focus }) {
         'p',
         {},
         score
-          ? `Similarity ${score}${typeof details.threshold === 'number' ? ` (held at ${details.threshold} or more)` : ''} ` +
-              `with `
+          ? `Similarity ${score}` +
+              `${typeof details.threshold === 'number' ? ` (held at ${details.threshold} or more)` : ''} with `
           : 'It repeats ',
         h('a', { href: `#/posts/${encodeURIComponent(other.id)}` }, other.title || '(untitled)'),
         ', which is ',
@@ -556,7 +556,8 @@ export function renderPost(main, { id, navigate, announce, focus }) {
                   h(
                     'span',
                     { class: 'muted' },
-                    ` · ${s.kind} · ${s.words} words${s.citedAs.length ? ` · cited as [${s.citedAs.join('], [')}]` : ' · not cited'}`,
+                    ` · ${s.kind} · ${s.words} words` +
+                      (s.citedAs.length ? ` · cited as [${s.citedAs.join('], [')}]` : ' · not cited'),
                   ),
                 ),
                 h('p', { class: 'snippet' }, s.excerpt),
@@ -683,4 +684,9 @@ export function renderPost(main, { id, navigate, announce, focus }) {
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/** `2 findings`, `1 finding`. */
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -229,7 +229,8 @@ export function renderPosts(main, { query, navigate, announce, focus }) {
         if (quiet && signature === lastSignature) return;
         lastSignature = signature;
         clear(pager);
-        status.textContent = `${found.results.length} post${found.results.length === 1 ? '' : 's'} about “${state.search}”`;
+        const count = found.results.length;
+        status.textContent = `${count} post${count === 1 ? '' : 's'} about “${state.search}”`;
         fill(
           results,
           found.results.length === 0
