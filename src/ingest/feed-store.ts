@@ -59,3 +59,79 @@ export async function finishPoll(
     poll.error,
   ]);
 }
+
+/** A registered feed as the API shows it. */
+export type FeedRow = {
+  id: string;
+  kind: string;
+  url: string;
+  cron: string;
+  timezone: string;
+  created_at: Date;
+  last_polled_at: Date | null;
+  last_outcome: string | null;
+  last_error: string | null;
+};
+
+const FEED_COLUMNS = 'id, kind, url, cron, timezone, created_at, last_polled_at, last_outcome, last_error';
+
+/** Registers a feed; null when the tenant already has one at that URL. */
+export async function insertFeed(
+  db: Db,
+  tenantId: string,
+  feed: { kind: string; url: string; cron: string; timezone: string },
+): Promise<FeedRow | null> {
+  const { rows } = await db.query<FeedRow>(
+    `INSERT INTO feeds (tenant_id, kind, url, cron, timezone) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (tenant_id, url) DO NOTHING RETURNING ${FEED_COLUMNS}`,
+    [tenantId, feed.kind, feed.url, feed.cron, feed.timezone],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listFeeds(db: Db, tenantId: string): Promise<FeedRow[]> {
+  const { rows } = await db.query<FeedRow>(
+    `SELECT ${FEED_COLUMNS} FROM feeds WHERE tenant_id = $1 ORDER BY created_at, id`,
+    [tenantId],
+  );
+  return rows;
+}
+
+export async function findFeed(db: Db, tenantId: string, id: string): Promise<FeedRow | null> {
+  const { rows } = await db.query<FeedRow>(`SELECT ${FEED_COLUMNS} FROM feeds WHERE id = $1 AND tenant_id = $2`, [
+    id,
+    tenantId,
+  ]);
+  return rows[0] ?? null;
+}
+
+/** The feed's last 20 polls, newest first. */
+export async function recentPolls(
+  db: Db,
+  feedId: string,
+): Promise<Array<{ tick: string; started_at: Date; outcome: string | null; new_items: number; error: string | null }>> {
+  const { rows } = await db.query<{
+    tick: string;
+    started_at: Date;
+    outcome: string | null;
+    new_items: number;
+    error: string | null;
+  }>(
+    `SELECT tick, started_at, outcome, new_items, error FROM feed_polls
+      WHERE feed_id = $1 ORDER BY started_at DESC, id DESC LIMIT 20`,
+    [feedId],
+  );
+  return rows;
+}
+
+/** Deletes a feed (of the tenant, when one is given); whether there was one. */
+export async function deleteFeed(db: Db, id: string, tenantId?: string): Promise<boolean> {
+  const { rows } =
+    tenantId === undefined
+      ? await db.query<{ id: string }>('DELETE FROM feeds WHERE id = $1 RETURNING id', [id])
+      : await db.query<{ id: string }>('DELETE FROM feeds WHERE id = $1 AND tenant_id = $2 RETURNING id', [
+          id,
+          tenantId,
+        ]);
+  return rows.length > 0;
+}

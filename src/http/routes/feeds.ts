@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { scheduleFeed, unscheduleFeed } from '../../../queues/maintenance.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
+import { deleteFeed, type FeedRow, findFeed, insertFeed, listFeeds, recentPolls } from '../../ingest/feed-store.ts';
 
 // Feeds, sitemaps and sites registered for polling, each on its own cron schedule. The API only
 // records the feed and its job scheduler; the scheduler role's worker does the polling.
@@ -63,18 +64,6 @@ export function shortestCronIntervalMs(cron: string, timezone: string): number {
   return shortest;
 }
 
-type FeedRow = {
-  id: string;
-  kind: string;
-  url: string;
-  cron: string;
-  timezone: string;
-  created_at: Date;
-  last_polled_at: Date | null;
-  last_outcome: string | null;
-  last_error: string | null;
-};
-
 const uuid = z.uuid();
 
 function view(feed: FeedRow) {
@@ -94,8 +83,6 @@ function view(feed: FeedRow) {
 
 export function feedRoutes({ config, db, queues }: AppDeps): Router {
   const router = Router();
-  const columns = 'id, kind, url, cron, timezone, created_at, last_polled_at, last_outcome, last_error';
-
   router.post('/feeds', async (req, res) => {
     if (!req.is(['application/json', 'application/*+json'])) {
       return sendProblem(res, 415, 'Unsupported Media Type', {
@@ -120,12 +107,7 @@ export function feedRoutes({ config, db, queues }: AppDeps): Router {
         ],
       });
     }
-    const inserted = await db.query<FeedRow>(
-      `INSERT INTO feeds (tenant_id, kind, url, cron, timezone) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (tenant_id, url) DO NOTHING RETURNING ${columns}`,
-      [req.tenantId, input.type, input.url, input.cron, input.timezone],
-    );
-    const feed = inserted.rows[0];
+    const feed = await insertFeed(db, req.tenantId, { ...input, kind: input.type });
     if (!feed) {
       return sendProblem(res, 409, 'Feed already registered', {
         errors: [{ field: 'url', message: 'this URL is already registered; delete it first to change its schedule' }],
@@ -135,7 +117,7 @@ export function feedRoutes({ config, db, queues }: AppDeps): Router {
       await scheduleFeed(queues.maintenance, feed);
     } catch (err) {
       // Without its scheduler the feed would never be polled: take the row back, the client retries.
-      await db.query('DELETE FROM feeds WHERE id = $1', [feed.id]).catch(() => undefined);
+      await deleteFeed(db, feed.id).catch(() => undefined);
       throw err;
     }
     req.log.info({ feedId: feed.id, cron: feed.cron }, 'feed registered');
@@ -143,34 +125,17 @@ export function feedRoutes({ config, db, queues }: AppDeps): Router {
   });
 
   router.get('/feeds', async (req, res) => {
-    const { rows } = await db.query<FeedRow>(
-      `SELECT ${columns} FROM feeds WHERE tenant_id = $1 ORDER BY created_at, id`,
-      [req.tenantId],
-    );
-    res.json({ feeds: rows.map(view) });
+    res.json({ feeds: (await listFeeds(db, req.tenantId)).map(view) });
   });
 
   router.get('/feeds/:id', async (req, res) => {
     const id = String(req.params.id);
-    const feed = uuid.safeParse(id).success
-      ? (await db.query<FeedRow>(`SELECT ${columns} FROM feeds WHERE id = $1 AND tenant_id = $2`, [id, req.tenantId]))
-          .rows[0]
-      : undefined;
+    const feed = uuid.safeParse(id).success ? await findFeed(db, req.tenantId, id) : null;
     if (!feed) return sendProblem(res, 404, 'Not Found', { detail: `no feed ${id}` });
-    const polls = await db.query<{
-      tick: string;
-      started_at: Date;
-      outcome: string | null;
-      new_items: number;
-      error: string | null;
-    }>(
-      'SELECT tick, started_at, outcome, new_items, error FROM feed_polls WHERE ' +
-        'feed_id = $1 ORDER BY started_at DESC, id DESC LIMIT 20',
-      [id],
-    );
+    const polls = await recentPolls(db, id);
     res.json({
       ...view(feed),
-      recentPolls: polls.rows.map((p) => ({
+      recentPolls: polls.map((p) => ({
         startedAt: p.started_at.toISOString(),
         outcome: p.outcome,
         newEntries: p.new_items,
@@ -181,14 +146,7 @@ export function feedRoutes({ config, db, queues }: AppDeps): Router {
 
   router.delete('/feeds/:id', async (req, res) => {
     const id = String(req.params.id);
-    const deleted = uuid.safeParse(id).success
-      ? (
-          await db.query<{ id: string }>('DELETE FROM feeds WHERE id = $1 AND tenant_id = $2 RETURNING id', [
-            id,
-            req.tenantId,
-          ])
-        ).rows[0]
-      : undefined;
+    const deleted = uuid.safeParse(id).success && (await deleteFeed(db, id, req.tenantId));
     if (!deleted) return sendProblem(res, 404, 'Not Found', { detail: `no feed ${id}` });
     // If this fails the scheduler's start-up sync removes the orphan, and a poll of a deleted feed does nothing.
     await unscheduleFeed(queues.maintenance, id).catch((err: Error) =>
