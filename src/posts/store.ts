@@ -156,3 +156,12 @@ export async function failedPostsToRetry(
 export async function countSweepRetry(db: Db, postId: string): Promise<void> {
   await db.query('UPDATE posts SET sweep_retries = sweep_retries + 1 WHERE id = $1', [postId]);
 }
+
+/** The status of the tenant's post, or null when it has no such post. */
+export async function statusOf(db: Db, tenantId: string, postId: string): Promise<string | null> {
+  const { rows } = await db.query<{ status: string }>('SELECT status FROM posts WHERE id = $1 AND tenant_id = $2', [
+    postId,
+    tenantId,
+  ]);
+  return rows[0]?.status ?? null;
+}

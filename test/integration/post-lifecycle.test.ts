@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hold, IllegalTransitionError, stop } from '../../src/posts/lifecycle.ts';
+import { hold, IllegalTransitionError, postStatuses, stop } from '../../src/posts/lifecycle.ts';
 import { completeStageRun, finishStageRun, startStageRun, stopByOperator } from '../../src/posts/status.ts';
 import { createTestEnv, startPipeline, type TestEnv } from '../support/harness.ts';
 
@@ -34,6 +34,11 @@ describe('the post lifecycle in the database', () => {
     (await app.rt.db.query<{ outcome: string }>('SELECT outcome FROM stage_runs WHERE id = $1', [runId])).rows[0]!;
   const start = async (postId: string, stage: 'generate' | 'publish') =>
     (await startStageRun(app.rt.db, { postId, stage, attempt: 1, jobId: 'test', worker: 'test' }))!;
+
+  it('knows exactly the statuses of the post_statuses table', async () => {
+    const { rows } = await app.rt.db.query<{ status: string }>('SELECT status FROM post_statuses');
+    expect(rows.map((r) => r.status).sort()).toEqual([...postStatuses].sort());
+  });
 
   it('holds a post in the statement that completes its stage run', async () => {
     const id = await queuedPost();

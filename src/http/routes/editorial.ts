@@ -1,12 +1,12 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
-import type { Db } from '../../db/pool.ts';
 import { fitTags } from '../../llm/post.ts';
 import { readPostContent } from '../../posts/content.ts';
 import { decodeCursor, listPosts } from '../../posts/list.ts';
 import { DraftEditError, editDraft, listRevisions, readRevision } from '../../posts/revisions.ts';
 import { sendProblem, zodFieldErrors, type FieldError } from '../problem.ts';
+import { postStatuses } from '../../posts/lifecycle.ts';
 import { requireJson } from './destinations.ts';
 
 // What an editor needs beyond the post view: the list of posts, a post's text with its reports, its
@@ -84,29 +84,18 @@ export const draftPatchSchema = z
     message: 'change at least one of title, metaDescription, markdown, tags',
   });
 
-/** The statuses a post can have (rows of post_statuses), read once per process. */
-function knownStatuses(db: Db) {
-  let statuses: Promise<Set<string>> | undefined;
-  return () =>
-    (statuses ??= db
-      .query<{ status: string }>('SELECT status FROM post_statuses')
-      .then(({ rows }) => new Set(rows.map((r) => r.status)))
-      .catch((err) => {
-        statuses = undefined;
-        throw err;
-      }));
-}
+/** The statuses a post can have: the lifecycle's (a test checks they are the rows of post_statuses). */
+const knownStatuses: ReadonlySet<string> = new Set(postStatuses);
 
 export function editorialRoutes({ db, config }: AppDeps): Router {
   const router = Router();
-  const statuses = knownStatuses(db);
 
   router.get('/posts', async (req, res) => {
     const parsed = postListQuery.safeParse(req.query);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid query', { errors: zodFieldErrors(parsed.error) });
     const query = parsed.data;
     const errors: FieldError[] = [];
-    const known = await statuses();
+    const known = knownStatuses;
     for (const s of query.status ?? []) {
       if (!known.has(s))
         errors.push({ field: 'status', message: `unknown status "${s}"; one of ${[...known].join(', ')}` });

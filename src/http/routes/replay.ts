@@ -2,13 +2,15 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { stageSchema } from '../../../queues/stages.ts';
 import { resumePost } from '../../pipeline-control.ts';
+import { workingStatuses } from '../../posts/lifecycle.ts';
+import { statusOf } from '../../posts/store.ts';
 import type { AppDeps } from '../app.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
 const uuid = z.uuid();
 export const replaySchema = z.object({ fromStage: stageSchema }).strict();
 // A post some stage is working on now would run twice at once; it must settle first.
-const inFlight = new Set(['queued', 'ingesting', 'generating', 'embedding', 'indexing', 'publishing']);
+const inFlight: ReadonlySet<string> = new Set(['queued', ...workingStatuses]);
 
 /** Dead letters: an operator re-runs a failed (or any settled) post from a chosen stage. */
 export function replayRoutes({ db, queues }: AppDeps): Router {
@@ -19,17 +21,11 @@ export function replayRoutes({ db, queues }: AppDeps): Router {
     const parsed = replaySchema.safeParse(req.body ?? {});
     if (!parsed.success)
       return sendProblem(res, 422, 'Invalid replay request', { errors: zodFieldErrors(parsed.error) });
-    const { rows } = uuid.safeParse(id).success
-      ? await db.query<{ status: string }>('SELECT status FROM posts WHERE id = $1 AND tenant_id = $2', [
-          id,
-          req.tenantId,
-        ])
-      : { rows: [] };
-    const post = rows[0];
-    if (!post) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
-    if (inFlight.has(post.status)) {
+    const status = uuid.safeParse(id).success ? await statusOf(db, req.tenantId, id) : null;
+    if (status === null) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
+    if (inFlight.has(status)) {
       return sendProblem(res, 409, 'Post is in flight', {
-        detail: `the post is ${post.status}; replay it once it has settled`,
+        detail: `the post is ${status}; replay it once it has settled`,
       });
     }
     const { stage, generation } = await resumePost(db, queues, id, { fromStage: parsed.data.fromStage });
