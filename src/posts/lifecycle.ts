@@ -1,4 +1,5 @@
 import { stageStatus, type Stage } from '../../queues/stages.ts';
+import { PermanentError } from '../errors.ts';
 
 // The post lifecycle: every status a post can have, which status may follow which and on what event, and what a
 // stage's processor may ask for when it is done. src/posts/status.ts is the only code that writes posts.status, and
@@ -116,8 +117,8 @@ export function leavesUnchanged(event: PostEvent, to: PostStatus, status: PostSt
   return transitions.some((t) => t.event === event && t.to.includes(to) && (t.unchanged ?? []).includes(status));
 }
 
-export class IllegalTransitionError extends Error {
-  override readonly name = 'IllegalTransitionError';
+/** A move the table does not allow. Permanent: retrying the stage finds the post in the same status. */
+export class IllegalTransitionError extends PermanentError {
   readonly event: PostEvent;
   readonly from: string;
   readonly to: PostStatus;
