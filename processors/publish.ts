@@ -4,7 +4,7 @@ import { hold, stop, waitUntil } from '../src/posts/lifecycle.ts';
 import { resolveTargets, UnknownDestinationError } from '../src/publish/destinations.ts';
 import { DestinationUnavailableError } from '../src/publish/http.ts';
 import { loadPostForPublishing } from '../src/publish/post-data.ts';
-import { publishToTarget, rebuildSite, type Outcome } from '../src/publish/publish-post.ts';
+import { publishedUrl, publishToTarget, rebuildSite, type Outcome } from '../src/publish/publish-post.ts';
 import { requestSiteRebuild } from '../src/publish/site-rebuilds.ts';
 import { addScheduledJob } from '../src/publish/schedule.ts';
 import { planPost } from '../src/publish/cadence.ts';
@@ -86,22 +86,15 @@ export const publish: StageProcessor = async (job, ctx) => {
     else await rebuildSite(ctx, post.tenantId, target);
   }
 
-  // Search engines hear of a new page within about a second (./indexnow.ts); a failure there is recorded, never the post's.
+  // Search engines hear of a new page within about a second (./indexnow.ts); a failure there is recorded, never the
+  // post's.
   // A retry that skips a destination published before a crash asks again: the ping is recorded once per run.
   for (const [i, target] of targets.entries()) {
     const outcome = outcomes[i]!;
     const indexNow = target.kind !== 'webhook' && 'indexNow' in target.config ? target.config.indexNow : undefined;
     if (!indexNow?.enabled || !target.destinationId) continue;
     if (outcome.kind !== 'published' && outcome.kind !== 'skipped') continue;
-    const url =
-      outcome.kind === 'published'
-        ? outcome.result.url
-        : (
-            await ctx.db.query<{ url: string | null }>(
-              `SELECT url FROM publications WHERE post_id = $1 AND destination = $2`,
-              [post.id, target.key],
-            )
-          ).rows[0]?.url;
+    const url = outcome.kind === 'published' ? outcome.result.url : await publishedUrl(ctx.db, post.id, target.key);
     if (!url) {
       ctx.log.warn({ destination: target.key }, 'IndexNow is on but the page has no public URL (set baseUrl)');
       continue;

@@ -9,5 +9,6 @@ const cover = renderCover(title, siteTitle);
 const ms = performance.now() - started;
 writeFileSync(out, cover.data);
 console.log(
-  `${out}: ${cover.width}×${cover.height} PNG, ${cover.data.length} bytes, drawn in ${ms.toFixed(0)} ms; alt: ${cover.alt}`,
+  `${out}: ${cover.width}×${cover.height} PNG, ${cover.data.length} bytes, ` +
+    `drawn in ${ms.toFixed(0)} ms; alt: ${cover.alt}`,
 );

@@ -18,7 +18,8 @@ export async function readSubmission(db: Db, tenantId: string, id: string) {
     failure_reason: string | null;
   }>(
     `SELECT id, submission_id, status, title, failure_reason FROM posts
-      WHERE submission_id = $1 OR submission_id IN (SELECT id FROM submissions WHERE parent_id = $1) ORDER BY created_at, id`,
+      WHERE submission_id = $1 OR submission_id IN (SELECT id FROM submissions WHERE parent_id = $1) ORDER BY
+        created_at, id`,
     [id],
   );
   return {
@@ -88,7 +89,8 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       finished_at: Date | null;
       error: string | null;
     }>(
-      'SELECT stage, attempt, outcome, started_at, finished_at, error FROM stage_runs WHERE post_id = $1 ORDER BY started_at, id',
+      'SELECT stage, attempt, outcome, started_at, finished_at, error FROM stage_runs ' +
+        'WHERE post_id = $1 ORDER BY started_at, id',
       [id],
     ),
     db.query<{
@@ -103,8 +105,10 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       destination_id: string | null;
       indexnow: { status: string; attempts: number; lastError: string | null; sentAt: string | null } | null;
     }>(
-      `SELECT pub.destination, pub.location, pub.url, pub.external_id, pub.published_at, pub.kind, pub.status, pub.last_error, pub.destination_id,
-              (SELECT json_build_object('status', ip.status, 'attempts', ip.attempts, 'lastError', ip.last_error, 'sentAt', ip.sent_at)
+      `SELECT pub.destination, pub.location, pub.url, pub.external_id, pub.published_at, pub.kind, pub.status,
+         pub.last_error, pub.destination_id,
+              (SELECT json_build_object('status', ip.status, 'attempts', ip.attempts, 'lastError', ip.last_error,
+                'sentAt', ip.sent_at)
                  FROM indexnow_pings ip WHERE ip.post_id = pub.post_id AND ip.destination_id = pub.destination_id
                 ORDER BY ip.generation DESC LIMIT 1) AS indexnow
          FROM publications pub WHERE pub.post_id = $1 ORDER BY pub.published_at`,
@@ -144,7 +148,8 @@ export async function readPost(db: Db, tenantId: string, id: string) {
       language: unknown;
       cost_usd: number;
     }>(
-      `SELECT meta_title, category, reading_time_minutes, json_ld, hero_image, seo_score, seo_report, grounding, held_reason, held_details, language,
+      `SELECT meta_title, category, reading_time_minutes, json_ld, hero_image, seo_score, seo_report, grounding,
+         held_reason, held_details, language,
             (SELECT COALESCE(sum(cost_usd), 0)::float FROM llm_calls WHERE post_id = $1) AS cost_usd
        FROM posts WHERE id = $1`,
       [id],
@@ -242,8 +247,10 @@ async function readPublishing(db: Db, postId: string) {
     stop_reason: string | null;
     approved_at: Date | null;
   }>(
-    `SELECT COALESCE(pp.publish_at::text, s.options #>> '{publish,publishAt}') AS publish_at, pp.stopped, pp.stop_reason, p.approved_at
-       FROM posts p JOIN submissions s ON s.id = p.submission_id LEFT JOIN post_publishing pp ON pp.post_id = p.id WHERE p.id = $1`,
+    `SELECT COALESCE(pp.publish_at::text, s.options #>> '{publish,publishAt}') AS publish_at, pp.stopped,
+       pp.stop_reason, p.approved_at
+       FROM posts p JOIN submissions s ON s.id = p.submission_id LEFT JOIN post_publishing pp ON pp.post_id = p.id
+         WHERE p.id = $1`,
     [postId],
   );
   const r = rows[0];

@@ -163,7 +163,8 @@ async function planInTx(client: Client, postId: string, targets: readonly Cadenc
     ]);
   const { rows } = await client.query<{ revision: number }>(
     `INSERT INTO post_publishing (post_id, publish_at, revision, planned) VALUES ($1, $2, 1, true)
-     ON CONFLICT (post_id) DO UPDATE SET publish_at = $2, revision = post_publishing.revision + 1, planned = true, updated_at = now()
+     ON CONFLICT (post_id) DO UPDATE SET publish_at = $2, revision = post_publishing.revision + 1, planned = true,
+       updated_at = now()
      RETURNING revision`,
     [postId, at],
   );
@@ -226,7 +227,8 @@ export async function replanDestination(
         // No cadence left: due now.
         await client.query(`DELETE FROM cadence_slots WHERE post_id = $1`, [postId]);
         const { rows: r } = await client.query<{ revision: number }>(
-          `UPDATE post_publishing SET publish_at = $2, revision = revision + 1, updated_at = now() WHERE post_id = $1 RETURNING revision`,
+          `UPDATE post_publishing SET publish_at = $2, revision = revision + 1, updated_at ` +
+            `= now() WHERE post_id = $1 RETURNING revision`,
           [postId, new Date(now)],
         );
         moved.push({ postId, publishAt: new Date(now), revision: r[0]!.revision });
@@ -238,7 +240,10 @@ export async function replanDestination(
   });
 }
 
-/** An operator's reschedule: the post keeps its place in the destinations' counts, at its new time, and is no longer re-planned. */
+/**
+ * An operator's reschedule: the post keeps its place in the destinations' counts, at its new time, and is no longer
+ * re-planned.
+ */
 export async function pinSlot(client: Client, postId: string, publishAt: Date): Promise<void> {
   await client.query(`UPDATE cadence_slots SET slot_at = $2 WHERE post_id = $1`, [postId, publishAt]);
 }

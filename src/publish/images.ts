@@ -120,7 +120,10 @@ function fileName(url: string, type: ImageType): string {
 
 class NotAnImageError extends Error {}
 
-/** GETs an image through the guard: every address (and redirect) checked first, image types only, the size capped while it streams. */
+/**
+ * GETs an image through the guard: every address (and redirect) checked first, image types only, the size capped while
+ * it streams.
+ */
 async function fetchImage(fetcher: SafeFetcher, url: string, maxBytes: number) {
   const answer = await fetcher.fetch(url, {
     allowedTypes: [...IMAGE_TYPES],
@@ -133,7 +136,9 @@ async function fetchImage(fetcher: SafeFetcher, url: string, maxBytes: number) {
   return { bytes: answer.bytes, info };
 }
 
-/** The submission's own image: kept as the submitter chose it (its type read from its bytes, its size when readable). */
+/**
+ * The submission's own image: kept as the submitter chose it (its type read from its bytes, its size when readable).
+ */
 export async function submissionImage(
   fetcher: SafeFetcher,
   image: { url: string; alt: string },
@@ -254,7 +259,9 @@ export function wrapTitle(
 const XML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => XML[c]!);
 
-/** The cover's SVG: the title large and bold, white on a dark blue field (contrast 15:1), the site's name under a rule. */
+/**
+ * The cover's SVG: the title large and bold, white on a dark blue field (contrast 15:1), the site's name under a rule.
+ */
 export function coverSvg(title: string, siteTitle: string): string {
   const { width, height } = COVER_SIZE;
   const margin = 88;
@@ -282,7 +289,10 @@ export function coverSvg(title: string, siteTitle: string): string {
 </svg>`;
 }
 
-/** The cover as PNG, drawn offline with the shipped fonts only (no system font is read), so the bytes are the same everywhere. */
+/**
+ * The cover as PNG, drawn offline with the shipped fonts only (no system font is read), so the bytes are the same
+ * everywhere.
+ */
 export function renderCover(title: string, siteTitle: string, language?: string | null): FeaturedImage {
   const svg = coverSvg(title, siteTitle);
   const png = new (resvg().Resvg)(svg, {

@@ -8,7 +8,9 @@ import { indexNowPingsTotal } from '../metrics.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048);
 
-/** A destination's IndexNow settings: off unless `enabled`; the key is also served as `<key>.txt` by the static site. */
+/**
+ * A destination's IndexNow settings: off unless `enabled`; the key is also served as `<key>.txt` by the static site.
+ */
 export const indexNowSchema = z
   .object({
     enabled: z.boolean().default(false),
@@ -71,7 +73,10 @@ export class IndexNowRetry extends Error {}
 export async function sendIndexNowPings(
   deps: { db: Db; fetcher: SafeFetcher; log: Logger },
   data: unknown,
-  /** The destination's settings, and whether it is a static site (its key file beside its pages) or a site whose key is at its root. */
+  /**
+   * The destination's settings, and whether it is a static site (its key file beside its pages) or a site whose key is
+   * at its root.
+   */
   loadConfig: (
     tenantId: string,
     destinationId: string,

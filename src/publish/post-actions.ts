@@ -105,7 +105,8 @@ export async function reschedulePost(
   const revision = await db.tx(async (client) => {
     const { rows } = await client.query<{ revision: number }>(
       `INSERT INTO post_publishing (post_id, publish_at, revision) VALUES ($1, $2, 1)
-       ON CONFLICT (post_id) DO UPDATE SET publish_at = $2, revision = post_publishing.revision + 1, planned = false, updated_at = now()
+       ON CONFLICT (post_id) DO UPDATE SET publish_at = $2, revision = post_publishing.revision + 1, planned = false,
+         updated_at = now()
        RETURNING revision`,
       [postId, publishAt],
     );

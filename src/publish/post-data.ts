@@ -23,7 +23,10 @@ export type PostForPublishing = {
   approvedAt: Date | null;
   heldStage: string | null;
   heroImage: { url?: string; alt?: string } | null;
-  /** The lead image of the post's first source that has one (absolute URL, alt text, caption): the featured-image candidate. */
+  /**
+   * The lead image of the post's first source that has one (absolute URL, alt text, caption): the featured-image
+   * candidate.
+   */
   sourceLeadImage: LeadImage | null;
   category: string | null;
   options: PublishOptions;
@@ -81,8 +84,10 @@ export async function loadPostForPublishing(
        p.markdown,
             p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
             p.hero_image, p.category, p.language->>'tag' AS language, p.json_ld, s.options,
-            (SELECT src.lead_image || jsonb_build_object('pageUrl', COALESCE(src.canonical_url, src.url), 'siteName', src.site_name) FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
-              ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at, pp.revision, pp.planned, pp.scheduled_job_id, pp.stopped, pp.stop_reason
+            (SELECT src.lead_image || jsonb_build_object('pageUrl', COALESCE(src.canonical_url, src.url), 'siteName',
+              src.site_name) FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
+              ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at,
+                pp.revision, pp.planned, pp.scheduled_job_id, pp.stopped, pp.stop_reason
        FROM posts p
        JOIN submissions s ON s.id = p.submission_id
        LEFT JOIN post_publishing pp ON pp.post_id = p.id

@@ -367,3 +367,12 @@ export function postPayload(post: PostForPublishing) {
     publishedAt: (post.publishedAt ?? new Date()).toISOString(),
   };
 }
+
+/** The public URL of the post's page at a destination, as its publication recorded it. */
+export async function publishedUrl(db: Db, postId: string, destination: string): Promise<string | null> {
+  const { rows } = await db.query<{ url: string | null }>(
+    `SELECT url FROM publications WHERE post_id = $1 AND destination = $2`,
+    [postId, destination],
+  );
+  return rows[0]?.url ?? null;
+}

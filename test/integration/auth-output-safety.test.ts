@@ -134,16 +134,20 @@ describe('output safety: hostile markup never reaches a published post', () => {
     expect(wpPost!.content.rendered).not.toMatch(forbidden);
   });
 
-  it('keeps the markup out of the text outputs too: the Markdown file, the feed, the sitemap and the WordPress excerpt', async () => {
-    expect(markdownPost?.status).toBe('published');
-    const texts = (await filesUnder(t.outputDir)).filter(
-      (f) => !f.endsWith('.html') && !f.includes('fetched') && !f.includes('/media/'),
-    );
-    expect(texts.some((f) => f.endsWith('.md'))).toBe(true);
-    for (const file of texts) expect(await readFile(file, 'utf8'), file).not.toMatch(forbidden);
-    expect(wpPost!.excerpt.raw).not.toMatch(forbidden);
-    expect(wpPost!.title.raw).not.toMatch(forbidden);
-  });
+  it(
+    'keeps the markup out of the text outputs too: the Markdown file, the feed, ' +
+      'the sitemap and the WordPress excerpt',
+    async () => {
+      expect(markdownPost?.status).toBe('published');
+      const texts = (await filesUnder(t.outputDir)).filter(
+        (f) => !f.endsWith('.html') && !f.includes('fetched') && !f.includes('/media/'),
+      );
+      expect(texts.some((f) => f.endsWith('.md'))).toBe(true);
+      for (const file of texts) expect(await readFile(file, 'utf8'), file).not.toMatch(forbidden);
+      expect(wpPost!.excerpt.raw).not.toMatch(forbidden);
+      expect(wpPost!.title.raw).not.toMatch(forbidden);
+    },
+  );
 
   it('publishes a fetched page with the same tricks to files without any of them', async () => {
     const files = await app.post('/api/v1/destinations', {

@@ -67,7 +67,9 @@ describe('cadence per destination', () => {
       const res = await app.post('/api/v1/submissions', {
         source: {
           type: 'text',
-          text: `Cadence burst number ${i}. A destination takes a few posts a day. Approvals spread over the days ahead.`,
+          text:
+            `Cadence burst number ${i}. A destination takes a few posts a day. Approvals ` +
+            `spread over the days ahead.`,
         },
         publish: { requireApproval: true, destinations: [destinationId] },
       });
@@ -77,7 +79,8 @@ describe('cadence per destination', () => {
     for (const id of ids)
       await waitFor('awaiting approval', async () => (await get(id)).status === 'awaiting_approval', 60_000);
 
-    // The clock now reads 07:59:20 in Berlin on the 29th: the window opens in 40 seconds (time to plan and restart on a busy machine).
+    // The clock now reads 07:59:20 in Berlin on the 29th: the window opens in 40 seconds (time to plan and restart on a
+    // busy machine).
     const start = berlin(DAYS[0]!, '07:59', 20);
     offset = start - Date.now();
     setClockOffsetForTests(offset);

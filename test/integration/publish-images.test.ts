@@ -15,7 +15,9 @@ import { ensureWordPress, type WordPressSite } from '../support/wordpress.ts';
 const png = (width: number, height: number, fill: string) =>
   Buffer.from(
     new Resvg(
-      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${fill}"/><circle cx="${width / 2}" cy="${height / 2}" r="${height / 3}" fill="#fff"/></svg>`,
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect ` +
+        `width="100%" height="100%" fill="${fill}"/><circle cx="${width / 2}" cy="${height / 2}" ` +
+        `r="${height / 3}" fill="#fff"/></svg>`,
     )
       .render()
       .asPng(),
@@ -172,7 +174,9 @@ describe('featured images', () => {
   it('generates a cover from the title when the source has no image, and when its image is too small', async () => {
     const text = await publish({
       type: 'text',
-      text: `Community batteries ${run} store solar power for a street. Neighbours share the stored energy in the evening.`,
+      text:
+        `Community batteries ${run} store solar power for a street. Neighbours ` +
+        `share the stored energy in the evening.`,
     });
     const tiny = await publish({ type: 'url', url: `${siteUrl}/tiny` });
     for (const { post, page, media } of [text, tiny]) {

@@ -176,7 +176,9 @@ describe('the SEO lint', () => {
     for (const text of [description, clause]) expect(text).not.toMatch(/…|\.\.\.$/);
     // A first sentence too long for any bound and without a clause end stays whole (the lint reports its length).
     const unbroken =
-      'Nach Erhebungen des Bundesamtes für Wirtschaft und Ausfuhrkontrolle sank der Absatz von Mineralölprodukten in der Bundesrepublik Deutschland im aktuellen Berichtsmonat deutlich gegenüber dem Vorjahresmonat.';
+      'Nach Erhebungen des Bundesamtes für Wirtschaft und Ausfuhrkontrolle sank ' +
+      'der Absatz von Mineralölprodukten in der Bundesrepublik Deutschland im ' +
+      'aktuellen Berichtsmonat deutlich gegenüber dem Vorjahresmonat.';
     expect(composeMetaDescription([unbroken, 'Heizöl'], 'de')).toBe(unbroken);
     // A heading-like piece without a full stop never ends a description.
     expect(composeMetaDescription(['I keep bookmarks in my shell profile.', '"Bookmarks record locations"'])).toBe(

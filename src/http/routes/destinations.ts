@@ -19,7 +19,9 @@ import { type FieldError, sendProblem, zodFieldErrors } from '../problem.ts';
 
 const uuid = z.uuid();
 
-/** Destinations of the caller's tenant: where its posts are published. Configs name secrets' variables, never values. */
+/**
+ * Destinations of the caller's tenant: where its posts are published. Configs name secrets' variables, never values.
+ */
 export function destinationRoutes({ db, queues }: AppDeps): Router {
   const router = Router();
 
