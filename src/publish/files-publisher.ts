@@ -267,7 +267,8 @@ function figure(image: PageImage): string {
           : escapeHtml(image.credit.text)
       }</figcaption>`
     : '';
-  return `<figure><img src="${escapeHtml(image.src)}" width="${image.width}" height="${image.height}" alt="${escapeHtml(image.alt)}">${credit}</figure>`;
+  const size = `width="${image.width}" height="${image.height}"`;
+  return `<figure><img src="${escapeHtml(image.src)}" ${size} alt="${escapeHtml(image.alt)}">${credit}</figure>`;
 }
 
 export function renderHtml(
@@ -347,7 +348,8 @@ function renderFeed(entries: SiteEntry[], siteTitle: string, siteUrl: string | n
 function renderSitemap(entries: SiteEntry[], siteUrl: string): string {
   const latest = new Date(Math.max(0, ...entries.map((e) => e.updatedAt.getTime())));
   const urls = [
-    `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc>${entries.length ? `<lastmod>${latest.toISOString()}</lastmod>` : ''}</url>`,
+    `  <url><loc>${escapeXml(`${siteUrl}/`)}</loc>` +
+      `${entries.length ? `<lastmod>${latest.toISOString()}</lastmod>` : ''}</url>`,
     ...entries.map(
       (e) =>
         `  <url><loc>${escapeXml(`${siteUrl}/${e.slug}.html`)}</loc>` +
