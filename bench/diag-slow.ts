@@ -72,7 +72,8 @@ try {
   // In-flight model calls sampled every 50 ms.
   const slots = processes * t.config.WORKER_CONCURRENCY;
   const { rows: runs } = await rt.db.query<{ stage: string; s: number; f: number; outcome: string }>(
-    `SELECT stage, outcome, extract(epoch from started_at)*1000 AS s, extract(epoch from finished_at)*1000 AS f FROM stage_runs`,
+    `SELECT stage, outcome, extract(epoch from started_at)*1000 AS s, extract(epoch ` +
+      `from finished_at)*1000 AS f FROM stage_runs`,
   );
   const line: string[] = [];
   for (let at = started; at < finished; at += 250) {
@@ -120,7 +121,8 @@ try {
     Math.round(gaps.reduce((a, b) => a + b, 0) / gaps.length),
   );
   const { rows: gen } = await rt.db.query<{ c: string; s: number; f: number }>(
-    `SELECT p.correlation_id AS c, extract(epoch from r.started_at)*1000 AS s, extract(epoch from r.finished_at)*1000 AS f
+    `SELECT p.correlation_id AS c, extract(epoch from r.started_at)*1000 AS s, extract(epoch from r.finished_at)*1000
+       AS f
        FROM stage_runs r JOIN posts p ON p.id = r.post_id WHERE r.stage = 'generate' AND r.outcome = 'completed'`,
   );
   const before: number[] = [];

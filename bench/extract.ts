@@ -252,11 +252,14 @@ const readabilityCpuPps = readabilityIndex >= 0 ? items.length / (tallies[readab
 const f = (x: number) => x.toFixed(3);
 console.log(
   `Corpus: ${items.length} pages (${(bytes / 1024 / 1024).toFixed(1)} MB of HTML) from ${corpusDir}; ` +
-    `${items.reduce((n, e) => n + e.with.length, 0)} "with" and ${items.reduce((n, e) => n + e.without.length, 0)} "without" snippets; ` +
+    `${items.reduce((n, e) => n + e.with.length, 0)} "with" and ${items.reduce((n, e) => n + e.without.length, 0)} ` +
+    `"without" snippets; ` +
     `Node ${process.versions.node}; ${new Date().toISOString().slice(0, 10)}.\n`,
 );
 console.log(
-  '| extractor | precision | recall | F1 | pages/s | speed vs Readability | pages per CPU-s | CPU speed vs Readability | empty | emptied where Readability has text |',
+  '| extractor | precision | recall | F1 | pages/s | speed vs Readability ' +
+    '| pages per CPU-s | CPU speed vs Readability | empty | emptied where Readability ' +
+    'has text |',
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (let i = 0; i < chosen.length; i++) {
@@ -277,7 +280,9 @@ for (let i = 0; i < chosen.length; i++) {
   const cpuPps = items.length / (t.cpuMs / 1000);
   const cpuVs = readabilityCpuPps ? `${(cpuPps / readabilityCpuPps).toFixed(2)}×` : '–';
   console.log(
-    `| ${chosen[i]!.name} | ${f(precision)} | ${f(recall)} | **${f(f1)}** | ${pps.toFixed(1)} | ${vs} | ${cpuPps.toFixed(1)} | ${cpuVs} | ${emptied} | ${emptiedVsReadability} |`,
+    `| ${chosen[i]!.name} | ${f(precision)} | ${f(recall)} | **${f(f1)}** | ` +
+      `${pps.toFixed(1)} | ${vs} | ${cpuPps.toFixed(1)} | ${cpuVs} | ${emptied} ` +
+      `| ${emptiedVsReadability} |`,
   );
 }
 if (process.env.BENCH_JSON) {

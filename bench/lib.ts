@@ -24,7 +24,9 @@ export function percentile(sorted: number[], p: number): number {
 
 export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-/** The Node flags the service runs with (the Dockerfile's ENTRYPOINT, npm start): service processes get them here too. */
+/**
+ * The Node flags the service runs with (the Dockerfile's ENTRYPOINT, npm start): service processes get them here too.
+ */
 export const serviceNodeFlags = ['--max-semi-space-size=16'];
 
 /**

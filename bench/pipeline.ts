@@ -376,7 +376,9 @@ export async function benchPipeline(opts: {
       rows.push({
         benchmark: `generate posts/s with a 200 ms model, ${processes} worker process${processes > 1 ? 'es' : ''}`,
         measured: fmt(slow.rate, 2),
-        baseline: `${fmt(slow.ideal, 2)} ideal (${slow.slots} model slots ÷ ${fmt(slow.callsPerPost, 1)} calls × 0.2 s; at most ${slow.peakCalls} calls at once)`,
+        baseline:
+          `${fmt(slow.ideal, 2)} ideal (${slow.slots} model slots ÷ ${fmt(slow.callsPerPost, 1)} ` +
+          `calls × 0.2 s; at most ${slow.peakCalls} calls at once)`,
         ratio: `${fmt(slow.rate / slow.ideal, 2)}×`,
       });
       data[`slowModel${processes}`] = slow;

@@ -350,7 +350,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(config.QUEUE_PREFIX)) {
     throw new ConfigError(
-      `Invalid configuration; fix these environment variables:\n  QUEUE_PREFIX: "${config.QUEUE_PREFIX}" has no hash tag; on a Redis Cluster (REDIS_CLUSTER_NODES) it must be one, e.g. {blog-poster}, so that BullMQ's keys share a slot`,
+      `Invalid configuration; fix these environment variables:\n  QUEUE_PREFIX: ` +
+        `"${config.QUEUE_PREFIX}" has no hash tag; on a Redis Cluster (REDIS_CLUSTER_NODES) ` +
+        `it must be one, e.g. {blog-poster}, so that BullMQ's keys share a slot`,
     );
   }
   if (config.LLM_PROVIDER === 'openai' && priceFor(config.LLM_PRICES, config.OPENAI_MODEL) === null) {

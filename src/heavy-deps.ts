@@ -14,7 +14,8 @@ import type * as Yaml from 'yaml';
 // Libraries that only some roles use, loaded by their first use rather than at start-up: an API process parses no
 // pages and writes no feeds, a scheduler calls no model. Each adds 4 to 31 MiB to a process that loads it (resident
 // memory after importing it alone: linkedom 28, openai 31, Qdrant's client 30, undici 28, feedsmith 19,
-// sanitize-html 17, yaml 13, snowball-stemmers 8, franc-min 7, Readability 4). Node 24 loads ES modules by require() too, so the loaders stay synchronous and
+// sanitize-html 17, yaml 13, snowball-stemmers 8, franc-min 7, Readability 4). Node 24 loads ES modules by require()
+// too, so the loaders stay synchronous and
 // every caller gets the same copy of a library (its error classes compare with instanceof).
 
 const require = createRequire(import.meta.url);

@@ -115,7 +115,9 @@ export const dbPoolConnections = new Gauge({
 
 export const dbReplicaLagSeconds = new Gauge({
   name: 'blog_poster_db_replica_lag_seconds',
-  help: 'How far each read replica (DATABASE_READ_URL) is behind the primary, in seconds; 0 when it has replayed everything.',
+  help:
+    'How far each read replica (DATABASE_READ_URL) is behind the primary, in ' +
+    'seconds; 0 when it has replayed everything.',
   labelNames: ['replica'] as const,
   registers: [registry],
 });
@@ -129,7 +131,9 @@ export const dbReplicaUp = new Gauge({
 
 export const dbReplicaReads = new Counter({
   name: 'blog_poster_db_reads_total',
-  help: 'API reads that could use a replica, by where they went: replica, or primary (no replica usable or a recent write).',
+  help:
+    'API reads that could use a replica, by where they went: replica, or primary ' +
+    '(no replica usable or a recent write).',
   labelNames: ['target'] as const,
   registers: [registry],
 });

@@ -158,7 +158,8 @@ const CHROME_NAME = new RegExp(
 );
 
 // "teaser" names the article's own lead in many newsrooms' markup (`article-teaser`, `news-details__teaser`) and a
-// promotion of another story in others. A row of them (the element and a sibling both so named) is a list of promotions;
+// promotion of another story in others. A row of them (the element and a sibling both so named) is a list of
+// promotions;
 // a single one is the lead, and stays.
 const REPEATED_CHROME_NAME = new RegExp(
   `^(?:[a-z0-9]+(?:-[a-z0-9]+)*__|(?:${OWNER_WORDS.join('|')})[-_])?teaser(?:[-_](?:${CONTAINER_WORDS.join('|')}))?(?:--[a-z0-9-]+)?$`,

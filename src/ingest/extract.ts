@@ -433,13 +433,22 @@ const DATE_LINE =
 // in, support us, get the app. Only a short block that says so is dropped, never a paragraph that mentions it.
 const CALL_TO_ACTION = new RegExp(
   [
-    '\\b(?:subscribe|sign up|join our|follow us|follow (?:the \\w+|me) on|keep up with me|consider supporting|support our work|download (?:our|the) \\w*\\s*apps?|get the \\w* ?app)\\b',
+    '\\b(?:subscribe|sign up|join our|follow us|follow (?:the \\w+|me) on|keep ' +
+      'up with me|consider supporting|support our work|download (?:our|the) \\w*\\s*apps?|get ' +
+      'the \\w* ?app)\\b',
     '\\b(?:if you (?:enjoyed|liked)|did you (?:enjoy|like) this|we want to hear what you think|submit your letter)\\b',
-    '\\b(?:jetzt (?:abonnieren|anmelden|registrieren)|newsletter abonnieren|zum newsletter|folgt? uns|folge uns|gefällt (?:dir|ihnen) (?:unser|der|dieser)|artikel gefallen|nicht zu teilen|teilen sie (?:diesen|den) (?:artikel|beitrag)|kommentar (?:verfassen|schreiben)|kommentare? schreiben|eingeloggt sein|unterstütze(?:n sie)? (?:uns|unsere))',
+    '\\b(?:jetzt (?:abonnieren|anmelden|registrieren)|newsletter abonnieren|zum ' +
+      'newsletter|folgt? uns|folge uns|gefällt (?:dir|ihnen) (?:unser|der|dieser)|artikel ' +
+      'gefallen|nicht zu teilen|teilen sie (?:diesen|den) (?:artikel|beitrag)|kommentar ' +
+      '(?:verfassen|schreiben)|kommentare? schreiben|eingeloggt sein|unterstütze(?:n ' +
+      'sie)? (?:uns|unsere))',
     // Disclosures that stand apart from the text: "*Werbung. Dieser Beitrag enthält Werbung für …", "This post contains
     // references to products from our advertisers. We may receive compensation …".
-    '\\b(?:enthält (?:unbezahlte |bezahlte )?werbung|enthält affiliate|contains (?:affiliate links|references to products)|we may (?:receive|earn) (?:a )?(?:commission|compensation))',
-    '\\b(?:suscr[ií]b[ea]te|hazte miembro|s[ií]guenos|seguirnos|puede escribirnos|escr[ií]benos|abonnez-vous|inscrivez-vous|pour lire la suite|zapraszamy (?:też )?do subskrypcji|zasubskrybuj)',
+    '\\b(?:enthält (?:unbezahlte |bezahlte )?werbung|enthält affiliate|contains ' +
+      '(?:affiliate links|references to products)|we may (?:receive|earn) (?:a ' +
+      ')?(?:commission|compensation))',
+    '\\b(?:suscr[ií]b[ea]te|hazte miembro|s[ií]guenos|seguirnos|puede escribirnos|escr[ií]benos|abonnez-vous|inscrivez-vous|pour ' +
+      'lire la suite|zapraszamy (?:też )?do subskrypcji|zasubskrybuj)',
   ].join('|'),
   'i',
 );

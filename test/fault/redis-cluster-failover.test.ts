@@ -19,7 +19,9 @@ function source(i: number) {
     source: {
       type: 'text',
       title: `Failover post ${i}`,
-      text: `Post ${i} flows while the master holding the queues dies and its replica takes over. It must be published once, or fail and say why.`,
+      text:
+        `Post ${i} flows while the master holding the queues dies and its replica ` +
+        `takes over. It must be published once, or fail and say why.`,
     },
   };
 }

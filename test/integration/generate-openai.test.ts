@@ -149,7 +149,8 @@ describe('generate with an OpenAI-compatible model', () => {
       await resumePost(app.rt.db, app.rt.queues, ids[2]!, { fromStage: 'generate' });
       await waitFor('the post written again', async () => {
         const { rows } = await app.rt.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM stage_runs WHERE post_id = $1 AND stage = 'publish' AND outcome = 'completed'`,
+          `SELECT count(*)::int AS n FROM stage_runs WHERE post_id = $1 AND stage ` +
+            `= 'publish' AND outcome = 'completed'`,
           [ids[2]],
         );
         return rows[0]!.n === 2;

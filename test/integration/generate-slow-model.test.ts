@@ -18,7 +18,9 @@ describe('generate waiting on a slow model', () => {
     await fake.close();
   });
 
-  it('keeps embedding, indexing and publishing other posts while every model slot waits, and never calls the model more than WORKER_CONCURRENCY at once', async () => {
+  it('keeps embedding, indexing and publishing other posts while every model ' +
+    'slot waits, and never calls the model more than WORKER_CONCURRENCY at ' +
+    'once', async () => {
     const answer = modelWriter();
     // While `stalled`, a call is answered only once the model is let go (at the end of the test).
     let stalled = false;
@@ -54,7 +56,8 @@ describe('generate waiting on a slow model', () => {
     const published = (postId: string) =>
       app.rt.db
         .query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM stage_runs WHERE post_id = $1 AND stage = 'publish' AND outcome = 'completed'`,
+          `SELECT count(*)::int AS n FROM stage_runs WHERE post_id = $1 AND stage ` +
+            `= 'publish' AND outcome = 'completed'`,
           [postId],
         )
         .then((r) => r.rows[0]!.n);

@@ -36,7 +36,8 @@ export async function startPgReplica() {
   // wal_level replica and max_wal_senders are PostgreSQL's defaults; initdb's pg_hba allows replication over loopback.
   await appendFile(
     join(primaryDir, 'postgresql.conf'),
-    `\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n`,
+    `\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync ` +
+      `= off\nsynchronous_commit = off\nfull_page_writes = off\n`,
   );
 
   const servers = new Map<'primary' | 'replica', ChildProcess>();

@@ -5,11 +5,21 @@ import { extractArticle } from '../../src/ingest/extract.ts';
 // after Readability that is not its text, and what must stay because it is. Each rule is shown both ways.
 
 const PARAGRAPHS = [
-  'Der Gemeinderat von Reichenbach hat am Dienstagabend beschlossen, das alte Sägewerk am Flussufer zu einem Pelletwerk umzubauen, das Laub und Grünschnitt aus dem ganzen Landkreis verarbeiten soll.',
-  'Nach den Plänen der Stadtwerke sollen dort ab dem kommenden Herbst jährlich rund zwölftausend Tonnen Pellets entstehen, genug für die Heizungen der Schulen, des Rathauses und des Hallenbads.',
-  'Die Anwohner hatten lange gegen den Lastwagenverkehr protestiert; jetzt soll eine neue Zufahrt von der Bundesstraße aus gebaut werden, damit kein Laster mehr durch die Altstadt fahren muss.',
-  'Ein Antrag für Fördermittel ist gestellt, und das Land hat bereits signalisiert, dass es gut die Hälfte der Baukosten von knapp vier Millionen Euro übernehmen könnte, wenn der Zeitplan hält.',
-  'Der Bürgermeister sprach von einem Vorbild für andere Gemeinden: Was bisher auf dem Kompost verrottete, wärme künftig die öffentlichen Gebäude der Stadt, und das zu einem festen Preis.',
+  'Der Gemeinderat von Reichenbach hat am Dienstagabend beschlossen, das ' +
+    'alte Sägewerk am Flussufer zu einem Pelletwerk umzubauen, das Laub und ' +
+    'Grünschnitt aus dem ganzen Landkreis verarbeiten soll.',
+  'Nach den Plänen der Stadtwerke sollen dort ab dem kommenden Herbst jährlich ' +
+    'rund zwölftausend Tonnen Pellets entstehen, genug für die Heizungen der ' +
+    'Schulen, des Rathauses und des Hallenbads.',
+  'Die Anwohner hatten lange gegen den Lastwagenverkehr protestiert; jetzt ' +
+    'soll eine neue Zufahrt von der Bundesstraße aus gebaut werden, damit kein ' +
+    'Laster mehr durch die Altstadt fahren muss.',
+  'Ein Antrag für Fördermittel ist gestellt, und das Land hat bereits signalisiert, ' +
+    'dass es gut die Hälfte der Baukosten von knapp vier Millionen Euro übernehmen ' +
+    'könnte, wenn der Zeitplan hält.',
+  'Der Bürgermeister sprach von einem Vorbild für andere Gemeinden: Was bisher ' +
+    'auf dem Kompost verrottete, wärme künftig die öffentlichen Gebäude der ' +
+    'Stadt, und das zu einem festen Preis.',
 ];
 const body = PARAGRAPHS.map((p) => `<p>${p}</p>`).join('\n');
 
@@ -30,7 +40,8 @@ describe('headings left with nothing under them', () => {
   it('a heading that ends the article (its teaser list removed) goes', () => {
     const markdown = extract(
       page(
-        `${body}<h2>Mehr zum Thema</h2><ul><li><a href="/a">Brennholz richtig lagern</a></li><li><a href="/b">Der Wald im Klimawandel</a></li></ul>`,
+        `${body}<h2>Mehr zum Thema</h2><ul><li><a href="/a">Brennholz richtig lagern</a></li><li><a ` +
+          `href="/b">Der Wald im Klimawandel</a></li></ul>`,
       ),
     );
     expectStory(markdown);
@@ -41,7 +52,9 @@ describe('headings left with nothing under them', () => {
   it('a sentence set as a heading is text and stays, with the heading above it', () => {
     const markdown = extract(
       page(
-        `${body}<h2>Der Wettbewerb für Schulen</h2><h4>Kinder zwischen sechs und zwölf Jahren sind aufgerufen, ein Plakat zum Thema Wald zu gestalten und es bis April einzusenden.</h4>`,
+        `${body}<h2>Der Wettbewerb für Schulen</h2><h4>Kinder zwischen sechs und ` +
+          `zwölf Jahren sind aufgerufen, ein Plakat zum Thema Wald zu gestalten und ` +
+          `es bis April einzusenden.</h4>`,
       ),
     );
     expect(markdown).toContain('Der Wettbewerb für Schulen');
@@ -60,7 +73,8 @@ describe('noscript', () => {
 
   it('does not copy a <noscript> whose text the page already shows, and drops a "turn on JavaScript" box', () => {
     const html = page(
-      `${body}<noscript><p>${PARAGRAPHS[0]}</p><p>${PARAGRAPHS[1]}</p></noscript><noscript><p>Bitte aktivieren Sie JavaScript.</p></noscript>`,
+      `${body}<noscript><p>${PARAGRAPHS[0]}</p><p>${PARAGRAPHS[1]}</p></noscript><noscript><p>Bitte ` +
+        `aktivieren Sie JavaScript.</p></noscript>`,
     );
     const markdown = extract(html);
     expect(markdown.split(PARAGRAPHS[0]!).length - 1).toBe(1);
@@ -86,7 +100,9 @@ describe('captions and credits', () => {
 
   it('a paragraph that talks about photographs stays', () => {
     const text =
-      'Die Fotografin Anna Berg hat das Sägewerk über zwanzig Jahre lang begleitet; ihre Bilder zeigen den Wandel des Ortes, vom letzten Stamm bis zur ersten Pelletpresse. Foto für Foto.';
+      'Die Fotografin Anna Berg hat das Sägewerk über zwanzig Jahre lang begleitet; ' +
+      'ihre Bilder zeigen den Wandel des Ortes, vom letzten Stamm bis zur ersten ' +
+      'Pelletpresse. Foto für Foto.';
     expect(extract(page(`${body}<p>${text}</p>`))).toContain(text);
   });
 });
@@ -95,7 +111,8 @@ describe('date stamps', () => {
   it('a line that is a date and a word or two goes', () => {
     const markdown = extract(
       page(
-        `<div class="meta">24. März 2004, 19:49 | Genesis</div>${body}<p>asked Feb 6, 2014 at 20:37</p><p>Aktualisiert am 17.01.2021.</p>`,
+        `<div class="meta">24. März 2004, 19:49 | Genesis</div>${body}<p>asked ` +
+          `Feb 6, 2014 at 20:37</p><p>Aktualisiert am 17.01.2021.</p>`,
       ),
     );
     expectStory(markdown);
@@ -133,7 +150,8 @@ describe('calls to action, disclosures and controls', () => {
   it('the text left from print, rating and click-to-load controls goes', () => {
     const markdown = extract(
       page(
-        `${body}<p>Rezept drucken Bei Pinterest speichern</p><p>Valora esta noticia</p><p>Klicken Sie auf den unteren Button, um den Inhalt von www.karten.example zu laden.</p>`,
+        `${body}<p>Rezept drucken Bei Pinterest speichern</p><p>Valora esta noticia</p><p>Klicken ` +
+          `Sie auf den unteren Button, um den Inhalt von www.karten.example zu laden.</p>`,
       ),
     );
     expectStory(markdown);
@@ -142,7 +160,9 @@ describe('calls to action, disclosures and controls', () => {
 
   it('a paragraph of the story that mentions a newsletter stays', () => {
     const text =
-      'Die Stadtwerke wollen die Anwohner über einen Newsletter und eine Bürgerversammlung im Mai auf dem Laufenden halten, bevor die ersten Lastwagen mit Laub anrollen und die Presse in Betrieb geht.';
+      'Die Stadtwerke wollen die Anwohner über einen Newsletter und eine Bürgerversammlung ' +
+      'im Mai auf dem Laufenden halten, bevor die ersten Lastwagen mit Laub anrollen ' +
+      'und die Presse in Betrieb geht.';
     expect(extract(page(`<p>${PARAGRAPHS[0]}</p><p>${text}</p>${body}`))).toContain(text);
   });
 });
@@ -158,7 +178,8 @@ describe('"more to read" blocks', () => {
           PARAGRAPHS.slice(3)
             .map((p) => `<p>${p}</p>`)
             .join('') +
-          `<h3>Das könnte Sie auch interessieren</h3><p>Neue Förderung für Waldbesitzer im Landkreis.</p><p>Borkenkäfer: Was jetzt hilft.</p>`,
+          `<h3>Das könnte Sie auch interessieren</h3><p>Neue Förderung für Waldbesitzer ` +
+          `im Landkreis.</p><p>Borkenkäfer: Was jetzt hilft.</p>`,
       ),
     );
     expectStory(markdown);
@@ -169,7 +190,9 @@ describe('"more to read" blocks', () => {
   it('a contact or about-the-author label at the end goes with the block under it', () => {
     const markdown = extract(
       page(
-        `${body}<p>Kontakt:</p><p>Dr. Hendryk Bockelmann, Stadtwerke Reichenbach, Telefon 03581 12345</p><h3>Über den Autor</h3><p>Jan Kowalski schreibt über Wald und Energie.</p>`,
+        `${body}<p>Kontakt:</p><p>Dr. Hendryk Bockelmann, Stadtwerke Reichenbach, ` +
+          `Telefon 03581 12345</p><h3>Über den Autor</h3><p>Jan Kowalski schreibt ` +
+          `über Wald und Energie.</p>`,
       ),
     );
     expectStory(markdown);
@@ -196,20 +219,26 @@ describe('the end of the article', () => {
 });
 
 describe('a "teaser" class', () => {
-  it("on a single element is the article's lead and stays; on a row of siblings it is a list of promotions and goes", () => {
-    const lead =
-      'Das Land fördert das neue Pelletwerk mit zwei Millionen Euro; die Stadtwerke rechnen mit dem ersten Betrieb im Herbst.';
-    const markdown = extract(
-      page(
-        `<p class="article-teaser">${lead}</p>${body}` +
-          '<div class="teasers"><div class="teaser"><a href="/a">Borkenkäfer im Frankenwald</a> Die Lage bleibt ernst.</div>' +
-          '<div class="teaser"><a href="/b">Holzpreise im Sinkflug</a> Was Waldbesitzer jetzt tun.</div></div>',
-      ),
-    );
-    expectStory(markdown);
-    expect(markdown).toContain(lead);
-    expect(markdown).not.toContain('Borkenkäfer im Frankenwald');
-  });
+  it(
+    "on a single element is the article's lead and stays; on a row of siblings " +
+      'it is a list of promotions and goes',
+    () => {
+      const lead =
+        'Das Land fördert das neue Pelletwerk mit zwei Millionen Euro; die Stadtwerke ' +
+        'rechnen mit dem ersten Betrieb im Herbst.';
+      const markdown = extract(
+        page(
+          `<p class="article-teaser">${lead}</p>${body}` +
+            '<div class="teasers"><div class="teaser"><a href="/a">Borkenkäfer im Frankenwald</a> ' +
+            'Die Lage bleibt ernst.</div>' +
+            '<div class="teaser"><a href="/b">Holzpreise im Sinkflug</a> Was Waldbesitzer jetzt tun.</div></div>',
+        ),
+      );
+      expectStory(markdown);
+      expect(markdown).toContain(lead);
+      expect(markdown).not.toContain('Borkenkäfer im Frankenwald');
+    },
+  );
 });
 
 describe('Spanish calls to action', () => {
