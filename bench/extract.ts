@@ -16,6 +16,8 @@
 //   BENCH_FILTER=substring   BENCH_LIMIT=N     a subset of the pages
 //   BENCH_JSON=out.json                        per-page results (missing "with", present "without" snippets)
 //   BENCH_SPLIT=dev|holdout                    half of the pages by a hash of their id (default: all)
+//   BENCH_SPEED_ROUNDS=2                       rounds of the speed runs (each extractor alone in its own process)
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -183,6 +185,43 @@ items = items.slice(0, Number(process.env.BENCH_LIMIT ?? Infinity));
 const pages = items.map((item) => decodeHtml(gunzipSync(readFileSync(join(corpusDir, 'pages', `${item.id}.html.gz`)))));
 const bytes = pages.reduce((n, html) => n + Buffer.byteLength(html), 0);
 
+// ---------- speed, one extractor per process ----------
+// In one process the extractors share a heap: linkedom keeps a WeakMap entry per node, and the collector's pauses
+// fall on whichever call happens to trigger them, so the speed of two extractors timed side by side swings from run
+// to run (0.73x to 1.45x seen for the same code). Speed is therefore measured with each extractor alone in a process
+// of its own over the same pages, in alternating order, and the CPU time the process spends in its calls compared.
+const speedOnly = process.env.BENCH_SPEED_ONLY;
+if (speedOnly !== undefined) {
+  const extractor = chosen[Number(speedOnly)]!;
+  for (const html of pages.slice(0, 10)) await Promise.resolve(extractor.run(html, '')).catch(() => '');
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  for (let p = 0; p < items.length; p++) {
+    await Promise.resolve(extractor.run(pages[p]!, items[p]!.url ?? '')).catch(() => '');
+  }
+  const cpu = process.cpuUsage(cpuStarted);
+  console.log(`SPEED ${JSON.stringify({ ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 })}`);
+  process.exit(0);
+}
+const ownProcess = chosen.map(() => ({ ms: 0, cpuMs: 0 }));
+const speedRounds = Number(process.env.BENCH_SPEED_ROUNDS ?? 2);
+for (let round = 0; round < speedRounds; round++) {
+  const order = chosen.map((_, i) => i);
+  if (round % 2 === 1) order.reverse();
+  for (const i of order) {
+    const child = spawnSync(process.execPath, [...process.execArgv, import.meta.filename], {
+      env: { ...process.env, BENCH_SPEED_ONLY: String(i) },
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+    });
+    const line = child.stdout.split('\n').find((l) => l.startsWith('SPEED '));
+    if (!line) throw new Error(`speed run of ${chosen[i]!.name} failed: ${child.stderr.slice(-500)}`);
+    const { ms, cpuMs } = JSON.parse(line.slice(6)) as { ms: number; cpuMs: number };
+    ownProcess[i]!.ms += ms;
+    ownProcess[i]!.cpuMs += cpuMs;
+  }
+}
+
 // ---------- run ----------
 // Every page goes through every extractor before the next page, in an order that rotates, so a slower or busier
 // stretch of a shared machine weighs on all of them alike.
@@ -247,8 +286,11 @@ for (let p = 0; p < items.length; p++) {
 
 // ---------- report ----------
 const readabilityIndex = chosen.findIndex((e) => e.name.startsWith('plain Readability'));
-const readabilityPps = readabilityIndex >= 0 ? items.length / (tallies[readabilityIndex]!.ms / 1000) : null;
-const readabilityCpuPps = readabilityIndex >= 0 ? items.length / (tallies[readabilityIndex]!.cpuMs / 1000) : null;
+const timed = items.length * speedRounds;
+const ownPps = (i: number) => timed / (ownProcess[i]!.ms / 1000);
+const ownCpuPps = (i: number) => timed / (ownProcess[i]!.cpuMs / 1000);
+const sideBySideCpuPps = (i: number) => items.length / (tallies[i]!.cpuMs / 1000);
+const ratio = (x: number, base: number | null) => (base ? `${(x / base).toFixed(2)}×` : '–');
 const f = (x: number) => x.toFixed(3);
 console.log(
   `Corpus: ${items.length} pages (${(bytes / 1024 / 1024).toFixed(1)} MB of HTML) from ${corpusDir}; ` +
@@ -257,17 +299,21 @@ console.log(
     `Node ${process.versions.node}; ${new Date().toISOString().slice(0, 10)}.\n`,
 );
 console.log(
-  '| extractor | precision | recall | F1 | pages/s | speed vs Readability ' +
-    '| pages per CPU-s | CPU speed vs Readability | empty | emptied where Readability ' +
-    'has text |',
+  `Speed: each extractor alone in a process of its own over the pages, ${speedRounds} rounds in alternating order; ` +
+    'the last column is the CPU speed of the calls timed side by side in one process, for comparison.\n',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  '| extractor | precision | recall | F1 | pages/s | speed vs Readability ' +
+    '| pages per CPU-s | CPU speed vs Readability | side by side: CPU speed vs Readability | empty ' +
+    '| emptied where Readability has text |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+const base = readabilityIndex >= 0 ? readabilityIndex : null;
 for (let i = 0; i < chosen.length; i++) {
   const t = tallies[i]!;
   const precision = t.tp / (t.tp + t.fp || 1);
   const recall = t.tp / (t.tp + t.fn || 1);
   const f1 = (2 * t.tp) / (2 * t.tp + t.fp + t.fn || 1);
-  const pps = items.length / (t.ms / 1000);
   const emptiedVsReadability =
     readabilityIndex >= 0 && i !== readabilityIndex
       ? String(
@@ -276,12 +322,12 @@ for (let i = 0; i < chosen.length; i++) {
         )
       : '–';
   const emptied = t.errors ? `${t.empty} (+${t.errors} errors)` : String(t.empty);
-  const vs = readabilityPps ? `${(pps / readabilityPps).toFixed(2)}×` : '–';
-  const cpuPps = items.length / (t.cpuMs / 1000);
-  const cpuVs = readabilityCpuPps ? `${(cpuPps / readabilityCpuPps).toFixed(2)}×` : '–';
+  const vs = ratio(ownPps(i), base === null ? null : ownPps(base));
+  const cpuVs = ratio(ownCpuPps(i), base === null ? null : ownCpuPps(base));
+  const sideBySide = ratio(sideBySideCpuPps(i), base === null ? null : sideBySideCpuPps(base));
   console.log(
     `| ${chosen[i]!.name} | ${f(precision)} | ${f(recall)} | **${f(f1)}** | ` +
-      `${pps.toFixed(1)} | ${vs} | ${cpuPps.toFixed(1)} | ${cpuVs} | ${emptied} ` +
+      `${ownPps(i).toFixed(1)} | ${vs} | ${ownCpuPps(i).toFixed(1)} | ${cpuVs} | ${sideBySide} | ${emptied} ` +
       `| ${emptiedVsReadability} |`,
   );
 }

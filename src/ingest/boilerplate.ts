@@ -1,4 +1,12 @@
-import { type DomDocument, type DomElement, type DomNode, isElement, TEXT_NODE, visibleLength } from './dom.ts';
+import {
+  type DomDocument,
+  type DomElement,
+  type DomNode,
+  elementsByTag,
+  isElement,
+  TEXT_NODE,
+  visibleLength,
+} from './dom.ts';
 
 // Page chrome that is never the article (consent banners, comment threads, ads, share bars, newsletter boxes,
 // related-story rails, dialogs, navigation) is removed before the article is looked for, so its sentences cannot end
@@ -10,7 +18,7 @@ import { type DomDocument, type DomElement, type DomNode, isElement, TEXT_NODE, 
 //   it is called or whichever tag it is: a `<form>` around the whole page or a `paywall` box around the story stays.
 
 /** Never visible, never text. Removed unconditionally. */
-const INVISIBLE = 'script,style,noscript,template,iframe,object,embed,svg,canvas';
+const INVISIBLE = new Set(['script', 'style', 'noscript', 'template', 'iframe', 'object', 'embed', 'svg', 'canvas']);
 
 /** Elements whose tag makes them chrome (roles and names are checked in `isChrome`). */
 const CHROME_TAGS = new Set(['NAV', 'ASIDE', 'FORM', 'FOOTER', 'DIALOG', 'MENU', 'BUTTON', 'SELECT', 'TEXTAREA']);
@@ -304,10 +312,11 @@ export function holdsMostText(measure: TextMeasure | undefined, page: TextMeasur
  * (blog engines that render posts in script): its content takes its place instead.
  */
 export function removeInvisible(root: {
-  querySelectorAll(selector: string): ArrayLike<DomElement>;
-  body?: DomElement | null;
+  readonly firstElementChild?: DomElement | null;
+  readonly documentElement?: DomElement | null;
+  readonly body?: DomElement | null;
 }): void {
-  for (const element of Array.from(root.querySelectorAll(INVISIBLE))) {
+  for (const element of elementsByTag(root, INVISIBLE)) {
     if (element.nodeName === 'NOSCRIPT' && element.querySelector('p') && isOnlyCopy(element, root.body))
       element.replaceWith(...Array.from(element.childNodes));
     else element.remove();

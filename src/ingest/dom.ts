@@ -15,6 +15,7 @@ export interface DomElement extends DomNode {
   readonly parentElement: DomElement | null;
   readonly previousElementSibling: DomElement | null;
   readonly nextElementSibling: DomElement | null;
+  readonly firstElementChild: DomElement | null;
   getAttribute(name: string): string | null;
   hasAttribute(name: string): boolean;
   removeAttribute(name: string): void;
@@ -37,6 +38,31 @@ export const TEXT_NODE = 3;
 
 export function isElement(node: DomNode): node is DomElement {
   return node.nodeType === ELEMENT_NODE;
+}
+
+/**
+ * The elements under `root` whose tag name (lower case) is one of `names`, in document order. A walk along the
+ * element links: linkedom answers a selector query by matching the selector against every element, which for a list
+ * of tag names costs several times as much.
+ */
+export function elementsByTag(
+  root: { readonly firstElementChild?: DomElement | null; readonly documentElement?: DomElement | null },
+  names: ReadonlySet<string>,
+): DomElement[] {
+  const found: DomElement[] = [];
+  const first = root.firstElementChild ?? root.documentElement ?? null;
+  let node: DomElement | null = first;
+  while (node) {
+    if (names.has(node.nodeName.toLowerCase())) found.push(node);
+    if (node.firstElementChild) {
+      node = node.firstElementChild;
+      continue;
+    }
+    while (node && node !== root && !node.nextElementSibling) node = node.parentElement;
+    if (!node || node === root) break;
+    node = node.nextElementSibling;
+  }
+  return found;
 }
 
 export function parseDocument(html: string): DomDocument {

@@ -1,4 +1,6 @@
-import { absoluteUrl, clean, type DomDocument, type DomElement } from './dom.ts';
+import { absoluteUrl, clean, type DomDocument, type DomElement, elementsByTag } from './dom.ts';
+
+const METADATA_TAGS = new Set(['base', 'link', 'meta', 'time', 'h1', 'script']);
 
 // What a page says about itself: <meta> tags (Open Graph, Twitter, Dublin Core, article:*), schema.org JSON-LD and
 // microdata, <link rel=canonical>, <html lang>. Read from the document as parsed, before anything is removed.
@@ -24,7 +26,7 @@ type JsonLd = Record<string, unknown>;
 
 export function readPageMetadata(document: DomDocument, url: string): PageMetadata {
   // One query for every tag read here (each querySelector would walk the whole document again).
-  const tags = Array.from(document.querySelectorAll('base,link,meta,time,h1,script'));
+  const tags = elementsByTag(document, METADATA_TAGS);
   const lower = (element: DomElement, name: string) => element.getAttribute(name)?.toLowerCase() ?? null;
   const attr = (test: (element: DomElement) => boolean, name: string) => {
     const element = tags.find(test);
