@@ -1,20 +1,11 @@
 // `npm run bench:cluster`: the pipeline's posts/s on a Redis Cluster beside one Redis, in one run (the row
 // `npm run bench` also prints). BENCH_POSTS (default 300) posts per run.
 import { cpus } from 'node:os';
-import { createTestEnv, type TestEnv } from '../test/support/harness.ts';
 import { startRedisCluster } from '../test/support/redis-cluster.ts';
 import { fmt, printTable } from './lib.ts';
-import { pipelineRate } from './pipeline.ts';
+import { fresh, pipelineRate } from './pipeline.ts';
 
 const posts = Number(process.env.BENCH_POSTS ?? 300);
-const fresh = async <T>(fn: (t: TestEnv) => Promise<T>, env: Record<string, string> = {}) => {
-  const t = await createTestEnv({ LOG_LEVEL: 'silent', ...env });
-  try {
-    return await fn(t);
-  } finally {
-    await t.cleanup();
-  }
-};
 const one = await fresh((t) => pipelineRate(t, posts, true));
 const cluster = await startRedisCluster();
 let onCluster: number;

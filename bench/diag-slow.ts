@@ -10,7 +10,7 @@ import { startFakeOpenAI } from '../test/support/fake-openai.ts';
 import { modelWriter } from '../test/support/fake-model-writer.ts';
 import { createTestEnv } from '../test/support/harness.ts';
 import { startNode, stopChild } from './lib.ts';
-import { sourceText } from './pipeline.ts';
+import { slowModelEnv, sourceText } from './pipeline.ts';
 
 const processes = Number(process.env.PROCS ?? 1);
 const n = Number(process.env.N ?? 40 * processes);
@@ -23,16 +23,7 @@ fake.onChat(async (req) => {
   done.push({ id, at: req.at, end: req.at + 200 });
   return r;
 });
-const t = await createTestEnv({
-  LLM_PROVIDER: 'openai',
-  OPENAI_BASE_URL: fake.url,
-  OPENAI_API_KEY: 'sk-bench',
-  LLM_CACHE_TTL_SECONDS: '0',
-  LLM_RPM: '1000000',
-  LLM_TPM: '1000000000',
-  LOG_LEVEL: 'silent',
-  ...JSON.parse(process.env.EXTRA_ENV ?? '{}'),
-});
+const t = await createTestEnv({ ...slowModelEnv(fake.url), ...JSON.parse(process.env.EXTRA_ENV ?? '{}') });
 const rt = await createRuntime(t.config, { logger: createLogger('silent') });
 const children: ChildProcess[] = [];
 try {

@@ -21,6 +21,29 @@ import { fmt, heapOf, memoryOf, percentile, reportFlags, startNode, stopChild, t
 const topics = ['queues', 'retries', 'embeddings', 'publishing', 'observability', 'caching', 'budgets', 'feeds'];
 
 /** A distinct, realistic little source per post, so no cache or dedup short-cuts the work. */
+/** Runs `fn` in a test environment of its own (database, queue prefix), removed afterwards. */
+export async function fresh<T>(fn: (t: TestEnv) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
+  const t = await createTestEnv({ LOG_LEVEL: 'silent', ...env });
+  try {
+    return await fn(t);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+/** The service on an OpenAI-compatible fake with no cache and limits too high to matter: the model is the wait. */
+export function slowModelEnv(baseUrl: string): Record<string, string> {
+  return {
+    LLM_PROVIDER: 'openai',
+    OPENAI_BASE_URL: baseUrl,
+    OPENAI_API_KEY: 'sk-bench',
+    LLM_CACHE_TTL_SECONDS: '0',
+    LLM_RPM: '1000000',
+    LLM_TPM: '1000000000',
+    LOG_LEVEL: 'silent',
+  };
+}
+
 export function sourceText(i: number): string {
   const topic = topics[i % topics.length]!;
   return [
@@ -161,15 +184,7 @@ async function slowModelRate(processes: number, n: number) {
   const fake = await startFakeOpenAI();
   const answer = modelWriter();
   fake.onChat(async (req) => ({ ...(await answer(req)), delayMs: 200 }));
-  const t = await createTestEnv({
-    LLM_PROVIDER: 'openai',
-    OPENAI_BASE_URL: fake.url,
-    OPENAI_API_KEY: 'sk-bench',
-    LLM_CACHE_TTL_SECONDS: '0',
-    LLM_RPM: '1000000',
-    LLM_TPM: '1000000000',
-    LOG_LEVEL: 'silent',
-  });
+  const t = await createTestEnv(slowModelEnv(fake.url));
   const rt = await createRuntime(t.config, { logger: createLogger('silent') });
   const children: ChildProcess[] = [];
   try {
@@ -322,14 +337,6 @@ export async function benchPipeline(opts: {
   const wanted = opts.wanted ?? (() => true);
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
-  const fresh = async <T>(fn: (t: TestEnv) => Promise<T>, env: Record<string, string> = {}) => {
-    const t = await createTestEnv({ LOG_LEVEL: 'silent', ...env });
-    try {
-      return await fn(t);
-    } finally {
-      await t.cleanup();
-    }
-  };
 
   let offline = Number.NaN;
   if (wanted('pipeline')) {

@@ -134,13 +134,23 @@ export function checkGrounding(input: {
   let checked = 0;
 
   /** Why a piece of text is not grounded; nothing when it is copied from a source. */
-  const findings = (text: string): string[] => {
+  // Titles and headings are written in title case, so capitalised words say nothing of names there, and a small bare
+  // count numbers the structure ("Step 2", "5 ways to …", "More from source 1"): only their facts are checked.
+  const findings = (text: string, kind: 'prose' | 'heading' = 'prose'): string[] => {
     if (haystack.includes(normalise(text))) return [];
     const reasons: string[] = [];
     // Figures and dates are judged whole; their words ("Milliarden Euro", "Oktober") are no names.
     let rest = text;
     for (const q of quantitiesIn(text, lang)) {
-      if (!quantityGrounded(q, sourceQuantities) && !quantityGrounded(q, allowedQuantities)) reasons.push(figure(q));
+      const structural =
+        kind === 'heading' &&
+        q.kind === 'number' &&
+        q.unit === null &&
+        !q.scaled &&
+        Number.isInteger(q.value) &&
+        q.value <= 12;
+      if (!structural && !quantityGrounded(q, sourceQuantities) && !quantityGrounded(q, allowedQuantities))
+        reasons.push(figure(q));
       // Blanked with punctuation, so the words on either side do not join into one name ("Android 6.0 Marshmallow").
       rest = rest.replace(q.text, ','.repeat(q.text.length));
     }
@@ -149,11 +159,14 @@ export function checkGrounding(input: {
       if (quoted.split(/\s+/).length >= 3 && !known(quoted))
         reasons.push(`the quotation "${quoted}" is not in any source`);
     }
-    for (const name of namesIn(rest, lowercaseInSources, lang)) {
-      if (!known(name)) reasons.push(`the name "${name}" is not in any source`);
-    }
-    return reasons;
+    if (kind === 'prose')
+      for (const name of namesIn(rest, lowercaseInSources, lang)) {
+        if (!known(name)) reasons.push(`the name "${name}" is not in any source`);
+      }
+    return [...new Set(reasons)];
   };
+  const claimsIn = (text: string): string[] =>
+    banned.filter(({ matches }) => matches(text)).map(({ claim }) => `makes a banned claim (${claim})`);
 
   for (const part of parts) {
     for (const raw of splitSentences(part.text, lang)) {
@@ -169,9 +182,7 @@ export function checkGrounding(input: {
         sentence.split(/\s+/).length > LONG_SENTENCE_WORDS && !haystack.includes(normalise(sentence))
           ? sentence.split(/(?<=[,;:])\s+|\s+[–—]\s+/).filter((c) => /[\p{L}\p{N}]/u.test(c))
           : [sentence];
-      const claims = banned
-        .filter(({ matches }) => matches(sentence))
-        .map(({ claim }) => `makes a banned claim (${claim})`);
+      const claims = claimsIn(sentence);
       for (const [i, piece] of pieces.entries()) {
         checked++;
         const reasons = [...(i === 0 ? markers : []), ...findings(piece), ...(i === 0 ? claims : [])];
@@ -179,33 +190,14 @@ export function checkGrounding(input: {
       }
     }
   }
-  // Titles and headings are written in title case, so capitalised words say nothing of names there: their figures,
-  // dates and quotations are checked. The meta description is prose and is checked as the body is.
-  const factsOfHeading = (text: string): string[] => {
-    if (haystack.includes(normalise(text))) return [];
-    const reasons = quantitiesIn(text, lang)
-      // A small bare count numbers the structure ("Step 2", "5 ways to …", "More from source 1"), not a fact.
-      .filter((q) => q.kind === 'date' || q.unit !== null || q.scaled || !Number.isInteger(q.value) || q.value > 12)
-      .filter((q) => !quantityGrounded(q, sourceQuantities) && !quantityGrounded(q, allowedQuantities))
-      .map(figure);
-    for (const q of text.matchAll(/["“„«]\s*([^"“”„«»]+?)\s*["”“»]/g)) {
-      const quoted = q[1]!.trim();
-      if (quoted.split(/\s+/).length >= 3 && !known(quoted))
-        reasons.push(`the quotation "${quoted}" is not in any source`);
-    }
-    return [...new Set(reasons)];
-  };
   const title = input.fields?.title?.trim();
   if (title) {
-    const reasons = [
-      ...factsOfHeading(title),
-      ...banned.filter(({ matches }) => matches(title)).map(({ claim }) => `makes a banned claim (${claim})`),
-    ];
+    const reasons = [...findings(title, 'heading'), ...claimsIn(title)];
     if (reasons.length) failing.push({ sentence: title, section: null, reasons, field: 'title' });
   }
   for (const section of sections) {
     if (section.heading) {
-      const reasons = factsOfHeading(section.heading);
+      const reasons = findings(section.heading, 'heading');
       if (reasons.length)
         failing.push({ sentence: section.heading, section: section.heading, reasons, field: 'heading' });
     }
@@ -213,10 +205,7 @@ export function checkGrounding(input: {
   const meta = input.fields?.metaDescription?.trim();
   if (meta) {
     for (const sentence of splitSentences(meta, lang)) {
-      const reasons = [
-        ...findings(sentence),
-        ...banned.filter(({ matches }) => matches(sentence)).map(({ claim }) => `makes a banned claim (${claim})`),
-      ];
+      const reasons = [...findings(sentence), ...claimsIn(sentence)];
       if (reasons.length) failing.push({ sentence, section: null, reasons, field: 'metaDescription' });
     }
   }
