@@ -137,6 +137,7 @@ export const dbReplicaReads = new Counter({
   labelNames: ['target'] as const,
   registers: [registry],
 });
+for (const target of ['replica', 'primary']) dbReplicaReads.inc({ target }, 0);
 
 export const posts = new Gauge({
   name: 'blog_poster_posts',
@@ -296,13 +297,17 @@ export const notificationDeliveriesTotal = new Counter({
   labelNames: ['event', 'outcome'] as const,
   registers: [registry],
 });
+// The events the posts_status_event trigger (migrations/0006_publishing.sql) records.
+for (const event of ['post.published', 'post.failed', 'post.needs_review', 'post.awaiting_approval'])
+  for (const outcome of ['delivered', 'retrying', 'failed']) notificationDeliveriesTotal.inc({ event, outcome }, 0);
 
 // Ingest. Labels are outcomes and reasons, never feed, host or post ids.
 export const feedPollsTotal = new Counter({
   name: 'blog_poster_feed_polls_total',
   help:
     'Polls of registered feeds by outcome: new_entries, nothing_new, not_modified ' +
-    '(a 304, not parsed), already_polled, gone, failed.',
+    '(a 304, not parsed), already_polled (another process took the tick), too_soon (under the interval floor), ' +
+    'gone, failed.',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });
@@ -313,3 +318,4 @@ export const fetchRefusedTotal = new Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 });
+for (const reason of ['address', 'scheme', 'robots']) fetchRefusedTotal.inc({ reason }, 0);

@@ -18,16 +18,29 @@ import type { PipelineQueues } from '../../queues/registry.ts';
 // twice (a stalled retry) polls once.
 
 type PollDeps = { db: Db; queues: PipelineQueues; redis: RedisClient; config: Config; log: Logger };
-export type PollOutcome =
-  | 'not_modified'
-  | 'new_entries'
-  | 'nothing_new'
-  | 'already_polled'
-  | 'too_soon'
-  | 'gone'
-  | 'failed';
+const POLL_OUTCOMES = [
+  'not_modified',
+  'new_entries',
+  'nothing_new',
+  'already_polled',
+  'too_soon',
+  'gone',
+  'failed',
+] as const;
+export type PollOutcome = (typeof POLL_OUTCOMES)[number];
+for (const outcome of POLL_OUTCOMES) feedPollsTotal.inc({ outcome }, 0);
 
+/** Every tick counts, the skipped ones too: a feed that is never polled shows as gone or too_soon. */
 export async function pollFeed(
+  deps: PollDeps,
+  job: { id?: string | undefined; data: unknown },
+): Promise<{ outcome: PollOutcome; newEntries: number }> {
+  const result = await pollOnce(deps, job);
+  feedPollsTotal.inc({ outcome: result.outcome });
+  return result;
+}
+
+async function pollOnce(
   deps: PollDeps,
   job: { id?: string | undefined; data: unknown },
 ): Promise<{ outcome: PollOutcome; newEntries: number }> {
@@ -76,7 +89,6 @@ export async function pollFeed(
     log.warn({ err: error }, 'feed poll failed');
   }
   await finishPoll(deps.db, { id: pollId, feedId, outcome, newEntries, error });
-  feedPollsTotal.inc({ outcome });
   log.info({ outcome, newEntries }, 'feed polled');
   return { outcome, newEntries };
 }

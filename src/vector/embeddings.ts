@@ -18,6 +18,8 @@ export function embeddingInput(chunk: Pick<Chunk, 'heading' | 'text'>): string {
 
 /** Counts embedder calls and embedded texts by provider (a bounded label). */
 export function instrumentEmbedder(embedder: Embedder, provider: string): Embedder {
+  embeddingRequestsTotal.inc({ provider }, 0);
+  embeddedTextsTotal.inc({ provider }, 0);
   return {
     model: embedder.model,
     dimension: embedder.dimension,

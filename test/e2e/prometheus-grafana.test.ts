@@ -236,6 +236,22 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
     expect(empty).toEqual([]);
   });
 
+  it('shows every metric of its own the app exports on a dashboard or in an alert rule', async () => {
+    const watched = new Set([
+      ...dashboards.flatMap(({ json }) =>
+        (json as Dashboard).panels.flatMap((p) => p.targets.flatMap((t) => metricNames(t.expr))),
+      ),
+      ...rules.flatMap((r) => metricNames(r.expr)),
+    ]);
+    // A histogram is watched through any of its series.
+    const base = (name: string): string => name.replace(/_(bucket|sum|count)$/, '');
+    const watchedBases = new Set([...watched].map(base));
+    const unwatched = [...(await exportedMetricNames())]
+      .filter((name) => name.startsWith('blog_poster_'))
+      .filter((name) => !watchedBases.has(base(name)));
+    expect(unwatched).toEqual([]);
+  });
+
   it('checks the rules with promtool, unit-tests every alert, and evaluates every rule against the live metrics', async () => {
     const config = await run('promtool', ['check', 'config', join(grafana, 'prometheus/prometheus.yml')]);
     expect(config.stdout).toContain('SUCCESS');
