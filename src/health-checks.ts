@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisClient } from './redis.ts';
 import type { Db } from './db/pool.ts';
+import type { ReadRouting } from './db/replicas.ts';
 
 // Readiness: every dependency checked at once, each with its status and latency. Providers add their
 // own checks (a Qdrant index, a model endpoint) through Providers.healthChecks.
@@ -99,6 +100,39 @@ export function workersCheck(queues: readonly Queue[]): HealthCheck {
       if (idle.length > 0)
         throw Object.assign(new Error(`no live worker for ${idle.join(', ')}`), { details: { queues: byQueue } });
       return { queues: byQueue };
+    },
+  };
+}
+
+/**
+ * The read replicas (DATABASE_READ_URL): each one's state as the last probe found it. One that is down or too far
+ * behind marks the report degraded, never not ready: its reads go to the primary meanwhile.
+ */
+export function replicasCheck(reads: ReadRouting): HealthCheck {
+  return {
+    name: 'replicas',
+    critical: false,
+    async check() {
+      await reads.refresh();
+      const replicas = Object.fromEntries(
+        reads.replicas().map((r) => [
+          r.name,
+          {
+            status: r.up && r.reason === undefined ? 'up' : 'down',
+            lagSeconds: r.lagSeconds,
+            ...(r.reason !== undefined ? { reason: r.reason } : {}),
+          },
+        ]),
+      );
+      const unused = Object.entries(replicas).filter(([, r]) => r.status === 'down');
+      if (unused.length > 0)
+        throw Object.assign(
+          new Error(
+            `reads go to the primary instead of ${unused.map(([name, r]) => `${name} (${r.reason ?? 'down'})`).join(', ')}`,
+          ),
+          { details: { replicas } },
+        );
+      return { replicas };
     },
   };
 }

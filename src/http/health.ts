@@ -4,6 +4,7 @@ import {
   postgresCheck,
   readiness,
   redisCheck,
+  replicasCheck,
   workersCheck,
   type HealthCheck,
 } from '../health-checks.ts';
@@ -32,6 +33,7 @@ export function healthRoutes(deps: AppDeps): Router {
     ...(providerChecks.some((c) => c.name === 'vectorIndex') ? [] : [pgvectorCheck(db)]),
     ...providerChecks,
     workersCheck(queues),
+    ...(deps.reads ? [replicasCheck(deps.reads)] : []),
   ];
 
   const router = Router();

@@ -48,6 +48,17 @@ describe('read replicas', () => {
     return res.body as { id: string; postId: string };
   };
 
+  it('reports each replica in /readyz', async () => {
+    await waitFor('the replica probed', async () => {
+      await app.rt.reads!.refresh();
+      return replica().up && replica().reason === undefined;
+    });
+    const ready = await app.get('/readyz');
+    expect(ready.body.checks.replicas).toMatchObject({ status: 'up', critical: false });
+    expect(ready.body.checks.replicas.replicas[replica().name]).toMatchObject({ status: 'up' });
+    expect(typeof ready.body.checks.replicas.replicas[replica().name].lagSeconds).toBe('number');
+  });
+
   it('reads from the replica once it has replayed the caller’s writes', async () => {
     const first = await submit(1);
     await waitFor(
@@ -124,5 +135,13 @@ describe('read replicas', () => {
     expect((await app.get('/api/v1/posts?limit=5')).status).toBe(200);
     expect(await readsTo('primary')).toBe(primaryBefore + 2);
     expect(await registry.metrics()).toMatch(/blog_poster_db_replica_up\{replica="127\.0\.0\.1:\d+"\} 0/);
+    // /readyz says so: degraded, not unready, naming the replica and why.
+    const ready = await app.get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('degraded');
+    expect(ready.body.checks.replicas.status).toBe('down');
+    expect(ready.body.checks.replicas.critical).toBe(false);
+    expect(ready.body.checks.replicas.error).toMatch(/^reads go to the primary instead of 127\.0\.0\.1:\d+ \(.+\)$/);
+    expect(ready.body.checks.replicas.replicas[replica().name].status).toBe('down');
   });
 });
