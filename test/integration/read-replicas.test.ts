@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbReplicaLagSeconds, dbReplicaReads, registry } from '../../src/metrics.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
@@ -121,6 +123,43 @@ describe('read replicas', () => {
       await app.rt.reads!.refresh();
       return replica().up && replica().reason === undefined;
     });
+  });
+
+  it('a signed webhook delivery pins its tenant to the primary as an API write does', async () => {
+    const rotated = await app.post('/api/v1/admin/webhook-secrets', {});
+    expect(rotated.status).toBe(201);
+    await waitFor('the replica to have replayed the tenant’s writes', async () => {
+      await app.rt.reads!.refresh();
+      const before = await readsTo('replica');
+      await app.get('/api/v1/posts?limit=1');
+      return (await readsTo('replica')) > before;
+    });
+    await peer.pauseReplay();
+    try {
+      const payload = JSON.stringify({
+        source: { type: 'text', title: 'Signed', text: 'A delivery signed by the sender, read back at once.' },
+      });
+      const id = `msg_${randomUUID()}`;
+      const at = new Date();
+      const res = await fetch(`${app.api.url}/api/v1/hooks/default/submissions`, {
+        method: 'POST',
+        headers: {
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': new Webhook(rotated.body.secret).sign(id, at, payload),
+          'content-type': 'application/json',
+        },
+        body: payload,
+      });
+      expect(res.status).toBe(202);
+      const accepted = (await res.json()) as { id: string };
+      // The replica has not replayed the delivery: read from it, the submission would be a 404.
+      const primaryBefore = await readsTo('primary');
+      expect((await app.get(`/api/v1/submissions/${accepted.id}`)).status).toBe(200);
+      expect(await readsTo('primary')).toBe(primaryBefore + 1);
+    } finally {
+      await peer.resumeReplay();
+    }
   });
 
   it('reads fall back to the primary when the replica stops', async () => {

@@ -11,6 +11,7 @@ import {
 } from '../../submissions.ts';
 import { safeUrlsOr422, storableOr422 } from '../hardening.ts';
 import { keyRateLimit } from '../rate-limit.ts';
+import { readRouting } from '../read-routing.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
 const slugPattern = /^[a-z0-9-]{1,100}$/;
@@ -73,6 +74,8 @@ export function inboundHookRoutes(deps: AppDeps): Router {
     '/:tenant/submissions',
     express.raw({ type: () => true, limit: config.BODY_LIMIT }),
     verify,
+    // A delivery writes like an API call: its tenant reads from the primary until a replica has the write.
+    readRouting(deps),
     keyRateLimit(deps),
     async (req, res) => {
       if (!req.is(['application/json', 'application/*+json'])) {
