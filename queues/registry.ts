@@ -22,6 +22,8 @@ export type PipelineQueues = {
   all(): Queue[];
   /** Adds the stage job for a post; a job with the same id that already exists is left as it is. */
   enqueue(stage: Stage, data: StageJob): Promise<void>;
+  /** The same for many posts in one round trip to Redis; when it fails, some of them may have been added. */
+  enqueueMany(stage: Stage, data: readonly StageJob[]): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -50,6 +52,12 @@ export function createPipelineQueues(
     all: () => all,
     async enqueue(stage, data) {
       await queues[stage].add(stage, data, { jobId: stageJobId(data.postId, stage, data.generation) });
+    },
+    async enqueueMany(stage, data) {
+      if (data.length === 0) return;
+      await queues[stage].addBulk(
+        data.map((job) => ({ name: stage, data: job, opts: { jobId: stageJobId(job.postId, stage, job.generation) } })),
+      );
     },
     async close() {
       await Promise.all(all.map((q) => closeWithin(q, 5_000)));

@@ -62,6 +62,13 @@ export const submissionToPublishedSeconds = new Histogram({
   registers: [registry],
 });
 
+export const submissionGroupSize = new Histogram({
+  name: 'blog_poster_submission_group_size',
+  help: 'Submissions committed together in one transaction by the submission endpoints (group commit).',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+  registers: [registry],
+});
+
 export const httpRequestDurationSeconds = new Histogram({
   name: 'http_request_duration_seconds',
   help: 'HTTP request duration by route template.',

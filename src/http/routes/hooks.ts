@@ -3,12 +3,8 @@ import type { AppDeps } from '../app.ts';
 import { tenantLookup } from '../../auth/authenticate.ts';
 import { verifyDelivery } from '../../auth/webhook-signatures.ts';
 import { keyringOf } from '../../security/secrets.ts';
-import {
-  acceptSubmission,
-  IdempotencyConflictError,
-  submissionSchema,
-  UnknownDestinationsError,
-} from '../../submissions.ts';
+import { IdempotencyConflictError, submissionSchema, UnknownDestinationsError } from '../../submissions.ts';
+import { submissionGroups } from '../../submissions/group-commit.ts';
 import { safeUrlsOr422, storableOr422 } from '../hardening.ts';
 import { keyRateLimit } from '../rate-limit.ts';
 import { readRouting } from '../read-routing.ts';
@@ -33,6 +29,8 @@ export function inboundHookRoutes(deps: AppDeps): Router {
   const { config, db, redis, queues } = deps;
   const router = Router();
   const tenants = tenantLookup(db);
+  // Concurrent deliveries share one commit (../../submissions/group-commit.ts).
+  const groups = submissionGroups(db, queues);
 
   async function verify(req: Request, res: Response, next: NextFunction) {
     const slug = String(req.params.tenant);
@@ -97,7 +95,7 @@ export function inboundHookRoutes(deps: AppDeps): Router {
       const parsed = submissionSchema.safeParse(body);
       if (!parsed.success) return sendProblem(res, 422, 'Invalid submission', { errors: zodFieldErrors(parsed.error) });
       try {
-        const accepted = await acceptSubmission(db, queues, {
+        const accepted = await groups.accept({
           tenantId: req.tenantId,
           body: parsed.data,
           // The delivery id doubles as the idempotency key: a redelivery after our 5xx runs the pipeline once.

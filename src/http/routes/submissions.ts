@@ -2,12 +2,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { readSubmission } from '../../db/read-models.ts';
-import {
-  acceptSubmission,
-  IdempotencyConflictError,
-  submissionSchema,
-  UnknownDestinationsError,
-} from '../../submissions.ts';
+import { IdempotencyConflictError, submissionSchema, UnknownDestinationsError } from '../../submissions.ts';
+import { submissionGroups } from '../../submissions/group-commit.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
@@ -15,6 +11,8 @@ const uuid = z.uuid();
 
 export function submissionRoutes({ db, queues }: AppDeps): Router {
   const router = Router();
+  // Concurrent submissions share one commit (../../submissions/group-commit.ts).
+  const groups = submissionGroups(db, queues);
 
   router.post('/submissions', async (req, res) => {
     if (!req.is(['application/json', 'application/*+json'])) {
@@ -34,7 +32,7 @@ export function submissionRoutes({ db, queues }: AppDeps): Router {
       return sendProblem(res, 422, 'Invalid submission', { errors: zodFieldErrors(parsed.error) });
     }
     try {
-      const accepted = await acceptSubmission(db, queues, {
+      const accepted = await groups.accept({
         tenantId: req.tenantId,
         body: parsed.data,
         idempotencyKey,
