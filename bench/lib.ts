@@ -43,13 +43,19 @@ export function startNode(args: string[], env: Record<string, string>, ready: Re
     });
     let buffer = '';
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not become ready`)), 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    // Once ready, the output is drained unread: a service logging every request would otherwise cost the bench
+    // process a growing string and a regular-expression scan of all of it per chunk, on the measured cores.
+    const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
       if (ready.test(buffer)) {
         clearTimeout(timer);
+        buffer = '';
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
         resolve(child);
       }
-    });
+    };
+    child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
 }
