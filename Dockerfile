@@ -19,11 +19,16 @@ COPY processors ./processors
 COPY migrations ./migrations
 COPY bin ./bin
 COPY samples ./samples
+# Node's compile cache, filled now with every module stripped of its types and compiled: a role started from the image
+# never loads the type stripper (21 MiB resident for the life of the process) and starts sooner (bin/blog-poster.js).
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+COPY scripts/warm-compile-cache.ts ./scripts/
+RUN node scripts/warm-compile-cache.ts && chown -R node:node /app/.node-compile-cache
 # Static output (OUTPUT_DIR); a named volume mounted here starts with this ownership.
 RUN mkdir -p /data/output && chown node:node /data/output
 USER node
 EXPOSE 3000
 # A young generation of at most 2 × 16 MiB: left to itself V8 grows it to 128 MiB on a machine with much memory,
 # which a busy worker then keeps resident (README, Benchmarks).
-ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/main.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/blog-poster.js"]
 CMD ["all"]

@@ -254,12 +254,15 @@ async function run(db: Db): Promise<void> {
   const plainRate = rate(upsertChunks, plainPerPostMs);
   const fmt = (x: number, d = 1) => x.toFixed(d);
 
+  const version = async (sql: string) => (await db.query<{ v: string }>(sql)).rows[0]!.v;
+  const postgresVersion = await version(`SELECT current_setting('server_version') AS v`);
+  const pgvectorVersion = await version(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`);
+
   const out = [
     `## Vector index benchmark`,
     '',
     `${total} chunks of ${DIM}-d clustered vectors (${CLUSTERS} clusters, noise ` +
-      `σ=${SPREAD}/dimension), one tenant; PostgreSQL ${(await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v}, ` +
-      `pgvector ${(await db.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`)).rows[0]!.v}.`,
+      `σ=${SPREAD}/dimension), one tenant; PostgreSQL ${postgresVersion}, pgvector ${pgvectorVersion}.`,
     `HNSW: m = ${pgvectorDefaults.m}, ef_construction = ${pgvectorDefaults.efConstruction}, ` +
       `cosine; built over ${total - upsertChunks} chunks in ${fmt(buildMs / 1000)} ` +
       `s. Search plan uses the HNSW index: ${usesHnsw ? 'yes' : 'NO'}.`,

@@ -2,7 +2,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import type { AppDeps } from './app.ts';
-import { buildOpenApiDocument } from './openapi.ts';
 import { sendProblem } from './problem.ts';
 
 // The OpenAPI document (/openapi.json, and /api/v1/openapi.json beside the API it describes) and an
@@ -57,13 +56,21 @@ const page = `<!doctype html>
 
 export function docsRoutes(deps: Pick<AppDeps, 'config'>): Router {
   const router = Router();
-  // Built and serialised once per app: the document only changes with the code.
-  let document: string | undefined;
-  const openapi = () => (document ??= JSON.stringify(buildOpenApiDocument(deps.config)));
+  // Built and serialised once per app: the document only changes with the code. Its module (every response schema)
+  // is loaded by the first request for it, not at start.
+  let document: Promise<string> | undefined;
+  const openapi = () =>
+    (document ??= import('./openapi.ts')
+      .then(({ buildOpenApiDocument }) => JSON.stringify(buildOpenApiDocument(deps.config)))
+      .catch((err: unknown) => {
+        document = undefined;
+        throw err;
+      }));
 
-  const serveDocument = (_req: Request, res: Response) => {
+  const serveDocument = async (_req: Request, res: Response) => {
+    const body = await openapi();
     res.setHeader('Cache-Control', 'no-cache');
-    res.type('json').send(openapi());
+    res.type('json').send(body);
   };
   router.get('/openapi.json', serveDocument);
   router.get('/api/v1/openapi.json', serveDocument);

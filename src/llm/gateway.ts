@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../redis.ts';
-import pRetry, { AbortError } from 'p-retry';
+import pRetry from 'p-retry';
 import {
   type BreakerSpec,
   breakerWaitMs,
@@ -272,28 +272,16 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
           // A cached reply the current check rejects is asked for again.
         }
       }
-      const reply = await pRetry(
-        async () => {
-          try {
-            return await attempt(request, scope, check);
-          } catch (err) {
-            // Only transient provider errors are worth another try inside the job; the rest go to the stage.
-            if (err instanceof LlmTransientError) throw err;
-            throw new AbortError(err instanceof Error ? err : new Error(String(err)));
-          }
+      const reply = await pRetry(() => attempt(request, scope, check), {
+        retries: config.LLM_RETRIES,
+        minTimeout: 250,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => retriedInsideCall(error),
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+          if (!retriedInsideCall(error)) return;
+          deps.log.warn({ step: request.step, attemptNumber, retriesLeft, err: error.message }, 'model call failed');
         },
-        {
-          retries: config.LLM_RETRIES,
-          minTimeout: 250,
-          factor: 2,
-          randomize: true,
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            deps.log.warn({ step: request.step, attemptNumber, retriesLeft, err: error.message }, 'model call failed');
-          },
-        },
-      ).catch((err: unknown) => {
-        // p-retry rethrows the original error of an AbortError.
-        throw err instanceof AbortError ? err.originalError : err;
       });
       await cache.set(provider, request, reply);
       return { ...reply, cached: false };
@@ -302,3 +290,11 @@ export function createGateway(deps: GatewayDeps, provider: ChatProvider) {
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
+
+/**
+ * Only a transient provider error is worth another try inside the call; everything else goes to the stage as it is
+ * (a PermanentError fails the post, a wait or a budget stop is the stage's to apply, not a reason to ask again).
+ */
+function retriedInsideCall(err: Error): boolean {
+  return err instanceof LlmTransientError;
+}

@@ -18,7 +18,9 @@ export type Language = {
   name: string;
 };
 
-const names = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
+// Made by the first name asked for: it loads ICU's display names (7 MiB resident), which a process that never reads
+// a text's language (the API, mostly) does without.
+let names: Intl.DisplayNames | undefined;
 // Every text rule asks for its language, word by word: the answers are kept (tags are few).
 const known = new Map<string, Language>();
 
@@ -43,6 +45,7 @@ function resolveLanguage(tag: string): Language {
   const supported = (SUPPORTED_LANGUAGES as readonly string[]).includes(code) ? (code as SupportedLanguage) : null;
   let name = code;
   try {
+    names ??= new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
     name = names.of(code) ?? code;
   } catch {
     // keep the code

@@ -44,9 +44,12 @@ describe('Bull Board in a real browser', () => {
         return res.end('not here');
       }
       res.setHeader('content-type', 'text/html; charset=utf-8');
-      res.end(`<!doctype html><html lang="en"><head><title>Retried article</title></head><body><article><h1>Retried article</h1>
-        <p>Operators retry failed jobs from the console once the source is back. The retried job runs the stage again.</p>
-        <p>After the retry the post continues through every later stage and is published like any other.</p></article></body></html>`);
+      res.end(`<!doctype html><html lang="en"><head><title>Retried article</title></head><body><article>\
+<h1>Retried article</h1>
+        <p>Operators retry failed jobs from the console once the source is back. The retried job runs the stage \
+again.</p>
+        <p>After the retry the post continues through every later stage and is published like any other.</p></article>\
+</body></html>`);
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
 

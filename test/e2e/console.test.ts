@@ -123,7 +123,8 @@ describe('the editorial console in a real browser', () => {
     await app.rt.db.query(
       `INSERT INTO feed_polls (feed_id, tick, started_at, finished_at, outcome, new_items, error)
        VALUES ($1, 'a', now() - interval '1 hour', now() - interval '1 hour', 'ok', 4, NULL),
-              ($1, 'b', now() - interval '30 minutes', now() - interval '30 minutes', 'failed', 0, 'connect ECONNREFUSED 127.0.0.1:9')`,
+              ($1, 'b', now() - interval '30 minutes', now() - interval '30 minutes', 'failed', 0,
+               'connect ECONNREFUSED 127.0.0.1:9')`,
       [feed.body.id],
     );
     await app.rt.db.query(

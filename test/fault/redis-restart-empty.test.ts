@@ -35,7 +35,8 @@ describe('Redis restarted empty while work flows', () => {
       feedGets++;
       res.writeHead(200, { 'content-type': 'application/rss+xml' });
       res.end(`<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://127.0.0.1/</link>
-        <item><title>Tide tables</title><guid>tide-1</guid><description>Tide tables for Orkney harbours, with the spring tides of the year marked.</description></item>
+        <item><title>Tide tables</title><guid>tide-1</guid><description>Tide tables for Orkney harbours, with the \
+spring tides of the year marked.</description></item>
         </channel></rss>`);
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));

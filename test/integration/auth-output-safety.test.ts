@@ -9,17 +9,22 @@ import { ensureWordPress, type WordPressSite } from '../support/wordpress.ts';
 
 const hostile = (run: string) => `# Launch review ${run}
 
-Our product launch went well this quarter and customers noticed the difference. <script>alert('xss-${run}')</script> The team shipped the release on time and under budget.
+Our product launch went well this quarter and customers noticed the difference. <script>alert('xss-${run}')</script> \
+The team shipped the release on time and under budget.
 
-<img src="https://example.com/x.png" onerror="alert(1)"> Reviewers praised the onboarding flow and the new setup guide in detail.
+<img src="https://example.com/x.png" onerror="alert(1)"> Reviewers praised the onboarding flow and the new setup guide \
+in detail.
 
-Read [the quarterly report](javascript:alert(document.cookie)) for the numbers behind the launch. Support volume <a href="javascript:void(0)" onclick="steal()">dropped sharply</a> after the release.
+Read [the quarterly report](javascript:alert(document.cookie)) for the numbers behind the launch. Support volume <a \
+href="javascript:void(0)" onclick="steal()">dropped sharply</a> after the release.
 
-<div style="position:fixed;top:0;left:0;width:100%;height:100%" onmouseover="alert(2)">Customers said the documentation answered most of their questions.</div>
+<div style="position:fixed;top:0;left:0;width:100%;height:100%" onmouseover="alert(2)">Customers said the \
+documentation answered most of their questions.</div>
 
 <iframe src="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="></iframe>
 <svg onload="alert(3)"><circle r="1"/></svg>
-See the [archived notes](data:text/html,<script>alert(4)</script>) and <a href="vbscript:msgbox(1)">old notes</a> for the history of the project.
+See the [archived notes](data:text/html,<script>alert(4)</script>) and <a href="vbscript:msgbox(1)">old notes</a> for \
+the history of the project.
 
 ## What comes next
 
@@ -56,13 +61,18 @@ describe('output safety: hostile markup never reaches a published post', () => {
     // A fetched page with the same tricks in its HTML.
     site = createServer((_req, res) => {
       res.setHeader('content-type', 'text/html; charset=utf-8');
-      res.end(`<!doctype html><html><head><title>Fetched ${run}</title><script>alert('head')</script></head><body onload="alert(0)">
+      res.end(`<!doctype html><html><head><title>Fetched ${run}</title><script>alert('head')</script></head>\
+<body onload="alert(0)">
         <article><h1>Fetched launch notes ${run}</h1>
-        <p>The fetched article explains how the launch went and why customers liked it. <script>document.write('x')</script></p>
-        <p><a href="javascript:alert(1)" onclick="steal()">A hostile link</a> sits in the middle of a normal paragraph about the release.</p>
-        <p style="background:url(javascript:alert(2))">Support tickets fell by a third in the first month after the release.</p>
+        <p>The fetched article explains how the launch went and why customers liked it. \
+<script>document.write('x')</script></p>
+        <p><a href="javascript:alert(1)" onclick="steal()">A hostile link</a> sits in the middle of a normal paragraph \
+about the release.</p>
+        <p style="background:url(javascript:alert(2))">Support tickets fell by a third in the first month after the \
+release.</p>
         <img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9ImFsZXJ0KDEpIi8+" onerror="alert(5)">
-        <p>The team will publish a roadmap next month with the plans for the next release.</p></article></body></html>`);
+        <p>The team will publish a roadmap next month with the plans for the next release.</p></article></body>\
+</html>`);
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
     siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}/launch-${run}.html`;

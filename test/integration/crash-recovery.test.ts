@@ -34,7 +34,8 @@ describe('a worker killed in the middle of a stage', () => {
       requests++;
       const answer = () => {
         res.setHeader('content-type', 'text/html');
-        res.end(`<html><body><article><h1>Page ${req.url}</h1><p>Recovery after a crash must not lose or duplicate work. This page is ${req.url}.</p>
+        res.end(`<html><body><article><h1>Page ${req.url}</h1>\
+<p>Recovery after a crash must not lose or duplicate work. This page is ${req.url}.</p>
           <p>The stage runs again on another worker and leaves the same result.</p></article></body></html>`);
       };
       if (hang) setTimeout(answer, 60_000).unref();

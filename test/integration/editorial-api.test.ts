@@ -14,11 +14,13 @@ const OPERATOR = { user: 'editor-ops', password: 'operator-password-42', token: 
 
 const fins = (extra = '', claim = 'They measured how fast each fin grew back.') => `# Zebrafish fins${extra}
 
-Zebrafish regrow their fins within about two weeks of an injury. The new tissue forms from a mass of cells called a blastema.
+Zebrafish regrow their fins within about two weeks of an injury. The new tissue forms from a mass of cells called a \
+blastema.
 
 Researchers at the Oregon laboratory followed 120 fish for three months. ${claim}
 
-The cells involved switch genes on and off in a fixed order. Scientists hope the process will explain why mammals heal with scars.`;
+The cells involved switch genes on and off in a fixed order. Scientists hope the process will explain why mammals heal \
+with scars.`;
 
 describe('the editorial API', () => {
   let t: TestEnv;

@@ -26,7 +26,8 @@ describe('registered feeds', () => {
         feedGets++;
         res.writeHead(200, { 'content-type': 'application/rss+xml' });
         return res.end(`<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://127.0.0.1/</link>
-          <item><title>Only entry</title><guid>only-1</guid><description>The only entry of this feed, about tide tables in Orkney harbours.</description></item></channel></rss>`);
+          <item><title>Only entry</title><guid>only-1</guid><description>The only entry of this feed, about tide \
+tables in Orkney harbours.</description></item></channel></rss>`);
       }
       res.writeHead(404).end();
     });

@@ -10,11 +10,13 @@ import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/
 
 const FOOTER_ONLY = `<!doctype html><html lang="en"><head><title>Quarterly results</title></head><body>
   <div id="app"></div>
-  <footer><p>© 2019 Example Media Holdings, Inc. All Rights Reserved.</p><p><a href="/privacy">Privacy policy</a> · <a href="/terms">Terms of use</a></p></footer>
+  <footer><p>© 2019 Example Media Holdings, Inc. All Rights Reserved.</p><p>\
+<a href="/privacy">Privacy policy</a> · <a href="/terms">Terms of use</a></p></footer>
 </body></html>`;
 
 const CONSENT_ONLY = `<!doctype html><html lang="de"><head><title>Artikel</title></head><body>
-  <div class="consent"><p>Wir verwenden Cookies. Mit Ihrer Einwilligung verarbeiten wir Ihre Daten (Datenschutz).</p><p>Alle akzeptieren</p></div>
+  <div class="consent"><p>Wir verwenden Cookies. Mit Ihrer Einwilligung verarbeiten wir Ihre Daten (Datenschutz).</p>\
+<p>Alle akzeptieren</p></div>
   <p>Bitte aktivieren Sie JavaScript in Ihrem Browser.</p>
 </body></html>`;
 
@@ -36,9 +38,12 @@ const ARTICLE = `<!doctype html><html lang="en-GB"><head>
   <nav><a href="/">Home</a> <a href="/news">News</a></nav>
   <article>
     <h1>Kelp farms take root beside tidal turbines</h1>
-    <p>Growers in Orkney have started hanging kelp lines between the foundations of tidal turbines, where the water is rich in nutrients and the currents keep the fronds clean.</p>
-    <p>The first harvest, taken this spring, yielded twice as much per line as the sheltered bays the growers used before, and the turbines' operators report no effect on their output.</p>
-    <p>Marine biologists want to know whether the farms also shelter young fish, and will count them through the summer.</p>
+    <p>Growers in Orkney have started hanging kelp lines between the foundations of tidal turbines, where the water is \
+rich in nutrients and the currents keep the fronds clean.</p>
+    <p>The first harvest, taken this spring, yielded twice as much per line as the sheltered bays the growers used \
+before, and the turbines' operators report no effect on their output.</p>
+    <p>Marine biologists want to know whether the farms also shelter young fish, and will count them through the \
+summer.</p>
   </article>
   <footer><p>© 2024 Coastal Review. All rights reserved.</p></footer>
 </body></html>`;
@@ -69,7 +74,8 @@ describe('the ingest gate', () => {
           return res.writeHead(200, { 'content-type': 'application/rss+xml; charset=utf-8' }).end(
             `<?xml version="1.0"?><rss version="2.0"><channel><title>Coastal</title><link>${siteUrl}/</link>
               <item><title>Harbour grid approved</title><link>${siteUrl}/footer-only</link><guid>grid-1</guid>
-                <description>&lt;p&gt;The regulator approved a new substation at the harbour, so tidal power can reach the ferries' chargers by next winter.&lt;/p&gt;</description></item>
+                <description>&lt;p&gt;The regulator approved a new substation at the harbour, so tidal power can reach \
+the ferries' chargers by next winter.&lt;/p&gt;</description></item>
             </channel></rss>`,
           );
         default:

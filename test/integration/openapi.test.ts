@@ -426,7 +426,12 @@ describe('the OpenAPI document', () => {
     if (mediaType !== '*/*') expect(got.type, `${label}: media type`).toBe(mediaType);
     if (!media.schema) return;
     const value = mediaType.endsWith('json') ? JSON.parse(got.text) : got.text;
-    const pointer = `openapi.json#/paths/${encodeURIComponent(openApiPath(key.split(' ')[1]!).replaceAll('~', '~0').replaceAll('/', '~1'))}/${key.split(' ')[0]!.toLowerCase()}/responses/${got.status}/content/${encodeURIComponent(mediaType.replaceAll('/', '~1'))}/schema`;
+    // JSON Pointer tokens: `~` and `/` escaped as `~0` and `~1`.
+    const token = (s: string) => encodeURIComponent(s.replaceAll('~', '~0').replaceAll('/', '~1'));
+    const [method, path] = key.split(' ') as [string, string];
+    const pointer =
+      `openapi.json#/paths/${token(openApiPath(path))}/${method.toLowerCase()}` +
+      `/responses/${got.status}/content/${token(mediaType)}/schema`;
     const validate = ajv.getSchema(pointer) ?? ajv.compile({ $ref: pointer });
     expect(
       validate(value),

@@ -28,7 +28,10 @@ function articleHtml(markdown: string): string {
           : `<p>${block}</p>`,
     )
     .join('\n');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${article.title}</title></head><body><nav><a href="/">Home</a></nav><article>${body}</article></body></html>`;
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${article.title}</title></head><body><nav>` +
+    `<a href="/">Home</a></nav><article>${body}</article></body></html>`
+  );
 }
 
 describe('the request id on outbound calls', () => {

@@ -36,9 +36,12 @@ describe('the five-stage pipeline over HTTP', () => {
       res.end(`<!doctype html><html lang="en"><head><title>Article ${req.url}</title></head><body>
         <nav><a href="/">Home</a> <a href="/about">About</a></nav>
         <article><h1>Article ${req.url}</h1>
-        <p>Publishing pipelines need a clear record of every stage. This article explains why a stage history matters for operators.</p>
-        <p>Without a history, a failed post is a mystery. With one, the failing stage and its error are one query away.</p>
-        <h2>Keeping it honest</h2><p>Every stage writes a row when it starts and when it ends, including the attempt number and the error.</p>
+        <p>Publishing pipelines need a clear record of every stage. This article explains why a stage history matters \
+for operators.</p>
+        <p>Without a history, a failed post is a mystery. With one, the failing stage and its error are one query \
+away.</p>
+        <h2>Keeping it honest</h2><p>Every stage writes a row when it starts and when it ends, including the attempt \
+number and the error.</p>
         </article><footer>Copyright footer text</footer><script>trackEverything()</script></body></html>`);
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));

@@ -109,7 +109,8 @@ describe('process roles', () => {
                          AS v(label, status, generation, queued_stage, details)
                   RETURNING id, status, run_generation)
        SELECT p.id, v.label FROM p JOIN (VALUES ('mid-generate', 'generating', 0), ('approved', 'queued', 2),
-                                             ('deferred', 'publishing', 1), ('scheduled', 'scheduled', 0)) AS v(label, status, generation)
+                                             ('deferred', 'publishing', 1), ('scheduled', 'scheduled', 0))
+                                     AS v(label, status, generation)
          ON v.status = p.status AND v.generation = p.run_generation`,
     );
     // Two posts share ('generating', 0): tell them apart by the runs given to them below.
@@ -122,7 +123,8 @@ describe('process roles', () => {
     const [midGenerate, handedToEmbed] = generating as [string, string];
     await app.rt.db.query(
       `INSERT INTO stage_runs (post_id, stage, attempt, outcome, finished_at) VALUES
-         ($1, 'generate', 1, 'running', NULL), ($2, 'generate', 1, 'completed', now()), ($3, 'publish', 1, 'completed', now())`,
+         ($1, 'generate', 1, 'running', NULL), ($2, 'generate', 1, 'completed', now()),
+         ($3, 'publish', 1, 'completed', now())`,
       [midGenerate, handedToEmbed, ids.deferred],
     );
     const deferredRun = (

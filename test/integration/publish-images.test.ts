@@ -33,9 +33,12 @@ const article = (title: string, image: string, alt: string) => `<!doctype html><
   <meta property="og:image:alt" content="${alt}">
 </head><body><article>
   <h1>${title}</h1>
-  <p>Growers in Orkney have started hanging kelp lines between the foundations of tidal turbines, where the water is rich in nutrients and the currents keep the fronds clean.</p>
-  <p>The first harvest, taken this spring, yielded twice as much per line as the sheltered bays the growers used before, and the turbines' operators report no effect on their output.</p>
-  <p>Marine biologists want to know whether the farms also shelter young fish, and will count them through the summer.</p>
+  <p>Growers in Orkney have started hanging kelp lines between the foundations of tidal turbines, where the water is \
+rich in nutrients and the currents keep the fronds clean.</p>
+  <p>The first harvest, taken this spring, yielded twice as much per line as the sheltered bays the growers used \
+before, and the turbines' operators report no effect on their output.</p>
+  <p>Marine biologists want to know whether the farms also shelter young fish, and will count them through the \
+summer.</p>
 </article></body></html>`;
 
 describe('featured images', () => {

@@ -28,7 +28,8 @@ const ARTICLE = `<h1>Stromness approves a berth for tidal survey vessels</h1>${P
 const CHROME = `
   <nav class="main-nav"><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
   <div class="share"><a href="#">Share on Facebook</a> <a href="#">Share on X</a></div>
-  <div class="related-posts"><h3>Read next</h3><ul><li><a href="/a">Ten lighthouses to visit this summer</a></li><li><a href="/b">Why ferries are late again</a></li></ul></div>
+  <div class="related-posts"><h3>Read next</h3><ul><li><a href="/a">Ten lighthouses to visit this summer</a></li><li>\
+<a href="/b">Why ferries are late again</a></li></ul></div>
   <div id="comments"><p>First comment: I cannot believe the council finally agreed to this berth.</p></div>`;
 const FOOTER = '<footer><p>© 2019 Orkney News Holdings, Inc. All Rights Reserved.</p></footer>';
 
@@ -60,7 +61,8 @@ describe('extraction keeps the article whatever its wrapper is called', () => {
   it('an off-canvas wrapper around the whole page, open or hidden', () => {
     expectWholeArticle(
       page(
-        `<div class="c-toggler--navigation-overlay-wrapper is-open"><div class="off-canvas-content">${CHROME}<main>${ARTICLE}</main></div></div>`,
+        `<div class="c-toggler--navigation-overlay-wrapper is-open">` +
+          `<div class="off-canvas-content">${CHROME}<main>${ARTICLE}</main></div></div>`,
       ),
     );
     expectWholeArticle(
@@ -79,7 +81,8 @@ describe('extraction keeps the article whatever its wrapper is called', () => {
     expectWholeArticle(
       page(
         `${CHROME}<div class="ArticlePage-content"><h1>Stromness approves a berth ` +
-          `for tidal survey vessels</h1><p>${first}</p><div class="paywall">${rest.map((p) => `<p>${p}</p>`).join('')}</div></div>`,
+          `for tidal survey vessels</h1><p>${first}</p>` +
+          `<div class="paywall">${rest.map((p) => `<p>${p}</p>`).join('')}</div></div>`,
       ),
     );
   });

@@ -25,9 +25,11 @@ const body = PARAGRAPHS.map((p) => `<p>${p}</p>`).join('\n');
 
 /** A page whose article is `inner` (the story's paragraphs plus what a test adds), beside ordinary chrome. */
 const page = (inner: string, head = '') =>
-  `<!doctype html><html lang="de"><head><title>Pellets aus Laub: Reichenbach baut ein Pelletwerk | Forstpraxis</title>${head}</head>
+  `<!doctype html><html lang="de"><head><title>Pellets aus Laub: Reichenbach baut ein Pelletwerk | \
+Forstpraxis</title>${head}</head>
   <body><header><a href="/">Forstpraxis</a></header>
-  <div class="layout"><div class="content"><article><h1>Pellets aus Laub: Reichenbach baut ein Pelletwerk</h1>${inner}</article></div></div>
+  <div class="layout"><div class="content"><article><h1>Pellets aus Laub: Reichenbach baut ein \
+Pelletwerk</h1>${inner}</article></div></div>
   <footer><p>© 2023 Forstpraxis Verlag. Alle Rechte vorbehalten.</p></footer></body></html>`;
 
 const extract = (html: string) => extractArticle(html, 'https://forst.example/news/pellets').markdown;

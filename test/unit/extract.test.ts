@@ -9,36 +9,50 @@ const ARTICLE_PAGE = `
   <title>How Heat Pumps Work in Cold Climates | The Energy Desk</title>
   <meta name="author" content="Jane Doe">
   <meta name="description" content="Modern heat pumps keep working far below freezing. Here is how.">
-  <script>window.dataLayer = [];function gtag(){dataLayer.push(arguments)}; var TRACKING_SECRET = "tracking-code";</script>
+  <script>window.dataLayer = [];function gtag(){dataLayer.push(arguments)}; var TRACKING_SECRET = \
+"tracking-code";</script>
   <style>.ad { color: red }</style>
 </head>
 <body>
   <header class="site-header">
-    <nav class="main-nav"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/subscribe">Subscribe now</a></li></ul></nav>
+    <nav class="main-nav"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li>\
+<a href="/subscribe">Subscribe now</a></li></ul></nav>
   </header>
-  <div class="ad-banner advertisement" id="top-ad"><a href="https://ads.example.net/click">BUY CHEAP WIDGETS TODAY</a></div>
+  <div class="ad-banner advertisement" id="top-ad"><a href="https://ads.example.net/click">BUY CHEAP WIDGETS TODAY</a>\
+</div>
   <main>
     <article class="post">
       <h1>How Heat Pumps Work in Cold Climates</h1>
       <p class="byline">By <span class="author">Jane Doe</span></p>
-      <p>Heat pumps move heat instead of making it, which is why they can deliver three units of heat for every unit of electricity they use. For years, installers warned that the technology struggled once the outdoor temperature fell below freezing, and many homeowners in colder regions kept a gas boiler as a backup.</p>
-      <p>That advice is now out of date. Modern cold-climate models use <a href="/glossary/inverter">variable-speed compressors</a> and improved refrigerants that keep extracting heat from outdoor air at minus twenty degrees Celsius. Field trials in Norway, Canada and the northern United States have shown seasonal efficiencies well above two, even through long winters.</p>
+      <p>Heat pumps move heat instead of making it, which is why they can deliver three units of heat for every unit \
+of electricity they use. For years, installers warned that the technology struggled once the outdoor temperature fell \
+below freezing, and many homeowners in colder regions kept a gas boiler as a backup.</p>
+      <p>That advice is now out of date. Modern cold-climate models use <a href="/glossary/inverter">variable-speed \
+compressors</a> and improved refrigerants that keep extracting heat from outdoor air at minus twenty degrees Celsius. \
+Field trials in Norway, Canada and the northern United States have shown seasonal efficiencies well above two, even \
+through long winters.</p>
       <h2>What changed in the hardware</h2>
-      <p>The biggest change is the <strong>inverter-driven compressor</strong>. Instead of switching on and off at full power, it ramps up and down to match the heat the house needs, which saves energy and reduces wear.</p>
+      <p>The biggest change is the <strong>inverter-driven compressor</strong>. Instead of switching on and off at \
+full power, it ramps up and down to match the heat the house needs, which saves energy and reduces wear.</p>
       <ul>
         <li>Vapour injection raises capacity at low temperatures.</li>
         <li>Better defrost controls waste less energy melting ice from the outdoor coil.</li>
       </ul>
-      <blockquote><p>The cold-climate units we tested kept every home comfortable through the coldest week of the year.</p></blockquote>
+      <blockquote><p>The cold-climate units we tested kept every home comfortable through the coldest week of the \
+year.</p></blockquote>
       <h2>Installing one well</h2>
-      <p>Sizing matters more than the brand. An installer should calculate the heat loss of each room rather than copying the size of the old boiler, because an oversized heat pump cycles more often and runs less efficiently.</p>
+      <p>Sizing matters more than the brand. An installer should calculate the heat loss of each room rather than \
+copying the size of the old boiler, because an oversized heat pump cycles more often and runs less efficiently.</p>
       <pre><code>heat_loss = area * u_value * delta_t</code></pre>
-      <p>Good insulation and larger radiators let the system run at a lower flow temperature, which is where heat pumps are most efficient.</p>
+      <p>Good insulation and larger radiators let the system run at a lower flow temperature, which is where heat \
+pumps are most efficient.</p>
       <div class="inline-ad sponsored"><p>Sponsored: Get 50% off smart thermostats with code WINTER!</p></div>
     </article>
   </main>
-  <aside class="sidebar"><h3>Most popular</h3><ul><li><a href="/a">Ten celebrity kitchens</a></li><li><a href="/b">Why your cat ignores you</a></li></ul></aside>
-  <footer class="site-footer"><p>Copyright 2024 The Energy Desk. All rights reserved.</p><p><a href="/privacy">Privacy policy</a> · <a href="/cookies">Cookie settings</a></p></footer>
+  <aside class="sidebar"><h3>Most popular</h3><ul><li><a href="/a">Ten celebrity kitchens</a></li><li>\
+<a href="/b">Why your cat ignores you</a></li></ul></aside>
+  <footer class="site-footer"><p>Copyright 2024 The Energy Desk. All rights reserved.</p><p>\
+<a href="/privacy">Privacy policy</a> · <a href="/cookies">Cookie settings</a></p></footer>
   <script src="https://cdn.example.net/analytics.js"></script>
   <script>document.write('<div>injected</div>');</script>
 </body>

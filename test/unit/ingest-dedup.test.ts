@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { exactFingerprint, hammingDistance, simhash64, simhashBands } from '../../src/ingest/fingerprint.ts';
 import { coverage, extractKeywords, groupBySimilarity, keywordTerms } from '../../src/ingest/keywords.ts';
 
-const text = `Harbour masters in Stromness have started to log every tidal turbine maintenance visit in a shared register.
+const text = `Harbour masters in Stromness have started to log every tidal turbine maintenance visit in a shared \
+register.
 The register shows which vessels were used, how long each repair took and what the weather was like at the time.
 After two years the data suggests that most repairs can wait for the calm neap tides, which saves both fuel and money.
 Other harbours in the north of Scotland plan to adopt the same register before the next winter season begins.
-The harbour board says the register costs almost nothing to keep, because the crews already write the same notes by hand.
+The harbour board says the register costs almost nothing to keep, because the crews already write the same notes by \
+hand.
 Insurers have asked for copies, since a record of every visit makes it easier to price the risk of working at sea.
 Some skippers worry that the data could be used against them, but the board has promised to publish only totals.
 A second register for cable inspections is planned, and the two will share the same format so they can be compared.`;

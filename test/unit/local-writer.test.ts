@@ -12,22 +12,28 @@ const HEAT_PUMPS: SourceDoc = {
   url: 'https://energy.example/heat-pumps',
   text: `# How Heat Pumps Work in Cold Climates
 
-Heat pumps move heat instead of making it, which is why they can deliver three units of heat for every unit of electricity they use. For years, installers warned that the technology struggled once the outdoor temperature fell below freezing.
+Heat pumps move heat instead of making it, which is why they can deliver three units of heat for every unit of \
+electricity they use. For years, installers warned that the technology struggled once the outdoor temperature fell \
+below freezing.
 
-That advice is now out of date. Modern cold-climate models use variable-speed compressors and improved refrigerants that keep extracting heat from outdoor air at minus twenty degrees Celsius.
+That advice is now out of date. Modern cold-climate models use variable-speed compressors and improved refrigerants \
+that keep extracting heat from outdoor air at minus twenty degrees Celsius.
 
 ## What changed in the hardware
 
-The biggest change is the inverter-driven compressor. Instead of switching on and off at full power, it ramps up and down to match the heat the house needs, which saves energy and reduces wear.
+The biggest change is the inverter-driven compressor. Instead of switching on and off at full power, it ramps up and \
+down to match the heat the house needs, which saves energy and reduces wear.
 
 - Vapour injection raises the capacity of a heat pump at low temperatures.
 - Better defrost controls waste less energy melting ice from the outdoor coil.
 
 ## Installing one well
 
-Sizing matters more than the brand of the heat pump. An installer should calculate the heat loss of each room rather than copying the size of the old boiler. An oversized heat pump cycles more often and runs less efficiently.
+Sizing matters more than the brand of the heat pump. An installer should calculate the heat loss of each room rather \
+than copying the size of the old boiler. An oversized heat pump cycles more often and runs less efficiently.
 
-Good insulation and larger radiators let the system run at a lower flow temperature, which is where heat pumps are most efficient.`,
+Good insulation and larger radiators let the system run at a lower flow temperature, which is where heat pumps are \
+most efficient.`,
 };
 
 const GRANTS: SourceDoc = {

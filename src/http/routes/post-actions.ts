@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
-import { readPost } from '../../db/read-models.ts';
+import { readPost } from '../../posts/read.ts';
 import { approvePost, cancelPost, PostActionError, rejectPost, reschedulePost } from '../../publish/post-actions.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 import { requireJson } from './destinations.ts';

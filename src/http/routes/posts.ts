@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
-import { readPost } from '../../db/read-models.ts';
+import { readPost } from '../../posts/read.ts';
 import { sendProblem } from '../problem.ts';
 
 const uuid = z.uuid();

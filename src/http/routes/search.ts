@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import type { Db } from '../../db/pool.ts';
+import { statusOf } from '../../posts/store.ts';
 import { createProviders, type Providers } from '../../providers.ts';
 import { vectorDeps } from '../../vector/post-index.ts';
 import { postSummaries, searchPosts, similarPosts } from '../../vector/similarity.ts';
@@ -47,10 +48,7 @@ export function searchRoutes(deps: AppDeps): Router {
     const id = String(req.params.id);
     const parsed = relatedQuery.safeParse(req.query);
     if (!parsed.success) return sendProblem(res, 422, 'Invalid query', { errors: zodFieldErrors(parsed.error) });
-    const exists = uuid.safeParse(id).success
-      ? (await req.readDb.query('SELECT 1 FROM posts WHERE id = $1 AND tenant_id = $2', [id, req.tenantId]))
-          .rowCount === 1
-      : false;
+    const exists = uuid.safeParse(id).success && (await statusOf(req.readDb, req.tenantId, id)) !== null;
     if (!exists) return sendProblem(res, 404, 'Not Found', { detail: `no post ${id}` });
     const v = vector(req.readDb);
     const limit = parsed.data.limit ?? Math.max(1, deps.config.RELATED_POSTS_LIMIT);

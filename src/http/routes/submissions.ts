@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
-import { readSubmission } from '../../db/read-models.ts';
+import { readSubmission } from '../../posts/read.ts';
 import { IdempotencyConflictError, submissionSchema, UnknownDestinationsError } from '../../submissions.ts';
 import { submissionGroups } from '../../submissions/group-commit.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';

@@ -1,4 +1,4 @@
-import type { Db } from './pool.ts';
+import type { Db } from '../db/pool.ts';
 
 // What the API shows of a submission and a post, read from PostgreSQL alone (no Redis needed).
 
