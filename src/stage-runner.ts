@@ -9,6 +9,7 @@ import { captureStageFailure } from './error-tracking.ts';
 import { crashPoint } from './faults.ts';
 import type { Logger } from './logger.ts';
 import { withCorrelationId } from './correlation.ts';
+import { inCountScope } from './cost-counter.ts';
 import {
   stageJobsCompletedTotal,
   stageJobsFailedTotal,
@@ -86,15 +87,17 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         await deps.queues.queues[stage].rateLimit(Math.max(1, Math.ceil(ms)));
         return new RateLimitError(`${WAITING}${Math.ceil(ms)} ms: ${why}`);
       };
-      const outcome = await processor(data, {
-        db: deps.db,
-        config: deps.config,
-        providers: deps.providers,
-        log,
-        queues: deps.queues,
-        ...(deps.redis ? { redis: deps.redis } : {}),
-        pauseStage,
-      });
+      const outcome = await inCountScope(stage, () =>
+        processor(data, {
+          db: deps.db,
+          config: deps.config,
+          providers: deps.providers,
+          log,
+          queues: deps.queues,
+          ...(deps.redis ? { redis: deps.redis } : {}),
+          pauseStage,
+        }),
+      );
       crashPoint(stage, 'processed');
       const next = outcome.kind === 'handOn' ? nextStage(stage) : null;
       if (next) await deps.queues.enqueue(next, data);
@@ -152,10 +155,13 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
   };
   // Everything the job does (log lines from any logger, outbound calls through correlationHeaders())
   // carries the correlation id of the submission, which is the X-Request-Id it arrived with.
+  // The benchmark counts the runner's own statements apart from the processor's (./cost-counter.ts).
   return function runWithCorrelation(job: Job): Promise<void> {
     const correlationId = (job.data as { correlationId?: unknown } | undefined)?.correlationId;
-    return typeof correlationId === 'string' && correlationId
-      ? withCorrelationId(correlationId, () => processStageJob(job))
-      : processStageJob(job);
+    return inCountScope(`${stage}:runner`, () =>
+      typeof correlationId === 'string' && correlationId
+        ? withCorrelationId(correlationId, () => processStageJob(job))
+        : processStageJob(job),
+    );
   };
 }
