@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Db, Queryable } from '../db/pool.ts';
+import type { Db } from '../db/pool.ts';
 import { errorMessage, isPermanent } from '../errors.ts';
 import { createDestinationFetcher } from '../fetch/index.ts';
 import type { SafeFetcher } from '../fetch/safe-fetch.ts';
@@ -47,7 +47,11 @@ export async function publishToTarget(
 ): Promise<Outcome> {
   const { db, config, log } = deps;
   const label = `${target.kind} "${target.name}"`;
-  const publication = [post.id, target.key, target.destinationId, target.kind, externalIdOf(post), generation];
+  await db.query(
+    `INSERT INTO publications (post_id, destination, destination_id, kind, external_id, status, generation)
+     VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (post_id, destination) DO NOTHING`,
+    [post.id, target.key, target.destinationId, target.kind, externalIdOf(post), generation],
+  );
   // One breaker per destination. A refusal (wrong password, bad request) means the site is up: it does not count.
   const breaker: BreakerSpec = {
     errorThresholdPercentage: config.PUBLISH_BREAKER_ERROR_PERCENT,
@@ -59,7 +63,12 @@ export async function publishToTarget(
   const destinationWaitMs = () => breakerWaitMs(breakerKey, 100);
   try {
     const outcome = await db.tx(async (client): Promise<Outcome> => {
-      const row = await claimPublication(client, publication);
+      // Serialises publishers of this post and destination (a retry racing a stalled job's takeover).
+      const { rows } = await client.query<PublicationRow>(
+        `SELECT id, status, generation FROM publications WHERE post_id = $1 AND destination = $2 FOR UPDATE`,
+        [post.id, target.key],
+      );
+      const row = rows[0]!;
       if (row.status === 'published' && row.generation >= generation) return { kind: 'skipped' };
       const waitMs = destinationWaitMs();
       if (waitMs > 0) return { kind: 'deferred', waitMs, reason: `${label} is unavailable (circuit open)` };
@@ -99,44 +108,17 @@ export async function publishToTarget(
       destination_kind: target.kind,
       outcome: outcome.kind === 'transient' ? 'retrying' : outcome.kind === 'permanent' ? 'failed' : 'deferred',
     });
-    // The claim's row went with the rolled-back transaction when this was its first attempt: made here again.
     await db
       .query(
-        `INSERT INTO publications (post_id, destination, destination_id, kind, external_id, status, generation,
-                                   attempts, last_error)
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $8 THEN 'failed' ELSE 'pending' END, $6, 1, $7)
-         ON CONFLICT (post_id, destination) DO UPDATE
-           SET attempts = publications.attempts + 1, last_error = EXCLUDED.last_error, updated_at = now(),
-               status = CASE WHEN $8 AND publications.status <> 'published' THEN 'failed' ELSE publications.status END`,
-        [...publication, reason.slice(0, 2000), outcome.kind === 'permanent'],
+        `UPDATE publications SET attempts = attempts + 1, last_error = $3, updated_at = now(),
+                status = CASE WHEN $4 AND status <> 'published' THEN 'failed' ELSE status END
+          WHERE post_id = $1 AND destination = $2`,
+        [post.id, target.key, reason.slice(0, 2000), outcome.kind === 'permanent'],
       )
       .catch((recordErr: unknown) =>
         log.warn({ err: errorMessage(recordErr) }, 'could not record the publication error'),
       );
     return outcome;
-  }
-}
-
-/**
- * The post's publication row for the destination, made when missing and locked for this transaction, in one
- * statement: this serialises publishers of this post and destination (a retry racing a stalled job's takeover).
- * A row another publisher committed after the statement began is not in its snapshot: the statement runs again.
- */
-async function claimPublication(client: Queryable, publication: unknown[]): Promise<PublicationRow> {
-  for (let look = 0; ; look++) {
-    const { rows } = await client.query<PublicationRow>(
-      `WITH made AS (
-         INSERT INTO publications (post_id, destination, destination_id, kind, external_id, status, generation)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (post_id, destination) DO NOTHING
-         RETURNING id, status, generation),
-            found AS (
-         SELECT id, status, generation FROM publications
-          WHERE post_id = $1 AND destination = $2 AND NOT EXISTS (SELECT 1 FROM made) FOR UPDATE)
-       SELECT * FROM made UNION ALL SELECT * FROM found`,
-      publication,
-    );
-    if (rows[0]) return rows[0];
-    if (look === 5) throw new Error(`the publication of post ${publication[0]} to ${publication[1]} keeps vanishing`);
   }
 }
 
