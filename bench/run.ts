@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark of the service, each beside a baseline measured in the same run.
 // Prints a Markdown table and writes the raw figures to bench/results/bench-<time>.json.
 // Sizes: BENCH_POSTS (default 300) posts per throughput run, BENCH_BURST (default 10000) for the memory burst.
-// BENCH_ONLY (comma-separated: webhook, pipeline, slow, latency, memory) runs only those parts.
+// BENCH_ONLY (comma-separated: webhook, pipeline, work, slow, latency, memory) runs only those parts; `work` counts
+// the statements and commands per post alone (pipeline includes it).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -39,6 +40,7 @@ rows.push(...pipeline.rows);
 data.pipeline = pipeline.data;
 
 printTable(`Blog Poster benchmarks (${cpus().length} cores, Node ${process.version}, ${started.toISOString()})`, rows);
+for (const [title, ...lines] of pipeline.tables) console.log(`\n### ${title}\n\n${lines.join('\n')}`);
 const dir = join(root, 'bench', 'results');
 await mkdir(dir, { recursive: true });
 const file = join(dir, `bench-${started.toISOString().replaceAll(':', '')}.json`);

@@ -1,6 +1,6 @@
 import { handOn } from '../src/posts/lifecycle.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
-import { embedPostChunks, storePostChunks, vectorDeps } from '../src/vector/post-index.ts';
+import { embedPost, postToEmbed, vectorDeps } from '../src/vector/post-index.ts';
 
 /**
  * Embed: splits the post into heading-aware, token-bounded, overlapping chunks, stores them, and makes sure
@@ -8,8 +8,8 @@ import { embedPostChunks, storePostChunks, vectorDeps } from '../src/vector/post
  * under the same model) is not embedded again.
  */
 export const embed: StageProcessor = async (job, ctx) => {
-  const { chunks } = await storePostChunks(ctx.db, job.postId);
-  const { embedded } = await embedPostChunks(vectorDeps(ctx.db, ctx.providers, ctx.config), job.postId);
+  const post = await ctx.load(postToEmbed);
+  const { chunks, embedded } = await embedPost(vectorDeps(ctx.db, ctx.providers, ctx.config), job.postId, post);
   ctx.log.debug({ chunks, embedded, cached: chunks - embedded }, 'post embedded');
   return handOn();
 };

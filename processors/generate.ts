@@ -11,11 +11,10 @@ import { limitsFor } from '../src/llm/prompt-fit.ts';
 import { countWords, readableBody, type GeneratedPost } from '../src/llm/post.ts';
 import { withLengthBounds } from '../src/llm/local-writer.ts';
 import type { SourceDoc } from '../src/llm/types.ts';
-import { recordRevision } from '../src/posts/revisions.ts';
-import { claimSlug, postForWriting, saveWrittenPost, sourcesForWriting } from '../src/posts/store.ts';
+import { postForWriting, saveWrittenPost } from '../src/posts/store.ts';
 import { lintSeo } from '../src/seo/lint.ts';
 import type { StageContext, StageProcessor } from '../src/stage-runner.ts';
-import { loadTenantSettings } from '../src/tenant-settings.ts';
+import type { TenantSettings } from '../src/tenant-settings.ts';
 
 // Only the brief matters here; other stages read their own options.
 const optionsSchema = z.object({ brief: briefSchema.optional() }).loose();
@@ -27,16 +26,15 @@ const optionsSchema = z.object({ brief: briefSchema.optional() }).loose();
  * (an approved post passes); one whose next model call would break the budget stops as `budget_exceeded`.
  */
 export const generate: StageProcessor = async (job, ctx) => {
-  const post = await postForWriting(ctx.db, job.postId);
-  if (!post) throw new PermanentError(`post ${job.postId} does not exist`);
-  const rows = await sourcesForWriting(ctx.db, job.postId);
+  const post = await ctx.load(postForWriting);
+  const rows = post.sources;
   const sources: SourceDoc[] = rows
     .filter((r) => r.content)
     .map((r) => ({ id: r.id, kind: r.kind, title: r.title, url: r.url, text: r.content! }));
   // Ingest completed before this stage was enqueued, so missing content means the data is gone.
   if (sources.length === 0) throw new PermanentError('no ingested source text to write from');
 
-  const settings = await loadTenantSettings(ctx.db, post.tenant_id);
+  const { settings } = post;
   const options = optionsSchema.safeParse(post.options ?? {});
   const submitted = options.success ? options.data.brief : undefined;
   const providerName = settings.llmProvider ?? ctx.config.LLM_PROVIDER;
@@ -80,13 +78,11 @@ export const generate: StageProcessor = async (job, ctx) => {
   const final = { ...written, markdown, wordCount: countWords(readableBody(markdown)) };
   const seo = lintSeo({ ...final, brief, siteUrl: ctx.config.PUBLIC_SITE_URL ?? null });
 
-  await saveWrittenPost(ctx.db, job.postId, final, {
+  const slug = await saveWrittenPost(ctx.db, job.postId, final, {
     seo,
     grounding: { ...grounding, disclaimers },
     language: { ...language, tag: final.language },
   });
-  await recordRevision(ctx.db, job.postId, { origin: 'generate', author: final.writer });
-  const slug = await claimSlug(ctx.db, job.postId, final.slug);
   ctx.log.debug({ slug, words: final.wordCount, seoScore: seo.score, grounded: grounding.passed }, 'post written');
 
   if (!grounding.passed && !post.approved_at) {
@@ -106,7 +102,7 @@ async function writeWithGateway(
   postId: string,
   sources: SourceDoc[],
   brief: ReturnType<typeof resolveBrief>,
-  settings: Awaited<ReturnType<typeof loadTenantSettings>>,
+  settings: TenantSettings,
 ): Promise<GeneratedPost> {
   if (!ctx.redis) throw new Error('the generate stage needs Redis for the model cache and rate limits');
   const gateway = createGateway(

@@ -2,7 +2,6 @@ import { handOn, hold } from '../src/posts/lifecycle.ts';
 import { postForIndexing, setMarkdown } from '../src/posts/store.ts';
 import { duplicatePostsHeldTotal } from '../src/metrics.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
-import { loadTenantSettings } from '../src/tenant-settings.ts';
 import { relatedHref, saveRelatedPosts, withRelatedLinks } from '../src/vector/internal-links.ts';
 import { indexPost, vectorDeps } from '../src/vector/post-index.ts';
 import { postSummaries, similarPosts } from '../src/vector/similarity.ts';
@@ -17,15 +16,16 @@ const settledStatuses = ['published', 'scheduled'] as const;
  * post is held as `duplicate_of` naming that post, unless an operator approved it.
  */
 export const index: StageProcessor = async (job, ctx) => {
-  const post = await postForIndexing(ctx.db, job.postId);
   const deps = vectorDeps(ctx.db, ctx.providers, ctx.config);
-  const { indexed, embedded } = await indexPost(deps, { id: job.postId, tenantId: post.tenant_id });
+  const post = await ctx.load(postForIndexing(deps.space.model));
+  const me = { id: job.postId, tenantId: post.tenant_id };
+  const { indexed, embedded, vectors } = await indexPost(deps, me, post.chunks);
 
   const threshold = ctx.config.DUPLICATE_THRESHOLD;
-  const scores = await similarPosts(deps, { id: job.postId, tenantId: post.tenant_id }, { statuses: settledStatuses });
+  const scores = await similarPosts(deps, me, { statuses: settledStatuses }, vectors);
   const duplicate = scores.find((s) => s.score >= threshold);
 
-  const settings = (await loadTenantSettings(ctx.db, post.tenant_id)).internalLinks;
+  const settings = post.settings.internalLinks;
   const limit = settings.max ?? ctx.config.RELATED_POSTS_LIMIT;
   const related = scores
     .filter((s) => s.status === 'published' && s.score < threshold && s.score >= ctx.config.RELATED_MIN_SCORE)
@@ -37,23 +37,25 @@ export const index: StageProcessor = async (job, ctx) => {
   );
   const link = settings.enabled && related.length > 0;
 
-  await ctx.db.tx(async (client) => {
-    await saveRelatedPosts(client, job.postId, deps.space.model, link, related);
-    // The block is rewritten (or removed, when the tenant turned links off) so a re-run leaves one copy.
-    const markdown = withRelatedLinks(
-      post.markdown ?? '',
-      link
-        ? related.map((r) => {
-            const s = summaries.get(r.postId)!;
-            return { title: s.title ?? s.slug ?? 'Related post', href: relatedHref(s) };
-          })
-        : [],
-      settings.heading,
-    );
-    if (post.markdown !== null && markdown !== post.markdown) {
-      await setMarkdown(client, job.postId, markdown);
-    }
-  });
+  // The block is rewritten (or removed, when the tenant turned links off) so a re-run leaves one copy.
+  const markdown = withRelatedLinks(
+    post.markdown ?? '',
+    link
+      ? related.map((r) => {
+          const s = summaries.get(r.postId)!;
+          return { title: s.title ?? s.slug ?? 'Related post', href: relatedHref(s) };
+        })
+      : [],
+    settings.heading,
+  );
+  const newBody = post.markdown !== null && markdown !== post.markdown;
+  // Nothing related before or now and the body unchanged: nothing to write.
+  if (post.hasRelated || related.length > 0 || newBody) {
+    await ctx.db.tx(async (client) => {
+      await saveRelatedPosts(client, job.postId, deps.space.model, link, related);
+      if (newBody) await setMarkdown(client, job.postId, markdown);
+    });
+  }
   ctx.log.debug({ indexed, embedded, index: deps.index.name, related: related.length, linked: link }, 'post indexed');
 
   if (duplicate && ctx.config.DUPLICATE_GUARD && !post.approved_at) {

@@ -3,14 +3,13 @@ import { requestIndexNowPing } from '../src/publish/indexnow.ts';
 import { hold, stop, waitUntil } from '../src/posts/lifecycle.ts';
 import { resolveTargets, UnknownDestinationError } from '../src/publish/destinations.ts';
 import { DestinationUnavailableError } from '../src/publish/http.ts';
-import { loadPostForPublishing } from '../src/publish/post-data.ts';
+import { postToPublish } from '../src/publish/post-data.ts';
 import { publishedUrl, publishToTarget, rebuildSite, type Outcome } from '../src/publish/publish-post.ts';
 import { requestSiteRebuild } from '../src/publish/site-rebuilds.ts';
 import { addScheduledJob } from '../src/publish/schedule.ts';
 import { planPost } from '../src/publish/cadence.ts';
 import { now } from '../src/clock.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
-import { loadTenantSettings } from '../src/tenant-settings.ts';
 
 /** A schedule this close is published now rather than held. */
 const SCHEDULE_SLACK_MS = 1000;
@@ -27,7 +26,7 @@ const SCHEDULE_SLACK_MS = 1000;
  *   this stage, which spends no attempt). Destinations already published are skipped on every retry.
  */
 export const publish: StageProcessor = async (job, ctx) => {
-  const post = await loadPostForPublishing(ctx.db, job.postId);
+  const post = await ctx.load(postToPublish);
   if (!post?.title || !post.slug || !post.markdown) throw new PermanentError('the post is not written yet');
   const generation = job.generation ?? 0;
 
@@ -37,7 +36,7 @@ export const publish: StageProcessor = async (job, ctx) => {
     return stop(post.stopped);
   }
 
-  const settings = await loadTenantSettings(ctx.db, post.tenantId);
+  const { settings } = post;
   const requireApproval = post.options.requireApproval ?? settings.publishing.requireApproval;
   if (requireApproval && !post.approvedAt) {
     ctx.log.info('held for approval');
@@ -46,7 +45,7 @@ export const publish: StageProcessor = async (job, ctx) => {
 
   let targets: Awaited<ReturnType<typeof resolveTargets>>;
   try {
-    targets = await resolveTargets(ctx.db, post.tenantId, post.options.destinations);
+    targets = await resolveTargets(ctx.db, post.tenantId, post.options.destinations, post.defaultDestinations);
   } catch (err) {
     if (err instanceof UnknownDestinationError) throw new PermanentError(err.message);
     throw err;

@@ -9,6 +9,7 @@ import { captureStageFailure } from './error-tracking.ts';
 import { crashPoint } from './faults.ts';
 import type { Logger } from './logger.ts';
 import { withCorrelationId } from './correlation.ts';
+import { inCountScope } from './cost-counter.ts';
 import {
   stageJobsCompletedTotal,
   stageJobsFailedTotal,
@@ -18,12 +19,17 @@ import {
 } from './metrics.ts';
 import type { PipelineQueues } from '../queues/registry.ts';
 import type { StageOutcome } from './posts/lifecycle.ts';
-import { completeStageRun, finishStageRun, startStageRun } from './posts/status.ts';
+import { completeStageRun, finishStageRun, type OpenRun, openStageRun, type PostRead } from './posts/status.ts';
 import type { Providers } from './providers.ts';
 import { nextStage, stageJobSchema, type Stage, type StageJob, waitJobId } from '../queues/stages.ts';
 
-/** What a processor may use. It loads its own state from the database by the ids in the job. */
+/** What a processor may use. It loads its post by the ids in the job, with `load`. */
 export type StageContext = {
+  /**
+   * Reads the post for this stage (a read its owner module defines), in the statement that opens the stage run: the
+   * processor's first read of the post. Later calls only read.
+   */
+  load<T>(read: PostRead<T>): Promise<T>;
   db: Db;
   config: Config;
   providers: Providers;
@@ -42,7 +48,7 @@ export type StageContext = {
 /** A stage's work on one post; what it returns (src/posts/lifecycle.ts) is applied by the runner. */
 export type StageProcessor = (job: StageJob, ctx: StageContext) => Promise<StageOutcome>;
 
-type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage'> & { queues: PipelineQueues; logger: Logger };
+type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage' | 'load'> & { queues: PipelineQueues; logger: Logger };
 
 const workerName = `${hostname()}:${process.pid}`;
 
@@ -69,16 +75,29 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
     const queuedAt = job.timestamp + (job.delay ?? 0);
     stageWaitSeconds.observe({ stage }, Math.max(0, (job.processedOn ?? Date.now()) - queuedAt) / 1000);
 
-    const runId = await startStageRun(deps.db, {
-      postId: data.postId,
-      stage,
-      attempt,
-      jobId: job.id,
-      worker: workerName,
-    });
-    if (runId === null) throw new UnrecoverableError(`post ${data.postId} does not exist`);
+    // The run opens in the statement of the processor's first read of the post (or, when it reads none, before it
+    // closes); a post that does not exist ends the job without one.
+    const opening = { postId: data.postId, stage, attempt, jobId: job.id, worker: workerName };
+    let run: OpenRun | null = null;
+    const missing = () => new UnrecoverableError(`post ${data.postId} does not exist`);
+    const load = async <T>(read: PostRead<T>): Promise<T> => {
+      if (run) {
+        const { rows } = await deps.db.query(read.sql, [data.postId, ...(read.params ?? [])]);
+        if (!rows[0]) throw missing();
+        return read.map(rows[0]);
+      }
+      const opened = await openStageRun(deps.db, opening, read);
+      if (!opened) throw missing();
+      run = opened.run;
+      log.debug('stage started');
+      return opened.post as T;
+    };
+    const openRun = async (): Promise<OpenRun> => {
+      if (!run) run = (await openStageRun(deps.db, opening, null))?.run ?? null;
+      if (!run) throw missing();
+      return run;
+    };
     const endTimer = stageProcessingSeconds.startTimer({ stage });
-    log.debug('stage started');
 
     try {
       crashPoint(stage, 'started');
@@ -86,15 +105,18 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         await deps.queues.queues[stage].rateLimit(Math.max(1, Math.ceil(ms)));
         return new RateLimitError(`${WAITING}${Math.ceil(ms)} ms: ${why}`);
       };
-      const outcome = await processor(data, {
-        db: deps.db,
-        config: deps.config,
-        providers: deps.providers,
-        log,
-        queues: deps.queues,
-        ...(deps.redis ? { redis: deps.redis } : {}),
-        pauseStage,
-      });
+      const outcome = await inCountScope(stage, () =>
+        processor(data, {
+          load,
+          db: deps.db,
+          config: deps.config,
+          providers: deps.providers,
+          log,
+          queues: deps.queues,
+          ...(deps.redis ? { redis: deps.redis } : {}),
+          pauseStage,
+        }),
+      );
       crashPoint(stage, 'processed');
       const next = outcome.kind === 'handOn' ? nextStage(stage) : null;
       if (next) await deps.queues.enqueue(next, data);
@@ -105,22 +127,26 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
           stage,
           { postId: data.postId, correlationId: data.correlationId, generation },
           {
-            jobId: waitJobId(data.postId, stage, generation, runId),
+            jobId: waitJobId(data.postId, stage, generation, (await openRun()).runId),
             delay: Math.max(0, outcome.until.getTime() - Date.now()),
           },
         );
       }
       crashPoint(stage, 'handed-off');
-      await completeStageRun(deps.db, data.postId, runId, outcome);
+      await completeStageRun(deps.db, await openRun(), outcome);
       endTimer({ outcome: 'completed' });
       stageJobsCompletedTotal.inc({ stage });
       log.info({ next, outcome: outcome.kind }, 'stage completed');
     } catch (err) {
       const reason = errorMessage(err);
+      // A post that does not exist has no run to record.
+      if (!run && err instanceof UnrecoverableError && reason === missing().message) throw err;
       if (err instanceof RateLimitError) {
         // Not a failure: BullMQ puts the job back to wait and no attempt is spent.
         endTimer({ outcome: 'deferred' });
-        await recordWait(deps.db, runId, reason).catch(() => undefined);
+        await openRun()
+          .then((r) => recordWait(deps.db, r.runId, reason))
+          .catch(() => undefined);
         log.info({ reason }, 'stage paused');
         throw Object.assign(new RateLimitError(), { cause: reason });
       }
@@ -132,7 +158,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       (outcome === 'failed' ? stageJobsFailedTotal : stageJobsRetriedTotal).inc({ stage });
       // Recording must not hide the original error: if PostgreSQL is what failed, BullMQ still retries.
       try {
-        await finishStageRun(deps.db, runId, outcome, { postId: data.postId, stage, reason, permanent });
+        await finishStageRun(deps.db, await openRun(), outcome, { reason, permanent });
       } catch (recordErr) {
         log.error({ err: errorMessage(recordErr) }, 'could not record the stage failure');
       }
@@ -152,10 +178,13 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
   };
   // Everything the job does (log lines from any logger, outbound calls through correlationHeaders())
   // carries the correlation id of the submission, which is the X-Request-Id it arrived with.
+  // The benchmark counts the runner's own statements apart from the processor's (./cost-counter.ts).
   return function runWithCorrelation(job: Job): Promise<void> {
     const correlationId = (job.data as { correlationId?: unknown } | undefined)?.correlationId;
-    return typeof correlationId === 'string' && correlationId
-      ? withCorrelationId(correlationId, () => processStageJob(job))
-      : processStageJob(job);
+    return inCountScope(`${stage}:runner`, () =>
+      typeof correlationId === 'string' && correlationId
+        ? withCorrelationId(correlationId, () => processStageJob(job))
+        : processStageJob(job),
+    );
   };
 }

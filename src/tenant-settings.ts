@@ -45,5 +45,12 @@ export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
 
 export async function loadTenantSettings(db: Db, tenantId: string): Promise<TenantSettings> {
   const { rows } = await db.query<{ settings: unknown }>('SELECT settings FROM tenants WHERE id = $1', [tenantId]);
-  return tenantSettingsSchema.parse(rows[0]?.settings ?? {});
+  return parseTenantSettings(rows[0]?.settings);
+}
+
+/** The settings of the tenant of post `p`, as a column of another query (a stage's read of its post). */
+export const tenantSettingsColumn = '(SELECT t.settings FROM tenants t WHERE t.id = p.tenant_id) AS tenant_settings';
+
+export function parseTenantSettings(settings: unknown): TenantSettings {
+  return tenantSettingsSchema.parse(settings ?? {});
 }

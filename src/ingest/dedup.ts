@@ -12,6 +12,24 @@ export type DuplicateMatch = { sourceId: string; postId: string; match: 'exact' 
 /** Posts in these states do not count as originals: submitting their source again is a fresh try. */
 const NOT_ORIGINAL = ['failed', 'cancelled', 'rejected'];
 
+/** A text's fingerprints, as the sources table keeps them. */
+export type SourceFingerprints = { fingerprint: string; simhash: bigint; bands: number[] };
+
+export function fingerprintsOf(text: string): SourceFingerprints {
+  const simhash = simhash64(text);
+  return { fingerprint: exactFingerprint(text), simhash, bands: simhashBands(simhash) };
+}
+
+/**
+ * The assignments that record a source's fingerprints (and clear what an earlier check found), for another UPDATE of
+ * the source, its values appended to `params`: with dedup off, nothing else is needed.
+ */
+export function fingerprintsSet(f: SourceFingerprints, params: unknown[]): string {
+  const n = params.push(f.fingerprint, f.simhash.toString(), f.bands);
+  return `, text_fingerprint = $${n - 2}, simhash = $${n - 1}::bigint, simhash_bands = $${n}, duplicate_of = NULL,
+            duplicate_distance = NULL`;
+}
+
 export async function fingerprintSource(
   db: Db,
   input: {

@@ -30,3 +30,18 @@ export async function saveArticleFacts(db: Db, sourceId: string, facts: ArticleF
     ],
   );
 }
+
+/** The assignments saveArticleFacts makes, for another UPDATE of the source, its values appended to `params`. */
+export function articleFactsSet(facts: ArticleFacts, params: unknown[]): string {
+  const n = params.push(
+    facts.author,
+    facts.publishedAt,
+    facts.modifiedAt,
+    facts.canonicalUrl,
+    facts.lang,
+    facts.siteName,
+    facts.leadImage ? JSON.stringify(facts.leadImage) : null,
+  );
+  return `, author = $${n - 6}, published_at = $${n - 5}, modified_at = $${n - 4}, canonical_url = $${n - 3},
+            lang = $${n - 2}, site_name = $${n - 1}, lead_image = $${n}`;
+}

@@ -1,5 +1,7 @@
 import type { Db, Queryable } from '../db/pool.ts';
 import type { CollectedEntry, CollectorKind, Validators } from './collect.ts';
+import { fingerprintsSet, type SourceFingerprints } from './dedup.ts';
+import { type ArticleFacts, articleFactsSet } from './source-store.ts';
 
 // The ingest tables' queries: what a tenant's collectors have seen (ingest_items), the validators of a conditional
 // fetch (fetch_validators), and the submissions and sources a fan-out records.
@@ -156,6 +158,11 @@ export type SourceRow = {
   metadata: Record<string, unknown>;
 };
 
+/** The sources of post `p`'s submission as a JSON list, in the order they were given: a column of a post's read. */
+export const sourcesColumn = `(SELECT COALESCE(json_agg(json_build_object('id', x.id, 'kind', x.kind, 'url', x.url,
+    'title', x.title, 'input_text', x.input_text, 'metadata', x.metadata) ORDER BY x.created_at, x.id), '[]')
+   FROM sources x WHERE x.submission_id = p.submission_id) AS sources`;
+
 /** The sources of a submission, in the order they were given. */
 export async function sourcesOfSubmission(db: Db, submissionId: string): Promise<SourceRow[]> {
   const { rows } = await db.query<SourceRow>(
@@ -165,17 +172,30 @@ export async function sourcesOfSubmission(db: Db, submissionId: string): Promise
   return rows;
 }
 
-/** A source's clean text, its hash and what reading it found out; a title the submission gave is kept. */
+/**
+ * A source's clean text, its hash and what reading it found out, in one statement: a title the submission gave is
+ * kept; a page's article facts (./source-store.ts) and the text's fingerprints (./dedup.ts) when given.
+ */
 export async function saveSourceText(
   db: Db,
   sourceId: string,
-  doc: { markdown: string; title: string | null; hash: string; metadata: Record<string, unknown> },
+  doc: {
+    markdown: string;
+    title: string | null;
+    hash: string;
+    metadata: Record<string, unknown>;
+    facts?: ArticleFacts | undefined;
+    fingerprints?: SourceFingerprints | undefined;
+  },
 ): Promise<void> {
+  const params: unknown[] = [sourceId, doc.markdown, doc.title, doc.hash, JSON.stringify(doc.metadata)];
+  const facts = doc.facts ? articleFactsSet(doc.facts, params) : '';
+  const fingerprints = doc.fingerprints ? fingerprintsSet(doc.fingerprints, params) : '';
   await db.query(
     `UPDATE sources SET content = $2, title = COALESCE(title, $3), content_hash = $4, metadata = metadata || $5::jsonb,
-            fetched_at = now()
+            fetched_at = now()${facts}${fingerprints}
       WHERE id = $1`,
-    [sourceId, doc.markdown, doc.title, doc.hash, JSON.stringify(doc.metadata)],
+    params,
   );
 }
 

@@ -63,6 +63,37 @@ export async function recordRevision(
   return rows[0]?.revision ?? null;
 }
 
+/**
+ * recordRevision as a CTE (`revision`) of the statement that writes the draft: the row it inserts is made from the
+ * draft's values (the statement's parameters `$n` named in `values`), since the statement does not see its own
+ * update of the post. `saved` is the CTE of that update, returning the post's tenant_id.
+ */
+export function revisionOfWrite(values: {
+  author: string;
+  title: string;
+  metaDescription: string;
+  markdown: string;
+  tags: string;
+  wordCount: string;
+  seoScore: string;
+  seoReport: string;
+  grounding: string;
+}): string {
+  const v = values;
+  return `latest AS (SELECT r.* FROM post_revisions r WHERE r.post_id = $1 ORDER BY revision DESC LIMIT 1),
+          revision AS (
+            INSERT INTO post_revisions (post_id, revision, tenant_id, origin, author, title, meta_description, markdown,
+                                        tags, word_count, seo_score, seo_report, grounding)
+            SELECT $1, COALESCE((SELECT revision FROM latest), 0) + 1, saved.tenant_id, 'generate', ${v.author},
+                   ${v.title}, COALESCE(${v.metaDescription}, ''), ${v.markdown}, ${v.tags}, ${v.wordCount},
+                   ${v.seoScore}, ${v.seoReport}::jsonb, ${v.grounding}::jsonb
+              FROM saved
+             WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.title = ${v.title}
+                                 AND l.meta_description = COALESCE(${v.metaDescription}, '')
+                                 AND l.markdown = ${v.markdown} AND l.tags = ${v.tags})
+            RETURNING revision)`;
+}
+
 type RevisionRow = {
   revision: number;
   origin: 'generate' | 'edit';

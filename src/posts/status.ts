@@ -29,6 +29,11 @@ type Move = {
   where?: string;
   /** Statements run before the move in the same statement, as `name AS (...)` CTEs using $1 (the post id). */
   also?: { sql: string; params: unknown[] };
+  /**
+   * The status the caller left the post in (a stage run's working status). The post moves only from it: when someone
+   * else moved it meanwhile (an editor cancelled it), it is left as they left it, and that is no error.
+   */
+  expect?: PostStatus;
 };
 
 /**
@@ -41,11 +46,12 @@ async function move(db: Queryable, postId: string, m: Move): Promise<{ moved: bo
   const also = m.also ? shift(m.also.sql, m.also.params, params) : '';
   const set = m.set ? m.set(params.length + 1) : null;
   if (set) params.push(...set.params);
+  const expect = m.expect ? ` AND status = $${params.push(m.expect)}` : '';
   const { rows } = await db.query<{ was: string; created_at: Date | null }>(
     `WITH ${also}old AS (SELECT status FROM posts WHERE id = $1 FOR UPDATE),
           moved AS (
             UPDATE posts SET status = $2, ${set ? `${set.sql}, ` : ''}updated_at = now()
-             WHERE id = $1 AND status = ANY($3::text[])${m.where ? ` AND ${m.where}` : ''}
+             WHERE id = $1 AND status = ANY($3::text[])${expect}${m.where ? ` AND ${m.where}` : ''}
              RETURNING created_at)
      SELECT old.status AS was, (SELECT created_at FROM moved) AS created_at FROM old`,
     params,
@@ -54,16 +60,15 @@ async function move(db: Queryable, postId: string, m: Move): Promise<{ moved: bo
   if (!row) return { moved: false, createdAt: null };
   if (row.created_at) return { moved: true, createdAt: row.created_at };
   const was = row.was as PostStatus;
+  if (m.expect && was !== m.expect) return { moved: false, createdAt: null };
   if (leavesUnchanged(m.event, m.to, was) || sourcesOf(m.event, m.to).includes(was))
     return { moved: false, createdAt: null };
   throw new IllegalTransitionError(m.event, was, m.to);
 }
 
-/** Appends `params` to `all`, renumbering `$n` in `sql` to follow the ones already there ($1 stays the post id). */
+/** A CTE of `also`, its parameters appended to `all` (see renumber). */
 function shift(sql: string, params: unknown[], all: unknown[]): string {
-  const base = all.length;
-  all.push(...params);
-  return `${sql.replace(/\$(\d+)/g, (_m, n: string) => (n === '1' ? '$1' : `$${Number(n) - 1 + base}`))}, `;
+  return `${renumber(sql, params, all)}, `;
 }
 
 const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
@@ -71,27 +76,67 @@ const json = (value: unknown) => (value === undefined || value === null ? null :
 // ---------------------------------------------------------------- the stage runner's moves
 
 /**
- * Opens a stage run, in one statement: runs of the same stage still marked running belong to a process that died
- * and are closed as abandoned; the post shows the stage's status (a post that reached publication keeps it: this
- * run is a late duplicate). Null when the post does not exist.
+ * What a stage reads of its post, read in the statement that opens its stage run: a SELECT of at most one row, with
+ * $1 the post id and its own parameters numbered from $2, and what to make of the row. Its owner module defines it
+ * beside its other queries. It sees the post as it was before the run opened (the status the run found).
  */
-export async function startStageRun(
-  db: Db,
+export type PostRead<T> = { sql: string; params?: unknown[]; map: (row: Record<string, unknown>) => T };
+
+/** The run a stage opened: its id, and the status it will move the post from. */
+export type OpenRun = { runId: number; postId: string; stage: Stage };
+
+/**
+ * Opens a stage run and reads the post for the stage, in one statement: runs of the same stage still marked running
+ * belong to a process that died and are closed as abandoned; the post shows the stage's status (a post that reached
+ * publication keeps it: this run is a late duplicate). Null when the post does not exist.
+ */
+export async function openStageRun<T>(
+  db: Queryable,
   run: { postId: string; stage: Stage; attempt: number; jobId: string | undefined; worker: string },
-): Promise<number | null> {
+  read: PostRead<T> | null,
+): Promise<{ run: OpenRun; post: T | null } | null> {
   const status = stageStatus[run.stage];
   assertReachable('start', status);
-  const { rows } = await db.query<{ id: number }>(
+  const params: unknown[] = [
+    run.postId,
+    run.stage,
+    run.attempt,
+    run.jobId ?? null,
+    run.worker,
+    status,
+    sourcesOf('start', status),
+  ];
+  const readSql = read ? renumber(read.sql, read.params ?? [], params) : 'SELECT';
+  const { rows } = await db.query<Record<string, unknown> & { stage_run_id: number }>(
     `WITH post AS (SELECT id FROM posts WHERE id = $1),
           abandoned AS (
             UPDATE stage_runs SET outcome = 'abandoned', finished_at = now(), error = 'worker stopped during the run'
              WHERE post_id = $1 AND stage = $2 AND outcome = 'running'),
-          shown AS (UPDATE posts SET status = $6, updated_at = now() WHERE id = $1 AND status = ANY($7::text[]))
-     INSERT INTO stage_runs (post_id, stage, attempt, job_id, worker)
-     SELECT id, $2, $3, $4, $5 FROM post RETURNING id`,
-    [run.postId, run.stage, run.attempt, run.jobId ?? null, run.worker, status, sourcesOf('start', status)],
+          shown AS (UPDATE posts SET status = $6, updated_at = now() WHERE id = $1 AND status = ANY($7::text[])),
+          run AS (INSERT INTO stage_runs (post_id, stage, attempt, job_id, worker)
+                  SELECT id, $2, $3, $4, $5 FROM post RETURNING id)
+     SELECT run.id AS stage_run_id, state.* FROM run LEFT JOIN LATERAL (${readSql}) state ON true`,
+    params,
   );
-  return rows[0]?.id ?? null;
+  const row = rows[0];
+  if (!row) return null;
+  const { stage_run_id: runId, ...state } = row;
+  return { run: { runId, postId: run.postId, stage: run.stage }, post: read ? read.map(state) : null };
+}
+
+/** Opens a stage run without reading anything for the stage (see openStageRun). Null when the post does not exist. */
+export async function startStageRun(
+  db: Db,
+  run: { postId: string; stage: Stage; attempt: number; jobId: string | undefined; worker: string },
+): Promise<OpenRun | null> {
+  return (await openStageRun(db, run, null))?.run ?? null;
+}
+
+/** Appends `params` to `all`, renumbering `$n` in `sql` to follow the ones already there ($1 stays the post id). */
+function renumber(sql: string, params: unknown[], all: unknown[]): string {
+  const base = all.length;
+  all.push(...params);
+  return sql.replace(/\$(\d+)/g, (_m, n: string) => (n === '1' ? '$1' : `$${Number(n) - 1 + base}`));
 }
 
 const closeRun = (runId: number, outcome: RunOutcome, error: string | null, permanent: boolean) => ({
@@ -101,17 +146,15 @@ const closeRun = (runId: number, outcome: RunOutcome, error: string | null, perm
 
 /**
  * Closes a completed stage run and applies what its processor asked for, in one statement: a hold or a stop moves
- * the post; handing on and waiting leave its status (the next stage's start, or the wait's job, moves it on).
+ * the post; handing on and waiting leave its status (the next stage's start, or the wait's job, moves it on). The
+ * post moves only from the stage's own status: one an editor gave it meanwhile (cancelled) stays.
  */
-export async function completeStageRun(
-  db: Db,
-  postId: string,
-  runId: number,
-  outcome: StageOutcome,
-): Promise<{ moved: boolean }> {
+export async function completeStageRun(db: Db, run: OpenRun, outcome: StageOutcome): Promise<{ moved: boolean }> {
+  const { postId, runId } = run;
+  const expect = stageStatus[run.stage];
   const also = closeRun(runId, 'completed', null, false);
   if (outcome.kind === 'handOn' || outcome.kind === 'wait') {
-    await finishStageRun(db, runId, 'completed');
+    await finishStageRun(db, run, 'completed');
     return { moved: false };
   }
   if (outcome.kind === 'hold') {
@@ -119,6 +162,7 @@ export async function completeStageRun(
       event: 'hold',
       to: outcome.status,
       also,
+      expect,
       set: (n) => ({
         sql: `held_stage = $${n}, held_reason = $${n + 1}, held_details = $${n + 2}`,
         params: [outcome.heldStage, outcome.reason, json(outcome.details)],
@@ -132,6 +176,7 @@ export async function completeStageRun(
       event: 'stop',
       to: 'published',
       also,
+      expect,
       set: () => ({
         sql: `published_at = COALESCE(published_at, now()), failed_stage = NULL, failure_reason = NULL,
               held_stage = NULL, held_reason = NULL, held_details = NULL`,
@@ -146,6 +191,7 @@ export async function completeStageRun(
     event: 'stop',
     to: outcome.status,
     also,
+    expect,
     set:
       reason === undefined && duplicateOf === undefined
         ? undefined
@@ -165,27 +211,31 @@ export async function completeStageRun(
   });
 }
 
-/** Closes a stage run that did not complete; a `failed` one fails the post (kept published if it was) with it. */
+/**
+ * Closes a stage run that did not complete; a `failed` one fails the post with it, from the stage's own status only:
+ * a published post stays published, and one an editor stopped meanwhile (cancelled, rejected) stays stopped.
+ */
 export async function finishStageRun(
   db: Db,
-  runId: number,
+  run: OpenRun,
   outcome: RunOutcome,
-  failure?: { postId: string; stage: Stage; reason: string; permanent: boolean },
+  failure?: { reason: string; permanent: boolean },
 ): Promise<void> {
   if (outcome === 'failed' && failure) {
-    await move(db, failure.postId, {
+    await move(db, run.postId, {
       event: 'fail',
       to: 'failed',
-      also: closeRun(runId, outcome, failure.reason, failure.permanent),
+      also: closeRun(run.runId, outcome, failure.reason, failure.permanent),
+      expect: stageStatus[run.stage],
       set: (n) => ({
         sql: `failed_stage = $${n}, failure_reason = $${n + 1}`,
-        params: [failure.stage, failure.reason.slice(0, 2000)],
+        params: [run.stage, failure.reason.slice(0, 2000)],
       }),
     });
     return;
   }
   await db.query(`UPDATE stage_runs SET outcome = $2, error = $3, permanent = $4, finished_at = now() WHERE id = $1`, [
-    runId,
+    run.runId,
     outcome,
     failure?.reason ?? null,
     failure?.permanent ?? false,

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import type { Db } from '../db/pool.ts';
+import { type SourceRow, sourcesColumn } from '../ingest/store.ts';
+import type { PostRead } from './status.ts';
 
 // A feed entry's post and its topic brief: the post a group of entries becomes, and the briefs still inside their
 // topic window that later entries may join.
@@ -101,20 +103,17 @@ export async function publishedTopics(
   return rows;
 }
 
-/** What ingest needs of a post: its tenant, submission, brief and the submission's options. */
-export async function postForIngest(
-  db: Db,
-  postId: string,
-): Promise<{
+/** What ingest needs of a post: its tenant, submission, brief, the submission's options and its sources. */
+export type PostForIngest = {
   tenant_id: string;
   submission_id: string;
   topic_brief: { keywords?: string[] } | null;
   options: Record<string, unknown>;
-}> {
-  const { rows } = await db.query(
-    `SELECT p.tenant_id, p.submission_id, p.topic_brief, s.options
-       FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
-    [postId],
-  );
-  return rows[0]! as Awaited<ReturnType<typeof postForIngest>>;
-}
+  sources: SourceRow[];
+};
+
+export const postForIngest: PostRead<PostForIngest> = {
+  sql: `SELECT p.tenant_id, p.submission_id, p.topic_brief, s.options, ${sourcesColumn}
+          FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
+  map: (row) => row as PostForIngest,
+};

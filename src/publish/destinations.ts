@@ -271,7 +271,23 @@ export async function missingDestinations(db: Db, tenantId: string, ids: readonl
  * The destinations a post goes to: those its submission named, else the tenant's defaults, else the
  * built-in static site. A named destination that is gone is an error the caller reports.
  */
-export async function resolveTargets(db: Db, tenantId: string, named: string[] | undefined): Promise<Target[]> {
+/**
+ * The default destinations of the tenant of post `p` (what resolveTargets reads when the post names none), as a JSON
+ * column of another query: the publish stage reads them with its post.
+ */
+export const defaultDestinationsColumn = `(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'tenant_id',
+    d.tenant_id, 'name', d.name, 'kind', d.kind, 'config', d.config, 'is_default', d.is_default, 'created_at',
+    d.created_at, 'updated_at', d.updated_at) ORDER BY d.created_at, d.id), '[]')
+   FROM destinations d WHERE d.tenant_id = p.tenant_id AND d.is_default AND d.deleted_at IS NULL)
+   AS default_destinations`;
+
+export async function resolveTargets(
+  db: Db,
+  tenantId: string,
+  named: string[] | undefined,
+  /** The tenant's default destinations, when the caller read them already (defaultDestinationsColumn). */
+  defaults?: unknown[],
+): Promise<Target[]> {
   if (named && named.length > 0) {
     const { rows } = await db.query<Row>(
       `SELECT ${columns} FROM destinations WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
@@ -283,11 +299,15 @@ export async function resolveTargets(db: Db, tenantId: string, named: string[] |
       throw new UnknownDestinationError(`destination ${missing.join(', ')} does not exist (or was deleted)`);
     return [...new Set(named)].map((id) => toTarget(found.get(id)!));
   }
-  const { rows } = await db.query<Row>(
-    `SELECT ${columns} FROM destinations WHERE tenant_id = $1 AND is_default ` +
-      `AND deleted_at IS NULL ORDER BY created_at, id`,
-    [tenantId],
-  );
+  const rows = defaults
+    ? (defaults as Row[])
+    : (
+        await db.query<Row>(
+          `SELECT ${columns} FROM destinations WHERE tenant_id = $1 AND is_default ` +
+            `AND deleted_at IS NULL ORDER BY created_at, id`,
+          [tenantId],
+        )
+      ).rows;
   if (rows.length > 0) return rows.map((r) => toTarget(fromRow(r)));
   return [{ key: BUILTIN_FILES_KEY, destinationId: null, name: 'static site', kind: 'files', config: {} }];
 }

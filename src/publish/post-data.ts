@@ -2,6 +2,9 @@ import type { Db } from '../db/pool.ts';
 import type { Citation } from '../llm/types.ts';
 import type { LeadImage } from './images.ts';
 import { storedPublishOptionsSchema, type PublishOptions } from './options.ts';
+import type { PostRead } from '../posts/status.ts';
+import { defaultDestinationsColumn } from './destinations.ts';
+import { parseTenantSettings, type TenantSettings, tenantSettingsColumn } from '../tenant-settings.ts';
 
 // What the publish stage and the post actions read of a post: its content, its state and its plan.
 
@@ -74,28 +77,49 @@ type Row = {
   json_ld: Record<string, unknown> | null;
 };
 
+const columns = `p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug,
+            p.markdown, p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at,
+            p.held_stage, p.hero_image, p.category, p.language->>'tag' AS language, p.json_ld, s.options,
+            (SELECT src.lead_image || jsonb_build_object('pageUrl', COALESCE(src.canonical_url, src.url), 'siteName',
+              src.site_name) FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
+              ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at,
+                pp.revision, pp.planned, pp.scheduled_job_id, pp.stopped, pp.stop_reason`;
+const from = `FROM posts p
+       JOIN submissions s ON s.id = p.submission_id
+       LEFT JOIN post_publishing pp ON pp.post_id = p.id`;
+
 export async function loadPostForPublishing(
   db: Db,
   postId: string,
   tenantId?: string,
 ): Promise<PostForPublishing | null> {
   const { rows } = await db.query<Row>(
-    `SELECT p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug,
-       p.markdown,
-            p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at, p.held_stage,
-            p.hero_image, p.category, p.language->>'tag' AS language, p.json_ld, s.options,
-            (SELECT src.lead_image || jsonb_build_object('pageUrl', COALESCE(src.canonical_url, src.url), 'siteName',
-              src.site_name) FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
-              ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at,
-                pp.revision, pp.planned, pp.scheduled_job_id, pp.stopped, pp.stop_reason
-       FROM posts p
-       JOIN submissions s ON s.id = p.submission_id
-       LEFT JOIN post_publishing pp ON pp.post_id = p.id
-      WHERE p.id = $1 AND ($2::uuid IS NULL OR p.tenant_id = $2)`,
+    `SELECT ${columns} ${from} WHERE p.id = $1 AND ($2::uuid IS NULL OR p.tenant_id = $2)`,
     [postId, tenantId ?? null],
   );
   const r = rows[0];
-  if (!r) return null;
+  return r ? fromRow(r) : null;
+}
+
+/**
+ * What the publish stage reads of its post: the post as loadPostForPublishing reads it, its tenant's settings and
+ * default destinations.
+ */
+export const postToPublish: PostRead<
+  (PostForPublishing & { settings: TenantSettings; defaultDestinations: unknown[] }) | null
+> = {
+  sql: `SELECT ${columns}, ${tenantSettingsColumn}, ${defaultDestinationsColumn} ${from} WHERE p.id = $1`,
+  map: (row) =>
+    row.id
+      ? {
+          ...fromRow(row as unknown as Row),
+          settings: parseTenantSettings(row.tenant_settings),
+          defaultDestinations: row.default_destinations as unknown[],
+        }
+      : null,
+};
+
+function fromRow(r: Row): PostForPublishing {
   const parsed = storedPublishOptionsSchema.safeParse(r.options?.publish ?? {});
   const options = parsed.success ? parsed.data : {};
   const publishAt = r.pp_publish_at ?? (options.publishAt ? new Date(options.publishAt) : null);

@@ -45,14 +45,45 @@ export async function ensureEmbeddings(
   opts: { batchSize?: number } = {},
 ): Promise<{ vectors: Map<string, number[]>; embedded: number }> {
   const unique = [...new Map(texts.map((t) => [t.hash, t])).values()];
-  const vectors = new Map<string, number[]>();
-  if (unique.length === 0) return { vectors, embedded: 0 };
+  if (unique.length === 0) return { vectors: new Map(), embedded: 0 };
   const cached = await db.query<{ content_hash: string; embedding: number[] }>(
     'SELECT content_hash, embedding::real[] AS embedding FROM embedding_cache ' +
       'WHERE model = $1 AND content_hash = ANY($2::text[])',
     [model, unique.map((t) => t.hash)],
   );
-  for (const row of cached.rows) vectors.set(row.content_hash, row.embedding);
+  return embedUncached(
+    db,
+    embedder,
+    model,
+    texts,
+    new Map(cached.rows.map((r) => [r.content_hash, r.embedding])),
+    opts,
+  );
+}
+
+/** The cache's vectors of `hashes` under `model`, as a column of another query (named `cached`). */
+export const cachedVectorsColumn = (model: string, hashes: string) =>
+  `(SELECT COALESCE(json_object_agg(e.content_hash, e.embedding::real[]), '{}') FROM embedding_cache e
+     WHERE e.model = ${model} AND e.content_hash = ANY(${hashes})) AS cached`;
+
+/**
+ * ensureEmbeddings for a caller that already read what the cache holds of `texts` (`cached`, by hash): embeds the
+ * rest in batches and stores them in the cache.
+ */
+export async function embedUncached(
+  db: Db,
+  embedder: Embedder,
+  model: string,
+  texts: { hash: string; text: string }[],
+  cached: Map<string, number[]>,
+  opts: { batchSize?: number } = {},
+): Promise<{ vectors: Map<string, number[]>; embedded: number }> {
+  const unique = [...new Map(texts.map((t) => [t.hash, t])).values()];
+  const vectors = new Map<string, number[]>();
+  for (const t of unique) {
+    const vector = cached.get(t.hash);
+    if (vector) vectors.set(t.hash, vector);
+  }
   const todo = unique.filter((t) => !vectors.has(t.hash));
   embeddingCacheLookupsTotal.inc({ result: 'hit' }, unique.length - todo.length);
   embeddingCacheLookupsTotal.inc({ result: 'miss' }, todo.length);

@@ -47,6 +47,9 @@ function escapeText(text: string): string {
     .trim();
 }
 
+/** Whether post `p` has related-post suggestions, as a column of another query. */
+export const hasRelatedColumn = 'EXISTS (SELECT 1 FROM post_links l WHERE l.post_id = p.id) AS has_related';
+
 /**
  * Replaces the post's related-post suggestions (post_links) with `related`, ranked in order; `linked` says whether
  * they were written into the post's body.

@@ -3,7 +3,7 @@ import pg from 'pg';
 import pgvector from 'pgvector';
 import type { Db } from '../db/pool.ts';
 import { vectorSearchSeconds } from '../metrics.ts';
-import type { VectorIndex, VectorSpace } from './types.ts';
+import type { IndexHit, SearchOptions, VectorIndex, VectorSpace } from './types.ts';
 
 export type PgvectorOptions = {
   /** hnsw.ef_search: candidates kept per query; higher is slower and more exact. */
@@ -54,6 +54,7 @@ export async function ensurePgvectorIndex(
  */
 export function createPgvectorIndex(db: Db, opts: PgvectorOptions): VectorIndex {
   const ready = new Set<string>();
+  const configured = new WeakSet<pg.PoolClient>();
 
   async function ensure(space: VectorSpace): Promise<void> {
     const key = `${space.model}|${space.dimension}`;
@@ -68,25 +69,37 @@ export function createPgvectorIndex(db: Db, opts: PgvectorOptions): VectorIndex 
     async upsertPost({ postId, tenantId }, space, chunks) {
       await ensure(space);
       for (const c of chunks) checkDimension(c.vector, space);
-      return db.tx(async (client) => {
-        const updated = await client.query(
-          `UPDATE post_chunks c SET embedding = u.embedding::vector, embedding_model = $3
+      // One statement: these chunks get their vectors, the post's other chunks in the space lose theirs.
+      const { rows } = await db
+        .query<{ updated: number }>(
+          `WITH updated AS (
+           UPDATE post_chunks c SET embedding = u.embedding::vector, embedding_model = $3
              FROM unnest($4::int[], $5::text[]) AS u(position, embedding)
-            WHERE c.post_id = $1 AND c.tenant_id = $2 AND c.position = u.position`,
-          [postId, tenantId, space.model, chunks.map((c) => c.position), chunks.map((c) => pgvector.toSql(c.vector))],
-        );
-        if ((updated.rowCount ?? 0) !== chunks.length) {
-          throw new Error(
-            `post ${postId} of tenant ${tenantId} has ${updated.rowCount} of ${chunks.length} chunk rows to index`,
-          );
-        }
-        await client.query(
-          `UPDATE post_chunks SET embedding = NULL, embedding_model = NULL
-            WHERE post_id = $1 AND embedding_model = $2 AND NOT (position = ANY($3::int[]))`,
-          [postId, space.model, chunks.map((c) => c.position)],
-        );
-        return chunks.length;
-      });
+            WHERE c.post_id = $1 AND c.tenant_id = $2 AND c.position = u.position RETURNING c.position),
+              cleared AS (
+           UPDATE post_chunks SET embedding = NULL, embedding_model = NULL
+            WHERE post_id = $1 AND embedding_model = $3 AND NOT (position = ANY($4::int[])))
+         -- Fewer rows than chunks (the post was chunked again meanwhile) fails the statement, undoing both updates:
+         -- casting the message to a number is what raises the error.
+         SELECT CASE WHEN count(*) = $6 THEN count(*)::int
+                     ELSE ('post ' || $1 || ' of tenant ' || $2 || ' has ' || count(*) || ' of ' || $6 ||
+                           ' chunk rows to index')::int END AS updated
+           FROM updated`,
+          [
+            postId,
+            tenantId,
+            space.model,
+            chunks.map((c) => c.position),
+            chunks.map((c) => pgvector.toSql(c.vector)),
+            chunks.length,
+          ],
+        )
+        .catch((err: Error & { code?: string }) => {
+          // The statement's own refusal, as the error it stands for.
+          const message = err.code === '22P02' ? /"(post .*)"/.exec(err.message)?.[1] : undefined;
+          throw message ? new Error(message) : err;
+        });
+      return rows[0]?.updated ?? 0;
     },
 
     async deletePost(postId, space) {
@@ -96,34 +109,72 @@ export function createPgvectorIndex(db: Db, opts: PgvectorOptions): VectorIndex 
       );
     },
 
-    async search(tenantId, space, vector, { limit, excludePostId }) {
-      checkDimension(vector, space);
-      const end = vectorSearchSeconds.startTimer({ backend: 'pgvector' });
-      try {
-        return await db.tx(async (client) => {
-          await client.query(`SET LOCAL hnsw.ef_search = ${Number(opts.efSearch)}`);
-          await client.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
-          const d = dim(space);
-          // The expression and the predicate match the partial index, so the planner can use it; relaxed order
-          // is re-sorted outside the materialised scan, as pgvector recommends.
-          const { rows } = await client.query<{ post_id: string; position: number; distance: number }>(
-            `WITH nearest AS MATERIALIZED (
-               SELECT post_id, position, (embedding::vector(${d})) <=> $2::vector(${d}) AS distance
-                 FROM post_chunks
-                WHERE embedding_model = ${pg.escapeLiteral(space.model)} AND tenant_id = $1
-                  AND ($4::uuid IS NULL OR post_id <> $4::uuid)
-                ORDER BY (embedding::vector(${d})) <=> $2::vector(${d})
-                LIMIT $3)
-             SELECT post_id, position, distance FROM nearest ORDER BY distance, post_id, position`,
-            [tenantId, pgvector.toSql(vector), limit, excludePostId ?? null],
-          );
-          return rows.map((r) => ({ postId: r.post_id, position: r.position, score: 1 - r.distance }));
-        });
-      } finally {
-        end();
-      }
+    async search(tenantId, space, vector, opts) {
+      return (await searchMany(tenantId, space, [vector], opts))[0]!;
     },
+
+    searchMany,
   };
+
+  async function searchMany(
+    tenantId: string,
+    space: VectorSpace,
+    vectors: number[][],
+    { limit, excludePostId }: SearchOptions,
+  ): Promise<IndexHit[][]> {
+    for (const v of vectors) checkDimension(v, space);
+    if (vectors.length === 0) return [];
+    const end = vectorSearchSeconds.startTimer({ backend: 'pgvector' });
+    try {
+      return await withSearchSettings(async (client) => {
+        const d = dim(space);
+        // The expression and the predicate match the partial index, so the planner can use it for each query
+        // vector; relaxed order is re-sorted outside the scan, as pgvector recommends.
+        const { rows } = await client.query<{ i: number; post_id: string; position: number; distance: number }>(
+          `SELECT q.i::int AS i, n.post_id, n.position, n.distance
+               FROM unnest($2::text[]) WITH ORDINALITY AS q(v, i)
+               CROSS JOIN LATERAL (
+                 SELECT post_id, position, (embedding::vector(${d})) <=> q.v::vector(${d}) AS distance
+                   FROM post_chunks
+                  WHERE embedding_model = ${pg.escapeLiteral(space.model)} AND tenant_id = $1
+                    AND ($4::uuid IS NULL OR post_id <> $4::uuid)
+                  ORDER BY (embedding::vector(${d})) <=> q.v::vector(${d})
+                  LIMIT $3) n
+              ORDER BY q.i, n.distance, n.post_id, n.position`,
+          [tenantId, vectors.map((v) => pgvector.toSql(v)), limit, excludePostId ?? null],
+        );
+        const hits = vectors.map((): IndexHit[] => []);
+        for (const r of rows) hits[r.i - 1]!.push({ postId: r.post_id, position: r.position, score: 1 - r.distance });
+        return hits;
+      });
+    } finally {
+      end();
+    }
+  }
+
+  /**
+   * Runs fn on a connection with the search settings (ef_search, iterative scan) set for its session, once per
+   * connection rather than per search: they concern HNSW scans only, which are these searches.
+   */
+  async function withSearchSettings<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await db.pool.connect();
+    // A connection that drops emits 'error' on the client; it is destroyed instead of going back to the pool.
+    let lost = false;
+    const onError = () => {
+      lost = true;
+    };
+    client.on('error', onError);
+    try {
+      if (!configured.has(client)) {
+        await client.query(`SET hnsw.ef_search = ${Number(opts.efSearch)}; SET hnsw.iterative_scan = relaxed_order`);
+        configured.add(client);
+      }
+      return await fn(client);
+    } finally {
+      client.off('error', onError);
+      client.release(lost || undefined);
+    }
+  }
 }
 
 function dim(space: VectorSpace): number {

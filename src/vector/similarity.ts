@@ -39,32 +39,53 @@ export async function similarPosts(
   deps: VectorDeps,
   post: { id: string; tenantId: string },
   opts: { statuses: readonly string[]; perChunk?: number; maxCandidates?: number },
+  /** The post's own chunk vectors, when the caller has them already. */
+  known?: StoredChunkVector[],
 ): Promise<PostScore[]> {
-  const own = (await loadChunkVectors(deps.db, deps.space.model, [post.id])).filter((c) => norm(c.vector) > 0);
+  const own = (known ?? (await loadChunkVectors(deps.db, deps.space.model, [post.id]))).filter(
+    (c) => norm(c.vector) > 0,
+  );
   if (own.length === 0) return [];
   const best = new Map<string, number>();
-  for (const chunk of own) {
-    const hits = await deps.index.search(post.tenantId, deps.space, chunk.vector, {
-      limit: opts.perChunk ?? 10,
-      excludePostId: post.id,
-    });
+  const search = { limit: opts.perChunk ?? 10, excludePostId: post.id };
+  const hitsPerChunk = deps.index.searchMany
+    ? await deps.index.searchMany(
+        post.tenantId,
+        deps.space,
+        own.map((c) => c.vector),
+        search,
+      )
+    : await Promise.all(own.map((chunk) => deps.index.search(post.tenantId, deps.space, chunk.vector, search)));
+  for (const hits of hitsPerChunk)
     for (const hit of hits) best.set(hit.postId, Math.max(best.get(hit.postId) ?? -1, hit.score));
-  }
   const candidateIds = [...best.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, opts.maxCandidates ?? 50)
     .map(([id]) => id);
   if (candidateIds.length === 0) return [];
-  // The row is the state: status and tenant are checked in PostgreSQL, whatever the index holds.
-  const { rows } = await deps.db.query<{ id: string; status: string }>(
-    'SELECT id, status FROM posts WHERE id = ANY($1::uuid[]) AND tenant_id = $2 AND status = ANY($3::text[])',
-    [candidateIds, post.tenantId, [...opts.statuses]],
+  // The row is the state: status and tenant are checked in PostgreSQL, whatever the index holds; the candidates'
+  // vectors come with them.
+  const { rows } = await deps.db.query<{
+    id: string;
+    status: string;
+    position: number;
+    token_count: number;
+    embedding: number[];
+  }>(
+    `SELECT p.id, p.status, c.position, c.token_count, e.embedding::real[] AS embedding
+       FROM posts p
+       JOIN post_chunks c ON c.post_id = p.id
+       JOIN embedding_cache e ON e.model = $4 AND e.content_hash = c.content_hash
+      WHERE p.id = ANY($1::uuid[]) AND p.tenant_id = $2 AND p.status = ANY($3::text[])
+      ORDER BY p.id, c.position`,
+    [candidateIds, post.tenantId, [...opts.statuses], deps.space.model],
   );
-  const vectors = await loadChunkVectors(
-    deps.db,
-    deps.space.model,
-    rows.map((r) => r.id),
-  );
+  const vectors: StoredChunkVector[] = rows.map((r) => ({
+    postId: r.id,
+    position: r.position,
+    tokenCount: r.token_count,
+    vector: r.embedding,
+  }));
   const byPost = Map.groupBy(
     vectors.filter((c) => norm(c.vector) > 0),
     (c) => c.postId,
@@ -85,6 +106,7 @@ export type PostSummary = {
 
 /** Title, slug, status and public URL of the tenant's posts (other tenants' ids yield nothing). */
 export async function postSummaries(db: Db, tenantId: string, postIds: string[]): Promise<Map<string, PostSummary>> {
+  if (postIds.length === 0) return new Map();
   const { rows } = await db.query<{
     id: string;
     title: string | null;

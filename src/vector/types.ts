@@ -24,6 +24,8 @@ export interface VectorIndex {
   deletePost(postId: string, space: VectorSpace): Promise<void>;
   /** Nearest chunks of one tenant's posts, best first. The tenant filter is part of every query. */
   search(tenantId: string, space: VectorSpace, vector: number[], opts: SearchOptions): Promise<IndexHit[]>;
+  /** search() for several vectors at once (one answer per vector, in order), where the backend can do it in one go. */
+  searchMany?(tenantId: string, space: VectorSpace, vectors: number[][], opts: SearchOptions): Promise<IndexHit[][]>;
   /** Answers when a networked index is reachable (readiness). */
   ping?(): Promise<unknown>;
 }

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hold, IllegalTransitionError, postStatuses, stop } from '../../src/posts/lifecycle.ts';
-import { completeStageRun, finishStageRun, startStageRun, stopByOperator } from '../../src/posts/status.ts';
+import {
+  completeStageRun,
+  finishStageRun,
+  type OpenRun,
+  startStageRun,
+  stopByOperator,
+} from '../../src/posts/status.ts';
 import { createTestEnv, startPipeline, type TestEnv } from '../support/harness.ts';
 
 // The lifecycle's writer against PostgreSQL: each move is one statement with the stage run's close, and a move the
@@ -30,7 +36,7 @@ describe('the post lifecycle in the database', () => {
         [id],
       )
     ).rows[0]!;
-  const run = async (runId: number) =>
+  const run = async ({ runId }: OpenRun) =>
     (await app.rt.db.query<{ outcome: string }>('SELECT outcome FROM stage_runs WHERE id = $1', [runId])).rows[0]!;
   const start = async (postId: string, stage: 'generate' | 'publish') =>
     (await startStageRun(app.rt.db, { postId, stage, attempt: 1, jobId: 'test', worker: 'test' }))!;
@@ -44,7 +50,7 @@ describe('the post lifecycle in the database', () => {
     const id = await queuedPost();
     const runId = await start(id, 'generate');
     expect((await row(id)).status).toBe('generating');
-    await completeStageRun(app.rt.db, id, runId, hold('needs_review', 'generate', 'two findings'));
+    await completeStageRun(app.rt.db, runId, hold('needs_review', 'generate', 'two findings'));
     expect(await row(id)).toEqual({ status: 'needs_review', held_stage: 'generate', held_reason: 'two findings' });
     expect((await run(runId)).outcome).toBe('completed');
   });
@@ -53,7 +59,7 @@ describe('the post lifecycle in the database', () => {
     const id = await queuedPost();
     const runId = await start(id, 'generate');
     // Publication follows publishing only.
-    await expect(completeStageRun(app.rt.db, id, runId, stop('published'))).rejects.toThrow(IllegalTransitionError);
+    await expect(completeStageRun(app.rt.db, runId, stop('published'))).rejects.toThrow(IllegalTransitionError);
     expect((await row(id)).status).toBe('generating');
     // An operator cannot reject a post a stage is working on.
     expect(await stopByOperator(app.rt.db, id, 'rejected', 'no')).toBe(false);
@@ -63,12 +69,43 @@ describe('the post lifecycle in the database', () => {
   it('publishes from publishing, and leaves a published post published on a late start or failure', async () => {
     const id = await queuedPost();
     const runId = await start(id, 'publish');
-    await completeStageRun(app.rt.db, id, runId, stop('published'));
+    await completeStageRun(app.rt.db, runId, stop('published'));
     expect((await row(id)).status).toBe('published');
     const late = await start(id, 'generate');
     expect((await row(id)).status).toBe('published');
-    await finishStageRun(app.rt.db, late, 'failed', { postId: id, stage: 'generate', reason: 'late', permanent: true });
+    await finishStageRun(app.rt.db, late, 'failed', { reason: 'late', permanent: true });
     expect((await row(id)).status).toBe('published');
     expect((await run(late)).outcome).toBe('failed');
+  });
+
+  it("never overwrites an editor's cancel or reject with a stage's failure, hold or stop that ends after it", async () => {
+    // A stage still working when an editor cancels: its run closes as it ended, the post stays cancelled.
+    const failing = await queuedPost();
+    const failed = await start(failing, 'generate');
+    expect(await stopByOperator(app.rt.db, failing, 'cancelled', 'not wanted')).toBe(true);
+    await finishStageRun(app.rt.db, failed, 'failed', { reason: 'the model went away', permanent: true });
+    expect((await row(failing)).status).toBe('cancelled');
+    expect((await run(failed)).outcome).toBe('failed');
+
+    const holding = await queuedPost();
+    const held = await start(holding, 'generate');
+    expect(await stopByOperator(app.rt.db, holding, 'cancelled', 'not wanted')).toBe(true);
+    await completeStageRun(app.rt.db, held, hold('needs_review', 'generate', 'one finding'));
+    expect(await row(holding)).toEqual({ status: 'cancelled', held_stage: null, held_reason: 'not wanted' });
+    expect((await run(held)).outcome).toBe('completed');
+
+    const stopping = await queuedPost();
+    const stopped = await start(stopping, 'generate');
+    expect(await stopByOperator(app.rt.db, stopping, 'cancelled', 'not wanted')).toBe(true);
+    await completeStageRun(app.rt.db, stopped, stop('budget_exceeded', { reason: 'over budget' }));
+    expect((await row(stopping)).status).toBe('cancelled');
+
+    // A rejected post (held for review, rejected, then a late retry of its stage fails) stays rejected.
+    const rejecting = await queuedPost();
+    const review = await start(rejecting, 'generate');
+    await completeStageRun(app.rt.db, review, hold('needs_review', 'generate', 'one finding'));
+    expect(await stopByOperator(app.rt.db, rejecting, 'rejected', 'off topic')).toBe(true);
+    await finishStageRun(app.rt.db, review, 'failed', { reason: 'late failure', permanent: true });
+    expect((await row(rejecting)).status).toBe('rejected');
   });
 });
