@@ -318,7 +318,11 @@ let coverThread: { worker: Worker; pending: Map<number, (reply: CoverReply) => v
 
 function drawOnCoverThread(svg: string, options: CoverRequest['options']): Promise<Uint8Array> {
   if (!coverThread) {
-    const worker = new Worker(new URL('./cover-thread.ts', import.meta.url));
+    // Its JavaScript holds one SVG and one PNG at a time: a small heap keeps the thread from adding the 20-odd MiB
+    // of resident memory a default young generation grows to.
+    const worker = new Worker(new URL('./cover-thread.ts', import.meta.url), {
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+    });
     // An idle thread does not keep the process alive; one drawing a cover does, until the cover is back.
     worker.unref();
     const thread = { worker, pending: new Map<number, (reply: CoverReply) => void>(), next: 0 };
