@@ -5,7 +5,7 @@ import { renderCover } from '../src/publish/images.ts';
 
 const [title = 'Untitled', siteTitle = 'Blog', out = 'cover.png'] = process.argv.slice(2);
 const started = performance.now();
-const cover = renderCover(title, siteTitle);
+const cover = await renderCover(title, siteTitle);
 const ms = performance.now() - started;
 writeFileSync(out, cover.data);
 console.log(

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Readability from '@mozilla/readability';
 import type * as Qdrant from '@qdrant/js-client-rest';
-import type * as Resvg from '@resvg/resvg-js';
 import type * as Feedsmith from 'feedsmith';
 import type * as Franc from 'franc-min';
 import type * as Linkedom from 'linkedom';
@@ -54,9 +53,6 @@ export const yaml = lazy<typeof Yaml>('yaml');
 export const franc = lazy<typeof Franc>('franc-min');
 /** Stemmers for keywords and the offline writer. */
 export const snowball = lazy<typeof Snowball>('snowball-stemmers');
-
-/** SVG to PNG for generated featured images (publishing). */
-export const resvg = lazy<typeof Resvg>('@resvg/resvg-js');
 
 /** Which of these this process has loaded (tests and the memory benchmark look). */
 export function loadedHeavyDeps(): string[] {

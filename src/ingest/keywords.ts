@@ -157,7 +157,8 @@ export function keyPhrases(text: string, max = 10, lang?: string | null): string
   const entries = new Map<string, Entry>();
   let order = 0;
   const connectors = CONNECTORS[code.split('-')[0]!] ?? new Set<string>();
-  type Token = { word: string; key: string; initial: boolean; connector: boolean };
+  /** `stem` is the word's stem, or the connector itself: taken once per word, not once per phrase it is in. */
+  type Token = { word: string; key: string; stem: string; initial: boolean; connector: boolean };
   const surface = (part: Token[]): string =>
     part.map((t, i) => (i > 0 && !part[i - 1]!.word.endsWith("'") ? ' ' : '') + t.word).join('');
   for (const sentence of text.split(/(?<=[.!?])\s+|\n+/)) {
@@ -177,7 +178,7 @@ export function keyPhrases(text: string, max = 10, lang?: string | null): string
             }
             content++;
             const part = run.slice(i, j + 1);
-            const key = part.map((w) => (w.connector ? w.key : stem(w.key, code))).join(' ');
+            const key = part.map((w) => w.stem).join(' ');
             const entry = entries.get(key) ?? {
               count: 0,
               size: content,
@@ -189,7 +190,8 @@ export function keyPhrases(text: string, max = 10, lang?: string | null): string
             entry.count++;
             // A sentence's capitalised first word says little of how the phrase is written.
             const forms = part[0]!.initial ? entry.initialForms : entry.forms;
-            forms.set(surface(part), (forms.get(surface(part)) ?? 0) + 1);
+            const form = surface(part);
+            forms.set(form, (forms.get(form) ?? 0) + 1);
             entries.set(key, entry);
           }
         }
@@ -203,21 +205,22 @@ export function keyPhrases(text: string, max = 10, lang?: string | null): string
         // French elision: "d'énergie" is a connector and a word; "l'Europe" an article and a word.
         const elided = /^(\p{L})'(\p{L}.*)$/u.exec(word);
         if (elided) {
-          if (connectors.has(`${elided[1]!.toLowerCase()}'`) && run.length > 0)
-            run.push({ word: `${elided[1]}'`, key: `${elided[1]!.toLowerCase()}'`, initial, connector: true });
-          else flush();
+          if (connectors.has(`${elided[1]!.toLowerCase()}'`) && run.length > 0) {
+            const key = `${elided[1]!.toLowerCase()}'`;
+            run.push({ word: `${elided[1]}'`, key, stem: key, initial, connector: true });
+          } else flush();
           word = elided[2]!;
         }
         const key = word.toLowerCase();
         if (word && connectors.has(key) && run.length > 0 && !run.at(-1)!.connector) {
-          run.push({ word, key, initial, connector: true });
+          run.push({ word, key, stem: key, initial, connector: true });
           continue;
         }
         if (!word || stop.has(key) || !/\p{L}/u.test(word) || [...key].length < 3) {
           flush();
           continue;
         }
-        run.push({ word, key, initial, connector: false });
+        run.push({ word, key, stem: stem(key, code), initial, connector: false });
       }
       flush();
     }

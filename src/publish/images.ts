@@ -1,8 +1,9 @@
-import { resvg } from '../heavy-deps.ts';
+import { Worker } from 'node:worker_threads';
 import { errorMessage, PermanentError } from '../errors.ts';
 import type { SafeFetcher } from '../fetch/safe-fetch.ts';
 import type { Logger } from '../logger.ts';
 import { plainLine } from '../text/plain-text.ts';
+import type { CoverReply, CoverRequest } from './cover-thread.ts';
 import { destinationError } from './http.ts';
 
 // A post's featured image: the one its submission names; else the lead image its source's page
@@ -291,16 +292,15 @@ export function coverSvg(title: string, siteTitle: string): string {
 
 /**
  * The cover as PNG, drawn offline with the shipped fonts only (no system font is read), so the bytes are the same
- * everywhere.
+ * everywhere. It is drawn on a thread of its own (./cover-thread.ts), started by the first cover: drawing and
+ * encoding 1200×630 pixels is the largest CPU cost of a post in the offline pipeline, and on the event loop it held
+ * up every other stage's work in the process.
  */
-export function renderCover(title: string, siteTitle: string, language?: string | null): FeaturedImage {
-  const svg = coverSvg(title, siteTitle);
-  const png = new (resvg().Resvg)(svg, {
+export async function renderCover(title: string, siteTitle: string, language?: string | null): Promise<FeaturedImage> {
+  const png = await drawOnCoverThread(coverSvg(title, siteTitle), {
     font: { fontFiles: fonts, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
     fitTo: { mode: 'original' },
-  })
-    .render()
-    .asPng();
+  });
   const clean = plainLine(title).trim();
   return {
     data: png,
@@ -312,6 +312,41 @@ export function renderCover(title: string, siteTitle: string, language?: string 
     credit: null,
     origin: 'generated',
   };
+}
+
+let coverThread: { worker: Worker; pending: Map<number, (reply: CoverReply) => void>; next: number } | null = null;
+
+function drawOnCoverThread(svg: string, options: CoverRequest['options']): Promise<Uint8Array> {
+  if (!coverThread) {
+    // Its JavaScript holds one SVG and one PNG at a time: a small heap keeps the thread from adding the 20-odd MiB
+    // of resident memory a default young generation grows to.
+    const worker = new Worker(new URL('./cover-thread.ts', import.meta.url), {
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+    });
+    // An idle thread does not keep the process alive; one drawing a cover does, until the cover is back.
+    worker.unref();
+    const thread = { worker, pending: new Map<number, (reply: CoverReply) => void>(), next: 0 };
+    const fail = (error: string): void => {
+      if (coverThread === thread) coverThread = null;
+      for (const settle of thread.pending.values()) settle({ id: -1, error });
+      thread.pending.clear();
+    };
+    worker.on('message', (reply: CoverReply) => {
+      thread.pending.get(reply.id)?.(reply);
+      thread.pending.delete(reply.id);
+      if (thread.pending.size === 0) worker.unref();
+    });
+    worker.on('error', (err) => fail(`the cover thread failed: ${errorMessage(err)}`));
+    worker.on('exit', (code) => fail(`the cover thread stopped (exit code ${code})`));
+    coverThread = thread;
+  }
+  const thread = coverThread;
+  const id = thread.next++;
+  return new Promise((resolve, reject) => {
+    thread.pending.set(id, (reply) => ('png' in reply ? resolve(reply.png) : reject(new Error(reply.error))));
+    thread.worker.ref();
+    thread.worker.postMessage({ id, svg, options } satisfies CoverRequest);
+  });
 }
 
 /**
@@ -340,7 +375,7 @@ export async function featuredImageFor(
     }
   }
   try {
-    return renderCover(post.title, deps.siteTitle, post.language);
+    return await renderCover(post.title, deps.siteTitle, post.language);
   } catch (err) {
     // A post is never held back for want of a picture.
     deps.log.error({ err: errorMessage(err) }, 'the cover could not be drawn; publishing without an image');

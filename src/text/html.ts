@@ -195,7 +195,8 @@ export function markdownWithoutMarkup(markdown: string): string {
   let text = markdown;
   // Entities can spell a tag that only appears once decoded: repeat until nothing changes.
   for (let pass = 0; pass < 3; pass += 1) {
-    const next = decodeEntities(sanitize()(text, TEXT_ONLY))
+    // Without a '<' or an '&' there is no tag or entity for the sanitiser to take out: it would give the text back.
+    const next = (/[<&]/.test(text) ? decodeEntities(sanitize()(text, TEXT_ONLY)) : text)
       // [text](url "title") and ![alt](url): keep the text when the URL is not a safe one.
       .replace(
         /!?\[([^\]\n]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?\s*\)/g,

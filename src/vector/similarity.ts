@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.ts';
-import { cosine, ensureEmbeddings, loadChunkVectors, norm, sha256, type StoredChunkVector } from './embeddings.ts';
+import { ensureEmbeddings, loadChunkVectors, norm, sha256, type StoredChunkVector } from './embeddings.ts';
 import type { Embedder, VectorIndex, VectorSpace } from './types.ts';
 
 /** What similarity needs: the database (state and cache), the embedder, its space and the index. */
@@ -13,16 +13,33 @@ export type PostScore = { postId: string; score: number; status: string };
  * every post has) from counting as much as the body.
  */
 export function coverage(a: StoredChunkVector[], b: StoredChunkVector[]): number {
+  // Each vector's squared norm once, not once per pair: the same sums as cosine() takes, so the same scores.
+  const bSquares = b.map((y) => squaredNorm(y.vector));
   let total = 0;
   let weight = 0;
   for (const x of a) {
+    const xSquare = squaredNorm(x.vector);
     let best = 0;
-    for (const y of b) best = Math.max(best, cosine(x.vector, y.vector));
+    for (let j = 0; j < b.length; j++) best = Math.max(best, cosineOf(x.vector, xSquare, b[j]!.vector, bSquares[j]!));
     const w = Math.max(1, x.tokenCount);
     total += w * best;
     weight += w;
   }
   return weight === 0 ? 0 : total / weight;
+}
+
+function squaredNorm(v: number[]): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return s;
+}
+
+/** cosine() with both squared norms known. */
+function cosineOf(a: number[], aSquare: number, b: number[], bSquare: number): number {
+  if (aSquare === 0 || bSquare === 0) return 0;
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
+  return dot / Math.sqrt(aSquare * bSquare);
 }
 
 /** Post similarity, symmetric: a near-duplicate must cover the other post and be covered by it. */

@@ -6,8 +6,8 @@ const u16le = (n: number) => [n & 255, n >> 8];
 const u24le = (n: number) => [n & 255, (n >> 8) & 255, n >> 16];
 
 describe('image type and size from the bytes', () => {
-  it('reads PNG, JPEG (past APP segments), GIF and WebP (VP8X), and nothing else', () => {
-    const png = renderCover('A', 'B').data;
+  it('reads PNG, JPEG (past APP segments), GIF and WebP (VP8X), and nothing else', async () => {
+    const png = (await renderCover('A', 'B')).data;
     expect(imageInfo(png)).toEqual({ type: 'image/png', width: 1200, height: 630 });
     const jpeg = Uint8Array.from([
       0xff,
@@ -70,9 +70,9 @@ describe('image type and size from the bytes', () => {
 });
 
 describe('the generated cover', () => {
-  it('draws the same bytes every time, from the shipped fonts only', () => {
-    const a = renderCover('Heat pumps in cold climates', 'Energy notes');
-    const b = renderCover('Heat pumps in cold climates', 'Energy notes');
+  it('draws the same bytes every time, from the shipped fonts only', async () => {
+    const a = await renderCover('Heat pumps in cold climates', 'Energy notes');
+    const b = await renderCover('Heat pumps in cold climates', 'Energy notes');
     expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
     expect(a).toMatchObject({
       contentType: 'image/png',
@@ -82,14 +82,14 @@ describe('the generated cover', () => {
     });
   });
 
-  it('says what the cover shows in the post language', () => {
-    expect(renderCover('Wärmepumpen im Winter', 'Blog', 'de').alt).toBe(
+  it('says what the cover shows in the post language', async () => {
+    expect((await renderCover('Wärmepumpen im Winter', 'Blog', 'de')).alt).toBe(
       'Titelbild mit der Überschrift „Wärmepumpen im Winter“',
     );
-    expect(renderCover('Pompes à chaleur', 'Blog', 'fr-FR').alt).toBe(
+    expect((await renderCover('Pompes à chaleur', 'Blog', 'fr-FR')).alt).toBe(
       'Image de couverture avec le titre « Pompes à chaleur »',
     );
-    expect(renderCover('Heat', 'Blog', 'pt').alt).toBe('Cover image with the title “Heat”');
+    expect((await renderCover('Heat', 'Blog', 'pt')).alt).toBe('Cover image with the title “Heat”');
   });
 
   it('escapes the title in the SVG and wraps a long one to at most four lines with an ellipsis', () => {
