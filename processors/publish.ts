@@ -31,7 +31,7 @@ export const publish: StageProcessor = async (job, ctx) => {
   const generation = job.generation ?? 0;
 
   if (post.stopped) {
-    // A late job of a cancelled or rejected post: the stage run rewrote its status, put it back.
+    // Cancelled or rejected after this run started: the editor's word stands.
     ctx.log.info({ stopped: post.stopped }, 'post was stopped by an operator; not publishing');
     return stop(post.stopped);
   }

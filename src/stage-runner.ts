@@ -52,6 +52,15 @@ type RunnerDeps = Omit<StageContext, 'log' | 'pauseStage' | 'load'> & { queues: 
 
 const workerName = `${hostname()}:${process.pid}`;
 
+/** A stage job found its post in a status the stage does not start from (src/posts/lifecycle.ts, startableFrom). */
+class SupersededStart extends Error {
+  readonly status: string;
+  constructor(status: string) {
+    super(`the post is ${status}: this stage job is superseded`);
+    this.status = status;
+  }
+}
+
 /**
  * Wraps a plain processor with everything every stage needs: payload validation, the stage-run
  * record, metrics, handing the post on to the next stage, and telling permanent errors (fail now,
@@ -88,12 +97,17 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       }
       const opened = await openStageRun(deps.db, opening, read);
       if (!opened) throw missing();
+      if ('superseded' in opened) throw new SupersededStart(opened.superseded);
       run = opened.run;
       log.debug('stage started');
       return opened.post as T;
     };
     const openRun = async (): Promise<OpenRun> => {
-      if (!run) run = (await openStageRun(deps.db, opening, null))?.run ?? null;
+      if (!run) {
+        const opened = await openStageRun(deps.db, opening, null);
+        if (opened && 'superseded' in opened) throw new SupersededStart(opened.superseded);
+        run = opened?.run ?? null;
+      }
       if (!run) throw missing();
       return run;
     };
@@ -138,6 +152,12 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       stageJobsCompletedTotal.inc({ stage });
       log.info({ next, outcome: outcome.kind }, 'stage completed');
     } catch (err) {
+      if (err instanceof SupersededStart) {
+        // The post went on without this job: nothing to do, nothing to hand on, and no failure.
+        endTimer({ outcome: 'superseded' });
+        log.info({ status: err.status }, 'stage job superseded: the post has moved on');
+        return;
+      }
       const reason = errorMessage(err);
       // A post that does not exist has no run to record.
       if (!run && err instanceof UnrecoverableError && reason === missing().message) throw err;

@@ -1,4 +1,4 @@
-import { stageStatus, type Stage } from '../../queues/stages.ts';
+import { stageStatus, stages, type Stage } from '../../queues/stages.ts';
 import { PermanentError } from '../errors.ts';
 
 // The post lifecycle: every status a post can have, which status may follow which and on what event, and what a
@@ -86,9 +86,32 @@ export type Transition = {
 
 const allBut = (...except: PostStatus[]): PostStatus[] => postStatuses.filter((s) => !except.includes(s));
 
+/**
+ * The statuses a stage may start from: a new or resumed post, the status of an earlier stage or its own (a hand-off,
+ * a retry), a failed post (its failed job retried by hand), and for publish its schedule. In any other status the
+ * post went on without this job: a duplicate of one whose hand-off went through (run again after its worker died)
+ * or a late job of a held or stopped post. Such a start is superseded: it changes nothing, and is no error.
+ */
+export function startableFrom(stage: Stage): PostStatus[] {
+  const upTo = stages.slice(0, stages.indexOf(stage) + 1).map((s) => stageStatus[s]);
+  return ['queued', 'failed', ...upTo, ...(stage === 'publish' ? (['scheduled'] as const) : [])];
+}
+
+/** Statuses that show a stage's work went through: a later stage's, or publication. */
+export function pastStage(stage: Stage): PostStatus[] {
+  return [...stages.slice(stages.indexOf(stage) + 1).map((s) => stageStatus[s]), 'published'];
+}
+
 /** The transition table: an event moves a post from one of `from` to one of `to`; anything else throws. */
 export const transitions: readonly Transition[] = [
-  { event: 'start', from: allBut('published'), to: workingStatuses, unchanged: ['published'] },
+  ...stages.map(
+    (stage): Transition => ({
+      event: 'start',
+      from: startableFrom(stage),
+      to: [stageStatus[stage]],
+      unchanged: postStatuses.filter((s) => !startableFrom(stage).includes(s)),
+    }),
+  ),
   { event: 'hold', from: workingStatuses, to: holdStatuses },
   { event: 'stop', from: workingStatuses, to: stopStatuses.filter((s) => s !== 'published') },
   { event: 'stop', from: ['publishing'], to: ['published'], unchanged: ['published'] },

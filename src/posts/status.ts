@@ -7,6 +7,7 @@ import {
   type HoldStatus,
   IllegalTransitionError,
   leavesUnchanged,
+  pastStage,
   type PostEvent,
   type PostStatus,
   sourcesOf,
@@ -87,14 +88,16 @@ export type OpenRun = { runId: number; postId: string; stage: Stage };
 
 /**
  * Opens a stage run and reads the post for the stage, in one statement: runs of the same stage still marked running
- * belong to a process that died and are closed as abandoned; the post shows the stage's status (a post that reached
- * publication keeps it: this run is a late duplicate). Null when the post does not exist.
+ * belong to a process that died and are closed as abandoned; the post shows the stage's status. When the post is in
+ * a status the stage may not start from (lifecycle.ts, startableFrom), the job is superseded: no run opens, the post
+ * stays as it is, and a run of the stage left running by a dead process is closed as completed when the post went on
+ * past the stage (its hand-off went through), else as abandoned. Null when the post does not exist.
  */
 export async function openStageRun<T>(
   db: Queryable,
   run: { postId: string; stage: Stage; attempt: number; jobId: string | undefined; worker: string },
   read: PostRead<T> | null,
-): Promise<{ run: OpenRun; post: T | null } | null> {
+): Promise<{ run: OpenRun; post: T | null } | { superseded: PostStatus } | null> {
   const status = stageStatus[run.stage];
   assertReachable('start', status);
   const params: unknown[] = [
@@ -105,22 +108,31 @@ export async function openStageRun<T>(
     run.worker,
     status,
     sourcesOf('start', status),
+    pastStage(run.stage),
   ];
   const readSql = read ? renumber(read.sql, read.params ?? [], params) : 'SELECT';
-  const { rows } = await db.query<Record<string, unknown> & { stage_run_id: number }>(
-    `WITH post AS (SELECT id FROM posts WHERE id = $1),
-          abandoned AS (
-            UPDATE stage_runs SET outcome = 'abandoned', finished_at = now(), error = 'worker stopped during the run'
+  const { rows } = await db.query<Record<string, unknown> & { stage_run_id: number | null; found_status: string }>(
+    `WITH post AS (SELECT id, status, status = ANY($7::text[]) AS startable FROM posts WHERE id = $1),
+          closed AS (
+            UPDATE stage_runs
+               SET finished_at = now(),
+                   outcome = CASE WHEN (SELECT status = ANY($8::text[]) AND NOT startable FROM post)
+                                  THEN 'completed' ELSE 'abandoned' END,
+                   error = CASE WHEN (SELECT status = ANY($8::text[]) AND NOT startable FROM post)
+                                THEN NULL ELSE 'worker stopped during the run' END
              WHERE post_id = $1 AND stage = $2 AND outcome = 'running'),
-          shown AS (UPDATE posts SET status = $6, updated_at = now() WHERE id = $1 AND status = ANY($7::text[])),
+          shown AS (UPDATE posts SET status = $6, updated_at = now()
+                     WHERE id = $1 AND status = ANY($7::text[]) AND (SELECT startable FROM post)),
           run AS (INSERT INTO stage_runs (post_id, stage, attempt, job_id, worker)
-                  SELECT id, $2, $3, $4, $5 FROM post RETURNING id)
-     SELECT run.id AS stage_run_id, state.* FROM run LEFT JOIN LATERAL (${readSql}) state ON true`,
+                  SELECT id, $2, $3, $4, $5 FROM post WHERE startable RETURNING id)
+     SELECT (SELECT id FROM run) AS stage_run_id, post.status AS found_status, state.*
+       FROM post LEFT JOIN LATERAL (${readSql}) state ON true`,
     params,
   );
   const row = rows[0];
   if (!row) return null;
-  const { stage_run_id: runId, ...state } = row;
+  const { stage_run_id: runId, found_status: found, ...state } = row;
+  if (runId === null) return { superseded: found as PostStatus };
   return { run: { runId, postId: run.postId, stage: run.stage }, post: read ? read.map(state) : null };
 }
 
@@ -129,7 +141,8 @@ export async function startStageRun(
   db: Db,
   run: { postId: string; stage: Stage; attempt: number; jobId: string | undefined; worker: string },
 ): Promise<OpenRun | null> {
-  return (await openStageRun(db, run, null))?.run ?? null;
+  const opened = await openStageRun(db, run, null);
+  return opened && 'run' in opened ? opened.run : null;
 }
 
 /** Appends `params` to `all`, renumbering `$n` in `sql` to follow the ones already there ($1 stays the post id). */

@@ -71,11 +71,48 @@ describe('the post lifecycle in the database', () => {
     const runId = await start(id, 'publish');
     await completeStageRun(app.rt.db, runId, stop('published'));
     expect((await row(id)).status).toBe('published');
-    const late = await start(id, 'generate');
+    // A late job of an earlier stage opens no run.
+    expect(await startStageRun(app.rt.db, { postId: id, stage: 'generate', attempt: 1, jobId: 't', worker: 't' })).toBe(
+      null,
+    );
     expect((await row(id)).status).toBe('published');
-    await finishStageRun(app.rt.db, late, 'failed', { reason: 'late', permanent: true });
-    expect((await row(id)).status).toBe('published');
-    expect((await run(late)).outcome).toBe('failed');
+    // A run that was open when another published the post fails without unpublishing it.
+    const other = await queuedPost();
+    const slow = await start(other, 'generate');
+    await completeStageRun(app.rt.db, await start(other, 'publish'), stop('published'));
+    await finishStageRun(app.rt.db, slow, 'failed', { reason: 'late', permanent: true });
+    expect((await row(other)).status).toBe('published');
+    expect((await run(slow)).outcome).toBe('failed');
+  });
+
+  it('supersedes a stage job that starts after its post went on: no run, no move, the dead run closed', async () => {
+    const again = (postId: string) =>
+      startStageRun(app.rt.db, { postId, stage: 'generate', attempt: 1, jobId: 'again', worker: 'test' });
+    // Its worker died after handing the post on; the next stages took it to publishing; the job runs again.
+    const moved = await queuedPost();
+    const died = await start(moved, 'generate');
+    await start(moved, 'publish');
+    expect(await again(moved)).toBe(null);
+    expect((await row(moved)).status).toBe('publishing');
+    // The hand-off went through, so the dead run did its work.
+    expect((await run(died)).outcome).toBe('completed');
+    // A late job of a cancelled post: the cancel stands; a run its dead worker left is abandoned.
+    const cancelled = await queuedPost();
+    const dead = await start(cancelled, 'generate');
+    expect(await stopByOperator(app.rt.db, cancelled, 'cancelled', 'not needed')).toBe(true);
+    expect(await again(cancelled)).toBe(null);
+    expect((await row(cancelled)).status).toBe('cancelled');
+    expect((await run(dead)).outcome).toBe('abandoned');
+    // A held post stays held.
+    const held = await queuedPost();
+    await completeStageRun(app.rt.db, await start(held, 'generate'), hold('needs_review', 'generate', 'a finding'));
+    expect(await again(held)).toBe(null);
+    expect((await row(held)).status).toBe('needs_review');
+    // Its own status (a retry) and an earlier one (a hand-off) still start it.
+    const retried = await queuedPost();
+    await start(retried, 'generate');
+    expect(await again(retried)).not.toBe(null);
+    expect((await row(retried)).status).toBe('generating');
   });
 
   it("never overwrites an editor's cancel or reject with a stage's failure, hold or stop that ends after it", async () => {

@@ -46,7 +46,18 @@ const APPROVABLE: PostStatus[] = ['awaiting_approval', 'needs_review', 'duplicat
 const but = (...except: PostStatus[]) => ALL.filter((s) => !except.includes(s));
 
 const expected: Record<PostEvent, Array<[from: PostStatus[], to: PostStatus[]]>> = {
-  start: [[but('published'), WORKING]],
+  // A stage starts from a new or resumed post, an earlier stage's status or its own, a failed post, and publish from
+  // its schedule; from anything else the job is superseded (leavesUnchanged, below).
+  start: [
+    [['queued', 'failed', 'ingesting'], ['ingesting']],
+    [['queued', 'failed', 'ingesting', 'generating'], ['generating']],
+    [['queued', 'failed', 'ingesting', 'generating', 'embedding'], ['embedding']],
+    [['queued', 'failed', 'ingesting', 'generating', 'embedding', 'indexing'], ['indexing']],
+    [
+      ['queued', 'failed', 'ingesting', 'generating', 'embedding', 'indexing', 'publishing', 'scheduled'],
+      ['publishing'],
+    ],
+  ],
   hold: [[WORKING, HOLDS]],
   stop: [
     [WORKING, ['expanded', 'duplicate', 'skipped', 'budget_exceeded', 'cancelled', 'rejected']],
@@ -80,7 +91,21 @@ describe('the post lifecycle', () => {
       }
     }
     expect(legal + illegal).toBe(9 * 18 * 18);
-    expect(legal).toBe(85 + 20 + 31 + 17 + 5 + 5 + 6 + 14 + 18);
+    expect(legal).toBe(26 + 20 + 31 + 17 + 5 + 5 + 6 + 14 + 18);
+  });
+
+  it('leaves a post that went on without a stage job as it is, without an error, when the job starts late', () => {
+    // A duplicate whose hand-off went through, run again after its worker died.
+    expect(leavesUnchanged('start', 'generating', 'publishing')).toBe(true);
+    expect(leavesUnchanged('start', 'ingesting', 'embedding')).toBe(true);
+    // A late job of a held or stopped post.
+    for (const status of ['needs_review', 'awaiting_approval', 'cancelled', 'rejected', 'budget_exceeded'] as const)
+      expect(leavesUnchanged('start', 'generating', status), status).toBe(true);
+    expect(leavesUnchanged('start', 'publishing', 'cancelled')).toBe(true);
+    // A retry, a hand-off and a schedule's time are starts, not late ones.
+    expect(leavesUnchanged('start', 'generating', 'generating')).toBe(false);
+    expect(leavesUnchanged('start', 'embedding', 'generating')).toBe(false);
+    expect(leavesUnchanged('start', 'publishing', 'scheduled')).toBe(false);
   });
 
   it('leaves a published post published, without an error, on a late start, failure or publication', () => {
