@@ -1,5 +1,5 @@
 import type { Db } from './db/pool.ts';
-import { setQueuedStage } from './db/posts.ts';
+import { setQueuedStage } from './posts/in-flight.ts';
 import { queueNewRun } from './posts/status.ts';
 import type { PipelineQueues } from '../queues/registry.ts';
 import { nextStage, stageSchema, type Stage } from '../queues/stages.ts';

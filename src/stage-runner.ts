@@ -3,7 +3,7 @@ import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import type { RedisClient } from './redis.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
-import { recordWait, WAITING } from './db/posts.ts';
+import { recordWait, WAITING } from './posts/in-flight.ts';
 import { errorMessage, isPermanent } from './errors.ts';
 import { captureStageFailure } from './error-tracking.ts';
 import { crashPoint } from './faults.ts';

@@ -1,4 +1,4 @@
-import { inFlightPosts, type InFlightPost } from '../../src/db/posts.ts';
+import { inFlightPosts, type InFlightPost } from '../../src/posts/in-flight.ts';
 import type { Db } from '../../src/db/pool.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';

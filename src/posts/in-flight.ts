@@ -1,7 +1,8 @@
-import type { Db } from './pool.ts';
+import type { Db } from '../db/pool.ts';
 import type { Stage } from '../../queues/stages.ts';
 
-// Reads and writes of post state and stage history that the stage runner and the API share.
+// Where a post in flight stands beside its job: a wait recorded on its stage run, the stage a queued post waits for,
+// and the posts that should have a live job (the stranded sweep's query).
 
 /**
  * Records that the run was sent back to wait (a rate limit, an open breaker). A wait that follows a wait of the
