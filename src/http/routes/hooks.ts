@@ -8,6 +8,7 @@ import { submissionGroups } from '../../submissions/group-commit.ts';
 import { safeUrlsOr422, storableOr422 } from '../hardening.ts';
 import { keyRateLimit } from '../rate-limit.ts';
 import { readRouting } from '../read-routing.ts';
+import { sendAccepted } from './submissions.ts';
 import { sendProblem, zodFieldErrors } from '../problem.ts';
 
 const slugPattern = /^[a-z0-9-]{1,100}$/;
@@ -103,16 +104,7 @@ export function inboundHookRoutes(deps: AppDeps): Router {
           correlationId: req.id,
         });
         req.log.info({ submissionId: accepted.submissionId, postId: accepted.postId }, 'signed submission accepted');
-        const self = `/api/v1/submissions/${accepted.submissionId}`;
-        res
-          .status(202)
-          .location(self)
-          .json({
-            id: accepted.submissionId,
-            status: 'accepted',
-            postId: accepted.postId,
-            links: { self, post: `/api/v1/posts/${accepted.postId}` },
-          });
+        sendAccepted(res, accepted);
       } catch (err) {
         if (err instanceof UnknownDestinationsError)
           return sendProblem(res, 422, 'Invalid submission', { detail: err.message, errors: err.fields });

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type Response, Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { readSubmission } from '../../posts/read.ts';
@@ -42,17 +42,8 @@ export function submissionRoutes({ db, queues }: AppDeps): Router {
         { submissionId: accepted.submissionId, postId: accepted.postId, replayed: accepted.replayed },
         'submission accepted',
       );
-      const self = `/api/v1/submissions/${accepted.submissionId}`;
       if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
-      res
-        .status(202)
-        .location(self)
-        .json({
-          id: accepted.submissionId,
-          status: 'accepted',
-          postId: accepted.postId,
-          links: { self, post: `/api/v1/posts/${accepted.postId}` },
-        });
+      sendAccepted(res, accepted);
     } catch (err) {
       if (err instanceof UnknownDestinationsError)
         return sendProblem(res, 422, 'Invalid submission', { detail: err.message, errors: err.fields });
@@ -74,4 +65,18 @@ export function submissionRoutes({ db, queues }: AppDeps): Router {
   });
 
   return router;
+}
+
+/** The 202 of an accepted submission (the API's and a signed delivery's). */
+export function sendAccepted(res: Response, accepted: { submissionId: string; postId: string }): void {
+  const self = `/api/v1/submissions/${accepted.submissionId}`;
+  res
+    .status(202)
+    .location(self)
+    .json({
+      id: accepted.submissionId,
+      status: 'accepted',
+      postId: accepted.postId,
+      links: { self, post: `/api/v1/posts/${accepted.postId}` },
+    });
 }
