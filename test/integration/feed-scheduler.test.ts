@@ -135,14 +135,16 @@ tables in Orkney harbours.</description></item></channel></rss>`);
     const pollRows = await polls();
 
     const queue = new Queue('maintenance', { connection: app.rt.redis, prefix: t.config.QUEUE_PREFIX });
-    const jobs = (await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed'])).filter(
+    // getJobs reads each state's set on its own and a job can be listed under two of them (seen once in CI: 9 entries
+    // for 8 jobs): one entry per job id. A tick polled twice would still show below, in the polls and the fetches.
+    const listed = (await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed'])).filter(
       (j) => j.name === 'poll-feed',
     );
     await queue.close();
+    const jobs = [...new Map(listed.map((j) => [j.id!, j])).values()];
     const ticks = jobs.map((j) => Number(/^repeat:feed:[0-9a-f-]+:(\d+)$/.exec(j.id!)![1])).sort((a, b) => a - b);
     const polled = ticks.filter((tick) => jobs.find((j) => j.id!.endsWith(`:${tick}`))!.finishedOn);
-    // One job per tick, never two for the same second however many schedulers run...
-    expect(new Set(ticks).size).toBe(ticks.length);
+    // One job per tick (its id is the tick), never two within a second however many schedulers run...
     for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeGreaterThanOrEqual(1000);
     // ...and each finished job fetched the feed exactly once.
     expect(polled.length).toBeGreaterThanOrEqual(6);

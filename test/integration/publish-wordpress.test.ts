@@ -172,8 +172,10 @@ describe('publishing to a real WordPress', () => {
     expect(post.status).toBe('published');
     const [first] = await wpPostsWithExternalId(post.id);
 
-    // As if the worker died after WordPress answered: the row is pending again, and the stage runs again.
+    // As if the worker died after WordPress answered, before its commit: the row is pending again, the post still
+    // publishing, and the stage runs again.
     await app.rt.db.query(`UPDATE publications SET status = 'pending' WHERE post_id = $1`, [post.id]);
+    await app.rt.db.query(`UPDATE posts SET status = 'publishing' WHERE id = $1`, [post.id]);
     await app.rt.queues.queues.publish.add(
       'publish',
       { postId: post.id, correlationId: post.correlationId },
