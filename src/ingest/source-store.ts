@@ -1,4 +1,3 @@
-import type { Db } from '../db/pool.ts';
 import type { LeadImage } from './page-metadata.ts';
 
 // Queries of the sources table for what ingest learns about a page's article.
@@ -13,25 +12,10 @@ export type ArticleFacts = {
   leadImage: LeadImage | null;
 };
 
-/** Store what the page said about its article on the source (a re-run overwrites it). */
-export async function saveArticleFacts(db: Db, sourceId: string, facts: ArticleFacts): Promise<void> {
-  await db.query(
-    `UPDATE sources SET author = $2, published_at = $3, modified_at = $4, canonical_url = $5, lang = $6, site_name = $7,
-            lead_image = $8 WHERE id = $1`,
-    [
-      sourceId,
-      facts.author,
-      facts.publishedAt,
-      facts.modifiedAt,
-      facts.canonicalUrl,
-      facts.lang,
-      facts.siteName,
-      facts.leadImage ? JSON.stringify(facts.leadImage) : null,
-    ],
-  );
-}
-
-/** The assignments saveArticleFacts makes, for another UPDATE of the source, its values appended to `params`. */
+/**
+ * What the page said about its article, as assignments for an UPDATE of its source (a re-run overwrites them), its
+ * values appended to `params`.
+ */
 export function articleFactsSet(facts: ArticleFacts, params: unknown[]): string {
   const n = params.push(
     facts.author,
