@@ -115,9 +115,34 @@ const instantWriter: Writer = {
   },
 };
 
+/**
+ * An embedder that does no model work but gives each text its own vector, spread as real embeddings are: one equal
+ * vector for every chunk made each post every other's nearest neighbour at distance 0, which degenerates the HNSW
+ * graph and measured a search no real corpus asks for.
+ */
 function instantEmbedder(dimension: number): Embedder {
-  const unit = Array.from({ length: dimension }, (_, i) => (i === 0 ? 1 : 0));
-  return { model: 'instant', dimension, embed: async (texts) => texts.map(() => unit) };
+  return {
+    model: 'instant',
+    dimension,
+    embed: async (texts) => texts.map((text) => pseudoRandomUnit(text, dimension)),
+  };
+}
+
+function pseudoRandomUnit(text: string, dimension: number): number[] {
+  let seed = 2166136261;
+  for (let i = 0; i < text.length; i++) seed = Math.imul(seed ^ text.charCodeAt(i), 16777619);
+  const v = new Array<number>(dimension);
+  let norm = 0;
+  for (let i = 0; i < dimension; i++) {
+    // xorshift32: cheap and deterministic, so a text always gets the same vector.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    v[i] = (seed >>> 0) / 0x1_0000_0000 - 0.5;
+    norm += v[i]! * v[i]!;
+  }
+  const scale = 1 / Math.sqrt(norm);
+  return v.map((x) => x * scale);
 }
 
 /** Posts per second through all five stages, in one process with every stage's workers. */

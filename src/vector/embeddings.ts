@@ -132,7 +132,7 @@ export async function loadChunkVectors(db: Db, model: string, postIds: string[])
  * `real[]` prints them too) is a JSON array: JSON.parse reads it many times faster than the driver's array parser,
  * which was most of the similarity check's time on a post with dozens of similar posts.
  */
-function vectorFromText(text: string): number[] {
+export function vectorFromText(text: string): number[] {
   return JSON.parse(text) as number[];
 }
 

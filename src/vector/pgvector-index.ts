@@ -129,16 +129,18 @@ export function createPgvectorIndex(db: Db, opts: PgvectorOptions): VectorIndex 
       return await withSearchSettings(async (client) => {
         const d = dim(space);
         // The expression and the predicate match the partial index, so the planner can use it for each query
-        // vector; relaxed order is re-sorted outside the scan, as pgvector recommends.
+        // vector; relaxed order is re-sorted outside the scan, as pgvector recommends. The query vectors are parsed
+        // once, in the array's cast: a cast beside the distance is evaluated per row when the planner scans the
+        // tenant's rows instead of the index (small tenants), 40 times slower at 640 rows of 384 dimensions.
         const { rows } = await client.query<{ i: number; post_id: string; position: number; distance: number }>(
           `SELECT q.i::int AS i, n.post_id, n.position, n.distance
-               FROM unnest($2::text[]) WITH ORDINALITY AS q(v, i)
+               FROM unnest($2::text[]::vector(${d})[]) WITH ORDINALITY AS q(v, i)
                CROSS JOIN LATERAL (
-                 SELECT post_id, position, (embedding::vector(${d})) <=> q.v::vector(${d}) AS distance
+                 SELECT post_id, position, (embedding::vector(${d})) <=> q.v AS distance
                    FROM post_chunks
                   WHERE embedding_model = ${pg.escapeLiteral(space.model)} AND tenant_id = $1
                     AND ($4::uuid IS NULL OR post_id <> $4::uuid)
-                  ORDER BY (embedding::vector(${d})) <=> q.v::vector(${d})
+                  ORDER BY (embedding::vector(${d})) <=> q.v
                   LIMIT $3) n
               ORDER BY q.i, n.distance, n.post_id, n.position`,
           [tenantId, vectors.map((v) => pgvector.toSql(v)), limit, excludePostId ?? null],

@@ -1,5 +1,12 @@
 import type { Db } from '../db/pool.ts';
-import { ensureEmbeddings, loadChunkVectors, norm, sha256, type StoredChunkVector } from './embeddings.ts';
+import {
+  ensureEmbeddings,
+  loadChunkVectors,
+  norm,
+  sha256,
+  vectorFromText,
+  type StoredChunkVector,
+} from './embeddings.ts';
 import type { Embedder, VectorIndex, VectorSpace } from './types.ts';
 
 /** What similarity needs: the database (state and cache), the embedder, its space and the index. */
@@ -87,9 +94,9 @@ export async function similarPosts(
     status: string;
     position: number;
     token_count: number;
-    embedding: number[];
+    embedding: string;
   }>(
-    `SELECT p.id, p.status, c.position, c.token_count, e.embedding::real[] AS embedding
+    `SELECT p.id, p.status, c.position, c.token_count, e.embedding::text AS embedding
        FROM posts p
        JOIN post_chunks c ON c.post_id = p.id
        JOIN embedding_cache e ON e.model = $4 AND e.content_hash = c.content_hash
@@ -101,7 +108,7 @@ export async function similarPosts(
     postId: r.id,
     position: r.position,
     tokenCount: r.token_count,
-    vector: r.embedding,
+    vector: vectorFromText(r.embedding),
   }));
   const byPost = Map.groupBy(
     vectors.filter((c) => norm(c.vector) > 0),
