@@ -93,6 +93,8 @@ const schema = z.object({
   DATABASE_READ_CHECK_MS: positiveInt.default(1_000),
   DATABASE_SLOW_QUERY_MS: positiveInt.default(250),
   DATABASE_CONNECT_RETRIES: z.coerce.number().int().min(0).default(8),
+  /** Named prepared statements for parameterised queries; off behind a pooler that cannot keep them (PgBouncer < 1.21 in transaction mode). */
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   MIGRATE_ON_START: bool.default(true),
 
   /** Serves /metrics on this port from processes without the API (workers, scheduler). */

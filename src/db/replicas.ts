@@ -72,7 +72,7 @@ export function createReadRouting(config: Config, primary: Db, logger: Logger): 
       lagSeconds: null,
       reason: 'not probed yet',
     };
-    return { state, db: wrapPool(pool, log, config.DATABASE_SLOW_QUERY_MS) };
+    return { state, db: wrapPool(pool, log, config.DATABASE_SLOW_QUERY_MS, config.DATABASE_PREPARED_STATEMENTS) };
   });
 
   /** Callers that wrote recently: null while the write is in flight (primary only), else its position. */
