@@ -9,7 +9,7 @@ import { embedPost, postToEmbed, vectorDeps } from '../src/vector/post-index.ts'
  */
 export const embed: StageProcessor = async (job, ctx) => {
   const post = await ctx.load(postToEmbed);
-  const { chunks, embedded } = await embedPost(vectorDeps(ctx.db, ctx.providers, ctx.config), job.postId, post);
+  const { chunks, embedded, write } = await embedPost(vectorDeps(ctx.db, ctx.providers, ctx.config), job.postId, post);
   ctx.log.debug({ chunks, embedded, cached: chunks - embedded }, 'post embedded');
-  return handOn();
+  return handOn(write);
 };

@@ -3,7 +3,14 @@ import { isPermanent, PermanentError } from '../src/errors.ts';
 import { createConfiguredFetcher, FetchError, type SafeFetcher } from '../src/fetch/index.ts';
 import { collect, type CollectorKind } from '../src/ingest/collect.ts';
 import { fanOut } from '../src/ingest/fan-out.ts';
-import { saveCollectSummary, saveSourceText, type SourceKind, type SourceRow } from '../src/ingest/store.ts';
+import {
+  saveCollectSummary,
+  saveSourceText,
+  type SourceKind,
+  type SourceRow,
+  type SourceText,
+  sourceTextsWrite,
+} from '../src/ingest/store.ts';
 import { type PostForIngest, postForIngest, publishedTopics, setBriefKeywords } from '../src/posts/topic-briefs.ts';
 import { fingerprintSource, fingerprintsOf, type DuplicateMatch } from '../src/ingest/dedup.ts';
 import { coverage, extractKeywords, keywordTerms } from '../src/ingest/keywords.ts';
@@ -47,14 +54,18 @@ export const ingest: StageProcessor = async (job, ctx) => {
     return stop('expanded');
   }
 
-  const texts: Array<{ source: SourceRow; markdown: string }> = [];
+  // With dedup off and no topic to check, nothing reads the texts before generate: they are saved as the stage's last
+  // write, with its run's close. Otherwise each is saved as it is read, for the checks below.
+  const checked = ctx.config.DEDUP_MODE !== 'off' || Boolean(post.topic_brief);
+  const texts: Array<{ source: SourceRow; markdown: string; text: SourceText }> = [];
   for (const source of sources) {
     const doc = await ingestSource(source, fetcher, ctx);
     if (!doc.markdown.trim()) throw new PermanentError(`source ${source.url ?? source.id} has no readable text`);
     // With dedup off, recording the text's fingerprints needs no check against other sources: same statement.
     const fingerprints = ctx.config.DEDUP_MODE === 'off' ? fingerprintsOf(doc.markdown) : undefined;
-    await saveSourceText(ctx.db, source.id, { ...doc, hash: sha256(doc.markdown), fingerprints });
-    texts.push({ source, markdown: doc.markdown });
+    const text = { ...doc, hash: sha256(doc.markdown), fingerprints };
+    if (checked) await saveSourceText(ctx.db, source.id, text);
+    texts.push({ source, markdown: doc.markdown, text });
   }
 
   const duplicates: DuplicateMatch[] = [];
@@ -90,7 +101,9 @@ export const ingest: StageProcessor = async (job, ctx) => {
     if (skipped) return skipped;
   }
   ctx.log.debug({ sources: sources.length }, 'sources ingested');
-  return handOn();
+  return checked
+    ? handOn()
+    : handOn(sourceTextsWrite(texts.map(({ source, text }) => ({ sourceId: source.id, text }))));
 };
 
 /** Fans a feed, sitemap or site out: each new entry becomes a post of its own submission. */

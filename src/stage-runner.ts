@@ -133,6 +133,11 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
       );
       crashPoint(stage, 'processed');
       const next = outcome.kind === 'handOn' ? nextStage(stage) : null;
+      // A stage's last write commits with its run's close before the next stage, which reads it, is enqueued. Dying
+      // in between leaves a completed run on a post still showing this stage: the job's retry runs it again, or the
+      // stranded sweep enqueues the next stage.
+      const carriesWrite = outcome.kind === 'handOn' && outcome.write !== undefined;
+      if (carriesWrite) await completeStageRun(deps.db, await openRun(), outcome);
       if (next) await deps.queues.enqueue(next, data);
       if (outcome.kind === 'wait') {
         // A new job id each time: this run completes, and the stage runs again when the wait is over.
@@ -147,7 +152,7 @@ export function runStage(stage: Stage, processor: StageProcessor, deps: RunnerDe
         );
       }
       crashPoint(stage, 'handed-off');
-      await completeStageRun(deps.db, await openRun(), outcome);
+      if (!carriesWrite) await completeStageRun(deps.db, await openRun(), outcome);
       endTimer({ outcome: 'completed' });
       stageJobsCompletedTotal.inc({ stage });
       log.info({ next, outcome: outcome.kind }, 'stage completed');

@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../db/pool.ts';
 import type { CollectedEntry, CollectorKind, Validators } from './collect.ts';
 import { fingerprintsSet, type SourceFingerprints } from './dedup.ts';
 import { type ArticleFacts, articleFactsSet } from './source-store.ts';
+import type { StageWrite } from '../posts/lifecycle.ts';
 
 // The ingest tables' queries: what a tenant's collectors have seen (ingest_items), the validators of a conditional
 // fetch (fetch_validators), and the submissions and sources a fan-out records.
@@ -172,31 +173,42 @@ export async function sourcesOfSubmission(db: Db, submissionId: string): Promise
   return rows;
 }
 
+/** A source's clean text, its hash and what reading it found out. */
+export type SourceText = {
+  markdown: string;
+  title: string | null;
+  hash: string;
+  metadata: Record<string, unknown>;
+  facts?: ArticleFacts | undefined;
+  fingerprints?: SourceFingerprints | undefined;
+};
+
 /**
- * A source's clean text, its hash and what reading it found out, in one statement: a title the submission gave is
- * kept; a page's article facts (./source-store.ts) and the text's fingerprints (./dedup.ts) when given.
+ * Saves a source's text in one statement: a title the submission gave is kept; a page's article facts
+ * (./source-store.ts) and the text's fingerprints (./dedup.ts) when given.
  */
-export async function saveSourceText(
-  db: Db,
-  sourceId: string,
-  doc: {
-    markdown: string;
-    title: string | null;
-    hash: string;
-    metadata: Record<string, unknown>;
-    facts?: ArticleFacts | undefined;
-    fingerprints?: SourceFingerprints | undefined;
-  },
-): Promise<void> {
-  const params: unknown[] = [sourceId, doc.markdown, doc.title, doc.hash, JSON.stringify(doc.metadata)];
-  const facts = doc.facts ? articleFactsSet(doc.facts, params) : '';
-  const fingerprints = doc.fingerprints ? fingerprintsSet(doc.fingerprints, params) : '';
-  await db.query(
-    `UPDATE sources SET content = $2, title = COALESCE(title, $3), content_hash = $4, metadata = metadata || $5::jsonb,
-            fetched_at = now()${facts}${fingerprints}
-      WHERE id = $1`,
-    params,
-  );
+export async function saveSourceText(db: Db, sourceId: string, text: SourceText): Promise<void> {
+  const params: unknown[] = [];
+  await db.query(sourceTextUpdate(sourceId, text, params), params);
+}
+
+/** Saves the sources' texts (as saveSourceText) as the ingest stage's last write, made with its run's close. */
+export function sourceTextsWrite(texts: Array<{ sourceId: string; text: SourceText }>): StageWrite {
+  const params: unknown[] = [];
+  const sql = texts
+    .map(({ sourceId, text }, i) => `source_text_${i} AS (${sourceTextUpdate(sourceId, text, params)})`)
+    .join(', ');
+  return { sql, params };
+}
+
+function sourceTextUpdate(sourceId: string, text: SourceText, params: unknown[]): string {
+  const p = (value: unknown) => `$${params.push(value)}`;
+  const saved =
+    `content = ${p(text.markdown)}, title = COALESCE(title, ${p(text.title)}), content_hash = ${p(text.hash)}, ` +
+    `metadata = metadata || ${p(JSON.stringify(text.metadata))}::jsonb, fetched_at = now()`;
+  const facts = text.facts ? articleFactsSet(text.facts, params) : '';
+  const fingerprints = text.fingerprints ? fingerprintsSet(text.fingerprints, params) : '';
+  return `UPDATE sources SET ${saved}${facts}${fingerprints} WHERE id = ${p(sourceId)}`;
 }
 
 /** What collecting a feed, sitemap or site found, on its source. */

@@ -165,8 +165,8 @@ export function assertReachable(event: PostEvent, to: PostStatus): void {
  * closes the stage run.
  */
 export type StageOutcome =
-  /** Continue with the next stage (none after publish). */
-  | { kind: 'handOn' }
+  /** Continue with the next stage (none after publish), after the stage's last write when it has one. */
+  | { kind: 'handOn'; write?: StageWrite }
   /** Hold the post for an operator or its schedule; resuming continues with the stage after `heldStage`. */
   | { kind: 'hold'; status: HoldStatus; heldStage: Stage; reason: string; details?: unknown }
   /**
@@ -184,7 +184,14 @@ export type StageOutcome =
   /** Run this stage again at `until` (a destination's breaker is open); the post keeps its status meanwhile. */
   | { kind: 'wait'; until: Date; reason: string };
 
-export const handOn = (): StageOutcome => ({ kind: 'handOn' });
+/**
+ * A stage's last write, made by the runner in the statement that closes the stage's run: one or more
+ * `name AS (INSERT | UPDATE | DELETE …)` CTEs with their own parameters, numbered from $1. The next stage is enqueued
+ * after it commits, so it reads what the write saved.
+ */
+export type StageWrite = { sql: string; params: unknown[] };
+
+export const handOn = (write?: StageWrite): StageOutcome => (write ? { kind: 'handOn', write } : { kind: 'handOn' });
 
 export function hold(status: HoldStatus, heldStage: Stage, reason: string, details?: unknown): StageOutcome {
   return { kind: 'hold', status, heldStage, reason, ...(details === undefined ? {} : { details }) };

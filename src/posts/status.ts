@@ -159,13 +159,23 @@ const closeRun = (runId: number, outcome: RunOutcome, error: string | null, perm
 
 /**
  * Closes a completed stage run and applies what its processor asked for, in one statement: a hold or a stop moves
- * the post; handing on and waiting leave its status (the next stage's start, or the wait's job, moves it on). The
- * post moves only from the stage's own status: one an editor gave it meanwhile (cancelled) stays.
+ * the post; handing on and waiting leave its status (the next stage's start, or the wait's job, moves it on), and a
+ * hand-on's last write (StageWrite) is made in the same statement. The post moves only from the stage's own status:
+ * one an editor gave it meanwhile (cancelled) stays.
  */
 export async function completeStageRun(db: Db, run: OpenRun, outcome: StageOutcome): Promise<{ moved: boolean }> {
   const { postId, runId } = run;
   const expect = stageStatus[run.stage];
   const also = closeRun(runId, 'completed', null, false);
+  if (outcome.kind === 'handOn' && outcome.write) {
+    const { sql, params } = outcome.write;
+    await db.query(
+      `WITH ${sql}, run AS (UPDATE stage_runs SET outcome = 'completed', finished_at = now() WHERE id = $${params.length + 1})
+       SELECT`,
+      [...params, runId],
+    );
+    return { moved: false };
+  }
   if (outcome.kind === 'handOn' || outcome.kind === 'wait') {
     await finishStageRun(db, run, 'completed');
     return { moved: false };

@@ -68,7 +68,9 @@ export const cachedVectorsColumn = (model: string, hashes: string) =>
 
 /**
  * ensureEmbeddings for a caller that already read what the cache holds of `texts` (`cached`, by hash): embeds the
- * rest in batches and stores them in the cache.
+ * rest in batches and stores them in the cache, each batch as it comes (a retry re-embeds none of them). With
+ * `deferLast`, the last batch is returned unstored (`unstored`), for the caller to store in a statement of its own
+ * (embedCacheInsert).
  */
 export async function embedUncached(
   db: Db,
@@ -76,8 +78,8 @@ export async function embedUncached(
   model: string,
   texts: { hash: string; text: string }[],
   cached: Map<string, number[]>,
-  opts: { batchSize?: number } = {},
-): Promise<{ vectors: Map<string, number[]>; embedded: number }> {
+  opts: { batchSize?: number; deferLast?: boolean } = {},
+): Promise<{ vectors: Map<string, number[]>; embedded: number; unstored: CacheRows | null }> {
   const unique = [...new Map(texts.map((t) => [t.hash, t])).values()];
   const vectors = new Map<string, number[]>();
   for (const t of unique) {
@@ -89,22 +91,36 @@ export async function embedUncached(
   embeddingCacheLookupsTotal.inc({ result: 'miss' }, todo.length);
 
   const batchSize = opts.batchSize ?? 64;
+  let unstored: CacheRows | null = null;
   for (let i = 0; i < todo.length; i += batchSize) {
     const batch = todo.slice(i, i + batchSize);
     const embedded = await embedder.embed(batch.map((t) => t.text));
     if (embedded.length !== batch.length)
       throw new Error(`the embedder returned ${embedded.length} vectors for ${batch.length} texts`);
-    await db.query(
-      `INSERT INTO embedding_cache (model, content_hash, dimension, embedding)
-       SELECT $1, u.hash, $2, u.embedding::vector FROM unnest($3::text[], $4::text[]) AS u(hash, embedding)
-       ON CONFLICT (model, content_hash) DO NOTHING`,
-      [model, embedder.dimension, batch.map((t) => t.hash), embedded.map((v) => pgvector.toSql(v))],
-    );
+    const rows = { model, dimension: embedder.dimension, hashes: batch.map((t) => t.hash), vectors: embedded };
+    if (opts.deferLast && i + batchSize >= todo.length) unstored = rows;
+    else {
+      const params: unknown[] = [];
+      await db.query(embedCacheInsert(rows, params), params);
+    }
     batch.forEach((t, j) => {
       vectors.set(t.hash, embedded[j]!);
     });
   }
-  return { vectors, embedded: todo.length };
+  return { vectors, embedded: todo.length, unstored };
+}
+
+/** Vectors for the embedding cache: of `model`, by text hash. */
+export type CacheRows = { model: string; dimension: number; hashes: string[]; vectors: number[][] };
+
+/** The INSERT that stores `rows` in the embedding cache, its parameters appended to `params`. */
+export function embedCacheInsert(rows: CacheRows, params: unknown[]): string {
+  const p = (value: unknown) => `$${params.push(value)}`;
+  return `INSERT INTO embedding_cache (model, content_hash, dimension, embedding)
+          SELECT ${p(rows.model)}, u.hash, ${p(rows.dimension)}, u.embedding::vector
+            FROM unnest(${p(rows.hashes)}::text[], ${p(rows.vectors.map((v) => pgvector.toSql(v)))}::text[])
+              AS u(hash, embedding)
+          ON CONFLICT (model, content_hash) DO NOTHING`;
 }
 
 export type StoredChunkVector = { postId: string; position: number; tokenCount: number; vector: number[] };

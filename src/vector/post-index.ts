@@ -3,7 +3,16 @@ import type { Db } from '../db/pool.ts';
 import { PermanentError } from '../errors.ts';
 import type { Providers } from '../providers.ts';
 import { chunkMarkdown } from '../text/chunk.ts';
-import { cachedVectorsColumn, embeddingInput, embedUncached, ensureEmbeddings, norm, sha256 } from './embeddings.ts';
+import {
+  cachedVectorsColumn,
+  embedCacheInsert,
+  embeddingInput,
+  embedUncached,
+  ensureEmbeddings,
+  norm,
+  sha256,
+} from './embeddings.ts';
+import type { StageWrite } from '../posts/lifecycle.ts';
 import type { PostRead } from '../posts/status.ts';
 import { stripRelatedLinks } from './internal-links.ts';
 import type { VectorDeps } from './similarity.ts';
@@ -28,23 +37,42 @@ export const postToEmbed: PostRead<PostToEmbed> = {
 };
 
 /**
- * Splits the post (title and body, without the index stage's related-links block) into chunks, stores them as the
- * post's chunk rows (replacing the old ones) and reads what the embedding cache holds of them, in one statement;
- * then embeds the chunks the cache lacks (./embeddings.ts). The hash is of the text that is embedded.
+ * Splits the post (title and body, without the index stage's related-links block) into chunks, reads what the
+ * embedding cache holds of them, and embeds the rest (./embeddings.ts). Returns the stage's last write: the chunks as
+ * the post's chunk rows (replacing the old ones) and the last batch of new vectors for the cache. The hash is of the
+ * text that is embedded.
  */
 export async function embedPost(
   deps: VectorDeps,
   postId: string,
   post: PostToEmbed,
-): Promise<{ chunks: number; embedded: number }> {
+): Promise<{ chunks: number; embedded: number; write: StageWrite }> {
   if (!post.markdown) throw new PermanentError('the post has no body to embed');
   const chunks = chunkMarkdown(`# ${post.title ?? ''}\n\n${stripRelatedLinks(post.markdown)}`);
   if (chunks.length === 0) throw new PermanentError('the post body produced no chunks');
   const texts = chunks.map((c) => ({ hash: sha256(embeddingInput(c)), text: embeddingInput(c) }));
+  const { rows } = await deps.db.query<{ cached: Record<string, number[]> }>(
+    `SELECT ${cachedVectorsColumn('$1', '$2::text[]')}`,
+    [deps.space.model, texts.map((t) => t.hash)],
+  );
+  const cached = new Map(Object.entries(rows[0]?.cached ?? {}));
+  const { embedded, unstored } = await embedUncached(deps.db, deps.embedder, deps.space.model, texts, cached, {
+    batchSize: deps.batchSize,
+    deferLast: true,
+  });
   // Rows at the positions this post still has are rewritten in place (their vectors cleared for index to set again);
   // the rest are removed.
-  const { rows } = await deps.db.query<{ cached: Record<string, number[]> }>(
-    `WITH stored AS (
+  const params: unknown[] = [
+    postId,
+    post.tenant_id,
+    chunks.map((c) => c.position),
+    chunks.map((c) => c.heading),
+    chunks.map((c) => c.text),
+    chunks.map((c) => c.tokenCount),
+    texts.map((t) => t.hash),
+    chunks.length,
+  ];
+  const sql = `stored AS (
        INSERT INTO post_chunks (post_id, position, tenant_id, heading, content, token_count, content_hash)
        SELECT $1, u.position, $2, u.heading, u.content, u.token_count, u.content_hash
          FROM unnest($3::int[], $4::text[], $5::text[], $6::int[], $7::text[])
@@ -53,25 +81,10 @@ export async function embedPost(
          SET tenant_id = EXCLUDED.tenant_id, heading = EXCLUDED.heading, content = EXCLUDED.content,
              token_count = EXCLUDED.token_count, content_hash = EXCLUDED.content_hash, embedding = NULL,
              embedding_model = NULL),
-          beyond AS (DELETE FROM post_chunks WHERE post_id = $1 AND position >= $9)
-     SELECT ${cachedVectorsColumn('$8', '$7::text[]')}`,
-    [
-      postId,
-      post.tenant_id,
-      chunks.map((c) => c.position),
-      chunks.map((c) => c.heading),
-      chunks.map((c) => c.text),
-      chunks.map((c) => c.tokenCount),
-      texts.map((t) => t.hash),
-      deps.space.model,
-      chunks.length,
-    ],
-  );
-  const cached = new Map(Object.entries(rows[0]?.cached ?? {}));
-  const { embedded } = await embedUncached(deps.db, deps.embedder, deps.space.model, texts, cached, {
-    batchSize: deps.batchSize,
-  });
-  return { chunks: chunks.length, embedded };
+     beyond AS (DELETE FROM post_chunks WHERE post_id = $1 AND position >= $8)${
+       unstored ? `, cached AS (${embedCacheInsert(unstored, params)})` : ''
+     }`;
+  return { chunks: chunks.length, embedded, write: { sql, params } };
 }
 
 /** Embeds the post's stored chunks that the cache lacks; returns their vectors by position. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hold, IllegalTransitionError, postStatuses, stop } from '../../src/posts/lifecycle.ts';
+import { handOn, hold, IllegalTransitionError, postStatuses, stop } from '../../src/posts/lifecycle.ts';
 import {
   completeStageRun,
   finishStageRun,
@@ -53,6 +53,34 @@ describe('the post lifecycle in the database', () => {
     await completeStageRun(app.rt.db, runId, hold('needs_review', 'generate', 'two findings'));
     expect(await row(id)).toEqual({ status: 'needs_review', held_stage: 'generate', held_reason: 'two findings' });
     expect((await run(runId)).outcome).toBe('completed');
+  });
+
+  it("makes a handing-on stage's last write in the statement that closes its run, or neither", async () => {
+    const id = await queuedPost();
+    const title = (runId: number) => ({
+      sql: 'titled AS (UPDATE posts SET title = $1 WHERE id = $2)',
+      params: [`written by run ${runId}`, id],
+    });
+    const failing = await start(id, 'generate');
+    // A write that fails (a text where a number goes) closes nothing.
+    await expect(
+      completeStageRun(
+        app.rt.db,
+        failing,
+        handOn({ sql: 'broken AS (UPDATE posts SET word_count = $1)', params: ['x'] }),
+      ),
+    ).rejects.toThrow();
+    expect((await run(failing)).outcome).toBe('running');
+
+    const runId = await start(id, 'generate');
+    await completeStageRun(app.rt.db, runId, handOn(title(runId.runId)));
+    expect((await run(runId)).outcome).toBe('completed');
+    const saved = await app.rt.db.query<{ title: string; status: string }>(
+      'SELECT title, status FROM posts WHERE id = $1',
+      [id],
+    );
+    // Handing on leaves the status to the next stage's start.
+    expect(saved.rows[0]).toEqual({ title: `written by run ${runId.runId}`, status: 'generating' });
   });
 
   it('refuses a move the table does not allow, leaving the status as it was', async () => {
