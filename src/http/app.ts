@@ -68,7 +68,9 @@ export function createApp(deps: AppDeps): express.Express {
     const incoming = req.get('x-request-id');
     req.id = incoming && requestIdPattern.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', req.id);
-    req.log = logger.child({ requestId: req.id });
+    // Every line logged for the request carries its id as correlationId (the logger's mixin, ../correlation.ts): a
+    // child logger per request would add the same id again, and cost the API a tenth of its logging CPU.
+    req.log = logger;
     const end = httpRequestDurationSeconds.startTimer({ method: req.method });
     res.on('finish', () => {
       // Route templates only; unmatched paths share one label so the series stay bounded.
