@@ -14,7 +14,8 @@ export type CoverReply = { id: number; png: Uint8Array } | { id: number; error: 
 // resvg's native objects hold each cover's pixels (3 MiB) outside the JavaScript heap, which V8 does not count, so
 // it saw no reason to collect their few bytes of wrapper: a worker's resident memory grew by the pixels of every
 // cover it drew (730 MiB peak in a burst of 5,000 posts). A young-generation collection after each cover, cheap on
-// this thread's 2 MiB young heap, frees them before the next one.
+// this thread's 2 MiB young heap, frees them before the next one. (The flag is process-wide: contexts made after it
+// see a global `gc`; nothing else here makes contexts.)
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
 

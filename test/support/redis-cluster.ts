@@ -126,9 +126,19 @@ export async function startRedisCluster(opts: { nodeTimeoutMs?: number } = {}) {
     }));
   }
 
+  // A port found free can be taken before redis-server binds it (the suite's outgoing connections draw their source
+  // ports from the same range), and that node exits at once: it starts again on other ports.
   await waitUntil('six nodes to answer', async () => {
-    for (const node of nodes) if ((await ask(node.port, (r) => r.ping())) !== 'PONG') return false;
-    return true;
+    let answered = 0;
+    for (const node of nodes) {
+      if (node.proc?.exitCode !== null && node.proc?.exitCode !== undefined) {
+        node.port = await freePort();
+        node.busPort = await freePort();
+        start(node);
+      }
+      if ((await ask(node.port, (r) => r.ping())) === 'PONG') answered++;
+    }
+    return answered === nodes.length;
   });
   await run('redis-cli', [
     '--cluster',
