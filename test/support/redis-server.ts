@@ -7,10 +7,10 @@ import { Redis } from 'ioredis';
 
 /** A private redis-server on its own loopback port, which a test may stop, kill and restart. */
 export async function startRedisServer(opts: { appendOnly?: boolean } = {}) {
-  const port = await freePort();
+  let port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'bp-redis-'));
   let proc: ChildProcess | null = null;
-  const url = `redis://127.0.0.1:${port}`;
+  const urlOf = () => `redis://127.0.0.1:${port}`;
 
   async function start(): Promise<void> {
     proc = spawn(
@@ -33,9 +33,11 @@ export async function startRedisServer(opts: { appendOnly?: boolean } = {}) {
       ],
       { stdio: 'ignore' },
     );
+    const started = proc;
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      if (started.exitCode !== null) throw new PortTaken();
+      const probe = new Redis(urlOf(), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => undefined);
       try {
         await probe.connect();
@@ -60,9 +62,20 @@ export async function startRedisServer(opts: { appendOnly?: boolean } = {}) {
     proc = null;
   }
 
-  await start();
+  // A port found free can be taken before redis-server binds it (the suite's outgoing connections draw their source
+  // ports from the same range): the first start moves to another port then. Later starts keep the port, which the
+  // tests' clients know.
+  for (let tries = 0; ; tries++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (!(err instanceof PortTaken) || tries === 4) throw err;
+      port = await freePort();
+    }
+  }
   return {
-    url,
+    url: urlOf(),
     port,
     start,
     stop,
@@ -75,6 +88,12 @@ export async function startRedisServer(opts: { appendOnly?: boolean } = {}) {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+class PortTaken extends Error {
+  constructor() {
+    super('redis-server exited at start (its port was taken)');
+  }
 }
 
 export function freePort(): Promise<number> {
