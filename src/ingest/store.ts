@@ -194,11 +194,12 @@ export async function saveSourceText(db: Db, sourceId: string, text: SourceText)
 
 /** Saves the sources' texts (as saveSourceText) as the ingest stage's last write, made with its run's close. */
 export function sourceTextsWrite(texts: Array<{ sourceId: string; text: SourceText }>): StageWrite {
-  const params: unknown[] = [];
+  // $1 is the post id's (StageWrite): the texts' parameters are numbered from $2.
+  const params: unknown[] = [null];
   const sql = texts
     .map(({ sourceId, text }, i) => `source_text_${i} AS (${sourceTextUpdate(sourceId, text, params)})`)
     .join(', ');
-  return { sql, params };
+  return { sql, params: params.slice(1) };
 }
 
 function sourceTextUpdate(sourceId: string, text: SourceText, params: unknown[]): string {

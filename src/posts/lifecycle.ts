@@ -186,8 +186,8 @@ export type StageOutcome =
 
 /**
  * A stage's last write, made by the runner in the statement that closes the stage's run: one or more
- * `name AS (INSERT | UPDATE | DELETE …)` CTEs with their own parameters, numbered from $1. The next stage is enqueued
- * after it commits, so it reads what the write saved.
+ * `name AS (INSERT | UPDATE | DELETE …)` CTEs with $1 the post id and their own parameters numbered from $2 (as a
+ * PostRead's). The next stage is enqueued after it commits, so it reads what the write saved.
  */
 export type StageWrite = { sql: string; params: unknown[] };
 

@@ -168,12 +168,10 @@ export async function completeStageRun(db: Db, run: OpenRun, outcome: StageOutco
   const expect = stageStatus[run.stage];
   const also = closeRun(runId, 'completed', null, false);
   if (outcome.kind === 'handOn' && outcome.write) {
-    const { sql, params } = outcome.write;
-    await db.query(
-      `WITH ${sql}, run AS (UPDATE stage_runs SET outcome = 'completed', finished_at = now() WHERE id = $${params.length + 1})
-       SELECT`,
-      [...params, runId],
-    );
+    const params: unknown[] = [postId];
+    const write = shift(outcome.write.sql, outcome.write.params, params);
+    // $1 is typed here, for a write that does not use the post id.
+    await db.query(`WITH ${write}${renumber(also.sql, also.params, params)} SELECT $1::uuid`, params);
     return { moved: false };
   }
   if (outcome.kind === 'handOn' || outcome.kind === 'wait') {

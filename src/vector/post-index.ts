@@ -84,7 +84,8 @@ export async function embedPost(
      beyond AS (DELETE FROM post_chunks WHERE post_id = $1 AND position >= $8)${
        unstored ? `, cached AS (${embedCacheInsert(unstored, params)})` : ''
      }`;
-  return { chunks: chunks.length, embedded, write: { sql, params } };
+  // $1, the post id, is the StageWrite's own.
+  return { chunks: chunks.length, embedded, write: { sql, params: params.slice(1) } };
 }
 
 /** Embeds the post's stored chunks that the cache lacks; returns their vectors by position. */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPostForPublishing } from '../../src/publish/post-data.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { kelpFarmParagraphs } from '../support/source-articles.ts';
 
 // The ingest gate through the real ingest stage, against pages served on loopback: a page whose only text is a
 // footer, a consent box or a list of links fails its source permanently with "no article found at <url>" and never
@@ -38,12 +39,7 @@ const ARTICLE = `<!doctype html><html lang="en-GB"><head>
   <nav><a href="/">Home</a> <a href="/news">News</a></nav>
   <article>
     <h1>Kelp farms take root beside tidal turbines</h1>
-    <p>Growers in Orkney have started hanging kelp lines between the foundations of tidal turbines, where the water is \
-rich in nutrients and the currents keep the fronds clean.</p>
-    <p>The first harvest, taken this spring, yielded twice as much per line as the sheltered bays the growers used \
-before, and the turbines' operators report no effect on their output.</p>
-    <p>Marine biologists want to know whether the farms also shelter young fish, and will count them through the \
-summer.</p>
+    ${kelpFarmParagraphs}
   </article>
   <footer><p>© 2024 Coastal Review. All rights reserved.</p></footer>
 </body></html>`;

@@ -58,8 +58,8 @@ describe('the post lifecycle in the database', () => {
   it("makes a handing-on stage's last write in the statement that closes its run, or neither", async () => {
     const id = await queuedPost();
     const title = (runId: number) => ({
-      sql: 'titled AS (UPDATE posts SET title = $1 WHERE id = $2)',
-      params: [`written by run ${runId}`, id],
+      sql: 'titled AS (UPDATE posts SET title = $2 WHERE id = $1)',
+      params: [`written by run ${runId}`],
     });
     const failing = await start(id, 'generate');
     // A write that fails (a text where a number goes) closes nothing.
@@ -67,7 +67,7 @@ describe('the post lifecycle in the database', () => {
       completeStageRun(
         app.rt.db,
         failing,
-        handOn({ sql: 'broken AS (UPDATE posts SET word_count = $1)', params: ['x'] }),
+        handOn({ sql: 'broken AS (UPDATE posts SET word_count = $2 WHERE id = $1)', params: ['x'] }),
       ),
     ).rejects.toThrow();
     expect((await run(failing)).outcome).toBe('running');

@@ -6,6 +6,7 @@ import { parseHTML } from 'linkedom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageInfo } from '../../src/publish/images.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
+import { kelpFarmParagraphs } from '../support/source-articles.ts';
 import { ensureWordPress, type WordPressSite } from '../support/wordpress.ts';
 
 // Featured images end to end: a source page's lead image carried to the static site (beside the page,
@@ -33,12 +34,7 @@ const article = (title: string, image: string, alt: string) => `<!doctype html><
   <meta property="og:image:alt" content="${alt}">
 </head><body><article>
   <h1>${title}</h1>
-  <p>Growers in Orkney have started hanging kelp lines between the foundations of tidal turbines, where the water is \
-rich in nutrients and the currents keep the fronds clean.</p>
-  <p>The first harvest, taken this spring, yielded twice as much per line as the sheltered bays the growers used \
-before, and the turbines' operators report no effect on their output.</p>
-  <p>Marine biologists want to know whether the farms also shelter young fish, and will count them through the \
-summer.</p>
+  ${kelpFarmParagraphs}
 </article></body></html>`;
 
 describe('featured images', () => {

@@ -3,6 +3,14 @@
 
 export type Article = { title: string; url: string | null; text: string };
 
+/** The body of a short news article as a page carries it, for tests that serve one (extraction, lead images). */
+export const kelpFarmParagraphs = `<p>Growers in Orkney have started hanging kelp lines between the foundations of tidal \
+turbines, where the water is rich in nutrients and the currents keep the fronds clean.</p>
+  <p>The first harvest, taken this spring, yielded twice as much per line as the sheltered bays the growers used \
+before, and the turbines' operators report no effect on their output.</p>
+  <p>Marine biologists want to know whether the farms also shelter young fish, and will count them through the \
+summer.</p>`;
+
 export const articles: Article[] = [
   {
     title: 'How Heat Pumps Work in Cold Climates',
