@@ -68,6 +68,7 @@ export async function createApiKey(
       `VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
     [input.tenantId, keyId, secretDigest(key), input.name, input.scopes, key.slice(-4)],
   );
+  cacheOf(db).delete(keyId);
   return { ...apiKeyView(rows[0]!), key };
 }
 
@@ -87,6 +88,7 @@ export async function revokeApiKey(db: Db, tenantId: string | null, idOrPrefix: 
       WHERE ${byPrefix ? 'key_id = $1' : 'id = $1'} AND ($2::uuid IS NULL OR tenant_id = $2) RETURNING ${columns}`,
     [byPrefix ?? idOrPrefix, tenantId],
   );
+  if (rows[0]) cacheOf(db).delete(rows[0].key_id);
   return rows[0] ? apiKeyView(rows[0]) : null;
 }
 
@@ -94,23 +96,65 @@ export type KeyCheck =
   | { ok: true; id: string; keyId: string; tenantId: string; scopes: Scope[] }
   | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' };
 
-/** Checks a presented key. Malformed keys are refused without touching the database. */
+type KeyRow = {
+  id: string;
+  tenant_id: string;
+  key_hash: Buffer;
+  scopes: Scope[];
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+};
+
+/**
+ * How long a process answers from what it last read of a key instead of reading it again for every request. A key
+ * revoked through this process is refused at once; one revoked by another process (the CLI, another API process)
+ * within this time.
+ */
+export const KEY_CACHE_MS = 5_000;
+/** Keys read per process before the cache starts over: a flood of made-up key ids must not grow it. */
+const KEY_CACHE_MAX = 10_000;
+
+/** Per database, by key id: the row read (null: no such key), shared by the requests that asked meanwhile. */
+const keyCaches = new WeakMap<Db, Map<string, { at: number; row: Promise<KeyRow | null> }>>();
+
+function cacheOf(db: Db): Map<string, { at: number; row: Promise<KeyRow | null> }> {
+  const cache = keyCaches.get(db) ?? new Map();
+  keyCaches.set(db, cache);
+  return cache;
+}
+
+function readKey(db: Db, keyId: string): Promise<KeyRow | null> {
+  const cache = cacheOf(db);
+  const hit = cache.get(keyId);
+  if (hit && Date.now() - hit.at < KEY_CACHE_MS) return hit.row;
+  if (cache.size >= KEY_CACHE_MAX) cache.clear();
+  const row = db
+    .query<KeyRow>('SELECT id, tenant_id, key_hash, scopes, revoked_at, last_used_at FROM api_keys WHERE key_id = $1', [
+      keyId,
+    ])
+    .then((r) => r.rows[0] ?? null);
+  const entry = { at: Date.now(), row };
+  cache.set(keyId, entry);
+  // A failed read is not remembered: the next request reads again.
+  row.catch(() => {
+    if (cache.get(keyId) === entry) cache.delete(keyId);
+  });
+  return row;
+}
+
+/**
+ * Checks a presented key. Malformed keys are refused without touching the database, and a key read within
+ * KEY_CACHE_MS is checked against what was read then: its secret is compared with the stored hash every time.
+ */
 export async function verifyApiKey(db: Db, presented: string): Promise<KeyCheck> {
   const match = keyPattern.exec(presented);
   if (!match) return { ok: false, reason: 'malformed' };
-  const { rows } = await db.query<{
-    id: string;
-    tenant_id: string;
-    key_hash: Buffer;
-    scopes: Scope[];
-    revoked_at: Date | null;
-    last_used_at: Date | null;
-  }>('SELECT id, tenant_id, key_hash, scopes, revoked_at, last_used_at FROM api_keys WHERE key_id = $1', [match[1]]);
-  const row = rows[0];
+  const row = await readKey(db, match[1]!);
   if (!row || !matchesSecret(presented, row.key_hash)) return { ok: false, reason: 'unknown' };
   if (row.revoked_at) return { ok: false, reason: 'revoked' };
   // Recorded at most once a minute per key, so a busy key does not write on every request.
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+    row.last_used_at = new Date();
     await db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [row.id]);
   }
   return { ok: true, id: row.id, keyId: match[1]!, tenantId: row.tenant_id, scopes: row.scopes };
