@@ -322,13 +322,26 @@ async function slowModelRate(processes: number, n: number) {
       n,
     );
     const seconds = (performance.now() - started) / 1000;
+    // Generate's own window, from its first run's start to its last run's end (the database's clock): the
+    // benchmark's submitting and the first posts' ingest, before any generate can start, are not generate's time.
+    const { rows } = await rt.db.query<{ seconds: number }>(
+      `SELECT extract(epoch FROM max(finished_at) - min(started_at))::float8 AS seconds
+         FROM stage_runs WHERE stage = 'generate'`,
+    );
     const calls = fake.chatRequests().length;
     const callsPerPost = calls / n;
     // Ideal: every model slot (WORKER_CONCURRENCY calls at once per process) busy all the time, each post needing
     // callsPerPost sequential 200 ms calls. The fake serves any number at once; it reports the most it had.
     const slots = processes * t.config.WORKER_CONCURRENCY;
     const ideal = slots / (callsPerPost * 0.2);
-    return { rate: n / seconds, ideal, callsPerPost, slots, peakCalls: fake.peakChats() };
+    return {
+      rate: n / rows[0]!.seconds,
+      fromSubmission: n / seconds,
+      ideal,
+      callsPerPost,
+      slots,
+      peakCalls: fake.peakChats(),
+    };
   } finally {
     for (const c of children) await stopChild(c);
     await rt.close();
@@ -520,13 +533,16 @@ export async function benchPipeline(opts: {
 
   if (wanted('slow')) {
     for (const processes of [1, 2]) {
-      const slow = await slowModelRate(processes, processes * 40);
+      const slow = await slowModelRate(processes, processes * 80);
       rows.push({
-        benchmark: `generate posts/s with a 200 ms model, ${processes} worker process${processes > 1 ? 'es' : ''}`,
+        benchmark:
+          `generate posts/s with a 200 ms model, ${processes} worker process${processes > 1 ? 'es' : ''} ` +
+          `(${processes * 80} posts, first generate start to last end)`,
         measured: fmt(slow.rate, 2),
         baseline:
           `${fmt(slow.ideal, 2)} ideal (${slow.slots} model slots ÷ ${fmt(slow.callsPerPost, 1)} ` +
-          `calls × 0.2 s; at most ${slow.peakCalls} calls at once)`,
+          `calls × 0.2 s; at most ${slow.peakCalls} calls at once); ${fmt(slow.fromSubmission, 2)} counted ` +
+          `from the first submission (${fmt(slow.fromSubmission / slow.ideal, 2)}×)`,
         ratio: `${fmt(slow.rate / slow.ideal, 2)}×`,
       });
       data[`slowModel${processes}`] = slow;
