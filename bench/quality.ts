@@ -104,6 +104,8 @@ type Measures = {
   sentences: number;
   unresolved: number;
   metaCut: boolean;
+  /** A meta description that joins sentences not next to each other in the post or the source. */
+  metaJoined: boolean;
   metaInRange: boolean;
   metaTitleInRange: boolean;
   sections: number;
@@ -182,10 +184,23 @@ function measure(post: Post, held: boolean, source: SourceDoc, lang: string): Me
   const generic = genericWords(lang);
   const tagsGeneric = post.tags.filter((t) => !/\s/.test(t.trim()) && generic.has(t.trim().toLowerCase())).length;
   const ease = readability(bodyText.join('\n'), lang).readingEase;
+  // Next to each other: the second starts after the first with no whole sentence between them (the first may be
+  // printed cut at a clause, the second too).
+  const stem = (sentence: string): string => squash(sentence).replace(/[.!?…]["'“”„’»)]*$/u, '');
+  const follows = (text: string, a: string, b: string): boolean => {
+    const at = text.indexOf(a);
+    if (at < 0) return false;
+    const next = text.indexOf(b, at + a.length);
+    return next >= 0 && (text.slice(at + a.length, next).match(/[.!?]["'“”„’»)]*\s/gu)?.length ?? 0) <= 1;
+  };
+  const texts = [...bodyText.map(squash), sourceFlat];
+  const metaSentences = splitSentences(meta, lang).map(stem);
+  const metaJoined = metaSentences.slice(1).some((b, i) => !texts.some((text) => follows(text, metaSentences[i]!, b)));
   return {
     sentences,
     unresolved,
     metaCut: /(?:…|\.\.\.)$/.test(meta) || !/[.!?…]["'“”„’»)]*$/u.test(meta),
+    metaJoined,
     metaInRange: meta.length >= 140 && meta.length <= 160,
     metaTitleInRange: post.metaTitle.length >= 45 && post.metaTitle.length <= 60,
     sections: headed,
@@ -235,6 +250,7 @@ function add(totals: Totals, m: Measures): void {
   totals.sentences += m.sentences;
   totals.unresolved += m.unresolved;
   totals.metaCut += Number(m.metaCut);
+  totals.metaJoined += Number(m.metaJoined);
   totals.metaInRange += Number(m.metaInRange);
   totals.metaTitleInRange += Number(m.metaTitleInRange);
   totals.sections += m.sections;
@@ -253,6 +269,7 @@ const empty = (): Totals => ({
   sentences: 0,
   unresolved: 0,
   metaCut: 0,
+  metaJoined: 0,
   metaInRange: 0,
   metaTitleInRange: 0,
   sections: 0,
@@ -286,7 +303,11 @@ for (const [name, write] of writers) {
     try {
       const { post, held } = await write([article.source], article.lang);
       const m = measure(post, held, article.source, article.lang);
-      if (VERBOSE && name === 'today' && (m.metaCut || m.oneSentenceSections || m.held || m.unresolved || m.tagsAbsent))
+      if (
+        VERBOSE &&
+        name === 'today' &&
+        (m.metaCut || m.metaJoined || m.oneSentenceSections || m.held || m.unresolved || m.tagsAbsent)
+      )
         console.error(JSON.stringify({ id: article.id, lang: article.lang, ...m, meta: post.metaDescription }));
       add(totals, m);
       add(byLang.get('all')!, m);
@@ -304,6 +325,10 @@ const rows: [string, (t: Totals) => string][] = [
   ['posts written (failed)', (t) => `${t.posts} (${t.failed})`],
   ['sentences opening with an unresolved anaphor or connective', (t) => pct(t.unresolved, t.sentences)],
   ['meta descriptions cut (ellipsis or mid-sentence)', (t) => pct(t.metaCut, t.posts)],
+  [
+    'meta descriptions joining sentences not next to each other in the post or the source',
+    (t) => pct(t.metaJoined, t.posts),
+  ],
   ['meta descriptions within 140–160 characters', (t) => pct(t.metaInRange, t.posts)],
   ['meta titles within 45–60 characters', (t) => pct(t.metaTitleInRange, t.posts)],
   ['one-sentence sections', (t) => pct(t.oneSentenceSections, t.sections)],

@@ -6,7 +6,15 @@ import { language, sectionLabels, sourcesLanguage } from '../text/language.ts';
 import { closesQuote, quoteOpen, splitSentences, withoutFootnoteMarks } from '../text/sentences.ts';
 import { stem } from '../text/stem.ts';
 import { stopWords } from '../text/stop-words.ts';
-import { composeMetaDescription, countWords, fitTitle, readableBody, sourceLine, sourceTitle } from './post.ts';
+import {
+  composeMetaDescription,
+  countWords,
+  fitTitle,
+  leadSentences,
+  readableBody,
+  sourceLine,
+  sourceTitle,
+} from './post.ts';
 import type { Citation, Draft, SourceDoc, Writer, WriterInput } from './types.ts';
 
 /**
@@ -49,6 +57,8 @@ interface Sentence {
   source: number;
   /** Order of the sentence within its source. */
   position: number;
+  /** Order of its paragraph within its source. */
+  paragraph: number;
   /** The nearest `##` (or deeper) heading above it in its source, if any. */
   heading: string | null;
   text: string;
@@ -147,6 +157,12 @@ function isProse(text: string, terms: Set<string>): boolean {
   return count >= 5 && count <= 60 && /[.!]["'“”’»)\]]*$/u.test(text) && terms.size > 0;
 }
 
+/** A statement of three or four words that ends as a sentence ends, with something to say (content terms). */
+function isShortStatement(text: string, terms: Set<string>): boolean {
+  const count = words(text).length;
+  return count >= 3 && count < 5 && /^\p{Lu}/u.test(text) && /[.!]["'“”’»)\]]*$/u.test(text) && terms.size > 0;
+}
+
 /**
  * The sources' sentences and the passages they form. A sentence that leans on another joins the passage of the
  * sentence before it, when that one is in the same part of the source and usable; otherwise it is left out, as are
@@ -165,9 +181,13 @@ function readPassages(sources: SourceDoc[], lang: string, proseOnly: boolean): P
       if (current) passages.push(current);
       current = null;
     };
+    let paragraphIndex = -1;
     for (const para of paragraphs(source.text)) {
+      paragraphIndex++;
       if (para.heading !== heading) close();
       heading = para.heading;
+      // The passage open since a sentence of this paragraph, if any: a short sentence may only join that one.
+      let openHere: Passage | null = null;
       for (const text of splitSentences(withoutFootnoteMarks(para.text), lang)) {
         if (position >= MAX_SENTENCES_PER_SOURCE || total >= MAX_SENTENCES) {
           close();
@@ -182,12 +202,29 @@ function readPassages(sources: SourceDoc[], lang: string, proseOnly: boolean): P
           index: 0,
           source: sourceIndex,
           position: position - 1,
+          paragraph: paragraphIndex,
           heading: para.heading,
           text,
           terms: new Set(terms),
           identity: new Set([...terms, ...(text.match(/\d+(?:[.,]\d+)*/g) ?? [])]),
           score: 0,
         };
+        // A short statement inside a paragraph of prose ("Generate writes the draft." in a list of stages written
+        // as sentences) goes with the sentence before it: left out, it would leave a gap in what the paragraph
+        // lists; alone, it says too little to be picked.
+        if (
+          !duplicate &&
+          proseOnly &&
+          current !== null &&
+          current === openHere &&
+          isShortStatement(text, sentence.terms)
+        ) {
+          if (current.sentences.length < MAX_PASSAGE_SENTENCES) {
+            total++;
+            current.sentences.push(sentence);
+          } else close();
+          continue;
+        }
         const usable = !duplicate && (proseOnly ? isProse(text, sentence.terms) : /[\p{L}]/u.test(text));
         if (!usable) {
           close();
@@ -208,6 +245,7 @@ function readPassages(sources: SourceDoc[], lang: string, proseOnly: boolean): P
         }
         close();
         current = { sentences: [sentence], score: 0, identity: new Set() };
+        openHere = current;
       }
     }
     close();
@@ -521,20 +559,13 @@ function writeDraft(input: LocalWriterInput): Draft {
     title,
     slug: slugify(title, 80, lang),
     markdown,
-    // Whole passages (they stand alone), the introduction first; then their first sentences alone, then the
-    // best statements the post left out, should the post's own not fit 140–160 characters.
+    // The post's paragraphs as printed, the introduction first, then its takeaways, each alone; then runs of
+    // sentences next to each other in the source, best first, should the post's own not make 140–160 characters.
     metaDescription: composeMetaDescription(
       [
-        // Each passage whole (it stands alone), then its first sentence alone, the introduction first; then the
-        // best statements the post left out, should the post's own not make 140–160 characters.
-        ...printed.flatMap((p) =>
-          p.sentences.length > 1 ? [p.sentences.map((s) => s.text).join(' '), head(p).text] : [head(p).text],
-        ),
-        ...[...passages]
-          .sort(byPassageScore)
-          .filter((p) => !printed.includes(p) && !used.has(p) && isStatement(head(p)))
-          .slice(0, 20)
-          .map((p) => head(p).text),
+        ...leadSentences(markdown, lang),
+        ...layout.takeaways.map((p) => [head(p).text]),
+        ...sourceRuns(passages).slice(0, 20),
       ],
       lang,
     ),
@@ -543,6 +574,33 @@ function writeDraft(input: LocalWriterInput): Draft {
     wordCount: (markdown.match(/[\p{L}\p{N}]+/gu) ?? []).length,
     language: lang,
   };
+}
+
+/**
+ * The passages' sentences in runs of sentences next to each other in a paragraph of their source (no sentence left out
+ * between them), the run of the best passage first: sentences a reader finds together.
+ */
+function sourceRuns(passages: Passage[]): string[][] {
+  const runs: { sentences: Sentence[]; score: number }[] = [];
+  const owner = new Map<Sentence, Passage>();
+  for (const p of passages) for (const s of p.sentences) owner.set(s, p);
+  let run: { sentences: Sentence[]; score: number } | null = null;
+  for (const s of [...owner.keys()].sort(byOrder)) {
+    const last = run?.sentences.at(-1);
+    if (
+      !run ||
+      !last ||
+      last.source !== s.source ||
+      last.position + 1 !== s.position ||
+      last.paragraph !== s.paragraph
+    ) {
+      run = { sentences: [], score: 0 };
+      runs.push(run);
+    }
+    run.sentences.push(s);
+    run.score = Math.max(run.score, owner.get(s)!.score);
+  }
+  return runs.sort((a, b) => b.score - a.score).map((r) => r.sentences.map((s) => s.text));
 }
 
 /** The sources' prose, without Markdown headings, code and tables: what key phrases are taken from. */
@@ -732,10 +790,20 @@ function settle(layout: Layout, all: Passage[], used: Set<Passage>, fits: () => 
   }
 }
 
-/** A passage that must be printed somewhere: the closest section, or the introduction when there is none. */
+/**
+ * A passage that must be printed somewhere: the section of its own part of the source (the one whose material comes
+ * before it), else the closest section, or the introduction when there is none. Words shared with another part's
+ * section would put it among sentences it does not follow.
+ */
 function placeAnywhere(layout: Layout, p: Passage): void {
-  if (layout.groups.length === 0) layout.intro.push(p);
-  else closestGroup(layout.groups, p).passages.push(p);
+  if (layout.groups.length === 0) {
+    layout.intro.push(p);
+    return;
+  }
+  const own = layout.groups.filter((g) => g.keys.has(groupKey(p))).sort((a, b) => byOrder(earliest(a), earliest(b)));
+  const group =
+    own.filter((g) => byOrder(earliest(g), head(p)) <= 0).at(-1) ?? own[0] ?? closestGroup(layout.groups, p);
+  group.passages.push(p);
 }
 
 /** The Markdown of a layout and the citations it uses; sources are numbered in input order among those cited. */

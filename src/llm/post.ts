@@ -165,86 +165,96 @@ function clauses(sentence: string, commas = false): string[] {
 }
 
 /**
- * A meta description of 140–160 characters made of whole sentences (or a sentence's leading clauses), taken in
- * the order given: one sentence, two, a sentence and the leading clauses of another, a sentence's leading clauses,
- * three sentences. Never cut mid-clause or with an ellipsis; when nothing lands in range, the longest such text
- * under 160 characters (the SEO lint reports its length).
+ * A meta description of 140–160 characters made of whole sentences (or a sentence's leading clauses) that follow each
+ * other in one of `runs` (a paragraph's sentences, in order), earlier runs first: one sentence, two, a sentence and
+ * the leading clauses of the next, a sentence's leading clauses, three sentences. Read alone in a search result, two
+ * sentences that the post and its source never print together read as a non sequitur, so no description joins them.
+ * Never cut mid-clause or with an ellipsis; when nothing lands in range, the longest such text under 160 characters
+ * (the SEO lint reports its length).
  */
-export function composeMetaDescription(texts: string[], lang?: string | null): string {
-  const all: string[] = [];
-  for (const t of texts) {
-    const clean = inlineText(t);
-    if (clean && !all.includes(clean)) all.push(clean);
+export function composeMetaDescription(runs: readonly (readonly string[])[], lang?: string | null): string {
+  const seen = new Set<string>();
+  const cleanRuns: string[][] = [];
+  let budget = 48;
+  for (const run of runs) {
+    const clean: string[] = [];
+    for (const sentence of run) {
+      const text = inlineText(sentence);
+      if (text) clean.push(text);
+    }
+    // A run repeated (a passage given again as part of its paragraph) adds nothing.
+    const key = clean.join(' ');
+    if (clean.length === 0 || seen.has(key) || budget <= 0) continue;
+    seen.add(key);
+    cleanRuns.push(clean.slice(0, budget));
+    budget -= clean.length;
   }
-  // A description is read on its own, in a search result: no piece of it may lean on a sentence it does not print
-  // ("Por ende, …", "This means …"). A passage that opens with a sentence standing alone carries its followers.
-  const standing = all.filter((t) => !dependsOnContext(t, lang));
-  const pieces = standing.length > 0 ? standing : all;
+  // A description never opens with a sentence that leans on one it does not print ("Por ende, …", "This means …");
+  // the sentence it leans on may come first, in its run.
+  const stands = (text: string): boolean => !dependsOnContext(text, lang);
+  const standing = cleanRuns.flat().filter(stands);
+  const anyStart = standing.length === 0;
   // A description ends where a sentence does: a heading or a quoted title without a full stop is a fragment.
   const whole = (text: string): boolean => /[.!?…]["'“”„’»)]*$/u.test(text);
   const fits = (text: string): boolean =>
     text.length >= META_DESCRIPTION_MIN && text.length <= META_DESCRIPTION_MAX && whole(text);
-  const window = pieces.slice(0, 24);
-  // Texts that start with the earliest piece they can come first; pieces keep their order.
-  const combine = (commas: boolean): string[][] => {
+  const combine = (run: readonly string[], commas: boolean): string[] => {
     const tries: string[][] = [];
-    window.forEach((p, i) => {
-      const later = window.slice(i + 1);
+    run.forEach((p, i) => {
+      if (!anyStart && !stands(p)) return;
+      const q = run[i + 1];
+      const r = run[i + 2];
       tries.push([p]);
-      for (const q of later) tries.push([p, q]);
-      for (const q of later) for (const c of clauses(q, commas)) tries.push([p, c]);
+      if (q !== undefined) {
+        tries.push([p, q]);
+        for (const c of clauses(q, commas)) tries.push([p, c]);
+      }
       for (const c of clauses(p, commas)) {
         tries.push([c]);
-        for (const q of later) tries.push([c, q]);
+        // What follows a sentence cut short must not lean on the part cut off.
+        if (q !== undefined && stands(q)) tries.push([c, q]);
       }
-      later.forEach((q, j) => {
-        for (const r of later.slice(j + 1)) tries.push([p, q, r]);
-      });
+      if (q !== undefined && r !== undefined) tries.push([p, q, r]);
     });
-    return tries;
+    return tries.map((t) => t.join(' '));
   };
-  // A piece and a part of it (a passage and its first sentence) never go together.
-  const overlapping = (t: string[]): boolean =>
-    t.some((a, i) => t.some((b, j) => i !== j && a.includes(b.replace(/\.$/, ''))));
-  const join = (tries: string[][]): string[] =>
-    tries.filter((t) => t.length === 1 || !overlapping(t)).map((t) => t.join(' '));
-  const joined = join(combine(false));
-  // Cut at a comma only when that lands in range and nothing else does, and never in German, which sets one
-  // before every subordinate clause.
-  if (!joined.some(fits) && (rulesFor(lang) ?? 'en') !== 'de') {
-    const atComma = join(combine(true)).find(fits);
-    if (atComma) return atComma;
+  // The earliest run that makes one in range: whole sentences and clauses first, then (never in German, which sets a
+  // comma before every subordinate clause) a sentence cut at a comma.
+  const cutAtCommas = (rulesFor(lang) ?? 'en') !== 'de';
+  const joined: string[] = [];
+  for (const run of cleanRuns) {
+    const tries = combine(run, false);
+    const hit = tries.find(fits) ?? (cutAtCommas ? combine(run, true).find(fits) : undefined);
+    if (hit) return hit;
+    joined.push(...tries);
   }
-  const hit = joined.find(fits);
-  if (hit) return hit;
   const under = joined.filter((t) => t.length <= META_DESCRIPTION_MAX && whole(t)).sort((a, b) => b.length - a.length);
   if (under[0]) return under[0];
-  // Every piece runs past 160 characters with no clause end in range: the longest leading clause (up to a comma)
-  // that fits, else the first piece's leading sentences that fit, else its first sentence whole, longer than
-  // wanted (the SEO lint says so) rather than cut mid-sentence.
-  const clause = window
+  // Every sentence runs past 160 characters with no clause end in range: the longest leading clause (up to a comma)
+  // that fits, else the first sentence whole, longer than wanted (the SEO lint says so) rather than cut mid-sentence.
+  const starts = anyStart ? cleanRuns.flat() : standing;
+  const clause = starts
     .flatMap((p) => clauses(p, true))
     .filter((c) => c.length <= META_DESCRIPTION_MAX && c.length >= 80)
     .sort((a, b) => b.length - a.length)[0];
   if (clause) return clause;
-  const first = pieces.find(whole) ?? pieces[0] ?? '';
-  const ends = [...first.matchAll(/[.!?](?=\s)/g)].map((m) => m.index + 1).filter((i) => i <= META_DESCRIPTION_MAX);
-  if (ends.length && ends.at(-1)! >= 60) return first.slice(0, ends.at(-1));
+  const first = starts.find(whole) ?? starts[0] ?? '';
   const sentenceEnd = /[.!?…]["'“”„’»)]*(?=\s|$)/u.exec(first);
   return sentenceEnd ? first.slice(0, sentenceEnd.index + sentenceEnd[0].length) : first;
 }
 
 /**
- * The candidate when it is 140–160 characters long; otherwise composed from it (whole, then its sentences) and
- * then the post's sentences.
+ * The candidate when it is 140–160 characters long; otherwise composed from its sentences and then the post's
+ * paragraphs (each a run of sentences, in order).
  */
-export function fitMetaDescription(candidate: string | null, sentences: string[], lang?: string | null): string {
+export function fitMetaDescription(
+  candidate: string | null,
+  paragraphs: readonly (readonly string[])[],
+  lang?: string | null,
+): string {
   const given = candidate?.replace(/\s+/g, ' ').trim() ?? '';
   if (given.length >= META_DESCRIPTION_MIN && given.length <= META_DESCRIPTION_MAX) return given;
-  return composeMetaDescription(
-    [...(given ? [given, ...splitSentences(given, lang ?? 'en')] : []), ...sentences],
-    lang,
-  );
+  return composeMetaDescription([...(given ? [splitSentences(given, lang ?? 'en')] : []), ...paragraphs], lang);
 }
 
 export function fitSlug(candidate: string | null, title: string, lang?: string | null): string {
@@ -314,8 +324,8 @@ export function finalizePost(input: {
   citations: Citation[];
   brief: Brief;
   writer: string;
-  /** Sentences of the post, best first, for a meta description when the writer's does not fit. */
-  leadSentences: string[];
+  /** The post's paragraphs as runs of sentences, for a meta description when the writer's does not fit. */
+  leadSentences: string[][];
   /** The language the post is written in; the brief's when not given. */
   language?: string;
 }): GeneratedPost {
@@ -333,7 +343,7 @@ export function finalizePost(input: {
   const wordCount = countWords(readableBody(markdown));
   const metaDescription = fitMetaDescription(
     input.metaDescription == null ? null : plainLine(input.metaDescription),
-    input.leadSentences.map(plainLine),
+    input.leadSentences.map((run) => run.map(plainLine)),
     lang,
   );
   const heroImage =
@@ -409,10 +419,10 @@ export function sourceTitle(source: SourceDoc, index: number): string {
   return `Source ${index + 1}`;
 }
 
-/** The body's own prose sentences, first paragraph first, markers removed: material for a meta description. */
-export function leadSentences(markdown: string, lang?: string | null): string[] {
+/** The body's own prose paragraphs, first first, each as its sentences, markers removed: for a meta description. */
+export function leadSentences(markdown: string, lang?: string | null): string[][] {
   return stripSources(markdown)
     .split(/\n{2,}/)
     .filter((p) => p.trim() && !/^(#|- |\* |\d+\. |>)/.test(p.trim()))
-    .flatMap((p) => splitSentences(p.replace(/\s?\[\d+\]/g, ''), lang ?? 'en'));
+    .map((p) => splitSentences(p.replace(/\s?\[\d+\]/g, ''), lang ?? 'en'));
 }

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveBrief } from '../../src/llm/brief.ts';
 import { countWords, readableBody } from '../../src/llm/post.ts';
 import { createLocalWriter, withLengthBounds, type LocalWriterInput } from '../../src/llm/local-writer.ts';
 import { splitSentences } from '../../src/text/sentences.ts';
@@ -171,6 +174,31 @@ describe('createLocalWriter', () => {
       expect(sourceText).toContain(tag.toLowerCase());
     }
     expect(draft.wordCount).toBe(draft.markdown.match(/[\p{L}\p{N}]+/gu)!.length);
+  });
+
+  it("keeps a paragraph's short sentences, a description's sentences together and a passage in its own section", async () => {
+    const text = readFileSync(join(import.meta.dirname, '../../samples/sample-article.md'), 'utf8');
+    // As the generate stage runs it, within the default brief's length.
+    const draft = await withLengthBounds(writer, resolveBrief(undefined, {})).write({
+      sources: [
+        { id: 'sample', kind: 'markdown', title: 'Why queue-first pipelines survive bad days', url: null, text },
+      ],
+    });
+    const body = draft.markdown.split('\n## Sources\n')[0]!;
+    const prose = body.replace(/\s?\[\d+\]/g, '').replace(/\s+/g, ' ');
+    // A four-word sentence in a list of stages written as sentences is not left out of it.
+    expect(prose).toContain(
+      'Ingest fetches and cleans the source. Generate writes the draft. Embed and index make the post searchable.',
+    );
+    // The description's sentences are printed together in the post (the last one may end at a clause).
+    expect(draft.metaDescription.length).toBeLessThanOrEqual(160);
+    expect(prose).toContain(draft.metaDescription.replace(/\.$/, ''));
+    // A lone passage goes to the section of its part of the source, after the sentence it follows there.
+    const retries = body.indexOf('## Retries that know what they are retrying');
+    const operators = body.indexOf('Operators see the reason on the post');
+    expect(retries).toBeGreaterThan(-1);
+    expect(operators).toBeGreaterThan(body.indexOf('Telling the two apart'));
+    expect(operators).toBeLessThan(body.indexOf('## Measure what matters'));
   });
 
   it('uses the keywords for the title and tags', async () => {

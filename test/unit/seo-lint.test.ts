@@ -154,7 +154,7 @@ describe('the SEO lint', () => {
       'Modern cold-climate models keep extracting heat from outdoor air at minus twenty degrees Celsius.',
       'Sizing matters more than the brand.',
     ];
-    const description = fitMetaDescription(null, sentences);
+    const description = fitMetaDescription(null, [sentences]);
     expect(description).toBe(`${sentences[0]} ${sentences[1]}`);
     expect(description.length).toBeGreaterThanOrEqual(140);
     expect(description.length).toBeLessThanOrEqual(160);
@@ -163,7 +163,7 @@ describe('the SEO lint', () => {
       'Heat pumps have become the default choice for new homes across northern ' +
       'Europe in the last decade: installers, grants and cheaper compressors ' +
       'all played a part in that change.';
-    const clause = composeMetaDescription([long]);
+    const clause = composeMetaDescription([[long]]);
     expect(clause).toBe(
       'Heat pumps have become the default choice for new homes across northern Europe in the last decade.',
     );
@@ -171,7 +171,7 @@ describe('the SEO lint', () => {
       'Heat pumps have become the default choice for new homes across northern Europe in the last decade. ' +
       'Grants cover a large part of the cost of installing one in many countries.';
     expect(
-      composeMetaDescription([long, 'Grants cover a large part of the cost of installing one in many countries.']),
+      composeMetaDescription([[long, 'Grants cover a large part of the cost of installing one in many countries.']]),
     ).toBe(both.length <= 160 ? both : clause);
     for (const text of [description, clause]) expect(text).not.toMatch(/…|\.\.\.$/);
     // A first sentence too long for any bound and without a clause end stays whole (the lint reports its length).
@@ -179,19 +179,27 @@ describe('the SEO lint', () => {
       'Nach Erhebungen des Bundesamtes für Wirtschaft und Ausfuhrkontrolle sank ' +
       'der Absatz von Mineralölprodukten in der Bundesrepublik Deutschland im ' +
       'aktuellen Berichtsmonat deutlich gegenüber dem Vorjahresmonat.';
-    expect(composeMetaDescription([unbroken, 'Heizöl'], 'de')).toBe(unbroken);
+    expect(composeMetaDescription([[unbroken], ['Heizöl']], 'de')).toBe(unbroken);
     // A heading-like piece without a full stop never ends a description.
-    expect(composeMetaDescription(['I keep bookmarks in my shell profile.', '"Bookmarks record locations"'])).toBe(
+    expect(composeMetaDescription([['I keep bookmarks in my shell profile.', '"Bookmarks record locations"']])).toBe(
       'I keep bookmarks in my shell profile.',
     );
     // Read alone in a search result, a description never opens a piece with a sentence that leans on another.
     const leaning = composeMetaDescription([
-      'However, the pump needs a larger radiator in older houses, which adds to the cost of the installation.',
-      'Heat pumps move heat from the outside air into the house instead of burning fuel to make it.',
+      ['However, the pump needs a larger radiator in older houses, which adds to the cost of the installation.'],
+      ['Heat pumps move heat from the outside air into the house instead of burning fuel to make it.'],
     ]);
     expect(leaning).toBe(
       'Heat pumps move heat from the outside air into the house instead of burning fuel to make it.',
     );
+    // Sentences of different paragraphs are never joined, even when together they would land in range: read alone,
+    // the pair would be a non sequitur.
+    expect(fitMetaDescription(null, [[sentences[0]!], [sentences[1]!]])).toBe(sentences[1]);
+    // A sentence that leans on the one before it follows it in its paragraph, and never opens a description.
+    const antecedent = 'Heat pumps move heat from the outside air instead of making it.';
+    const leaner = 'This is why they use a third of the power of an electric heater in a mild winter.';
+    expect(composeMetaDescription([[antecedent, leaner]])).toBe(`${antecedent} ${leaner}`);
+    expect(composeMetaDescription([[antecedent], [leaner]])).toBe(antecedent);
     // A model's over-long description is taken apart into its sentences, not cut.
     const model = fitMetaDescription(`${sentences[0]} ${sentences[1]} ${sentences[2]}`, []);
     expect(model).toBe(`${sentences[0]} ${sentences[1]}`);
