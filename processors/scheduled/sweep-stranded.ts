@@ -1,4 +1,5 @@
 import { inFlightPosts, type InFlightPost } from '../../src/posts/in-flight.ts';
+import { requestMissedSiteRebuilds } from '../../src/publish/site-rebuilds.ts';
 import type { Db } from '../../src/db/pool.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { PipelineQueues } from '../../queues/registry.ts';
@@ -8,7 +9,7 @@ import { nextStage, stageJobId, stageStatus, type Stage, waitJobId } from '../..
 // (queued, a stage's status, scheduled) whose job is gone (the API died between its commit and its
 // enqueue; Redis restarted empty or failed over and lost recent writes) is found and its job made again,
 // at the stage where the post stands. Job ids are deterministic, so a sweep that runs twice, or races the
-// pipeline, adds nothing twice.
+// pipeline, adds nothing twice. Static-site rebuilds whose request was lost the same way are asked for again.
 
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 const PAGE = 500;
@@ -68,6 +69,9 @@ export async function sweepStranded(deps: {
     after = { updatedAt: last.updatedAt, id: last.id };
   }
   if (requeued > 0) deps.log.info({ posts: requeued, checked }, 're-enqueued stranded posts');
+  // Static-site rebuilds are signals in Redis too; the publications they were for say which were lost.
+  const sites = await requestMissedSiteRebuilds(deps.db, deps.queues.site, deps.strandedAfterMs);
+  if (sites > 0) deps.log.warn({ sites }, 'asked again for static-site rebuilds that were lost');
   return requeued;
 }
 

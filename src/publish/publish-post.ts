@@ -81,7 +81,8 @@ export async function publishToTarget(
       await client.query(
         `UPDATE publications
             SET status = 'published', generation = $2, external_id = $3, location = $4, url = $5, details = $6,
-                attempts = attempts + 1, last_error = NULL, published_at = now(), updated_at = now()
+                attempts = attempts + 1, last_error = NULL, published_at = now(), updated_at = now(),
+                site_built = false
           WHERE id = $1`,
         [row.id, generation, result.externalId, result.location, result.url, JSON.stringify(result.details)],
       );
@@ -317,7 +318,7 @@ export async function rebuildSite(deps: PublishDeps, tenantId: string, target: T
   const folder = publisher.folder(tenantId, site);
   await deps.db.tx(async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blog-poster:site:${folder}`]);
-    const rows = await publishedToFolder(client, tenantId, folder);
+    const { rows, read } = await publishedToFolder(client, tenantId, folder);
     const entries: SiteEntry[] = rows.map((r) => ({
       id: r.id,
       title: r.title,
@@ -328,28 +329,50 @@ export async function rebuildSite(deps: PublishDeps, tenantId: string, target: T
       updatedAt: r.updated_at,
     }));
     await publisher.buildSite(tenantId, entries, site);
+    // The publications this build read are in the site now, unless one changed since it was read (its own request,
+    // or the scheduler's sweep, rebuilds again).
+    await client.query(
+      `UPDATE publications pub SET site_built = true
+         FROM unnest($1::uuid[], $2::text[]) AS r(id, stamp)
+        WHERE pub.id = r.id AND pub.updated_at = r.stamp::timestamptz AND NOT pub.site_built`,
+      [read.map((r) => r.id), read.map((r) => r.stamp)],
+    );
   });
 }
 
-/** The tenant's posts whose page was published into `folder` (a files publication's location is the page's path). */
+/**
+ * The tenant's posts whose page was published into `folder` (a files publication's location is the page's path), and
+ * every published files publication in that folder as read (its id and its updated_at as text, exact to the
+ * microsecond), one statement so both are of one snapshot.
+ */
 async function publishedToFolder(db: Pick<Db, 'query'>, tenantId: string, folder: string) {
-  const { rows } = await db.query<{
+  const { rows: all } = await db.query<{
+    pub_id: string;
+    stamp: string;
+    location: string;
     id: string;
-    title: string;
-    slug: string;
+    title: string | null;
+    slug: string | null;
     meta_description: string | null;
     tags: string[];
     published_at: Date;
     updated_at: Date;
   }>(
-    `SELECT DISTINCT ON (p.id) p.id, p.title, p.slug, p.meta_description, p.tags, pub.published_at, pub.updated_at
+    `SELECT pub.id AS pub_id, pub.updated_at::text AS stamp, pub.location, p.id, p.title, p.slug, p.meta_description,
+            p.tags, pub.published_at, pub.updated_at
        FROM publications pub JOIN posts p ON p.id = pub.post_id
       WHERE p.tenant_id = $1 AND pub.kind = 'files' AND pub.status = 'published'
-        AND pub.location = $2 || '/' || p.slug || '.html' AND p.title IS NOT NULL AND p.slug IS NOT NULL
+        AND left(pub.location, length($2) + 1) = $2 || '/' AND strpos(substr(pub.location, length($2) + 2), '/') = 0
       ORDER BY p.id, pub.updated_at DESC`,
     [tenantId, folder],
   );
-  return rows;
+  // The post's page in this folder, its latest publication first.
+  const rows: (Omit<(typeof all)[number], 'title' | 'slug'> & { title: string; slug: string })[] = [];
+  for (const r of all) {
+    if (r.title === null || r.slug === null || r.location !== `${folder}/${r.slug}.html`) continue;
+    if (rows.at(-1)?.id !== r.id) rows.push({ ...r, title: r.title, slug: r.slug });
+  }
+  return { rows, read: all.map((r) => ({ id: r.pub_id, stamp: r.stamp })) };
 }
 
 /** The post as webhooks and callbacks carry it. */

@@ -38,6 +38,26 @@ export async function requestSiteRebuild(queue: Queue, tenantId: string, targetK
   );
 }
 
+/** A lost request older than this is not asked for again: a destination since deleted or moved would be forever. */
+const MISSED_WITHIN_MS = 24 * 3600 * 1000;
+
+/**
+ * Asks again for the rebuilds whose request was lost (Redis restarted empty, or the process died between the
+ * publication's commit and its request): every site with a files publication not in its index, feed and sitemap
+ * for longer than `afterMs` (and less than a day). Returns how many sites it asked for.
+ */
+export async function requestMissedSiteRebuilds(db: Db, queue: Queue, afterMs: number): Promise<number> {
+  const { rows } = await db.query<{ tenant_id: string; destination: string }>(
+    `SELECT DISTINCT p.tenant_id, pub.destination FROM publications pub JOIN posts p ON p.id = pub.post_id
+      WHERE pub.kind = 'files' AND NOT pub.site_built AND pub.status = 'published'
+        AND pub.updated_at < now() - make_interval(secs => $1 / 1000.0)
+        AND pub.updated_at > now() - make_interval(secs => $2 / 1000.0)`,
+    [afterMs, MISSED_WITHIN_MS],
+  );
+  for (const r of rows) await requestSiteRebuild(queue, r.tenant_id, r.destination);
+  return rows.length;
+}
+
 /** Runs the rebuild jobs in a worker process (started beside the publish stage's workers). */
 export function startSiteRebuilds(deps: { db: Db; config: Config; logger: Logger }): { stop(): Promise<void> } {
   const log = deps.logger.child({ component: 'site-rebuilds' });

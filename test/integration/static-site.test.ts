@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { parseAtomFeed } from 'feedsmith';
 import { DOMParser, parseHTML } from 'linkedom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepStranded } from '../../processors/scheduled/sweep-stranded.ts';
+import { createLogger } from '../../src/logger.ts';
+import { requestMissedSiteRebuilds } from '../../src/publish/site-rebuilds.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 
 const topics = ['heat pumps', 'solar panels', 'insulation', 'batteries', 'wind power', 'district heating'];
@@ -89,5 +92,44 @@ describe('the static site destination', () => {
       expect(locs).toContain(`https://blog.example/site/${folder.split('/').pop()}/${post.slug}.html`);
     expect(locs).toHaveLength(posts.length + 1);
     expect(readdirSync(folder).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it("rebuilds the site when its request was lost in Redis: the scheduler's sweep asks again", async () => {
+    const site = app.rt.queues.site;
+    const builtOf = async (postId: string) =>
+      (await app.rt.db.query(`SELECT site_built FROM publications WHERE post_id = $1 AND kind = 'files'`, [postId]))
+        .rows[0]?.site_built as boolean | undefined;
+    // Every publication so far is in the site.
+    for (const post of posts) expect(await builtOf(post.id)).toBe(true);
+    expect(await requestMissedSiteRebuilds(app.rt.db, site, 0)).toBe(0);
+
+    // The rebuild of the next post is requested but never runs: its request is lost with Redis's data.
+    await site.pause();
+    const res = await app.post('/api/v1/submissions', {
+      source: {
+        type: 'markdown',
+        text: '# All about heat storage\n\nHeat storage keeps the warmth of the day for the night. Owners report it.',
+      },
+    });
+    const late = await waitFor('published', async () => {
+      const { body } = await app.get(`/api/v1/posts/${res.body.postId}`);
+      return body.status === 'published' ? body : null;
+    });
+    await waitFor('its rebuild requested', async () => {
+      const counts = await site.getJobCounts('delayed', 'waiting');
+      return (counts.delayed ?? 0) + (counts.waiting ?? 0) > 0;
+    });
+    await site.obliterate({ force: true });
+    await site.resume();
+    expect(await builtOf(late.id)).toBe(false);
+    expect(readFileSync(join(folder, 'sitemap.xml'), 'utf8')).not.toContain(`${late.slug}.html`);
+
+    await sweepStranded({ db: app.rt.db, queues: app.rt.queues, log: createLogger('silent'), strandedAfterMs: 0 });
+    await waitFor('the sitemap lists the late post', async () =>
+      readFileSync(join(folder, 'sitemap.xml'), 'utf8').includes(`${late.slug}.html`),
+    );
+    expect(readFileSync(join(folder, 'index.html'), 'utf8')).toContain(`${late.slug}.html`);
+    await waitFor('its publication marked built', async () => (await builtOf(late.id)) === true);
+    expect(await requestMissedSiteRebuilds(app.rt.db, site, 0)).toBe(0);
   });
 });
