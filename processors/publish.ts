@@ -7,7 +7,7 @@ import { postToPublish } from '../src/publish/post-data.ts';
 import { publishedUrl, publishToTarget, rebuildSite, type Outcome } from '../src/publish/publish-post.ts';
 import { requestSiteRebuild } from '../src/publish/site-rebuilds.ts';
 import { addScheduledJob } from '../src/publish/schedule.ts';
-import { planPost } from '../src/publish/cadence.ts';
+import { holdOwnSlots, planPost } from '../src/publish/cadence.ts';
 import { now } from '../src/clock.ts';
 import type { StageProcessor } from '../src/stage-runner.ts';
 
@@ -51,10 +51,13 @@ export const publish: StageProcessor = async (job, ctx) => {
     throw err;
   }
 
-  // No time of its own and a destination with a cadence: the earliest slot they allow becomes its publishAt.
+  // No time of its own and a destination with a cadence: the earliest slot they allow becomes its publishAt. A time
+  // of its own is kept, and counted in those destinations' days.
   if (!post.publishAt) {
     const plan = await planPost(ctx.db, post, targets);
     if (plan) Object.assign(post, { publishAt: plan.publishAt, revision: plan.revision, planned: true });
+  } else if (!post.planned) {
+    await holdOwnSlots(ctx.db, { id: post.id, tenantId: post.tenantId, publishAt: post.publishAt }, targets);
   }
 
   if (post.publishAt && post.publishAt.getTime() > now() + SCHEDULE_SLACK_MS) {

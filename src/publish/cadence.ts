@@ -194,6 +194,28 @@ export async function planPost(
 }
 
 /**
+ * A post with a time of its own (its submission's or an operator's) going to destinations with a cadence: it holds
+ * its place in their counts at that time, so posts planned after it do not take its day. Its time is kept as asked,
+ * whatever the cadence says.
+ */
+export async function holdOwnSlots(
+  db: Db,
+  post: { id: string; tenantId: string; publishAt: Date },
+  targets: readonly CadenceTarget[],
+): Promise<void> {
+  const dests = cadenced(targets);
+  if (dests.length === 0) return;
+  await db.tx(async (client) => {
+    await lockTenant(client, post.tenantId);
+    await client.query(
+      `INSERT INTO cadence_slots (destination_id, post_id, slot_at) SELECT d, $2, $3 FROM unnest($1::uuid[]) AS d
+       ON CONFLICT (destination_id, post_id) DO UPDATE SET slot_at = EXCLUDED.slot_at`,
+      [dests.map((d) => d.id), post.id, post.publishAt],
+    );
+  });
+}
+
+/**
  * After a change of a destination's cadence: the posts it planned that are still ahead are planned
  * again, in their old order, from now. Returns each moved post with its new time and revision; the
  * caller moves their delayed jobs. Posts given a time by their submission or an operator keep it.

@@ -183,4 +183,38 @@ describe('cadence per destination', () => {
     expect(third.body.replanned).toBe(16);
     expect((await get(moved.id)).publishing.publishAt).toBe(at.toISOString());
   }, 240_000);
+
+  it("counts a submission's own time in the destination's day: a post planned after it takes the next day", async () => {
+    const created = await call('POST', '/api/v1/destinations', {
+      name: 'one a day',
+      kind: 'files',
+      config: {
+        subdir: 'daily',
+        cadence: { maxPerDay: 1, timeZone: 'Europe/Berlin', window: { start: '08:00', end: '18:00' } },
+      },
+    });
+    expect(created.status).toBe(201);
+    const destinationId = created.body.id as string;
+    const day = '2031-01-10';
+    offset = berlin(day, '07:00') - Date.now();
+    setClockOffsetForTests(offset);
+    const submit = async (i: number, publishAt?: string) => {
+      const res = await app.post('/api/v1/submissions', {
+        source: {
+          type: 'text',
+          text: `Daily post number ${i}. A destination takes one post a day. A submission may name its own time.`,
+        },
+        publish: { destinations: [destinationId], ...(publishAt ? { publishAt } : {}) },
+      });
+      expect(res.status).toBe(202);
+      return waitFor('scheduled', async () =>
+        ((p) => (p.status === 'scheduled' ? p : null))(await get(res.body.postId)),
+      );
+    };
+    const own = await submit(0, iso(berlin(day, '12:00')));
+    expect(own.publishing.publishAt).toBe(iso(berlin(day, '12:00')));
+    const planned = await submit(1);
+    expect(planned.hold.details).toMatchObject({ by: 'cadence' });
+    expect(planned.publishing.publishAt).toBe(iso(berlin('2031-01-11', '08:00')));
+  }, 120_000);
 });
