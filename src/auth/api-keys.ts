@@ -118,7 +118,9 @@ const KEY_CACHE_MAX = 10_000;
 const keyCaches = new WeakMap<Db, Map<string, { at: number; row: Promise<KeyRow | null> }>>();
 
 function cacheOf(db: Db): Map<string, { at: number; row: Promise<KeyRow | null> }> {
-  const cache = keyCaches.get(db) ?? new Map();
+  const known = keyCaches.get(db);
+  if (known) return known;
+  const cache = new Map<string, { at: number; row: Promise<KeyRow | null> }>();
   keyCaches.set(db, cache);
   return cache;
 }

@@ -215,7 +215,7 @@ function readPassages(sources: SourceDoc[], lang: string, proseOnly: boolean): P
         if (
           !duplicate &&
           proseOnly &&
-          current !== null &&
+          openHere !== null &&
           current === openHere &&
           isShortStatement(text, sentence.terms)
         ) {
@@ -696,20 +696,18 @@ function expandTo(
 
 /** Adds a passage (and, for a new section, a companion of the same origin) to the sections; returns an undo. */
 function place(layout: Layout, p: Passage, companion: (p: Passage) => Passage | undefined): (() => void) | null {
-  const key = groupKey(p);
-  const same = layout.groups.filter((g) => g.keys.has(key)).sort((a, b) => byOrder(earliest(a), earliest(b)));
   let group: Group;
   const added = [p];
-  if (same.length > 0) {
-    // A source split into parts: the part whose material comes before the passage.
-    group = same.filter((g) => byOrder(earliest(g), head(p)) <= 0).at(-1) ?? same[0]!;
+  const own = ownGroup(layout, p);
+  if (own) {
+    group = own;
   } else {
     const room = layout.groups.length < MAX_SECTIONS;
     const second = room ? companion(p) : undefined;
     const near = layout.groups.filter((g) => g.passages.some((q) => head(q).source === head(p).source));
     if (room) {
       // Alone for now, a new section may still get a second passage of its source; else it is left out later.
-      group = { heading: head(p).heading, keys: new Set([key]), passages: [], name: '' };
+      group = { heading: head(p).heading, keys: new Set([groupKey(p)]), passages: [], name: '' };
       layout.groups.push(group);
       if (second) added.push(second);
     } else if (near.length > 0) {
@@ -800,10 +798,17 @@ function placeAnywhere(layout: Layout, p: Passage): void {
     layout.intro.push(p);
     return;
   }
-  const own = layout.groups.filter((g) => g.keys.has(groupKey(p))).sort((a, b) => byOrder(earliest(a), earliest(b)));
-  const group =
-    own.filter((g) => byOrder(earliest(g), head(p)) <= 0).at(-1) ?? own[0] ?? closestGroup(layout.groups, p);
-  group.passages.push(p);
+  (ownGroup(layout, p) ?? closestGroup(layout.groups, p)).passages.push(p);
+}
+
+/**
+ * The section of the passage's own part of the source (its heading, or its source without one); when a source is split
+ * into several such sections, the one whose material comes before the passage.
+ */
+function ownGroup(layout: Layout, p: Passage): Group | undefined {
+  const key = groupKey(p);
+  const same = layout.groups.filter((g) => g.keys.has(key)).sort((a, b) => byOrder(earliest(a), earliest(b)));
+  return same.filter((g) => byOrder(earliest(g), head(p)) <= 0).at(-1) ?? same[0];
 }
 
 /** The Markdown of a layout and the citations it uses; sources are numbered in input order among those cited. */

@@ -318,16 +318,7 @@ export async function rebuildSite(deps: PublishDeps, tenantId: string, target: T
   const folder = publisher.folder(tenantId, site);
   await deps.db.tx(async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`blog-poster:site:${folder}`]);
-    const { rows, read } = await publishedToFolder(client, tenantId, folder);
-    const entries: SiteEntry[] = rows.map((r) => ({
-      id: r.id,
-      title: r.title,
-      slug: r.slug,
-      description: r.meta_description ?? '',
-      tags: r.tags,
-      publishedAt: r.published_at,
-      updatedAt: r.updated_at,
-    }));
+    const { rows: entries, read } = await publishedToFolder(client, tenantId, folder);
     await publisher.buildSite(tenantId, entries, site);
     // The publications this build read are in the site now, unless one changed since it was read (its own request,
     // or the scheduler's sweep, rebuilds again).
@@ -341,9 +332,9 @@ export async function rebuildSite(deps: PublishDeps, tenantId: string, target: T
 }
 
 /**
- * The tenant's posts whose page was published into `folder` (a files publication's location is the page's path), and
- * every published files publication in that folder as read (its id and its updated_at as text, exact to the
- * microsecond), one statement so both are of one snapshot.
+ * The site entries of the tenant's posts whose page was published into `folder` (a files publication's location is
+ * the page's path), and every published files publication in that folder as read (its id and its updated_at as text,
+ * exact to the microsecond): one statement, so both are of one snapshot.
  */
 async function publishedToFolder(db: Pick<Db, 'query'>, tenantId: string, folder: string) {
   const { rows: all } = await db.query<{
@@ -366,11 +357,20 @@ async function publishedToFolder(db: Pick<Db, 'query'>, tenantId: string, folder
       ORDER BY p.id, pub.updated_at DESC`,
     [tenantId, folder],
   );
-  // The post's page in this folder, its latest publication first.
-  const rows: (Omit<(typeof all)[number], 'title' | 'slug'> & { title: string; slug: string })[] = [];
+  // Each post's page in this folder, from its latest publication (the rows come by post, latest first).
+  const rows: SiteEntry[] = [];
   for (const r of all) {
     if (r.title === null || r.slug === null || r.location !== `${folder}/${r.slug}.html`) continue;
-    if (rows.at(-1)?.id !== r.id) rows.push({ ...r, title: r.title, slug: r.slug });
+    if (rows.at(-1)?.id === r.id) continue;
+    rows.push({
+      id: r.id,
+      title: r.title,
+      slug: r.slug,
+      description: r.meta_description ?? '',
+      tags: r.tags,
+      publishedAt: r.published_at,
+      updatedAt: r.updated_at,
+    });
   }
   return { rows, read: all.map((r) => ({ id: r.pub_id, stamp: r.stamp })) };
 }
