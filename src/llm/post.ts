@@ -218,16 +218,18 @@ export function composeMetaDescription(runs: readonly (readonly string[])[], lan
     });
     return tries.map((t) => t.join(' '));
   };
-  // The earliest run that makes one in range: whole sentences and clauses first, then (never in German, which sets a
-  // comma before every subordinate clause) a sentence cut at a comma.
-  const cutAtCommas = (rulesFor(lang) ?? 'en') !== 'de';
-  const joined: string[] = [];
-  for (const run of cleanRuns) {
-    const tries = combine(run, false);
-    const hit = tries.find(fits) ?? (cutAtCommas ? combine(run, true).find(fits) : undefined);
-    if (hit) return hit;
-    joined.push(...tries);
-  }
+  // The earliest run that makes one in range of whole sentences and clauses. A sentence cut at a comma (never in
+  // German, which sets one before every subordinate clause) often drops what the sentence says: it is tried for the
+  // first run (the introduction, what the text is about) before the others, and for the others only when nothing else
+  // lands in range.
+  const commas = (rulesFor(lang) ?? 'en') !== 'de';
+  const joined = cleanRuns.flatMap((run) => combine(run, false));
+  const [intro, ...rest] = cleanRuns;
+  const hit =
+    (intro && (combine(intro, false).find(fits) ?? (commas ? combine(intro, true).find(fits) : undefined))) ??
+    joined.find(fits) ??
+    (commas ? rest.flatMap((run) => combine(run, true)).find(fits) : undefined);
+  if (hit) return hit;
   const under = joined.filter((t) => t.length <= META_DESCRIPTION_MAX && whole(t)).sort((a, b) => b.length - a.length);
   if (under[0]) return under[0];
   // Every sentence runs past 160 characters with no clause end in range: the longest leading clause (up to a comma)
