@@ -1,15 +1,13 @@
-// The thread that draws covers (./images.ts): resvg's drawing and PNG encoding of 1200×630 pixels take tens of
+// The thread that draws covers (./cover.ts, for ./images.ts): laying out, drawing and encoding 1200×630 pixels take
 // milliseconds of CPU a post, which on the main thread held up every other stage's work in the process.
-import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
-import type * as ResvgModule from '@resvg/resvg-js';
+import { COVER_SIZE, drawCover } from './cover.ts';
 
-const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof ResvgModule;
-
-export type CoverRequest = { id: number; svg: string; options: ResvgModule.ResvgRenderOptions };
-export type CoverReply = { id: number; png: Uint8Array } | { id: number; error: string };
+export type CoverRequest = { id: number; title: string; siteTitle: string };
+export type CoverImage = { png: Uint8Array; width: number; height: number };
+export type CoverReply = ({ id: number } & CoverImage) | { id: number; error: string };
 
 // resvg's native objects hold each cover's pixels (3 MiB) outside the JavaScript heap, which V8 does not count, so
 // it saw no reason to collect their few bytes of wrapper: a worker's resident memory grew by the pixels of every
@@ -19,10 +17,10 @@ export type CoverReply = { id: number; png: Uint8Array } | { id: number; error: 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
 
-parentPort?.on('message', ({ id, svg, options }: CoverRequest) => {
+parentPort?.on('message', ({ id, title, siteTitle }: CoverRequest) => {
   let reply: CoverReply;
   try {
-    reply = { id, png: new Uint8Array(new Resvg(svg, options).render().asPng()) };
+    reply = { id, png: drawCover(title, siteTitle), ...COVER_SIZE };
   } catch (err) {
     reply = { id, error: err instanceof Error ? err.message : String(err) };
   }

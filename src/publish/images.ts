@@ -3,7 +3,7 @@ import { errorMessage, PermanentError } from '../errors.ts';
 import type { SafeFetcher } from '../fetch/safe-fetch.ts';
 import type { Logger } from '../logger.ts';
 import { plainLine } from '../text/plain-text.ts';
-import type { CoverReply, CoverRequest } from './cover-thread.ts';
+import type { CoverImage, CoverReply, CoverRequest } from './cover-thread.ts';
 import { destinationError } from './http.ts';
 
 // A post's featured image: the one its submission names; else the lead image its source's page
@@ -199,116 +199,24 @@ export async function leadImage(
   };
 }
 
-// --- The generated cover -------------------------------------------------------------------------
-
-export const COVER_SIZE = { width: 1200, height: 630 };
-const fonts = [
-  new URL('./fonts/DejaVuSans-Bold.ttf', import.meta.url).pathname,
-  new URL('./fonts/DejaVuSans.ttf', import.meta.url).pathname,
-];
-
-/** Advance widths of DejaVu Sans Bold, in ems, by character class: close enough to wrap lines safely. */
-function textWidthEm(text: string): number {
-  let em = 0;
-  for (const ch of text) {
-    if (/[iljtfrI.,:;'!|()[\] ]/.test(ch)) em += 0.38;
-    else if (/[mwMW@%]/.test(ch)) em += 1.0;
-    else if (/[A-Z0-9&]/.test(ch)) em += 0.76;
-    else if (/[\u3000-\u9fff\uac00-\ud7af]/.test(ch)) em += 1.0;
-    else em += 0.66;
-  }
-  return em;
-}
-
-/** Words into at most `maxLines` lines of `maxWidth` px; the last line ends in … when the title does not fit. */
-export function wrapTitle(
-  title: string,
-  fontSize: number,
-  maxWidth: number,
-  maxLines: number,
-): { lines: string[]; fits: boolean } {
-  const words = title.split(/\s+/).filter(Boolean);
-  const lines: string[] = [];
-  let line = '';
-  const fits = (s: string) => textWidthEm(s) * fontSize <= maxWidth;
-  for (let w of words) {
-    // A word wider than a line is cut.
-    while (!fits(w) && w.length > 1) {
-      let cut = w.length - 1;
-      while (cut > 1 && !fits(`${w.slice(0, cut)}-`)) cut--;
-      if (line) lines.push(line);
-      lines.push(`${w.slice(0, cut)}-`);
-      line = '';
-      w = w.slice(cut);
-    }
-    const next = line ? `${line} ${w}` : w;
-    if (fits(next)) line = next;
-    else {
-      lines.push(line);
-      line = w;
-    }
-  }
-  if (line) lines.push(line);
-  if (lines.length <= maxLines) return { lines, fits: true };
-  const kept = lines.slice(0, maxLines);
-  let last = kept[maxLines - 1]!;
-  while (last.length > 1 && !fits(`${last}…`)) last = last.slice(0, -1).trimEnd();
-  kept[maxLines - 1] = `${last}…`;
-  return { lines: kept, fits: false };
-}
-
-const XML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => XML[c]!);
+// --- The generated cover (./cover.ts) --------------------------------------------------------------------
 
 /**
- * The cover's SVG: the title large and bold, white on a dark blue field (contrast 15:1), the site's name under a rule.
- * The field is flat: a gradient cost a sixth more CPU to draw and compress, and made the PNG 2.4 times larger.
- */
-export function coverSvg(title: string, siteTitle: string): string {
-  const { width, height } = COVER_SIZE;
-  const margin = 88;
-  const text = plainLine(title).trim() || 'Untitled';
-  // The largest size that fits in four lines, 72 px down to 44 px.
-  let size = 72;
-  let wrapped = wrapTitle(text, size, width - 2 * margin, 4);
-  while (!wrapped.fits && size > 44) {
-    size -= 4;
-    wrapped = wrapTitle(text, size, width - 2 * margin, 4);
-  }
-  const lineHeight = Math.round(size * 1.18);
-  const blockTop = Math.round((height - 110 - wrapped.lines.length * lineHeight) / 2) + 20;
-  const tspans = wrapped.lines
-    .map((l, i) => `<tspan x="${margin}" y="${blockTop + size + i * lineHeight}">${escapeXml(l)}</tspan>`)
-    .join('');
-  const site = escapeXml(plainLine(siteTitle).slice(0, 60));
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
-<rect width="${width}" height="${height}" fill="#0e2849"/>
-<rect x="${margin}" y="${margin - 24}" width="96" height="8" rx="4" fill="#f5b83d"/>
-<text font-family="DejaVu Sans" font-weight="bold" font-size="${size}" fill="#ffffff">${tspans}</text>
-<rect x="${margin}" y="${height - 104}" width="${width - 2 * margin}" height="2" fill="#3d5f8c"/>
-<text x="${margin}" y="${height - 56}" font-family="DejaVu Sans" font-size="28" fill="#d6e2f2">${site}</text>
-</svg>`;
-}
-
-/**
- * The cover as PNG, drawn offline with the shipped fonts only (no system font is read), so the bytes are the same
- * everywhere. It is drawn on a thread of its own (./cover-thread.ts), started by the first cover: drawing and
- * encoding 1200×630 pixels is the largest CPU cost of a post in the offline pipeline, and on the event loop it held
- * up every other stage's work in the process.
+ * The cover as PNG (./cover.ts), drawn offline with the shipped fonts only, so the bytes are the same everywhere. It
+ * is drawn on a thread of its own (./cover-thread.ts), started by the first cover: drawing and encoding 1200×630
+ * pixels is the largest CPU cost of a post in the offline pipeline, and on the event loop it held up every other
+ * stage's work in the process.
  */
 export async function renderCover(title: string, siteTitle: string, language?: string | null): Promise<FeaturedImage> {
-  const png = await drawOnCoverThread(coverSvg(title, siteTitle), {
-    font: { fontFiles: fonts, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
-    fitTo: { mode: 'original' },
-  });
+  const { png, width, height } = await drawOnCoverThread(title, siteTitle);
   const clean = plainLine(title).trim();
   return {
     data: png,
     contentType: 'image/png',
     filename: 'cover.png',
     alt: words(language).cover(clean).slice(0, 300),
-    width: COVER_SIZE.width,
-    height: COVER_SIZE.height,
+    width,
+    height,
     credit: null,
     origin: 'generated',
   };
@@ -316,10 +224,10 @@ export async function renderCover(title: string, siteTitle: string, language?: s
 
 let coverThread: { worker: Worker; pending: Map<number, (reply: CoverReply) => void>; next: number } | null = null;
 
-function drawOnCoverThread(svg: string, options: CoverRequest['options']): Promise<Uint8Array> {
+function drawOnCoverThread(title: string, siteTitle: string): Promise<CoverImage> {
   if (!coverThread) {
-    // Its JavaScript holds one SVG and one PNG at a time: a small heap keeps the thread from adding the 20-odd MiB
-    // of resident memory a default young generation grows to.
+    // Its JavaScript holds one cover's SVG, pixels and PNG at a time: a small heap keeps the thread from adding the
+    // 20-odd MiB of resident memory a default young generation grows to.
     const worker = new Worker(new URL('./cover-thread.ts', import.meta.url), {
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     });
@@ -343,9 +251,9 @@ function drawOnCoverThread(svg: string, options: CoverRequest['options']): Promi
   const thread = coverThread;
   const id = thread.next++;
   return new Promise((resolve, reject) => {
-    thread.pending.set(id, (reply) => ('png' in reply ? resolve(reply.png) : reject(new Error(reply.error))));
+    thread.pending.set(id, (reply) => ('png' in reply ? resolve(reply) : reject(new Error(reply.error))));
     thread.worker.ref();
-    thread.worker.postMessage({ id, svg, options } satisfies CoverRequest);
+    thread.worker.postMessage({ id, title, siteTitle } satisfies CoverRequest);
   });
 }
 

@@ -1,5 +1,18 @@
+import { createRequire } from 'node:module';
+import type * as ResvgModule from '@resvg/resvg-js';
 import { describe, expect, it } from 'vitest';
-import { coverSvg, imageInfo, renderCover, wrapTitle } from '../../src/publish/images.ts';
+import { COVER_SIZE, coverSvg, drawCover, indexedPng, wrapTitle } from '../../src/publish/cover.ts';
+import { imageInfo, renderCover } from '../../src/publish/images.ts';
+
+const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof ResvgModule;
+const noFonts = { font: { loadSystemFonts: false }, fitTo: { mode: 'original' as const } };
+/** Pixels as resvg draws an SVG, RGBA. */
+const pixelsOf = (svg: string) => new Resvg(svg, noFonts).render().pixels;
+/** A PNG's pixels as resvg decodes it, drawn 1:1. */
+const decode = (png: Uint8Array, width: number, height: number) =>
+  pixelsOf(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><image width="${width}" height="${height}" href="data:image/png;base64,${Buffer.from(png).toString('base64')}"/></svg>`,
+  );
 
 const u16be = (n: number) => [n >> 8, n & 255];
 const u16le = (n: number) => [n & 255, n >> 8];
@@ -100,16 +113,50 @@ describe('the generated cover', () => {
     expect((await renderCover('Heat', 'Blog', 'pt')).alt).toBe('Cover image with the title “Heat”');
   });
 
-  it('escapes the title in the SVG and wraps a long one to at most four lines with an ellipsis', () => {
+  it('draws the title as outlines: nothing of it is in the SVG as text or markup', () => {
     const svg = coverSvg('</text><script>alert(1)</script> & "quotes"', 'Site <b>');
-    expect(svg).not.toContain('<script>');
-    expect(svg).toContain('&lt;/text&gt;&lt;script&gt;');
-    expect(svg).toContain('Site &lt;b&gt;');
-    const long = wrapTitle(Array.from({ length: 60 }, (_, i) => `word${i}`).join(' '), 72, 1024, 4);
+    expect(svg).not.toMatch(/<script|alert|<text|Site|&amp;|quotes/);
+    expect(svg).toContain('<path transform=');
+  });
+
+  it('breaks lines on the real widths of the letters, inside the margins, in at most four lines', () => {
+    const right = COVER_SIZE.width - 88;
+    const whiteBeyondMargin = (svg: string) => {
+      const px = pixelsOf(svg);
+      let n = 0;
+      // The title is white; nothing else on the cover is.
+      for (let y = 0; y < COVER_SIZE.height; y++)
+        for (let x = right + 1; x < COVER_SIZE.width; x++) if (px[(y * COVER_SIZE.width + x) * 4] === 255) n++;
+      return n;
+    };
+    // Wide letters and narrow ones: a per-character estimate overflows one or wastes the other.
+    for (const title of [
+      'WWW MMM WWW MMM WWW MMM WWW MMM WWW MMM WWW',
+      'illicit little lilies fill tiny idle lilt lists',
+    ])
+      expect(whiteBeyondMargin(coverSvg(title, 'Blog'))).toBe(0);
+    const narrow = wrapTitle('il il il il il il il il il il il il', 4, (l) => l.length <= 20);
+    expect(narrow).toEqual({ lines: ['il il il il il il il', 'il il il il il'], fits: true });
+    const long = wrapTitle(Array.from({ length: 60 }, (_, i) => `word${i}`).join(' '), 4, (l) => l.length <= 30);
     expect(long.lines).toHaveLength(4);
     expect(long.fits).toBe(false);
     expect(long.lines[3]).toMatch(/…$/);
-    const unbroken = wrapTitle('x'.repeat(200), 72, 1024, 4);
-    expect(unbroken.lines.every((l) => l.length < 200)).toBe(true);
+    const unbroken = wrapTitle('x'.repeat(200), 4, (l) => l.length <= 30);
+    expect(unbroken.lines.every((l) => l.length <= 30)).toBe(true);
+    expect(unbroken.lines[0]).toMatch(/-$/);
+  });
+
+  it('writes the pixels as an indexed PNG that decodes to the same pixels, or leaves them to resvg', () => {
+    const { width, height } = COVER_SIZE;
+    const image = new Resvg(coverSvg('Heat pumps in cold climates', 'Energy notes'), noFonts).render();
+    const png = indexedPng(image.pixels, width, height)!;
+    expect(imageInfo(png)).toEqual({ type: 'image/png', width, height });
+    expect(png[25]).toBe(3); // IHDR's colour type: indexed
+    expect(Buffer.from(decode(png, width, height)).equals(image.pixels)).toBe(true);
+    expect(Buffer.from(drawCover('Heat pumps in cold climates', 'Energy notes')).equals(png)).toBe(true);
+    // More than 256 colours, or any transparency: not for an indexed PNG.
+    const many = new Uint8Array(32 * 32 * 4).map((_, i) => [(i >> 2) & 0xff, i >> 10, 0, 255][i % 4]!);
+    expect(indexedPng(many, 32, 32)).toBeNull();
+    expect(indexedPng(new Uint8Array(4 * 4 * 4).fill(128), 4, 4)).toBeNull();
   });
 });

@@ -1,0 +1,206 @@
+// The generated cover: the title large and bold, white on a dark blue field (contrast 15:1), the site's name under
+// a rule. It runs on the cover thread (./cover-thread.ts). HarfBuzz shapes the text with the shipped fonts, so lines
+// are broken on the real widths; the SVG carries the glyphs' outlines rather than text, so resvg reads no font file
+// per cover (a quarter of its time with text); the pixels, which have a few dozen colours, are written as an
+// indexed PNG (half the bytes and the time of resvg's own true-colour PNG).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants, crc32, deflateSync } from 'node:zlib';
+import type * as ResvgModule from '@resvg/resvg-js';
+import * as hb from 'harfbuzzjs';
+import { plainLine } from '../text/plain-text.ts';
+
+const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof ResvgModule;
+
+export const COVER_SIZE = { width: 1200, height: 630 };
+const MARGIN = 88;
+const MAX_OUTLINES = 1_000;
+
+type Face = { font: hb.Font; upem: number; outlines: Map<number, string> };
+
+function loadFace(file: string): Face {
+  const face = new hb.Face(new hb.Blob(readFileSync(new URL(`./fonts/${file}`, import.meta.url))));
+  return { font: new hb.Font(face), upem: face.upem, outlines: new Map() };
+}
+
+let faces: { bold: Face; regular: Face } | null = null;
+const loaded = () => (faces ??= { bold: loadFace('DejaVuSans-Bold.ttf'), regular: loadFace('DejaVuSans.ttf') });
+
+type Glyph = { id: number; x: number; y: number };
+
+function shape(face: Face, text: string): { glyphs: Glyph[]; advance: number } {
+  const buffer = new hb.Buffer();
+  buffer.addText(text);
+  buffer.guessSegmentProperties();
+  hb.shape(face.font, buffer);
+  const positions = buffer.getGlyphPositions();
+  const glyphs: Glyph[] = [];
+  let pen = 0;
+  for (const [i, info] of buffer.getGlyphInfos().entries()) {
+    const p = positions[i]!;
+    glyphs.push({ id: info.codepoint, x: pen + p.xOffset, y: p.yOffset });
+    pen += p.xAdvance;
+  }
+  return { glyphs, advance: pen };
+}
+
+/** Width of a line of text in px at `size`. */
+function widthOf(face: Face, text: string, size: number): number {
+  return (shape(face, text).advance * size) / face.upem;
+}
+
+/** One line's glyph outlines, the baseline's start at (x, y). */
+function outlines(face: Face, text: string, x: number, y: number, size: number, fill: string): string {
+  const scale = size / face.upem;
+  const paths: string[] = [];
+  for (const g of shape(face, text).glyphs) {
+    let d = face.outlines.get(g.id);
+    if (d === undefined) {
+      d = face.font.glyphToPath(g.id);
+      // The thread's heap is small and a font has thousands of glyphs (2 MiB of outlines): keep the common ones.
+      if (face.outlines.size >= MAX_OUTLINES) face.outlines.clear();
+      face.outlines.set(g.id, d);
+    }
+    // A space has no outline. Font units point up; SVG's y points down.
+    if (d)
+      paths.push(
+        `<path transform="translate(${(x + g.x * scale).toFixed(2)} ${(y - g.y * scale).toFixed(2)}) scale(${scale.toFixed(6)} ${(-scale).toFixed(6)})" d="${d}"/>`,
+      );
+  }
+  return `<g fill="${fill}">${paths.join('')}</g>`;
+}
+
+/**
+ * Words into at most `maxLines` lines that `fits` accepts; a word too long for a line is cut with a hyphen, and the
+ * last line ends in … when the title does not fit.
+ */
+export function wrapTitle(
+  title: string,
+  maxLines: number,
+  fits: (line: string) => boolean,
+): { lines: string[]; fits: boolean } {
+  const words = title.split(/\s+/).filter(Boolean);
+  const lines: string[] = [];
+  let line = '';
+  for (let w of words) {
+    while (!fits(w) && w.length > 1) {
+      let cut = w.length - 1;
+      while (cut > 1 && !fits(`${w.slice(0, cut)}-`)) cut--;
+      if (line) lines.push(line);
+      lines.push(`${w.slice(0, cut)}-`);
+      line = '';
+      w = w.slice(cut);
+    }
+    const next = line ? `${line} ${w}` : w;
+    if (fits(next)) line = next;
+    else {
+      lines.push(line);
+      line = w;
+    }
+  }
+  if (line) lines.push(line);
+  if (lines.length <= maxLines) return { lines, fits: true };
+  const kept = lines.slice(0, maxLines);
+  let last = kept[maxLines - 1]!;
+  while (last.length > 1 && !fits(`${last}…`)) last = last.slice(0, -1).trimEnd();
+  kept[maxLines - 1] = `${last}…`;
+  return { lines: kept, fits: false };
+}
+
+/** The cover's SVG: outlines only, so no text of the title or the site's name is in it as text. */
+export function coverSvg(rawTitle: string, rawSiteTitle: string): string {
+  const { bold, regular } = loaded();
+  const title = plainLine(rawTitle).trim() || 'Untitled';
+  const siteTitle = plainLine(rawSiteTitle).trim().slice(0, 60);
+  const { width, height } = COVER_SIZE;
+  const maxWidth = width - 2 * MARGIN;
+  // The largest size that fits in four lines, 72 px down to 44 px.
+  let size = 72;
+  const wrap = () => wrapTitle(title, 4, (line) => widthOf(bold, line, size) <= maxWidth);
+  let wrapped = wrap();
+  while (!wrapped.fits && size > 44) {
+    size -= 4;
+    wrapped = wrap();
+  }
+  const lineHeight = Math.round(size * 1.18);
+  const blockTop = Math.round((height - 110 - wrapped.lines.length * lineHeight) / 2) + 20;
+  const titleLines = wrapped.lines
+    .map((line, i) => outlines(bold, line, MARGIN, blockTop + size + i * lineHeight, size, '#ffffff'))
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+<rect width="${width}" height="${height}" fill="#0e2849"/>
+<rect x="${MARGIN}" y="${MARGIN - 24}" width="96" height="8" rx="4" fill="#f5b83d"/>
+${titleLines}
+<rect x="${MARGIN}" y="${height - 104}" width="${maxWidth}" height="2" fill="#3d5f8c"/>
+${outlines(regular, siteTitle, MARGIN, height - 56, 28, '#d6e2f2')}
+</svg>`;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+/**
+ * Opaque RGBA pixels as an 8-bit indexed PNG; null when they have more than 256 colours or any transparency. Rows are
+ * unfiltered and deflated run-length only: a cover is long runs of one colour.
+ */
+export function indexedPng(rgba: Uint8Array, width: number, height: number): Buffer | null {
+  const pixels = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
+  const rows = Buffer.allocUnsafe(height * (width + 1));
+  const index = new Map<number, number>();
+  const palette: number[] = [];
+  let last = -1;
+  let lastIndex = 0;
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    rows[o++] = 0;
+    for (let i = y * width, end = i + width; i < end; i++) {
+      const colour = pixels[i]!;
+      if (colour !== last) {
+        let k = index.get(colour);
+        if (k === undefined) {
+          if (palette.length === 256 || colour >>> 24 !== 0xff) return null;
+          k = palette.length;
+          index.set(colour, k);
+          palette.push(colour);
+        }
+        last = colour;
+        lastIndex = k;
+      }
+      rows[o++] = lastIndex;
+    }
+  }
+  // Little-endian words: red is the low byte.
+  const plte = Buffer.alloc(palette.length * 3);
+  for (const [i, c] of palette.entries()) {
+    plte[i * 3] = c & 0xff;
+    plte[i * 3 + 1] = (c >>> 8) & 0xff;
+    plte[i * 3 + 2] = (c >>> 16) & 0xff;
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bits per index
+  header[9] = 3; // indexed colour
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('PLTE', plte),
+    chunk('IDAT', deflateSync(rows, { strategy: constants.Z_RLE })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
+}
+
+/** The cover as PNG bytes: the same bytes for the same title and site on every machine. */
+export function drawCover(title: string, siteTitle: string): Uint8Array {
+  const image = new Resvg(coverSvg(title, siteTitle), {
+    font: { loadSystemFonts: false },
+    fitTo: { mode: 'original' },
+  }).render();
+  return indexedPng(image.pixels, image.width, image.height) ?? image.asPng();
+}
