@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import { authenticate } from '../auth/authenticate.ts';
 import type { ReadRouting } from '../db/replicas.ts';
 import type { RedisClient } from '../redis.ts';
@@ -16,7 +17,7 @@ import { consoleRoutes } from './console.ts';
 import { healthRoutes } from './health.ts';
 import { docsRoutes } from './docs.ts';
 import { captureRouteError, errorTracker, trackerLocal } from '../error-tracking.ts';
-import { cors, refuseUnstorableStrings, requireJsonBody, safeUrlsOr422, securityHeaders } from './hardening.ts';
+import { cors, refuseUnstorableStrings, requireJsonBody, safeUrlsOr422 } from './hardening.ts';
 import { sendProblem } from './problem.ts';
 import { addressRateLimit, keyRateLimit } from './rate-limit.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -80,8 +81,8 @@ export function createApp(deps: AppDeps): express.Express {
     withCorrelationId(req.id, next);
   });
 
-  // helmet's security headers on every answer; CORS closed unless CORS_ORIGINS lists origins (./hardening.ts).
-  app.use(securityHeaders());
+  // Security headers on every answer; CORS closed unless CORS_ORIGINS lists origins (./hardening.ts).
+  app.use(helmet());
   app.use(cors(config));
 
   // /healthz, /readyz, /metrics (./health.ts) and the operator console at /admin/queues (./bull-board.ts).

@@ -1,35 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import helmet from 'helmet';
 import type { Config } from '../config.ts';
 import { urlRefusal } from '../fetch/safe-fetch.ts';
 import { type FieldError, sendProblem } from './problem.ts';
 
-// Security headers, CORS and the body policy of the API.
-
-/**
- * helmet's headers, worked out once. With its defaults they depend on nothing in the request, and helmet sets them
- * through a dozen nested middlewares per request: a tenth of the API's CPU for a submission under load. helmet runs
- * here once against a response that only records what is set.
- */
-export function securityHeaders(): RequestHandler {
-  const headers = new Map<string, string | number | readonly string[]>();
-  const recorder = {
-    setHeader: (name: string, value: string | number | readonly string[]) => void headers.set(name, value),
-    removeHeader: (name: string) => void headers.delete(name),
-  };
-  let finished = false;
-  helmet()({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
-    if (err) throw err;
-    finished = true;
-  });
-  // A helmet that answered later, or looked at the request, would leave headers out: refuse to start without them.
-  if (!finished || headers.size === 0) throw new Error('helmet did not set its headers in one synchronous pass');
-  return (_req, res, next) => {
-    res.setHeaders(headers as Map<string, string | number | readonly string[]>);
-    next();
-  };
-}
+// CORS and the body policy of the API. Security headers come from helmet (see app.ts).
 
 const exposed = [
   'Location',
