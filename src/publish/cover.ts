@@ -1,11 +1,9 @@
 // The generated cover: the title large and bold, white on a dark blue field (contrast 15:1), the site's name under
 // a rule. It runs on the cover thread (./cover-thread.ts). HarfBuzz shapes the text with the shipped fonts, so lines
 // are broken on the real widths; the SVG carries the glyphs' outlines rather than text, so resvg reads no font file
-// per cover (a quarter of its time with text); the pixels, which have a few dozen colours, are written as an
-// indexed PNG (half the bytes and the time of resvg's own true-colour PNG).
+// per cover (a quarter of its time with text).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants, crc32, deflateSync } from 'node:zlib';
 import type * as ResvgModule from '@resvg/resvg-js';
 import * as hb from 'harfbuzzjs';
 import { plainLine } from '../text/plain-text.ts';
@@ -28,8 +26,13 @@ const loaded = () => (faces ??= { bold: loadFace('DejaVuSans-Bold.ttf'), regular
 
 type Glyph = { id: number; x: number; y: number };
 
+// One buffer, emptied before each use: a buffer per shaping was freed only after a full collection, and the wasm
+// memory they took (tens of MiB over a few hundred covers) is never given back.
+let shaping: hb.Buffer | null = null;
+
 function shape(face: Face, text: string): { glyphs: Glyph[]; advance: number } {
-  const buffer = new hb.Buffer();
+  const buffer = (shaping ??= new hb.Buffer());
+  buffer.reset();
   buffer.addText(text);
   buffer.guessSegmentProperties();
   hb.shape(face.font, buffer);
@@ -136,71 +139,11 @@ ${outlines(regular, siteTitle, MARGIN, height - 56, 28, '#d6e2f2')}
 </svg>`;
 }
 
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
-/**
- * Opaque RGBA pixels as an 8-bit indexed PNG; null when they have more than 256 colours or any transparency. Rows are
- * unfiltered and deflated run-length only: a cover is long runs of one colour.
- */
-export function indexedPng(rgba: Uint8Array, width: number, height: number): Buffer | null {
-  const pixels = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
-  const rows = Buffer.allocUnsafe(height * (width + 1));
-  const index = new Map<number, number>();
-  const palette: number[] = [];
-  let last = -1;
-  let lastIndex = 0;
-  let o = 0;
-  for (let y = 0; y < height; y++) {
-    rows[o++] = 0;
-    for (let i = y * width, end = i + width; i < end; i++) {
-      const colour = pixels[i]!;
-      if (colour !== last) {
-        let k = index.get(colour);
-        if (k === undefined) {
-          if (palette.length === 256 || colour >>> 24 !== 0xff) return null;
-          k = palette.length;
-          index.set(colour, k);
-          palette.push(colour);
-        }
-        last = colour;
-        lastIndex = k;
-      }
-      rows[o++] = lastIndex;
-    }
-  }
-  // Little-endian words: red is the low byte.
-  const plte = Buffer.alloc(palette.length * 3);
-  for (const [i, c] of palette.entries()) {
-    plte[i * 3] = c & 0xff;
-    plte[i * 3 + 1] = (c >>> 8) & 0xff;
-    plte[i * 3 + 2] = (c >>> 16) & 0xff;
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bits per index
-  header[9] = 3; // indexed colour
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('PLTE', plte),
-    chunk('IDAT', deflateSync(rows, { strategy: constants.Z_RLE })),
-    chunk('IEND', new Uint8Array(0)),
-  ]);
-}
-
 /** The cover as PNG bytes: the same bytes for the same title and site on every machine. */
 export function drawCover(title: string, siteTitle: string): Uint8Array {
-  const image = new Resvg(coverSvg(title, siteTitle), {
-    font: { loadSystemFonts: false },
-    fitTo: { mode: 'original' },
-  }).render();
-  return indexedPng(image.pixels, image.width, image.height) ?? image.asPng();
+  // resvg's own PNG: taking its pixels into JavaScript to write a smaller indexed PNG took half the encoding time,
+  // but a thread's memory grew by tens of MiB over a few hundred covers with the second 3 MiB copy of every cover.
+  return new Resvg(coverSvg(title, siteTitle), { font: { loadSystemFonts: false }, fitTo: { mode: 'original' } })
+    .render()
+    .asPng();
 }
