@@ -31,7 +31,8 @@ type Glyph = { id: number; x: number; y: number };
 let shaping: hb.Buffer | null = null;
 
 function shape(face: Face, text: string): { glyphs: Glyph[]; advance: number } {
-  const buffer = (shaping ??= new hb.Buffer());
+  shaping ??= new hb.Buffer();
+  const buffer = shaping;
   buffer.reset();
   buffer.addText(text);
   buffer.guessSegmentProperties();
