@@ -106,6 +106,9 @@ type Measures = {
   metaCut: boolean;
   /** A meta description that joins sentences not next to each other in the post or the source. */
   metaJoined: boolean;
+  /** A meta description that ends at a comma of its source sentence, and one whose comma was inside a list. */
+  metaCommaCut: boolean;
+  metaListCut: boolean;
   metaInRange: boolean;
   metaTitleInRange: boolean;
   sections: number;
@@ -196,11 +199,24 @@ function measure(post: Post, held: boolean, source: SourceDoc, lang: string): Me
   const texts = [...bodyText.map(squash), sourceFlat];
   const metaSentences = splitSentences(meta, lang).map(stem);
   const metaJoined = metaSentences.slice(1).some((b, i) => !texts.some((text) => follows(text, metaSentences[i]!, b)));
+  // What follows the description's last sentence where the source prints it: a comma means the sentence was cut
+  // there; a short item and another comma or a conjunction after it, that the cut fell inside a list.
+  const lastStem = metaSentences.at(-1) ?? '';
+  const at = lastStem ? sourceFlat.indexOf(lastStem) : -1;
+  const after = at >= 0 ? sourceFlat.slice(at + lastStem.length, at + lastStem.length + 80) : '';
+  const metaCommaCut = after.startsWith(',');
+  const metaListCut =
+    metaCommaCut &&
+    /^,\s*(?:[\p{L}\p{N}'’-]+\s+){0,2}[\p{L}\p{N}'’-]+(?:,\s|\s+(?:and|or|nor|und|oder|sowie|et|ou|ni|y|e|o|u)\s)/iu.test(
+      after,
+    );
   return {
     sentences,
     unresolved,
     metaCut: /(?:…|\.\.\.)$/.test(meta) || !/[.!?…]["'“”„’»)]*$/u.test(meta),
     metaJoined,
+    metaCommaCut,
+    metaListCut,
     metaInRange: meta.length >= 140 && meta.length <= 160,
     metaTitleInRange: post.metaTitle.length >= 45 && post.metaTitle.length <= 60,
     sections: headed,
@@ -251,6 +267,8 @@ function add(totals: Totals, m: Measures): void {
   totals.unresolved += m.unresolved;
   totals.metaCut += Number(m.metaCut);
   totals.metaJoined += Number(m.metaJoined);
+  totals.metaCommaCut += Number(m.metaCommaCut);
+  totals.metaListCut += Number(m.metaListCut);
   totals.metaInRange += Number(m.metaInRange);
   totals.metaTitleInRange += Number(m.metaTitleInRange);
   totals.sections += m.sections;
@@ -270,6 +288,8 @@ const empty = (): Totals => ({
   unresolved: 0,
   metaCut: 0,
   metaJoined: 0,
+  metaCommaCut: 0,
+  metaListCut: 0,
   metaInRange: 0,
   metaTitleInRange: 0,
   sections: 0,
@@ -306,7 +326,7 @@ for (const [name, write] of writers) {
       if (
         VERBOSE &&
         name === 'today' &&
-        (m.metaCut || m.metaJoined || m.oneSentenceSections || m.held || m.unresolved || m.tagsAbsent)
+        (m.metaCut || m.metaJoined || m.metaListCut || m.oneSentenceSections || m.held || m.unresolved || m.tagsAbsent)
       )
         console.error(JSON.stringify({ id: article.id, lang: article.lang, ...m, meta: post.metaDescription }));
       add(totals, m);
@@ -329,6 +349,8 @@ const rows: [string, (t: Totals) => string][] = [
     'meta descriptions joining sentences not next to each other in the post or the source',
     (t) => pct(t.metaJoined, t.posts),
   ],
+  ['meta descriptions ending at a comma of their source sentence', (t) => pct(t.metaCommaCut, t.posts)],
+  ['meta descriptions ending inside a list of their source sentence', (t) => pct(t.metaListCut, t.posts)],
   ['meta descriptions within 140–160 characters', (t) => pct(t.metaInRange, t.posts)],
   ['meta titles within 45–60 characters', (t) => pct(t.metaTitleInRange, t.posts)],
   ['one-sentence sections', (t) => pct(t.oneSentenceSections, t.sections)],

@@ -142,6 +142,11 @@ function inlineText(markdown: string): string {
 const ANNOUNCING =
   /\b(?:takeaways?|following|reasons?|questions?|answers?|things?|points?|lessons?|problems?|this|these|that|is|are|was|were|said|says|Grund|Gründe|Frage|Folgendes|Antwort|dies|das|ist|sind|sagte|suivante?s?|raison|question|voici|dit|siguientes?|razón|pregunta|dijo)$/iu;
 
+// After a comma, a short item followed by another comma or a conjunction; before it, a comma and one or two words.
+const LIST_NEXT =
+  /^\s*(?:[\p{L}\p{N}'’-]+\s+){0,2}[\p{L}\p{N}'’-]+(?:,\s|\s+(?:and|or|nor|und|oder|sowie|et|ou|ni|y|e|o|u)\s)/iu;
+const LIST_BEFORE = /,\s*(?:[\p{L}\p{N}'’-]+\s+)?[\p{L}\p{N}'’-]+$/u;
+
 /**
  * A sentence cut at its clauses' ends (";", ":", a dash, and with `commas` a comma), each ended with a full stop:
  * "A: b; c." → "A.".
@@ -153,6 +158,9 @@ function clauses(sentence: string, commas = false): string[] {
     // "X said:" before a quotation, "one important takeaway:" before the point, say nothing without what follows.
     if (/^\s*["“„«]/.test(sentence.slice(m.index + m[0].length - 1))) continue;
     if (m[0].startsWith(':') && ANNOUNCING.test(prefix)) continue;
+    // A comma between the items of a list ("to find, measure and fix slow queries"): cut there, the description would
+    // end mid-list and drop what the list was for.
+    if (m[0].startsWith(',') && (LIST_NEXT.test(sentence.slice(m.index + 1)) || LIST_BEFORE.test(prefix))) continue;
     // A quotation or bracket left open would be cut in half.
     if (
       (prefix.match(/["“”„«»]/g)?.length ?? 0) % 2 === 1 ||

@@ -174,6 +174,14 @@ describe('the SEO lint', () => {
       composeMetaDescription([[long, 'Grants cover a large part of the cost of installing one in many countries.']]),
     ).toBe(both.length <= 160 ? both : clause);
     for (const text of [description, clause]) expect(text).not.toMatch(/…|\.\.\.$/);
+    // Never cut between the items of a list: "…they could not identify." would drop what the list was for.
+    const listed =
+      'Profiling tools let engineers on small teams see which slow code paths in a large service cost them the most ' +
+      'every month that they could not identify, measure and fix before, even after years of work on the code.';
+    // Out of range (115 characters), it is still the longest whole text under 160 that the post offers.
+    const next =
+      'Most teams find that a few queries account for nearly all of the time their service spends waiting on the database.';
+    expect(composeMetaDescription([[listed, next]])).toBe(next);
     // A first sentence too long for any bound and without a clause end stays whole (the lint reports its length).
     const unbroken =
       'Nach Erhebungen des Bundesamtes für Wirtschaft und Ausfuhrkontrolle sank ' +
