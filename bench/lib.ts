@@ -28,6 +28,8 @@ export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(di
  * The Node flags the service runs with (the Dockerfile's ENTRYPOINT, npm start): service processes get them here too.
  */
 export const serviceNodeFlags = ['--max-semi-space-size=16'];
+/** The environment the Dockerfile gives the service beside its flags. */
+export const serviceEnv = { MALLOC_ARENA_MAX: '2' };
 
 // Service processes start as the Dockerfile starts them: through bin/blog-poster.js, with Node's compile cache filled
 // beforehand as the image has it (once per benchmark process).
@@ -48,7 +50,7 @@ export async function startNode(args: string[], env: Record<string, string>, rea
     if (service) args = args.map((a) => (a === 'bin/main.ts' ? 'bin/blog-poster.js' : a));
     const child = spawn(process.execPath, [...flags, ...args], {
       cwd: root,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...(service ? serviceEnv : {}), ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buffer = '';
