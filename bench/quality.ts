@@ -17,7 +17,7 @@ import { extractArticle } from '../src/ingest/extract.ts';
 import { resolveBrief } from '../src/llm/brief.ts';
 import { writeLocally } from '../src/llm/index.ts';
 import { createLocalWriter, withLengthBounds } from '../src/llm/local-writer.ts';
-import type { GeneratedPost } from '../src/llm/post.ts';
+import { continuesList, type GeneratedPost } from '../src/llm/post.ts';
 import type { SourceDoc } from '../src/llm/types.ts';
 import { readability } from '../src/seo/readability.ts';
 import { dependsOnContext } from '../src/text/context.ts';
@@ -200,16 +200,12 @@ function measure(post: Post, held: boolean, source: SourceDoc, lang: string): Me
   const metaSentences = splitSentences(meta, lang).map(stem);
   const metaJoined = metaSentences.slice(1).some((b, i) => !texts.some((text) => follows(text, metaSentences[i]!, b)));
   // What follows the description's last sentence where the source prints it: a comma means the sentence was cut
-  // there; a short item and another comma or a conjunction after it, that the cut fell inside a list.
+  // there; the list's next item after it (the writer's own rule, src/llm/post.ts), that the cut fell inside a list.
   const lastStem = metaSentences.at(-1) ?? '';
   const at = lastStem ? sourceFlat.indexOf(lastStem) : -1;
   const after = at >= 0 ? sourceFlat.slice(at + lastStem.length, at + lastStem.length + 80) : '';
   const metaCommaCut = after.startsWith(',');
-  const metaListCut =
-    metaCommaCut &&
-    /^,\s*(?:[\p{L}\p{N}'’-]+\s+){0,2}[\p{L}\p{N}'’-]+(?:,\s|\s+(?:and|or|nor|und|oder|sowie|et|ou|ni|y|e|o|u)\s)/iu.test(
-      after,
-    );
+  const metaListCut = metaCommaCut && continuesList(after.slice(1));
   return {
     sentences,
     unresolved,

@@ -145,6 +145,10 @@ const ANNOUNCING =
 // After a comma, a short item followed by another comma or a conjunction; before it, a comma and one or two words.
 const LIST_NEXT =
   /^\s*(?:[\p{L}\p{N}'’-]+\s+){0,2}[\p{L}\p{N}'’-]+(?:,\s|\s+(?:and|or|nor|und|oder|sowie|et|ou|ni|y|e|o|u)\s)/iu;
+
+/** Whether the text after a comma goes on with a list's next item ("measure and fix …"). */
+export const continuesList = (afterComma: string): boolean => LIST_NEXT.test(afterComma);
+
 const LIST_BEFORE = /,\s*(?:[\p{L}\p{N}'’-]+\s+)?[\p{L}\p{N}'’-]+$/u;
 
 /**
@@ -160,7 +164,7 @@ function clauses(sentence: string, commas = false): string[] {
     if (m[0].startsWith(':') && ANNOUNCING.test(prefix)) continue;
     // A comma between the items of a list ("to find, measure and fix slow queries"): cut there, the description would
     // end mid-list and drop what the list was for.
-    if (m[0].startsWith(',') && (LIST_NEXT.test(sentence.slice(m.index + 1)) || LIST_BEFORE.test(prefix))) continue;
+    if (m[0].startsWith(',') && (continuesList(sentence.slice(m.index + 1)) || LIST_BEFORE.test(prefix))) continue;
     // A quotation or bracket left open would be cut in half.
     if (
       (prefix.match(/["“”„«»]/g)?.length ?? 0) % 2 === 1 ||
