@@ -151,20 +151,52 @@ export const continuesList = (afterComma: string): boolean => LIST_NEXT.test(aft
 
 const LIST_BEFORE = /,\s*(?:[\p{L}\p{N}'’-]+\s+)?[\p{L}\p{N}'’-]+$/u;
 
+// Items of a list set apart by semicolons ("educación; seguridad y paz; economía; salud"): a short item after the
+// semicolon that another semicolon follows, or a short item just before it. A short clause that ends the sentence
+// ("…; remove pan.") is a clause, not an item.
+const SEMICOLON_LIST_NEXT = /^\s*(?:[^\s;,:]+\s+){0,3}[^\s;,:]+;\s/u;
+const SEMICOLON_LIST_BEFORE = /[;:]\s*(?:[^\s;,:]+\s+){0,3}[^\s;,:]+$/u;
+
+// Words a clause never ends with: a comma after one opens an inserted phrase ("para que, en determinadas materias,
+// …"), and a cut there or at the comma closing the phrase leaves half a clause.
+const OPENS_INSERTION =
+  /(?:^|[\s,])(?:and|or|but|that|which|who|because|if|when|while|although|though|since|so|as|of|to|for|with|the|a|an|que|y|e|o|u|pero|porque|si|cuando|aunque|mientras|para|de|del|con|el|la|los|las|un|una|et|ou|mais|car|quand|lorsque|puisque|pour|avec|le|les|une|des)$/iu;
+
+// A sentence opening with a noun phrase and a comma ("El Presidente Gabriel Boric, quien vive …, afirmó …", "The
+// company, which …"): the comma opens an apposition or a relative clause, and the verb comes after the comma that
+// closes it. Cut at either comma, the description would be a subject with no verb. The phrase is a determiner and up
+// to five words, two to five capitalised words (a name), or one word before a relative pronoun.
+const SUBJECT_THEN_INSERTION =
+  /^(?:(?:The|A|An|This|These|Those|Its|Their|Our|El|La|Los|Las|Un|Una|Este|Esta|Estos|Estas|Le|Les|Une|Ce|Cette|Ces)(?:\s+[\p{L}\p{N}'’.-]+){1,5}|\p{Lu}[\p{L}'’.-]*(?:\s+\p{Lu}[\p{L}'’.-]*){1,4}|[\p{L}\p{N}'’.-]+(?=,\s*(?:who|which|whose|quien|quienes|cuyo|cuya|cuyos|cuyas|donde|qui|dont|où|lequel|laquelle)\s))(?=,)/u;
+
 /**
  * A sentence cut at its clauses' ends (";", ":", a dash, and with `commas` a comma), each ended with a full stop:
  * "A: b; c." → "A.".
  */
 function clauses(sentence: string, commas = false): string[] {
   const out: string[] = [];
+  const subject = SUBJECT_THEN_INSERTION.exec(sentence);
+  const insertionEnd = subject ? sentence.indexOf(',', subject[0].length + 1) : -1;
+  const pairedDashes = (sentence.match(/\s[–—]\s/g)?.length ?? 0) >= 2;
   for (const m of sentence.matchAll(commas ? /[,;:]\s|\s[–—]\s/g : /[;:]\s|\s[–—]\s/g)) {
     const prefix = sentence.slice(0, m.index).trim();
+    if (subject && (insertionEnd < 0 || m.index <= insertionEnd)) continue;
+    // "… para que, en determinadas materias." and "… the study found that." are half a clause.
+    const lastComma = prefix.lastIndexOf(',');
+    if (OPENS_INSERTION.test(prefix) || (lastComma > 0 && OPENS_INSERTION.test(prefix.slice(0, lastComma)))) continue;
+    // A phrase set between two dashes is an insertion, like one between commas.
+    if (pairedDashes && /[–—]/.test(m[0])) continue;
     // "X said:" before a quotation, "one important takeaway:" before the point, say nothing without what follows.
     if (/^\s*["“„«]/.test(sentence.slice(m.index + m[0].length - 1))) continue;
     if (m[0].startsWith(':') && ANNOUNCING.test(prefix)) continue;
     // A comma between the items of a list ("to find, measure and fix slow queries"): cut there, the description would
     // end mid-list and drop what the list was for.
     if (m[0].startsWith(',') && (continuesList(sentence.slice(m.index + 1)) || LIST_BEFORE.test(prefix))) continue;
+    if (
+      m[0].startsWith(';') &&
+      (SEMICOLON_LIST_NEXT.test(sentence.slice(m.index + 1)) || SEMICOLON_LIST_BEFORE.test(prefix))
+    )
+      continue;
     // A quotation or bracket left open would be cut in half.
     if (
       (prefix.match(/["“”„«»]/g)?.length ?? 0) % 2 === 1 ||

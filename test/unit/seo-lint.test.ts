@@ -212,4 +212,36 @@ describe('the SEO lint', () => {
     const model = fitMetaDescription(`${sentences[0]} ${sentences[1]} ${sentences[2]}`, []);
     expect(model).toBe(`${sentences[0]} ${sentences[1]}`);
   });
+  it('never ends a meta description with half a clause: a subject without its verb, an insertion, a list', () => {
+    // A subject and its relative clause, the verb cut off.
+    const subject =
+      'El Presidente Gabriel Boric, quien vive uno de los momentos políticos más difíciles desde que asumiera el ' +
+      'mando hace dos meses, anunció este miércoles un nuevo plan de seguridad para el norte del país.';
+    expect(composeMetaDescription([[subject]], 'es')).toBe(subject);
+    // A phrase inserted after a conjunction, the clause it interrupts cut off.
+    const inserted =
+      'La comisión aprobó una norma que permite a las regiones dictar leyes para que, en determinadas materias, ' +
+      'puedan adaptar la legislación nacional a sus realidades locales y a sus propias necesidades.';
+    expect(composeMetaDescription([[inserted]], 'es')).toBe(inserted);
+    // A list set apart by semicolons is cut before its first item, never between two.
+    const semicolons =
+      'El informe agrupa las propuestas de la convención en cinco áreas temáticas: educación; seguridad y paz; ' +
+      'economía; salud; relaciones internacionales; y cultura y patrimonio nacional de los pueblos.';
+    expect(composeMetaDescription([[semicolons]], 'es')).toBe(
+      'El informe agrupa las propuestas de la convención en cinco áreas temáticas.',
+    );
+    // A phrase between two dashes is an insertion too.
+    const dashes =
+      'The new camera from the Japanese maker – lighter and cheaper than the model it replaces in the range – is ' +
+      'aimed at travel photographers who want a small body that still takes the lenses they already own.';
+    expect(composeMetaDescription([[dashes]], 'en')).not.toMatch(/range\.$/);
+    // After a main clause with its verb, a relative clause may end a description.
+    const whole =
+      'Researchers at the university measured the heat loss of two hundred older houses in the north of the country, ' +
+      'which had never been insulated, and found that most of it escaped through the roof.';
+    expect(composeMetaDescription([[whole]], 'en')).toBe(
+      'Researchers at the university measured the heat loss of two hundred older houses in the north of the country, ' +
+        'which had never been insulated.',
+    );
+  });
 });
