@@ -75,19 +75,24 @@ function outlines(face: Face, text: string, x: number, y: number, size: number, 
 }
 
 /**
- * Words into at most `maxLines` lines that `fits` accepts; a word too long for a line is cut with a hyphen, and the
- * last line ends in … when the title does not fit.
+ * Words into at most `maxLines` lines no wider than `maxWidth`; a word too long for a line is cut with a hyphen, and
+ * the last line ends in … when the title does not fit. Lines are balanced, like CSS's `text-wrap: balance`: as many
+ * as greedy filling needs, their widths as even as they can be, so the title does not end on a lone word.
  */
 export function wrapTitle(
   title: string,
   maxLines: number,
-  fits: (line: string) => boolean,
+  width: (line: string) => number,
+  maxWidth: number,
 ): { lines: string[]; fits: boolean } {
+  const fits = (line: string) => width(line) <= maxWidth;
   const words = title.split(/\s+/).filter(Boolean);
   const lines: string[] = [];
   let line = '';
+  let split = false;
   for (let w of words) {
     while (!fits(w) && w.length > 1) {
+      split = true;
       let cut = w.length - 1;
       while (cut > 1 && !fits(`${w.slice(0, cut)}-`)) cut--;
       if (line) lines.push(line);
@@ -103,12 +108,49 @@ export function wrapTitle(
     }
   }
   if (line) lines.push(line);
-  if (lines.length <= maxLines) return { lines, fits: true };
+  if (lines.length <= maxLines)
+    return { lines: (!split && balanced(words, lines.length, width, maxWidth)) || lines, fits: true };
   const kept = lines.slice(0, maxLines);
   let last = kept[maxLines - 1]!;
   while (last.length > 1 && !fits(`${last}…`)) last = last.slice(0, -1).trimEnd();
   kept[maxLines - 1] = `${last}…`;
   return { lines: kept, fits: false };
+}
+
+// A short last line reads as the end of the title; a short line in the middle reads as a gap in it.
+const LAST_LINE_WEIGHT = 0.5;
+
+/**
+ * `words` in `count` lines whose widths differ least (the least sum of squared room left on each line, the last
+ * line's counting half), or null when no such lines fit. A line's width is taken as its words' widths and its
+ * spaces', so each word is shaped once; the lines chosen are then measured whole.
+ */
+function balanced(words: string[], count: number, width: (line: string) => number, maxWidth: number): string[] | null {
+  if (count < 2) return null;
+  const n = words.length;
+  const space = width(' ');
+  const ends = [0];
+  for (const w of words) ends.push(ends.at(-1)! + width(w));
+  const lineWidth = (from: number, to: number) => ends[to]! - ends[from]! + (to - from - 1) * space;
+  // cost[j][i]: the least cost of the first i words in j lines; from[j][i]: where the last of those lines starts.
+  const cost = Array.from({ length: count + 1 }, () => new Array<number>(n + 1).fill(Infinity));
+  const from = Array.from({ length: count + 1 }, () => new Array<number>(n + 1).fill(0));
+  cost[0]![0] = 0;
+  for (let j = 1; j <= count; j++)
+    for (let i = j; i <= n; i++)
+      for (let a = j - 1; a < i; a++) {
+        const room = maxWidth - lineWidth(a, i);
+        if (room < 0) continue;
+        const c = cost[j - 1]![a]! + (i === n ? room * room * LAST_LINE_WEIGHT : room * room);
+        if (c < cost[j]![i]!) {
+          cost[j]![i] = c;
+          from[j]![i] = a;
+        }
+      }
+  if (cost[count]![n] === Infinity) return null;
+  const lines: string[] = [];
+  for (let j = count, i = n; j > 0; i = from[j]![i]!, j--) lines.unshift(words.slice(from[j]![i]!, i).join(' '));
+  return lines.every((l) => width(l) <= maxWidth) ? lines : null;
 }
 
 /** The cover's SVG: outlines only, so no text of the title or the site's name is in it as text. */
@@ -120,7 +162,7 @@ export function coverSvg(rawTitle: string, rawSiteTitle: string): string {
   const maxWidth = width - 2 * MARGIN;
   // The largest size that fits in four lines, 72 px down to 44 px.
   let size = 72;
-  const wrap = () => wrapTitle(title, 4, (line) => widthOf(bold, line, size) <= maxWidth);
+  const wrap = () => wrapTitle(title, 4, (line) => widthOf(bold, line, size), maxWidth);
   let wrapped = wrap();
   while (!wrapped.fits && size > 44) {
     size -= 4;

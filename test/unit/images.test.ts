@@ -135,13 +135,21 @@ describe('the generated cover', () => {
       'illicit little lilies fill tiny idle lilt lists',
     ])
       expect(whiteBeyondMargin(coverSvg(title, 'Blog'))).toBe(0);
-    const narrow = wrapTitle('il il il il il il il il il il il il', 4, (l) => l.length <= 20);
-    expect(narrow).toEqual({ lines: ['il il il il il il il', 'il il il il il'], fits: true });
-    const long = wrapTitle(Array.from({ length: 60 }, (_, i) => `word${i}`).join(' '), 4, (l) => l.length <= 30);
+    const chars = (l: string) => l.length;
+    // As many lines as filling each in turn needs, as even as they can be: never a lone last word.
+    const narrow = wrapTitle('il il il il il il il il il il il il', 4, chars, 20);
+    expect(narrow).toEqual({ lines: ['il il il il il il', 'il il il il il il'], fits: true });
+    expect(wrapTitle('Why queue-first pipelines survive bad days', 4, chars, 21).lines).toEqual([
+      'Why queue-first',
+      'pipelines survive',
+      'bad days',
+    ]);
+    expect(wrapTitle('Heat pumps', 4, chars, 25).lines).toEqual(['Heat pumps']);
+    const long = wrapTitle(Array.from({ length: 60 }, (_, i) => `word${i}`).join(' '), 4, chars, 30);
     expect(long.lines).toHaveLength(4);
     expect(long.fits).toBe(false);
     expect(long.lines[3]).toMatch(/…$/);
-    const unbroken = wrapTitle('x'.repeat(200), 4, (l) => l.length <= 30);
+    const unbroken = wrapTitle('x'.repeat(200), 4, chars, 30);
     expect(unbroken.lines.every((l) => l.length <= 30)).toBe(true);
     expect(unbroken.lines[0]).toMatch(/-$/);
   });
