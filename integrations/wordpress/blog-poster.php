@@ -1,13 +1,14 @@
 <?php
 /*
  * Plugin Name: Blog Poster connector
- * Description: Lets Blog Poster publish idempotently and set a meta description over the REST API.
- *              Registers the post meta "blog_poster_external_id" and "blog_poster_meta_description"
+ * Description: Lets Blog Poster publish idempotently and set a meta description and title over the REST API.
+ *              Registers the post meta "blog_poster_external_id", "blog_poster_meta_description" and
+ *              "blog_poster_meta_title"
  *              (readable and writable through the REST "meta" field by users who can edit posts) and adds
  *              a "blog_poster_external_id" filter to GET /wp/v2/posts, so a retried publish finds the post
  *              it already created instead of creating a second one. Core WordPress silently drops unknown
  *              meta keys and has no REST query by meta, hence this plugin.
- * Version:     1.0.0
+ * Version:     1.1.0
  * License:     MIT
  *
  * Install: copy this file to wp-content/mu-plugins/ (must-use plugins load without activation).
@@ -19,9 +20,10 @@ if (!defined('ABSPATH')) {
 
 const BLOG_POSTER_EXTERNAL_ID = 'blog_poster_external_id';
 const BLOG_POSTER_META_DESCRIPTION = 'blog_poster_meta_description';
+const BLOG_POSTER_META_TITLE = 'blog_poster_meta_title';
 
 add_action('init', function () {
-    foreach (array(BLOG_POSTER_EXTERNAL_ID, BLOG_POSTER_META_DESCRIPTION) as $key) {
+    foreach (array(BLOG_POSTER_EXTERNAL_ID, BLOG_POSTER_META_DESCRIPTION, BLOG_POSTER_META_TITLE) as $key) {
         register_post_meta('post', $key, array(
             'type'              => 'string',
             'single'            => true,
@@ -60,3 +62,13 @@ add_action('wp_head', function () {
         printf("<meta name=\"description\" content=\"%s\">\n", esc_attr($description));
     }
 }, 1);
+
+// The meta title as the page's <title>, when no SEO plugin sets one already. WordPress prints what this filter
+// returns as it is, so it is escaped here.
+add_filter('pre_get_document_title', function ($title) {
+    if (!is_singular('post') || defined('WPSEO_VERSION') || defined('RANK_MATH_VERSION')) {
+        return $title;
+    }
+    $meta_title = get_post_meta(get_queried_object_id(), BLOG_POSTER_META_TITLE, true);
+    return $meta_title !== '' ? esc_html($meta_title) : $title;
+});

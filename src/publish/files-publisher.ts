@@ -143,6 +143,7 @@ function plainPost(post: PublishablePost): PublishablePost {
   return {
     ...post,
     title: plainLine(post.title),
+    metaTitle: post.metaTitle && plainLine(post.metaTitle),
     metaDescription: plainLine(post.metaDescription),
     tags: post.tags.map(plainLine),
     citations: post.citations.map((c) => ({ ...c, title: plainLine(c.title), url: c.url && plainLine(c.url) })),
@@ -292,6 +293,7 @@ export function renderHtml(
   return renderTemplate(templates.post, {
     lang: post.language ?? 'en',
     title: post.title,
+    pageTitle: post.metaTitle || post.title,
     description: post.metaDescription,
     siteTitle,
     headExtra,

@@ -19,6 +19,7 @@ export type PostForPublishing = {
   slug: string | null;
   markdown: string | null;
   metaDescription: string;
+  metaTitle: string | null;
   tags: string[];
   citations: Citation[];
   publishedAt: Date | null;
@@ -57,6 +58,7 @@ type Row = {
   slug: string | null;
   markdown: string | null;
   meta_description: string | null;
+  meta_title: string | null;
   tags: string[];
   citations: Citation[];
   published_at: Date | null;
@@ -78,8 +80,8 @@ type Row = {
 };
 
 const columns = `p.id, p.tenant_id, p.submission_id, p.status, p.correlation_id, p.run_generation, p.title, p.slug,
-            p.markdown, p.meta_description, p.tags, p.citations, p.published_at, p.created_at, p.approved_at,
-            p.held_stage, p.hero_image, p.category, p.language->>'tag' AS language, p.json_ld, s.options,
+            p.markdown, p.meta_description, p.meta_title, p.tags, p.citations, p.published_at, p.created_at,
+            p.approved_at, p.held_stage, p.hero_image, p.category, p.language->>'tag' AS language, p.json_ld, s.options,
             (SELECT src.lead_image || jsonb_build_object('pageUrl', COALESCE(src.canonical_url, src.url), 'siteName',
               src.site_name) FROM sources src WHERE src.submission_id = p.submission_id AND src.lead_image IS NOT NULL
               ORDER BY src.created_at, src.id LIMIT 1) AS source_lead_image, pp.publish_at AS pp_publish_at,
@@ -134,6 +136,7 @@ function fromRow(r: Row): PostForPublishing {
     slug: r.slug,
     markdown: r.markdown,
     metaDescription: r.meta_description ?? '',
+    metaTitle: r.meta_title,
     tags: r.tags,
     citations: r.citations,
     publishedAt: r.published_at,

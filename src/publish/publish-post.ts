@@ -136,6 +136,7 @@ function publishable(post: PostForPublishing): PublishablePost {
     slug: post.slug!,
     markdown: post.markdown!,
     metaDescription: post.metaDescription,
+    metaTitle: post.metaTitle,
     tags: post.tags,
     citations: post.citations,
     publishedAt: post.publishedAt ?? new Date(),
@@ -219,6 +220,7 @@ async function publishToWordPress(
     tags: post.tags,
     categories: [...cfg.categories, ...(post.category ? [post.category] : [])],
     metaDescription: post.metaDescription,
+    metaTitle: post.metaTitle,
     featuredImage: async () => {
       const image = await imageFor(deps, fetcher, post);
       if (!image) return null;
@@ -382,6 +384,7 @@ export function postPayload(post: PostForPublishing) {
     submissionId: post.submissionId,
     title: post.title,
     slug: post.slug,
+    metaTitle: post.metaTitle,
     metaDescription: post.metaDescription,
     tags: post.tags,
     citations: post.citations,

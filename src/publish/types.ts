@@ -10,6 +10,8 @@ export interface PublishablePost {
   slug: string;
   markdown: string;
   metaDescription: string;
+  /** The page's `<title>` (45–60 characters), when generate wrote one; else the title. */
+  metaTitle?: string | null;
   tags: string[];
   citations: Citation[];
   publishedAt: Date;

@@ -15,6 +15,8 @@ export const DESCRIPTION_META_KEYS = [
   '_yoast_wpseo_metadesc',
   'rank_math_description',
 ] as const;
+/** Meta keys that hold the page's `<title>`, set when the site exposes them (our plugin, Yoast, Rank Math). */
+export const TITLE_META_KEYS = ['blog_poster_meta_title', '_yoast_wpseo_title', 'rank_math_title'] as const;
 
 export type WordPressImage = {
   data: Uint8Array;
@@ -37,6 +39,8 @@ export type WordPressPostInput = {
   tags: string[];
   categories: string[];
   metaDescription: string;
+  /** The page's `<title>`: the post's meta title (else the title). */
+  metaTitle?: string | null;
   /** Loaded only when the post does not have its featured image yet (null: none to give). */
   featuredImage?: () => Promise<WordPressImage | null>;
 };
@@ -243,6 +247,7 @@ export function createWordPressClient(opts: WordPressClientOptions) {
 
       const postMeta: Record<string, string> = { [EXTERNAL_ID_META]: input.externalId };
       for (const key of DESCRIPTION_META_KEYS) if (meta.has(key)) postMeta[key] = input.metaDescription;
+      for (const key of TITLE_META_KEYS) if (meta.has(key)) postMeta[key] = input.metaTitle || input.title;
       const body: Record<string, unknown> = {
         title: input.title,
         content: input.contentHtml,

@@ -12,6 +12,15 @@ const PNG = Buffer.from(
 );
 
 const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&#0?38;/g, '&');
+/** What esc_html and esc_attr encode, decoded. */
+const unescapeHtml = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#0?39;/g, "'")
+    .replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+    .replace(/&amp;/g, '&');
 
 describe('publishing to a real WordPress', () => {
   let wp: WordPressSite;
@@ -103,7 +112,7 @@ describe('publishing to a real WordPress', () => {
       expect(found).toHaveLength(1);
       const remote = found[0];
       const { rows } = await app.rt.db.query(
-        'SELECT markdown, meta_description, details FROM posts JOIN publications ' +
+        'SELECT markdown, meta_description, meta_title, details FROM posts JOIN publications ' +
           'ON publications.post_id = posts.id WHERE posts.id = $1',
         [post.id],
       );
@@ -119,6 +128,12 @@ describe('publishing to a real WordPress', () => {
       expect(publication.url).toBe(remote.link);
       expect(remote.meta.blog_poster_external_id).toBe(externalIdOf(post as { id: string }));
       expect(remote.meta.blog_poster_meta_description).toBe(stored.meta_description);
+      // The page's <title> is the meta title, not WordPress's title with the site's name after it.
+      expect(remote.meta.blog_poster_meta_title).toBe(stored.meta_title);
+      const page = await (await fetch(remote.link)).text();
+      expect(unescapeHtml(/<title>([^<]*)<\/title>/.exec(page)?.[1] ?? '')).toBe(stored.meta_title);
+      const description = /<meta name="description" content="([^"]*)">/.exec(page)?.[1];
+      expect(unescapeHtml(description ?? '')).toBe(stored.meta_description);
 
       const tags = await wp.rest<any[]>('GET', '/wp/v2/tags', { include: remote.tags.join(','), per_page: '100' });
       expect(new Set(tags.body.map((tag) => decode(tag.name).toLowerCase()))).toEqual(

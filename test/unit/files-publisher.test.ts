@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseAtomFeed } from 'feedsmith';
 import { parseHTML } from 'linkedom';
-import { createFilesPublisher } from '../../src/publish/files-publisher.ts';
+import { createFilesPublisher, renderHtml } from '../../src/publish/files-publisher.ts';
 import type { PublishablePost } from '../../src/publish/types.ts';
 
 let dir: string;
@@ -71,6 +71,10 @@ describe('createFilesPublisher', () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain('<title>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</title>');
     expect(html).toContain('<h1>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</h1>');
+    // With a meta title, it is the page's <title>; the h1 stays the title.
+    const titled = renderHtml({ ...post, metaTitle: 'Heat pumps & <cold> winters – what installers measure' }, null);
+    expect(titled).toContain('<title>Heat pumps &amp; &lt;cold&gt; winters – what installers measure</title>');
+    expect(titled).toContain('<h1>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</h1>');
     expect(html).toContain(
       '<meta name="description" content="Why &quot;modern&quot; heat pumps &lt;still&gt; work &amp; save money.">',
     );
