@@ -102,9 +102,10 @@ function continues(previous: string, next: string, rules: SupportedLanguage | nu
   // A quotation still open: die Frage "Wie kann ich abnehmen?" sucht ihr. Web text often leaves a quote
   // unclosed, so a sentence grows this way only up to a point.
   if (prev.length < QUOTE_SPAN && quoteOpen(prev)) return true;
+  // A sentence does not start in lower case, unless with a name such as "iPhone" or "eBay": after a quoted
+  // exclamation or question ("when does that “a-ha!” moment occur?") the sentence goes on.
+  if (/[.!?…]["'“”‘’«»)\]]*$/u.test(prev) && /^\p{Ll}/u.test(start) && !/^\p{Ll}+\p{Lu}/u.test(start)) return true;
   if (!prev.endsWith('.')) return false;
-  // A sentence does not start in lower case, unless with a name such as "iPhone" or "eBay".
-  if (/^\p{Ll}/u.test(start) && !/^\p{Ll}+\p{Lu}/u.test(start)) return true;
   const before = /(\S+)\.$/.exec(prev)?.[1] ?? '';
   const token = before.toLowerCase().replace(/^[("'“‘„«[]+/, '');
   // An initial or a one-letter abbreviation ("J. R. Tolkien", "z. B."), a list number ("1.").

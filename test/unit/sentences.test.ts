@@ -17,6 +17,26 @@ describe('splitSentences', () => {
     ]);
   });
 
+  it('goes on after a quoted exclamation or question that the sentence carries on from in lower case', () => {
+    expect(
+      splitSentences('But when does that “a-ha!” moment occur? And what happens during it? New research investigates.'),
+    ).toEqual([
+      'But when does that “a-ha!” moment occur?',
+      'And what happens during it?',
+      'New research investigates.',
+    ]);
+    expect(splitSentences('He shouted "Stop!" and ran. Nobody followed.')).toEqual([
+      'He shouted "Stop!" and ran.',
+      'Nobody followed.',
+    ]);
+    expect(splitSentences('Sie rief „Hilfe!“ und lief weg. Dann ging sie.', 'de')).toEqual([
+      'Sie rief „Hilfe!“ und lief weg.',
+      'Dann ging sie.',
+    ]);
+    // A new sentence after a quotation still starts one.
+    expect(splitSentences('He shouted "Stop!" Nobody followed.')).toEqual(['He shouted "Stop!"', 'Nobody followed.']);
+  });
+
   it('splits a run-on and keeps abbreviations inside their sentence', () => {
     expect(splitSentences('The road was gone.The next day it rained. Dr. Smith came at 9 a.m. on Monday.')).toEqual([
       'The road was gone.',
