@@ -249,7 +249,14 @@ function readCorpus(): Article[] {
     articles.push({
       id: entry.id,
       lang,
-      source: { id: entry.id, kind: 'url', title: extracted.title, url: entry.url || null, text: extracted.markdown },
+      source: {
+        id: entry.id,
+        kind: 'url',
+        title: extracted.title,
+        url: entry.url || null,
+        siteName: extracted.siteName ?? null,
+        text: extracted.markdown,
+      },
     });
   }
   return articles;

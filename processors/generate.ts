@@ -30,7 +30,7 @@ export const generate: StageProcessor = async (job, ctx) => {
   const rows = post.sources;
   const sources: SourceDoc[] = rows
     .filter((r) => r.content)
-    .map((r) => ({ id: r.id, kind: r.kind, title: r.title, url: r.url, text: r.content! }));
+    .map((r) => ({ id: r.id, kind: r.kind, title: r.title, url: r.url, siteName: r.siteName, text: r.content! }));
   // Ingest completed before this stage was enqueued, so missing content means the data is gone.
   if (sources.length === 0) throw new PermanentError('no ingested source text to write from');
 

@@ -8,12 +8,14 @@ import { stem } from '../text/stem.ts';
 import { stopWords } from '../text/stop-words.ts';
 import {
   composeMetaDescription,
+  headlineOf,
   countWords,
   fitTitle,
   leadSentences,
   readableBody,
   sourceLine,
   sourceTitle,
+  TITLE_MAX,
 } from './post.ts';
 import type { Citation, Draft, SourceDoc, Writer, WriterInput } from './types.ts';
 
@@ -937,8 +939,6 @@ function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-const TITLE_MAX = 60;
-
 /**
  * The title of the source the post draws on most (without the site's name), led by the brief's primary keyword
  * (when the sources mention it) if the title lacks it; without a source title, the sources' key phrase.
@@ -948,7 +948,11 @@ function makeTitle(sources: SourceDoc[], used: Passage[], keywords: string[], ph
   for (const p of used) weight.set(head(p).source, (weight.get(head(p).source) ?? 0) + p.score);
   const candidates = [...weight].filter(([i]) => sources[i]!.title?.trim()).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   const top = candidates[0];
-  const fromSource = top ? stripSiteName(sources[top[0]]!.title!.replace(/\s+/g, ' ').trim()) : null;
+  const source = top ? sources[top[0]]! : null;
+  const given = source?.title?.replace(/\s+/g, ' ').trim() ?? null;
+  const headline = source && given ? headlineOf(given, source) : null;
+  // Without the site's name known, a short part after a separator is taken for it.
+  const fromSource = given && headline === given ? stripSiteName(given) : headline;
   const keyword = keywords[0];
 
   let title: string;
@@ -965,7 +969,7 @@ function makeTitle(sources: SourceDoc[], used: Passage[], keywords: string[], ph
   return fitTitle(title, TITLE_MAX, lang);
 }
 
-/** "How X works | Site" → "How X works", when what remains is still a real title. */
+/** "How X works | Site" → "How X works", when what remains is still a real title, whatever the site's name. */
 function stripSiteName(title: string): string {
   const m = /^(.{20,}?)\s+[|–—·]\s+[^|–—·]{2,40}$/.exec(title);
   return m ? m[1]! : title;

@@ -51,6 +51,8 @@ export interface SourceDoc {
   kind: 'text' | 'markdown' | 'url';
   title: string | null;
   url: string | null;
+  /** The site's own name for itself (`og:site_name`), when the page gave one. */
+  siteName?: string | null;
   /** Plain text or Markdown; headings (`#`, `##`) are kept when the source had them. */
   text: string;
 }

@@ -20,6 +20,7 @@ export type WritingSource = {
   kind: SourceDoc['kind'];
   title: string | null;
   url: string | null;
+  siteName: string | null;
   content: string | null;
   lang: string | null;
 };
@@ -39,7 +40,7 @@ export type PostForWriting = {
 export const postForWriting: PostRead<PostForWriting> = {
   sql: `SELECT p.tenant_id, p.approved_at, s.options, ${tenantSettingsColumn},
                (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'kind', x.kind, 'title', x.title, 'url', x.url,
-                  'content', x.content, 'lang', x.metadata->>'lang') ORDER BY x.created_at, x.id), '[]')
+                  'siteName', x.site_name, 'content', x.content, 'lang', x.metadata->>'lang') ORDER BY x.created_at, x.id), '[]')
                   FROM sources x WHERE x.submission_id = p.submission_id) AS sources
           FROM posts p JOIN submissions s ON s.id = p.submission_id WHERE p.id = $1`,
   map: (row) => ({

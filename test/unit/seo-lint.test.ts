@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveBrief } from '../../src/llm/brief.ts';
-import { composeMetaDescription, fitMetaDescription, fitMetaTitle, fitTitle } from '../../src/llm/post.ts';
+import { composeMetaDescription, fitMetaDescription, fitMetaTitle, fitTitle, headlineOf } from '../../src/llm/post.ts';
 import { lintSeo, type SeoInput } from '../../src/seo/lint.ts';
 import { readability } from '../../src/seo/readability.ts';
 
@@ -37,7 +37,8 @@ describe('the SEO lint', () => {
   it('lists every violation and lowers the score by each', () => {
     const report = lintSeo({
       ...good,
-      title: 'A title that is far too long to be shown in full by any search engine result page',
+      title:
+        'A headline that is far too long to be read at a glance as the heading of any page, let alone shown whole in results',
       metaTitle: 'Short',
       metaDescription: 'Too short.',
       slug: 'Bad Slug',
@@ -136,9 +137,22 @@ describe('the SEO lint', () => {
     );
     // A lone common word is no phrase: the title stays short rather than padded.
     expect(fitMetaTitle(null, 'Sourdough Basics', ['flour', 'starter'])).toBe('Sourdough Basics');
-    // A long title keeps its main part, or whole words without a dangling joining word.
-    expect(fitTitle('How Heat Pumps Work in Cold Climates: A Complete Guide for Homeowners and Their Installers')).toBe(
-      'How Heat Pumps Work in Cold Climates',
+    // A long title keeps its main part, or whole words without a dangling joining word. A headline keeps up to 100
+    // characters; the meta title, what results show, 60.
+    const headline = 'How Heat Pumps Work in Cold Climates: A Complete Guide for Homeowners and Their Installers';
+    expect(fitTitle(headline)).toBe(headline);
+    expect(fitTitle(headline, 60)).toBe('How Heat Pumps Work in Cold Climates');
+    expect(fitMetaTitle(null, headline, [])).toBe('How Heat Pumps Work in Cold Climates');
+    // A long clause before a comma is a main part; a leading subordinate clause, a list or a clause the comma's
+    // next words complete is not.
+    expect(fitTitle("'Parasite' scores historic upset at SAG awards, boosting Oscar chances", 60)).toBe(
+      "'Parasite' scores historic upset at SAG awards",
+    );
+    expect(fitTitle('When you take a multivitamin every day, this is what happens to your body', 60)).toBe(
+      'When you take a multivitamin every day, this is what happens',
+    );
+    expect(fitTitle('Chinese Money Plant Info: Erfahren Sie, wie Sie eine Pilea pflegen und vermehren', 60, 'de')).toBe(
+      'Chinese Money Plant Info',
     );
     expect(fitTitle('Why heat pumps now work in the coldest winters of Europe and of the Alps', 60)).toBe(
       'Why heat pumps now work in the coldest winters of Europe',
@@ -243,5 +257,36 @@ describe('the SEO lint', () => {
       'Researchers at the university measured the heat loss of two hundred older houses in the north of the country, ' +
         'which had never been insulated.',
     );
+  });
+  it("takes the site's name out of a page title, before or after the headline, and nothing else", () => {
+    const battery = { url: 'https://battery-news.de/2023/ultium', siteName: null };
+    expect(headlineOf('Ultium Cells erhöht Gigafactory-Kapazität - Battery-News.de', battery)).toBe(
+      'Ultium Cells erhöht Gigafactory-Kapazität',
+    );
+    expect(headlineOf('SimplyScience - Wie entsteht Erdöl?', { url: 'https://www.simplyscience.ch/x' })).toBe(
+      'Wie entsteht Erdöl?',
+    );
+    // The site's own name, or a brand that starts with the site's own label.
+    expect(
+      headlineOf('Kinder und Arbeit » ProNATs e.V.', { url: 'https://pronats.de/a', siteName: 'ProNATs e.V.' }),
+    ).toBe('Kinder und Arbeit');
+    expect(headlineOf('BeginnersGuide/Download - Python Wiki', { url: 'https://wiki.python.org/moin/x' })).toBe(
+      'BeginnersGuide/Download',
+    );
+    // A separator left at either end goes.
+    expect(headlineOf('Über André Loibl |', { url: 'https://changenow.de/x' })).toBe('Über André Loibl');
+    // A subdomain is not the site: "Advertising on Jodel" is the headline on advertising.jodel.com.
+    expect(headlineOf('Advertising on Jodel | Übersicht', { url: 'https://advertising.jodel.com/' })).toBe(
+      'Advertising on Jodel | Übersicht',
+    );
+    // Nothing named after the site, or too little left: the title stays whole.
+    expect(
+      headlineOf('Update | Deceased Clarendon crash victims identified', { url: 'https://jamaica-gleaner.com/x' }),
+    ).toBe('Update | Deceased Clarendon crash victims identified');
+    expect(headlineOf('Python - the language explained', { url: 'https://www.python.org/x' })).toBe(
+      'Python - the language explained',
+    );
+    expect(headlineOf('Blog - Example', { url: 'https://example.com/' })).toBe('Blog - Example');
+    expect(headlineOf('How queues fail - Example', {})).toBe('How queues fail - Example');
   });
 });
