@@ -295,6 +295,10 @@ const revisionsSchema = z
 const revisionSchema = z
   .object({
     ...revisionSummaryShape,
+    metaTitle: z
+      .string()
+      .nullable()
+      .meta({ description: "The page's <title> the revision had; null for revisions kept before it was" }),
     metaDescription: z.string(),
     tags: z.array(z.string()),
     markdown: z.string(),

@@ -20,6 +20,7 @@ export const EDITABLE = ['needs_review', 'duplicate_of', 'awaiting_approval'] as
 
 export type DraftPatch = {
   title?: string | undefined;
+  metaTitle?: string | undefined;
   metaDescription?: string | undefined;
   markdown?: string | undefined;
   tags?: string[] | undefined;
@@ -49,13 +50,14 @@ export async function recordRevision(
   const { rows } = await db.query<{ revision: number }>(
     `WITH post AS (SELECT * FROM posts WHERE id = $1 AND markdown IS NOT NULL AND title IS NOT NULL FOR UPDATE),
           latest AS (SELECT r.* FROM post_revisions r WHERE r.post_id = $1 ORDER BY revision DESC LIMIT 1)
-     INSERT INTO post_revisions (post_id, revision, tenant_id, origin, author, title, meta_description, markdown, tags,
-                                 word_count, seo_score, seo_report, grounding)
-     SELECT p.id, COALESCE((SELECT revision FROM latest), 0) + 1, p.tenant_id, $2, $3, p.title,
+     INSERT INTO post_revisions (post_id, revision, tenant_id, origin, author, title, meta_title, meta_description,
+                                 markdown, tags, word_count, seo_score, seo_report, grounding)
+     SELECT p.id, COALESCE((SELECT revision FROM latest), 0) + 1, p.tenant_id, $2, $3, p.title, p.meta_title,
             COALESCE(p.meta_description, ''), p.markdown, p.tags, p.word_count, p.seo_score, p.seo_report, p.grounding
        FROM post p
       WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.title = p.title AND l.meta_description =
         COALESCE(p.meta_description, '')
+                          AND l.meta_title IS NOT DISTINCT FROM p.meta_title
                           AND l.markdown = p.markdown AND l.tags = p.tags)
      RETURNING revision`,
     [postId, by.origin, by.author],
@@ -71,6 +73,7 @@ export async function recordRevision(
 export function revisionOfWrite(values: {
   author: string;
   title: string;
+  metaTitle: string;
   metaDescription: string;
   markdown: string;
   tags: string;
@@ -82,13 +85,14 @@ export function revisionOfWrite(values: {
   const v = values;
   return `latest AS (SELECT r.* FROM post_revisions r WHERE r.post_id = $1 ORDER BY revision DESC LIMIT 1),
           revision AS (
-            INSERT INTO post_revisions (post_id, revision, tenant_id, origin, author, title, meta_description, markdown,
-                                        tags, word_count, seo_score, seo_report, grounding)
+            INSERT INTO post_revisions (post_id, revision, tenant_id, origin, author, title, meta_title,
+                                        meta_description, markdown, tags, word_count, seo_score, seo_report, grounding)
             SELECT $1, COALESCE((SELECT revision FROM latest), 0) + 1, saved.tenant_id, 'generate', ${v.author},
-                   ${v.title}, COALESCE(${v.metaDescription}, ''), ${v.markdown}, ${v.tags}, ${v.wordCount},
-                   ${v.seoScore}, ${v.seoReport}::jsonb, ${v.grounding}::jsonb
+                   ${v.title}, ${v.metaTitle}, COALESCE(${v.metaDescription}, ''), ${v.markdown}, ${v.tags},
+                   ${v.wordCount}, ${v.seoScore}, ${v.seoReport}::jsonb, ${v.grounding}::jsonb
               FROM saved
              WHERE NOT EXISTS (SELECT 1 FROM latest l WHERE l.title = ${v.title}
+                                 AND l.meta_title IS NOT DISTINCT FROM ${v.metaTitle}
                                  AND l.meta_description = COALESCE(${v.metaDescription}, '')
                                  AND l.markdown = ${v.markdown} AND l.tags = ${v.tags})
             RETURNING revision)`;
@@ -99,6 +103,7 @@ type RevisionRow = {
   origin: 'generate' | 'edit';
   author: string;
   title: string;
+  meta_title: string | null;
   meta_description: string;
   markdown: string;
   tags: string[];
@@ -129,7 +134,7 @@ export async function listRevisions(db: Db, tenantId: string, postId: string) {
   const owned = await db.query('SELECT 1 FROM posts WHERE id = $1 AND tenant_id = $2', [postId, tenantId]);
   if (owned.rowCount !== 1) return null;
   const { rows } = await db.query<RevisionRow>(
-    `SELECT revision, origin, author, title, meta_description, '' AS markdown, tags, word_count, seo_score, NULL AS
+    `SELECT revision, origin, author, title, meta_title, meta_description, '' AS markdown, tags, word_count, seo_score, NULL AS
        seo_report,
             grounding, created_at
        FROM post_revisions WHERE post_id = $1 AND tenant_id = $2 ORDER BY revision DESC`,
@@ -141,8 +146,8 @@ export async function listRevisions(db: Db, tenantId: string, postId: string) {
 
 export async function readRevision(db: Db, tenantId: string, postId: string, revision: number) {
   const { rows } = await db.query<RevisionRow & { latest: number }>(
-    `SELECT r.revision, r.origin, r.author, r.title, r.meta_description, r.markdown, r.tags, r.word_count, r.seo_score,
-            r.seo_report, r.grounding, r.created_at,
+    `SELECT r.revision, r.origin, r.author, r.title, r.meta_title, r.meta_description, r.markdown, r.tags, r.word_count,
+            r.seo_score, r.seo_report, r.grounding, r.created_at,
             (SELECT max(revision) FROM post_revisions l WHERE l.post_id = r.post_id) AS latest
        FROM post_revisions r WHERE r.post_id = $1 AND r.tenant_id = $2 AND r.revision = $3`,
     [postId, tenantId, revision],
@@ -151,6 +156,7 @@ export async function readRevision(db: Db, tenantId: string, postId: string, rev
   if (!r) return null;
   return {
     ...summary(r, r.latest, postId),
+    metaTitle: r.meta_title,
     metaDescription: r.meta_description,
     tags: r.tags,
     markdown: r.markdown,
@@ -191,6 +197,8 @@ function withoutDisclaimers(markdown: string, policy: GroundingPolicy): string {
 export function checkDraft(input: {
   draft: { title: string; metaTitle: string; metaDescription: string; markdown: string; tags: string[] };
   titleChanged: boolean;
+  /** The editor set the meta title: it is kept as given. Otherwise a new title gets a new one. */
+  metaTitleGiven?: boolean;
   post: { slug: string; category: string | null; heroImage: { alt: string } | null; citations: Citation[] };
   sources: Parameters<typeof checkGrounding>[0]['sources'];
   policy: GroundingPolicy;
@@ -210,7 +218,10 @@ export function checkDraft(input: {
   const { markdown, added } = applyDisclaimers(body, policy);
   const wordCount = countWords(readableBody(markdown));
   const category = post.category ?? 'General';
-  const metaTitle = input.titleChanged ? fitMetaTitle(null, draft.title, [category, ...draft.tags]) : draft.metaTitle;
+  const metaTitle =
+    input.titleChanged && !input.metaTitleGiven
+      ? fitMetaTitle(null, draft.title, [category, ...draft.tags])
+      : draft.metaTitle;
   const heroImage = post.heroImage ?? { alt: '' };
   const seo = lintSeo({
     title: draft.title,
@@ -310,12 +321,13 @@ export async function editDraft(
     const checked = checkDraft({
       draft: {
         title: patch.title ?? post.title,
-        metaTitle: post.meta_title ?? post.title,
+        metaTitle: patch.metaTitle ?? post.meta_title ?? post.title,
         metaDescription: patch.metaDescription ?? post.meta_description ?? '',
         markdown: patch.markdown === undefined ? post.markdown : markdownWithoutMarkup(patch.markdown),
         tags: patch.tags ?? post.tags,
       },
       titleChanged: patch.title !== undefined && patch.title !== post.title,
+      metaTitleGiven: patch.metaTitle !== undefined,
       post: {
         slug: post.slug ?? '',
         category: post.category,

@@ -89,6 +89,7 @@ export async function saveWrittenPost(
   const revision = revisionOfWrite({
     author: '$9::text',
     title: '$2::text',
+    metaTitle: '$10::text',
     metaDescription: '$5::text',
     markdown: '$3::text',
     tags: '$6::text[]',

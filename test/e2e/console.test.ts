@@ -313,6 +313,10 @@ describe('the editorial console in a real browser', () => {
     const text = await markdown.inputValue();
     expect(text).toContain(fabricated);
     await markdown.fill(text.replace(fabricated, fix));
+    // The meta title, the page's <title>, is there to fix as well.
+    const metaTitle = page.getByLabel('Meta title');
+    expect(await metaTitle.inputValue()).toBe((await api('GET', `/api/v1/posts/${ids.review}/content`)).body.metaTitle);
+    await metaTitle.fill('Heat pumps in cold winters: what the field data say');
     await expectAccessible(page, 'the editor');
     await page.getByRole('button', { name: 'Save as new revision' }).click();
     await confirm(page, 'Save revision');
@@ -330,6 +334,9 @@ describe('the editorial console in a real browser', () => {
     const published = await readFile(post.body.publications[0].location.replace(/\.html$/, '.md'), 'utf8');
     expect(published).toContain(fix);
     expect(published).not.toContain('73 percent');
+    expect(await readFile(post.body.publications[0].location, 'utf8')).toContain(
+      '<title>Heat pumps in cold winters: what the field data say</title>',
+    );
   }, 60_000);
 
   it('rejects a held post with a reason', async () => {

@@ -410,10 +410,24 @@ describe('the editorial API', () => {
       });
       expect(res.body.seo.violations.map((v: { rule: string }) => v.rule)).toContain('meta-description-length');
       expect(res.body.hold).toMatchObject({ stage: 'generate', reason: 'approval is required before publishing' });
+      // The meta title, the page's <title>, is the editor's too: kept as given, even when the title changes with it.
+      const metaTitle = 'Zebrafish fins: how a blastema rebuilds them in two weeks';
+      const retitled = await call(keyA, 'PATCH', `/api/v1/posts/${ids.approval}`, {
+        title: 'Zebrafish regrow their fins',
+        metaTitle,
+      });
+      expect(retitled.status, JSON.stringify(retitled.body)).toBe(200);
+      expect(retitled.body).toMatchObject({ revision: 3, title: 'Zebrafish regrow their fins', metaTitle });
+      expect(retitled.body.seo.violations.map((v: { rule: string }) => v.rule)).not.toContain('meta-title-length');
+      expect((await call(keyA, 'GET', `/api/v1/posts/${ids.approval}/revisions/3`)).body.metaTitle).toBe(metaTitle);
+      expect((await call(keyA, 'GET', `/api/v1/posts/${ids.approval}/revisions/2`)).body.metaTitle).not.toBe(metaTitle);
       expect((await call(keyA, 'POST', `/api/v1/posts/${ids.approval}/approve`, {})).status).toBe(202);
       await settle(keyA, ids.approval!, 'published');
       const post = await call(keyA, 'GET', `/api/v1/posts/${ids.approval}`);
       expect(post.body.metaDescription).toBe('A new description.');
+      const page = await readFile(post.body.publications[0].location, 'utf8');
+      expect(page).toContain(`<title>${metaTitle}</title>`);
+      expect(page).toContain('<h1>Zebrafish regrow their fins</h1>');
       expect(post.body.stages.map((s: { stage: string }) => s.stage)).toEqual([
         'ingest',
         'generate',
@@ -432,6 +446,7 @@ describe('the editorial API', () => {
         (await patch(keyA, ids.scheduled!, body)).body.errors.map((e: { field: string }) => e.field);
       expect(await fields({ title: 'x', colour: 'red' })).toEqual(['colour']);
       expect(await fields({ title: 'two\nlines' })).toEqual(['title']);
+      expect(await fields({ metaTitle: '' })).toEqual(['metaTitle']);
       expect(await fields({ markdown: '   ' })).toEqual(['markdown']);
       expect(await fields({ tags: Array.from({ length: 11 }, (_, i) => `t${i}`) })).toEqual(['tags']);
       expect(await fields({ baseRevision: 0, title: 'x' })).toEqual(['baseRevision']);

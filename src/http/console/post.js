@@ -223,6 +223,12 @@ export function renderPost(main, { id, navigate, announce, focus }) {
       required: true,
       maxlength: '200',
     });
+    const metaTitle = h('input', {
+      type: 'text',
+      name: 'metaTitle',
+      value: content.metaTitle ?? '',
+      maxlength: '200',
+    });
     const description = h(
       'textarea',
       { name: 'metaDescription', rows: '3', required: true, maxlength: '500' },
@@ -264,6 +270,10 @@ export function renderPost(main, { id, navigate, announce, focus }) {
               method: 'PATCH',
               body: {
                 title: title.value.trim(),
+                // Sent only when changed: a new title without one gets a new meta title.
+                ...(metaTitle.value.trim() && metaTitle.value.trim() !== (content.metaTitle ?? '')
+                  ? { metaTitle: metaTitle.value.trim() }
+                  : {}),
                 metaDescription: description.value.trim(),
                 tags: tags.value
                   .split(',')
@@ -297,6 +307,11 @@ export function renderPost(main, { id, navigate, announce, focus }) {
       h('h2', { id: 's-edit' }, `Edit the draft (revision ${content.revision ?? 0})`),
       error,
       field('Title', title),
+      field(
+        'Meta title',
+        metaTitle,
+        "The page's <title>, shown in search results; 45–60 characters. Left as it is, a new title gets a new one.",
+      ),
       field('Meta description', description),
       counter,
       field('Tags', tags, 'Comma-separated, at most 10.'),

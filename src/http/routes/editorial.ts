@@ -65,6 +65,14 @@ const oneLine = /^[^\p{Cc}]*$/u;
 export const draftPatchSchema = z
   .object({
     title: z.string().trim().min(1).max(200).regex(oneLine, 'must be one line of text').optional(),
+    metaTitle: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .regex(oneLine, 'must be one line of text')
+      .optional()
+      .meta({ description: "The page's <title>; a new title without one gets a new meta title" }),
     metaDescription: z.string().trim().min(1).max(500).regex(oneLine, 'must be one line of text').optional(),
     markdown: z
       .string()
@@ -80,8 +88,8 @@ export const draftPatchSchema = z
       .meta({ description: 'The revision the edit starts from; a newer one makes the edit a 409' }),
   })
   .strict()
-  .refine((v) => [v.title, v.metaDescription, v.markdown, v.tags].some((f) => f !== undefined), {
-    message: 'change at least one of title, metaDescription, markdown, tags',
+  .refine((v) => [v.title, v.metaTitle, v.metaDescription, v.markdown, v.tags].some((f) => f !== undefined), {
+    message: 'change at least one of title, metaTitle, metaDescription, markdown, tags',
   });
 
 /** The statuses a post can have: the lifecycle's (a test checks they are the rows of post_statuses). */
