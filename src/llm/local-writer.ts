@@ -8,11 +8,11 @@ import { stem } from '../text/stem.ts';
 import { stopWords } from '../text/stop-words.ts';
 import {
   composeMetaDescription,
-  headlineOf,
   countWords,
   fitTitle,
   leadSentences,
   readableBody,
+  sourceHeadline,
   sourceLine,
   sourceTitle,
   TITLE_MAX,
@@ -948,11 +948,7 @@ function makeTitle(sources: SourceDoc[], used: Passage[], keywords: string[], ph
   for (const p of used) weight.set(head(p).source, (weight.get(head(p).source) ?? 0) + p.score);
   const candidates = [...weight].filter(([i]) => sources[i]!.title?.trim()).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   const top = candidates[0];
-  const source = top ? sources[top[0]]! : null;
-  const given = source?.title?.replace(/\s+/g, ' ').trim() ?? null;
-  const headline = source && given ? headlineOf(given, source) : null;
-  // Without the site's name known, a short part after a separator is taken for it.
-  const fromSource = given && headline === given ? stripSiteName(given) : headline;
+  const fromSource = top ? sourceHeadline(sources[top[0]]!) : null;
   const keyword = keywords[0];
 
   let title: string;
@@ -967,12 +963,6 @@ function makeTitle(sources: SourceDoc[], used: Passage[], keywords: string[], ph
     title = capitalise(phrases[0] ?? head(used[0]!).text);
   }
   return fitTitle(title, TITLE_MAX, lang);
-}
-
-/** "How X works | Site" → "How X works", when what remains is still a real title, whatever the site's name. */
-function stripSiteName(title: string): string {
-  const m = /^(.{20,}?)\s+[|–—·]\s+[^|–—·]{2,40}$/.exec(title);
-  return m ? m[1]! : title;
 }
 
 /** The brief's keywords the sources mention, then the sources' key phrases; at most five. */

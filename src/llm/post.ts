@@ -504,12 +504,7 @@ export function headlineOf(title: string, site: { url?: string | null; siteName?
     .replace(/^(?:[|\-–—»·•~/]\s+)+|(?:\s+[|\-–—»·•~/])+$/g, '');
   const parts = text.split(TITLE_PART);
   if (parts.length < 3) return text;
-  let host = '';
-  try {
-    host = site.url ? new URL(site.url).hostname.replace(/^www\d?\./, '') : '';
-  } catch {
-    host = '';
-  }
+  const host = (site.url && URL.parse(site.url)?.hostname.replace(/^www\d?\./, '')) || '';
   const labels = host.split('.').filter((l) => l.length >= 3 && !GENERIC_HOST_LABELS.has(l));
   // The site's own label ("python" of wiki.python.org), not a subdomain's ("advertising" of advertising.jodel.com).
   const own = labels.at(-1) ? folded(labels.at(-1)!) : null;
@@ -526,6 +521,18 @@ export function headlineOf(title: string, site: { url?: string | null; siteName?
   const withoutFirst = parts.slice(2).join('');
   if (isSite(parts[0]!) && headline(withoutFirst) && /^[\p{Lu}\p{N}"“„«'‘]/u.test(withoutFirst)) return withoutFirst;
   return text;
+}
+
+/**
+ * A source's headline for a post's title: {@link headlineOf}, and when no part of it names the site, a short last
+ * part after " | ", " – " or " · " taken for the site's name ("How X works | Site").
+ */
+export function sourceHeadline(source: Pick<SourceDoc, 'title' | 'url' | 'siteName'>): string | null {
+  const given = source.title?.replace(/\s+/g, ' ').trim();
+  if (!given) return null;
+  const headline = headlineOf(given, source);
+  if (headline !== given) return headline;
+  return /^(.{20,}?)\s+[|–—·]\s+[^|–—·]{2,40}$/.exec(given)?.[1] ?? given;
 }
 
 export function sourceTitle(source: SourceDoc, index: number): string {

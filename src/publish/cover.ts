@@ -85,7 +85,17 @@ export function wrapTitle(
   width: (line: string) => number,
   maxWidth: number,
 ): { lines: string[]; fits: boolean } {
-  const fits = (line: string) => width(line) <= maxWidth;
+  // Filling, then balancing, measure the same words and lines again: each is shaped once.
+  const measured = new Map<string, number>();
+  const measure = (line: string): number => {
+    let w = measured.get(line);
+    if (w === undefined) {
+      w = width(line);
+      measured.set(line, w);
+    }
+    return w;
+  };
+  const fits = (line: string) => measure(line) <= maxWidth;
   const words = title.split(/\s+/).filter(Boolean);
   const lines: string[] = [];
   let line = '';
@@ -109,7 +119,7 @@ export function wrapTitle(
   }
   if (line) lines.push(line);
   if (lines.length <= maxLines)
-    return { lines: (!split && balanced(words, lines.length, width, maxWidth)) || lines, fits: true };
+    return { lines: (!split && balanced(words, lines.length, measure, maxWidth)) || lines, fits: true };
   const kept = lines.slice(0, maxLines);
   let last = kept[maxLines - 1]!;
   while (last.length > 1 && !fits(`${last}…`)) last = last.slice(0, -1).trimEnd();

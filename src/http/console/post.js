@@ -265,15 +265,14 @@ export function renderPost(main, { id, navigate, announce, focus }) {
             confirmLabel: 'Save revision',
           });
           if (!ok) return;
+          const newMetaTitle = metaTitle.value.trim();
           try {
             const saved = await api(`posts/${encodeURIComponent(id)}`, {
               method: 'PATCH',
               body: {
                 title: title.value.trim(),
                 // Sent only when changed: a new title without one gets a new meta title.
-                ...(metaTitle.value.trim() && metaTitle.value.trim() !== (content.metaTitle ?? '')
-                  ? { metaTitle: metaTitle.value.trim() }
-                  : {}),
+                ...(newMetaTitle && newMetaTitle !== (content.metaTitle ?? '') ? { metaTitle: newMetaTitle } : {}),
                 metaDescription: description.value.trim(),
                 tags: tags.value
                   .split(',')
