@@ -145,10 +145,17 @@ describe('Prometheus scraping the service, Grafana panels and alert rules', () =
       `UPDATE tenants SET settings = settings || jsonb_build_object('monthlyBudgetUsd', $1::float8)`,
       [spent.rows[0]!.usd / 0.9],
     );
-    // Two scrapes after the last change, so rate() and increase() see it.
+    // Two scrapes of each target after the last change, so rate() and increase() have two samples of every series,
+    // those that first appeared with the traffic (a histogram's labelled series) too.
+    const scrapes = async (job: string) =>
+      Number((await prom.query(`count_over_time(up{job="${job}"}[10m])`)).series[0]?.value[1] ?? 0);
+    const jobs = ['blog-poster-api', 'blog-poster-worker'];
+    const before = await Promise.all(jobs.map(scrapes));
     await waitFor(
       'Prometheus to see the traffic',
       async () => {
+        const now = await Promise.all(jobs.map(scrapes));
+        if (now.some((n, i) => n < before[i]! + 2)) return false;
         const { series } = await prom.query(
           `min(blog_poster_submission_to_published_seconds_count) >= ${published.rows[0]!.n} ` +
             `and sum(increase(blog_poster_submission_to_published_seconds_count[5m])) ` +
