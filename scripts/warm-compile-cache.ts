@@ -9,7 +9,8 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const cache = module.enableCompileCache();
 if (cache.status === module.constants.compileCacheStatus.FAILED) throw new Error(`no compile cache: ${cache.message}`);
-// Importing a module runs nothing but its declarations; bin/main.ts, which runs the CLI, is cached by running it.
+// Importing a module runs nothing but its declarations (the cover's also sets up its WebAssembly); bin/main.ts, which
+// runs the CLI, is cached by running it.
 for (const file of globSync(['src/**/*.ts', 'queues/**/*.ts', 'processors/**/*.ts'], { cwd: root })) {
   await import(join(root, file));
 }

@@ -1,14 +1,17 @@
 // The generated cover: the title large and bold, white on a dark blue field (contrast 15:1), the site's name under
 // a rule. It runs on the cover thread (./cover-thread.ts). HarfBuzz shapes the text with the shipped fonts, so lines
 // are broken on the real widths; the SVG carries the glyphs' outlines rather than text, so resvg reads no font file
-// per cover (a quarter of its time with text).
+// per cover (a quarter of its time with text). resvg draws it as WebAssembly, whose objects are freed the moment a
+// cover is done: the native build's were freed by the garbage collector, whenever it got round to them, and taking a
+// cover's pixels from it made a thread's memory grow by 25 to 70 MiB over 300 covers.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type * as ResvgModule from '@resvg/resvg-js';
+import { initWasm, Resvg } from '@resvg/resvg-wasm';
 import * as hb from 'harfbuzzjs';
 import { plainLine } from '../text/plain-text.ts';
+import { indexedPng } from './png.ts';
 
-const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof ResvgModule;
+await initWasm(readFileSync(createRequire(import.meta.url).resolve('@resvg/resvg-wasm/index_bg.wasm')));
 
 export const COVER_SIZE = { width: 1200, height: 630 };
 const MARGIN = 88;
@@ -194,9 +197,13 @@ ${outlines(regular, siteTitle, MARGIN, height - 56, 28, '#d6e2f2')}
 
 /** The cover as PNG bytes: the same bytes for the same title and site on every machine. */
 export function drawCover(title: string, siteTitle: string): Uint8Array {
-  // resvg's own PNG: taking its pixels into JavaScript to write a smaller indexed PNG took half the encoding time,
-  // but a thread's memory grew by tens of MiB over a few hundred covers with the second 3 MiB copy of every cover.
-  return new Resvg(coverSvg(title, siteTitle), { font: { loadSystemFonts: false }, fitTo: { mode: 'original' } })
-    .render()
-    .asPng();
+  const svg = new Resvg(coverSvg(title, siteTitle), { fitTo: { mode: 'original' } });
+  const image = svg.render();
+  try {
+    // A cover's few dozen colours fit a palette (./png.ts); resvg's own RGBA PNG is the way for anything else.
+    return indexedPng(image.pixels, image.width, image.height) ?? image.asPng();
+  } finally {
+    image.free();
+    svg.free();
+  }
 }
