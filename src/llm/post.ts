@@ -2,7 +2,7 @@ import type { Citation, SourceDoc } from './types.ts';
 import { slugify } from '../text/html.ts';
 import { markdownLiteral, plainLine, plainText } from '../text/plain-text.ts';
 import { dependsOnContext } from '../text/context.ts';
-import { AND, rulesFor, sectionLabels, SOURCES_HEADINGS } from '../text/language.ts';
+import { rulesFor, sectionLabels, SOURCES_HEADINGS } from '../text/language.ts';
 import { quoteOpen, splitSentences } from '../text/sentences.ts';
 import { stopWords } from '../text/stop-words.ts';
 import type { Brief } from './brief.ts';
@@ -113,42 +113,15 @@ export function fitTitle(text: string, max = TITLE_MAX, lang?: string | null): s
   return words.join(' ').replace(/[\s,;:–—|-]+$/, '');
 }
 
-const SMALL_WORDS = new Set('a an the and or nor but of in on at to for by with as from into via vs'.split(' '));
-
-/** A phrase capitalised to stand beside a title: title case in English, a capital first letter elsewhere. */
-function headlineCase(phrase: string, lang: string | null | undefined): string {
-  const text = phrase.trim();
-  if ((rulesFor(lang) ?? 'en') !== 'en') return text.charAt(0).toUpperCase() + text.slice(1);
-  return text
-    .split(' ')
-    .map((w, i) => (i > 0 && SMALL_WORDS.has(w.toLowerCase()) ? w : w.charAt(0).toUpperCase() + w.slice(1)))
-    .join(' ');
-}
-
 /**
- * A meta title of 45–60 characters: the candidate when it fits; else the title (shortened to a phrase when long),
- * followed by one or two of the post's key phrases when that brings it into range. Never a filler: a title that no
- * phrase brings into range stays as it is, and the SEO lint reports its length.
+ * A meta title of at most 60 characters: the candidate when it has 45–60; else the candidate or the title, its main
+ * part or whole words when longer. A shorter one stays short: it is the page's <title>, and key phrases tacked on to
+ * reach 45 characters ("Leasing oder Finanzierung – Fahrzeug und Euro") read as the keyword list they are.
  */
-export function fitMetaTitle(candidate: string | null, title: string, phrases: string[], lang?: string | null): string {
+export function fitMetaTitle(candidate: string | null, title: string, lang?: string | null): string {
   const given = candidate?.replace(/\s+/g, ' ').trim();
   if (given && given.length >= META_TITLE_MIN && given.length <= META_TITLE_MAX) return given;
-  const base = fitTitle(given || title, META_TITLE_MAX, lang);
-  if (base.length >= META_TITLE_MIN) return base;
-  const lower = base.toLowerCase();
-  const fresh: string[] = [];
-  // A phrase of several words, or a name (capitalised where it stands): a lone common word says nothing.
-  for (const p of phrases.filter((p) => /\s/.test(p.trim()) || /^\p{Lu}/u.test(p.trim()))) {
-    const phrase = headlineCase(p.replace(/\s+/g, ' '), lang);
-    const key = phrase.toLowerCase();
-    if (phrase && !lower.includes(key) && !fresh.some((f) => f.toLowerCase() === key)) fresh.push(phrase);
-  }
-  const fits = (text: string): boolean => text.length >= META_TITLE_MIN && text.length <= META_TITLE_MAX;
-  const and = AND[rulesFor(lang) ?? 'en'];
-  for (const p of fresh) if (fits(`${base} – ${p}`)) return `${base} – ${p}`;
-  for (const p of fresh)
-    for (const q of fresh) if (p !== q && fits(`${base} – ${p} ${and} ${q}`)) return `${base} – ${p} ${and} ${q}`;
-  return base;
+  return fitTitle(given || title, META_TITLE_MAX, lang);
 }
 
 /** Markdown inline syntax and citation markers reduced to text. */
@@ -430,16 +403,7 @@ export function finalizePost(input: {
         };
   const post = {
     title,
-    metaTitle: fitMetaTitle(
-      input.metaTitle == null ? null : plainLine(input.metaTitle),
-      title,
-      [
-        ...(input.brief.primaryKeyword ? [input.brief.primaryKeyword] : []),
-        ...(input.category ? [plainLine(input.category)] : []),
-        ...tags,
-      ],
-      lang,
-    ),
+    metaTitle: fitMetaTitle(input.metaTitle == null ? null : plainLine(input.metaTitle), title, lang),
     metaDescription,
     slug: fitSlug(input.slug ?? null, title, lang),
     markdown,

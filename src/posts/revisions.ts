@@ -219,9 +219,7 @@ export function checkDraft(input: {
   const wordCount = countWords(readableBody(markdown));
   const category = post.category ?? 'General';
   const metaTitle =
-    input.titleChanged && !input.metaTitleGiven
-      ? fitMetaTitle(null, draft.title, [category, ...draft.tags])
-      : draft.metaTitle;
+    input.titleChanged && !input.metaTitleGiven ? fitMetaTitle(null, draft.title, brief.language) : draft.metaTitle;
   const heroImage = post.heroImage ?? { alt: '' };
   const seo = lintSeo({
     title: draft.title,

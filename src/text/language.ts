@@ -204,6 +204,3 @@ export function monthOf(word: string, lang: SupportedLanguage): number | null {
   const i = MONTHS[lang].findIndex((forms) => forms.includes(w));
   return i === -1 ? null : i + 1;
 }
-
-/** "and" between the last two items of a list. */
-export const AND: Record<SupportedLanguage, string> = { en: 'and', de: 'und', fr: 'et', es: 'y' };

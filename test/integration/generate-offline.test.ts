@@ -81,7 +81,7 @@ describe('generate with the offline writer', () => {
       expect(post.writer).toBe('local/extractive-v2');
       expect(post.title.length).toBeGreaterThan(0);
       expect(post.title.length).toBeLessThanOrEqual(60);
-      // 45–60 characters when the title and the sources' key phrases make it; never padded with filler.
+      // The title, or its main part within 60 characters; never padded with filler or key phrases.
       expect(post.meta_title.length).toBeLessThanOrEqual(60);
       expect(post.meta_title.startsWith(post.title)).toBe(true);
       expect(post.meta_title).not.toMatch(/Guide and Sources|Sourced Overview|Key Facts Explained|\| Overview/);

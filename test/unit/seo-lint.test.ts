@@ -131,18 +131,22 @@ describe('the SEO lint', () => {
     expect(french.notes).toEqual(['reading-grade: no grade formula for French (fr); the rule was skipped']);
   });
 
-  it('fits meta titles with key phrases, never with padding', () => {
-    expect(fitMetaTitle(null, 'Sourdough Basics', ['wild yeast starter', 'Baking', 'flour'])).toBe(
-      'Sourdough Basics – Wild Yeast Starter and Baking',
+  it('fits meta titles to 60 characters, and leaves a short one short', () => {
+    // No key phrases tacked on to reach 45 characters: the lint notes the room left, as a warning.
+    expect(fitMetaTitle(null, 'Sourdough Basics')).toBe('Sourdough Basics');
+    expect(fitMetaTitle('Sourdough', 'Sourdough Basics')).toBe('Sourdough');
+    const short = lintSeo({ ...good, metaTitle: 'Sourdough Basics' }).violations.find(
+      (v) => v.rule === 'meta-title-length',
     );
-    // A lone common word is no phrase: the title stays short rather than padded.
-    expect(fitMetaTitle(null, 'Sourdough Basics', ['flour', 'starter'])).toBe('Sourdough Basics');
+    expect(short).toMatchObject({ severity: 'warning', penalty: 4 });
+    const long = lintSeo({ ...good, metaTitle: 'x'.repeat(61) }).violations.find((v) => v.rule === 'meta-title-length');
+    expect(long).toMatchObject({ severity: 'error', penalty: 10 });
     // A long title keeps its main part, or whole words without a dangling joining word. A headline keeps up to 100
     // characters; the meta title, what results show, 60.
     const headline = 'How Heat Pumps Work in Cold Climates: A Complete Guide for Homeowners and Their Installers';
     expect(fitTitle(headline)).toBe(headline);
     expect(fitTitle(headline, 60)).toBe('How Heat Pumps Work in Cold Climates');
-    expect(fitMetaTitle(null, headline, [])).toBe('How Heat Pumps Work in Cold Climates');
+    expect(fitMetaTitle(null, headline)).toBe('How Heat Pumps Work in Cold Climates');
     // A long clause before a comma is a main part; a leading subordinate clause, a list or a clause the comma's
     // next words complete is not.
     expect(fitTitle("'Parasite' scores historic upset at SAG awards, boosting Oscar chances", 60)).toBe(
@@ -157,7 +161,7 @@ describe('the SEO lint', () => {
     expect(fitTitle('Why heat pumps now work in the coldest winters of Europe and of the Alps', 60)).toBe(
       'Why heat pumps now work in the coldest winters of Europe',
     );
-    expect(fitMetaTitle('A model title of exactly the right length for results', 'x', [])).toBe(
+    expect(fitMetaTitle('A model title of exactly the right length for results', 'x')).toBe(
       'A model title of exactly the right length for results',
     );
   });
