@@ -8,7 +8,7 @@
  *              a "blog_poster_external_id" filter to GET /wp/v2/posts, so a retried publish finds the post
  *              it already created instead of creating a second one. Core WordPress silently drops unknown
  *              meta keys and has no REST query by meta, hence this plugin.
- * Version:     1.1.0
+ * Version:     1.2.0
  * License:     MIT
  *
  * Install: copy this file to wp-content/mu-plugins/ (must-use plugins load without activation).
@@ -63,12 +63,21 @@ add_action('wp_head', function () {
     }
 }, 1);
 
-// The meta title as the page's <title>, when no SEO plugin sets one already. WordPress prints what this filter
-// returns as it is, so it is escaped here.
+// The meta title as the page's <title>, when no SEO plugin sets one already, with the site's name after a short one
+// when the whole stays within 60 characters (what search results show), as Blog Poster's static site does. WordPress
+// prints what this filter returns as it is, so it is escaped here; the site's name is stored escaped.
 add_filter('pre_get_document_title', function ($title) {
     if (!is_singular('post') || defined('WPSEO_VERSION') || defined('RANK_MATH_VERSION')) {
         return $title;
     }
     $meta_title = get_post_meta(get_queried_object_id(), BLOG_POSTER_META_TITLE, true);
-    return $meta_title !== '' ? esc_html($meta_title) : $title;
+    if ($meta_title === '') {
+        return $title;
+    }
+    $site = trim(wp_specialchars_decode(get_bloginfo('name'), ENT_QUOTES));
+    $with_site = $meta_title . ' – ' . $site;
+    if ($site !== '' && mb_strlen($meta_title) < 45 && mb_strlen($with_site) <= 60) {
+        $meta_title = $with_site;
+    }
+    return esc_html($meta_title);
 });

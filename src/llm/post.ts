@@ -124,6 +124,16 @@ export function fitMetaTitle(candidate: string | null, title: string, lang?: str
   return fitTitle(given || title, META_TITLE_MAX, lang);
 }
 
+/**
+ * A page's <title>: its meta title, and the site's name after a short one when the whole is still within what
+ * results show ("Leasing oder Finanzierung – Autoblog"), as sites name themselves in their titles.
+ */
+export function documentTitle(metaTitle: string, siteName: string): string {
+  const site = siteName.trim();
+  const withSite = `${metaTitle} – ${site}`;
+  return site && metaTitle.length < META_TITLE_MIN && withSite.length <= META_TITLE_MAX ? withSite : metaTitle;
+}
+
 /** Markdown inline syntax and citation markers reduced to text. */
 function inlineText(markdown: string): string {
   return markdown

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PermanentError } from '../errors.ts';
+import { documentTitle } from '../llm/post.ts';
 import { feedsmith, yaml } from '../heavy-deps.ts';
 import { markdownToSafeHtml } from '../text/html.ts';
 import { plainLine, plainText } from '../text/plain-text.ts';
@@ -293,7 +294,7 @@ export function renderHtml(
   return renderTemplate(templates.post, {
     lang: post.language ?? 'en',
     title: post.title,
-    pageTitle: post.metaTitle || post.title,
+    pageTitle: documentTitle(post.metaTitle || post.title, siteTitle),
     description: post.metaDescription,
     siteTitle,
     headExtra,

@@ -137,8 +137,10 @@ tables in Orkney harbours.</description></item></channel></rss>`);
     const queue = new Queue('maintenance', { connection: app.rt.redis, prefix: t.config.QUEUE_PREFIX });
     // getJobs reads each state's set on its own and a job can be listed under two of them (seen once in CI: 9 entries
     // for 8 jobs): one entry per job id. A tick polled twice would still show below, in the polls and the fetches.
+    // This feed's jobs only: another test's feed (every 5 minutes) has a job at the same tick when a 5-minute mark
+    // falls in this test's window.
     const listed = (await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed'])).filter(
-      (j) => j.name === 'poll-feed',
+      (j) => j.name === 'poll-feed' && j.id!.startsWith(`repeat:feed:${feedId}:`),
     );
     await queue.close();
     const jobs = [...new Map(listed.map((j) => [j.id!, j])).values()];

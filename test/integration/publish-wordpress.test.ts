@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resumePost } from '../../src/pipeline-control.ts';
 import { bodyHtml, externalIdOf } from '../../src/publish/publish-post.ts';
+import { documentTitle } from '../../src/llm/post.ts';
 import { createTestEnv, startPipeline, waitFor, type TestEnv } from '../support/harness.ts';
 import { ensureWordPress, type WordPressSite } from '../support/wordpress.ts';
 
@@ -128,10 +129,20 @@ describe('publishing to a real WordPress', () => {
       expect(publication.url).toBe(remote.link);
       expect(remote.meta.blog_poster_external_id).toBe(externalIdOf(post as { id: string }));
       expect(remote.meta.blog_poster_meta_description).toBe(stored.meta_description);
-      // The page's <title> is the meta title, not WordPress's title with the site's name after it.
+      // The page's <title> is the meta title, with the site's name after a short one as the static site has it; not
+      // WordPress's own title with the site's name after it.
       expect(remote.meta.blog_poster_meta_title).toBe(stored.meta_title);
+      const siteName = decode((await wp.rest<{ name: string }>('GET', '/')).body.name);
       const page = await (await fetch(remote.link)).text();
-      expect(unescapeHtml(/<title>([^<]*)<\/title>/.exec(page)?.[1] ?? '')).toBe(stored.meta_title);
+      expect(unescapeHtml(/<title>([^<]*)<\/title>/.exec(page)?.[1] ?? '')).toBe(
+        documentTitle(stored.meta_title, siteName),
+      );
+      // A short meta title, as an editor may set it, gets the site's name; WordPress's "Title – Site" is not it.
+      const short = 'Heat pumps, briefly';
+      await wp.rest('POST', `/wp/v2/posts/${remote.id}`, undefined, { meta: { blog_poster_meta_title: short } });
+      const shortPage = await (await fetch(remote.link)).text();
+      expect(unescapeHtml(/<title>([^<]*)<\/title>/.exec(shortPage)?.[1] ?? '')).toBe(`${short} – ${siteName}`);
+      expect(documentTitle(short, siteName)).toBe(`${short} – ${siteName}`);
       const description = /<meta name="description" content="([^"]*)">/.exec(page)?.[1];
       expect(unescapeHtml(description ?? '')).toBe(stored.meta_description);
 

@@ -75,7 +75,8 @@ describe('the static site destination', () => {
       expect(document.querySelectorAll('h1')).toHaveLength(1);
       expect(document.querySelector('h1')!.textContent).toBe(post.title);
       expect(document.querySelector('meta[name="description"]')!.getAttribute('content')).toBe(post.metaDescription);
-      expect(document.querySelector('title')!.textContent).toBe(post.title);
+      // A short title: the site's name after it.
+      expect(document.querySelector('title')!.textContent).toBe(`${post.title} – Energy notes`);
       expect(readFileSync(join(folder, `${post.slug}.md`), 'utf8')).toMatch(/^---\ntitle: /);
     }
     const { document: index } = parseHTML(readFileSync(join(folder, 'index.html'), 'utf8'));

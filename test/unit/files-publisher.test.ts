@@ -69,7 +69,8 @@ describe('createFilesPublisher', () => {
 
     const html = await readFile(htmlPath, 'utf8');
     expect(html.startsWith('<!doctype html>')).toBe(true);
-    expect(html).toContain('<title>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</title>');
+    // A short title gets the site's name after it, within 60 characters.
+    expect(html).toContain('<title>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt; – Blog</title>');
     expect(html).toContain('<h1>Heat pumps &amp; &quot;cold&quot; &lt;winters&gt;</h1>');
     // With a meta title, it is the page's <title>; the h1 stays the title.
     const titled = renderHtml({ ...post, metaTitle: 'Heat pumps & <cold> winters – what installers measure' }, null);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { resolveBrief } from '../../src/llm/brief.ts';
-import { composeMetaDescription, fitMetaDescription, fitMetaTitle, fitTitle, headlineOf } from '../../src/llm/post.ts';
+import {
+  composeMetaDescription,
+  documentTitle,
+  fitMetaDescription,
+  fitMetaTitle,
+  fitTitle,
+  headlineOf,
+} from '../../src/llm/post.ts';
 import { lintSeo, type SeoInput } from '../../src/seo/lint.ts';
 import { readability } from '../../src/seo/readability.ts';
 
@@ -141,6 +148,12 @@ describe('the SEO lint', () => {
     expect(short).toMatchObject({ severity: 'warning', penalty: 4 });
     const long = lintSeo({ ...good, metaTitle: 'x'.repeat(61) }).violations.find((v) => v.rule === 'meta-title-length');
     expect(long).toMatchObject({ severity: 'error', penalty: 10 });
+    // The page's <title> names the site after a short meta title, when the whole fits in 60 characters.
+    expect(documentTitle('Sourdough Basics', 'Bread notes')).toBe('Sourdough Basics – Bread notes');
+    expect(documentTitle('Sourdough Basics', 'x'.repeat(42))).toBe('Sourdough Basics');
+    expect(documentTitle('Sourdough Basics', ' ')).toBe('Sourdough Basics');
+    const full = 'A model title of exactly the right length for results';
+    expect(documentTitle(full, 'Blog')).toBe(full);
     // A long title keeps its main part, or whole words without a dangling joining word. A headline keeps up to 100
     // characters; the meta title, what results show, 60.
     const headline = 'How Heat Pumps Work in Cold Climates: A Complete Guide for Homeowners and Their Installers';
