@@ -42,10 +42,11 @@ describe('the static site destination', () => {
     );
     const tenantId = (await app.rt.db.query(`SELECT id FROM tenants WHERE slug = 'default'`)).rows[0]!.id as string;
     folder = join(t.outputDir, tenantId);
-    // The last rebuild may still be writing when the last post turns published.
-    await waitFor('the sitemap lists every post', async () => {
+    // The last rebuild may still be writing when the last post turns published. The index is its last file: once it
+    // lists every post, the feed and the sitemap that go with it are written.
+    await waitFor('the index lists every post', async () => {
       try {
-        return posts.every((p) => readFileSync(join(folder, 'sitemap.xml'), 'utf8').includes(`${p.slug}.html`));
+        return posts.every((p) => readFileSync(join(folder, 'index.html'), 'utf8').includes(`${p.slug}.html`));
       } catch {
         return false;
       }
@@ -126,10 +127,11 @@ describe('the static site destination', () => {
     expect(readFileSync(join(folder, 'sitemap.xml'), 'utf8')).not.toContain(`${late.slug}.html`);
 
     await sweepStranded({ db: app.rt.db, queues: app.rt.queues, log: createLogger('silent'), strandedAfterMs: 0 });
-    await waitFor('the sitemap lists the late post', async () =>
-      readFileSync(join(folder, 'sitemap.xml'), 'utf8').includes(`${late.slug}.html`),
+    // The index is the rebuild's last file.
+    await waitFor('the index lists the late post', async () =>
+      readFileSync(join(folder, 'index.html'), 'utf8').includes(`${late.slug}.html`),
     );
-    expect(readFileSync(join(folder, 'index.html'), 'utf8')).toContain(`${late.slug}.html`);
+    expect(readFileSync(join(folder, 'sitemap.xml'), 'utf8')).toContain(`${late.slug}.html`);
     await waitFor('its publication marked built', async () => (await builtOf(late.id)) === true);
     expect(await requestMissedSiteRebuilds(app.rt.db, site, 0)).toBe(0);
   });
