@@ -3,7 +3,7 @@
 // are broken on the real widths; the SVG carries the glyphs' outlines rather than text, so resvg reads no font file
 // per cover (a quarter of its time with text). resvg draws it as WebAssembly, whose objects are freed the moment a
 // cover is done: the native build's were freed by the garbage collector, whenever it got round to them, and taking a
-// cover's pixels from it made a thread's memory grow by 25 to 70 MiB over 300 covers.
+// cover's pixels from it made a thread's memory grow by 24 to 71 MiB over 300 covers.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { initWasm, Resvg } from '@resvg/resvg-wasm';
