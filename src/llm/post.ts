@@ -176,6 +176,58 @@ const OPENS_INSERTION =
 const SUBJECT_THEN_INSERTION =
   /^(?:(?:The|A|An|This|These|Those|Its|Their|Our|El|La|Los|Las|Un|Una|Este|Esta|Estos|Estas|Le|Les|Une|Ce|Cette|Ces)(?:\s+[\p{L}\p{N}'’.-]+){1,5}|\p{Lu}[\p{L}'’.-]*(?:\s+\p{Lu}[\p{L}'’.-]*){1,4}|[\p{L}\p{N}'’.-]+(?=,\s*(?:who|which|whose|quien|quienes|cuyo|cuya|cuyos|cuyas|donde|qui|dont|où|lequel|laquelle)\s))(?=,)/u;
 
+// What opens a phrase that a main clause must follow: a subordinate clause or a prepositional phrase set before it
+// ("When I moved to California five years ago, I planted …", "Tras el hackeo …, el gobierno …"). Later in a
+// sentence, after a conjunction or a dash, it opens the next clause ("…, but if you're tight on space, …", "…, and –
+// unlike many recipes, …"); after a comma alone it ends the clause before it ("…, in a small flat").
+const INTRO_WORD =
+  '(?:when|whenever|if|unless|while|although|though|because|since|as|after|before|until|once|whether|for|in|on|at|' +
+  'with|without|despite|unlike|like|by|from|during|through|under|among|following|given|to|si|cuando|aunque|mientras|' +
+  'porque|como|para|con|sin|según|en|desde|durante|ante|antes|después|pese|tras|al(?=\\s+\\p{Ll})|a\\s+pesar|de|' +
+  'hasta|quand|lorsque|puisque|comme|pour|avec|sans|selon|dans|depuis|pendant|après|avant|malgré|dès|à|au|par)(?=\\s|$)';
+const CONJUNCTION = '(?:and|but|or|y|e|pero|o|et|mais|ou)\\s+';
+const DASH = '[–—-]\\s+';
+const SENTENCE_OPENING = new RegExp(`^(?:${DASH})?${INTRO_WORD}`, 'iu');
+const CLAUSE_OPENING = new RegExp(
+  `^(?:${CONJUNCTION}(?:${DASH})?${INTRO_WORD}|${CONJUNCTION}[–—-](?=\\s)|${DASH}${INTRO_WORD})`,
+  'iu',
+);
+// What cannot be the main clause that such an opening waits for: a phrase that opens with a conjunction, a preposition,
+// a relative pronoun or a participle ("cometido por un grupo …", "founded in 1990"), a name alone ("Eduardo del
+// Castillo"), or a short noun phrase that a comma follows (a subject before its apposition: "el ministro de Gobierno").
+const NOT_MAIN_START =
+  /^(?:and|but|or|nor|so|y|e|pero|o|u|ni|et|mais|ou|of|to|for|in|on|at|with|without|from|by|about|into|including|such|along|amid|which|who|whose|where|that|de|del|en|con|sin|para|por|según|sobre|entre|hacia|junto|bajo|como|que|quien|quienes|cuyo|cuya|donde|dans|avec|sans|pour|par|selon|sur|sous|vers|dont|qui|où|lequel|laquelle|\p{L}{3,}(?:ed|ado|ada|ados|adas|ido|ida|idos|idas|ée|ées|és))(?=\s|$)/iu;
+const NAME_ONLY = /^\p{Lu}[\p{L}'’.-]*(?:\s+(?:\p{Lu}[\p{L}'’.-]*|de|del|la|van|von|da|di|le))*$/u;
+const SHORT_NOUN_PHRASE =
+  /^(?:the|a|an|this|its|their|our|el|la|los|las|un|una|este|esta|le|les|une|ce|cette|der|die|das|ein|eine)(?:\s+[\p{L}\p{N}'’.-]+){1,4}$/iu;
+
+/**
+ * Whether a sentence cut after `prefix` ends before the main clause that an opening part waits for ("When I moved
+ * to California five years ago."; "Tras el hackeo …, cometido por un grupo …."): read alone, it is a fragment.
+ */
+function leavesClauseOpen(prefix: string): boolean {
+  let open = false;
+  for (const [i, part] of prefix.split(/[,;:]\s+|\s+(?=[–—-]\s)/u).entries()) {
+    const phrase = part.trim();
+    // An object clause may open the same way: "indicó que desde que se ordenó …".
+    const objectClause = /\b(?:that|que|qu['’])\s*(.*)$/iu.exec(phrase)?.[1];
+    if (
+      (i === 0 ? SENTENCE_OPENING : CLAUSE_OPENING).test(phrase) ||
+      (objectClause && SENTENCE_OPENING.test(objectClause))
+    )
+      open = true;
+    else if (open && !NOT_MAIN_START.test(phrase) && !NAME_ONLY.test(phrase) && !SHORT_NOUN_PHRASE.test(phrase))
+      open = false;
+  }
+  return open;
+}
+
+/** A single quotation mark opened and not closed (‘…’, whose closing mark is also the apostrophe). */
+const singleQuoteOpen = (text: string): boolean => {
+  const at = text.lastIndexOf('‘');
+  return at >= 0 && !text.includes('’', at);
+};
+
 /**
  * A sentence cut at its clauses' ends (";", ":", a dash, and with `commas` a comma), each ended with a full stop:
  * "A: b; c." → "A.".
@@ -189,12 +241,19 @@ function clauses(sentence: string, commas = false): string[] {
     const prefix = sentence.slice(0, m.index).trim();
     if (subject && (insertionEnd < 0 || m.index <= insertionEnd)) continue;
     // "… para que, en determinadas materias." and "… the study found that." are half a clause.
-    const lastComma = prefix.lastIndexOf(',');
-    if (OPENS_INSERTION.test(prefix) || (lastComma > 0 && OPENS_INSERTION.test(prefix.slice(0, lastComma)))) continue;
+    if (
+      OPENS_INSERTION.test(prefix) ||
+      prefix
+        .split(',')
+        .slice(0, -1)
+        .some((part) => OPENS_INSERTION.test(part))
+    )
+      continue;
+    if (leavesClauseOpen(prefix)) continue;
     // A phrase set between two dashes is an insertion, like one between commas.
     if (pairedDashes && /[–—]/.test(m[0])) continue;
     // "X said:" before a quotation, "one important takeaway:" before the point, say nothing without what follows.
-    if (/^\s*["“„«]/.test(sentence.slice(m.index + m[0].length - 1))) continue;
+    if (/^\s*["“„«‘]/.test(sentence.slice(m.index + m[0].length - 1))) continue;
     if (m[0].startsWith(':') && ANNOUNCING.test(prefix)) continue;
     // A comma between the items of a list ("to find, measure and fix slow queries"): cut there, the description would
     // end mid-list and drop what the list was for.
@@ -207,6 +266,7 @@ function clauses(sentence: string, commas = false): string[] {
     // A quotation or bracket left open would be cut in half.
     if (
       (prefix.match(/["“”„«»]/g)?.length ?? 0) % 2 === 1 ||
+      singleQuoteOpen(prefix) ||
       (prefix.match(/\(/g)?.length ?? 0) > (prefix.match(/\)/g)?.length ?? 0)
     )
       continue;
@@ -287,7 +347,7 @@ export function composeMetaDescription(runs: readonly (readonly string[])[], lan
   // that fits, else the first sentence whole, longer than wanted (the SEO lint says so) rather than cut mid-sentence.
   const starts = anyStart ? cleanRuns.flat() : standing;
   const clause = starts
-    .flatMap((p) => clauses(p, true))
+    .flatMap((p) => clauses(p, commas))
     .filter((c) => c.length <= META_DESCRIPTION_MAX && c.length >= 80)
     .sort((a, b) => b.length - a.length)[0];
   if (clause) return clause;

@@ -275,6 +275,50 @@ describe('the SEO lint', () => {
         'which had never been insulated.',
     );
   });
+  it('never ends a meta description before the main clause that an opening phrase waits for', () => {
+    // A leading subordinate clause or prepositional phrase, its main clause cut off: a fragment read alone.
+    const when =
+      'When the first heat pumps were installed in the older houses of the northern district five years ago, the ' +
+      'council measured how much power each one used over a whole winter and compared the bills.';
+    expect(composeMetaDescription([[when]], 'en')).toBe(when);
+    // Nor when a participle phrase follows it: "cometido por …" is not the clause "Tras …" waits for.
+    const tras =
+      'Tras el ataque informático contra varios ministerios y otras instituciones públicas del país, cometido por un ' +
+      'grupo de delincuentes conocido desde hace años, el gobierno anunció un plan de emergencia para proteger los datos.';
+    expect(composeMetaDescription([[tras]], 'es')).toBe(tras);
+    // The same opening after a conjunction, in the middle of a sentence: the cut comes before it, where the clause
+    // before it ends.
+    const butIf =
+      'Organising the nursery of a small flat can be a rewarding weekend project for the whole family, but if the ' +
+      'room is tight on space, or you want to keep baby products to a minimum, the question of where to put ' +
+      'everything quickly becomes overwhelming.';
+    expect(composeMetaDescription([[butIf]], 'en')).toBe(
+      'Organising the nursery of a small flat can be a rewarding weekend project for the whole family.',
+    );
+    // A subject and its apposition after the opening phrase are still not its clause.
+    const apposition =
+      'De hecho, el ministro de Gobierno, Eduardo del Castillo, ha ordenado la intervención de la dirección de ' +
+      'prevención de robos de vehículos para aclarar lo ocurrido en la frontera.';
+    expect(composeMetaDescription([[apposition]], 'es')).toBe(apposition);
+    // An object clause that opens with one ("que desde que …").
+    const objectClause =
+      'Cabe indicar que desde que se ordenó la liberación del avión presidencial en el aeropuerto de la capital, la ' +
+      'fiscalía del país vecino ha buscado la manera de mantener la aeronave detenida.';
+    expect(composeMetaDescription([[objectClause]], 'es')).toBe(objectClause);
+    // Once the main clause has come, a cut after it stands.
+    const mainClause =
+      'On the fourth and fifth days of the conference, the visiting investors will get the opportunity to tour ' +
+      'several business sites across the whole country, including the new special economic zone near the capital.';
+    expect(composeMetaDescription([[mainClause]], 'en')).toBe(
+      'On the fourth and fifth days of the conference, the visiting investors will get the opportunity to tour ' +
+        'several business sites across the whole country.',
+    );
+    // A quotation in single marks is not cut open either.
+    const quoted =
+      'Adriana Quevedo, conductora del programa de la mañana, recordó que su mamá siempre les repetía en la mesa a ' +
+      'todos: ‘Coman que esto no es restaurante’; ‘Si lo encuentro yo, qué te hago’, entre risas y bromas de sus hijos.';
+    expect(composeMetaDescription([[quoted]], 'es')).not.toMatch(/yo\.$/);
+  });
   it("takes the site's name out of a page title, before or after the headline, and nothing else", () => {
     const battery = { url: 'https://battery-news.de/2023/ultium', siteName: null };
     expect(headlineOf('Ultium Cells erhöht Gigafactory-Kapazität - Battery-News.de', battery)).toBe(
