@@ -111,6 +111,8 @@ type Measures = {
   metaListCut: boolean;
   metaInRange: boolean;
   metaTitleInRange: boolean;
+  /** A meta title that is its title cut at a word, not at a colon, a dash, a comma or a sentence's end. */
+  metaTitleWordCut: boolean;
   sections: number;
   oneSentenceSections: number;
   tags: number;
@@ -121,6 +123,13 @@ type Measures = {
   held: boolean;
   readingEase: number | null;
 };
+
+/** Whether `metaTitle` is `title` cut at a word: the title goes on with a word, not after a separator or a sentence. */
+function wordCut(metaTitle: string, title: string): boolean {
+  if (metaTitle === title || !title.startsWith(metaTitle) || /[.!?]$/.test(metaTitle)) return false;
+  const rest = title.slice(metaTitle.length);
+  return /^\s+\S/u.test(rest) && !/^\s+[-–—|·»:]\s/u.test(rest);
+}
 
 /** The body's sections (the introduction first), each a list of paragraphs (a list item is one), without Sources. */
 function sectionsOf(markdown: string): { heading: string | null; paragraphs: string[] }[] {
@@ -215,6 +224,7 @@ function measure(post: Post, held: boolean, source: SourceDoc, lang: string): Me
     metaListCut,
     metaInRange: meta.length >= 140 && meta.length <= 160,
     metaTitleInRange: post.metaTitle.length >= 45 && post.metaTitle.length <= 60,
+    metaTitleWordCut: wordCut(post.metaTitle, post.title),
     sections: headed,
     oneSentenceSections: oneSentence,
     tags: post.tags.length,
@@ -274,6 +284,7 @@ function add(totals: Totals, m: Measures): void {
   totals.metaListCut += Number(m.metaListCut);
   totals.metaInRange += Number(m.metaInRange);
   totals.metaTitleInRange += Number(m.metaTitleInRange);
+  totals.metaTitleWordCut += Number(m.metaTitleWordCut);
   totals.sections += m.sections;
   totals.oneSentenceSections += m.oneSentenceSections;
   totals.tags += m.tags;
@@ -295,6 +306,7 @@ const empty = (): Totals => ({
   metaListCut: 0,
   metaInRange: 0,
   metaTitleInRange: 0,
+  metaTitleWordCut: 0,
   sections: 0,
   oneSentenceSections: 0,
   tags: 0,
@@ -356,6 +368,7 @@ const rows: [string, (t: Totals) => string][] = [
   ['meta descriptions ending inside a list of their source sentence', (t) => pct(t.metaListCut, t.posts)],
   ['meta descriptions within 140–160 characters', (t) => pct(t.metaInRange, t.posts)],
   ['meta titles within 45–60 characters', (t) => pct(t.metaTitleInRange, t.posts)],
+  ['meta titles cut at a word of the title', (t) => pct(t.metaTitleWordCut, t.posts)],
   ['one-sentence sections', (t) => pct(t.oneSentenceSections, t.sections)],
   ['tags absent from the sources', (t) => pct(t.tagsAbsent, t.tags)],
   ['tags that are one stop word or common word', (t) => pct(t.tagsGeneric, t.tags)],

@@ -30,7 +30,7 @@ export type GeneratedPost = {
 
 // The headline (the page's h1) keeps a source's headline whole: a third of the corpus's are over 60 characters, and
 // cut there they stop mid-phrase ("Family seeks funds to treat rising tennis star sidelined"). What search results
-// show is the meta title, the page's <title>, held to 45–60.
+// show is the meta title, the page's <title>, aimed at 45–60 (fitMetaTitle).
 export const TITLE_MAX = 100;
 export const META_TITLE_MIN = 45;
 export const META_TITLE_MAX = 60;
@@ -63,13 +63,41 @@ export function truncateAtWord(text: string, max: number): string {
   return (cut > 0 ? clean.slice(0, cut) : clean.slice(0, max)).replace(/[\s,;:–—|-]+$/, '');
 }
 
-// A clause that the clause before the comma needs ("Erfahren Sie, wie …", "Find out, how …"): cut there, the
-// headline asks for what it dropped.
+// A clause that the clause before the comma needs ("Erfahren Sie, wie …", "Find out, how …", "Das passiert mit
+// Ihrem Gehirn, wenn Sie Angst haben"): cut there, the headline asks for what it dropped, or says something else.
 const OBJECT_CLAUSE_START =
-  /^\s*(?:how|what|that|whether|why|where|who|wie|dass|ob|was|warum|wo|wer|que|comment|pourquoi|où|qui|cómo|qué|por qué|dónde|quién)\s/iu;
+  /^\s*(?:how|what|that|whether|why|where|who|if|unless|wie|dass|ob|was|warum|wo|wer|wenn|falls|sofern|que|comment|pourquoi|où|qui|si|quand|cómo|qué|por qué|dónde|quién|cuando)\s/iu;
 // A clause that a main clause must follow: it never stands as a headline alone.
 const SUBORDINATE_START =
   /^(?:when|whenever|if|unless|while|although|though|because|since|as|after|before|until|once|wenn|falls|als|weil|obwohl|während|nachdem|bevor|sobald|quand|lorsque|si|parce|bien|cuando|aunque|porque|mientras)\s/iu;
+
+/**
+ * The main part of a title longer than `max` that fits in it: before a colon, a dash or a bar ("Main: subtitle"), or a
+ * long clause before a comma; null when there is none.
+ */
+function mainPart(clean: string, max: number): string | null {
+  let main: string | null = null;
+  for (const m of clean.matchAll(/(?<=[?!])\s|\s*(?::|\s[-–—|·]\s)|,\s/g)) {
+    const part = clean.slice(0, m.index).trim();
+    if (part.length > max) break;
+    // A clause before a comma, when it is most of a headline: "'Parasite' scores historic upset at SAG awards". Not
+    // inside a list or a quotation, nor a leading subordinate clause or phrase ("When you take a multivitamin every
+    // day", "Tras una semana de acoso a la prensa").
+    if (
+      m[0].startsWith(',') &&
+      (part.length < 30 ||
+        continuesList(clean.slice(m.index + 1)) ||
+        LIST_BEFORE.test(part) ||
+        quoteOpen(part) ||
+        SUBORDINATE_START.test(part) ||
+        SENTENCE_OPENING.test(part) ||
+        OBJECT_CLAUSE_START.test(clean.slice(m.index + 1)))
+    )
+      continue;
+    if (part.length >= 15) main = part;
+  }
+  return main;
+}
 
 /**
  * A title of at most `max` characters that is still a phrase: a title of two parts ("Main: subtitle") keeps its
@@ -79,24 +107,7 @@ const SUBORDINATE_START =
 export function fitTitle(text: string, max = TITLE_MAX, lang?: string | null): string {
   const clean = text.replace(/\s+/g, ' ').trim();
   if (clean.length <= max) return clean;
-  let main: string | null = null;
-  for (const m of clean.matchAll(/(?<=[?!])\s|\s*(?::|\s[-–—|·]\s)|,\s/g)) {
-    const part = clean.slice(0, m.index).trim();
-    if (part.length > max) break;
-    // A clause before a comma, when it is most of a headline: "'Parasite' scores historic upset at SAG awards". Not
-    // inside a list or a quotation, nor a leading subordinate clause ("When you take a multivitamin every day").
-    if (
-      m[0].startsWith(',') &&
-      (part.length < 30 ||
-        continuesList(clean.slice(m.index + 1)) ||
-        LIST_BEFORE.test(part) ||
-        quoteOpen(part) ||
-        SUBORDINATE_START.test(part) ||
-        OBJECT_CLAUSE_START.test(clean.slice(m.index + 1)))
-    )
-      continue;
-    if (part.length >= 15) main = part;
-  }
+  const main = mainPart(clean, max);
   if (main) return main;
   const stop = stopWords(lang ?? 'en');
   const words = truncateAtWord(clean, max).split(' ');
@@ -114,14 +125,18 @@ export function fitTitle(text: string, max = TITLE_MAX, lang?: string | null): s
 }
 
 /**
- * A meta title of at most 60 characters: the candidate when it has 45–60; else the candidate or the title, its main
- * part or whole words when longer. A shorter one stays short: it is the page's <title>, and key phrases tacked on to
- * reach 45 characters ("Leasing oder Finanzierung – Fahrzeug und Euro") read as the keyword list they are.
+ * A meta title: the candidate when it has 45–60 characters; else the candidate or the title, its main part when it is
+ * longer than 60, and whole when it has none. Cut at a word, a headline stops mid-phrase and often says something else
+ * ("Lockdown: Gottesdienste bleiben unter strengen Auflagen" without its last word, "möglich"); results cut a long one
+ * themselves, with an ellipsis. A shorter one stays short: it is the page's <title>, and key phrases tacked on to reach
+ * 45 characters ("Leasing oder Finanzierung – Fahrzeug und Euro") read as the keyword list they are.
  */
 export function fitMetaTitle(candidate: string | null, title: string, lang?: string | null): string {
   const given = candidate?.replace(/\s+/g, ' ').trim();
   if (given && given.length >= META_TITLE_MIN && given.length <= META_TITLE_MAX) return given;
-  return fitTitle(given || title, META_TITLE_MAX, lang);
+  const text = (given || title).replace(/\s+/g, ' ').trim();
+  if (text.length <= META_TITLE_MAX) return text;
+  return mainPart(text, META_TITLE_MAX) ?? fitTitle(text, TITLE_MAX, lang);
 }
 
 /**

@@ -101,12 +101,19 @@ export function lintSeo(post: SeoInput): SeoReport {
   if (!post.title.trim()) add('title-length', 'error', 'the title is empty');
   else if (post.title.length > TITLE_MAX)
     add('title-length', 'error', `the title has ${post.title.length} characters; at most ${TITLE_MAX}`);
-  // Results cut a longer title; a shorter one is shown whole and merely leaves room unused.
-  if (!post.metaTitle.trim() || post.metaTitle.length > META_TITLE_MAX) {
+  // Results cut a longer title, with an ellipsis, and a shorter one merely leaves room unused: both are warnings. A
+  // long headline with no shorter main part stays whole rather than cut mid-phrase (../llm/post.ts).
+  if (!post.metaTitle.trim() || post.metaTitle.length > TITLE_MAX) {
     add(
       'meta-title-length',
       'error',
       `the meta title has ${post.metaTitle.length} characters; ${META_TITLE_MIN}–${META_TITLE_MAX} wanted`,
+    );
+  } else if (post.metaTitle.length > META_TITLE_MAX) {
+    add(
+      'meta-title-length',
+      'warning',
+      `the meta title has ${post.metaTitle.length} characters; results show about ${META_TITLE_MAX} and cut the rest`,
     );
   } else if (post.metaTitle.length < META_TITLE_MIN) {
     add(

@@ -138,7 +138,7 @@ describe('the SEO lint', () => {
     expect(french.notes).toEqual(['reading-grade: no grade formula for French (fr); the rule was skipped']);
   });
 
-  it('fits meta titles to 60 characters, and leaves a short one short', () => {
+  it('fits meta titles to 60 characters where a main part does, and leaves a short one short', () => {
     // No key phrases tacked on to reach 45 characters: the lint notes the room left, as a warning.
     expect(fitMetaTitle(null, 'Sourdough Basics')).toBe('Sourdough Basics');
     expect(fitMetaTitle('Sourdough', 'Sourdough Basics')).toBe('Sourdough');
@@ -146,8 +146,14 @@ describe('the SEO lint', () => {
       (v) => v.rule === 'meta-title-length',
     );
     expect(short).toMatchObject({ severity: 'warning', penalty: 4 });
+    // Results cut a long one with an ellipsis: a warning too. Only an empty one, or one longer than a headline, is an
+    // error.
     const long = lintSeo({ ...good, metaTitle: 'x'.repeat(61) }).violations.find((v) => v.rule === 'meta-title-length');
-    expect(long).toMatchObject({ severity: 'error', penalty: 10 });
+    expect(long).toMatchObject({ severity: 'warning', penalty: 4 });
+    const tooLong = lintSeo({ ...good, metaTitle: 'x'.repeat(101) }).violations.find(
+      (v) => v.rule === 'meta-title-length',
+    );
+    expect(tooLong).toMatchObject({ severity: 'error', penalty: 10 });
     // The page's <title> names the site after a short meta title, when the whole fits in 60 characters.
     expect(documentTitle('Sourdough Basics', 'Bread notes')).toBe('Sourdough Basics – Bread notes');
     expect(documentTitle('Sourdough Basics', 'x'.repeat(42))).toBe('Sourdough Basics');
@@ -177,6 +183,21 @@ describe('the SEO lint', () => {
     expect(fitMetaTitle('A model title of exactly the right length for results', 'x')).toBe(
       'A model title of exactly the right length for results',
     );
+    // A meta title longer than 60 with no main part stays whole: cut at a word, it would stop mid-phrase, or say the
+    // opposite ("… bleiben unter strengen Auflagen" without "möglich").
+    const noMainPart = 'Lockdown: Gottesdienste bleiben unter strengen Auflagen möglich';
+    expect(fitTitle(noMainPart, 60, 'de')).toBe('Lockdown: Gottesdienste bleiben unter strengen Auflagen');
+    expect(fitMetaTitle(null, noMainPart, 'de')).toBe(noMainPart);
+    const question = 'How does the brain turn unconscious information into conscious thought?';
+    expect(fitMetaTitle(null, question, 'en')).toBe(question);
+    // A leading phrase before a comma is not a main part, nor a clause that drops the condition after it.
+    const leading = 'Tras una semana de acoso a la prensa, el presidente de la Asamblea exige a periodistas: "váyanse"';
+    expect(fitMetaTitle(null, leading, 'es')).toBe(leading);
+    const condition = 'Das passiert mit Ihrem Gehirn und Ihrem Körper, wenn Sie große Angst haben';
+    expect(fitMetaTitle(null, condition, 'de')).toBe(condition);
+    // Beyond a headline's 100 characters, whole words.
+    const endless = `${'Heat pumps and solar panels '.repeat(4)}in older houses of the north`;
+    expect(fitMetaTitle(null, endless).length).toBeLessThanOrEqual(100);
   });
 
   it('makes meta descriptions of whole sentences or leading clauses, never cut with an ellipsis', () => {
