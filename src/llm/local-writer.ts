@@ -382,6 +382,8 @@ const MAX_SECTIONS = 12;
 /** Sentences of one source in one paragraph before a new paragraph starts (a passage is never split). */
 const PARAGRAPH_SENTENCES = 4;
 const CONCLUSION_CANDIDATES = 8;
+/** A conclusion's passages start this far into their source, at least (a share of its sentences). */
+const CLOSING_PART = 2 / 3;
 /** Passages ranked before the layout is drawn up; expansion draws on the rest. */
 const RANKED_PASSAGES = 24;
 
@@ -617,9 +619,11 @@ function sourceText(sources: SourceDoc[]): string {
 }
 
 /**
- * The close of the post: the best of the next unused ranked passages, preferring those late in their source
- * (where sources sum up), two sentences at least. The candidates not chosen go back, in rank order, for the
- * expansion. With less than two sentences to spare there is no conclusion: no sentence is printed twice.
+ * The close of the post: the best of the next unused ranked passages from the last third of their source (where
+ * sources sum up), preferring the latest, two sentences at least. A passage from earlier in the source is no
+ * conclusion, whatever its rank ("In the center of the screen, there was a fixed point and a clock." from a study's
+ * method). The candidates not chosen go back, in rank order, for the expansion. With less than two closing sentences
+ * to spare there is no conclusion: no sentence is printed twice.
  */
 function pickConclusion(
   next: () => Passage | undefined,
@@ -639,7 +643,9 @@ function pickConclusion(
   // One source closes the post: a second passage comes from the first one's source.
   for (const p of [...candidates].sort(byClosing)) {
     if (sentenceCount(chosen) >= 2) break;
-    if (isStatement(head(p)) && (chosen.length === 0 || head(p).source === head(chosen[0]!).source)) chosen.push(p);
+    const closes = head(p).position >= CLOSING_PART * last.get(head(p).source)!;
+    if (closes && isStatement(head(p)) && (chosen.length === 0 || head(p).source === head(chosen[0]!).source))
+      chosen.push(p);
   }
   const keep = sentenceCount(chosen) >= 2 ? chosen : [];
   const back = candidates.filter((p) => !keep.includes(p));

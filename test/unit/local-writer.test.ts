@@ -319,7 +319,7 @@ describe("the conclusion and the brief's word bounds", () => {
     .map((a, i) => ({ id: `a${i}`, kind: 'markdown', title: a.title, url: a.url, text: a.text }));
 
   it(
-    'ends with a conclusion of two or more source sentences from one source, ' +
+    'ends with a conclusion of two or more source sentences from the close of one source, ' +
       'cited, that the post has not already used',
     async () => {
       for (const sources of [[HEAT_PUMPS, GRANTS], [HEAT_PUMPS, GRANTS, BAKING], many]) {
@@ -341,9 +341,47 @@ describe("the conclusion and the brief's word bounds", () => {
         }
         const elsewhere = sentencesOutside(draft, 'Conclusion');
         for (const sentence of sentences) expect(elsewhere, sentence).not.toContain(sentence);
+        // It closes its source: it starts in the last third of the source's sentences, where a source sums up.
+        const cited = /\[(\d+)\]/.exec(conclusion)!;
+        const source = sources.find((s) => s.id === draft.citations[Number(cited[1]) - 1]!.sourceId)!;
+        const all = source.text
+          .split('\n')
+          .filter((line) => line.trim() && !line.startsWith('#'))
+          .flatMap((line) => splitSentences(normalise(line.replace(/^\s*[-*+]\s+/, ''))));
+        const at = all.indexOf(sentences[0]!);
+        expect(at, sentences[0]).toBeGreaterThanOrEqual(0);
+        expect(at / all.length, sentences[0]).toBeGreaterThanOrEqual(0.6);
       }
     },
   );
+
+  it('takes no conclusion from the first two thirds of its source, however well it ranks', async () => {
+    // Thirty sentences on heat pumps, then six on a museum: what the sections and takeaways leave of the heat pumps is
+    // from the middle of the source, the best-ranked material left, and no conclusion of it.
+    const cities = [
+      ...['Oslo', 'Munich', 'Lyon', 'Toronto', 'Krakow', 'Vienna', 'Helsinki', 'Zurich', 'Prague', 'Dublin'],
+      ...['Riga', 'Tallinn', 'Bergen', 'Graz', 'Turin', 'Porto', 'Ghent', 'Aarhus', 'Basel', 'Leeds'],
+      ...['Malmo', 'Lille', 'Bremen', 'Innsbruck', 'Linz', 'Bologna', 'Utrecht', 'Tampere', 'Gdansk', 'Brno'],
+    ];
+    const text = [
+      ...cities.map(
+        (city, i) =>
+          `Heat pumps in ${city} kept older houses warm through a cold winter, and the heat pump owners there paid ` +
+          `${20 + i} percent less for heating than with gas boilers.`,
+      ),
+      'The museum café opens at nine on weekdays.',
+      'Its garden has a small pond with goldfish.',
+      'Visitors may bring their dogs on a lead.',
+      'A bus stops at the gate every twenty minutes.',
+      'Tickets for children under twelve are free.',
+      'The shop sells postcards of the old town hall.',
+    ].join(' ');
+    const draft = await write({
+      sources: [{ id: 's1', kind: 'text', title: 'Heat pumps in cold cities', url: null, text }],
+    });
+    expect(draft.markdown).toContain('\n## Key takeaways\n');
+    expect(draft.markdown).not.toContain('\n## Conclusion\n');
+  });
 
   it('expands a draft under minWords with further source sentences, cited, until it reaches minWords', async () => {
     const base = await write({ sources: many });
