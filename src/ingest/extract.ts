@@ -335,6 +335,7 @@ function tidyArticle(content: DomElement): void {
     } else if (isCreditOrDateLine(element, m)) element.remove();
   }
   removeMoreToRead(content, measures);
+  removeCommentsArea(content);
   trimFurnitureTail(content);
   removeOrphanHeadings(content);
 }
@@ -373,6 +374,28 @@ function removeMoreToRead(content: DomElement, measures: Map<DomElement, TextMea
     }
     element.remove();
   }
+}
+
+// The heading of the comments under an article: "Comments", "3 Kommentare", "Lesermeinungen", "Leave a Reply",
+// "Commentaires", "Comentarios (12)".
+const COMMENTS_HEADING =
+  /^(?:\d+\s+)?(?:comments?|responses?|reader comments|leave a (?:reply|comment)|join the (?:discussion|conversation)|kommentare?|leserkommentare|lesermeinungen|kommentar schreiben|schreibe(?:n sie)? einen kommentar|diskussion|commentaires?|laisser un commentaire|comentarios?|deja un comentario|komentarze)(?:\s*\(\d+\))?\s*:?$/iu;
+
+/**
+ * A comments heading in the second half of the article starts the comments area: it and everything after it go
+ * (the policy for writing one, "you are not logged in", the comments themselves). Earlier, such a heading is more
+ * likely a section of the text, and stays.
+ */
+function removeCommentsArea(content: DomElement): void {
+  const whole = clean(content.textContent) ?? '';
+  const heading = Array.from(content.querySelectorAll('h2,h3,h4,h5,h6')).find((element) => {
+    const text = clean(element.textContent) ?? '';
+    return COMMENTS_HEADING.test(text) && whole.lastIndexOf(text) >= whole.length / 2;
+  });
+  for (let node: DomElement | null = heading ?? null; node && node !== content; node = node.parentElement) {
+    while (node.nextElementSibling) node.nextElementSibling.remove();
+  }
+  heading?.remove();
 }
 
 /** A heading or a "Read also:" line right before a list of links is that list's caption, and goes with it. */

@@ -208,6 +208,30 @@ describe('"more to read" blocks', () => {
   });
 });
 
+describe('the comments area', () => {
+  it('a comments heading in the second half goes with everything after it, the comments and their policy', () => {
+    const comment =
+      'Ich wohne seit zwanzig Jahren an der Zufahrt und kann nur sagen, dass die Laster nachts am schlimmsten sind, ' +
+      'weil sie dann schneller fahren und niemand auf die Anwohner Rücksicht nimmt, die früh aufstehen müssen.';
+    const markdown = extract(
+      page(
+        `${body}<section class="talk"><h2>3 Kommentare</h2><p>Sie sind aktuell nicht eingeloggt.</p>` +
+          `<p>Die Kommentare werden von Moderatoren stichprobenartig überprüft und freigeschaltet. Ein Kommentar ist ` +
+          `auf 1000 Zeichen beschränkt.</p><div><p>${comment}</p></div></section>`,
+      ),
+    );
+    expectStory(markdown);
+    for (const line of ['Kommentare', 'eingeloggt', 'Moderatoren', 'Zufahrt und kann'])
+      expect(markdown).not.toContain(line);
+  });
+
+  it('such a heading early in the article is a section of the text and stays', () => {
+    const markdown = extract(page(`<p>${PARAGRAPHS[0]}</p><h2>Kommentare</h2>${body}`));
+    expectStory(markdown);
+    expect(markdown).toContain('## Kommentare');
+  });
+});
+
 describe('the end of the article', () => {
   it('bare labels after the last paragraph go; a last line with figures stays', () => {
     const markdown = extract(
