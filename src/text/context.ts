@@ -136,6 +136,9 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     // The second step of an enumeration: "Second, …", "Finally, …".
     /^(?:second|secondly|third|thirdly|fourth|fourthly|finally|lastly)\s*,/i,
     /\bthose\b(?! (?:who|whom|whose|which|that|with|in|of|at|on|for|from|under|over|aged)\b)/i,
+    // A quotation whose speaker is only a pronoun ("…,” he said."): the sentence before names them.
+    /[,"”]\s*(?:he|she|they) (?:said|says|added|adds|explained|explains|told|tells|wrote|writes|noted|notes|continued|continues)\b[^.!?]{0,80}[.!?]?["'”]?$/i,
+    /[,"”]\s*(?:said|says|added|adds|explained|explains) (?:he|she)\s*[.!?]["'”]?$/i,
   ],
   de: [
     /\bdie beiden\b(?! \p{Lu})/u,
@@ -146,6 +149,7 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     /^[^.;:]{0,80},\s(?:er|sie|es)\s/u,
     /^(?:zweitens|drittens|viertens|schließlich|zuletzt|zum (?:zweiten|dritten|schluss))\b/iu,
     /\bdiese[mnrs]?\b(?! (?:Woche|Jahr|Jahres|Monat|Monats|Sommer|Winter|Herbst|Frühjahr|Frühling|Saison)\b)/iu,
+    /[,"“»]\s*(?:sagte|sagt|erklärte|erklärt|betonte|betont|fügte|ergänzte|ergänzt|meinte|meint|so) (?:er|sie)\b[^.!?]{0,60}[.!?]?$/u,
   ],
   fr: [
     /\bles deux\b(?! \p{L}{3,})/iu,
@@ -155,6 +159,7 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     /^[^.;:]{0,80},\s(?:il|elle|ils|elles)\s/iu,
     /^(?:deuxièmement|troisièmement|enfin|en dernier lieu|d'autre part)(?=[\s,]|$)/iu,
     /^(?:\S+\s+){1,4}(?:cependant|toutefois|pourtant|donc|aussi|également|néanmoins|alors)\b/iu,
+    /\b(?:a|aurait)-t-(?:il|elle)\b|\b(?:dit|explique|ajoute|affirme|estime|précise|souligne|raconte|poursuit)-(?:il|elle)\b/iu,
   ],
   es: [
     /\blos dos\b(?! \p{L}{3,})/iu,
@@ -163,6 +168,8 @@ const REFERENCES: Record<SupportedLanguage, RegExp[]> = {
     /^[^.;:]{0,80},\s(?:él|ella|ellos|ellas)\s/iu,
     /^(?:segundo|tercero|en segundo lugar|en tercer lugar|finalmente|por último)\s*,/iu,
     /^(?:\S+\s+){1,4}(?:sin embargo|también|además|por lo tanto|no obstante|entonces|asimismo)(?=[\s,.]|$)/iu,
+    // A quotation closed by a verb of saying with no subject ("…”, dijo."): the speaker is in the sentence before.
+    /[,"”»]\s*(?:dijo|añadió|agregó|explicó|señaló|afirmó|aseguró|indicó|comentó|subrayó|sostuvo|precisó|recalcó|manifestó|expresó)\s*[.!?]?$/iu,
   ],
 };
 
