@@ -3,7 +3,7 @@ import { slugify } from '../text/html.ts';
 import { markdownLiteral, plainLine, plainText } from '../text/plain-text.ts';
 import { dependsOnContext } from '../text/context.ts';
 import { rulesFor, sectionLabels, SOURCES_HEADINGS } from '../text/language.ts';
-import { quoteOpen, splitSentences } from '../text/sentences.ts';
+import { quoteOpen, singleQuoteOpen, splitSentences } from '../text/sentences.ts';
 import { stopWords } from '../text/stop-words.ts';
 import type { Brief } from './brief.ts';
 
@@ -67,10 +67,6 @@ export function truncateAtWord(text: string, max: number): string {
 // Ihrem Gehirn, wenn Sie Angst haben"): cut there, the headline asks for what it dropped, or says something else.
 const OBJECT_CLAUSE_START =
   /^\s*(?:how|what|that|whether|why|where|who|if|unless|wie|dass|ob|was|warum|wo|wer|wenn|falls|sofern|que|comment|pourquoi|où|qui|si|quand|cómo|qué|por qué|dónde|quién|cuando)\s/iu;
-// A clause that a main clause must follow: it never stands as a headline alone.
-const SUBORDINATE_START =
-  /^(?:when|whenever|if|unless|while|although|though|because|since|as|after|before|until|once|wenn|falls|als|weil|obwohl|während|nachdem|bevor|sobald|quand|lorsque|si|parce|bien|cuando|aunque|porque|mientras)\s/iu;
-
 /**
  * The main part of a title longer than `max` that fits in it: before a colon, a dash or a bar ("Main: subtitle"), or a
  * long clause before a comma; null when there is none.
@@ -89,7 +85,6 @@ function mainPart(clean: string, max: number): string | null {
         continuesList(clean.slice(m.index + 1)) ||
         LIST_BEFORE.test(part) ||
         quoteOpen(part) ||
-        SUBORDINATE_START.test(part) ||
         SENTENCE_OPENING.test(part) ||
         OBJECT_CLAUSE_START.test(clean.slice(m.index + 1)))
     )
@@ -199,7 +194,8 @@ const INTRO_WORD =
   '(?:when|whenever|if|unless|while|although|though|because|since|as|after|before|until|once|whether|for|in|on|at|' +
   'with|without|despite|unlike|like|by|from|during|through|under|among|following|given|to|si|cuando|aunque|mientras|' +
   'porque|como|para|con|sin|según|en|desde|durante|ante|antes|después|pese|tras|al(?=\\s+\\p{Ll})|a\\s+pesar|de|' +
-  'hasta|quand|lorsque|puisque|comme|pour|avec|sans|selon|dans|depuis|pendant|après|avant|malgré|dès|à|au|par)(?=\\s|$)';
+  'hasta|quand|lorsque|puisque|parce|bien|comme|pour|avec|sans|selon|dans|depuis|pendant|après|avant|malgré|dès|à|au|' +
+  'par|wenn|falls|als|weil|obwohl|während|nachdem|bevor|sobald)(?=\\s|$)';
 const CONJUNCTION = '(?:and|but|or|y|e|pero|o|et|mais|ou)\\s+';
 const DASH = '[–—-]\\s+';
 const SENTENCE_OPENING = new RegExp(`^(?:${DASH})?${INTRO_WORD}`, 'iu');
@@ -236,12 +232,6 @@ function leavesClauseOpen(prefix: string): boolean {
   }
   return open;
 }
-
-/** A single quotation mark opened and not closed (‘…’, whose closing mark is also the apostrophe). */
-const singleQuoteOpen = (text: string): boolean => {
-  const at = text.lastIndexOf('‘');
-  return at >= 0 && !text.includes('’', at);
-};
 
 /**
  * A sentence cut at its clauses' ends (";", ":", a dash, and with `commas` a comma), each ended with a full stop:

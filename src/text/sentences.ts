@@ -127,6 +127,12 @@ export function quoteOpen(text: string): boolean {
   return text.includes('„') ? count(text, /„/g) > count(text, /“/g) : count(text, /“/g) > count(text, /”/g);
 }
 
+/** Whether a text leaves a single quotation mark open (‘…’, whose closing mark is also the apostrophe). */
+export function singleQuoteOpen(text: string): boolean {
+  const at = text.lastIndexOf('‘');
+  return at >= 0 && !text.includes('’', at);
+}
+
 function count(text: string, pattern: RegExp): number {
   return text.match(pattern)?.length ?? 0;
 }

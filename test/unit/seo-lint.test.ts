@@ -297,16 +297,34 @@ describe('the SEO lint', () => {
     );
   });
   it('never ends a meta description before the main clause that an opening phrase waits for', () => {
-    // A leading subordinate clause or prepositional phrase, its main clause cut off: a fragment read alone.
-    const when =
-      'When the first heat pumps were installed in the older houses of the northern district five years ago, the ' +
-      'council measured how much power each one used over a whole winter and compared the bills.';
-    expect(composeMetaDescription([[when]], 'en')).toBe(when);
-    // Nor when a participle phrase follows it: "cometido por …" is not the clause "Tras …" waits for.
-    const tras =
-      'Tras el ataque informático contra varios ministerios y otras instituciones públicas del país, cometido por un ' +
-      'grupo de delincuentes conocido desde hace años, el gobierno anunció un plan de emergencia para proteger los datos.';
-    expect(composeMetaDescription([[tras]], 'es')).toBe(tras);
+    // Sentences with no cut that ends after the main clause their opening waits for stay whole: a leading
+    // subordinate clause or prepositional phrase; the same with a participle phrase after it ("cometido por …" is not
+    // the clause "Tras …" waits for); a subject and its apposition after it; an object clause that opens with one.
+    for (const [lang, sentence] of [
+      [
+        'en',
+        'When the first heat pumps were installed in the older houses of the northern district five years ago, the ' +
+          'council measured how much power each one used over a whole winter and compared the bills.',
+      ],
+      [
+        'es',
+        'Tras el ataque informático contra varios ministerios y otras instituciones públicas del país, cometido por ' +
+          'un grupo de delincuentes conocido desde hace años, el gobierno anunció un plan de emergencia para proteger ' +
+          'los datos.',
+      ],
+      [
+        'es',
+        'De hecho, el ministro de Gobierno, Eduardo del Castillo, ha ordenado la intervención de la dirección de ' +
+          'prevención de robos de vehículos para aclarar lo ocurrido en la frontera.',
+      ],
+      [
+        'es',
+        'Cabe indicar que desde que se ordenó la liberación del avión presidencial en el aeropuerto de la capital, ' +
+          'la fiscalía del país vecino ha buscado la manera de mantener la aeronave detenida.',
+      ],
+    ] as const) {
+      expect(composeMetaDescription([[sentence]], lang), sentence).toBe(sentence);
+    }
     // The same opening after a conjunction, in the middle of a sentence: the cut comes before it, where the clause
     // before it ends.
     const butIf =
@@ -316,16 +334,6 @@ describe('the SEO lint', () => {
     expect(composeMetaDescription([[butIf]], 'en')).toBe(
       'Organising the nursery of a small flat can be a rewarding weekend project for the whole family.',
     );
-    // A subject and its apposition after the opening phrase are still not its clause.
-    const apposition =
-      'De hecho, el ministro de Gobierno, Eduardo del Castillo, ha ordenado la intervención de la dirección de ' +
-      'prevención de robos de vehículos para aclarar lo ocurrido en la frontera.';
-    expect(composeMetaDescription([[apposition]], 'es')).toBe(apposition);
-    // An object clause that opens with one ("que desde que …").
-    const objectClause =
-      'Cabe indicar que desde que se ordenó la liberación del avión presidencial en el aeropuerto de la capital, la ' +
-      'fiscalía del país vecino ha buscado la manera de mantener la aeronave detenida.';
-    expect(composeMetaDescription([[objectClause]], 'es')).toBe(objectClause);
     // Once the main clause has come, a cut after it stands.
     const mainClause =
       'On the fourth and fifth days of the conference, the visiting investors will get the opportunity to tour ' +
