@@ -91,6 +91,14 @@ describe('the generated cover', () => {
     expect((process.memoryUsage().rss - before) / 2 ** 20).toBeLessThan(64);
   });
 
+  it('frees a cover’s pixel copy as soon as its PNG is written, not at the next garbage collection', () => {
+    drawCover('Warm-up', 'Blog');
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 10; i++) drawCover(`Field notes ${i}: queues in production`, 'Blog');
+    // Each copy is 1200 × 630 × 4 bytes (3 MiB); what stays is the ten PNGs (tens of KiB each).
+    expect((process.memoryUsage().arrayBuffers - before) / 2 ** 20).toBeLessThan(2);
+  });
+
   it('draws the same bytes every time, from the shipped fonts only', async () => {
     const a = await renderCover('Heat pumps in cold climates', 'Energy notes');
     const b = await renderCover('Heat pumps in cold climates', 'Energy notes');
