@@ -94,7 +94,7 @@ function currentWriter(): Writer {
 
 const squash = (text: string): string =>
   text
-    .replace(/[*_`]/g, '')
+    .replace(/[*_`\u200B-\u200D\u2060-\u2064\uFEFF]/g, '')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\s+/g, ' ')
     .trim()
@@ -131,21 +131,30 @@ function wordCut(metaTitle: string, title: string): boolean {
   return /^\s+\S/u.test(rest) && !/^\s+[-–—|·»:]\s/u.test(rest);
 }
 
+type Section = {
+  heading: string | null;
+  paragraphs: string[] /** Which paragraphs are list items. */;
+  items: Set<number>;
+};
+
 /** The body's sections (the introduction first), each a list of paragraphs (a list item is one), without Sources. */
-function sectionsOf(markdown: string): { heading: string | null; paragraphs: string[] }[] {
-  const sections: { heading: string | null; paragraphs: string[] }[] = [{ heading: null, paragraphs: [] }];
+function sectionsOf(markdown: string): Section[] {
+  const sections: Section[] = [{ heading: null, paragraphs: [], items: new Set() }];
   for (const block of markdown.split(/\n{2,}/)) {
     const heading = /^#{2,6}\s+(.*)$/.exec(block.trim());
     if (heading) {
-      sections.push({ heading: heading[1]!.trim(), paragraphs: [] });
+      sections.push({ heading: heading[1]!.trim(), paragraphs: [], items: new Set() });
       continue;
     }
     for (const line of block.split('\n')) {
+      const item = /^\s*(?:[-*+]|\d+[.)])\s+/.test(line);
       const text = line
         .replace(/^\s*(?:[-*+]|\d+[.)])\s+/, '')
         .replace(/\s*\[\d+\]/g, '')
         .trim();
-      if (text) sections.at(-1)!.paragraphs.push(text);
+      if (!text) continue;
+      if (item) sections.at(-1)!.items.add(sections.at(-1)!.paragraphs.length);
+      sections.at(-1)!.paragraphs.push(text);
     }
   }
   // The Sources list is the last section; the list of sources is not prose.
@@ -162,18 +171,24 @@ function measure(post: Post, held: boolean, source: SourceDoc, lang: string): Me
   const bodyText: string[] = [];
   for (const section of sections) {
     let inSection = 0;
-    const isList = section.paragraphs.length > 1 && post.markdown.includes(`- ${section.paragraphs[0]}`);
-    for (const paragraph of section.paragraphs) {
+    let previous: string | undefined;
+    for (const [p, paragraph] of section.paragraphs.entries()) {
       bodyText.push(paragraph);
       const list = splitSentences(paragraph, lang);
+      // A list's item may lean on what is printed before it (the item before, the sentence it completes), as a
+      // paragraph's sentence on the one before.
+      const itemBefore = section.items.has(p) ? previous : undefined;
+      previous = list.at(-1);
+      // An item repeats as a whole: two of a recipe's items both hold the "sentence" "1 Pck.".
+      if (section.items.has(p)) seen.set(squash(paragraph), (seen.get(squash(paragraph)) ?? 0) + 1);
       list.forEach((sentence, i) => {
         sentences++;
         inSection++;
         const key = squash(sentence);
-        seen.set(key, (seen.get(key) ?? 0) + 1);
+        if (!section.items.has(p)) seen.set(key, (seen.get(key) ?? 0) + 1);
         if (!dependsOnContext(sentence, lang)) return;
         // Resolved: printed right after the sentence it follows in the source.
-        const before = isList ? undefined : list[i - 1];
+        const before = i > 0 ? list[i - 1] : itemBefore;
         if (!before || !sourceFlat.includes(`${squash(before)} ${key}`)) unresolved++;
       });
     }

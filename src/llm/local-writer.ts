@@ -86,18 +86,23 @@ const MAX_SENTENCES = 600;
 /** A sentence and at most this many followers leaning on it; a longer chain is cut there. */
 const MAX_PASSAGE_SENTENCES = 3;
 
+/** A paragraph of a source, or one item of a list (which may run on over several lines). */
+type Paragraph = { heading: string | null; text: string; item?: 'bullet' | 'number' };
+
 /** The paragraphs of a Markdown or plain-text source, each with its heading; code, tables and HTML are skipped. */
-function paragraphs(text: string): { heading: string | null; text: string }[] {
-  const out: { heading: string | null; text: string }[] = [];
+function paragraphs(text: string): Paragraph[] {
+  const out: Paragraph[] = [];
   let heading: string | null = null;
   let lines: string[] = [];
+  let item: Paragraph['item'];
   let inFence = false;
   // Under "References", "Weblinks" and the like come citations and links, not the article's prose.
   let apparatus = false;
   const end = (): void => {
     const joined = lines.join(' ').replace(/\s+/g, ' ').trim();
-    if (joined && !apparatus) out.push({ heading, text: joined });
+    if (joined && !apparatus) out.push(item ? { heading, text: joined, item } : { heading, text: joined });
     lines = [];
+    item = undefined;
   };
   for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) {
     // A quotation's lines are read as text (a heading quoted in a pull quote is still a heading).
@@ -131,16 +136,97 @@ function paragraphs(text: string): { heading: string | null; text: string }[] {
       end();
       continue;
     }
-    const item = /^(?:[-*+]|\d+[.)])\s+(.*)$/.exec(line);
-    if (item) {
+    const listed = /^(?:([-*+])|\d+[.)])\s+(.*)$/.exec(line);
+    if (listed) {
       end();
-      lines.push(item[1]!);
+      lines.push(listed[2]!);
+      item = listed[1] ? 'bullet' : 'number';
       continue;
     }
     lines.push(line);
   }
   end();
   return out;
+}
+
+/** Whether a list item and a sentence are the same text, or one holds the other, whatever ends them. */
+function sameText(item: string, sentence: string): boolean {
+  const bare = (text: string): string => text.replace(/[\s.!?:;…]+$/u, '');
+  const a = bare(item);
+  const b = bare(sentence);
+  return a.includes(b) || (a.length >= 20 && b.includes(a));
+}
+
+/** A list of a source kept whole: a recipe's ingredients, a guide's steps. */
+interface SourceList {
+  source: number;
+  /** Its heading in the source, without a number of its own ("3. Zutaten"). */
+  heading: string;
+  /** The sentence the list completes ("Bei der Einreise ist vorzulegen:"), printed before it. */
+  lead: string | null;
+  ordered: boolean;
+  items: string[];
+  words: number;
+  /** Its first item's paragraph in the source, as {@link Sentence.paragraph} counts: where it goes among sections. */
+  paragraph: number;
+}
+
+const LIST_ITEMS = { min: 3, max: 20 };
+const LIST_ITEM_WORDS = 30;
+const LIST_WORDS = 250;
+
+/**
+ * The first list under a heading of the source that reads as the article's own: three to twenty items of at most
+ * thirty words each, none a teaser cut short, not the source's own headings (a table of contents), and at most a
+ * quarter of the post's length. Items are rarely sentences, so a writer that copies sentences would otherwise leave
+ * out a recipe's ingredients or a guide's steps, which are what the article is for.
+ */
+function pickList(source: SourceDoc, sourceIndex: number, maxWords: number, lang: string): SourceList | null {
+  const paras = paragraphs(source.text);
+  const headings = new Set(paras.map((p) => p.heading?.toLowerCase()).filter((h) => h));
+  const runs: { lead: Paragraph | undefined; items: Paragraph[]; at: number }[] = [];
+  paras.forEach((p, i) => {
+    const run = runs.at(-1)?.items;
+    if (p.item && run?.[0]?.item === p.item && run[0].heading === p.heading && paras[i - 1]?.item) run.push(p);
+    else if (p.item) runs.push({ lead: paras[i - 1], items: [p], at: i });
+  });
+  for (const { lead: before, items: run, at } of runs) {
+    const heading = run[0]?.heading?.replace(/^\d+[.):]\s+/, '').replace(/\s*:$/, '');
+    if (!heading || run.length < LIST_ITEMS.min || run.length > LIST_ITEMS.max) continue;
+    // Invisible separators (U+2063 after each of a recipe's items) are not text.
+    const items = run.map((p) =>
+      withoutFootnoteMarks(p.text)
+        .replace(/[\u200B-\u200D\u2060-\u2064\uFEFF]/g, '')
+        .trim(),
+    );
+    const counts = items.map((item) => words(item).length);
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (items.some((item, i) => counts[i] === 0 || counts[i]! > LIST_ITEM_WORDS || /\.\.\.$|…$/.test(item))) continue;
+    if (items.filter((item) => headings.has(item.toLowerCase())).length >= 2) continue;
+    // A gallery's credits ("Radfahren in Salzburg © …"), often with the same picture twice, are no list to read.
+    if (new Set(items).size < items.length || items.some((item) => item.includes('©'))) continue;
+    // Links alone are a page's "read more", not the article's list.
+    if (items.filter((item) => /^\[[^\]]*\]\([^)]*\)$/.test(item)).length * 3 > items.length) continue;
+    const lead =
+      before && !before.item && before.heading === run[0]!.heading && /:$/.test(before.text)
+        ? withoutFootnoteMarks(before.text)
+        : null;
+    // A list completing a sentence that is a fragment ("mit:") or leans on one before it is left out whole.
+    if (lead && (!/^[\p{Lu}\p{N}]/u.test(lead) || dependsOnContext(splitSentences(lead, lang)[0] ?? lead, lang)))
+      continue;
+    const length = total + (lead ? words(lead).length : 0);
+    if (length > Math.min(LIST_WORDS, maxWords / 4)) continue;
+    return {
+      source: sourceIndex,
+      heading,
+      lead,
+      ordered: run[0]!.item === 'number',
+      items,
+      words: length,
+      paragraph: at,
+    };
+  }
+  return null;
 }
 
 const APPARATUS_HEADINGS =
@@ -375,6 +461,8 @@ interface Layout {
   /** Sentences that stand alone, one per bullet. */
   takeaways: Passage[];
   conclusion: Passage[];
+  /** A list of the main source printed whole, in the section of its heading or as one of its own. */
+  list: SourceList | null;
 }
 
 /** Sections the expansion may grow the post to; beyond that, passages join the closest existing section. */
@@ -431,6 +519,10 @@ function bodyWords(layout: Layout, labels: { takeaways: string; conclusion: stri
   if (layout.takeaways.length) all += countWords(labels.takeaways);
   add(layout.conclusion);
   if (layout.conclusion.length) all += countWords(labels.conclusion);
+  if (layout.list) {
+    prose += layout.list.words;
+    all += layout.list.words + countWords(layout.list.heading);
+  }
   return { prose, all };
 }
 
@@ -474,8 +566,19 @@ function writeDraft(input: LocalWriterInput): Draft {
   const weight = new Map<number, number>();
   for (const p of ranked.slice(0, 10)) weight.set(head(p).source, (weight.get(head(p).source) ?? 0) + p.score);
   const main = [...weight].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
+  // Its list, printed whole, takes its items: none is printed again as a sentence.
+  const list = pickList(sources[main]!, main, input.maxWords ?? Number.POSITIVE_INFINITY, lang);
+  if (list)
+    for (const p of passages)
+      if (
+        head(p).source === main &&
+        p.sentences.some((s) => [...list.items, list.lead ?? ''].some((item) => item && sameText(item, s.text)))
+      )
+        used.add(p);
   // The source's first statement, unless a later one near the top ranks at least three times as high.
-  const top = passages.filter((p) => head(p).source === main && head(p).position < 10 && isStatement(head(p)));
+  const top = passages.filter(
+    (p) => !used.has(p) && head(p).source === main && head(p).position < 10 && isStatement(head(p)),
+  );
   const best = [...top].sort(byPassageScore)[0];
   const lead = top.find((p) => best && p.score * 3 >= best.score) ?? ranked[0]!;
   const intro = [take(lead)];
@@ -527,7 +630,7 @@ function writeDraft(input: LocalWriterInput): Draft {
     return undefined;
   };
 
-  const layout: Layout = { intro, groups, takeaways, conclusion: [] };
+  const layout: Layout = { intro, groups, takeaways, conclusion: [], list };
   layout.conclusion = pickConclusion(next, spare, used, passages);
   const measure = (): { prose: number; all: number } => bodyWords(layout, labels);
   if (input.maxWords !== undefined) trimTo(layout, input.maxWords, measure);
@@ -825,13 +928,32 @@ function compose(
   sources: SourceDoc[],
   labels: { takeaways: string; conclusion: string; sources: string },
 ): { markdown: string; citations: Citation[] } {
-  const { intro, groups, takeaways, conclusion } = layout;
+  const { intro, groups, takeaways, conclusion, list } = layout;
   const used = new Set<number>(
     [...intro, ...takeaways, ...conclusion, ...groups.flatMap((g) => g.passages)].map((p) => head(p).source),
   );
+  if (list) used.add(list.source);
   const order = sources.map((_, i) => i).filter((i) => used.has(i));
   const number = new Map(order.map((sourceIndex, k) => [sourceIndex, k + 1]));
   const cite = (s: Sentence): string => `[${number.get(s.source)}]`;
+  // One marker after the last item: the list is one source's, and a marker on every item would crowd it.
+  const printList = (l: SourceList): string =>
+    (l.lead ? `${l.lead}\n\n` : '') +
+    l.items
+      .map(
+        (item, i) =>
+          `${l.ordered ? `${i + 1}.` : '-'} ${item}${i === l.items.length - 1 ? ` [${number.get(l.source)}]` : ''}`,
+      )
+      .join('\n');
+  // The list goes in the section of its heading when there is one, else in a section of its own after the others.
+  const home = list
+    ? groups.find(
+        (g) =>
+          g.passages.length > 0 &&
+          (g.heading?.toLowerCase() === list.heading.toLowerCase() ||
+            g.name.toLowerCase() === list.heading.toLowerCase()),
+      )
+    : undefined;
   const citations: Citation[] = order.map((i) => ({
     sourceId: sources[i]!.id,
     title: sourceTitle(sources[i]!, i),
@@ -841,10 +963,20 @@ function compose(
   const parts: string[] = [];
   if (intro.length) parts.push(...printParagraphs([...intro].sort(byPassageOrder), cite));
   // Sections follow the order of the material in the sources.
+  // A list of its own goes where it is in its source: a recipe's ingredients before its method.
+  let listDue = list !== null && home === undefined;
+  const listBefore = (s: Sentence): boolean =>
+    list !== null && (s.source > list.source || (s.source === list.source && s.paragraph > list.paragraph));
   for (const group of [...groups].sort((a, b) => byOrder(earliest(a), earliest(b)))) {
     if (group.passages.length === 0) continue;
+    if (listDue && listBefore(earliest(group))) {
+      parts.push(`## ${list!.heading}`, printList(list!));
+      listDue = false;
+    }
     parts.push(`## ${group.name}`, ...printParagraphs([...group.passages].sort(byPassageOrder), cite));
+    if (list && group === home) parts.push(printList(list));
   }
+  if (listDue) parts.push(`## ${list!.heading}`, printList(list!));
   if (takeaways.length)
     parts.push(`## ${labels.takeaways}`, takeaways.map((p) => `- ${head(p).text} ${cite(head(p))}`).join('\n'));
   if (conclusion.length)

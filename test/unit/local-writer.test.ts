@@ -297,6 +297,101 @@ describe('createLocalWriter', () => {
   });
 });
 
+describe("a source's list", () => {
+  const writer = createLocalWriter();
+  const recipe = (list: string): SourceDoc => ({
+    id: 'src-soup',
+    kind: 'url',
+    title: 'Red lentil soup for a cold evening',
+    url: 'https://food.example/lentil-soup',
+    text: `# Red lentil soup for a cold evening
+
+Red lentil soup is the quickest warming dinner we know, ready in half an hour from a handful of pantry staples. \
+The lentils fall apart as they cook, so the soup turns creamy without any cream at all.
+
+We have made this soup every winter for ten years, and it has never failed to please a tired family. \
+It keeps for three days in the fridge and tastes even better on the second day.
+
+${list}
+
+## Method
+
+Soften the onion and the carrot in the olive oil over a low heat for ten minutes, stirring now and then. \
+Add the cumin and cook for one more minute until the kitchen smells of it.
+
+Stir in the rinsed lentils and the stock, bring the soup to the boil and let it simmer for twenty minutes. \
+Blend half of the soup and stir it back in, then season it with salt and a squeeze of lemon juice.`,
+  });
+
+  it("prints a recipe's ingredients whole, in order, where the source has them, cited once", async () => {
+    const list = `## Ingredients
+
+- 250 g red lentils
+- 1 onion, chopped⁣
+- 1 carrot, diced
+- 2 tbsp olive oil
+- 1 tsp ground cumin
+- 1 litre vegetable stock`;
+    const draft = await writer.write({ sources: [recipe(list)] });
+    expect(draft.markdown).toContain(
+      '## Ingredients\n\n- 250 g red lentils\n- 1 onion, chopped\n- 1 carrot, diced\n- 2 tbsp olive oil\n' +
+        '- 1 tsp ground cumin\n- 1 litre vegetable stock [1]',
+    );
+    // Before the method, as in the source; the invisible separator after an item is gone.
+    expect(draft.markdown.indexOf('## Ingredients')).toBeLessThan(draft.markdown.indexOf('## Method'));
+    expect(draft.markdown).not.toContain('\u2063');
+  });
+
+  it('prints the sentence a list completes before it, and numbers a numbered list', async () => {
+    const list = `## Before you start
+
+To make the soup you will need the following:
+
+1. a large pot with a lid
+2. a stick blender or a jug blender
+3. a sharp knife and a board`;
+    const draft = await writer.write({ sources: [recipe(list)] });
+    expect(draft.markdown).toContain(
+      'To make the soup you will need the following:\n\n1. a large pot with a lid\n' +
+        '2. a stick blender or a jug blender\n3. a sharp knife and a board [1]',
+    );
+  });
+
+  it("leaves out a list that completes a fragment, a page's links, or a table of its own headings", async () => {
+    const fragment = `## Equipment
+
+with:
+
+- a large pot
+- a blender
+- a knife`;
+    const links = `## Read more
+
+- [Ten soups for winter](<https://food.example/ten>)
+- [Our best bread](<https://food.example/bread>)
+- Lentils explained`;
+    const contents = `## On this page
+
+- Serving
+- Storing
+- Method
+
+## Serving
+
+Serve the soup hot with a spoonful of yoghurt and some warm flatbread on the side. \
+A few chilli flakes on top make it look as good as it tastes.
+
+## Storing
+
+Let the soup cool before it goes into the fridge, where it keeps for three days. \
+It also freezes well for up to three months in portions.`;
+    for (const list of [fragment, links, contents]) {
+      const draft = await writer.write({ sources: [recipe(list)] });
+      expect(draft.markdown, list).not.toMatch(/^- (?:a large pot|\[Ten soups|Serving$)/m);
+    }
+  });
+});
+
 describe("the conclusion and the brief's word bounds", () => {
   const writer = createLocalWriter();
   const write = (input: LocalWriterInput): Promise<Draft> => writer.write(input);
